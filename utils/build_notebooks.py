@@ -1,0 +1,283 @@
+"""Build the student and solution notebooks from their one source of truth, ``notebooks/source/NN_name.py``.
+
+Usage (``make notebooks`` runs the first form)::
+
+    python -m utils.build_notebooks            # build every notebook and execute the solution versions
+    python -m utils.build_notebooks 01 04      # only these (matched by number or name)
+    python -m utils.build_notebooks --no-execute
+    python -m utils.build_notebooks --check    # exit 1 if a committed notebook differs from its source (tests use it)
+
+A source is a Jupytext "percent" script. Exercise code sits between ``### BEGIN SOLUTION`` and ``### END SOLUTION``:
+
+* the **solution** version (``notebooks/solutions/``) keeps that code, drops the marker lines, and is executed top to
+  bottom with its outputs stored;
+* the **student** version (``notebooks/``) replaces each block by ``raise NotImplementedError(...)`` and has no outputs.
+  It also drops ``# NBVAL_CHECK_OUTPUT`` lines (it has no stored outputs to compare with).
+
+Both versions get the same generated frame: a navigation bar with a Colab badge at the top and bottom, and a Colab
+bootstrap cell before the first code cell. The repository URL comes from ``pyproject.toml`` only.
+
+A student notebook is never overwritten once somebody has edited it: ``notebooks/.generated.json`` records a fingerprint
+of what this tool last wrote, and a file whose cells no longer match it is left alone (with a message). ``--force``
+overrides that, for maintainers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+from utils import ROOT
+
+NOTEBOOKS = ROOT / "notebooks"
+SOURCES = NOTEBOOKS / "source"
+SOLUTIONS = NOTEBOOKS / "solutions"
+MANIFEST = NOTEBOOKS / ".generated.json"
+COLAB_DIR = "/content/rnn-lstm-course"
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+STUB = 'raise NotImplementedError("Exercise: write this part, then run the check below.")'
+MARKDOWN_STUB = "*Write your answer here.*"
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+CELL_TIMEOUT = 120
+
+
+def repository_url() -> str:
+    """The repository URL from pyproject.toml ([project.urls] Repository), the one place it is written."""
+    with open(ROOT / "pyproject.toml", "rb") as handle:
+        return tomllib.load(handle)["project"]["urls"]["Repository"].rstrip("/")
+
+
+def sources() -> list[Path]:
+    """All notebook sources, in lecture order (their file names start with the number)."""
+    return sorted(SOURCES.glob("[0-9][0-9]_*.py"))
+
+
+def title_of(source: Path) -> str:
+    """The notebook's title: the text of its first ``# `` heading."""
+    for line in source.read_text().splitlines():
+        match = re.match(r"^#\s+#\s+(.+)$", line)
+        if match:
+            return match.group(1).strip()
+    return source.stem
+
+
+# --- transforming cells ---------------------------------------------------------------------------------------------
+
+
+def strip_markers(text: str) -> str:
+    """Solution text: the exercise code stays, the marker lines go."""
+    return "\n".join(line for line in text.split("\n") if line.strip() not in (BEGIN, END))
+
+
+def stub_out(text: str, markdown: bool = False) -> str:
+    """Student text: each marked block becomes a stub at the block's indentation."""
+    out, inside = [], False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped == BEGIN:
+            inside = True
+            indent = line[: len(line) - len(line.lstrip())]
+            out += [MARKDOWN_STUB] if markdown else [f"{indent}# YOUR CODE HERE", f"{indent}{STUB}"]
+        elif stripped == END:
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"'{BEGIN}' without '{END}'")
+    return "\n".join(out)
+
+
+def drop_check_markers(text: str) -> str:
+    return "\n".join(line for line in text.split("\n") if line.strip() != "# NBVAL_CHECK_OUTPUT")
+
+
+def nav_cell(order: list[Path], index: int, student: bool, where: str) -> nbformat.NotebookNode:
+    """Previous / index / next links plus a Colab badge for this notebook, in both versions' folder layout."""
+    name = order[index].with_suffix(".ipynb").name
+    readme = "../README.md" if student else "../../README.md"
+    links = []
+    if index > 0:
+        prev = order[index - 1]
+        links.append(f"[← {title_of(prev)}]({prev.with_suffix('.ipynb').name})")
+    links.append(f"[Course index]({readme})")
+    if index + 1 < len(order):
+        nxt = order[index + 1]
+        links.append(f"[{title_of(nxt)} →]({nxt.with_suffix('.ipynb').name})")
+    folder = "notebooks" if student else "notebooks/solutions"
+    slug = repository_url().removeprefix("https://github.com/")
+    badge = (
+        "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        f"(https://colab.research.google.com/github/{slug}/blob/main/{folder}/{name})"
+    )
+    version = "student version (exercises to fill in)" if student else "instructor version (solutions, executed)"
+    cell = nbformat.v4.new_markdown_cell(" · ".join(links) + f"\n\n{badge} *{version}*")
+    cell.metadata["tags"] = [f"nav-{where}"]
+    return cell
+
+
+def bootstrap_cell() -> nbformat.NotebookNode:
+    """The Colab bootstrap: fetch the repository (utils + data) and install what Colab lacks; a no-op elsewhere."""
+    code = f'''# Colab only: fetch the course (its utils package and data) and the few packages Colab lacks. No-op elsewhere.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    REPO_URL = "{repository_url()}"
+    subprocess.run(["git", "clone", "--quiet", "--depth=1", REPO_URL, "{COLAB_DIR}"], check=False)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "{COLAB_DIR}"], check=True)
+    sys.path.insert(0, "{COLAB_DIR}")'''
+    cell = nbformat.v4.new_code_cell(code)
+    cell.metadata["tags"] = ["colab-bootstrap"]
+    return cell
+
+
+def build(source: Path, order: list[Path]) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
+    """The (student, solution) pair for one source, both unexecuted."""
+    index = order.index(source)
+    body = jupytext.read(source, fmt="py:percent").cells
+    pair = []
+    for student in (True, False):
+        cells = [nav_cell(order, index, student, "top")]
+        for cell in body:
+            if cell.cell_type == "code" and not any("colab-bootstrap" in c.metadata.get("tags", []) for c in cells):
+                cells.append(bootstrap_cell())
+            text = cell.source
+            if student:
+                text = drop_check_markers(stub_out(text, markdown=cell.cell_type == "markdown"))
+            else:
+                text = strip_markers(text)
+            new = (nbformat.v4.new_code_cell if cell.cell_type == "code" else nbformat.v4.new_markdown_cell)(text)
+            tags = [t for t in cell.metadata.get("tags", [])]
+            if tags:
+                new.metadata["tags"] = tags
+            if cell.metadata.get("slideshow"):
+                new.metadata["slideshow"] = cell.metadata["slideshow"]
+            cells.append(new)
+        cells.append(nav_cell(order, index, student, "bottom"))
+        nb = nbformat.v4.new_notebook(cells=cells)
+        nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
+        for i, cell in enumerate(nb.cells):
+            cell.id = f"cell-{i:03d}"
+        pair.append(nb)
+    return pair[0], pair[1]
+
+
+# --- executing, fingerprints, writing -------------------------------------------------------------------------------
+
+
+def execute(nb: nbformat.NotebookNode, cwd: Path) -> float:
+    """Run every cell top to bottom in a fresh kernel, storing outputs; returns the seconds it took."""
+    from nbclient import NotebookClient
+
+    started = time.perf_counter()
+    NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+    nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    return time.perf_counter() - started
+
+
+def fingerprint(nb: nbformat.NotebookNode) -> str:
+    """Hash of the cells' types and sources: what a student changes when they edit, not outputs they produce."""
+    text = json.dumps([[c.cell_type, c.source] for c in nb.cells])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write(nb: nbformat.NotebookNode, path: Path) -> None:
+    nbformat.validate(nb)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def write_student(nb: nbformat.NotebookNode, path: Path, manifest: dict, force: bool) -> bool:
+    """Write a student notebook unless the existing file was edited since this tool last wrote it."""
+    new_print = fingerprint(nb)
+    if path.exists() and not force:
+        current = fingerprint(nbformat.read(path, as_version=4))
+        if current not in (manifest.get(path.name), new_print):
+            print(f"  ! {path.relative_to(ROOT)} was edited since it was generated: left as it is "
+                  "(move your copy aside, or pass --force to overwrite it).")
+            return False
+    write(nb, path)
+    manifest[path.name] = new_print
+    return True
+
+
+def refresh_frame(fresh: nbformat.NotebookNode, path: Path) -> None:
+    """Replace the generated cells (navigation, Colab bootstrap) of an executed notebook, keeping its outputs."""
+    stored = nbformat.read(path, as_version=4)
+    generated = {tag: cell for cell in fresh.cells for tag in cell.metadata.get("tags", []) if _is_frame_tag(tag)}
+    for cell in stored.cells:
+        for tag in cell.metadata.get("tags", []):
+            if _is_frame_tag(tag) and generated[tag].source != cell.source:
+                cell.source = generated[tag].source
+    write(stored, path)
+
+
+def _is_frame_tag(tag: str) -> bool:
+    return tag in ("nav-top", "nav-bottom", "colab-bootstrap")
+
+
+def load_manifest() -> dict:
+    return json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
+
+
+def out_of_sync() -> list[str]:
+    """Committed notebooks whose cells differ from what their sources generate (outputs are not compared)."""
+    order, problems = sources(), []
+    for source in order:
+        student, solution = build(source, order)
+        name = source.with_suffix(".ipynb").name
+        for nb, path in ((student, NOTEBOOKS / name), (solution, SOLUTIONS / name)):
+            if not path.exists():
+                problems.append(f"{path.relative_to(ROOT)} is missing")
+            elif fingerprint(nbformat.read(path, as_version=4)) != fingerprint(nb):
+                problems.append(f"{path.relative_to(ROOT)} differs from {source.relative_to(ROOT)}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("names", nargs="*", help="notebook numbers or names to build (default: all)")
+    parser.add_argument("--no-execute", action="store_true", help="write solution notebooks without running them")
+    parser.add_argument("--force", action="store_true", help="overwrite student notebooks even if they were edited")
+    parser.add_argument("--check", action="store_true", help="only report notebooks that are out of sync")
+    args = parser.parse_args(argv)
+    if args.check:
+        problems = out_of_sync()
+        for problem in problems:
+            print(f"out of sync: {problem}")
+        print("All notebooks match their sources." if not problems else "Run: make notebooks")
+        return 1 if problems else 0
+    order = sources()
+    chosen = [s for s in order if not args.names or any(s.stem.startswith(n) or n in s.stem for n in args.names)]
+    if not chosen:
+        print(f"No source matches {args.names}; sources are: {[s.stem for s in order]}")
+        return 1
+    manifest = load_manifest()
+    for source in order:  # student versions are cheap: always rebuilt, so navigation stays right everywhere
+        student, solution = build(source, order)
+        name = source.with_suffix(".ipynb").name
+        write_student(student, NOTEBOOKS / name, manifest, args.force)
+        if source in chosen:
+            seconds = 0.0 if args.no_execute else execute(solution, SOLUTIONS)
+            write(solution, SOLUTIONS / name)
+            print(f"built {name}" + ("" if args.no_execute else f" (solution executed in {seconds:.1f} s)"))
+        elif (SOLUTIONS / name).exists():  # not re-executed: only its generated frame is refreshed
+            refresh_frame(solution, SOLUTIONS / name)
+    MANIFEST.write_text(json.dumps(dict(sorted(manifest.items())), indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""What every notebook's setup cell does: seeds, deterministic ops, plot style, and the quick-run switch for CI."""
+
+from __future__ import annotations
+
+import os
+
+QUICK_ENV = "COURSE_QUICK"
+
+
+def quick() -> bool:
+    """True when ``COURSE_QUICK=1``: CI's student-version run, where training is shortened (same code, fewer epochs)."""
+    return os.environ.get(QUICK_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def epochs(full: int, quick_epochs: int | None = None) -> int:
+    """Number of training epochs: ``full`` normally, fewer (default a fifth, at least 1) in quick mode."""
+    if not quick():
+        return full
+    return quick_epochs if quick_epochs is not None else max(1, full // 5)
+
+
+def setup(seed: int = 42) -> None:
+    """Make the notebook reproducible and its figures readable.
+
+    Seeds Python, NumPy and TensorFlow (``keras.utils.set_random_seed``), asks TensorFlow for deterministic ops, keeps
+    its log quiet, and sets a modest figure size and dpi so stored outputs stay small on GitHub.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import matplotlib.pyplot as plt
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    plt.rcParams.update({"figure.figsize": (7, 3.5), "figure.dpi": 80, "axes.grid": True, "grid.alpha": 0.3})

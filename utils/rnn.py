@@ -1,0 +1,64 @@
+"""The lecture's toy RNN: one ReLU unit with five parameters (w1, b1, w2, w3, b2), in NumPy and in Keras.
+
+At every step t the unit mixes today's input with its own previous value, and only the last step makes a prediction::
+
+    h_t        = ReLU(w1 * x_t + w2 * h_{t-1} + b1)      with h_0 = 0
+    prediction = w3 * h_T + b2
+
+The same five numbers are used at every step (weight sharing), however long the sequence is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Weights used throughout the lecture (the deck's worked example): w2 < 0 so ReLU visibly clips some steps.
+TOY_WEIGHTS = {"w1": 1.8, "b1": 0.0, "w2": -0.5, "w3": 1.1, "b2": 0.0}
+
+
+def relu(z):
+    """max(z, 0), elementwise."""
+    return np.maximum(z, 0.0)
+
+
+def toy_rnn_forward(xs, w1, b1, w2, w3, b2):
+    """Run the toy RNN over a 1-D sequence ``xs`` of any length T >= 1.
+
+    Returns ``(hidden, prediction)``: the hidden values h_1 … h_T as an array of shape (T,), and w3 * h_T + b2.
+    """
+    hidden, h = [], 0.0
+    for x in np.asarray(xs, dtype=float).reshape(-1):
+        h = relu(w1 * x + w2 * h + b1)
+        hidden.append(h)
+    return np.array(hidden), w3 * hidden[-1] + b2
+
+
+def toy_rnn_table(xs, w1, b1, w2, w3, b2) -> pd.DataFrame:
+    """The unrolled computation step by step, one row per day: what goes in, what the unit computes, what comes out."""
+    rows, h = [], 0.0
+    for t, x in enumerate(np.asarray(xs, dtype=float).reshape(-1), start=1):
+        z = w1 * x + w2 * h + b1
+        rows.append({"day t": t, "x_t": x, "w1·x_t": w1 * x, "w2·h_(t-1)": w2 * h, "z_t = … + b1": z,
+                     "h_t = ReLU(z_t)": relu(z)})
+        h = relu(z)
+    table = pd.DataFrame(rows).set_index("day t")
+    table["prediction w3·h_t + b2"] = w3 * table["h_t = ReLU(z_t)"] + b2
+    return table
+
+
+def toy_rnn_keras(w1, b1, w2, w3, b2):
+    """The same network as a Keras model: ``SimpleRNN(1, relu)`` then ``Dense(1)``, with the five weights set.
+
+    Input shape (batch, time, 1); output (batch, 1), the prediction after the last step.
+    """
+    import keras
+
+    model = keras.Sequential([
+        keras.Input(shape=(None, 1)),
+        keras.layers.SimpleRNN(1, activation="relu", name="recurrent_unit"),
+        keras.layers.Dense(1, name="output"),
+    ])
+    model.get_layer("recurrent_unit").set_weights([np.array([[w1]]), np.array([[w2]]), np.array([b1])])
+    model.get_layer("output").set_weights([np.array([[w3]]), np.array([b2])])
+    return model
