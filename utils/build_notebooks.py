@@ -126,7 +126,7 @@ def nav_cell(order: list[Path], index: int, student: bool, where: str) -> nbform
 
 def bootstrap_cell() -> nbformat.NotebookNode:
     """The Colab bootstrap: fetch the repository (utils + data) and install what Colab lacks; a no-op elsewhere."""
-    code = f'''# Colab only: fetch the course (its utils package and data) and the few packages Colab lacks. No-op elsewhere.
+    code = f'''# Colab only: fetch the course (utils package and data) and the packages Colab lacks. No-op elsewhere.
 import sys
 
 if "google.colab" in sys.modules:
@@ -180,7 +180,8 @@ def execute(nb: nbformat.NotebookNode, cwd: Path) -> float:
     from nbclient import NotebookClient
 
     started = time.perf_counter()
-    NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
+    client.execute()
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
@@ -189,7 +190,10 @@ def execute(nb: nbformat.NotebookNode, cwd: Path) -> float:
     return time.perf_counter() - started
 
 
-_NATIVE_LOG = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\)|[IWE]\d{4} \d\d:\d\d:\d\d\.\d+)")
+_NATIVE_LOG = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\)|[IWE]\d{4} \d\d:\d\d:\d+\.\d+ |To enable the following"
+    r" instructions: .*rebuild TensorFlow)"
+)
 
 
 def _without_native_logs(output):
@@ -224,7 +228,7 @@ def write_student(nb: nbformat.NotebookNode, path: Path, manifest: dict, force: 
     if path.exists() and not force:
         current = fingerprint(nbformat.read(path, as_version=4))
         if current not in (manifest.get(path.name), new_print):
-            print(f"  ! {path.relative_to(ROOT)} was edited since it was generated: left as it is "
+            print(f"  ! {_rel(path)} was edited since it was generated: left as it is "
                   "(move your copy aside, or pass --force to overwrite it).")
             return False
     write(nb, path)
@@ -245,6 +249,10 @@ def refresh_frame(fresh: nbformat.NotebookNode, path: Path) -> None:
 
 def _is_frame_tag(tag: str) -> bool:
     return tag in ("nav-top", "nav-bottom", "colab-bootstrap")
+
+
+def _rel(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def load_manifest() -> dict:

@@ -116,7 +116,10 @@ def _download(ticker: str, start: pd.Timestamp | None, end: pd.Timestamp | None)
 
 
 def _yfinance_download(ticker: str, start, end) -> pd.DataFrame:
-    """One yfinance call with ``auto_adjust`` explicit (its default changed in 0.2.51) and errors raised, not swallowed."""
+    """One yfinance call, ``auto_adjust`` explicit (its default changed in 0.2.51).
+
+    ``yf.download`` swallows errors and returns an empty frame; ``clean_price_frame`` turns that into a failure.
+    """
     import yfinance as yf
 
     end_exclusive = None if end is None else end + pd.Timedelta(days=1)  # yfinance's end date is exclusive

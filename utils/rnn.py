@@ -62,3 +62,35 @@ def toy_rnn_keras(w1, b1, w2, w3, b2):
     model.get_layer("recurrent_unit").set_weights([np.array([[w1]]), np.array([[w2]]), np.array([b1])])
     model.get_layer("output").set_weights([np.array([[w3]]), np.array([b2])])
     return model
+
+
+def monthly_training_data(closes: pd.DataFrame, split, min_len: int = 3, max_len: int = 12, pad_value: float = -1.0,
+                          seed: int = 0):
+    """Stretches of ``min_len`` … ``max_len`` consecutive months of each company, padded, with next month as target.
+
+    Every stretch and its target are divided by the stretch's last price, so companies with very different price
+    levels are comparable and "no change" is 1.0. Stretches whose target month is before ``split`` train, the others
+    test. Returns ``(train_x, train_y, test_x, test_y)``; x has shape (n, max_len, 1), padded at the end with
+    ``pad_value``, y has shape (n,).
+    """
+    if not 1 <= min_len <= max_len:
+        raise ValueError(f"need 1 <= min_len <= max_len, got min_len={min_len}, max_len={max_len}")
+    rng = np.random.default_rng(seed)
+    split = pd.Timestamp(split)
+    parts = {True: ([], []), False: ([], [])}
+    for _, series in closes.items():
+        prices = series.dropna()
+        values = prices.to_numpy(dtype=float)
+        for end in range(min_len - 1, len(values) - 1):
+            length = int(rng.integers(min_len, min(max_len, end + 1) + 1))
+            stretch = values[end - length + 1 : end + 1] / values[end]
+            xs, ys = parts[prices.index[end + 1] < split]
+            xs.append(np.concatenate([stretch, np.full(max_len - length, pad_value)]))
+            ys.append(values[end + 1] / values[end])
+    if not parts[True][0] or not parts[False][0]:
+        raise ValueError(f"split {split.date()} leaves no training or no test stretches: choose a date inside the data")
+    arrays = []
+    for is_train in (True, False):
+        xs, ys = parts[is_train]
+        arrays += [np.array(xs, dtype="float32")[..., np.newaxis], np.array(ys, dtype="float32")]
+    return tuple(arrays)

@@ -1,35 +1,338 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
 # %% [markdown]
 # # 01 · RNN architecture and unrolling
 #
-# Placeholder.
+# **Lecture part 1 of 4 — Recurrent neural networks: architecture and their benefits.**
+#
+# A recurrent neural network (RNN) reads a sequence one element at a time and carries a *memory* (its hidden value)
+# from one step to the next. In this notebook you will take apart the smallest possible RNN, five numbers in all, and
+# see that it handles sequences of any length without growing.
+#
+# **By the end you will be able to**
+#
+# 1. explain why a network with a fixed number of inputs cannot use price histories of different lengths;
+# 2. compute the forward pass of a one-unit ReLU RNN by hand, step by step, from its equations;
+# 3. *unroll* an RNN over time and draw it;
+# 4. get the same numbers from `keras.layers.SimpleRNN`, and batch sequences of different lengths with padding and masking;
+# 5. explain weight sharing: the parameter count does not grow with the length of the sequence.
+#
+# **How to use this notebook.** Run the cells from top to bottom (Shift+Enter). Cells marked **Exercise** are for
+# you to complete; the cell under each exercise checks your answer and names the mistake if there is one. If you skip an
+# exercise, the check says "not done yet" and the notebook carries on with a reference implementation.
+
+# %% [markdown]
+# ## Setup
+#
+# `utils` is this course's small helper package. Import it before TensorFlow (it prepares the download library that
+# `yfinance` uses). `course.setup(42)` seeds every random number generator so that a rerun gives the same numbers.
 
 # %%
-import utils
-from utils import course
+import utils  # first: before anything imports TensorFlow
+from utils import course, data, plots, rnn
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.rnn import check_toy_rnn_forward
-from utils import rnn
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
 course.setup(42)
+
+# %% [markdown]
+# ## Sequences come in different lengths
+#
+# The lecture's running example: we want a model that looks at a company's past prices and predicts the next one. The
+# challenge is that **we have more history for company A than for company B.** Here is real data: monthly closing
+# prices of five companies from January 2000 to March 2010 (bundled with the course; see `data/README.md`). Google
+# only went public in August 2004, so it has a shorter history than Microsoft.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+closes = data.load_monthly_closes()
+company_a, company_b = closes["MSFT"].dropna(), closes["GOOG"].dropna()
+print(f"Company A (MSFT): {len(company_a)} months, {company_a.index[0]:%Y-%m} … {company_a.index[-1]:%Y-%m}")
+print(f"Company B (GOOG): {len(company_b)} months, {company_b.index[0]:%Y-%m} … {company_b.index[-1]:%Y-%m}")
+
+# %%
+fig, ax = plt.subplots()
+for name, series in [("Company A (MSFT)", company_a), ("Company B (GOOG)", company_b)]:
+    ax.plot(series.index, series / series.iloc[0], label=f"{name}: {len(series)} months")
+ax.set(title="Two price histories of different lengths", xlabel="month",
+       ylabel="closing price / first closing price", yscale="log")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# Prices are divided by each company's first price so both fit on one chart (log scale: equal vertical steps are equal
+# percentage changes). The point to notice is the x-axis: B's line starts 55 months later.
+
+# %% [markdown]
+# ## Why a fixed-input network cannot use them
+#
+# A regular (dense) network has one weight per input. Build one for "the last 3 months" and its first layer has
+# exactly 3 input weights: it can only ever read 3 numbers. Give it 5 months of history and it refuses.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+dense_net = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1, name="price_next_month")])
+print("A dense network for 3 months has", dense_net.count_params(), "parameters (3 weights + 1 bias).")
+five_months = company_a.to_numpy()[-5:].reshape(1, 5)
+try:
+    dense_net(five_months)
+except ValueError as error:
+    reason = next(line for line in str(error).splitlines() if "expected" in line)
+    print("Giving it 5 months fails:", reason.replace("\x1b[1m", "").replace("\x1b[0m", ""))
+
+# %% [markdown]
+# We could cut every history down to the shortest one, and throw away most of company A's data, or build one network
+# per length. Neither is satisfying. An RNN solves this differently: it uses **the same small network at every time
+# step** and passes a value from one step to the next through a feedback loop.
+
+# %% [markdown]
+# ## The smallest RNN: one unit, five parameters
+#
+# The lecture's RNN has a single hidden unit with a ReLU activation and five parameters: $w_1, b_1, w_2, w_3, b_2$.
+# On day $t$ it receives the input $x_t$ (that day's price, scaled to the range 0–1) and its own output from the day
+# before, $h_{t-1}$ (the *hidden value*, the network's memory; $h_0 = 0$):
+#
+# $$h_t = \mathrm{ReLU}(w_1\,x_t + w_2\,h_{t-1} + b_1), \qquad \mathrm{ReLU}(z) = \max(z, 0)$$
+#
+# After the last day $T$, the output layer turns the memory into a prediction for the next day:
+#
+# $$\hat{y} = w_3\,h_T + b_2$$
+#
+# - $w_1$ weighs today's input, $w_2$ weighs yesterday's memory (the feedback loop), $b_1$ shifts the unit;
+# - $w_3$ and $b_2$ map the final memory to a price.
+#
+# We use the weights from the lecture's worked example (in a real model, training finds them):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+weights = rnn.TOY_WEIGHTS
+print(weights)
+
+# %% [markdown]
+# ## Unrolling: one copy of the unit per day
+#
+# The feedback loop is easier to follow if we draw one copy of the unit per day and let the arrow from day $t-1$ go
+# into day $t$. This is called **unrolling** the network. Unrolled over three days, the RNN looks like a network with
+# three inputs, but every copy uses *the same* $w_1, b_1, w_2$: it is still one unit with five parameters.
+#
+# Let us feed three days of scaled prices that fall: high (1.0), medium (0.5), low (0.0).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+falling = [1.0, 0.5, 0.0]
+pd.set_option("display.width", 140)
+print(rnn.toy_rnn_table(falling, **weights).round(3).to_string())
+
+# %% [markdown]
+# Read the table row by row, as the network does. Day 1: $z_1 = 1.8 \cdot 1.0 + (-0.5) \cdot 0 + 0 = 1.8$, and ReLU
+# keeps it: $h_1 = 1.8$. Day 2: $z_2 = 1.8 \cdot 0.5 + (-0.5) \cdot 1.8 = 0$, so $h_2 = 0$. Day 3: $h_3 = 0$. The
+# prediction is $\hat y = 1.1 \cdot 0 + 0 = 0$: after a fall, the network predicts a low price. Here is the same
+# computation as a picture:
+
+# %%
+hidden, prediction = rnn.toy_rnn_forward(falling, **weights)
+plots.draw_unrolled_rnn(falling, hidden, prediction)
+plt.show()
+
+# %% [markdown]
+# Now rising prices, low → medium → high. The negative $w_2$ means a large memory *lowers* the next step, and ReLU cuts
+# any negative sum to zero. Look at $z_t$ and $h_t$ on day 3:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+rising = [0.0, 0.5, 1.0]
+print(rnn.toy_rnn_table(rising, **weights).round(3).to_string())
+
+# %% [markdown]
+# ## Exercise 1 · the forward pass for a sequence of any length
+#
+# Write `toy_rnn_forward(xs, w1, b1, w2, w3, b2)`. It receives a 1-D sequence `xs` of **any** length $T \ge 1$ and
+# returns a pair `(hidden, prediction)`:
+#
+# - `hidden`: a NumPy array of shape `(T,)` with $h_1, \dots, h_T$;
+# - `prediction`: the number $w_3 h_T + b_2$.
+#
+# Start with $h_0 = 0$ and loop over the days, applying the equation above at each step. `np.maximum(z, 0)` is ReLU.
 
 # %%
 def toy_rnn_forward(xs, w1, b1, w2, w3, b2):
-    """Exercise."""
+    """Hidden values h_1 … h_T (array of shape (T,)) and the prediction w3·h_T + b2 of the toy RNN."""
     ### BEGIN SOLUTION
-    import numpy as np
     hidden, h = [], 0.0
     for x in xs:
-        h = max(w1 * x + w2 * h + b1, 0.0)
+        h = np.maximum(w1 * x + w2 * h + b1, 0.0)
         hidden.append(h)
     return np.array(hidden), w3 * hidden[-1] + b2
     ### END SOLUTION
+
 
 # %%
 passed = check_toy_rnn_forward(toy_rnn_forward)
 toy_rnn_forward = use_reference_if_needed(toy_rnn_forward, passed, rnn.toy_rnn_forward)
 
+# %% [markdown]
+# The check ran your function on sequences of length 1 to 12 with weights of its own. The same function, unchanged,
+# now handles both companies' whole histories: 123 months for A and 68 for B (prices scaled to 0–1 by each company's
+# own maximum).
+
 # %%
 # NBVAL_CHECK_OUTPUT
-print(toy_rnn_forward([1, 0.5, 0], **rnn.TOY_WEIGHTS))
+for name, series in [("A (MSFT)", company_a), ("B (GOOG)", company_b)]:
+    scaled = (series / series.max()).to_numpy()
+    hidden, prediction = toy_rnn_forward(scaled, **weights)
+    print(f"Company {name}: read {len(scaled):3d} months -> {len(hidden):3d} hidden values, prediction {prediction:.4f}")
+
+# %% [markdown]
+# ## The same numbers from Keras
+#
+# Keras' `SimpleRNN` layer is exactly this recurrence, for any number of units. With one unit and a ReLU activation,
+# its three weights are $w_1$ (the *kernel*), $w_2$ (the *recurrent kernel*) and $b_1$ (the *bias*); a `Dense(1)`
+# layer on top holds $w_3$ and $b_2$. `utils.rnn.toy_rnn_keras` builds that model and sets the five weights.
+# Keras expects input of shape `(batch, time steps, features)`: here one sequence, 3 days, 1 feature per day.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+toy_model = rnn.toy_rnn_keras(**weights)
+for days in (falling, rising):
+    keras_prediction = float(toy_model(np.array(days).reshape(1, -1, 1))[0, 0])
+    _, numpy_prediction = rnn.toy_rnn_forward(days, **weights)
+    assert abs(keras_prediction - numpy_prediction) < 1e-6
+    print(f"{days}: NumPy {numpy_prediction:.6f}, Keras {keras_prediction:.6f}")
+for layer in toy_model.layers:  # each weight array printed flat
+    print(f"layer {layer.name!r} holds", [[round(float(v), 3) for v in w.ravel()] for w in layer.get_weights()])
+
+# %% [markdown]
+# ## Weight sharing: the parameter count does not grow with length
+#
+# Because the same unit is reused at every step, a sequence of 3 days and one of 300 days use the same five
+# parameters. A dense network that reads the whole history at once needs one weight per day. Let us count:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"{'days of history':>16} {'toy RNN params':>15} {'dense net params':>17}")
+for days in (3, 30, 300):
+    recurrent = keras.Sequential([keras.Input(shape=(days, 1)), keras.layers.SimpleRNN(1, activation="relu"),
+                                  keras.layers.Dense(1)])
+    dense = keras.Sequential([keras.Input(shape=(days,)), keras.layers.Dense(1)])
+    print(f"{days:>16} {recurrent.count_params():>15} {dense.count_params():>17}")
+
+# %% [markdown]
+# The RNN's count stays at 5 (3 in the recurrent unit, 2 in the output layer), the dense network's grows with the
+# window. In fact the RNN's `keras.Input(shape=(None, 1))` can leave the number of days open altogether.
+
+# %% [markdown]
+# ## Batches of different lengths: padding and masking
+#
+# Training uses *batches*: several sequences processed together as one array, so they must have the same length. The
+# usual trick is to **pad** the short sequences with a filler value up to the longest one, and tell the network to
+# **mask** (skip) the filler. Here is a batch with the last 6 months of A and the last 3 months of B:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+seq_a = (company_a / company_a.max()).to_numpy()[-6:]
+seq_b = (company_b / company_b.max()).to_numpy()[-3:]
+PAD = -1.0  # a value no real (scaled) price takes
+batch = keras.utils.pad_sequences([seq_a, seq_b], padding="post", value=PAD, dtype="float32")[..., np.newaxis]
+print("batch shape (sequences, time steps, features):", batch.shape)
+print(batch[..., 0].round(3))
+
+# %% [markdown]
+# `keras.layers.Masking(mask_value=-1.0)` marks the padded steps, and the recurrent layer then carries its memory
+# across them unchanged. Check it: with the mask, B's prediction from the padded batch equals its prediction alone;
+# without the mask, the padding leaks in and changes it.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+masked_model = keras.Sequential([keras.Input(shape=(None, 1)), keras.layers.Masking(mask_value=PAD),
+                                 keras.layers.SimpleRNN(1, activation="relu"), keras.layers.Dense(1)])
+masked_model.layers[1].set_weights(toy_model.layers[0].get_weights())
+masked_model.layers[2].set_weights(toy_model.layers[1].get_weights())
+alone = float(toy_model(seq_b.reshape(1, -1, 1))[0, 0])
+with_mask = float(masked_model(batch)[1, 0])
+without_mask = float(toy_model(batch)[1, 0])
+assert abs(with_mask - alone) < 1e-6
+print(f"B alone: {alone:.4f} | B in the padded batch, masked: {with_mask:.4f} | not masked: {without_mask:.4f}")
+
+# %% [markdown]
+# ## Training the five parameters on real prices
+#
+# So far the weights were given. Let Keras *learn* them from data. Each training example is a stretch of 3 to 12
+# consecutive months of one company (lengths mixed, so the batches need padding and masking), and the target is the
+# next month's price. To make companies comparable, every stretch is divided by its own last price: the network
+# predicts next month's price **relative to this month's**. Training stretches end before 2008, test stretches after.
+#
+# Every model in this course is compared with a simple **baseline**. Here it is *persistence*: "next month's price
+# equals this month's", which is 1.0 in these relative units.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+train_x, train_y, test_x, test_y = rnn.monthly_training_data(closes, split="2008-01-01", min_len=3, max_len=12,
+                                                              pad_value=PAD)
+print(f"training stretches: {len(train_x)}, test stretches: {len(test_x)}, padded length: {train_x.shape[1]}")
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+learned = keras.Sequential([keras.Input(shape=(None, 1)), keras.layers.Masking(mask_value=PAD),
+                            keras.layers.SimpleRNN(1, activation="relu"), keras.layers.Dense(1)])
+learned.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss="mae")
+history = learned.fit(train_x, train_y, validation_split=0.2, epochs=course.epochs(30), batch_size=64, verbose=0)
+print(f"trained {len(history.history['loss'])} epochs; learned weights:",
+      {name: round(float(np.ravel(value)[0]), 3) for name, value in
+       zip(["w1", "w2", "b1", "w3", "b2"], learned.layers[1].get_weights() + learned.layers[2].get_weights(), strict=True)})
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+rnn_mae = float(np.mean(np.abs(learned.predict(test_x, verbose=0)[:, 0] - test_y)))
+persistence_mae = float(np.mean(np.abs(1.0 - test_y)))
+print(f"test mean absolute error, in units of this month's price: RNN {rnn_mae:.4f}, persistence {persistence_mae:.4f}")
+
+fig, ax = plt.subplots()
+ax.plot(history.history["loss"], label="training")
+ax.plot(history.history["val_loss"], label="validation")
+ax.axhline(persistence_mae, color="gray", ls="--", label="persistence on the test set")
+ax.set(title="Learning the five weights", xlabel="epoch", ylabel="mean absolute error (relative price)")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# Compare the two errors printed above. A five-parameter RNN with one unit has very little room to learn, and monthly
+# stock prices are hard to predict: tomorrow's price is mostly today's price plus noise (a *random walk*), so
+# persistence is a strong baseline. If the RNN comes out roughly level with persistence, or a little behind, that is
+# the honest result, and it is the lesson of notebook 08: always measure a model against the simplest baseline. What
+# this section shows is the mechanism: one small set of weights, learned from sequences of mixed lengths.
+
+# %% [markdown]
+# ## Key takeaways
+#
+# - A dense network has one weight per input, so it cannot take histories of different lengths.
+# - An RNN applies **the same unit at every time step** and feeds its hidden value $h_{t-1}$ back in:
+#   $h_t = \mathrm{ReLU}(w_1 x_t + w_2 h_{t-1} + b_1)$, prediction $w_3 h_T + b_2$.
+# - **Unrolling** draws one copy of the unit per step; the copies share weights, so the parameter count (5 here)
+#   does not grow with the length of the sequence.
+# - `keras.layers.SimpleRNN` computes exactly this; batches of different lengths are **padded** and **masked**.
+# - RNNs combine a distributed hidden state (memory of the past) with non-linear updates, which makes them powerful,
+#   but, as notebook 02 shows, hard to train on long sequences.
+
+# %% [markdown]
+# ## Further reading
+#
+# - StatQuest, "Recurrent Neural Networks (RNNs), Clearly Explained!!!" — the lecture's video on RNNs, unrolling and
+#   vanishing / exploding gradients: https://www.youtube.com/watch?v=AsNTP8Kwu80
+# - Keras documentation: `SimpleRNN` (https://keras.io/api/layers/recurrent_layers/simple_rnn/) and
+#   "Masking and padding with Keras" (https://keras.io/guides/understanding_masking_and_padding/).
+#
+# ## Your progress in this notebook
 
 # %%
 _ = progress()

@@ -39,7 +39,7 @@ def _known_mistakes(xs, weights) -> dict[str, tuple]:
 
 @exercise("Exercise 1 · toy RNN forward pass")
 def check_toy_rnn_forward(fn, report) -> None:
-    """Compare ``fn(xs, w1, b1, w2, w3, b2) -> (hidden, prediction)`` with the reference on sequences of length 1 … 12."""
+    """Compare ``fn(xs, w1, b1, w2, w3, b2) -> (hidden, prediction)`` with the reference on lengths 1 … 12."""
     for xs in _CASES:
         expected_hidden, expected_pred = toy_rnn_forward(xs, **_WEIGHTS)
         result, error = call(fn, xs.copy(), **_WEIGHTS)

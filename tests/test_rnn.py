@@ -1,0 +1,148 @@
+"""utils.rnn (the toy RNN) and its exercise check, utils.checks.rnn, tested both ways."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from utils import checks, rnn
+from utils.checks.rnn import check_toy_rnn_forward
+from utils.data import load_monthly_closes
+
+
+def test_reference_matches_the_lecture_example():
+    hidden, prediction = rnn.toy_rnn_forward([0.0, 0.5, 1.0], **rnn.TOY_WEIGHTS)
+    np.testing.assert_allclose(hidden, [0.0, 0.9, 1.35])
+    assert prediction == pytest.approx(1.485)
+
+
+def test_table_rows_follow_the_equation():
+    table = rnn.toy_rnn_table([1.0, 0.5, 0.0], **rnn.TOY_WEIGHTS)
+    np.testing.assert_allclose(table["h_t = ReLU(z_t)"], [1.8, 0.0, 0.0])
+    assert list(table.index) == [1, 2, 3]
+
+
+def test_keras_model_matches_numpy_on_random_weights_and_lengths():
+    rng = np.random.default_rng(0)
+    for length in (1, 4, 17):
+        weights = dict(zip(["w1", "b1", "w2", "w3", "b2"], rng.normal(size=5), strict=True))
+        xs = rng.uniform(size=length)
+        keras_out = float(rnn.toy_rnn_keras(**weights)(xs.reshape(1, -1, 1).astype("float32"))[0, 0])
+        assert keras_out == pytest.approx(rnn.toy_rnn_forward(xs, **weights)[1], abs=1e-5)
+
+
+def test_monthly_training_data_shapes_split_and_padding():
+    train_x, train_y, test_x, test_y = rnn.monthly_training_data(load_monthly_closes(), split="2008-01-01")
+    assert train_x.shape[1:] == (12, 1) and test_x.shape[1:] == (12, 1)
+    assert len(train_x) == len(train_y) and len(test_x) == len(test_y)
+    # each stretch ends with its own last price, so the last real value is exactly 1.0 before the padding
+    for row in train_x[:20, :, 0]:
+        real = row[row != -1.0]
+        assert 3 <= len(real) <= 12 and real[-1] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="min_len"):
+        rnn.monthly_training_data(load_monthly_closes(), split="2008-01-01", min_len=5, max_len=2)
+    with pytest.raises(ValueError, match="choose a date inside"):
+        rnn.monthly_training_data(load_monthly_closes(), split="1990-01-01")
+
+
+# --- the exercise check, both ways ----------------------------------------------------------------------------------
+
+
+def _relu(z):
+    return np.maximum(z, 0.0)
+
+
+def no_relu(xs, w1, b1, w2, w3, b2):
+    hidden, h = [], 0.0
+    for x in xs:
+        h = w1 * x + w2 * h + b1
+        hidden.append(h)
+    return np.array(hidden), w3 * hidden[-1] + b2
+
+
+def no_feedback(xs, w1, b1, w2, w3, b2):
+    hidden = [_relu(w1 * x + b1) for x in xs]
+    return np.array(hidden), w3 * hidden[-1] + b2
+
+
+def feeds_output_back(xs, w1, b1, w2, w3, b2):
+    hidden, h = [], 0.0
+    for x in xs:
+        new = _relu(w1 * x + w2 * h + b1)
+        hidden.append(new)
+        h = w3 * new + b2
+    return np.array(hidden), w3 * hidden[-1] + b2
+
+
+def first_not_last(xs, w1, b1, w2, w3, b2):
+    hidden, _ = rnn.toy_rnn_forward(xs, w1, b1, w2, w3, b2)
+    return hidden, w3 * hidden[0] + b2
+
+
+def missing_b1(xs, w1, b1, w2, w3, b2):
+    return rnn.toy_rnn_forward(xs, w1, 0.0, w2, w3, b2)
+
+
+def missing_b2(xs, w1, b1, w2, w3, b2):
+    hidden, _ = rnn.toy_rnn_forward(xs, w1, b1, w2, w3, b2)
+    return hidden, w3 * hidden[-1]
+
+
+def two_days_only(xs, w1, b1, w2, w3, b2):
+    h1 = _relu(w1 * xs[0] + b1)
+    h2 = _relu(w1 * xs[1] + w2 * h1 + b1)
+    return np.array([h1, h2]), w3 * h2 + b2
+
+
+def swapped_return(xs, w1, b1, w2, w3, b2):
+    hidden, prediction = rnn.toy_rnn_forward(xs, w1, b1, w2, w3, b2)
+    return prediction, hidden
+
+
+def returns_prediction_only(xs, w1, b1, w2, w3, b2):
+    return rnn.toy_rnn_forward(xs, w1, b1, w2, w3, b2)[1]
+
+
+def not_done(xs, w1, b1, w2, w3, b2):
+    raise NotImplementedError
+
+
+def test_reference_passes(capsys):
+    assert check_toy_rnn_forward(rnn.toy_rnn_forward) is True
+    assert "correct" in capsys.readouterr().out
+
+
+def test_list_answers_are_accepted():
+    def as_list(*args, **kwargs):
+        hidden, prediction = rnn.toy_rnn_forward(*args, **kwargs)
+        return list(hidden), float(prediction)
+
+    assert check_toy_rnn_forward(as_list) is True
+
+
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (no_relu, "ReLU missing"),
+        (no_feedback, "not fed back"),
+        (feeds_output_back, "output w3·h + b2 is fed back"),
+        (first_not_last, "uses the first hidden value"),
+        (missing_b1, "bias b1 is missing"),
+        (missing_b2, "bias b2 is missing"),
+        (two_days_only, "loop over every element"),
+        (swapped_return, "wrong order"),
+        (returns_prediction_only, "return a pair"),
+    ],
+)
+def test_typical_mistakes_are_rejected_with_their_hint(capsys, wrong, hint):
+    assert check_toy_rnn_forward(wrong) is False
+    out = capsys.readouterr().out
+    assert hint in out, out
+    assert "❌" in out
+
+
+def test_not_done_says_so_and_reference_takes_over(capsys):
+    assert check_toy_rnn_forward(not_done) is False
+    assert "not done yet" in capsys.readouterr().out
+    assert checks.use_reference_if_needed(not_done, False, rnn.toy_rnn_forward) is rnn.toy_rnn_forward
+    assert checks.progress()["Exercise 1 · toy RNN forward pass"] == "not done"
