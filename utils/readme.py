@@ -1,0 +1,103 @@
+"""Generate README's notebook table from the notebook sources and the last timing run (``build/timings.json``).
+
+    make test                 # the nbval runs write build/timings.json (per-notebook seconds, slowest cell)
+    python -m utils.readme    # rewrites the table between the markers in README.md
+    python -m utils.readme --check   # exit 1 if the table's titles/links no longer match the sources
+
+The table is never typed by hand: titles come from the sources' first heading, "what you learn" from a
+``<!-- summary: ... -->`` comment in the title cell, the kind of notebook from its title and exercise markers, and the
+times from the timing run. Notebooks with no timing yet show "not measured".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+
+from utils import ROOT
+from utils.build_notebooks import BEGIN, repository_url, sources, title_of
+
+README = ROOT / "README.md"
+TIMINGS = ROOT / "build" / "timings.json"
+START, END = "<!-- notebook-table:start -->", "<!-- notebook-table:end -->"
+
+
+def summary_of(text: str) -> str:
+    match = re.search(r"<!--\s*summary:\s*(.+?)\s*-->", text, flags=re.S)
+    return " ".join(match.group(1).split()) if match else "—"
+
+
+def kind_of(title: str, text: str) -> str:
+    exercises = text.count(BEGIN)
+    lowered = title.lower()
+    kind = "Class exercise" if "class exercise" in lowered else "Homework" if "home exercise" in lowered else "Lecture"
+    return f"{kind} · {exercises} exercise{'s' if exercises != 1 else ''}" if exercises else f"{kind} · demo"
+
+
+def _seconds(timings: dict, path: str) -> str:
+    entry = timings.get(path)
+    return f"{entry['seconds']:.0f} s (slowest cell {entry['slowest_cell']:.0f} s)" if entry else "not measured"
+
+
+def table(timings: dict) -> str:
+    slug = repository_url().removeprefix("https://github.com/")
+    rows = ["| # | notebook | what you learn | kind | time: solution | time: student (quick) | Colab |",
+            "|---|---|---|---|---|---|---|"]
+    for source in sources():
+        name, text = source.with_suffix(".ipynb").name, source.read_text()
+        title = title_of(source)
+        number, _, plain_title = title.partition(" · ")
+        badge = (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+                 f"(https://colab.research.google.com/github/{slug}/blob/main/notebooks/{name})")
+        rows.append(
+            f"| {number} | [{plain_title or title}](notebooks/{name}) ([solution](notebooks/solutions/{name})) "
+            f"| {summary_of(text)} | {kind_of(title, text)} "
+            f"| {_seconds(timings, f'notebooks/solutions/{name}')} | {_seconds(timings, f'notebooks/{name}')} "
+            f"| {badge} |"
+        )
+    total = sum(v["seconds"] for k, v in timings.items() if k.startswith("notebooks/solutions/"))
+    rows.append("")
+    rows.append(f"Solution notebooks together: {total:.0f} s under nbval." if timings else "No timing run yet.")
+    return "\n".join(rows)
+
+
+def render(readme_text: str, timings: dict) -> str:
+    if START not in readme_text or END not in readme_text:
+        raise ValueError(f"README.md needs the markers {START} and {END} around the notebook table")
+    head, rest = readme_text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{table(timings)}\n{END}{tail}"
+
+
+def _stored_timings(readme_text: str) -> dict:
+    """Timings as last written into README, so --check compares titles and links, not fresh measurements."""
+    found = {}
+    for name, solution, student in re.findall(
+        r"\(notebooks/([^)]+\.ipynb)\) \(\[solution\].*?\|.*?\|.*?\| (.*?) \| (.*?) \|", readme_text
+    ):
+        for path, cell in ((f"notebooks/solutions/{name}", solution), (f"notebooks/{name}", student)):
+            match = re.match(r"(\d+) s \(slowest cell (\d+) s\)", cell)
+            if match:
+                found[path] = {"seconds": float(match.group(1)), "slowest_cell": float(match.group(2))}
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if README's table is stale")
+    args = parser.parse_args(argv)
+    current = README.read_text()
+    if args.check:
+        stale = render(current, _stored_timings(current)) != current
+        print("README's notebook table is stale: run python -m utils.readme" if stale else "README table is current.")
+        return 1 if stale else 0
+    timings = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
+    README.write_text(render(current, timings))
+    print(f"README.md table written from {len(sources())} sources and {len(timings)} timings.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
