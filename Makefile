@@ -10,7 +10,7 @@ NB     ?=
 NBVAL  := -p tests.nbval_plugin --nbval-lax --nbval-current-env --nbval-cell-timeout=120 \
           --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
-.PHONY: venv lab test unit nbval-solutions nbval-students notebooks check-notebooks clean
+.PHONY: venv lab test unit nbval-solutions nbval-students notebooks check-notebooks slides browser clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,10 +24,10 @@ venv: $(STAMP)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/ $(LAB_ARGS)
 
-## Everything CI runs: unit tests, then every notebook under nbval (solutions as they are, student versions quick)
+## Everything CI runs: unit tests (slides included), then every notebook under nbval (solutions, then student versions)
 test: unit nbval-solutions nbval-students
 
-unit: $(STAMP)
+unit: $(STAMP) slides browser
 	$(PY) -m pytest tests -p no:cacheprovider
 
 nbval-solutions: $(STAMP)
@@ -40,6 +40,17 @@ nbval-students: $(STAMP)
 ## Regenerate student + solution notebooks from notebooks/source/ and execute the solutions (make notebooks NB=01)
 notebooks: $(STAMP)
 	COURSE_OFFLINE=1 $(PY) -m utils.build_notebooks $(NB)
+
+## Slide decks for presenting, with reveal.js / MathJax copied locally (npm, once): open build/slides/*.slides.html
+slides: $(STAMP)
+	$(PY) -m utils.slides
+
+# Debian's Chromium for the test that renders a slide deck headless. Installed only where we may (root + apt-get);
+# elsewhere that one test is skipped with a message.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "chromium is not installed: the slide rendering test will be skipped"
 
 check-notebooks: $(STAMP)
 	$(PY) -m utils.build_notebooks --check

@@ -48,6 +48,7 @@ STUB = 'raise NotImplementedError("Exercise: write this part, then run the check
 MARKDOWN_STUB = "*Write your answer here.*"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 CELL_TIMEOUT = 120
+LONG_CODE_LINES = 16
 
 
 def repository_url() -> str:
@@ -121,6 +122,7 @@ def nav_cell(order: list[Path], index: int, student: bool, where: str) -> nbform
     version = "student version (exercises to fill in)" if student else "instructor version (solutions, executed)"
     cell = nbformat.v4.new_markdown_cell(" · ".join(links) + f"\n\n{badge} *{version}*")
     cell.metadata["tags"] = [f"nav-{where}"]
+    cell.metadata["slideshow"] = {"slide_type": "skip"}
     return cell
 
 
@@ -138,7 +140,20 @@ if "google.colab" in sys.modules:
     sys.path.insert(0, "{COLAB_DIR}")'''
     cell = nbformat.v4.new_code_cell(code)
     cell.metadata["tags"] = ["colab-bootstrap"]
+    cell.metadata["slideshow"] = {"slide_type": "skip"}
     return cell
+
+
+def slide_type(cell: nbformat.NotebookNode) -> str:
+    """Slide layout for ``make slides``: headings open slides; sub-headings, long code and figures open sub-slides."""
+    first = cell.source.lstrip().split("\n", 1)[0]
+    if cell.cell_type == "markdown" and re.match(r"#{1,2} ", first):
+        return "slide"
+    if cell.cell_type == "markdown" and first.startswith("### "):
+        return "subslide"
+    if cell.cell_type == "code" and (cell.source.count("\n") >= LONG_CODE_LINES or "plt.show()" in cell.source):
+        return "subslide"  # long code, or a figure: give it the screen
+    return "-"
 
 
 def build(source: Path, order: list[Path]) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
@@ -160,8 +175,7 @@ def build(source: Path, order: list[Path]) -> tuple[nbformat.NotebookNode, nbfor
             tags = [t for t in cell.metadata.get("tags", [])]
             if tags:
                 new.metadata["tags"] = tags
-            if cell.metadata.get("slideshow"):
-                new.metadata["slideshow"] = cell.metadata["slideshow"]
+            new.metadata["slideshow"] = cell.metadata.get("slideshow") or {"slide_type": slide_type(new)}
             cells.append(new)
         cells.append(nav_cell(order, index, student, "bottom"))
         nb = nbformat.v4.new_notebook(cells=cells)

@@ -1,0 +1,72 @@
+"""Slides: decks build from the notebooks, need nothing from the internet, and render in headless Chromium.
+
+The local reveal.js / MathJax copy is installed by `make slides` (npm) and Chromium by `make browser`; `make test` runs
+both first. Run by hand without them, these tests are skipped with a message saying which command sets them up.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from utils import slides
+from utils.build_notebooks import SOLUTIONS
+
+FIRST = sorted(SOLUTIONS.glob("*.ipynb"))[0]
+needs_vendor = pytest.mark.skipif(not (slides.VENDOR / "node_modules" / "reveal.js").exists(),
+                                  reason="run `make slides` once to install the local reveal.js copy")
+CHROMIUM = shutil.which("chromium")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="run `make browser` (Debian's chromium) to render slides")
+
+
+def test_headings_start_slides_and_frame_cells_are_skipped():
+    nb = nbformat.read(FIRST, as_version=4)
+    types = [c.metadata["slideshow"]["slide_type"] for c in nb.cells]
+    assert types[0] == "skip" and types[-1] == "skip"
+    for cell, kind in zip(nb.cells, types, strict=True):
+        if cell.cell_type == "markdown" and re.match(r"#{1,2} ", cell.source):
+            assert kind == "slide"
+    assert types.count("slide") >= 5
+
+
+@pytest.fixture(scope="module")
+def deck(tmp_path_factory):
+    if not (slides.VENDOR / "node_modules" / "reveal.js").exists():
+        pytest.skip("run `make slides` once to install the local reveal.js copy")
+    return slides.build_deck(FIRST, tmp_path_factory.mktemp("slides"))
+
+
+@needs_vendor
+def test_deck_loads_no_script_or_style_from_the_internet(deck):
+    html = deck.read_text()
+    assert slides.external_assets(html) == []
+    assert "unpkg.com" not in html and "cdnjs" not in html and "cdn.jsdelivr" not in html
+
+
+@needs_vendor
+@needs_chromium
+def test_deck_renders_title_and_figure_offline_in_chromium(deck, tmp_path):
+    """All DNS lookups fail in this browser, so a deck that needed a CDN would never become 'ready'."""
+    args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}", "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--allow-file-access-from-files", "--virtual-time-budget=8000", "--window-size=1280,800"]
+    dom = subprocess.run([*args, "--dump-dom", deck.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert re.search(r'class="reveal [^"]*\bready\b', dom), "reveal.js did not start"
+    title = nbformat.read(FIRST, as_version=4).cells[1].source.splitlines()[0].lstrip("# ").strip()
+    assert title in dom
+    assert re.search(r"<section[^>]*>.*?<img[^>]+src=\"data:image/png;base64,", dom, flags=re.S), "no figure"
+    shot = tmp_path / "title.png"
+    subprocess.run([*args, f"--screenshot={shot}", deck.as_uri()], capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_rise_is_installed_for_live_slides_in_jupyterlab():
+    done = subprocess.run([sys.executable, "-m", "jupyter", "labextension", "list"], capture_output=True, text=True)
+    listing = done.stdout + done.stderr
+    assert re.search(r"jupyterlab-rise v\S+ .*enabled.*OK", listing), listing[-2000:]
