@@ -418,13 +418,15 @@ def per_kind_table(flags, labels, anomalies=None, metric=precision_recall_f1) ->
             found = sum(bool(flags[a.cell, a.start:a.stop].any()) for a in events)
             row["events found"] = f"{found}/{len(events)}"
         rows[kind] = row
-    return pd.DataFrame(rows).T.rename_axis("kind")
+    table = pd.DataFrame(rows).T.rename_axis("kind")
+    return table.astype({"precision": float, "recall": float, "F1": float, "anomalous hours": int})
 
 
 def events_found(flags, anomalies) -> pd.DataFrame:
-    """For each kind and size, how many events have at least one flagged hour, as "found/total" strings.
+    """For each kind and size: events with at least one flagged hour, and the share of their hours flagged.
 
-    flags: (cells, hours) bool; anomalies: events whose ``cell`` indexes the rows of ``flags``.
+    Cells read "found/total (share of hours %)". flags: (cells, hours) bool; anomalies: events whose ``cell``
+    indexes the rows of ``flags``.
     """
     flags = np.asarray(flags, dtype=bool)
     table = pd.DataFrame("", index=pd.Index(KINDS, name="kind"), columns=list(SIZES))
@@ -432,7 +434,9 @@ def events_found(flags, anomalies) -> pd.DataFrame:
         for size in SIZES:
             events = [a for a in anomalies if a.kind == kind and a.size == size]
             found = sum(bool(flags[a.cell, a.start:a.stop].any()) for a in events)
-            table.loc[kind, size] = f"{found}/{len(events)}"
+            hours = np.concatenate([flags[a.cell, a.start:a.stop] for a in events]) if events else np.zeros(0)
+            share = f" ({hours.mean():.0%})" if events else ""
+            table.loc[kind, size] = f"{found}/{len(events)}{share}"
     return table
 
 
@@ -456,7 +460,9 @@ def plot_cell(network: CellNetwork, cell: int, hours: slice = slice(None), kpis=
 
     _check_cell(cell, network.n_cells)
     frame = network.frame(cell).iloc[hours]
-    axes = ax if ax is not None else plt.subplots(len(kpis), 1, figsize=(9, 2.2 * len(kpis)), sharex=True)[1]
+    if ax is None:
+        ax = plt.subplots(len(kpis), 1, figsize=(10, 2.2 * len(kpis)), layout="constrained", sharex=True)[1]
+    axes = ax
     axes = np.atleast_1d(axes)
     for axis, kpi in zip(axes, kpis, strict=True):
         axis.plot(frame.index, frame[kpi], lw=0.9, color="tab:blue", label=kpi)
@@ -479,8 +485,9 @@ def plot_cell(network: CellNetwork, cell: int, hours: slice = slice(None), kpis=
                      ms=4, label=f"flagged by {name}")
     if flags:
         axes[0].set_ylim(top=top * (1.15 + 0.1 * len(flags)))
-    axes[0].legend(fontsize=7, loc="upper left", ncol=3)
+    axes[0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     axes[0].set_title(title or f"Cell {cell}", fontsize=10)
     axes[-1].set_xlabel("time (hourly)")
-    axes[-1].figure.autofmt_xdate()
+    for axis in axes:
+        axis.tick_params(axis="x", labelrotation=20, labelsize=8)
     return axes
