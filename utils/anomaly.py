@@ -295,7 +295,10 @@ def make_windows(scaled, window: int = 24, extra=None) -> tuple[np.ndarray, np.n
     n_cells, n_hours, _ = scaled.shape
     inputs = scaled
     if extra is not None:
-        extra = _check_series(np.asarray(extra, dtype=float).T, "extra (transposed)", n_hours, 2).T
+        extra = np.asarray(extra, dtype=float)
+        if extra.ndim != 2 or np.isnan(extra).any():
+            raise ValueError(f"extra should be (hours, features) with no NaN, got shape {extra.shape}: build it with "
+                             "time_features(scaled.shape[1]).")
         if extra.shape[0] != n_hours:
             raise ValueError(f"extra has {extra.shape[0]} hours but the KPIs have {n_hours}: build both for the "
                              "same hours, e.g. time_features(scaled.shape[1]).")
