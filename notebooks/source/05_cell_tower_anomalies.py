@@ -265,7 +265,7 @@ def lstm_scores(cells):
 
 
 val_scores, test_scores = lstm_scores(val_cells), lstm_scores(test_cells)
-print(f"typical training error per KPI, sigma (scaled units): {np.round(error_scale, 3).tolist()}")
+print(f"typical training error per KPI, sigma (scaled units): {np.round(error_scale.astype(float), 3).tolist()}")
 
 # %% [markdown]
 # ### Choose the threshold on validation cells
