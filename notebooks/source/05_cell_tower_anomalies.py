@@ -313,7 +313,7 @@ plt.show()
 # Write `rolling_zscore(x, window)` for one KPI series `x` of shape (hours,). Return an array of the same shape:
 # NaN for the first `window` hours (they have no full past window), then $z_t$ as above with the population standard
 # deviation (`np.std`). A frozen counter makes the window flat (std 0): floor the std at `min_std` so that a flat stretch
-# gives a finite z-score.
+# gives a finite z-score. A plain loop over $t$ is fine.
 
 # %%
 def rolling_zscore(x, window, min_std=1e-8):
@@ -391,7 +391,8 @@ precision_recall_f1 = use_reference_if_needed(precision_recall_f1, passed, anoma
 # **Per kind.** A false alarm has no kind, so for kind K we count only the normal hours and the hours of kind K: the
 # precision of K is then what the precision would be if K were the only fault in the network. It shares the false
 # alarms with every other kind, so a rare kind (few anomalous hours) gets a low precision even when it is caught.
-# The column *events found* counts faults with at least one flagged hour, which is what gets an engineer to look.
+# A second table therefore also counts *events found*: faults with at least one flagged hour, which is what gets an
+# engineer to look.
 
 # %% [markdown]
 # ## Evaluate both detectors on the held-out cells
@@ -423,7 +424,7 @@ results
 
 # %% [markdown]
 # Large and subtle faults separately: events with at least one flagged hour, and in brackets the share of their hours
-flagged:
+# flagged:
 
 # %%
 # NBVAL_IGNORE_OUTPUT
