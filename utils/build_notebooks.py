@@ -293,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-execute", action="store_true", help="write solution notebooks without running them")
     parser.add_argument("--force", action="store_true", help="overwrite student notebooks even if they were edited")
     parser.add_argument("--check", action="store_true", help="only report notebooks that are out of sync")
+    parser.add_argument("--frames-only", action="store_true",
+                        help="rebuild student versions and refresh navigation in solutions, executing nothing")
     args = parser.parse_args(argv)
     if args.check:
         problems = out_of_sync()
@@ -302,7 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if problems else 0
     order = sources()
     chosen = [s for s in order if not args.names or any(s.stem.startswith(n) or n in s.stem for n in args.names)]
-    if not chosen:
+    if args.frames_only:
+        chosen = []
+    elif not chosen:
         print(f"No source matches {args.names}; sources are: {[s.stem for s in order]}")
         return 1
     manifest = load_manifest()

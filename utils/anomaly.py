@@ -1,0 +1,496 @@
+"""Cell tower anomalies: a seeded simulator of hourly cell KPIs with labelled anomalies, and the detector helpers.
+
+No public, labelled cell-tower KPI data set ships offline, so notebook 05 uses this simulator. It is written to look
+like what a network operator sees per cell and hour, not to be an exact radio model:
+
+* **KPIs** (``KPIS``): connected users (count), downlink and uplink load (% of the cell's radio resources in use) and
+  downlink throughput (Mbit/s).
+* **Rhythm**: each cell mixes a *business* daily profile (busy 9:00-17:00 on weekdays, quiet at weekends) with a
+  *residential* one (evening peak, busier at weekends); a slow linear trend over the weeks; correlated (AR(1)) and
+  white noise; users are Poisson counts.
+* **Anomalies** (``KINDS``), injected after the clean series is drawn and labelled hour by hour, each in a *large*
+  and a *subtle* size (subtle ones mostly stay inside the cell's normal range of values):
+
+  - ``spike`` (a flash crowd), 1-3 h: every KPI rises by 1-1.3 times its usual peak; subtle: at night (0:00-5:00),
+    by 0.35-0.5 times the peak, so the values look like an ordinary afternoon.
+  - ``outage``: large, the site is down for 2-6 h and every KPI drops to 0; subtle, one sector is down for 3-8 h in
+    the day and every KPI is multiplied by 0.55-0.7.
+  - ``level_shift`` (a degraded radio link), 8-24 h: throughput falls by 45-55 % (subtle: 20-30 %) and the downlink
+    load rises by half that fraction, since the same traffic now needs more radio resources.
+  - ``freeze`` (stale counters): every KPI repeats its last good value, for 8-16 h (subtle: 3-6 h).
+
+The first ``clean_weeks`` of every cell carry no anomaly: they are the calibration period the detectors scale with.
+
+Detector helpers: per-cell scaling, time-of-day features, sliding windows for an LSTM forecaster, forecast-error
+scores, a rolling z-score baseline, a threshold chosen on validation data, and precision / recall / F1 per kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+#: The KPIs, in the order of the last axis of ``CellNetwork.kpis``, and their units.
+KPIS = ("users", "dl_load_pct", "ul_load_pct", "dl_throughput_mbps")
+KPI_UNITS = {"users": "connected users", "dl_load_pct": "% of resources", "ul_load_pct": "% of resources",
+             "dl_throughput_mbps": "Mbit/s"}
+#: Anomaly kinds; in ``CellNetwork.labels`` 0 means normal and ``i + 1`` means ``KINDS[i]``.
+KINDS = ("spike", "outage", "level_shift", "freeze")
+SIZES = ("large", "subtle")
+HOURS_PER_WEEK = 168
+#: Monday 4 March 2024, 00:00: the simulated series start on a Monday at midnight.
+START = pd.Timestamp("2024-03-04 00:00")
+_MARKERS = ("v", "x", "^", "+")
+_KIND_COLORS = {"spike": "tab:red", "outage": "black", "level_shift": "tab:purple", "freeze": "tab:cyan"}
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """One injected anomaly: in ``cell``, hours ``start`` … ``start + length - 1`` (0 = the first simulated hour)."""
+
+    cell: int
+    kind: str
+    size: str
+    start: int
+    length: int
+
+    @property
+    def stop(self) -> int:
+        """One past the last anomalous hour."""
+        return self.start + self.length
+
+
+@dataclass(frozen=True)
+class CellNetwork:
+    """Simulated hourly KPIs of several cells.
+
+    kpis:   (cells, hours, len(KPIS)) the observed values, anomalies included.
+    clean:  (cells, hours, len(KPIS)) the same series before any anomaly was injected.
+    labels: (cells, hours) int, 0 = normal, i + 1 = KINDS[i].
+    anomalies: every injected event, in order of cell and start hour.
+    """
+
+    kpis: np.ndarray
+    clean: np.ndarray
+    labels: np.ndarray
+    anomalies: tuple[Anomaly, ...]
+    seed: int
+
+    @property
+    def n_cells(self) -> int:
+        return self.kpis.shape[0]
+
+    @property
+    def n_hours(self) -> int:
+        return self.kpis.shape[1]
+
+    @property
+    def times(self) -> pd.DatetimeIndex:
+        """The hourly time stamps shared by all cells."""
+        return pd.date_range(START, periods=self.n_hours, freq="h")
+
+    def frame(self, cell: int) -> pd.DataFrame:
+        """One cell as a table: a column per KPI and ``kind`` ("" when normal), indexed by time."""
+        _check_cell(cell, self.n_cells)
+        table = pd.DataFrame(self.kpis[cell], index=self.times, columns=list(KPIS))
+        table["kind"] = np.array(("",) + KINDS, dtype=object)[self.labels[cell]]
+        return table
+
+    def summary(self) -> pd.DataFrame:
+        """Number of events and anomalous hours per kind and size."""
+        rows = [{"kind": a.kind, "size": a.size, "events": 1, "hours": a.length} for a in self.anomalies]
+        table = pd.DataFrame(rows).groupby(["kind", "size"], sort=False).sum()
+        return table.reindex(pd.MultiIndex.from_product([KINDS, SIZES], names=["kind", "size"]), fill_value=0)
+
+
+# --- the simulator ----------------------------------------------------------------------------------------------------
+
+
+def _bumps(hours: np.ndarray, peaks: list[tuple[float, float, float]]) -> np.ndarray:
+    """A daily profile: a sum of bumps (centre hour, width in hours, height) on a 24-hour circle, scaled to max 1."""
+    total = np.zeros_like(hours, dtype=float)
+    for centre, width, height in peaks:
+        distance = np.abs(hours - centre)
+        distance = np.minimum(distance, 24 - distance)
+        total += height * np.exp(-0.5 * (distance / width) ** 2)
+    return total / total.max()
+
+
+def _ar1(rng: np.random.Generator, n: int, phi: float, sd: float) -> np.ndarray:
+    """AR(1) noise with correlation ``phi`` from one hour to the next and marginal standard deviation ``sd``."""
+    shocks = rng.normal(0.0, sd * np.sqrt(1 - phi**2), n)
+    out = np.empty(n)
+    out[0] = rng.normal(0.0, sd)
+    for t in range(1, n):
+        out[t] = phi * out[t - 1] + shocks[t]
+    return out
+
+
+def _clean_cell(rng: np.random.Generator, n_hours: int) -> np.ndarray:
+    """One cell's anomaly-free KPIs, shape (n_hours, len(KPIS))."""
+    t = np.arange(n_hours)
+    hour, weekday = t % 24, (t // 24) % 7
+    weekend = weekday >= 5
+    business = 0.12 + _bumps(hour.astype(float), [(10.5, 2.0, 0.9), (15.0, 2.5, 0.85)])
+    residential = 0.18 + _bumps(hour.astype(float), [(8.0, 1.5, 0.35), (13.0, 3.0, 0.45), (20.5, 2.2, 1.0)])
+    mix = rng.uniform(0.0, 1.0)  # 1 = pure business district, 0 = pure residential
+    daily = mix * business * np.where(weekend, 0.45, 1.0) + (1 - mix) * residential * np.where(weekend, 1.1, 1.0)
+    daily = daily / daily.max()
+    trend = 1.0 + rng.uniform(-0.05, 0.15) * t / n_hours
+    peak_users = rng.uniform(200, 800)
+    mean_users = peak_users * daily * trend * np.exp(_ar1(rng, n_hours, 0.8, 0.03))
+    users = rng.poisson(mean_users).astype(float)
+    capacity = peak_users / rng.uniform(0.55, 0.85)  # users at which the downlink would be fully loaded
+    dl_load = np.clip(100 * users / capacity * np.exp(rng.normal(0, 0.02, n_hours)), 0, 100)
+    ul_load = np.clip(dl_load * rng.uniform(0.3, 0.45) * np.exp(rng.normal(0, 0.03, n_hours)), 0, 100)
+    throughput = rng.uniform(120, 300) * dl_load / 100 * np.exp(rng.normal(0, 0.03, n_hours))
+    return np.stack([users, dl_load, ul_load, throughput], axis=-1)
+
+
+def _draw_event(rng: np.random.Generator, kind: str, size: str) -> tuple[int, int | None]:
+    """Length in hours, and the hour of day the event must start at (None: any hour)."""
+    if kind == "spike":
+        return int(rng.integers(1, 4)), (int(rng.integers(0, 5)) if size == "subtle" else None)
+    if kind == "outage":
+        if size == "large":
+            return int(rng.integers(2, 7)), None
+        return int(rng.integers(3, 9)), int(rng.integers(9, 15))
+    if kind == "level_shift":
+        return int(rng.integers(8, 25)), None
+    return (int(rng.integers(8, 17)) if size == "large" else int(rng.integers(3, 7))), None
+
+
+def _inject(rng: np.random.Generator, series: np.ndarray, kind: str, size: str, start: int, length: int,
+            peaks: np.ndarray) -> None:
+    """Apply one anomaly to ``series`` (hours, KPIs) in place; ``peaks`` is each KPI's usual peak (99th percentile)."""
+    span = slice(start, start + length)
+    if kind == "spike":
+        extra = rng.uniform(1.0, 1.3) if size == "large" else rng.uniform(0.35, 0.5)
+        series[span] += extra * peaks
+        series[span, 0] = np.round(series[span, 0])
+    elif kind == "outage":
+        series[span] *= 0.0 if size == "large" else rng.uniform(0.55, 0.7)
+        series[span, 0] = np.round(series[span, 0])
+    elif kind == "level_shift":
+        drop = rng.uniform(0.45, 0.55) if size == "large" else rng.uniform(0.2, 0.3)
+        series[span, 3] *= 1 - drop
+        series[span, 1] *= 1 + drop / 2
+    else:  # freeze: the last good report repeats
+        series[span] = series[start - 1]
+    series[span, 1:3] = np.clip(series[span, 1:3], 0, 100)
+
+
+def simulate_network(n_cells: int = 16, weeks: int = 6, seed: int = 0, events_per_kind: int = 2,
+                     clean_weeks: int = 1, gap_hours: int = 30) -> CellNetwork:
+    """Simulate ``n_cells`` cells for ``weeks`` weeks of hourly KPIs with labelled anomalies (see the module docstring).
+
+    Each cell gets ``events_per_kind`` events of every kind, alternating large and subtle (the first is large), placed
+    at random after the first ``clean_weeks`` weeks, at least ``gap_hours`` apart. The same ``seed`` gives the same
+    network, value for value.
+    """
+    if n_cells < 1 or events_per_kind < 0 or clean_weeks < 0 or gap_hours < 0:
+        raise ValueError("n_cells must be >= 1 and events_per_kind, clean_weeks, gap_hours >= 0.")
+    if weeks <= clean_weeks:
+        raise ValueError(f"weeks={weeks} leaves no room for anomalies after clean_weeks={clean_weeks}: "
+                         "ask for more weeks or fewer clean weeks.")
+    rng = np.random.default_rng(seed)
+    n_hours = weeks * HOURS_PER_WEEK
+    clean = np.stack([_clean_cell(rng, n_hours) for _ in range(n_cells)])
+    kpis, labels, events = clean.copy(), np.zeros((n_cells, n_hours), dtype=int), []
+    first = clean_weeks * HOURS_PER_WEEK + 1  # a freeze repeats the hour before it, which must be clean
+    for cell in range(n_cells):
+        peaks = np.percentile(clean[cell], 99, axis=0)
+        wanted = [(kind, SIZES[i % 2]) for i in range(events_per_kind) for kind in KINDS]
+        rng.shuffle(wanted)
+        taken = np.zeros(n_hours, dtype=bool)
+        for kind, size in wanted:
+            for _ in range(2000):
+                length, hour_of_day = _draw_event(rng, kind, size)
+                start = int(rng.integers(first, n_hours - length))
+                if hour_of_day is not None:
+                    start = start - start % 24 + hour_of_day
+                if start < first or start + length > n_hours:
+                    continue
+                if not taken[max(0, start - gap_hours): start + length + gap_hours].any():
+                    break
+            else:
+                raise ValueError(f"could not place {events_per_kind} events of each kind in {weeks} weeks: "
+                                 "ask for more weeks, fewer events_per_kind or a smaller gap_hours.")
+            taken[start:start + length] = True
+            _inject(rng, kpis[cell], kind, size, start, length, peaks)
+            labels[cell, start:start + length] = KINDS.index(kind) + 1
+            events.append(Anomaly(cell, kind, size, start, length))
+    events.sort(key=lambda a: (a.cell, a.start))
+    return CellNetwork(kpis=kpis, clean=clean, labels=labels, anomalies=tuple(events), seed=seed)
+
+
+def outside_normal_range(network: CellNetwork, event: Anomaly, low: float = 1.0, high: float = 99.0) -> bool:
+    """True if any KPI during ``event`` leaves its cell's normal range: the [low, high] percentiles of the clean series.
+
+    A detector that only thresholds raw values can at best catch the events for which this is True.
+    """
+    lo, hi = np.percentile(network.clean[event.cell], [low, high], axis=0)
+    values = network.kpis[event.cell, event.start:event.stop]
+    return bool(np.any((values < lo) | (values > hi)))
+
+
+# --- input checks -----------------------------------------------------------------------------------------------------
+
+
+def _check_cell(cell: int, n_cells: int) -> None:
+    if not 0 <= cell < n_cells:
+        raise ValueError(f"cell={cell} does not exist: pick a cell number from 0 to {n_cells - 1}.")
+
+
+def _check_series(values, name: str, min_length: int, ndim: int | tuple[int, ...]) -> np.ndarray:
+    """``values`` as a float array, with a clear error for NaNs, wrong shapes and series too short to use."""
+    array = np.asarray(values, dtype=float)
+    ndims = (ndim,) if isinstance(ndim, int) else ndim
+    if array.ndim not in ndims:
+        raise ValueError(f"{name} should have {' or '.join(map(str, ndims))} dimensions, got shape {array.shape}.")
+    if np.isnan(array).any():
+        raise ValueError(f"{name} contains {int(np.isnan(array).sum())} NaN value(s): fill them first "
+                         "(e.g. pandas .interpolate() or .ffill()) or drop those hours.")
+    length = array.shape[-1] if array.ndim == 1 else array.shape[1]
+    if length < min_length:
+        raise ValueError(f"{name} is {length} hours long, too short: it needs at least {min_length} hours "
+                         "(use a longer series or a shorter window).")
+    return array
+
+
+# --- detector helpers -------------------------------------------------------------------------------------------------
+
+
+def scale_cells(kpis, calibration_hours: int = HOURS_PER_WEEK) -> np.ndarray:
+    """Standardise each cell and KPI with the mean and standard deviation of its first ``calibration_hours``.
+
+    kpis: (cells, hours, k) -> (cells, hours, k). Cells of different sizes end up on the same scale, so one model
+    serves them all, and a new cell only needs its calibration week.
+    """
+    kpis = _check_series(kpis, "kpis", calibration_hours, 3)
+    calibration = kpis[:, :calibration_hours]
+    mean, std = calibration.mean(axis=1, keepdims=True), calibration.std(axis=1, keepdims=True)
+    return (kpis - mean) / np.maximum(std, 1e-8)
+
+
+def time_features(n_hours: int, start: pd.Timestamp = START) -> np.ndarray:
+    """Calendar inputs, shape (n_hours, 3): sine and cosine of the hour of day, and 1.0 on Saturdays and Sundays."""
+    times = pd.date_range(start, periods=n_hours, freq="h")
+    angle = 2 * np.pi * times.hour.to_numpy() / 24
+    return np.stack([np.sin(angle), np.cos(angle), (times.dayofweek.to_numpy() >= 5).astype(float)], axis=-1)
+
+
+def make_windows(scaled, window: int = 24, extra=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sliding windows to forecast each hour from the ``window`` hours before it, for every cell.
+
+    scaled: (cells, hours, k) scaled KPIs; extra: optional (hours, e) calendar features of the hour being forecast's
+    window (the same for every cell). Returns ``X`` (n, window, k + e) float32, ``y`` (n, k) float32 (the KPIs of the
+    hour right after each window) and ``where`` (n, 2) int: the (cell, hour) each target belongs to.
+    """
+    if window < 1:
+        raise ValueError(f"window={window}: use a window of at least 1 hour.")
+    scaled = _check_series(scaled, "scaled", window + 1, 3)
+    n_cells, n_hours, _ = scaled.shape
+    inputs = scaled
+    if extra is not None:
+        extra = np.asarray(extra, dtype=float)
+        if extra.ndim != 2 or np.isnan(extra).any():
+            raise ValueError(f"extra should be (hours, features) with no NaN, got shape {extra.shape}: build it with "
+                             "time_features(scaled.shape[1]).")
+        if extra.shape[0] != n_hours:
+            raise ValueError(f"extra has {extra.shape[0]} hours but the KPIs have {n_hours}: build both for the "
+                             "same hours, e.g. time_features(scaled.shape[1]).")
+        inputs = np.concatenate([scaled, np.broadcast_to(extra, (n_cells,) + extra.shape)], axis=-1)
+    starts = np.arange(n_hours - window)
+    view = np.lib.stride_tricks.sliding_window_view(inputs, window, axis=1)  # (cells, n_hours-window+1, f, window)
+    X = np.moveaxis(view[:, starts], -1, -2).reshape(-1, window, inputs.shape[-1])
+    y = scaled[:, window:].reshape(-1, scaled.shape[-1])
+    where = np.stack(np.meshgrid(np.arange(n_cells), starts + window, indexing="ij"), axis=-1).reshape(-1, 2)
+    return X.astype(np.float32), y.astype(np.float32), where
+
+
+def normal_windows(labels, where, window: int) -> np.ndarray:
+    """Boolean mask over windows from ``make_windows``: True where the window's hours and its target are all normal.
+
+    labels: (cells, hours) of the same cells as the windows, 0 = normal; where: (n, 2) (cell, target hour).
+    Training a forecaster only on these windows teaches it what *normal* traffic looks like.
+    """
+    labels = np.asarray(labels)
+    anomalous = np.concatenate([np.zeros((labels.shape[0], 1), dtype=int), np.cumsum(labels > 0, axis=1)], axis=1)
+    cells, targets = where[:, 0], where[:, 1]
+    return (anomalous[cells, targets + 1] - anomalous[cells, targets - window]) == 0
+
+
+def forecast_scores(predicted, actual, where, shape: tuple[int, int], error_scale=None) -> np.ndarray:
+    """Anomaly score per (cell, hour): the largest absolute forecast error over the KPIs, in units of ``error_scale``.
+
+    predicted, actual: (n, k); where: (n, 2) (cell, hour) as from ``make_windows``; error_scale: (k,) typical error
+    of each KPI (e.g. the standard deviation of the training errors), 1 if None. Hours without a forecast are NaN.
+    """
+    predicted, actual = np.asarray(predicted, dtype=float), np.asarray(actual, dtype=float)
+    if predicted.shape != actual.shape:
+        raise ValueError(f"predicted {predicted.shape} and actual {actual.shape} must have the same shape.")
+    errors = np.abs(predicted - actual) / (1.0 if error_scale is None else np.asarray(error_scale, dtype=float))
+    scores = np.full(shape, np.nan)
+    scores[where[:, 0], where[:, 1]] = errors.max(axis=-1)
+    return scores
+
+
+def rolling_zscore(x, window: int = 24, min_std: float = 1e-8) -> np.ndarray:
+    """z_t = (x_t - mean) / std of the ``window`` values *before* t (t itself excluded); NaN for the first ``window``.
+
+    x: (hours,). The standard deviation is the population one (``np.std``), floored at ``min_std`` so a flat stretch
+    gives 0 (not a division by zero) when the value stays on it.
+    """
+    if window < 2:
+        raise ValueError(f"window={window}: a standard deviation needs a window of at least 2 hours.")
+    x = _check_series(x, "x", window + 1, 1)
+    past = np.lib.stride_tricks.sliding_window_view(x, window)[:-1]  # past[i] = x[i : i + window], before t = i+window
+    z = np.full(x.shape, np.nan)
+    z[window:] = (x[window:] - past.mean(axis=1)) / np.maximum(past.std(axis=1), min_std)
+    return z
+
+
+def zscore_scores(kpis, window: int = 24, zscore=rolling_zscore) -> np.ndarray:
+    """Baseline anomaly score per (cell, hour): the largest |rolling z-score| over the KPIs. kpis: (cells, hours, k)."""
+    kpis = _check_series(kpis, "kpis", window + 1, 3)
+    z = np.stack([[zscore(kpis[c, :, k], window) for k in range(kpis.shape[2])] for c in range(kpis.shape[0])])
+    return np.abs(z).max(axis=1)
+
+
+def precision_recall_f1(flags, truth) -> tuple[float, float, float]:
+    """Precision, recall and F1 of boolean ``flags`` against boolean ``truth`` (same shape); 0 where undefined.
+
+    precision = TP / (TP + FP): the share of flagged hours that are anomalous.
+    recall    = TP / (TP + FN): the share of anomalous hours that are flagged.
+    F1        = 2 P R / (P + R): their harmonic mean.
+    """
+    flags, truth = np.asarray(flags, dtype=bool), np.asarray(truth, dtype=bool)
+    if flags.shape != truth.shape:
+        raise ValueError(f"flags {flags.shape} and truth {truth.shape} must have the same shape.")
+    tp = int(np.sum(flags & truth))
+    fp, fn = int(np.sum(flags & ~truth)), int(np.sum(~flags & truth))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def choose_threshold(scores, labels, candidates: int = 200, metric=precision_recall_f1) -> tuple[float, float]:
+    """The score threshold with the best F1 on validation data, and that F1. Flag an hour when ``score > threshold``.
+
+    scores: (cells, hours) with NaN where a detector gives no score (those hours are left out); labels: same shape,
+    0 = normal. Candidates are ``candidates`` quantiles of the scores between the 50th and the 100th percentile.
+    """
+    scores, labels = np.asarray(scores, dtype=float), np.asarray(labels)
+    if scores.shape != labels.shape:
+        raise ValueError(f"scores {scores.shape} and labels {labels.shape} must have the same shape.")
+    scored = ~np.isnan(scores)
+    if not (labels[scored] > 0).any():
+        raise ValueError("the validation data hold no anomaly: choose the threshold on data that contain some.")
+    values, truth = scores[scored], labels[scored] > 0
+    best = (np.nan, -1.0)
+    for threshold in np.unique(np.quantile(values, np.linspace(0.5, 1.0, candidates, endpoint=False))):
+        f1 = metric(values > threshold, truth)[2]
+        if f1 > best[1]:
+            best = (float(threshold), float(f1))
+    return best
+
+
+def per_kind_table(flags, labels, anomalies=None, metric=precision_recall_f1) -> pd.DataFrame:
+    """Precision, recall and F1 per anomaly kind, and for all kinds together, from hourly ``flags`` and ``labels``.
+
+    flags: (cells, hours) bool; labels: (cells, hours), 0 = normal. For kind K only the normal hours and the hours of
+    kind K are counted, so its precision is TP_K / (TP_K + false alarms on normal hours): what the precision would be
+    if K were the only kind of fault. With ``anomalies`` (events whose ``cell`` indexes the rows of ``flags``) a
+    column ``events found`` counts the events with at least one flagged hour.
+    """
+    flags, labels = np.asarray(flags, dtype=bool), np.asarray(labels)
+    if flags.shape != labels.shape:
+        raise ValueError(f"flags {flags.shape} and labels {labels.shape} must have the same shape.")
+    rows = {}
+    for code, kind in [(i + 1, k) for i, k in enumerate(KINDS)] + [(None, "all kinds")]:
+        keep = (labels == 0) | (labels == code) if code is not None else np.ones(labels.shape, dtype=bool)
+        precision, recall, f1 = metric(flags[keep], labels[keep] > 0)
+        row = {"precision": precision, "recall": recall, "F1": f1,
+               "anomalous hours": int(np.sum(labels == code) if code is not None else np.sum(labels > 0))}
+        if anomalies is not None:
+            events = [a for a in anomalies if code is None or a.kind == kind]
+            found = sum(bool(flags[a.cell, a.start:a.stop].any()) for a in events)
+            row["events found"] = f"{found}/{len(events)}"
+        rows[kind] = row
+    table = pd.DataFrame(rows).T.rename_axis("kind")
+    return table.astype({"precision": float, "recall": float, "F1": float, "anomalous hours": int})
+
+
+def events_found(flags, anomalies) -> pd.DataFrame:
+    """For each kind and size: events with at least one flagged hour, and the share of their hours flagged.
+
+    Cells read "found/total (share of hours %)". flags: (cells, hours) bool; anomalies: events whose ``cell``
+    indexes the rows of ``flags``.
+    """
+    flags = np.asarray(flags, dtype=bool)
+    table = pd.DataFrame("", index=pd.Index(KINDS, name="kind"), columns=list(SIZES))
+    for kind in KINDS:
+        for size in SIZES:
+            events = [a for a in anomalies if a.kind == kind and a.size == size]
+            found = sum(bool(flags[a.cell, a.start:a.stop].any()) for a in events)
+            hours = np.concatenate([flags[a.cell, a.start:a.stop] for a in events]) if events else np.zeros(0)
+            share = f" ({hours.mean():.0%})" if events else ""
+            table.loc[kind, size] = f"{found}/{len(events)}{share}"
+    return table
+
+
+def renumber(anomalies, cells) -> list[Anomaly]:
+    """The events of ``cells`` (a list of cell numbers), with ``cell`` renumbered to the position in that list."""
+    position = {cell: i for i, cell in enumerate(cells)}
+    return [Anomaly(position[a.cell], a.kind, a.size, a.start, a.length) for a in anomalies if a.cell in position]
+
+
+# --- plots ------------------------------------------------------------------------------------------------------------
+
+
+def plot_cell(network: CellNetwork, cell: int, hours: slice = slice(None), kpis=("users", "dl_throughput_mbps"),
+              flags=None, title: str | None = None, ax=None):
+    """Plot some KPIs of one cell over ``hours`` with the injected anomalies shaded by kind and ``flags`` marked.
+
+    flags: optional ``{detector name: (hours,) bool}`` for this cell, drawn as markers on the first KPI (one row of
+    markers per detector, so they don't hide each other). Returns the matplotlib axes.
+    """
+    import matplotlib.pyplot as plt
+
+    _check_cell(cell, network.n_cells)
+    frame = network.frame(cell).iloc[hours]
+    if ax is None:
+        ax = plt.subplots(len(kpis), 1, figsize=(10, 2.2 * len(kpis)), layout="constrained", sharex=True)[1]
+    axes = ax
+    axes = np.atleast_1d(axes)
+    for axis, kpi in zip(axes, kpis, strict=True):
+        axis.plot(frame.index, frame[kpi], lw=0.9, color="tab:blue", label=kpi)
+        axis.set_ylabel(f"{kpi}\n({KPI_UNITS[kpi]})", fontsize=8)
+    shown = set()
+    for event in network.anomalies:
+        if event.cell != cell:
+            continue
+        lo, hi = network.times[event.start], network.times[event.stop - 1] + pd.Timedelta(hours=1)
+        if hi < frame.index[0] or lo > frame.index[-1]:
+            continue
+        for axis in axes:
+            label = f"{event.kind} (injected)" if event.kind not in shown and axis is axes[0] else None
+            axis.axvspan(lo, hi, color=_KIND_COLORS[event.kind], alpha=0.25, label=label)
+        shown.add(event.kind)
+    top = frame[kpis[0]].max()
+    for i, (name, flagged) in enumerate((flags or {}).items()):
+        marked = np.asarray(flagged, dtype=bool)[hours]
+        axes[0].plot(frame.index[marked], np.full(marked.sum(), top * (1.08 + 0.1 * i)), _MARKERS[i % len(_MARKERS)],
+                     ms=4, label=f"flagged by {name}")
+    if flags:
+        axes[0].set_ylim(top=top * (1.15 + 0.1 * len(flags)))
+    axes[0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    axes[0].set_title(title or f"Cell {cell}", fontsize=10)
+    axes[-1].set_xlabel("time (hourly)")
+    for axis in axes:
+        axis.tick_params(axis="x", labelrotation=20, labelsize=8)
+    return axes
