@@ -8,7 +8,7 @@ import pytest
 from keras import ops
 
 from utils import lstm
-from utils.checks.lstm import check_lstm_cell_class, check_lstm_cell_step, check_lstm_forward
+from utils.checks.lstm import check_lstm_cell_class, check_lstm_cell_step, check_lstm_forward, check_lstm_param_count
 from utils.lstm import sigmoid
 
 # --- the reference implementation -------------------------------------------------------------------------------------
@@ -322,3 +322,32 @@ def test_cell_class_check_rejects_typical_mistakes_with_their_hint(name, capsys)
 def test_cell_class_check_says_not_done(capsys):
     assert check_lstm_cell_class(_cell_class("not done")) is False
     assert "not done yet" in capsys.readouterr().out
+
+
+# --- the parameter count (notebook 03) --------------------------------------------------------------------------------
+
+WRONG_COUNTS = {
+    "no biases": (lambda d, u: 4 * u * (d + u), "biases are missing"),
+    "no recurrent weights": (lambda d, u: 4 * (u * d + u), "recurrent weights are missing"),
+    "one block": (lambda d, u: u * (d + u) + u, "only one block counted"),
+    "three blocks": (lambda d, u: 3 * (u * (d + u) + u), "three blocks counted"),
+    "recurrent d × u": (lambda d, u: 4 * (2 * u * d + u), "the recurrent matrix is (u × u)"),
+    "something else": (lambda d, u: d * u, "per block"),
+    "crashes": (lambda d, u: d / 0, "ZeroDivisionError"),
+}
+
+
+def test_param_count_check_both_ways(capsys):
+    assert check_lstm_param_count(lstm.parameter_count) is True
+    assert check_lstm_param_count(lambda d, u: float(lstm.parameter_count(d, u))) is True
+    for fn, hint in WRONG_COUNTS.values():
+        assert check_lstm_param_count(fn) is False
+        out = capsys.readouterr().out
+        assert hint in out, out
+
+
+def test_cell_state_gradient_matches_the_forget_gates_for_one_step():
+    total, direct = lstm.cell_state_gradient([0.3])
+    assert abs(total - direct) < 1e-6  # one step: dC_1/dC_0 is exactly f_1
+    total, direct = lstm.cell_state_gradient(np.full(10, 0.1))
+    assert 0 < total < 1 and 0 < direct < 1

@@ -285,6 +285,24 @@ def one_unit_table(xs, weights=None, h0: float = 0.0, c0: float = 0.0) -> pd.Dat
     return pd.DataFrame(rows).set_index("t")
 
 
+def cell_state_gradient(xs, weights=None, eps: float = 1e-6) -> tuple[float, float]:
+    """How much C_T moves when C_0 moves, for one unit run over the 1-D sequence ``xs`` from h_0 = C_0 = 0.
+
+    Returns ``(total, direct)``: the measured derivative dC_T/dC_0 (central finite difference, so it includes every
+    path, also those through h and the weights), and the product of the forget gates f_1 … f_T, which is the
+    derivative along the cell-state line alone.
+    """
+    xs = np.asarray(xs, dtype=float).reshape(1, -1, 1)
+    if xs.shape[1] == 0:
+        raise ValueError("xs must hold at least one value")
+    W, U, b = one_unit_keras_weights(weights)
+    zero = np.zeros((1, 1))
+    c_up = lstm_forward(xs, zero, zero + eps, W, U, b)[2]
+    c_down = lstm_forward(xs, zero, zero - eps, W, U, b)[2]
+    forget = lstm_gate_activations(xs, zero, zero, W, U, b)["f"]
+    return float((c_up - c_down)[0, 0] / (2 * eps)), float(np.prod(forget))
+
+
 # --- a small memory task, gate plots, the gate playground -------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Checks for notebook 04 (home-made LSTM cell): one step in NumPy, the loop over time, and a Keras cell class.
+"""Checks for notebooks 03 and 04: the LSTM parameter count; one step in NumPy, the loop over time, a Keras cell class.
 
 Every check builds a ``keras.layers.LSTM`` with random weights (and a random bias), runs it and the student's code on
 random batches (float32 and float64, a batch of 1 and larger batches, input size d different from units u, and d = u),
@@ -469,3 +469,38 @@ def check_lstm_cell_class(cls, report) -> None:
     if not close(got, expected, **_tolerance("float32")):
         report.fail("inside a compiled model the outputs differ from eager mode", expected=expected, got=got,
                     hint="use keras.ops, not NumPy, inside call()")
+
+
+# --- notebook 03: the parameter count --------------------------------------------------------------------------------
+
+
+@exercise("Exercise · LSTM parameter count")
+def check_lstm_param_count(fn, report) -> None:
+    """Compare ``fn(input_dim, units) -> int`` with what ``keras.layers.LSTM(units).count_params()`` reports."""
+    cases, answers = [(1, 1), (3, 8), (10, 4), (2, 32)], []
+    for d, u in cases:
+        got, error = call(fn, d, u)
+        if error:
+            report.fail(f"d={d} input features, u={u} units: your function raised {error}")
+            return
+        answers.append(got)
+    mistakes = {
+        "the biases are missing: each of the four blocks also has u biases": lambda d, u: 4 * u * (d + u),
+        "the recurrent weights are missing: each block also has a (u × u) matrix for h_(t-1)":
+            lambda d, u: 4 * (u * d + u),
+        "only one block counted: there are four (i, f, c, o), each with u·(d+u)+u numbers":
+            lambda d, u: u * (d + u) + u,
+        "three blocks counted (that is the GRU's gates); the LSTM has four: i, f, c, o":
+            lambda d, u: 3 * (u * (d + u) + u),
+        "the recurrent matrix is (u × u), not (d × u): count u·d + u·u weights per block":
+            lambda d, u: 4 * (2 * u * d + u),
+    }
+    hint = next((h for h, wrong in mistakes.items()
+                 if all(close(got, wrong(d, u), atol=0, rtol=0) for got, (d, u) in zip(answers, cases, strict=True))),
+                None)
+    for got, (d, u) in zip(answers, cases, strict=True):
+        expected = lstm.parameter_count(d, u)
+        if not close(got, expected, atol=0, rtol=0):
+            report.fail(f"d={d} input features, u={u} units: wrong count", expected=expected, got=got,
+                        hint=hint or "per block: u·d input weights + u·u recurrent weights + u biases; four blocks")
+            return
