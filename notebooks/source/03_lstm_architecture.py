@@ -528,13 +528,14 @@ plt.show()
 # What to notice (in this run, which the seed makes repeatable; another seed shuffles which unit does what):
 #
 # * The LSTM solved the task: validation MSE 0.0033 against 0.336 for the baseline, about a hundred times smaller.
-# * The memory is **spread over several units**: for six of the eight, the final long-term memory $C_{20}$ follows
-#   the marked value almost perfectly (|correlation| 0.96–0.99; the scatter plot shows unit 3). The sign does not
-#   matter, the Dense layer on top can flip it.
+# * The memory is **spread over several units**: for five of the eight (units 0, 1, 3, 4, 5), the final long-term
+#   memory $C_{20}$ follows the marked value almost perfectly (|correlation| 0.96–0.99; the scatter plot shows unit
+#   3). The sign does not matter: the Dense layer on top can flip it.
 # * The gates are less tidy than the hand-made unit's. The input gate opens clearly wider at the marked step only in
-#   units 7 (72 % vs 45 %) and 2 (64 % vs 52 %); units 0 and 6 even close it a little. The forget gates after the mark
-#   sit at 73–77 %, not near 100 %. With f ≈ 0.75 the C line alone would keep only 0.75^10 ≈ 6 % of a value stored ten
-#   steps earlier, so the units must be writing the value back in at every step, through h and the candidate.
+#   units 7 (72 % vs 45 %) and 2 (64 % vs 52 %); units 0 and 6 even close it (36 % and 39 % vs 53–54 %). The forget
+#   gates after the mark sit at 73–77 %, not near 100 %. With f ≈ 0.75 the C line alone would keep only
+#   0.75^10 ≈ 6 % of a value stored ten steps earlier, so the units must be writing the value back in at every step,
+#   through h and the candidate.
 #
 # A trained LSTM finds *a* way to use its gates, not necessarily the textbook one; what the equations guarantee is
 # that storing, holding and overwriting are all possible.
