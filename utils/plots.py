@@ -49,4 +49,79 @@ def draw_unrolled_rnn(xs, hidden=None, prediction=None, ax=None, title=None):
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title(title or f"The toy RNN unrolled over {steps} day(s): the same 5 weights at every step")
+
+
+def draw_lstm_cell(ax=None, title: str = "One LSTM cell at time step t"):
+    """Diagram of one LSTM cell: the long-term memory line C on top, the short-term memory h below, the four gates.
+
+    Drawn with matplotlib only. Colours: red = long-term memory (cell state C), purple = short-term memory h (as in
+    the lecture deck), blue boxes = sigmoid gates (fractions 0–1), orange = tanh (values -1…1). Returns the axes.
+    """
+    from matplotlib.patches import FancyBboxPatch
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 5.2))
+    long_term, short_term, gate_colour, tanh_colour = "tab:red", "tab:purple", "#cfe2f3", "#fde0c5"
+
+    def line(points, colour, arrow=False, lw=2.0):
+        xs, ys = zip(*points, strict=True)
+        ax.plot(xs[:-1] if arrow else xs, ys[:-1] if arrow else ys, color=colour, lw=lw, solid_capstyle="round")
+        if arrow:
+            ax.add_patch(FancyArrowPatch(points[-2], points[-1], arrowstyle="-|>", mutation_scale=14, color=colour,
+                                         lw=lw, shrinkA=0, shrinkB=0))
+
+    def node(x, y, symbol, colour="white"):
+        ax.add_patch(Circle((x, y), 0.28, facecolor=colour, edgecolor="black", zorder=3))
+        ax.text(x, y, symbol, ha="center", va="center", fontsize=13, zorder=4)
+
+    def box(x, y, label, colour, note):
+        ax.add_patch(FancyBboxPatch((x - 0.45, y - 0.32), 0.9, 0.64, boxstyle="round,pad=0.05", facecolor=colour,
+                                    edgecolor="black", zorder=3))
+        ax.text(x, y, label, ha="center", va="center", fontsize=11, zorder=4)
+        ax.text(x + 0.12, 1.62, note, ha="left", va="center", fontsize=8, color="dimgray")
+
+    f_x, i_x, c_x, o_x, out_x, split_x, right = 2.2, 4.6, 6.8, 9.0, 10.4, 11.2, 13.0
+    ax.add_patch(FancyBboxPatch((0.4, 0.4), split_x + 0.3, 5.5, boxstyle="round,pad=0.1", facecolor="#f7f7f7",
+                                edgecolor="gray", zorder=0))
+    # Long-term memory: straight through the cell, touched only by one multiplication and one addition.
+    line([(-0.8, 5.2), (right, 5.2)], long_term, arrow=True, lw=3)
+    ax.text(-0.8, 5.45, "C_(t-1)\nlong-term memory", fontsize=9, color=long_term, va="bottom")
+    ax.text(right - 0.6, 5.45, "C_t", fontsize=10, color=long_term, va="bottom")
+    node(f_x, 5.2, "×")
+    node(c_x, 5.2, "+")
+    # Short-term memory and today's input are joined into [h_(t-1), x_t] and fed to all four gates.
+    line([(-0.8, 1.0), (o_x, 1.0)], short_term, lw=2.5)
+    ax.text(-0.8, 0.55, "h_(t-1)\nshort-term memory", fontsize=9, color=short_term, va="top")
+    line([(1.2, -0.7), (1.2, 1.0)], "black", lw=2)
+    ax.text(1.35, -0.6, "x_t  (today's input)", fontsize=9)
+    ax.text(3.0, 0.72, "[h_(t-1), x_t] goes to all four gates", fontsize=8, color=short_term, va="top")
+    for x in (f_x, i_x, c_x, o_x):
+        line([(x, 1.0), (x, 2.28)], "gray", arrow=True, lw=1.5)
+    box(f_x, 2.6, "σ", gate_colour, "f_t: % of C\nto remember")
+    box(i_x, 2.6, "σ", gate_colour, "i_t: % of the\npotential to add")
+    box(c_x, 2.6, "tanh", tanh_colour, "C~_t: potential\nmemory")
+    box(o_x, 2.6, "σ", gate_colour, "o_t: % of\ntanh(C_t) out")
+    # Forget: C_(t-1) × f_t.   Input: i_t × C~_t, added to the memory.
+    line([(f_x, 2.95), (f_x, 4.92)], "gray", arrow=True, lw=1.5)
+    line([(i_x, 2.95), (i_x, 4.0), (c_x - 0.28, 4.0)], "gray", arrow=True, lw=1.5)
+    line([(c_x, 2.95), (c_x, 3.72)], "gray", arrow=True, lw=1.5)
+    node(c_x, 4.0, "×")
+    line([(c_x, 4.28), (c_x, 4.92)], "gray", arrow=True, lw=1.5)
+    # Output: h_t = o_t × tanh(C_t).
+    line([(out_x, 5.2), (out_x, 4.38)], long_term, arrow=True, lw=1.8)
+    ax.add_patch(FancyBboxPatch((out_x - 0.4, 3.78), 0.8, 0.45, boxstyle="round,pad=0.05", facecolor=tanh_colour,
+                                edgecolor="black", zorder=3))
+    ax.text(out_x, 4.0, "tanh", ha="center", va="center", fontsize=10, zorder=4)
+    line([(out_x, 3.75), (out_x, 2.88)], "gray", arrow=True, lw=1.5)
+    line([(o_x + 0.5, 2.6), (out_x - 0.28, 2.6)], "gray", arrow=True, lw=1.5)
+    node(out_x, 2.6, "×")
+    line([(out_x + 0.28, 2.6), (split_x, 2.6), (split_x, 1.0), (right, 1.0)], short_term, arrow=True, lw=2.5)
+    line([(split_x, 2.6), (split_x, 6.6)], short_term, arrow=True, lw=2.5)
+    ax.text(split_x + 0.15, 6.45, "h_t (output)", fontsize=9, color=short_term)
+    ax.text(right - 0.6, 0.55, "h_t", fontsize=10, color=short_term, va="top")
+    ax.set_xlim(-1.0, right + 0.3)
+    ax.set_ylim(-1.0, 7.0)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(title)
     return ax

@@ -1,0 +1,577 @@
+# %% [markdown]
+# # 03 · LSTM architecture
+#
+# Notebook 02 ended with a problem: in a plain RNN, what happened on day 1 reaches day n multiplied by the recurrent
+# weight W2 again and again (input day 1 × W2^n), so its influence, and its gradient, either vanishes or explodes.
+# The **Long Short-Term Memory** (LSTM) cell fixes this with a second, protected path for memory. This notebook takes
+# the cell apart: its six equations, one unit stepped by hand with real numbers, and then the Keras layer that runs
+# thousands of these units at once.
+#
+# **By the end of this notebook you will be able to**
+#
+# 1. write down the six LSTM equations and say in one sentence what each one does;
+# 2. step one LSTM unit by hand: long-term memory C, short-term memory h, forget / input / output gates as percentages;
+# 3. explain why sigmoid sits on the gates and tanh on the memory content, and why the cell-state path does not
+#    vanish the way W2^n does;
+# 4. use `keras.layers.LSTM`: `units`, `return_sequences`, `return_state`, `stateful`, stacking, `Bidirectional`
+#    (and know what a GRU is);
+# 5. count an LSTM's parameters with 4·(u·(d+u)+u) and read its weights in Keras' gate order **i, f, c, o**;
+# 6. look inside a trained LSTM and see its gates open and close.
+
+# %% [markdown]
+# ## Set up
+#
+# `utils` is imported before anything that loads TensorFlow (see the course README); `course.setup` fixes the seeds
+# so that a rerun gives the same numbers.
+
+# %%
+import utils  # first: before TensorFlow
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from utils import course
+
+course.setup(42)  # seeds, deterministic ops, quiet TensorFlow log: before anything below loads TensorFlow
+import keras
+
+from utils import lstm, plots
+from utils.checks import progress, use_reference_if_needed
+from utils.checks.lstm import check_lstm_param_count
+
+pd.set_option("display.precision", 3)
+print("Keras", keras.__version__)
+
+# %% [markdown]
+# ## Start from the problem LSTMs solve
+#
+# In the lecture's toy RNN the hidden value of day 1 is multiplied by the same recurrent weight W2 at every later step,
+# so after n steps its contribution (and the gradient that flows back to it) carries a factor W2^n:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+steps = [1, 5, 10, 20, 50]
+repeated = pd.DataFrame({"W2 = 0.5": [0.5**n for n in steps], "W2 = 1": [1.0**n for n in steps],
+                         "W2 = 2": [2.0**n for n in steps]}, index=pd.Index(steps, name="steps n"))
+print("Factor W2^n that multiplies input day 1 after n steps (no units: a ratio)")
+print(repeated.to_string(float_format=lambda v: f"{v:.3g}"))
+
+# %% [markdown]
+# After 20 steps, W2 = 0.5 leaves a millionth (9.54e-07) of day 1, and W2 = 2 blows it up a million times
+# (1.05e+06). Only W2 = 1 exactly keeps it, and a trained weight never stays at exactly 1. An LSTM keeps its long-term
+# memory on a line where **no weight multiplies it at all**: only a gate that the network sets, step by step, from
+# the data.
+
+# %% [markdown]
+# ## Read the six equations
+#
+# At time step t the cell receives today's input $x_t$ and the two memories of yesterday: the **short-term memory**
+# $h_{t-1}$ (also the layer's output) and the **long-term memory** $C_{t-1}$ (the *cell state*). $[h_{t-1}, x_t]$
+# means the two vectors placed side by side; $\sigma$ is the sigmoid; $*$ multiplies element by element. Each gate has
+# its own weights $W$ and bias $b$.
+#
+# $$f_t = \sigma\left(W_f \cdot [h_{t-1}, x_t] + b_f\right)$$
+# **Forget gate**: for each memory slot, the fraction (0 … 1, "% to remember") of yesterday's long-term memory to keep.
+#
+# $$i_t = \sigma\left(W_i \cdot [h_{t-1}, x_t] + b_i\right)$$
+# **Input gate**: the fraction ("% of the potential memory to add") of today's candidate that gets written in.
+#
+# $$\tilde{C}_t = \tanh\left(W_C \cdot [h_{t-1}, x_t] + b_C\right)$$
+# **Candidate** ("potential memory"): what could be written today, between -1 and 1, so memory can go down as well as up.
+#
+# $$C_t = f_t * C_{t-1} + i_t * \tilde{C}_t$$
+# **Cell-state update**: keep the remembered share of the old memory and add the admitted share of the candidate.
+#
+# $$o_t = \sigma\left(W_o \cdot [h_{t-1}, x_t] + b_o\right)$$
+# **Output gate**: the fraction of the (squashed) long-term memory to show as today's output.
+#
+# $$h_t = o_t * \tanh(C_t)$$
+# **New short-term memory**: the squashed long-term memory, filtered by the output gate; it is the output and it feeds
+# the gates tomorrow.
+#
+# The diagram draws the same six lines. Follow the red line on top: from $C_{t-1}$ to $C_t$ it meets one
+# multiplication (by $f_t$) and one addition, and **no weight**.
+
+# %%
+plots.draw_lstm_cell()
+plt.show()
+
+# %% [markdown]
+# ## Compare sigmoid and tanh
+#
+# Two squashing functions share the work. The sigmoid $\sigma(z) = 1/(1+e^{-z})$ maps any number into (0, 1): a
+# **fraction**, which is exactly what a gate is ("let 80 % through"). tanh maps into (-1, 1): a **signed amount**, which
+# is what memory content needs (the price went up / down). A ReLU, the toy RNN's activation, would be a poor gate: it
+# has no upper limit, so it could not mean "at most 100 %".
+
+# %%
+# NBVAL_CHECK_OUTPUT
+z = np.array([-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0])
+squash = pd.DataFrame({"sigmoid(z)": lstm.sigmoid(z), "tanh(z)": np.tanh(z)}, index=pd.Index(z, name="z"))
+print(squash.T.to_string(float_format=lambda v: f"{v:.3f}"))
+
+# %%
+z_axis = np.linspace(-6, 6, 241)
+fig, ax = plt.subplots()
+ax.plot(z_axis, lstm.sigmoid(z_axis), label="sigmoid: gates f, i, o (0 … 1)")
+ax.plot(z_axis, np.tanh(z_axis), label="tanh: candidate C~ and tanh(C) (-1 … 1)")
+ax.axhline(0, color="black", lw=0.6)
+ax.set(title="The two squashing functions of an LSTM", xlabel="pre-activation z (no units)",
+       ylabel="activation (no units)")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# What to notice: at z = 0 the sigmoid is 0.5 ("keep half") while tanh is 0 ("write nothing"); from z = ±4 on, both
+# are within 0.02 of their limits (0.982 and 0.999), so a gate can be almost fully open or almost fully closed.
+
+# %% [markdown]
+# ## Step one LSTM unit by hand
+#
+# Take the smallest LSTM there is: **one unit** (u = 1) with **one input** (d = 1). Each gate then has just three
+# numbers: a weight on today's input x, a weight on yesterday's short-term memory h, and a bias. These are the values
+# used below, chosen by hand so that each gate visibly does its job (a trained network would find its own):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+weights = pd.DataFrame(lstm.ONE_UNIT_WEIGHTS).T.rename(
+    index=lstm.GATE_NAMES, columns={"x": "weight on x_t", "h": "weight on h_(t-1)", "b": "bias"})
+print(weights.to_string())
+
+# %% [markdown]
+# The input is the lecture's stock example: four days of company A's price, scaled to 0 … 1, starting from empty
+# memories ($h_0 = C_0 = 0$). Here is day 1 worked out line by line, exactly as you would on paper:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+company_a = [0.0, 0.5, 0.25, 1.0]
+x, h_prev, c_prev = company_a[0], 0.0, 0.0
+g = lstm.ONE_UNIT_WEIGHTS
+forget = lstm.sigmoid(g["f"]["x"] * x + g["f"]["h"] * h_prev + g["f"]["b"])
+remember = lstm.sigmoid(g["i"]["x"] * x + g["i"]["h"] * h_prev + g["i"]["b"])
+potential = np.tanh(g["c"]["x"] * x + g["c"]["h"] * h_prev + g["c"]["b"])
+c_new = forget * c_prev + remember * potential
+show = lstm.sigmoid(g["o"]["x"] * x + g["o"]["h"] * h_prev + g["o"]["b"])
+h_new = show * np.tanh(c_new)
+print(f"x_1 = {x}, h_0 = {h_prev}, C_0 = {c_prev}")
+print(f"f_1  = sigmoid({g['f']['x']}·{x} + {g['f']['h']}·{h_prev} + {g['f']['b']}) = {forget:.4f}  -> remember {100 * forget:.1f} % of C_0")
+print(f"i_1  = sigmoid({g['i']['x']}·{x} + {g['i']['h']}·{h_prev} + {g['i']['b']}) = {remember:.4f}  -> add {100 * remember:.1f} % of the potential memory")
+print(f"C~_1 = tanh({g['c']['x']}·{x} + {g['c']['h']}·{h_prev} + {g['c']['b']})    = {potential:.4f}  (the potential memory)")
+print(f"C_1  = {forget:.4f}·{c_prev} + {remember:.4f}·{potential:.4f} = {c_new:.4f}  (new long-term memory)")
+print(f"o_1  = sigmoid({g['o']['x']}·{x} + {g['o']['h']}·{h_prev} + {g['o']['b']})  = {show:.4f}  -> output {100 * show:.1f} % of tanh(C_1)")
+print(f"h_1  = {show:.4f}·tanh({c_new:.4f}) = {h_new:.4f}  (new short-term memory and output)")
+
+# %% [markdown]
+# `lstm.one_unit_table` repeats exactly these lines for every day (one column per day; gates in percent):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+table_a = lstm.one_unit_table(company_a)
+print(table_a.T.to_string(float_format=lambda v: f"{v:.3f}"))
+
+# %% [markdown]
+# Read the table column by column. On day 1 (x = 0) there is nothing to remember yet, and the small input lets in
+# only 18 % of a negative potential memory, so C becomes slightly negative (-0.084). On day 4 the big input (x = 1)
+# does three things at once: the forget gate drops to 39 % (old memory mostly dropped), the input gate opens to 82 %,
+# and the candidate is strongly positive (0.892), so the long-term memory jumps to 0.774.
+#
+# Does the memory of an early day survive? Company B has the same last three days but starts high (x_1 = 1):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+company_b = [1.0, 0.5, 0.25, 1.0]
+table_b = lstm.one_unit_table(company_b)
+both = pd.DataFrame({"C_t company A": table_a["C_t (long-term)"], "C_t company B": table_b["C_t (long-term)"],
+                     "h_t company A": table_a["h_t (short-term)"], "h_t company B": table_b["h_t (short-term)"]})
+print(both.to_string(float_format=lambda v: f"{v:.3f}"))
+
+# %% [markdown]
+# Days 2–4 are identical for both companies, yet on day 4 company B's memories are still higher (C 0.842 vs 0.774,
+# h 0.572 vs 0.534): day 1 is still in there, three steps later.
+#
+# The same numbers come out of Keras. `keras.layers.LSTM(1)` has exactly these twelve numbers, once they are put in
+# Keras' layout (more on that layout below):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+one_unit = keras.layers.LSTM(1, return_sequences=True, return_state=True)
+one_unit.build((None, None, 1))
+lstm.set_keras_lstm_weights(one_unit, *lstm.one_unit_keras_weights())
+hs, h_last, c_last = lstm.run_keras_lstm(one_unit, np.array(company_a, dtype="float32").reshape(1, 4, 1))
+print("Keras h_t:", np.round(hs[0, :, 0], 3), " final C:", np.round(c_last[0], 3))
+print("same as the hand-stepped table (to 1e-6):",
+      np.allclose(hs[0, :, 0], table_a["h_t (short-term)"], atol=1e-6)
+      and np.allclose(c_last[0, 0], table_a["C_t (long-term)"].iloc[-1], atol=1e-6))
+
+# %%
+fig, (ax_mem, ax_gates) = plt.subplots(1, 2, figsize=(10, 3.5))
+days = table_a.index
+for table, name, style in ((table_a, "A", "-o"), (table_b, "B", "--s")):
+    ax_mem.plot(days, table["C_t (long-term)"], style, color="tab:red", label=f"C_t long-term, company {name}")
+    ax_mem.plot(days, table["h_t (short-term)"], style, color="tab:purple", label=f"h_t short-term, company {name}")
+ax_mem.set(title="Memories of one LSTM unit", xlabel="day t", ylabel="memory value (no units)", xticks=days)
+ax_mem.legend(fontsize=8)
+for column, colour in (("f_t: % to remember", "tab:blue"), ("i_t: % of potential to add", "tab:green"),
+                       ("o_t: % to output", "tab:orange")):
+    ax_gates.plot(days, table_a[column], "-o", color=colour, label=column)
+ax_gates.set(title="Its gates on company A", xlabel="day t", ylabel="gate value (%)", ylim=(0, 100), xticks=days)
+ax_gates.legend(fontsize=8)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## See why the memory line does not vanish
+#
+# Along the red line, one step does $C_t = f_t * C_{t-1} + \dots$, so a small change in $C_{t-1}$ reaches $C_t$
+# multiplied by $f_t$, and after n steps by $f_1 f_2 \cdots f_n$. That is the LSTM's version of W2^n, with two
+# differences: each $f_t$ lies between 0 and 1, so nothing can explode along this line, and it is **computed from the
+# data at every step**, so the network can hold it near 1 for as long as the memory matters and drop it to 0 to erase.
+#
+# To measure it, take the hand-made unit but give its forget gate a bias of 4 (a gate that has learnt to stay about
+# 97 % open), feed it a quiet input (x = 0.1 every day), and compare:
+#
+# * **cell-state line only**: the product of the forget gates $f_1 \cdots f_n$;
+# * **all paths**: the measured derivative $dC_n/dC_0$ (nudge $C_0$ by ±1e-6 and watch $C_n$). It also includes the
+#   paths through h, which *do* pass through weights at every step.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+open_forget = {gate: dict(values) for gate, values in lstm.ONE_UNIT_WEIGHTS.items()}
+open_forget["f"]["b"] = 4.0
+rows = []
+for n in steps:
+    total, direct = lstm.cell_state_gradient(np.full(n, 0.1), open_forget)
+    rows.append({"steps n": n, "RNN W2^n, W2 = 0.5": 0.5**n, "RNN W2^n, W2 = 2": 2.0**n,
+                 "LSTM f_1…f_n (C line only)": direct, "LSTM dC_n/dC_0 (all paths)": total})
+print(pd.DataFrame(rows).set_index("steps n").to_string(float_format=lambda v: f"{v:.3g}"))
+
+# %% [markdown]
+# After 20 steps the cell-state line still carries 0.591 of the original change, where W2 = 0.5 leaves 9.54e-07 and
+# W2 = 2 gives 1.05e+06. The full derivative is smaller than the C line alone (0.0426 at 20 steps, 0.000467 at 50):
+# for this hand-picked unit the paths through h work against the C line. Even so it is 45,000 times larger than
+# 0.5^20, and it fades gradually instead of collapsing. That is the deck's point: the long-term memory is not
+# multiplied by a weight at every step, so an LSTM can carry a signal across many more steps than a plain RNN (notebook
+# 02 measures this on a real task). It does not make gradients immortal: a forget gate that sits at 0.77 (this unit's
+# own bias of 1.5) would still shrink the memory by 0.77^n.
+
+# %% [markdown]
+# ## Play with the gates
+#
+# The three panels below are snapshots of the same unit in three situations (gates as fractions from 0 to 1; memories
+# as values). Then, if you run the notebook live, the **gate playground** lets you move the input, the two memories
+# and the four biases with sliders and watch $C_t$ and $h_t$ respond.
+
+# %%
+scenarios = {"quiet day: keep the memory": (0.0, 0.0, 1.0), "big rise: overwrite": (1.0, 0.0, -1.0),
+             "big fall: hold on": (-1.0, 0.0, 1.0)}
+fig = lstm.plot_gate_scenarios(scenarios)
+plt.show()
+
+# %% [markdown]
+# What to notice: on the quiet day, 82 % of the memory 1.0 is kept and only 18 % of a negative candidate is added, so
+# C_t = 0.733. On the big rise the forget gate drops to 38 % and the input gate opens to 82 %: the old memory -1.0 is
+# mostly replaced by the positive candidate (C_t = 0.362). On the big fall the input gate is nearly shut (1 %) and the
+# forget gate is 97 % open, so the memory 1.0 is held almost unchanged (0.960) while the output gate shows only 38 % of
+# it.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+# Interactive: needs a running kernel (in a static view on GitHub nothing appears here; the panels above are the same).
+lstm.gate_playground()
+
+# %% [markdown]
+# ## Use `keras.layers.LSTM`
+#
+# A Keras LSTM layer with `units = u` runs u of these cells side by side (their gates see each other's h through the
+# recurrent weights). Its input is a batch of sequences, shaped `(batch, time steps, features d)`. Three arguments
+# decide what comes out:
+#
+# * `units`: u, the size of h and C;
+# * `return_sequences=True`: h at every step `(batch, T, u)` instead of only the last one `(batch, u)`;
+# * `return_state=True`: also return the final memories h_T and C_T (an encoder hands these to a decoder in
+#   notebooks 06 and 07).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+rng = np.random.default_rng(0)
+batch_xs = rng.normal(size=(2, 7, 3)).astype("float32")  # 2 sequences, 7 steps, 3 features
+print("input (batch, T, d):", batch_xs.shape)
+for options in ({}, {"return_sequences": True}, {"return_state": True},
+                {"return_sequences": True, "return_state": True}):
+    layer = keras.layers.LSTM(4, **options)
+    out = layer(batch_xs)
+    shapes = [tuple(o.shape) for o in out] if isinstance(out, (list, tuple)) else tuple(out.shape)
+    print(f"LSTM(4, {', '.join(f'{k}=True' for k in options) or 'defaults'}) ->", shapes)
+
+# %% [markdown]
+# With both options the layer returns `[all h, h_T, C_T]`. The last row of "all h" *is* h_T, since the output of an
+# LSTM is its short-term memory:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+all_h, h_T, c_T = layer(batch_xs)
+print("all_h[:, -1] equals h_T:", np.allclose(all_h[:, -1], h_T))
+print("h_T equals C_T:", np.allclose(h_T, c_T), "(h is the squashed, filtered C)")
+
+# %% [markdown]
+# **Stacking.** A second LSTM layer needs a sequence as input, so every LSTM except the last one in a stack must use
+# `return_sequences=True`. **Bidirectional** runs one LSTM forwards and a second one backwards over the sequence and
+# joins their outputs, so the size doubles (useful when the whole sequence is known in advance, as in translation;
+# not for forecasting, where the future is unknown).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+stacked = keras.Sequential([
+    keras.Input(shape=(None, 3)),
+    keras.layers.LSTM(8, return_sequences=True, name="lower_lstm"),
+    keras.layers.LSTM(4, name="upper_lstm"),
+    keras.layers.Dense(1, name="forecast"),
+])
+for layer in stacked.layers:
+    print(f"{layer.name:<12} output shape {layer.output.shape}   parameters {layer.count_params()}")
+both_ways = keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True))
+print("Bidirectional(LSTM(4)) on (2, 7, 3) ->", tuple(both_ways(batch_xs).shape),
+      " parameters", both_ways.count_params(), "= 2 ×", lstm.parameter_count(3, 4))
+
+# %% [markdown]
+# **Stateful layers.** Normally each batch starts from empty memories. With `stateful=True` the layer keeps its final
+# h and C and starts the next batch from them, so a long series can be fed in chunks (a live price feed, for example).
+# The batch size must then be fixed, given with `keras.Input(batch_shape=...)`, and `reset_state()` empties the memories
+# when a new series begins. Check: feeding 10 steps as two chunks of 5 gives the same result as feeding all 10 at once.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+streaming = keras.layers.LSTM(4, stateful=True)
+stream_model = keras.Sequential([keras.Input(batch_shape=(2, 5, 3)), streaming])
+long_xs = rng.normal(size=(2, 10, 3)).astype("float32")
+_ = stream_model(long_xs[:, :5])             # first chunk: steps 1-5
+after_two_chunks = stream_model(long_xs[:, 5:])  # second chunk starts from the memories left by the first
+whole = keras.layers.LSTM(4)
+whole.build((None, None, 3))
+whole.set_weights(streaming.get_weights())
+print("two chunks of 5 = one pass of 10:", np.allclose(after_two_chunks, whole(long_xs), atol=1e-6))
+streaming.reset_state()
+fresh = stream_model(long_xs[:, 5:])          # after reset_state() the second chunk starts from zeros again
+print("after reset_state(), chunk 2 alone = one pass of 10:", np.allclose(fresh, whole(long_xs), atol=1e-6))
+
+# %% [markdown]
+# **GRU, in one paragraph.** The Gated Recurrent Unit (Cho et al., 2014) is a slimmer cousin: it merges the long- and
+# short-term memories into one vector h and uses two gates instead of three (an *update* gate that blends old h and a
+# candidate, and a *reset* gate that decides how much of old h feeds the candidate). It has three weight blocks
+# instead of four, so about a quarter fewer parameters, and often performs about as well as an LSTM;
+# `keras.layers.GRU` takes the same arguments as `keras.layers.LSTM`.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for layer in (keras.layers.LSTM(4), keras.layers.GRU(4)):
+    layer.build((None, None, 3))
+    print(f"{type(layer).__name__}(4) on 3 features: {layer.count_params()} parameters, weight shapes "
+          f"{[tuple(w.shape) for w in layer.weights]}")
+
+# %% [markdown]
+# ## Exercise: count the parameters
+#
+# Each of the four blocks (i, f, c, o) has a weight for every (input feature, unit) pair, a weight for every
+# (unit, unit) pair (the recurrent weights that read $h_{t-1}$), and one bias per unit. Write the count as a function
+# of d (input features) and u (units), then run the check.
+
+# %%
+def lstm_param_count(input_dim, units):
+    """Number of trainable numbers in keras.layers.LSTM(units) on input_dim features."""
+    ### BEGIN SOLUTION
+    return 4 * (units * (input_dim + units) + units)
+    ### END SOLUTION
+
+
+# %%
+passed = check_lstm_param_count(lstm_param_count)
+lstm_param_count = use_reference_if_needed(lstm_param_count, passed, lstm.parameter_count)
+
+# %% [markdown]
+# The formula is **4·(u·(d+u)+u)**. Check it against what Keras itself counts, for a few sizes:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+rows = []
+for d, u in [(1, 1), (1, 8), (3, 8), (3, 32), (10, 64)]:
+    layer = keras.layers.LSTM(u)
+    layer.build((None, None, d))
+    rows.append({"d": d, "u": u, "4·(u·(d+u)+u)": lstm_param_count(d, u), "count_params()": layer.count_params()})
+counts = pd.DataFrame(rows)
+print(counts.to_string(index=False))
+print("formula = Keras everywhere:", bool((counts["4·(u·(d+u)+u)"] == counts["count_params()"]).all()))
+
+# %% [markdown]
+# Two things to notice: the count does not depend on the sequence length (the same weights are reused at every step,
+# as in notebook 01), and it grows with u²: on 3 features, 8 units need 384 parameters and 32 units (4 times as many)
+# need 4,608 (12 times as many).
+
+# %% [markdown]
+# ## Read the weight layout from the layer
+#
+# Keras does not store four separate $W_f, W_i, W_C, W_o$ acting on $[h_{t-1}, x_t]$. It splits each of them into the
+# part that multiplies $x_t$ and the part that multiplies $h_{t-1}$, and puts the four gates side by side:
+#
+# | weight | shape | multiplies |
+# |---|---|---|
+# | `kernel` W | (d, 4u) | today's input $x_t$ |
+# | `recurrent_kernel` U | (u, 4u) | yesterday's short-term memory $h_{t-1}$ |
+# | `bias` b | (4u,) | — |
+#
+# so all four pre-activations come from one product, $z = x_t W + h_{t-1} U + b$, of shape (batch, 4u). Which block of
+# u columns is which gate? The layer tells us itself: a fresh LSTM sets the **forget** gate's biases to 1
+# (`unit_forget_bias=True`, so that it starts by remembering) and all other biases to 0.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+layout = keras.layers.LSTM(3, name="layout")
+layout.build((None, None, 2))
+for variable in layout.weights:
+    print(f"{variable.path:<32} shape {tuple(variable.shape)}")
+kernel, recurrent_kernel, bias = layout.get_weights()
+print("bias of a fresh LSTM(3):", bias)
+for gate, columns in lstm.gate_slices(3).items():
+    print(f"  columns {columns.start}:{columns.stop} -> {lstm.GATE_NAMES[gate]:<16} bias {bias[columns]}")
+
+# %% [markdown]
+# The ones sit in the second block, columns 3:6, so the order is **i, f, c, o** (input, forget, candidate, output),
+# not the f, i, C, o order in which the equations are usually written. Final check of the layout: the NumPy
+# reference `lstm.lstm_forward`, which slices W, U and b in exactly this order, reproduces the layer's own outputs.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+layout_seq = keras.layers.LSTM(3, return_sequences=True, return_state=True)
+layout_seq.build((None, None, 2))
+layout_seq.set_weights(layout.get_weights())
+sample = rng.normal(size=(4, 6, 2)).astype("float32")
+zeros = np.zeros((4, 3), dtype="float32")
+numpy_hs, numpy_h, numpy_c = lstm.lstm_forward(sample, zeros, zeros, kernel, recurrent_kernel, bias)
+keras_hs, keras_h, keras_c = lstm.run_keras_lstm(layout_seq, sample)
+print("NumPy reference = keras.layers.LSTM (to 1e-6):",
+      all(np.allclose(a, b, atol=1e-6) for a, b in [(numpy_hs, keras_hs), (numpy_h, keras_h), (numpy_c, keras_c)]))
+
+# %% [markdown]
+# ## Watch the gates of a trained LSTM
+#
+# Finally, a look inside an LSTM that has learnt something. The task is built to need long-term memory:
+# "**remember the marked number**". Each sequence has 20 steps with two features: a random value in [-1, 1] and a
+# marker that is 1 at exactly one step in the first half. The target is the value at the marked step, which the
+# network must store and keep until step 20. The baseline always predicts the training mean; a network with no memory
+# cannot do better than that.
+
+# %%
+train_xs, train_ys = lstm.make_recall_task(1000, length=20, seed=1)
+val_xs, val_ys = lstm.make_recall_task(300, length=20, seed=2)
+baseline_mse = float(np.mean((val_ys - train_ys.mean()) ** 2))
+print(f"{len(train_xs)} training and {len(val_xs)} validation sequences of {train_xs.shape[1]} steps × "
+      f"{train_xs.shape[2]} features")
+print(f"baseline (always predict the training mean {train_ys.mean():.3f}): validation MSE {baseline_mse:.3f}")
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+course.setup(3)
+recall_model = keras.Sequential([
+    keras.Input(shape=(None, 2)),
+    keras.layers.LSTM(8, name="memory"),
+    keras.layers.Dense(1, name="answer"),
+])
+recall_model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mse")
+history = recall_model.fit(train_xs, train_ys, validation_data=(val_xs, val_ys), epochs=course.epochs(8),
+                           batch_size=50, verbose=0)
+lstm_mse = history.history["val_loss"][-1]
+print(f"LSTM(8) after {len(history.history['loss'])} epochs: validation MSE {lstm_mse:.4f} "
+      f"(baseline {baseline_mse:.3f})")
+
+# %% [markdown]
+# Now read the trained layer's gates with the NumPy reference and the layer's own weights, and draw them for one
+# validation sequence (each row is one of the 8 units, each column one time step; the dashed line is the marked step).
+
+# %%
+activations = lstm.lstm_gate_activations(val_xs, np.zeros((len(val_xs), 8)), np.zeros((len(val_xs), 8)),
+                                         *lstm.keras_lstm_weights(recall_model.get_layer("memory")))
+example = 0
+marked = int(np.argmax(val_xs[example, :, 1]))
+print(f"sequence {example}: marked step t = {marked}, value to remember {val_xs[example, marked, 0]:.3f}")
+fig = lstm.plot_gate_heatmaps(activations, example=example, marker_step=marked)
+plt.show()
+
+# %% [markdown]
+# The picture is one sequence; the numbers below average over all 300 validation sequences, per unit: the input gate
+# at the marked step vs at the other steps, the forget gate after the marked step, and how closely the unit's final
+# long-term memory $C_{20}$ follows the value it had to remember (correlation over the 300 sequences: ±1 means
+# C_20 is a perfect linear function of the marked value, 0 means no relation).
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+marked_steps = np.argmax(val_xs[:, :, 1], axis=1)
+is_marked = np.zeros(val_xs.shape[:2], dtype=bool)
+is_marked[np.arange(len(val_xs)), marked_steps] = True
+after_mark = np.arange(val_xs.shape[1])[None, :] > marked_steps[:, None]
+gate_stats = pd.DataFrame({
+    "i_t at the marked step (%)": 100 * activations["i"][is_marked].mean(axis=0),
+    "i_t at other steps (%)": 100 * activations["i"][~is_marked].mean(axis=0),
+    "f_t after the mark (%)": 100 * activations["f"][after_mark].mean(axis=0),
+    "corr(C_20, marked value)": [np.corrcoef(activations["c"][:, -1, k], val_ys[:, 0])[0, 1] for k in range(8)],
+}, index=pd.Index(range(8), name="unit"))
+print(gate_stats.round(2).to_string())
+
+# %%
+memory_unit = int(gate_stats["corr(C_20, marked value)"].abs().idxmax())
+fig, ax = plt.subplots()
+ax.scatter(val_ys[:, 0], activations["c"][:, -1, memory_unit], s=10, alpha=0.6)
+ax.set(title=f"Unit {memory_unit}'s long-term memory at the last step holds the marked value",
+       xlabel="marked value to remember (no units)", ylabel=f"C_20 of unit {memory_unit} (no units)")
+plt.show()
+
+# %% [markdown]
+# What to notice (in this run, which the seed makes repeatable; another seed shuffles which unit does what):
+#
+# * The LSTM solved the task: validation MSE 0.0033 against 0.336 for the baseline, about a hundred times smaller.
+# * The memory is **spread over several units**: for five of the eight (units 0, 1, 3, 4, 5), the final long-term
+#   memory $C_{20}$ follows the marked value almost perfectly (|correlation| 0.96–0.99; the scatter plot shows unit
+#   3). The sign does not matter: the Dense layer on top can flip it.
+# * The gates are less tidy than the hand-made unit's. The input gate opens clearly wider at the marked step only in
+#   units 7 (72 % vs 45 %) and 2 (64 % vs 52 %); units 0 and 6 even close it (36 % and 39 % vs 53–54 %). The forget
+#   gates after the mark sit at 73–77 %, not near 100 %. With f ≈ 0.75 the C line alone would keep only
+#   0.75^10 ≈ 6 % of a value stored ten steps earlier, so the units must be writing the value back in at every step,
+#   through h and the candidate.
+#
+# A trained LSTM finds *a* way to use its gates, not necessarily the textbook one; what the equations guarantee is
+# that storing, holding and overwriting are all possible.
+
+# ## Key takeaways
+#
+# * An LSTM cell carries two memories: the long-term cell state **C** and the short-term **h** (also its output).
+# * Three sigmoid gates are fractions: **forget** (% of C to remember), **input** (% of the potential memory C~ to add),
+#   **output** (% of tanh(C) to show). tanh keeps the memory content signed and bounded.
+# * $C_t = f_t * C_{t-1} + i_t * \tilde{C}_t$: no weight multiplies C on its way through time, so the memory and its
+#   gradient fade only as fast as the forget gates let them, instead of as W2^n.
+# * `keras.layers.LSTM(u)` has 4·(u·(d+u)+u) parameters whatever the sequence length; its kernel (d, 4u), recurrent
+#   kernel (u, 4u) and bias (4u,) hold the gates in the order **i, f, c, o**.
+# * `return_sequences` for stacking and per-step outputs, `return_state` for handing memories on, `stateful` with
+#   `keras.Input(batch_shape=...)` and `reset_state()` for streams; `Bidirectional` when the whole sequence is known.
+#
+# ## Try it yourself
+#
+# 1. In the gate playground, find bias settings for which the unit keeps $C$ fixed whatever the input. Which two
+#    gates matter, and what values do they need?
+# 2. Change the forget-gate bias of `open_forget` to 2.0 and to 6.0 and rerun the gradient table. How does
+#    $f_1 \cdots f_{50}$ change?
+# 3. Train the recall model with `keras.layers.GRU(8)` instead. How many parameters does it have, and is its
+#    validation MSE different?
+#
+# Next, in notebook 04, you build this cell yourself: in NumPy, then as a Keras layer.
+#
+# ## Further reading
+#
+# * The lecture's video on LSTMs (IBM Technology): <https://www.youtube.com/watch?v=b61DPVFX03I>
+# * The lecture's video on RNNs, unrolling and vanishing gradients: <https://www.youtube.com/watch?v=AsNTP8Kwu80>
+# * Christopher Olah, *Understanding LSTM Networks* (2015): <https://colah.github.io/posts/2015-08-Understanding-LSTMs/>
+# * S. Hochreiter and J. Schmidhuber, *Long Short-Term Memory*, Neural Computation 9(8), 1997.
+# * Keras API: [`keras.layers.LSTM`](https://keras.io/api/layers/recurrent_layers/lstm/),
+#   [`keras.layers.GRU`](https://keras.io/api/layers/recurrent_layers/gru/),
+#   [`keras.layers.Bidirectional`](https://keras.io/api/layers/recurrent_layers/bidirectional/).
+
+# %%
+_ = progress()

@@ -1,0 +1,318 @@
+# %% [markdown]
+# # 04 · Class exercise 1: home-made LSTM cell
+#
+# In notebook 03 you stepped one LSTM unit by hand and read the weights of `keras.layers.LSTM`. Now you build the cell
+# yourself, three times over: one step in NumPy, the loop over a whole sequence, and finally a Keras layer that you
+# train like any other. Each exercise has a check cell underneath that compares your code with `keras.layers.LSTM`
+# (random weights, float32 and float64, a batch of one and larger batches) and, when something is off, names the likely
+# mistake.
+#
+# **By the end of this notebook you will be able to**
+#
+# 1. write one LSTM step in NumPy in Keras' weight layout (kernel W, recurrent kernel U, bias b; gate order i, f, c, o);
+# 2. run it over a batch of sequences and get the same numbers as `keras.layers.LSTM`;
+# 3. write a Keras cell class with `keras.ops`, wrap it in `keras.layers.RNN`, train it, and show it is the same model
+#    as `keras.layers.LSTM` by copying weights between the two.
+#
+# **If you are stuck**: every check cell also works when you have not finished; the notebook then carries on with
+# the reference solution, so the later parts still run.
+
+# %% [markdown]
+# ## Set up
+
+# %%
+import utils  # first: before TensorFlow
+
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from utils import course
+
+course.setup(4)  # seeds, deterministic ops, quiet TensorFlow log: before anything below loads TensorFlow
+import keras
+from keras import ops
+
+from utils import lstm
+from utils.checks import progress, use_reference_if_needed
+from utils.checks.lstm import check_lstm_cell_class, check_lstm_cell_step, check_lstm_forward
+
+print("Keras", keras.__version__)
+
+# %% [markdown]
+# ## The equations in Keras' layout
+#
+# The six equations of notebook 03, for a batch of examples at once. Shapes: batch size B, input features d, units u.
+#
+# | name | shape | what it is |
+# |---|---|---|
+# | `x_t` | (B, d) | today's input, one row per example |
+# | `h_prev`, `c_prev` | (B, u) | yesterday's short-term memory $h_{t-1}$ and long-term memory $C_{t-1}$ |
+# | `W` | (d, 4u) | kernel: multiplies $x_t$ |
+# | `U` | (u, 4u) | recurrent kernel: multiplies $h_{t-1}$ |
+# | `b` | (4u,) | bias |
+#
+# 1. All four pre-activations in one go: $z = x_t W + h_{t-1} U + b$, shape (B, 4u).
+# 2. Cut z into four blocks of u columns, **in the order i, f, c, o**: `z[:, 0:u]` is the input gate's,
+#    `z[:, u:2u]` the forget gate's, `z[:, 2u:3u]` the candidate's, `z[:, 3u:4u]` the output gate's.
+# 3. $i_t = \sigma(z_i)$, $f_t = \sigma(z_f)$, $\tilde{C}_t = \tanh(z_c)$, $o_t = \sigma(z_o)$.
+# 4. $C_t = f_t * C_{t-1} + i_t * \tilde{C}_t$ and $h_t = o_t * \tanh(C_t)$.
+#
+# `lstm.sigmoid` is a NumPy sigmoid you may use (`np.tanh` is NumPy's tanh).
+
+# %% [markdown]
+# ## Exercise 1: one step in NumPy
+#
+# Write `lstm_cell_step`. It must work for any batch size B (including 1) and return `(h_t, c_t)`, both (B, u), in
+# that order.
+
+# %%
+def lstm_cell_step(x_t, h_prev, c_prev, W, U, b):
+    """One LSTM step. x_t (B, d); h_prev, c_prev (B, u); W (d, 4u); U (u, 4u); b (4u,). Returns (h_t, c_t), each (B, u)."""
+    ### BEGIN SOLUTION
+    u = U.shape[0]
+    z = x_t @ W + h_prev @ U + b
+    i = lstm.sigmoid(z[:, :u])
+    f = lstm.sigmoid(z[:, u:2 * u])
+    c_tilde = np.tanh(z[:, 2 * u:3 * u])
+    o = lstm.sigmoid(z[:, 3 * u:])
+    c_t = f * c_prev + i * c_tilde
+    h_t = o * np.tanh(c_t)
+    return h_t, c_t
+    ### END SOLUTION
+
+
+# %%
+passed = check_lstm_cell_step(lstm_cell_step)
+lstm_cell_step = use_reference_if_needed(lstm_cell_step, passed, lstm.lstm_cell_step)
+
+# %% [markdown]
+# Try it on the smallest case there is, the one unit of notebook 03 on company A's first day (x = 0, empty memories).
+# Notebook 03's table said C_1 = -0.084 and h_1 = -0.052:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+W1, U1, b1 = lstm.one_unit_keras_weights()
+h_1, c_1 = lstm_cell_step(np.array([[0.0]]), np.zeros((1, 1)), np.zeros((1, 1)), W1, U1, b1)
+print(f"h_1 = {h_1[0, 0]:.3f}, C_1 = {c_1[0, 0]:.3f}")
+
+# %% [markdown]
+# ## Exercise 2: the loop over time
+#
+# Now run the step over a batch of sequences `xs` of shape (B, T, d): start from `h0, c0`, feed step t the input
+# `xs[:, t]` and the memories of step t-1, and collect every $h_t$. Return `(hs, h_T, c_T)` with `hs` of shape
+# (B, T, u) (time on axis 1, as Keras does), and the final memories h_T, c_T of shape (B, u). Use your
+# `lstm_cell_step`.
+
+# %%
+def lstm_forward(xs, h0, c0, W, U, b):
+    """Run the LSTM over xs (B, T, d) from h0, c0 (B, u). Returns (hs (B, T, u), h_T (B, u), c_T (B, u))."""
+    ### BEGIN SOLUTION
+    h, c, hs = h0, c0, []
+    for t in range(xs.shape[1]):
+        h, c = lstm_cell_step(xs[:, t], h, c, W, U, b)
+        hs.append(h)
+    return np.stack(hs, axis=1), h, c
+    ### END SOLUTION
+
+
+# %%
+passed = check_lstm_forward(lstm_forward)
+lstm_forward = use_reference_if_needed(lstm_forward, passed, lstm.lstm_forward)
+
+# %% [markdown]
+# The check compared short sequences. Over a long one, small differences could pile up, so run 50 steps in float64
+# with a randomly initialised `keras.layers.LSTM(5)` on 3 features, and measure the largest difference:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+rng = np.random.default_rng(0)
+reference_layer = lstm.random_keras_lstm(input_dim=3, units=5, seed=1, dtype="float64")
+long_xs = rng.normal(size=(4, 50, 3))
+h0, c0 = np.zeros((4, 5)), np.zeros((4, 5))
+mine = lstm_forward(long_xs, h0, c0, *lstm.keras_lstm_weights(reference_layer))
+theirs = lstm.run_keras_lstm(reference_layer, long_xs, h0, c0)
+largest = max(float(np.max(np.abs(a - b))) for a, b in zip(mine, theirs, strict=True))
+print(f"shapes: hs {mine[0].shape}, h_T {mine[1].shape}, c_T {mine[2].shape}")
+print(f"largest difference from keras.layers.LSTM over 50 steps below 1e-6: {largest < 1e-6}")
+
+# %% [markdown]
+# ## Exercise 3: a Keras cell class
+#
+# NumPy code runs, but Keras cannot train it: it needs the same maths on tensors, written with `keras.ops`
+# (`ops.matmul`, `ops.sigmoid`, `ops.tanh`, `ops.split`), so that it can compute gradients. Keras builds recurrent
+# layers from a **cell**: a layer that does one step. `keras.layers.RNN(cell)` then runs the loop over time for you
+# (your Exercise 2).
+#
+# A cell needs three things, two of them already written below:
+#
+# * `state_size = [units, units]`: it carries two memories, in the order **[h, c]** (the order `keras.layers.LSTM`
+#   uses);
+# * `build(input_shape)`: creates the weights with the same names and shapes as `keras.layers.LSTM`'s, so that weights
+#   can be copied between the two;
+# * `call(inputs, states)`: one step. `inputs` is $x_t$ (B, d); `states` is the list `[h_prev, c_prev]`. It returns
+#   the output and the new states: `return h_t, [h_t, c_t]`. **This is your part.**
+
+# %%
+class HomeMadeLSTMCell(keras.layers.Layer):
+    """One LSTM step written with keras.ops, for keras.layers.RNN(HomeMadeLSTMCell(units))."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.state_size = [units, units]  # [h, c]
+        self.output_size = units
+
+    def build(self, input_shape):
+        d, u = input_shape[-1], self.units
+        self.kernel = self.add_weight(shape=(d, 4 * u), initializer="glorot_uniform", name="kernel")
+        self.recurrent_kernel = self.add_weight(shape=(u, 4 * u), initializer="orthogonal", name="recurrent_kernel")
+        self.bias = self.add_weight(shape=(4 * u,), initializer="zeros", name="bias")
+        # Like keras.layers.LSTM (unit_forget_bias=True): forget-gate biases start at 1, so f_t starts ~73 % open.
+        self.bias.assign(ops.concatenate([ops.zeros((u,)), ops.ones((u,)), ops.zeros((2 * u,))]))
+
+    def call(self, inputs, states):
+        h_prev, c_prev = states
+        ### BEGIN SOLUTION
+        z = ops.matmul(inputs, self.kernel) + ops.matmul(h_prev, self.recurrent_kernel) + self.bias
+        z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
+        c_t = ops.sigmoid(z_f) * c_prev + ops.sigmoid(z_i) * ops.tanh(z_c)
+        h_t = ops.sigmoid(z_o) * ops.tanh(c_t)
+        return h_t, [h_t, c_t]
+        ### END SOLUTION
+
+
+# %%
+passed = check_lstm_cell_class(HomeMadeLSTMCell)
+HomeMadeLSTMCell = use_reference_if_needed(HomeMadeLSTMCell, passed, lstm.ReferenceLSTMCell)
+
+# %% [markdown]
+# ## Train the home-made cell
+#
+# A cell that only matches Keras on random weights is a good start; a cell that *learns* is the real test. The task
+# is notebook 03's "remember the marked number": 20 steps of (random value in [-1, 1], marker), the marker is 1 at one
+# step in the first half, and the answer is the value at that step. Three contenders:
+#
+# * **baseline**: always predict the mean of the training answers (what a model with no memory is reduced to);
+# * **home-made**: `keras.layers.RNN(HomeMadeLSTMCell(8))` then `Dense(1)`;
+# * **Keras**: `keras.layers.LSTM(8)` then `Dense(1)`, **starting from the same initial weights** as the home-made
+#   model (copied before training), so that any difference comes from the implementation, not the luck of the draw.
+
+# %%
+train_xs, train_ys = lstm.make_recall_task(1000, length=20, seed=1)
+val_xs, val_ys = lstm.make_recall_task(300, length=20, seed=2)
+baseline_mse = float(np.mean((val_ys - train_ys.mean()) ** 2))
+print(f"{len(train_xs)} training and {len(val_xs)} validation sequences of 20 steps × 2 features; "
+      f"baseline validation MSE {baseline_mse:.3f}")
+
+
+def recall_model(recurrent_layer):
+    """The recurrent layer, then one Dense unit that reads the answer from the last h."""
+    model = keras.Sequential([keras.Input(shape=(None, 2)), recurrent_layer, keras.layers.Dense(1, name="answer")])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mse")
+    return model
+
+
+course.setup(4)
+home_made = recall_model(keras.layers.RNN(HomeMadeLSTMCell(8), name="home_made_lstm"))
+built_in = recall_model(keras.layers.LSTM(8, name="keras_lstm"))
+lstm.copy_lstm_weights(home_made.get_layer("home_made_lstm"), built_in.get_layer("keras_lstm"))
+built_in.get_layer("answer").set_weights(home_made.get_layer("answer").get_weights())
+print("same initial weights:", all(np.array_equal(a, b) for a, b in zip(home_made.get_weights(),
+                                                                          built_in.get_weights(), strict=True)))
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+epochs = course.epochs(8)
+histories, seconds = {}, {}
+
+
+def train(name, model):
+    """Fit on the recall task; keep the history and the wall time; print the last validation MSE."""
+    started = time.perf_counter()
+    histories[name] = model.fit(train_xs, train_ys, validation_data=(val_xs, val_ys), epochs=epochs, batch_size=50,
+                                verbose=0).history
+    seconds[name] = time.perf_counter() - started
+    print(f"{name}: validation MSE {histories[name]['val_loss'][-1]:.4f} after {epochs} epochs "
+          f"({seconds[name]:.1f} s)")
+
+
+train("home-made", home_made)
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+train("Keras LSTM", built_in)
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+results = pd.DataFrame({
+    "validation MSE": [baseline_mse] + [histories[n]["val_loss"][-1] for n in histories],
+    "training time (s)": [0.0] + [seconds[n] for n in histories],
+}, index=["baseline (training mean)", "home-made cell", "keras.layers.LSTM"])
+print(f"after {epochs} epochs:")
+print(results.round(4).to_string())
+gap = max(abs(a - b) for a, b in zip(histories["home-made"]["val_loss"], histories["Keras LSTM"]["val_loss"],
+                                     strict=True))
+print(f"largest difference between the two validation curves, over all epochs: {gap:.1e}")
+
+# %%
+fig, ax = plt.subplots()
+for name, history in histories.items():
+    ax.plot(range(1, epochs + 1), history["val_loss"], "-o", label=name)
+ax.axhline(baseline_mse, color="gray", ls="--", label="baseline (training mean)")
+ax.set(title="Remember the marked number: validation error while training", xlabel="epoch",
+       ylabel="validation MSE (value units²)", yscale="log")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# What to notice: both LSTMs end at a validation MSE of 0.0030, about a hundred times below the baseline (0.336),
+# and their curves coincide (the home-made one is hidden under the Keras one): same maths, same starting weights,
+# same data. Bit-for-bit equality is not guaranteed, since the two implementations may add the same numbers in a
+# different order, but the printed gap between the curves (3e-08) is far below anything the plot can show. The
+# training times are within about 20 % of each other: on a CPU, `keras.layers.LSTM` also runs a step-by-step loop (its
+# much faster fused cuDNN kernel is used only on a GPU).
+#
+# ## Show that the two are the same model
+#
+# The final test: take the **trained** home-made cell's weights, copy them into a fresh `keras.layers.LSTM`, and
+# compare the two models' predictions on the validation set.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+twin = recall_model(keras.layers.LSTM(8, name="keras_lstm"))
+lstm.copy_lstm_weights(home_made.get_layer("home_made_lstm"), twin.get_layer("keras_lstm"))
+twin.get_layer("answer").set_weights(home_made.get_layer("answer").get_weights())
+home_predictions = home_made.predict(val_xs, verbose=0)
+twin_predictions = twin.predict(val_xs, verbose=0)
+print("predictions of the trained home-made model and of keras.layers.LSTM with its weights agree to 1e-5:",
+      np.allclose(home_predictions, twin_predictions, atol=1e-5))
+
+# %% [markdown]
+# ## Key takeaways
+#
+# * One LSTM step is one matrix product $x_t W + h_{t-1} U + b$ cut into four blocks (i, f, c, o), three sigmoids, two
+#   tanh, and the two memory updates.
+# * The layer is that step in a loop: carry h and C from step to step, collect h.
+# * A Keras cell (`state_size`, `build`, `call`) written with `keras.ops` can be wrapped in `keras.layers.RNN`, trained,
+#   and, with the same weight layout, is exactly `keras.layers.LSTM`.
+# * Checking your own implementation against a trusted one, weight for weight, is how you know it is right.
+#
+# ## Go further
+#
+# 1. Add a `peephole`: let the gates also see $C_{t-1}$ (Gers & Schmidhuber, 2000). Which shapes change?
+# 2. Write a GRU cell the same way and train it on the recall task.
+# 3. Time one epoch of each model for sequences of 20, 50 and 100 steps. How does the gap between the home-made cell
+#    and `keras.layers.LSTM` change?
+#
+# ## Further reading
+#
+# * The lecture's video on LSTMs (IBM Technology): <https://www.youtube.com/watch?v=b61DPVFX03I>
+# * Keras guide, *Working with RNNs* (custom cells, `keras.layers.RNN`):
+#   <https://keras.io/guides/working_with_rnns/>
+# * Christopher Olah, *Understanding LSTM Networks* (2015): <https://colah.github.io/posts/2015-08-Understanding-LSTMs/>
+
+# %%
+_ = progress()

@@ -1,0 +1,353 @@
+"""Tests of utils.lstm (reference LSTM in NumPy and Keras) and of the notebook-04 checkers, both ways."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from utils import lstm
+from utils.checks.lstm import check_lstm_cell_class, check_lstm_cell_step, check_lstm_forward, check_lstm_param_count
+from utils.lstm import sigmoid
+
+# --- the reference implementation -------------------------------------------------------------------------------------
+
+
+def test_reference_forward_matches_keras_lstm_over_50_steps_in_float64():
+    layer = lstm.random_keras_lstm(3, 5, seed=7, dtype="float64")
+    rng = np.random.default_rng(1)
+    xs, h0, c0 = rng.normal(size=(4, 50, 3)), rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
+    expected = lstm.run_keras_lstm(layer, xs, h0, c0)
+    got = lstm.lstm_forward(xs, h0, c0, *lstm.keras_lstm_weights(layer))
+    for g, e in zip(got, expected, strict=True):
+        assert g.shape == e.shape
+        assert np.max(np.abs(g - e)) < 1e-6
+
+
+def test_reference_cell_class_matches_keras_lstm_after_copying_weights():
+    layer = lstm.random_keras_lstm(2, 3, seed=3, dtype="float64")
+    rnn = keras.layers.RNN(lstm.ReferenceLSTMCell(3, dtype="float64"), return_sequences=True, return_state=True,
+                           dtype="float64")
+    rnn.build((None, None, 2))
+    lstm.copy_lstm_weights(layer, rnn)
+    xs = np.random.default_rng(0).normal(size=(2, 9, 2))
+    for g, e in zip(lstm.run_keras_lstm(rnn, xs), lstm.run_keras_lstm(layer, xs), strict=True):
+        assert np.max(np.abs(g - e)) < 1e-9
+    back = keras.layers.LSTM(3, dtype="float64")
+    back.build((None, None, 2))
+    lstm.copy_lstm_weights(rnn, back)
+    for g, e in zip(lstm.keras_lstm_weights(back), lstm.keras_lstm_weights(layer), strict=True):
+        np.testing.assert_array_equal(g, e)
+
+
+def test_reference_cell_initialises_the_forget_bias_like_keras():
+    rnn = keras.layers.RNN(lstm.ReferenceLSTMCell(2))
+    rnn.build((None, None, 3))
+    np.testing.assert_array_equal(lstm.keras_lstm_weights(rnn)[2], [0, 0, 1, 1, 0, 0, 0, 0])
+
+
+def test_parameter_count_formula_matches_keras():
+    for d, u in [(1, 1), (3, 8), (10, 4)]:
+        layer = keras.layers.LSTM(u)
+        layer.build((None, None, d))
+        assert layer.count_params() == lstm.parameter_count(d, u)
+    with pytest.raises(ValueError, match="positive"):
+        lstm.parameter_count(0, 3)
+
+
+def test_gate_activations_and_one_unit_table_agree_with_the_step():
+    W, U, b = lstm.one_unit_keras_weights()
+    xs = np.array([0.0, 0.5, 0.25, 1.0])
+    table = lstm.one_unit_table(xs)
+    acts = lstm.lstm_gate_activations(xs.reshape(1, -1, 1), np.zeros((1, 1)), np.zeros((1, 1)), W, U, b)
+    np.testing.assert_allclose(table["h_t (short-term)"], acts["h"][0, :, 0])
+    np.testing.assert_allclose(table["C_t (long-term)"], acts["c"][0, :, 0])
+    np.testing.assert_allclose(table["f_t: % to remember"], 100 * acts["f"][0, :, 0])
+    np.testing.assert_allclose(table["kept f·C_(t-1)"] + table["added i·C~_t"], table["C_t (long-term)"])
+
+
+def test_sigmoid_is_stable_and_in_range():
+    values = sigmoid(np.array([-1000.0, 0.0, 1000.0]))
+    np.testing.assert_allclose(values, [0.0, 0.5, 1.0])
+
+
+def test_bad_shapes_raise_clear_value_errors():
+    W, U, b = np.zeros((3, 8)), np.zeros((2, 8)), np.zeros(8)
+    with pytest.raises(ValueError, match="2-D"):
+        lstm.lstm_cell_step(np.zeros(3), np.zeros((1, 2)), np.zeros((1, 2)), W, U, b)
+    with pytest.raises(ValueError, match="W must have shape"):
+        lstm.lstm_cell_step(np.zeros((1, 3)), np.zeros((1, 2)), np.zeros((1, 2)), W.T, U, b)
+    with pytest.raises(ValueError, match="3-D"):
+        lstm.lstm_forward(np.zeros((4, 3)), np.zeros((4, 2)), np.zeros((4, 2)), W, U, b)
+    with pytest.raises(ValueError, match="return_sequences"):
+        lstm.run_keras_lstm(keras.layers.LSTM(2), np.zeros((1, 2, 3)))
+    with pytest.raises(ValueError, match="n >= 1"):
+        lstm.make_recall_task(0)
+
+
+def test_recall_task_targets_are_the_marked_values():
+    xs, ys = lstm.make_recall_task(50, length=12, seed=1)
+    assert xs.shape == (50, 12, 2) and ys.shape == (50, 1)
+    assert np.all(xs[:, :, 1].sum(axis=1) == 1)
+    assert np.all(np.argmax(xs[:, :, 1], axis=1) < 6)
+    np.testing.assert_allclose(ys[:, 0], xs[np.arange(50), np.argmax(xs[:, :, 1], axis=1), 0])
+
+
+# --- wrong implementations of one step -------------------------------------------------------------------------------
+
+
+def _step(x, h, c, W, U, b, *, order="ifco", gate=sigmoid, cand=np.tanh, out=np.tanh, h_from="new", forget=True,
+          interleave=False, bias=True):
+    u = U.shape[0]
+    z = x @ W + h @ U + (b if bias else 0)
+    blocks = {g: (z[:, k::4] if interleave else z[:, k * u:(k + 1) * u]) for k, g in enumerate(order)}
+    i, f, o, g = gate(blocks["i"]), gate(blocks["f"]), gate(blocks["o"]), cand(blocks["c"])
+    c_new = (f * c if forget else c) + i * g
+    memory = {"new": c_new, "old": c}[h_from]
+    return o * (out(memory) if out else memory), c_new
+
+
+def _first_row_only(x, h, c, W, U, b):
+    h_t, c_t = _step(x[:1], h[:1], c[:1], W, U, b)
+    return h_t, c_t
+
+
+def _in_place(x, h, c, W, U, b):
+    h_t, c_t = _step(x, h, c, W, U, b)
+    c[...] = c_t
+    return h_t, c
+
+
+WRONG_STEPS = {
+    "forget f and input i swapped": (lambda *a: _step(*a, order="fico"), "input gate i_t and forget gate f_t"),
+    "candidate and output swapped": (lambda *a: _step(*a, order="ifoc"), "candidate C~_t and output gate o_t"),
+    "order f, i, o, c": (lambda *a: _step(*a, order="fioc"), "you used the blocks as f, i, o, c"),
+    "sigmoid and tanh swapped": (lambda *a: _step(*a, gate=np.tanh, cand=sigmoid, out=sigmoid),
+                                 "sigmoid and tanh swapped"),
+    "tanh missing on C in h": (lambda *a: _step(*a, out=None), "missing tanh on the cell state"),
+    "old cell state in h": (lambda *a: _step(*a, h_from="old"), "old cell state is used in h_t"),
+    "forget gate ignored": (lambda *a: _step(*a, forget=False), "forget gate ignored"),
+    "interleaved columns": (lambda *a: _step(*a, interleave=True), "weights sliced wrongly"),
+    "bias missing": (lambda *a: _step(*a, bias=False), "bias b missing"),
+    "W and U swapped": (lambda x, h, c, W, U, b: _step(x, h, c, U, W, b), "W and U swapped"),
+    "W transposed": (lambda x, h, c, W, U, b: _step(x, h, c, W.T, U, b), "shapes don't line up"),
+    "(c, h) returned": (lambda *a: _step(*a)[::-1], "(c_t, h_t) came back in the wrong order"),
+    "batch dropped with [0]": (lambda x, h, c, *w: tuple(v[0] for v in _step(x, h, c, *w)),
+                               "batch dimension is not handled"),
+    "only the first row": (_first_row_only, "batch dimension is not handled"),
+    "changes c_prev in place": (_in_place, "changed its input(s) ['c_prev'] in place"),
+    "returns only h": (lambda *a: _step(*a)[0], "return a pair (h_t, c_t)"),
+    "returns None": (lambda *a: None, "return a pair (h_t, c_t)"),
+    "crashes": (lambda *a: {}["gates"], "KeyError"),
+    "returns NaN": (lambda x, h, c, *w: (np.full(h.shape, np.nan), np.full(c.shape, np.nan)), "wrong h_t"),
+}
+
+
+def test_step_check_accepts_the_reference(capsys):
+    assert check_lstm_cell_step(lstm.lstm_cell_step) is True
+    assert "✅" in capsys.readouterr().out
+
+
+def test_step_check_accepts_a_float32_implementation(capsys):
+    def in_float32(*args):
+        return lstm.lstm_cell_step(*(np.asarray(a, dtype="float32") for a in args))
+
+    assert check_lstm_cell_step(in_float32) is True  # right maths in single precision is still right
+    assert "✅" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", list(WRONG_STEPS))
+def test_step_check_rejects_typical_mistakes_with_their_hint(name, capsys):
+    fn, hint = WRONG_STEPS[name]
+    assert check_lstm_cell_step(fn) is False
+    out = capsys.readouterr().out
+    assert hint in out, out
+    assert "❌" in out
+
+
+def test_step_check_says_not_done(capsys):
+    def stub(*args):
+        raise NotImplementedError
+
+    assert check_lstm_cell_step(stub) is False
+    assert "not done yet" in capsys.readouterr().out
+
+
+# --- wrong implementations of the loop -------------------------------------------------------------------------------
+
+
+def _loop(xs, h0, c0, W, U, b, *, step=lstm.lstm_cell_step, carry=True, carry_c=True, collect="h", order="ok",
+          reverse=False, stack_axis=1, first_state=False, off_by_one=False):
+    h, c, hs = h0, c0, []
+    times = list(range(xs.shape[1]))
+    for t in reversed(times) if reverse else times:
+        if off_by_one:
+            hs.append(h)
+        h_new, c_new = step(xs[:, t], h if carry else h0, c if carry_c and carry else c0, W, U, b)
+        h, c = h_new, c_new
+        if not off_by_one:
+            hs.append(h if collect == "h" else c)
+        if first_state and t == 0:
+            h_first, c_first = h, c
+    out_h, out_c = (h_first, c_first) if first_state else (h, c)
+    hs = np.stack(hs, axis=stack_axis)
+    return (hs, out_c, out_h) if order == "swapped" else (hs, out_h, out_c)
+
+
+def _batch_index_loop(xs, h0, c0, W, U, b):
+    h, c, hs = h0, c0, []
+    for t in range(xs.shape[1]):
+        h, c = lstm.lstm_cell_step(xs[t], h, c, W, U, b)
+        hs.append(h)
+    return np.stack(hs, axis=1), h, c
+
+
+def _first_example_only(xs, h0, c0, W, U, b):
+    hs, h, c = lstm.lstm_forward(xs[:1], h0[:1], c0[:1], W, U, b)
+    return hs[0], h[0], c[0]
+
+
+def _in_place_loop(xs, h0, c0, W, U, b):
+    hs, h, c = lstm.lstm_forward(xs, h0, c0, W, U, b)
+    h0[...] = h
+    return hs, h, c
+
+
+WRONG_LOOPS = {
+    "state not carried": (lambda *a: _loop(*a, carry=False), "the memories are not carried"),
+    "cell state not carried": (lambda *a: _loop(*a, carry_c=False), "the cell state is not carried"),
+    "hs collects c": (lambda *a: _loop(*a, collect="c"), "hs collects the cell states"),
+    "(c_T, h_T) swapped": (lambda *a: _loop(*a, order="swapped"), "(c_T, h_T) came back in the wrong order"),
+    "time-major hs": (lambda *a: _loop(*a, stack_axis=0), "hs has time first"),
+    "list not stacked": (lambda *a: (list(np.swapaxes(lstm.lstm_forward(*a)[0], 0, 1)),) + lstm.lstm_forward(*a)[1:],
+                         "hs has time first"),
+    "hs starts at h0": (lambda *a: _loop(*a, off_by_one=True), "hs starts with h0"),
+    "read backwards": (lambda *a: _loop(*a, reverse=True), "read backwards"),
+    "indexes the batch axis": (_batch_index_loop, "time is axis 1"),
+    "final states of step 1": (lambda *a: _loop(*a, first_state=True), "from the first step"),
+    "returns two things": (lambda *a: lstm.lstm_forward(*a)[:2], "return three things"),
+    "buggy step inside": (lambda *a: _loop(*a, step=WRONG_STEPS["forget gate ignored"][0]),
+                          "in the step: forget gate ignored"),
+    "batch dropped": (_first_example_only, "batch dimension is not handled"),
+    "changes h0 in place": (_in_place_loop, "changed its input(s) ['h0'] in place"),
+}
+
+
+def test_forward_check_accepts_the_reference(capsys):
+    assert check_lstm_forward(lstm.lstm_forward) is True
+    assert "✅" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", list(WRONG_LOOPS))
+def test_forward_check_rejects_typical_mistakes_with_their_hint(name, capsys):
+    fn, hint = WRONG_LOOPS[name]
+    assert check_lstm_forward(fn) is False
+    out = capsys.readouterr().out
+    assert hint in out, out
+
+
+# --- wrong cell classes ----------------------------------------------------------------------------------------------
+
+
+def _cell_class(mistake: str = "", *, state_size=True, kernel_shape=None):
+    """A cell class like the students', with one mistake switched on."""
+
+    class Cell(keras.layers.Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            if state_size:
+                self.state_size = [units, units]
+            self.output_size = units
+
+        def build(self, input_shape):
+            d, u = input_shape[-1], self.units
+            self.kernel = self.add_weight(shape=kernel_shape(d, u) if kernel_shape else (d, 4 * u), name="kernel")
+            self.recurrent_kernel = self.add_weight(shape=(u, 4 * u), name="recurrent_kernel")
+            self.bias = self.add_weight(shape=(4 * u,), initializer="zeros", name="bias")
+
+        def call(self, inputs, states):
+            if mistake == "not done":
+                raise NotImplementedError
+            h_prev, c_prev = states if mistake != "read c, h" else states[::-1]
+            z = ops.matmul(inputs, self.kernel) + ops.matmul(h_prev, self.recurrent_kernel) + self.bias
+            z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
+            if mistake == "f, i swapped":
+                z_i, z_f = z_f, z_i
+            gate, cand = (ops.tanh, ops.sigmoid) if mistake == "sigmoid/tanh" else (ops.sigmoid, ops.tanh)
+            f = gate(z_f) if mistake != "no forget" else 1.0
+            c_t = f * c_prev + gate(z_i) * cand(z_c)
+            h_t = gate(z_o) * (c_t if mistake == "no tanh" else ops.tanh(c_t))
+            if mistake == "numpy":
+                h_t = np.asarray(h_t)
+            if mistake == "outputs c":
+                return c_t, [h_t, c_t]
+            if mistake in ("return c, h", "read c, h"):
+                return h_t, [c_t, h_t] if mistake == "return c, h" else [h_t, c_t]
+            return h_t, [h_t, c_t]
+
+    return Cell
+
+
+WRONG_CELLS = {
+    "f, i swapped": (_cell_class("f, i swapped"), "input gate i_t and forget gate f_t"),
+    "sigmoid/tanh": (_cell_class("sigmoid/tanh"), "sigmoid and tanh swapped"),
+    "no forget": (_cell_class("no forget"), "forget gate ignored"),
+    "no tanh": (_cell_class("no tanh"), "missing tanh on the cell state"),
+    "outputs c": (_cell_class("outputs c"), "the output is the short-term memory h_t"),
+    "returns states as [c, h]": (_cell_class("return c, h"), "[h_t, c_t]"),
+    "reads states as [c, h]": (_cell_class("read c, h"), "states arrive as [h_prev, c_prev]"),
+    "no state_size": (_cell_class(state_size=False), "state_size"),
+    "kernel transposed": (_cell_class(kernel_shape=lambda d, u: (4 * u, d)), "weight shapes"),
+    "NumPy in call": (_cell_class("numpy"), "keras.ops"),
+    "not a class": (lambda units: None, "pass the class itself"),
+}
+
+
+def test_cell_class_check_accepts_the_reference(capsys):
+    assert check_lstm_cell_class(lstm.ReferenceLSTMCell) is True
+    assert "✅" in capsys.readouterr().out
+    assert check_lstm_cell_class(_cell_class()) is True
+
+
+@pytest.mark.parametrize("name", list(WRONG_CELLS))
+def test_cell_class_check_rejects_typical_mistakes_with_their_hint(name, capsys):
+    cls, hint = WRONG_CELLS[name]
+    assert check_lstm_cell_class(cls) is False
+    out = capsys.readouterr().out
+    assert hint in out, out
+
+
+def test_cell_class_check_says_not_done(capsys):
+    assert check_lstm_cell_class(_cell_class("not done")) is False
+    assert "not done yet" in capsys.readouterr().out
+
+
+# --- the parameter count (notebook 03) --------------------------------------------------------------------------------
+
+WRONG_COUNTS = {
+    "no biases": (lambda d, u: 4 * u * (d + u), "biases are missing"),
+    "no recurrent weights": (lambda d, u: 4 * (u * d + u), "recurrent weights are missing"),
+    "one block": (lambda d, u: u * (d + u) + u, "only one block counted"),
+    "three blocks": (lambda d, u: 3 * (u * (d + u) + u), "three blocks counted"),
+    "recurrent d × u": (lambda d, u: 4 * (2 * u * d + u), "the recurrent matrix is (u × u)"),
+    "something else": (lambda d, u: d * u, "per block"),
+    "crashes": (lambda d, u: d / 0, "ZeroDivisionError"),
+}
+
+
+def test_param_count_check_both_ways(capsys):
+    assert check_lstm_param_count(lstm.parameter_count) is True
+    assert check_lstm_param_count(lambda d, u: float(lstm.parameter_count(d, u))) is True
+    for fn, hint in WRONG_COUNTS.values():
+        assert check_lstm_param_count(fn) is False
+        out = capsys.readouterr().out
+        assert hint in out, out
+
+
+def test_cell_state_gradient_matches_the_forget_gates_for_one_step():
+    total, direct = lstm.cell_state_gradient([0.3])
+    assert abs(total - direct) < 1e-6  # one step: dC_1/dC_0 is exactly f_1
+    total, direct = lstm.cell_state_gradient(np.full(10, 0.1))
+    assert 0 < total < 1 and 0 < direct < 1

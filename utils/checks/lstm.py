@@ -1,0 +1,506 @@
+"""Checks for notebooks 03 and 04: the LSTM parameter count; one step in NumPy, the loop over time, a Keras cell class.
+
+Every check builds a ``keras.layers.LSTM`` with random weights (and a random bias), runs it and the student's code on
+random batches (float32 and float64, a batch of 1 and larger batches, input size d different from units u, and d = u),
+and compares. When an answer is wrong, it is run against a catalogue of typical mistakes (gates in another order,
+sigmoid and tanh swapped, tanh missing in h_t, ...) to name the likely fault.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from utils import lstm
+from utils.checks import call, close, exercise
+
+# (batch, d, u, dtype) of the cases, in the order they are tried: a batch of one first, then larger batches. The first
+# has d = u, where x_t @ U and h_prev @ W also fit (the only way to see W and U swapped rather than a shape error);
+# the others have d != u, where W transposed or W and U mixed up cannot hide.
+_STEP_CASES = [(1, 2, 2, "float64"), (4, 3, 2, "float32"), (3, 2, 3, "float64"), (5, 4, 3, "float32")]
+# (batch, T, d, u, dtype) for the sequence loop: batch != T everywhere, so time and batch axes can't be confused.
+_FORWARD_CASES = [(1, 1, 2, 3, "float64"), (1, 6, 2, 3, "float32"), (3, 5, 2, 3, "float64"), (4, 7, 3, 2, "float32")]
+
+_SHAPE_HINT = ("shapes don't line up: x_t (batch, d) @ W (d, 4u) + h_prev (batch, u) @ U (u, 4u) + b (4u,) gives the "
+               "(batch, 4u) pre-activations; then take the gates as column blocks of u (i, f, c, o)")
+_BATCH_HINT = ("the batch dimension is not handled: keep every array 2-D (batch, u) — use x_t @ W on the whole batch, "
+               "no [0], no flatten/ravel, no loop over a single row")
+
+
+def _tolerance(dtype: str) -> dict:
+    """float64 answers must match to 1e-6 (so a float32 computation is still accepted), float32 answers to 1e-5."""
+    return {"atol": 1e-5, "rtol": 1e-4} if dtype == "float32" else {"atol": 1e-6, "rtol": 1e-6}
+
+
+def _case_arrays(batch: int, d: int, u: int, dtype: str, seed: int, steps: int | None = None):
+    """Random weights in a Keras LSTM, random inputs; returns (layer, W, U, b, x or xs, h0, c0) in ``dtype``."""
+    layer = lstm.random_keras_lstm(d, u, seed=seed, dtype=dtype)
+    W, U, b = (a.astype(dtype) for a in lstm.keras_lstm_weights(layer))
+    rng = np.random.default_rng(seed + 100)
+    shape = (batch, d) if steps is None else (batch, steps, d)
+    x = rng.normal(0, 1, shape).astype(dtype)
+    h0 = rng.normal(0, 0.5, (batch, u)).astype(dtype)
+    c0 = rng.normal(0, 1.0, (batch, u)).astype(dtype)
+    return layer, W, U, b, x, h0, c0
+
+
+def _as_array(value):
+    """``value`` as a float array, or None when it is not numeric (a ragged list, None, a string...)."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return arr if arr.dtype != object else None
+
+
+# --- typical mistakes, computed with the reference's own building blocks ----------------------------------------------
+
+
+def _mistaken_step(x, h, c, W, U, b, *, order=lstm.GATES, gate_act=lstm.sigmoid, cand_act=np.tanh, out_act=np.tanh,
+                   use_forget=True, use_input=True, h_from="new", swap_wu=False, interleaved=False, use_bias=True,
+                   use_h=True):
+    """One LSTM step with one typical mistake switched on; returns (h_t, c_t)."""
+    u = U.shape[0]
+    if swap_wu:
+        z = x @ U + h @ W
+    else:
+        z = x @ W + (h @ U if use_h else 0.0)
+    if use_bias:
+        z = z + b
+    if interleaved:  # gate k taken as every 4th column starting at k
+        blocks = {g: z[:, k::4] for k, g in enumerate(order)}
+    else:
+        blocks = {g: z[:, k * u:(k + 1) * u] for k, g in enumerate(order)}
+    i, f, o = gate_act(blocks["i"]), gate_act(blocks["f"]), gate_act(blocks["o"])
+    c_tilde = cand_act(blocks["c"])
+    c_new = (f * c if use_forget else c) + (i * c_tilde if use_input else c_tilde)
+    memory = {"new": c_new, "old": c, "candidate": c_tilde}[h_from]
+    h_new = o * out_act(memory) if out_act is not None else o * memory
+    return h_new, c_new
+
+
+def _order_hint(order: tuple[str, ...]) -> str:
+    wrong = [(g, w) for g, w in zip(lstm.GATES, order, strict=True) if g != w]
+    if len(wrong) == 2:
+        (a, _), (b, _) = wrong
+        return (f"gates in the wrong order: the {lstm.GATE_NAMES[a]} and {lstm.GATE_NAMES[b]} blocks are swapped "
+                "(Keras' column blocks are i, f, c, o)")
+    return f"gates in the wrong order: you used the blocks as {', '.join(order)}; Keras' order is i, f, c, o"
+
+
+_SWAPPED_ACTIVATIONS = ("sigmoid and tanh swapped: the gates i, f, o need sigmoid (fractions 0…1); C~_t and the "
+                        "squashing of C_t in h_t need tanh (-1…1)")
+
+
+def step_mistakes() -> list[tuple[str, dict]]:
+    """(hint, keyword arguments of ``_mistaken_step`` that reproduce that mistake): the checks' catalogue."""
+    catalogue = [
+        (_SWAPPED_ACTIVATIONS, dict(gate_act=np.tanh, cand_act=lstm.sigmoid, out_act=lstm.sigmoid)),
+        (_SWAPPED_ACTIVATIONS, dict(gate_act=np.tanh, cand_act=lstm.sigmoid)),
+    ]
+    catalogue += list({
+        "the gates use tanh: i_t, f_t, o_t need sigmoid so they are fractions between 0 and 1": dict(gate_act=np.tanh),
+        "the candidate C~_t uses sigmoid: it needs tanh, so the memory can move down as well as up":
+            dict(cand_act=lstm.sigmoid),
+        "h_t squashes C_t with sigmoid: h_t = o_t * tanh(C_t)": dict(out_act=lstm.sigmoid),
+        "missing tanh on the cell state in h_t: h_t = o_t * tanh(C_t), not o_t * C_t": dict(out_act=None),
+        "the old cell state is used in h_t: compute C_t first, then h_t = o_t * tanh(C_t) with the NEW C_t":
+            dict(h_from="old"),
+        "h_t uses the candidate C~_t: it should use the new cell state, h_t = o_t * tanh(C_t)":
+            dict(h_from="candidate"),
+        "forget gate ignored: C_t = f_t * C_(t-1) + i_t * C~_t (you added C_(t-1) without multiplying by f_t)":
+            dict(use_forget=False),
+        "input gate ignored: C_t = f_t * C_(t-1) + i_t * C~_t (you added C~_t without multiplying by i_t)":
+            dict(use_input=False),
+        "weights sliced wrongly: each gate is a block of u consecutive columns (W[:, k*u:(k+1)*u]), not every 4th "
+        "column": dict(interleaved=True),
+        "W and U swapped: x_t goes with W (the kernel, d rows) and h_prev with U (the recurrent kernel, u rows)":
+            dict(swap_wu=True),
+        "bias b missing: the pre-activations are x_t @ W + h_prev @ U + b": dict(use_bias=False),
+        "h_prev not used: the gates see x_t @ W + h_prev @ U + b (the h_prev @ U term is missing)": dict(use_h=False),
+    }.items())
+    catalogue += [(_order_hint(order), dict(order=order)) for order in lstm.gate_permutations()]
+    return catalogue
+
+
+def _forward_with(step, xs, h0, c0, W, U, b, *, carry_h=True, carry_c=True, reverse=False):
+    """The loop over time with a given step function and optional loop mistakes; returns (hs, hs_c, h_T, c_T)."""
+    h, c, hs, cs = h0, c0, [], []
+    times = range(xs.shape[1])
+    for t in (reversed(times) if reverse else times):
+        h_new, c_new = step(xs[:, t], h if carry_h else h0, c if carry_c else c0, W, U, b)
+        h, c = h_new, c_new
+        hs.append(h)
+        cs.append(c)
+    return np.stack(hs, axis=1), np.stack(cs, axis=1), h, c
+
+
+def _diagnose_step(got_h, got_c, x, h, c, W, U, b, tol) -> str | None:
+    """The hint of the first catalogued mistake that reproduces the student's (h_t, c_t)."""
+    expected = lstm.lstm_cell_step(x, h, c, W, U, b)
+    for hint, kwargs in step_mistakes():
+        try:
+            mh, mc = _mistaken_step(x, h, c, W, U, b, **kwargs)
+        except ValueError:  # e.g. W and U swapped when d != u: that mistake cannot run here
+            continue
+        if close(mh, expected[0], **tol) and close(mc, expected[1], **tol):
+            continue  # indistinguishable from the right answer in this case
+        if close(got_h, mh, **tol) and close(got_c, mc, **tol):
+            return hint
+        if close(got_h, mc, **tol) and close(got_c, mh, **tol):
+            return hint + "; and (c_t, h_t) came back in the wrong order: return (h_t, c_t)"
+    return None
+
+
+def _error_hint(error: str) -> str:
+    """A hint for an exception raised by the student's code, from its message."""
+    if re.search(r"matmul|shapes? |align|broadcast|dimension|size|reshape", error, re.IGNORECASE):
+        return _SHAPE_HINT
+    if "index" in error.lower():
+        return "an index is out of range: the gates are column blocks z[:, k*u:(k+1)*u] of the (batch, 4u) array"
+    return "read the error message and the line it points to"
+
+
+# --- exercise 1: one step ---------------------------------------------------------------------------------------------
+
+
+@exercise("Exercise 1 · lstm_cell_step")
+def check_lstm_cell_step(fn, report) -> None:
+    """Compare ``fn(x_t, h_prev, c_prev, W, U, b) -> (h_t, c_t)`` with ``keras.layers.LSTM`` on one step."""
+    batch_one_ok = False
+    for seed, (batch, d, u, dtype) in enumerate(_STEP_CASES):
+        layer, W, U, b, x, h, c = _case_arrays(batch, d, u, dtype, seed)
+        _, exp_h, exp_c = lstm.run_keras_lstm(layer, x[:, None, :], h, c)
+        tol = _tolerance(dtype)
+        label = f"batch of {batch}, d={d}, u={u}, {dtype}"
+        args = [a.copy() for a in (x, h, c, W, U, b)]
+        result, error = call(fn, *args)
+        if error:
+            hint = _BATCH_HINT if batch_one_ok and batch > 1 else _error_hint(error)
+            report.fail(f"{label}: your function raised {error}", hint=hint)
+            return
+        names, originals = ("x_t", "h_prev", "c_prev", "W", "U", "b"), (x, h, c, W, U, b)
+        changed = [name for name, a, orig in zip(names, args, originals, strict=True)
+                   if _as_array(a) is None or _as_array(a).shape != orig.shape or not np.array_equal(a, orig)]
+        if not (isinstance(result, (tuple, list)) and len(result) == 2):
+            report.fail(f"{label}: return a pair (h_t, c_t)", got=type(result).__name__,
+                        hint="end with `return h_t, c_t`")
+            return
+        got_h, got_c = _as_array(result[0]), _as_array(result[1])
+        if got_h is None or got_c is None:
+            report.fail(f"{label}: h_t and c_t must be numeric arrays", got=(type(result[0]).__name__,
+                                                                              type(result[1]).__name__))
+            return
+        want = (batch, u)
+        if got_h.shape != want or got_c.shape != want:
+            if batch_one_ok or got_h.shape in ((u,), (1, u)) or got_h.size == u:
+                hint = _BATCH_HINT
+            elif got_h.shape == (u, batch):
+                hint = "h_t came back transposed (u, batch): multiply x_t @ W, not W.T @ x_t.T"
+            else:
+                hint = _SHAPE_HINT
+            report.fail(f"{label}: h_t and c_t must each have shape (batch, u) = {want}", expected=want,
+                        got=(got_h.shape, got_c.shape), hint=hint)
+            return
+        if close(got_h, exp_h, **tol) and close(got_c, exp_c, **tol):
+            if changed:
+                report.fail(f"{label}: right answer, but your function changed its input(s) {changed} in place",
+                            hint="compute new arrays (c_t = f_t * c_prev + ...) instead of updating the inputs "
+                                 "(c_prev *= ...)")
+                return
+            batch_one_ok = batch_one_ok or batch == 1
+            continue
+        if close(got_h, exp_c, **tol) and close(got_c, exp_h, **tol):
+            report.fail(f"{label}: (c_t, h_t) came back in the wrong order", hint="return (h_t, c_t): h first")
+            return
+        hint = _diagnose_step(got_h, got_c, x, h, c, W, U, b, tol)
+        which = "h_t" if not close(got_h, exp_h, **tol) else "c_t"
+        report.fail(f"{label}: wrong {which}", expected=exp_h if which == "h_t" else exp_c,
+                    got=got_h if which == "h_t" else got_c,
+                    hint=hint or "compare your code with the six equations, one line at a time, in Keras' gate order "
+                                 "i, f, c, o")
+        return
+
+
+# --- exercise 2: the loop over time ----------------------------------------------------------------------------------
+
+
+def _forward_mistakes(xs, h0, c0, W, U, b) -> dict[str, tuple]:
+    """Hint -> (hs, h_T, c_T) that a typical mistake in the loop (or in the step it calls) produces."""
+    ref = lstm.lstm_cell_step
+    hs, cs, h_T, c_T = _forward_with(ref, xs, h0, c0, W, U, b)
+    out = {
+        "the memories are not carried: each step must start from the h_t and c_t of the step before, not from h0, c0":
+            _forward_with(ref, xs, h0, c0, W, U, b, carry_h=False, carry_c=False),
+        "the cell state is not carried: pass the new c_t into the next step (c = c_t), not c0 again":
+            _forward_with(ref, xs, h0, c0, W, U, b, carry_c=False),
+        "the short-term memory is not carried: pass the new h_t into the next step (h = h_t), not h0 again":
+            _forward_with(ref, xs, h0, c0, W, U, b, carry_h=False),
+        "the sequence is read backwards: go from t = 0 to T-1": _forward_with(ref, xs, h0, c0, W, U, b, reverse=True),
+    }
+    out = {hint: (m[0], m[2], m[3]) for hint, m in out.items()}
+    out["hs collects the cell states c_t: it should collect the outputs h_t"] = (cs, h_T, c_T)
+    out["hs starts with h0 and misses the last step: collect each h_t after computing it"] = (
+        np.concatenate([h0[:, None], hs[:, :-1]], axis=1), h_T, c_T)
+    out["h_T and c_T are from the first step: return the memories after the last step"] = (hs, hs[:, 0], cs[:, 0])
+    for hint, kwargs in step_mistakes():
+        step = (lambda kw: (lambda *a: _mistaken_step(*a, **kw)))(kwargs)
+        try:
+            m = _forward_with(step, xs, h0, c0, W, U, b)
+        except ValueError:
+            continue
+        out[f"in the step: {hint}"] = (m[0], m[2], m[3])
+    return out
+
+
+@exercise("Exercise 2 · lstm_forward")
+def check_lstm_forward(fn, report) -> None:
+    """Compare ``fn(xs, h0, c0, W, U, b) -> (hs, h_T, c_T)`` with ``keras.layers.LSTM`` over whole sequences."""
+    batch_one_ok = False
+    for seed, (batch, steps, d, u, dtype) in enumerate(_FORWARD_CASES):
+        layer, W, U, b, xs, h0, c0 = _case_arrays(batch, d, u, dtype, seed + 10, steps=steps)
+        expected = lstm.run_keras_lstm(layer, xs, h0, c0)
+        tol = _tolerance(dtype)
+        label = f"batch of {batch}, T={steps} steps, d={d}, u={u}, {dtype}"
+        args = [a.copy() for a in (xs, h0, c0, W, U, b)]
+        result, error = call(fn, *args)
+        if error:
+            if batch_one_ok and batch > 1:
+                hint = _BATCH_HINT
+            elif "index" in error.lower() or f"({steps}, {d})" in error:  # xs[t] is (T, d) when batch is 1
+                hint = "time is axis 1: step t is xs[:, t] (batch, d); xs[t] would pick an example, not a time step"
+            else:
+                hint = _error_hint(error)
+            report.fail(f"{label}: your function raised {error}", hint=hint)
+            return
+        if not (isinstance(result, (tuple, list)) and len(result) == 3):
+            got = f"{type(result).__name__} of length {len(result)}" if isinstance(result, (tuple, list)) else \
+                type(result).__name__
+            report.fail(f"{label}: return three things (hs, h_T, c_T)", got=got, hint="end with `return hs, h, c`")
+            return
+        got = [_as_array(r) for r in result]
+        if any(g is None for g in got):
+            report.fail(f"{label}: hs, h_T and c_T must be numeric arrays (stack the list: np.stack(hs, axis=1))",
+                        got=tuple(type(r).__name__ for r in result))
+            return
+        want = [(batch, steps, u), (batch, u), (batch, u)]
+        if [g.shape for g in got] != want:
+            if got[0].shape == (steps, batch, u) and close(np.swapaxes(got[0], 0, 1), expected[0], **tol):
+                hint = "hs has time first (T, batch, u): stack along axis 1 (np.stack(hs, axis=1)) to get (batch, T, u)"
+            elif (batch_one_ok and batch > 1) or any(g.shape == w[1:] for g, w in zip(got, want, strict=True)):
+                hint = _BATCH_HINT
+            elif got[0].shape == (batch, steps + 1, u):
+                hint = "hs has one step too many: don't include h0, only h_1 … h_T"
+            else:
+                hint = "hs is (batch, T, u), h_T and c_T are (batch, u)"
+            report.fail(f"{label}: wrong shapes", expected=want, got=[g.shape for g in got], hint=hint)
+            return
+        if all(close(g, e, **tol) for g, e in zip(got, expected, strict=True)):
+            changed = [n for n, a, o in zip(("xs", "h0", "c0", "W", "U", "b"), args, (xs, h0, c0, W, U, b), strict=True)
+                       if not np.array_equal(np.asarray(a), o)]
+            if changed:
+                report.fail(f"{label}: right answer, but your function changed its input(s) {changed} in place",
+                            hint="keep h, c in new variables; don't update h0, c0 or xs in place")
+                return
+            batch_one_ok = batch_one_ok or batch == 1
+            continue
+        if close(got[0], expected[0], **tol) and close(got[1], expected[2], **tol) and \
+                close(got[2], expected[1], **tol):
+            report.fail(f"{label}: (c_T, h_T) came back in the wrong order", hint="return (hs, h_T, c_T)")
+            return
+        hint = None
+        for name, mistake in _forward_mistakes(xs, h0, c0, W, U, b).items():
+            if all(close(m, e, **tol) for m, e in zip(mistake, expected, strict=True)):
+                continue
+            if all(close(g, m, **tol) for g, m in zip(got, mistake, strict=True)):
+                hint = name
+                break
+        names = ("hs", "h_T", "c_T")
+        k = next(k for k in range(3) if not close(got[k], expected[k], **tol))
+        report.fail(f"{label}: wrong {names[k]}", expected=expected[k], got=got[k],
+                    hint=hint or "check the loop: start from h0, c0; step t uses xs[:, t] and the h, c of step t-1; "
+                                 "collect every h_t")
+        return
+
+
+# --- exercise 3: a Keras cell class ----------------------------------------------------------------------------------
+
+
+def _find_cell_weights(cell, d: int, u: int):
+    """The cell's (kernel, recurrent_kernel, bias) variables, by name, else by shape; or an error message."""
+    variables = list(cell.weights)
+    by_name = {v.path.rsplit("/", 1)[-1]: v for v in variables}
+    if {"kernel", "recurrent_kernel", "bias"} <= by_name.keys():
+        found = [by_name["kernel"], by_name["recurrent_kernel"], by_name["bias"]]
+    elif len(variables) == 3:
+        found = variables
+    else:
+        return None, (f"the cell has {len(variables)} weight(s) {[v.path.rsplit('/', 1)[-1] for v in variables]}; "
+                      "create three in build(): kernel (d, 4u), recurrent_kernel (u, 4u), bias (4u,)")
+    shapes = [tuple(v.shape) for v in found]
+    want = [(d, 4 * u), (u, 4 * u), (4 * u,)]
+    if shapes != want:
+        return None, f"weight shapes {shapes}, expected kernel {want[0]}, recurrent_kernel {want[1]}, bias {want[2]}"
+    return found, None
+
+
+def _states_mixed_up(xs, h0, c0, W, U, b, read_swapped: bool, write_swapped: bool):
+    """Outputs hs of a cell that reads its states as [c, h] and/or returns them as [c, h] (Keras passes [h0, c0])."""
+    first, second, hs = h0, c0, []
+    for t in range(xs.shape[1]):
+        h_prev, c_prev = (second, first) if read_swapped else (first, second)
+        h, c = lstm.lstm_cell_step(xs[:, t], h_prev, c_prev, W, U, b)
+        first, second = (c, h) if write_swapped else (h, c)
+        hs.append(h)
+    return np.stack(hs, axis=1)
+
+
+def _cell_case(cls, batch, steps, d, u, dtype, seed, report, label):
+    """Run one case through ``keras.layers.RNN(cls(u))``; returns True when it matches keras.layers.LSTM."""
+    import keras
+
+    layer, W, U, b, xs, h0, c0 = _case_arrays(batch, d, u, dtype, seed, steps=steps)
+    expected = lstm.run_keras_lstm(layer, xs, h0, c0)
+    tol = _tolerance(dtype)
+    cell, error = call(cls, u, dtype=dtype)
+    if error:
+        report.fail(f"{label}: creating the cell with {cls.__name__}({u}) raised {error}",
+                    hint="keep the given __init__(self, units, **kwargs) and pass **kwargs to super().__init__")
+        return False
+    state_size = getattr(cell, "state_size", None)
+    try:
+        sizes = [int(size) for size in state_size]
+    except (TypeError, ValueError):
+        sizes = None
+    if sizes != [u, u]:
+        report.fail(f"{label}: state_size should be [units, units] (h and c)", expected=[u, u], got=state_size,
+                    hint="set self.state_size = [units, units] in __init__")
+        return False
+    rnn, error = call(keras.layers.RNN, cell, return_sequences=True, return_state=True, dtype=dtype)
+    if error:
+        report.fail(f"{label}: keras.layers.RNN could not wrap your cell: {error}",
+                    hint="a cell needs state_size, output_size and call(inputs, states)")
+        return False
+    _, error = call(rnn.build, (None, None, d))
+    if error:
+        report.fail(f"{label}: building the cell raised {error}", hint="build(input_shape) creates the weights; "
+                    "d = input_shape[-1]")
+        return False
+    weights, problem = _find_cell_weights(cell, d, u)
+    if problem:
+        report.fail(f"{label}: {problem}", hint="use self.add_weight(shape=..., name=...) in build()")
+        return False
+    for variable, value in zip(weights, (W, U, b), strict=True):
+        variable.assign(value)
+    result, error = call(lstm.run_keras_lstm, rnn, xs, h0, c0)
+    if error:
+        hint = _SHAPE_HINT if re.search(r"shape|dimension|matmul|broadcast", error, re.I) else (
+            "call(inputs, states) gets states = [h_prev, c_prev] and must return (h_t, [h_t, c_t])")
+        report.fail(f"{label}: running the cell raised {error}", hint=hint)
+        return False
+    got_hs, got_h, got_c = result
+    if got_hs.shape != expected[0].shape:
+        report.fail(f"{label}: wrong output shape", expected=expected[0].shape, got=got_hs.shape,
+                    hint="the cell's output (first return value) is h_t of shape (batch, u)")
+        return False
+    if all(close(g, e, **tol) for g, e in zip((got_hs, got_h, got_c), expected, strict=True)):
+        return True
+    if close(got_h, expected[2], **tol) and close(got_c, expected[1], **tol) and close(got_hs, expected[0], **tol):
+        report.fail(f"{label}: the final states came back as [c, h]",
+                    hint="return the new states as [h_t, c_t], the order of state_size and of keras.layers.LSTM")
+        return False
+    cs = lstm.lstm_gate_activations(xs, h0, c0, W, U, b)["c"]
+    if close(got_hs, cs, **tol):
+        report.fail(f"{label}: the cell outputs the cell state", expected=expected[0], got=got_hs,
+                    hint="return h_t, [h_t, c_t]: the output is the short-term memory h_t, not C_t")
+        return False
+    if any(close(got_hs, _states_mixed_up(xs, h0, c0, W, U, b, read, write), **tol)
+           for read, write in ((True, False), (False, True), (True, True))):
+        report.fail(f"{label}: the states are read or returned as [c, h]",
+                    hint="states arrive as [h_prev, c_prev]; return h_t, [h_t, c_t] in that order")
+        return False
+    hint = None
+    for name, mistake in _forward_mistakes(xs, h0, c0, W, U, b).items():
+        if name.startswith("in the step: ") and not close(mistake[0], expected[0], **tol) and \
+                close(got_hs, mistake[0], **tol):
+            hint = name.removeprefix("in the step: ")
+            break
+    report.fail(f"{label}: outputs differ from keras.layers.LSTM with the same weights", expected=expected[0],
+                got=got_hs, hint=hint or "compare call() with the six equations; Keras' gate order is i, f, c, o")
+    return False
+
+
+@exercise("Exercise 3 · HomeMadeLSTMCell")
+def check_lstm_cell_class(cls, report) -> None:
+    """Wrap ``cls(units)`` in ``keras.layers.RNN``, copy random LSTM weights into it and compare with keras.layers.LSTM.
+
+    Runs eagerly (float64 and float32, batch of 1 and more), then once inside a compiled Keras model, where
+    NumPy calls on tensors no longer work.
+    """
+    import keras
+
+    if not isinstance(cls, type) or not issubclass(cls, keras.layers.Layer):
+        report.fail("pass the class itself (HomeMadeLSTMCell), a subclass of keras.layers.Layer",
+                    got=type(cls).__name__)
+        return
+    for seed, (batch, steps, d, u, dtype) in enumerate([(1, 4, 3, 2, "float64"), (3, 6, 2, 4, "float32")]):
+        label = f"batch of {batch}, T={steps}, d={d}, u={u}, {dtype}"
+        if not _cell_case(cls, batch, steps, d, u, dtype, seed + 20, report, label):
+            return
+    # Inside model.predict the cell runs as a compiled graph, as it does in fit().
+    batch, steps, d, u = 2, 5, 3, 2
+    layer, W, U, b, xs, h0, c0 = _case_arrays(batch, d, u, "float32", 30, steps=steps)
+    expected, _, _ = lstm.run_keras_lstm(layer, xs)
+    try:
+        inputs = keras.Input((None, d))
+        rnn = keras.layers.RNN(cls(u), return_sequences=True)
+        model = keras.Model(inputs, rnn(inputs))
+        weights, _ = _find_cell_weights(rnn.cell, d, u)
+        for variable, value in zip(weights, (W, U, b), strict=True):
+            variable.assign(value)
+        got = model.predict(xs, verbose=0)
+    except Exception as exc:  # any failure here is a finding, never a crash. The eager runs passed, so even a
+        # NotImplementedError here is TensorFlow refusing NumPy on a symbolic tensor, not an unfinished stub.
+        report.fail(f"inside a compiled model (as in fit): {type(exc).__name__}: {str(exc).splitlines()[0][:150]}",
+                    hint="use keras.ops (ops.matmul, ops.sigmoid, ops.tanh, ops.split) on tensors, not NumPy or "
+                         ".numpy(): the cell must work on symbolic tensors too")
+        return
+    if not close(got, expected, **_tolerance("float32")):
+        report.fail("inside a compiled model the outputs differ from eager mode", expected=expected, got=got,
+                    hint="use keras.ops, not NumPy, inside call()")
+
+
+# --- notebook 03: the parameter count --------------------------------------------------------------------------------
+
+
+@exercise("Exercise · LSTM parameter count")
+def check_lstm_param_count(fn, report) -> None:
+    """Compare ``fn(input_dim, units) -> int`` with what ``keras.layers.LSTM(units).count_params()`` reports."""
+    cases, answers = [(1, 1), (3, 8), (10, 4), (2, 32)], []
+    for d, u in cases:
+        got, error = call(fn, d, u)
+        if error:
+            report.fail(f"d={d} input features, u={u} units: your function raised {error}")
+            return
+        answers.append(got)
+    mistakes = {
+        "the biases are missing: each of the four blocks also has u biases": lambda d, u: 4 * u * (d + u),
+        "the recurrent weights are missing: each block also has a (u × u) matrix for h_(t-1)":
+            lambda d, u: 4 * (u * d + u),
+        "only one block counted: there are four (i, f, c, o), each with u·(d+u)+u numbers":
+            lambda d, u: u * (d + u) + u,
+        "three blocks counted (that is the GRU's gates); the LSTM has four: i, f, c, o":
+            lambda d, u: 3 * (u * (d + u) + u),
+        "the recurrent matrix is (u × u), not (d × u): count u·d + u·u weights per block":
+            lambda d, u: 4 * (2 * u * d + u),
+    }
+    hint = next((h for h, wrong in mistakes.items()
+                 if all(close(got, wrong(d, u), atol=0, rtol=0) for got, (d, u) in zip(answers, cases, strict=True))),
+                None)
+    for got, (d, u) in zip(answers, cases, strict=True):
+        expected = lstm.parameter_count(d, u)
+        if not close(got, expected, atol=0, rtol=0):
+            report.fail(f"d={d} input features, u={u} units: wrong count", expected=expected, got=got,
+                        hint=hint or "per block: u·d input weights + u·u recurrent weights + u biases; four blocks")
+            return

@@ -1,0 +1,423 @@
+"""The LSTM cell of the lecture, in NumPy and in Keras, with Keras' own weight layout.
+
+One step takes the input x_t, the short-term memory h_{t-1} and the long-term memory C_{t-1} (deck notation)::
+
+    f_t  = sigmoid(W_f·[h_{t-1}, x_t] + b_f)     forget gate: the fraction of C_{t-1} to keep
+    i_t  = sigmoid(W_i·[h_{t-1}, x_t] + b_i)     input gate: the fraction of the candidate to add
+    C~_t = tanh(W_C·[h_{t-1}, x_t] + b_C)        candidate ("potential") memory
+    C_t  = f_t * C_{t-1} + i_t * C~_t            new long-term memory
+    o_t  = sigmoid(W_o·[h_{t-1}, x_t] + b_o)     output gate: the fraction of tanh(C_t) to show
+    h_t  = o_t * tanh(C_t)                       new short-term memory (and the layer's output)
+
+Keras stores the four W_g·[h, x] products in three arrays: the kernel ``W (d, 4u)`` multiplies x_t, the recurrent kernel
+``U (u, 4u)`` multiplies h_{t-1}, and the bias is ``b (4u,)``. Their columns are four blocks of u columns in the gate
+order **i, f, c, o**, so for example W_f·[h, x] + b_f = x @ W[:, u:2u] + h @ U[:, u:2u] + b[u:2u].
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import keras
+import numpy as np
+import pandas as pd
+from keras import ops
+
+#: Keras' gate order of the column blocks in the kernel, recurrent kernel and bias.
+GATES = ("i", "f", "c", "o")
+GATE_NAMES = {"i": "input gate i_t", "f": "forget gate f_t", "c": "candidate C~_t", "o": "output gate o_t"}
+
+
+def sigmoid(z):
+    """The logistic function 1 / (1 + e^-z), elementwise, written so it never overflows: its values lie in (0, 1)."""
+    z = np.asarray(z)
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def parameter_count(input_dim: int, units: int) -> int:
+    """Trainable numbers in ``keras.layers.LSTM(units)`` on ``input_dim`` features: 4·(u·(d+u)+u).
+
+    Four blocks (i, f, c, o), each with u·d input weights, u·u recurrent weights and u biases.
+    """
+    if input_dim < 1 or units < 1:
+        raise ValueError(f"input_dim and units must be positive integers, got {input_dim} and {units}")
+    return 4 * (units * (input_dim + units) + units)
+
+
+def gate_slices(units: int) -> dict[str, slice]:
+    """The columns of W, U and b that belong to each gate: ``{"i": slice(0, u), "f": slice(u, 2u), ...}``."""
+    return {gate: slice(k * units, (k + 1) * units) for k, gate in enumerate(GATES)}
+
+
+def _check_step_shapes(x_t, h_prev, c_prev, W, U, b):
+    """Shapes of one step's arguments, or a ValueError that says which one is wrong and what it should be."""
+    x_t, h_prev, c_prev, W, U, b = (np.asarray(a) for a in (x_t, h_prev, c_prev, W, U, b))
+    if x_t.ndim != 2:
+        raise ValueError(f"x_t must be 2-D (batch, d), got shape {x_t.shape}: use x_t.reshape(1, -1) for one example")
+    batch, d = x_t.shape
+    if U.ndim != 2 or U.shape[1] != 4 * U.shape[0]:
+        raise ValueError(f"U (the recurrent kernel) must have shape (u, 4u), got {U.shape}")
+    u = U.shape[0]
+    expected = {"h_prev": (h_prev, (batch, u)), "c_prev": (c_prev, (batch, u)), "W": (W, (d, 4 * u)),
+                "b": (b, (4 * u,))}
+    for name, (value, shape) in expected.items():
+        if value.shape != shape:
+            raise ValueError(f"{name} must have shape {shape} for x_t {x_t.shape} and U {U.shape}, got {value.shape}")
+    return x_t, h_prev, c_prev, W, U, b
+
+
+def lstm_cell_gates(x_t, h_prev, c_prev, W, U, b) -> dict[str, np.ndarray]:
+    """Everything one LSTM step computes, by name: ``i, f, c_tilde, o`` (the gates) and ``c, h`` (the new memories).
+
+    x_t: (batch, d); h_prev, c_prev: (batch, u); W: (d, 4u); U: (u, 4u); b: (4u,). Every result is (batch, u).
+    """
+    x_t, h_prev, c_prev, W, U, b = _check_step_shapes(x_t, h_prev, c_prev, W, U, b)
+    z = x_t @ W + h_prev @ U + b  # (batch, 4u): the four pre-activations side by side, in the order i, f, c, o
+    blocks = {gate: z[:, cols] for gate, cols in gate_slices(U.shape[0]).items()}
+    i, f, o = sigmoid(blocks["i"]), sigmoid(blocks["f"]), sigmoid(blocks["o"])
+    c_tilde = np.tanh(blocks["c"])
+    c = f * c_prev + i * c_tilde
+    h = o * np.tanh(c)
+    return {"i": i, "f": f, "c_tilde": c_tilde, "o": o, "c": c, "h": h}
+
+
+def lstm_cell_step(x_t, h_prev, c_prev, W, U, b):
+    """One LSTM step in Keras' layout; returns ``(h_t, c_t)``, both (batch, u). Shapes as in ``lstm_cell_gates``."""
+    step = lstm_cell_gates(x_t, h_prev, c_prev, W, U, b)
+    return step["h"], step["c"]
+
+
+def lstm_gate_activations(xs, h0, c0, W, U, b) -> dict[str, np.ndarray]:
+    """Run the LSTM over ``xs (batch, T, d)`` and keep every step's gates and memories, each (batch, T, u).
+
+    Keys: ``i, f, c_tilde, o, c, h``. This is what the gate heatmaps of notebook 03 show.
+    """
+    xs = np.asarray(xs)
+    if xs.ndim != 3:
+        raise ValueError(f"xs must be 3-D (batch, T, d), got shape {xs.shape}: add a batch axis with xs[None]")
+    if xs.shape[1] < 1:
+        raise ValueError("xs must hold at least one time step")
+    h, c = np.asarray(h0), np.asarray(c0)
+    steps = []
+    for t in range(xs.shape[1]):
+        step = lstm_cell_gates(xs[:, t], h, c, W, U, b)
+        h, c = step["h"], step["c"]
+        steps.append(step)
+    return {key: np.stack([s[key] for s in steps], axis=1) for key in steps[0]}
+
+
+def lstm_forward(xs, h0, c0, W, U, b):
+    """Run the LSTM over a batch of sequences; returns ``(hs, h_T, c_T)``.
+
+    xs: (batch, T, d); h0, c0: (batch, u). hs: (batch, T, u) holds h_1 … h_T; h_T, c_T: (batch, u), the last memories.
+    """
+    xs = np.asarray(xs)
+    if xs.ndim != 3:
+        raise ValueError(f"xs must be 3-D (batch, T, d), got shape {xs.shape}: add a batch axis with xs[None]")
+    h, c = np.asarray(h0), np.asarray(c0)
+    hs = []
+    for t in range(xs.shape[1]):
+        h, c = lstm_cell_step(xs[:, t], h, c, W, U, b)
+        hs.append(h)
+    if not hs:
+        raise ValueError("xs must hold at least one time step")
+    return np.stack(hs, axis=1), h, c
+
+
+# --- Keras: the layer's weights, a reference cell class, copying weights ----------------------------------------------
+
+
+def keras_lstm_weights(layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(W, U, b)`` of a built ``keras.layers.LSTM`` (or an RNN around an LSTM-like cell) as NumPy arrays."""
+    named = _named_weights(layer)
+    return named["kernel"], named["recurrent_kernel"], named["bias"]
+
+
+def _named_weights(layer) -> dict[str, np.ndarray]:
+    if not layer.built:
+        raise ValueError(f"layer {layer.name!r} is not built yet: call it once on an input (or layer.build(shape))")
+    named = {}
+    for variable in layer.weights:
+        key = variable.path.rsplit("/", 1)[-1]
+        if key in named:
+            raise ValueError(f"layer {layer.name!r} has two weights called {key!r}: pass a single LSTM layer")
+        named[key] = np.asarray(variable.numpy())
+    missing = {"kernel", "recurrent_kernel", "bias"} - named.keys()
+    if missing:
+        raise ValueError(f"layer {layer.name!r} has no weight(s) {sorted(missing)}: its cell must create 'kernel', "
+                         "'recurrent_kernel' and 'bias' with add_weight(name=...)")
+    return named
+
+
+def set_keras_lstm_weights(layer, W, U, b) -> None:
+    """Load ``W (d, 4u)``, ``U (u, 4u)``, ``b (4u,)`` into a built LSTM-like layer, matching the weights by name."""
+    values = {"kernel": np.asarray(W), "recurrent_kernel": np.asarray(U), "bias": np.asarray(b)}
+    _named_weights(layer)  # validates that the three names exist
+    for variable in layer.weights:
+        key = variable.path.rsplit("/", 1)[-1]
+        if tuple(variable.shape) != values[key].shape:
+            raise ValueError(f"{key} of layer {layer.name!r} has shape {tuple(variable.shape)}, the value has "
+                             f"{values[key].shape}: the two layers need the same input size and units")
+        variable.assign(values[key].astype(variable.dtype))
+
+
+def copy_lstm_weights(source, target) -> None:
+    """Copy kernel, recurrent kernel and bias from one LSTM-like layer to another (e.g. ``LSTM`` <-> ``RNN(cell)``)."""
+    set_keras_lstm_weights(target, *keras_lstm_weights(source))
+
+
+def random_keras_lstm(input_dim: int, units: int, *, seed: int = 0, dtype: str = "float64"):
+    """A built ``keras.layers.LSTM`` returning ``(hs, h_T, c_T)``, with random weights *and* a random bias.
+
+    The default initialisation has a bias of zeros (ones in the forget block), which would hide mistakes with the bias;
+    here every weight is drawn from N(0, 0.7²) so that each gate is visibly different.
+    """
+    rng = np.random.default_rng(seed)
+    layer = keras.layers.LSTM(units, return_sequences=True, return_state=True, dtype=dtype)
+    layer.build((None, None, input_dim))
+    W = rng.normal(0, 0.7, (input_dim, 4 * units))
+    U = rng.normal(0, 0.7, (units, 4 * units))
+    b = rng.normal(0, 0.7, (4 * units,))
+    set_keras_lstm_weights(layer, W, U, b)
+    return layer
+
+
+def run_keras_lstm(layer, xs, h0=None, c0=None):
+    """Run an LSTM-like layer built with ``return_sequences=True, return_state=True``; returns NumPy ``(hs, h_T, c_T)``.
+
+    xs: (batch, T, d); h0, c0: (batch, u) initial memories (zeros when omitted).
+    """
+    if not (getattr(layer, "return_sequences", False) and getattr(layer, "return_state", False)):
+        raise ValueError("build the layer with return_sequences=True and return_state=True")
+    xs = np.asarray(xs)
+    initial = None if h0 is None else [np.asarray(h0, dtype=xs.dtype), np.asarray(c0, dtype=xs.dtype)]
+    hs, h_T, c_T = layer(xs, initial_state=initial)
+    return np.asarray(hs), np.asarray(h_T), np.asarray(c_T)
+
+
+def _forget_bias_one(shape, dtype=None):
+    """Bias initialiser of ``keras.layers.LSTM`` (``unit_forget_bias=True``): zeros, except ones in the f block."""
+    u = shape[0] // 4
+    return ops.concatenate([ops.zeros((u,), dtype), ops.ones((u,), dtype), ops.zeros((2 * u,), dtype)])
+
+
+@keras.saving.register_keras_serializable(package="course")
+class ReferenceLSTMCell(keras.layers.Layer):
+    """The LSTM step written with ``keras.ops``, for ``keras.layers.RNN(ReferenceLSTMCell(units))``.
+
+    Its weights have the names and shapes of ``keras.layers.LSTM``'s (kernel (d, 4u), recurrent_kernel (u, 4u),
+    bias (4u,), gate order i, f, c, o), so weights copy either way with ``copy_lstm_weights``. States are [h, c].
+    """
+
+    def __init__(self, units: int, **kwargs):
+        super().__init__(**kwargs)
+        if int(units) < 1:
+            raise ValueError(f"units must be a positive integer, got {units}")
+        self.units = int(units)
+        self.state_size = [self.units, self.units]  # [h, c], the order keras.layers.LSTM uses
+        self.output_size = self.units
+
+    def build(self, input_shape):
+        d, u = input_shape[-1], self.units
+        self.kernel = self.add_weight(shape=(d, 4 * u), initializer="glorot_uniform", name="kernel")
+        self.recurrent_kernel = self.add_weight(shape=(u, 4 * u), initializer="orthogonal", name="recurrent_kernel")
+        self.bias = self.add_weight(shape=(4 * u,), initializer=_forget_bias_one, name="bias")
+
+    def call(self, inputs, states):
+        h_prev, c_prev = states
+        z = ops.matmul(inputs, self.kernel) + ops.matmul(h_prev, self.recurrent_kernel) + self.bias
+        z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
+        c_t = ops.sigmoid(z_f) * c_prev + ops.sigmoid(z_i) * ops.tanh(z_c)
+        h_t = ops.sigmoid(z_o) * ops.tanh(c_t)
+        return h_t, [h_t, c_t]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+# --- one unit stepped by hand ----------------------------------------------------------------------------------------
+
+#: The weights of a single LSTM unit (d = u = 1) used for stepping by hand: for each gate, the weight on today's input
+#: x, the weight on yesterday's short-term memory h, and the bias. Chosen so that each gate visibly does its job.
+ONE_UNIT_WEIGHTS = {
+    "f": {"x": -2.0, "h": 1.0, "b": 1.5},   # forget gate: keep most of C, but forget when a big input arrives
+    "i": {"x": 3.0, "h": 0.5, "b": -1.5},   # input gate: let in new memory mostly when the input is big
+    "c": {"x": 2.0, "h": -1.0, "b": -0.5},  # candidate memory: positive for big inputs, negative for small ones
+    "o": {"x": 1.0, "h": 0.5, "b": 0.5},    # output gate: show about two thirds or more of the memory
+}
+
+
+def one_unit_keras_weights(weights=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The one-unit weights as Keras arrays ``W (1, 4)``, ``U (1, 4)``, ``b (4,)`` in the gate order i, f, c, o."""
+    weights = ONE_UNIT_WEIGHTS if weights is None else weights
+    missing = set(GATES) - set(weights)
+    if missing:
+        raise ValueError(f"weights need an entry for each gate {GATES}; missing {sorted(missing)}")
+    W = np.array([[weights[g]["x"] for g in GATES]], dtype=float)
+    U = np.array([[weights[g]["h"] for g in GATES]], dtype=float)
+    b = np.array([weights[g]["b"] for g in GATES], dtype=float)
+    return W, U, b
+
+
+def one_unit_table(xs, weights=None, h0: float = 0.0, c0: float = 0.0) -> pd.DataFrame:
+    """One LSTM unit stepped over the 1-D sequence ``xs``: one row per step, gates in percent.
+
+    Columns follow the order of the computation: what comes in (x_t, h_(t-1), C_(t-1)), the forget gate and what it
+    keeps, the candidate and the share of it the input gate adds, the new long-term memory C_t, the output gate and
+    the new short-term memory h_t.
+    """
+    xs = np.asarray(xs, dtype=float).reshape(-1)
+    if xs.size == 0:
+        raise ValueError("xs must hold at least one value")
+    W, U, b = one_unit_keras_weights(weights)
+    rows, h, c = [], np.array([[h0]]), np.array([[c0]])
+    for t, x in enumerate(xs, start=1):
+        s = {k: float(v[0, 0]) for k, v in lstm_cell_gates(np.array([[x]]), h, c, W, U, b).items()}
+        c_prev = float(c[0, 0])
+        rows.append({
+            "t": t, "x_t": x, "h_(t-1)": float(h[0, 0]), "C_(t-1)": c_prev,
+            "f_t: % to remember": 100 * s["f"], "kept f·C_(t-1)": s["f"] * c_prev,
+            "C~_t: potential memory": s["c_tilde"], "i_t: % of potential to add": 100 * s["i"],
+            "added i·C~_t": s["i"] * s["c_tilde"], "C_t (long-term)": s["c"],
+            "o_t: % to output": 100 * s["o"], "h_t (short-term)": s["h"],
+        })
+        h, c = np.array([[s["h"]]]), np.array([[s["c"]]])
+    return pd.DataFrame(rows).set_index("t")
+
+
+def cell_state_gradient(xs, weights=None, eps: float = 1e-6) -> tuple[float, float]:
+    """How much C_T moves when C_0 moves, for one unit run over the 1-D sequence ``xs`` from h_0 = C_0 = 0.
+
+    Returns ``(total, direct)``: the measured derivative dC_T/dC_0 (central finite difference, so it includes every
+    path, also those through h and the weights), and the product of the forget gates f_1 … f_T, which is the
+    derivative along the cell-state line alone.
+    """
+    xs = np.asarray(xs, dtype=float).reshape(1, -1, 1)
+    if xs.shape[1] == 0:
+        raise ValueError("xs must hold at least one value")
+    W, U, b = one_unit_keras_weights(weights)
+    zero = np.zeros((1, 1))
+    c_up = lstm_forward(xs, zero, zero + eps, W, U, b)[2]
+    c_down = lstm_forward(xs, zero, zero - eps, W, U, b)[2]
+    forget = lstm_gate_activations(xs, zero, zero, W, U, b)["f"]
+    return float((c_up - c_down)[0, 0] / (2 * eps)), float(np.prod(forget))
+
+
+# --- a small memory task, gate plots, the gate playground -------------------------------------------------------------
+
+
+def make_recall_task(n: int, length: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Sequences where the answer is a value seen long before: "remember the marked number".
+
+    Each sequence has ``length`` steps of two features: a random value in [-1, 1] and a marker that is 1 at exactly one
+    step in the first half (0 elsewhere). The target is the value at the marked step, so the network must store it and
+    keep it until the end. Returns ``xs (n, length, 2)`` float32 and ``ys (n, 1)`` float32.
+    """
+    if n < 1 or length < 2:
+        raise ValueError(f"need n >= 1 sequences of length >= 2, got n={n}, length={length}")
+    rng = np.random.default_rng(seed)
+    values = rng.uniform(-1, 1, (n, length))
+    marked = rng.integers(0, length // 2, n)
+    markers = np.zeros((n, length))
+    markers[np.arange(n), marked] = 1.0
+    xs = np.stack([values, markers], axis=-1).astype("float32")
+    ys = values[np.arange(n), marked][:, None].astype("float32")
+    return xs, ys
+
+
+def plot_gate_heatmaps(activations: dict, example: int = 0, marker_step: int | None = None, keys=("i", "f", "o", "c")):
+    """Heatmaps (unit × time step) of one sequence's gate activations from ``lstm_gate_activations``.
+
+    Gates are shown from 0 to 1 (the fraction they let through); the cell state C on its own colour scale.
+    ``marker_step`` draws a vertical line at a step worth noticing (e.g. the marked value of the recall task).
+    """
+    import matplotlib.pyplot as plt
+
+    titles = {"i": "input gate i_t (share of candidate added)", "f": "forget gate f_t (share of C kept)",
+              "o": "output gate o_t (share of tanh(C) shown)", "c": "cell state C_t (long-term memory)",
+              "c_tilde": "candidate C~_t", "h": "short-term memory h_t"}
+    unknown = [k for k in keys if k not in activations]
+    if unknown:
+        raise ValueError(f"no activations called {unknown}; available: {sorted(activations)}")
+    fig, axes = plt.subplots(len(keys), 1, figsize=(8, 1.6 * len(keys) + 0.6), sharex=True)
+    axes = np.atleast_1d(axes)
+    for ax, key in zip(axes, keys, strict=True):
+        values = np.asarray(activations[key])[example].T  # (units, T)
+        if key in ("i", "f", "o"):
+            image = ax.imshow(values, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
+        else:
+            limit = max(float(np.abs(values).max()), 1e-6)
+            image = ax.imshow(values, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+        ax.set_title(titles.get(key, key), fontsize=10)
+        ax.set_ylabel("unit")
+        ax.grid(False)
+        if marker_step is not None:
+            ax.axvline(marker_step, color="red", lw=1.5, ls="--", label="marked step")
+        fig.colorbar(image, ax=ax, pad=0.01)
+    axes[0].legend(loc="upper right", fontsize=8) if marker_step is not None else None
+    axes[-1].set_xlabel("time step t")
+    fig.tight_layout()
+    return fig
+
+
+def _playground_bars(ax, x_t: float, h_prev: float, c_prev: float, weights=None):
+    """One bar chart of a single unit's step: the three gates (0–1) and C_(t-1), C~_t, C_t, h_t (-1…1 or more)."""
+    W, U, b = one_unit_keras_weights(weights)
+    s = {k: float(v[0, 0]) for k, v in lstm_cell_gates([[x_t]], [[h_prev]], [[c_prev]], W, U, b).items()}
+    labels = ["f_t", "i_t", "o_t", "C_(t-1)", "C~_t", "C_t", "h_t"]
+    values = [s["f"], s["i"], s["o"], c_prev, s["c_tilde"], s["c"], s["h"]]
+    colors = ["tab:blue"] * 3 + ["tab:gray", "tab:orange", "tab:red", "tab:green"]
+    ax.bar(labels, values, color=colors)
+    for k, v in enumerate(values):
+        ax.text(k, v + (0.05 if v >= 0 else -0.12), f"{v:.2f}", ha="center", fontsize=8)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_ylim(-2.2, 2.2)
+    ax.set_ylabel("value (gates: fraction 0–1)")
+    return s
+
+
+def plot_gate_scenarios(scenarios: dict[str, tuple[float, float, float]], weights=None):
+    """Static snapshots of the gate playground, one panel per ``name -> (x_t, h_prev, c_prev)``."""
+    import matplotlib.pyplot as plt
+
+    if not scenarios:
+        raise ValueError("pass at least one scenario name -> (x_t, h_prev, c_prev)")
+    fig, axes = plt.subplots(1, len(scenarios), figsize=(4.2 * len(scenarios), 3.4), sharey=True)
+    for ax, (name, (x_t, h_prev, c_prev)) in zip(np.atleast_1d(axes), scenarios.items(), strict=True):
+        _playground_bars(ax, x_t, h_prev, c_prev, weights)
+        ax.set_title(f"{name}\nx_t={x_t}, h_(t-1)={h_prev}, C_(t-1)={c_prev}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def gate_playground():
+    """Interactive sliders (ipywidgets) for one unit: move x_t, h_(t-1), C_(t-1) and the four biases, watch C_t and h_t.
+
+    Returns the widget (display it as a cell's last expression). Needs a live kernel; the static version is
+    ``plot_gate_scenarios``.
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    def show(x_t, h_prev, c_prev, b_f, b_i, b_c, b_o):
+        weights = {g: dict(ONE_UNIT_WEIGHTS[g]) for g in GATES}
+        for gate, bias in zip("fico", (b_f, b_i, b_c, b_o), strict=True):
+            weights[gate]["b"] = bias
+        fig, ax = plt.subplots(figsize=(6, 3.2))
+        s = _playground_bars(ax, x_t, h_prev, c_prev, weights)
+        ax.set_title(f"keep {100 * s['f']:.0f}% of C_(t-1), add {100 * s['i']:.0f}% of C~_t, "
+                     f"show {100 * s['o']:.0f}% of tanh(C_t)", fontsize=10)
+        plt.show()
+
+    slider = dict(min=-3.0, max=3.0, step=0.1, continuous_update=False)
+    defaults = {"x_t": 1.0, "h_prev": 0.0, "c_prev": 1.0, **{f"b_{g}": ONE_UNIT_WEIGHTS[g]["b"] for g in "fico"}}
+    controls = {name: widgets.FloatSlider(value=value, description=name, **slider) for name, value in defaults.items()}
+    return widgets.interactive(show, **controls)
+
+
+# --- a vocabulary of mistakes, shared by the checks and their tests ---------------------------------------------------
+
+
+def gate_permutations() -> list[tuple[str, ...]]:
+    """Every wrong order of the four gate blocks (23 of them), for recognising a mix-up."""
+    return [order for order in itertools.permutations(GATES) if order != GATES]
