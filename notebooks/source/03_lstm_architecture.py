@@ -1,5 +1,6 @@
 # %% [markdown]
 # # 03 · LSTM architecture
+# <!-- summary: the six LSTM equations; one unit stepped by hand; gates as percentages; Keras LSTM API, parameter count, weight layout; gate heatmaps -->
 #
 # Notebook 02 ended with a problem: in a plain RNN, what happened on day 1 reaches day n multiplied by the recurrent
 # weight W2 again and again (input day 1 × W2^n), so its influence, and its gradient, either vanishes or explodes.

@@ -1,5 +1,6 @@
 # %% [markdown]
 # # 04 · Class exercise 1: home-made LSTM cell
+# <!-- summary: write an LSTM cell and loop in NumPy, then a Keras cell class; checks copy weights from keras.layers.LSTM and name the mistake -->
 #
 # In notebook 03 you stepped one LSTM unit by hand and read the weights of `keras.layers.LSTM`. Now you build the cell
 # yourself, three times over: one step in NumPy, the loop over a whole sequence, and finally a Keras layer that you
