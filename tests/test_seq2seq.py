@@ -168,7 +168,7 @@ def test_tiny_model_trains_decodes_saves_and_reloads(tmp_path):
     sources = [[4 + i % 3, 4 + (i // 3) % 3] for i in range(9)]
     targets = [[s[1], s[0]] for s in sources]  # learn to swap two tokens
     arrays = s2s.teacher_forcing(sources, targets)
-    model = s2s.build_seq2seq(7, 7, embed_dim=8, units=16, learning_rate=2e-2, jit_compile=False)
+    model = s2s.build_seq2seq(7, 7, embed_dim=8, units=16, learning_rate=2e-2)
     model.model.fit(list(arrays[:2]), arrays[2], sample_weight=(arrays[2] != 0).astype("float32"), epochs=150,
                     batch_size=9, verbose=0)
     batch = s2s.greedy_decode_batch(model, arrays[0], max_len=4)

@@ -124,6 +124,8 @@ def chat_pairs(language: str = "english", categories: Iterable[str] | None = Non
     for path in files:
         content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for conversation in content.get("conversations", []) or []:
+            if not isinstance(conversation, list):  # a lone line, not a dialogue
+                continue
             lines = [" ".join(str(line).split()) for line in conversation if isinstance(line, (str, int, float))]
             for prompt, reply in zip(lines, lines[1:], strict=False):
                 if prompt and reply and (prompt, reply) not in seen:
@@ -360,13 +362,13 @@ class Seq2Seq:
 
     def encode(self, encoder_input) -> list[np.ndarray]:
         """Final [h, c] of the encoder for a batch of source ids (batch, S)."""
-        h, c = self.encoder(np.asarray(encoder_input, dtype="int32"), training=False)
+        h, c = self.encoder.predict_on_batch(np.asarray(encoder_input, dtype="int32"))
         return [np.asarray(h), np.asarray(c)]
 
     def step(self, tokens, state):
         """One decoder step for a batch: ``tokens`` (batch,), ``state`` [h, c] -> (probabilities (batch, V), [h, c])."""
         tokens = np.asarray(tokens, dtype="int32").reshape(-1, 1)
-        probabilities, h, c = self.decoder([tokens, state[0], state[1]], training=False)
+        probabilities, h, c = self.decoder.predict_on_batch([tokens, np.asarray(state[0]), np.asarray(state[1])])
         return np.asarray(probabilities), [np.asarray(h), np.asarray(c)]
 
     def step_one(self, token: int, state):
@@ -382,11 +384,11 @@ class Seq2Seq:
 
 
 def build_seq2seq(source_vocab_size: int, target_vocab_size: int, embed_dim: int = 32, units: int = 128,
-                  learning_rate: float = 3e-3, jit_compile: bool = True) -> Seq2Seq:
+                  learning_rate: float = 3e-3) -> Seq2Seq:
     """A compiled LSTM encoder–decoder (functional API) with its inference encoder and decoder.
 
     No masking: sources are padded at the front (see ``source_array``) and padded target positions get sample weight 0
-    in ``fit``. Without masks, ``jit_compile=True`` (XLA) can compile the training step, which roughly halves CPU time.
+    in ``fit``; the loss averages over the weighted (real) tokens only, so it is the per-token cross-entropy in nats.
     """
     import keras
 
@@ -402,9 +404,8 @@ def build_seq2seq(source_vocab_size: int, target_vocab_size: int, embed_dim: int
         "decoder_output": keras.layers.Dense(target_vocab_size, activation="softmax", name="decoder_output"),
     }
     seq2seq = Seq2Seq.from_layers(layers)
-    seq2seq.model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                          loss="sparse_categorical_crossentropy", weighted_metrics=["accuracy"],
-                          jit_compile=jit_compile)
+    loss = keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
+    seq2seq.model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, weighted_metrics=["accuracy"])
     return seq2seq
 
 
