@@ -294,3 +294,31 @@ def test_checker_rejects_typical_mistakes_with_hint(wrong, hint, capsys):
 def test_checker_reports_not_done(capsys):
     assert checks.check_greedy_decode(_not_done) is False
     assert "not done yet" in capsys.readouterr().out
+
+
+# --- the temperature checker (notebook 07), both ways ----------------------------------------------------------------
+
+
+def test_apply_temperature():
+    p = np.array([0.5, 0.3, 0.2])
+    assert np.allclose(s2s.apply_temperature(p, 1.0), p)
+    assert np.allclose(s2s.apply_temperature(p, 0.5), p**2 / (p**2).sum())
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        s2s.apply_temperature(p, -1)
+
+
+def test_temperature_checker_accepts_reference(capsys):
+    assert checks.check_apply_temperature(s2s.apply_temperature) is True
+    assert "correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda p, t: p**t / (p**t).sum(), "power 1/T, not T"),
+    (lambda p, t: p ** (1 / t), "divide by the sum"),
+    (lambda p, t: np.exp(p / t) / np.exp(p / t).sum(), "not to the probabilities"),
+    (lambda p, t: p, "no effect"),
+    (lambda p, t: 1 / 0, "ZeroDivisionError"),
+])
+def test_temperature_checker_rejects_mistakes(wrong, hint, capsys):
+    assert checks.check_apply_temperature(wrong) is False
+    assert hint in capsys.readouterr().out

@@ -232,7 +232,7 @@ def keras_word_vectorizer(texts: Sequence[str], max_tokens: int | None = None, o
     layer = keras.layers.TextVectorization(max_tokens=max_tokens, output_mode="int",
                                            output_sequence_length=output_length)
     layer.adapt(texts)
-    words = [w for w in layer.get_vocabulary() if w not in SPECIALS]
+    words = [str(w) for w in layer.get_vocabulary() if w not in SPECIALS]
     if max_tokens is not None:
         words = words[: max(max_tokens - len(SPECIALS), 1)]
     layer.set_vocabulary([START, END] + words)
@@ -451,6 +451,15 @@ def greedy_decode_batch(seq2seq: Seq2Seq, encoder_input, max_len: int, batch_siz
     return results
 
 
+def apply_temperature(probabilities, temperature: float) -> np.ndarray:
+    """Reweight probabilities p to p^(1/temperature), renormalised to sum to 1 (computed in log space for stability)."""
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0 (got {temperature}); for temperature 0 use greedy decoding.")
+    logits = np.log(np.clip(np.asarray(probabilities, dtype="float64"), 1e-12, None)) / temperature
+    weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return weights / weights.sum(axis=-1, keepdims=True)
+
+
 def sample_decode(step: Callable, state, start_id: int, end_id: int, max_len: int, temperature: float = 1.0,
                   rng: np.random.Generator | None = None) -> list[int]:
     """Like ``greedy_decode`` but draws each token at random from the probabilities sharpened by ``temperature``.
@@ -464,9 +473,8 @@ def sample_decode(step: Callable, state, start_id: int, end_id: int, max_len: in
     token, output = start_id, []
     for _ in range(max_len):
         probabilities, state = step(token, state)
-        logits = np.log(np.clip(np.asarray(probabilities, dtype="float64"), 1e-12, None)) / temperature
-        weights = np.exp(logits - logits.max())
-        token = int(rng.choice(len(weights), p=weights / weights.sum()))
+        weights = apply_temperature(probabilities, temperature)
+        token = int(rng.choice(len(weights), p=weights))
         if token == end_id:
             break
         output.append(token)

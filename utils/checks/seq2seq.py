@@ -121,3 +121,51 @@ def check_greedy_decode(fn, report) -> None:
         if got != expected:
             report.fail(f"{description} (max_len={max_len})", expected=expected, got=got,
                         hint=_diagnose(stub, got, expected, max_len))
+
+
+# --- notebook 07: temperature ----------------------------------------------------------------------------------------
+
+_TEMPERATURE_CASES = [
+    (np.array([0.5, 0.3, 0.2]), 1.0),
+    (np.array([0.5, 0.3, 0.2]), 0.5),
+    (np.array([0.6, 0.25, 0.1, 0.05]), 2.0),
+    (np.array([0.7, 0.2, 0.1]), 0.1),
+]
+
+
+def _temperature_mistakes(p: np.ndarray, t: float) -> dict[str, np.ndarray]:
+    def normalise(w):
+        return w / w.sum()
+
+    softmax = np.exp(p / t - (p / t).max())
+    return {
+        "raise p to the power 1/T, not T": normalise(p**t),
+        "divide by the sum so the probabilities add up to 1": p ** (1 / t),
+        "apply the temperature to log-probabilities, exp(log p / T), not to the probabilities (softmax(p / T))":
+            softmax / softmax.sum(),
+        "multiply the log-probabilities by 1/T, not by T (softmax(T · log p))": normalise(np.exp(t * np.log(p))),
+    }
+
+
+@exercise("Exercise 1 · temperature")
+def check_apply_temperature(fn, report) -> None:
+    """Compare ``fn(probabilities, temperature)`` with p^(1/T) / sum(p^(1/T)) on small vectors."""
+    from utils.checks import close, diagnose
+    from utils.seq2seq import apply_temperature
+
+    for probabilities, temperature in _TEMPERATURE_CASES:
+        expected = apply_temperature(probabilities, temperature)
+        result, error = call(fn, probabilities.copy(), temperature)
+        label = f"p = {probabilities.tolist()}, T = {temperature}"
+        if error:
+            report.fail(f"{label}: your function raised {error}")
+            continue
+        if close(result, expected, atol=1e-6):
+            continue
+        if close(result, probabilities) and temperature != 1.0:
+            hint = "the temperature had no effect: reweight p to p^(1/T)"
+        else:
+            candidates = {h: v for h, v in _temperature_mistakes(probabilities, temperature).items()
+                          if not close(v, expected)}
+            hint = diagnose(result, candidates, atol=1e-6) or "compute p ** (1 / T), then divide by its sum"
+        report.fail(label, expected=expected, got=result, hint=hint)
