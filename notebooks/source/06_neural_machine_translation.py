@@ -327,7 +327,8 @@ print(f"\n{np.mean(errors['number'] < 1000):.0%} of the errors are numbers below
       f"of the training set ({np.sum(train_numbers < 1000)} numbers).")
 
 # %% [markdown]
-# In our run, what most errors have in common is that they are **small numbers**. We drew the training numbers
+# In our run, what more than half of the errors have in common is that they are **small numbers**, although numbers
+# below 1,000 are under 1% of the test set. We drew the training numbers
 # uniformly from 0 to 99,999, so only about 1 in 100 is below 1,000: the model has seen thousands of sentences of the
 # form "*… mille …*" and only a couple of hundred without *mille*. Several of its errors add a *mille* that is not there
 # (71 → *soixante et onze mille*): a habit learned from the frequent case. The remaining errors get the structure right

@@ -75,13 +75,13 @@ print("prompts in both train and test:", len({p for p, _ in train} & {p for p, _
 # ## Word-level vectorisation with Keras
 #
 # Keras' `TextVectorization` layer lowercases, strips punctuation, splits on spaces and maps each word to an id. We
-# *adapt* it on the training prompts and replies only (the test set must not shape the vocabulary), and keep the 1,200
+# *adapt* it on the training prompts and replies only (the test set must not shape the vocabulary), and keep the 1,000
 # most frequent tokens; rarer words become `[UNK]`. `s2s.keras_word_vectorizer` also reserves the ids notebook 06 used:
 # 0 padding, 1 `[UNK]`, 2 `[start]`, 3 `[end]`, so the same encoder–decoder code works unchanged.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-vectorizer, vocab = s2s.keras_word_vectorizer([p for p, _ in train] + [r for _, r in train], max_tokens=1200)
+vectorizer, vocab = s2s.keras_word_vectorizer([p for p, _ in train] + [r for _, r in train], max_tokens=1000)
 print(f"vocabulary: {len(vocab):,} tokens; first words: {vocab.tokens[4:16]}")
 example = "Hello, how are you doing today?"
 ids = np.asarray(vectorizer([example]))[0]
@@ -154,7 +154,7 @@ def weights(arrays):
     return (arrays[2] != 0).astype("float32")
 
 
-epochs = course.epochs(12)
+epochs = course.epochs(10)
 started = time.perf_counter()
 history = chatbot.model.fit(
     list(train_arrays[:2]), train_arrays[2], sample_weight=weights(train_arrays),
@@ -178,8 +178,8 @@ plt.show()
 
 # %% [markdown]
 # The training loss is averaged while the weights are still changing during each epoch, so it starts above the
-# validation loss; it then falls steadily. The validation loss (prompts never trained on) drops below the unigram
-# baseline after the first epoch, then flattens while the training loss keeps falling: from there on the model mostly
+# validation loss; it then falls steadily. The validation loss (prompts never trained on) is below the unigram
+# baseline from the second epoch on, then flattens while the training loss keeps falling: from there on the model mostly
 # learns the training replies by heart. `EarlyStopping` would stop training after two epochs without improvement and
 # restore the best weights; the test set is scored only once, below.
 #
@@ -195,12 +195,12 @@ print(pd.DataFrame({
 print(f"tokens scored: {test_tokens.size:,} (the same held-out reply tokens for both)")
 
 # %% [markdown]
-# On the same held-out reply tokens, the encoder–decoder's loss is about 0.6 nats/token lower than the unigram
-# baseline's: on average it gives the true next word $e^{0.6} \approx 1.8$ times more probability, and its perplexity
-# is about half the baseline's. So it did learn something that carries over to unseen prompts, mostly which words start
-# a reply and which words tend to follow which. Two caveats keep this modest: a fifth of the held-out tokens are
-# `[UNK]` (rare words, which both models score the same way), and a loss around 4 nats means the model is still choosing
-# among roughly 50 equally likely words at every step. Lower loss than a baseline is not the same as good replies, as
+# On the same held-out reply tokens, the encoder–decoder's loss is about 0.65 nats/token lower than the unigram
+# baseline's: on average it gives the true next word $e^{0.65} \approx 1.9$ times more probability, and its
+# perplexity is about half the baseline's. So it did learn something that carries over to unseen prompts, mostly which words start
+# a reply and which words tend to follow which. Two caveats keep this modest: almost a quarter of the held-out tokens
+# are `[UNK]` (rare words, which both models score the same way), and a loss around 4 nats means the model is still choosing
+# among roughly 45 equally likely words at every step. Lower loss than a baseline is not the same as good replies, as
 # we are about to see.
 #
 # ## Exercise 1 · temperature
@@ -281,12 +281,11 @@ for prompt, true_reply in test[::max(1, len(test) // 10)][:10]:
     print(f"prompt:  {prompt}\n  model:  {reply(prompt)}\n  corpus: {true_reply}\n")
 
 # %% [markdown]
-# Greedy decoding gives nearly the same short, generic reply to almost every prompt (*i am*, *i am not yet capable
-# of …*): after almost any prompt the single most probable first word is *i*, and the most probable continuation of
-# *i* is *am*. This is the **bland reply** problem of greedy chat models. Factual questions (trivia) get no facts:
-# the answers are rare words, often `[UNK]`, that the model cannot produce. Fragments of code appear because the
-# tech-support dialogues contain Python (*initself* is `__init__(self` with its punctuation stripped by the
-# vectoriser).
+# In our run, greedy replies are short and generic: a handful of stock openings (*i am not*, *i dont know*,
+# *heres a …*, *the computer*) cover almost every prompt. The model picks them by the *kind* of prompt, not its
+# meaning: a remark about feelings gets *i am …*, a request for code gets *heres a …* (the coding replies in the corpus
+# start with "Here's a …"), and every trivia question gets *the computer*, because trivia answers are rare words the
+# model never learned to produce. This is the **bland reply** problem of greedy chat models.
 #
 # The same prompt, sampled three times at each of three temperatures:
 
@@ -299,8 +298,9 @@ for prompt in ["What is your favorite movie?", "My computer is very slow."]:
             print(f"  T={temperature}: {reply(prompt, temperature)}")
 
 # %% [markdown]
-# At $T = 0.5$ the replies stay close to the greedy ones; at $T = 1$ they vary but rarely make sense; at $T = 1.5$
-# they become word salad mixing every topic of the corpus. Sampling buys variety, not understanding.
+# At $T = 0.5$ the replies stay short and close to the stock openings; at $T = 1$ they vary more and rarely make
+# sense; at $T = 1.5$ they become word salad mixing every topic of the corpus (Python keywords such as *lambda* and
+# *yield*, emotions, computers). Sampling buys variety, not understanding.
 #
 # Try your own: edit the text and run the cell.
 
