@@ -1,0 +1,325 @@
+"""Unit tests for utils.seq2seq (data builders, vocabulary, arrays, decoding, files) and its exercise checker."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from utils import seq2seq as s2s
+from utils.checks import seq2seq as checks
+
+# --- number data -----------------------------------------------------------------------------------------------------
+
+
+def test_number_split_is_disjoint_seeded_and_sorted():
+    train, test = s2s.number_split(500, 100, max_number=999, seed=3)
+    assert len(train) == 500 and len(test) == 100
+    assert not set(train.tolist()) & set(test.tolist())
+    assert (np.diff(train) > 0).all() and (np.diff(test) > 0).all()
+    again = s2s.number_split(500, 100, max_number=999, seed=3)
+    assert (again[0] == train).all() and (again[1] == test).all()
+    assert train.min() >= 0 and max(train.max(), test.max()) <= 999
+
+
+def test_number_split_rejects_impossible_requests():
+    with pytest.raises(ValueError, match="raise max_number"):
+        s2s.number_split(900, 200, max_number=999)
+    with pytest.raises(ValueError, match="at least 1"):
+        s2s.number_split(0, 10)
+
+
+def test_number_pairs_use_real_french_grammar():
+    pairs = dict(s2s.number_pairs([71, 80, 81, 200, 21071]))
+    assert pairs["seventy-one"] == "soixante et onze"
+    assert pairs["eighty"] == "quatre-vingts"
+    assert pairs["eighty-one"] == "quatre-vingt-un"
+    assert pairs["two hundred"] == "deux cents"
+    assert pairs["twenty-one thousand and seventy-one"] == "vingt et un mille soixante et onze"
+    with pytest.raises(ValueError, match="non-empty"):
+        s2s.number_pairs([])
+    with pytest.raises(ValueError, match="non-negative"):
+        s2s.number_pairs([-4])
+
+
+def test_number_tokens_round_trip():
+    for english, french in s2s.number_pairs(range(0, 100_000, 997)):
+        for text in (english, french):
+            assert s2s.join_number_tokens(s2s.number_tokens(text)) == text
+    assert s2s.number_tokens("quatre-vingt-onze mille") == ["quatre", "-", "vingt", "-", "onze", "mille"]
+    assert s2s.number_tokens("one thousand, two") == ["one", "thousand", ",", "two"]
+
+
+def test_dictionary_baseline_knows_words_not_grammar():
+    dictionary = s2s.word_dictionary()
+    assert len(dictionary) == 30 and dictionary["seventy"] == "soixante-dix" and dictionary["hundred"] == "cent"
+    assert s2s.dictionary_translate(dictionary, "forty-two thousand, five hundred and thirty-seven") == \
+        "quarante-deux mille cinq cent trente-sept"
+    assert s2s.dictionary_translate(dictionary, "seventy-one") == "soixante-dix-un"  # French says soixante et onze
+    with pytest.raises(ValueError, match="not in the dictionary"):
+        s2s.dictionary_translate(dictionary, "one million")
+
+
+# --- chat data -------------------------------------------------------------------------------------------------------
+
+
+def test_chat_pairs_from_installed_corpus():
+    pairs = s2s.chat_pairs()
+    assert len(pairs) > 1000
+    assert len(set(pairs)) == len(pairs)
+    assert all(isinstance(p, str) and isinstance(r, str) and p and r for p, r in pairs)
+    assert ("Hello", "Hi") in s2s.chat_pairs(categories=["greetings"])
+    with pytest.raises(ValueError, match="available"):
+        s2s.chat_pairs(categories=["no_such_topic"])
+    with pytest.raises(ValueError, match="no language"):
+        s2s.chatterbot_dir("klingon")
+
+
+def test_chat_pairs_from_a_folder(tmp_path):
+    (tmp_path / "tiny.yml").write_text("categories: [tiny]\nconversations:\n- - Hi\n  - Hello\n  - How are you?\n"
+                                       "- - Hi\n  - Hello\n", encoding="utf-8")
+    assert s2s.chat_pairs(corpus_dir=tmp_path) == [("Hi", "Hello"), ("Hello", "How are you?")]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="No dialogue pairs"):
+        s2s.chat_pairs(corpus_dir=empty)
+
+
+def test_split_by_prompt_keeps_test_prompts_unseen():
+    pairs = s2s.chat_pairs()
+    train, test = s2s.split_by_prompt(pairs, 0.1, seed=1)
+    assert len(train) + len(test) == len(pairs)
+    key = lambda text: " ".join(text.lower().replace("?", "").replace(".", "").replace("!", "").split())
+    assert not {key(p) for p, _ in train} & {key(p) for p, _ in test}
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        s2s.split_by_prompt(pairs, 1.5)
+
+
+# --- vocabulary and arrays -------------------------------------------------------------------------------------------
+
+
+def test_vocabulary_layout_and_unknown_policy():
+    vocab = s2s.Vocabulary.from_corpus([["b", "a", "b"], ["c", "b"]])
+    assert vocab.tokens[:4] == list(s2s.SPECIALS) and vocab.tokens[4:] == ["b", "a", "c"]
+    assert vocab.encode(["a", "c"]) == [5, 6]
+    assert vocab.decode([2, 5, 6, 3, 4, 0]) == ["a", "c"]
+    with pytest.raises(ValueError, match="unknown='unk'"):
+        vocab.encode(["zebra"])
+    lenient = s2s.Vocabulary(["a"], unknown="unk")
+    assert lenient.encode(["a", "zebra"]) == [4, s2s.UNK_ID]
+    with pytest.raises(ValueError, match="'error' or 'unk'"):
+        s2s.Vocabulary(["a"], unknown="skip")
+    with pytest.raises(ValueError, match="Empty corpus"):
+        s2s.Vocabulary.from_corpus([])
+
+
+def test_keras_vectorizer_matches_vocabulary():
+    layer, vocab = s2s.keras_word_vectorizer(["Hello there!", "hello, how are you?"])
+    ids = np.asarray(layer(["hello you", "hello martian"]))
+    assert vocab.tokens[:4] == list(s2s.SPECIALS) and layer.get_vocabulary() == vocab.tokens
+    assert vocab.decode(ids[0]) == ["hello", "you"]
+    assert ids[1][1] == s2s.UNK_ID
+    with pytest.raises(ValueError, match="Empty corpus"):
+        s2s.keras_word_vectorizer(["", "  "])
+
+
+def test_teacher_forcing_arrays():
+    enc, dec_in, dec_out = s2s.teacher_forcing([[5, 6, 7], [8]], [[9, 10], [11, 12, 13]])
+    assert enc.tolist() == [[7, 6, 5], [0, 0, 8]]  # reversed, padded at the front
+    assert dec_in.tolist() == [[2, 9, 10, 0], [2, 11, 12, 13]]
+    assert dec_out.tolist() == [[9, 10, 3, 0], [11, 12, 13, 3]]
+    _, dec_in, dec_out = s2s.teacher_forcing([[5]], [[9, 10, 11, 12]], target_length=3)
+    assert dec_in.tolist() == [[2, 9, 10]] and dec_out.tolist() == [[9, 10, 3]]
+    with pytest.raises(ValueError, match="one target per source"):
+        s2s.teacher_forcing([[5]], [[1], [2]])
+    with pytest.raises(ValueError, match="Empty corpus"):
+        s2s.teacher_forcing([], [])
+    with pytest.raises(ValueError, match="empty"):
+        s2s.teacher_forcing([[]], [[4]])
+
+
+# --- decoding and losses ---------------------------------------------------------------------------------------------
+
+
+def test_greedy_and_sampling_on_stub():
+    stub = checks.StubDecoder([5, 7, 4])
+    assert s2s.greedy_decode(stub.step, stub.initial_state(), 2, 3, 10) == [5, 7, 4]
+    stub = checks.StubDecoder([5, 7, 4])
+    sampled = s2s.sample_decode(stub.step, stub.initial_state(), 2, 3, 10, temperature=0.05,
+                                rng=np.random.default_rng(0))
+    assert sampled == [5, 7, 4]  # a cold temperature is greedy
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        s2s.sample_decode(stub.step, stub.initial_state(), 2, 3, 10, temperature=0)
+
+
+def test_unigram_loss():
+    train_target = np.array([[4, 4, 3, 0], [5, 3, 0, 0]])
+    probabilities = s2s.unigram_probabilities(train_target, 6, smoothing=0.0)
+    assert probabilities[4] == pytest.approx(0.4) and probabilities[0] == 0
+    loss = s2s.unigram_loss(train_target, np.array([[4, 3, 0]]), 6, smoothing=0.0)
+    assert loss == pytest.approx(-(np.log(0.4) + np.log(0.4)) / 2)
+    with pytest.raises(ValueError, match="no non-padding"):
+        s2s.unigram_loss(np.zeros((2, 3), int), train_target, 6)
+
+
+def test_tiny_model_trains_decodes_saves_and_reloads(tmp_path):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    sources = [[4 + i % 3, 4 + (i // 3) % 3] for i in range(9)]
+    targets = [[s[1], s[0]] for s in sources]  # learn to swap two tokens
+    arrays = s2s.teacher_forcing(sources, targets)
+    model = s2s.build_seq2seq(7, 7, embed_dim=8, units=16, learning_rate=2e-2)
+    repeated = [np.tile(a, (40, 1)) for a in arrays]  # one long epoch: far less Keras overhead than 150 short ones
+    model.model.fit(repeated[:2], repeated[2], sample_weight=(repeated[2] != 0).astype("float32"), epochs=6,
+                    batch_size=36, verbose=0)
+    batch = s2s.greedy_decode_batch(model, arrays[0], max_len=4)
+    single = [s2s.greedy_decode(model.step_one, model.initial_state(src), s2s.START_ID, s2s.END_ID, 4)
+              for src in sources]
+    assert batch == single
+    assert np.mean([b == t for b, t in zip(batch, targets, strict=False)]) >= 0.8
+    path = s2s.save_seq2seq(model, tmp_path / "tiny.keras")
+    reloaded = s2s.load_seq2seq(path)
+    assert s2s.greedy_decode_batch(reloaded, arrays[0], max_len=4) == batch
+    loss = s2s.per_token_loss(reloaded, *arrays)
+    assert 0 <= loss < s2s.unigram_loss(arrays[2], arrays[2], 7)
+    with pytest.raises(ValueError, match=".keras"):
+        s2s.save_seq2seq(model, tmp_path / "tiny.h5")
+    with pytest.raises(ValueError, match="No model file"):
+        s2s.load_seq2seq(tmp_path / "missing.keras")
+    with pytest.raises(ValueError, match="no layer named"):
+        s2s.Seq2Seq.from_model(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+
+
+# --- the exercise checker, both ways ---------------------------------------------------------------------------------
+
+
+def _feed_start_every_time(step, state, start_id, end_id, max_len):
+    out = []
+    for _ in range(max_len):
+        probabilities, state = step(start_id, state)
+        token = int(np.argmax(probabilities))
+        if token == end_id:
+            break
+        out.append(token)
+    return out
+
+
+def _state_not_updated(step, state, start_id, end_id, max_len):
+    token, out = start_id, []
+    for _ in range(max_len):
+        probabilities, _ = step(token, state)
+        token = int(np.argmax(probabilities))
+        if token == end_id:
+            break
+        out.append(token)
+    return out
+
+
+def _keeps_end(step, state, start_id, end_id, max_len):
+    token, out = start_id, []
+    for _ in range(max_len):
+        probabilities, state = step(token, state)
+        token = int(np.argmax(probabilities))
+        out.append(token)
+        if token == end_id:
+            break
+    return out
+
+
+def _never_breaks(step, state, start_id, end_id, max_len):
+    token, out = start_id, []
+    for _ in range(max_len):
+        probabilities, state = step(token, state)
+        token = int(np.argmax(probabilities))
+        out.append(token)
+    return out
+
+
+def _one_too_many(step, state, start_id, end_id, max_len):
+    token, out = start_id, []
+    for _ in range(max_len + 1):
+        probabilities, state = step(token, state)
+        token = int(np.argmax(probabilities))
+        if token == end_id:
+            break
+        out.append(token)
+    return out
+
+
+def _no_max_len(step, state, start_id, end_id, max_len):
+    token, out = start_id, []
+    while True:
+        probabilities, state = step(token, state)
+        token = int(np.argmax(probabilities))
+        if token == end_id:
+            break
+        out.append(token)
+    return out
+
+
+def _returns_probabilities(step, state, start_id, end_id, max_len):
+    token, out = start_id, []
+    for _ in range(max_len):
+        probabilities, state = step(token, state)
+        token = int(np.argmax(probabilities))
+        if token == end_id:
+            break
+        out.append(probabilities)
+    return out
+
+
+def _not_done(step, state, start_id, end_id, max_len):
+    raise NotImplementedError
+
+
+def test_checker_accepts_reference(capsys):
+    assert checks.check_greedy_decode(s2s.greedy_decode) is True
+    assert "correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_feed_start_every_time, "feed back the token you just predicted"),
+    (_state_not_updated, "keep the new state"),
+    (_keeps_end, "don't include end_id"),
+    (_never_breaks, "stop the loop when the prediction is end_id"),
+    (_one_too_many, "at most max_len"),
+    (_no_max_len, "never stops"),
+    (_returns_probabilities, "not the probabilities"),
+])
+def test_checker_rejects_typical_mistakes_with_hint(wrong, hint, capsys):
+    assert checks.check_greedy_decode(wrong) is False
+    out = capsys.readouterr().out
+    assert hint in out, out
+
+
+def test_checker_reports_not_done(capsys):
+    assert checks.check_greedy_decode(_not_done) is False
+    assert "not done yet" in capsys.readouterr().out
+
+
+# --- the temperature checker (notebook 07), both ways ----------------------------------------------------------------
+
+
+def test_apply_temperature():
+    p = np.array([0.5, 0.3, 0.2])
+    assert np.allclose(s2s.apply_temperature(p, 1.0), p)
+    assert np.allclose(s2s.apply_temperature(p, 0.5), p**2 / (p**2).sum())
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        s2s.apply_temperature(p, -1)
+
+
+def test_temperature_checker_accepts_reference(capsys):
+    assert checks.check_apply_temperature(s2s.apply_temperature) is True
+    assert "correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda p, t: p**t / (p**t).sum(), "power 1/T, not T"),
+    (lambda p, t: p ** (1 / t), "divide by the sum"),
+    (lambda p, t: np.exp(p / t) / np.exp(p / t).sum(), "not to the probabilities"),
+    (lambda p, t: p, "no effect"),
+    (lambda p, t: 1 / 0, "ZeroDivisionError"),
+])
+def test_temperature_checker_rejects_mistakes(wrong, hint, capsys):
+    assert checks.check_apply_temperature(wrong) is False
+    assert hint in capsys.readouterr().out

@@ -1,0 +1,629 @@
+"""Sequence-to-sequence (encoder–decoder) LSTMs, shared by notebooks 06 (translation) and 07 (chat).
+
+The pieces, in the order the notebooks meet them:
+
+* **Data.** ``number_split`` / ``number_pairs``: English → French number words written by num2words (train and test
+  numbers never overlap). ``chat_pairs``: (prompt, reply) pairs from the English dialogues that ship inside the
+  chatterbot-corpus package (YAML files, read offline); ``split_by_prompt`` keeps every held-out prompt unseen.
+* **Vocabulary.** ``Vocabulary`` maps tokens to integer ids with four specials (padding 0, unknown 1, start 2, end 3).
+  ``keras_word_vectorizer`` builds the same layout from a Keras ``TextVectorization`` layer. ``teacher_forcing`` turns
+  id sequences into the three padded arrays training needs.
+* **Model.** ``build_seq2seq`` returns a ``Seq2Seq``: the training model (teacher forcing, functional API) and the
+  separate encoder and one-step decoder models used at inference, built from the *same layer objects*.
+* **Decoding.** ``greedy_decode`` (one sequence; the notebook-06 exercise), ``greedy_decode_batch`` (many at once) and
+  ``sample_decode`` (temperature sampling).
+* **Evaluation.** ``per_token_loss`` (cross-entropy in nats per token) and ``unigram_loss`` (the baseline).
+* **Files.** ``save_seq2seq`` / ``load_seq2seq`` (``.keras``), by default under ``output/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from utils import ROOT
+
+#: Where notebooks save trained models (git-ignored).
+OUTPUT_DIR = ROOT / "output"
+
+PAD, UNK, START, END = "", "[UNK]", "[start]", "[end]"
+SPECIALS = (PAD, UNK, START, END)
+PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
+
+# --- data: number words ---------------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"[^\s,-]+|[,-]")
+
+
+def number_split(n_train: int, n_test: int, max_number: int = 99_999, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two disjoint random samples of the integers 0 … ``max_number``: (train numbers, test numbers), each sorted.
+
+    No test number appears in training, so test accuracy measures how well the model generalises to unseen numbers.
+    """
+    if n_train < 1 or n_test < 1:
+        raise ValueError(f"n_train and n_test must be at least 1 (got {n_train} and {n_test}).")
+    if n_train + n_test > max_number + 1:
+        raise ValueError(f"Cannot draw {n_train} + {n_test} distinct numbers from 0 … {max_number}: "
+                         f"raise max_number or ask for fewer numbers.")
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(max_number + 1, size=n_train + n_test, replace=False)
+    return np.sort(chosen[:n_train]), np.sort(chosen[n_train:])
+
+
+def number_pairs(numbers: Iterable[int]) -> list[tuple[str, str]]:
+    """(English words, French words) for each number, written by num2words, e.g. (``"seventy-one"``, ``"soixante et
+    onze"``)."""
+    from num2words import num2words
+
+    pairs = []
+    for n in numbers:
+        if int(n) != n or n < 0:
+            raise ValueError(f"Numbers must be non-negative integers (got {n!r}).")
+        pairs.append((num2words(int(n), lang="en"), num2words(int(n), lang="fr")))
+    if not pairs:
+        raise ValueError("No numbers given: pass a non-empty list, e.g. from number_split().")
+    return pairs
+
+
+def number_tokens(text: str) -> list[str]:
+    """Split number words into word tokens, keeping hyphens and commas as tokens of their own.
+
+    ``"quatre-vingt-onze mille"`` → ``["quatre", "-", "vingt", "-", "onze", "mille"]``; ``join_number_tokens``
+    undoes it.
+    """
+    return _TOKEN.findall(text.lower())
+
+
+def join_number_tokens(tokens: Sequence[str]) -> str:
+    """The text of a token list from ``number_tokens``: hyphens glue their neighbours, commas stick to the left."""
+    text = " ".join(tokens)
+    return text.replace(" - ", "-").replace(" ,", ",").strip()
+
+
+# --- data: chat ------------------------------------------------------------------------------------------------------
+
+
+def chatterbot_dir(language: str = "english") -> Path:
+    """The folder of YAML dialogue files installed with the ``chatterbot-corpus`` package (no download)."""
+    try:
+        import chatterbot_corpus
+    except ImportError as exc:
+        raise ValueError("The chatterbot-corpus package is not installed: "
+                         "run `pip install chatterbot-corpus`.") from exc
+    folder = Path(chatterbot_corpus.__file__).resolve().parent / "data" / language
+    if not folder.is_dir():
+        available = sorted(p.name for p in folder.parent.iterdir() if p.is_dir())
+        raise ValueError(f"chatterbot-corpus has no language {language!r}; choose one of {available}.")
+    return folder
+
+
+def chat_pairs(language: str = "english", categories: Iterable[str] | None = None,
+               corpus_dir: str | Path | None = None) -> list[tuple[str, str]]:
+    """(prompt, reply) pairs: every two consecutive lines of every conversation, duplicates removed, in file order.
+
+    ``categories``: file names without ``.yml`` (e.g. ``["greetings", "ai"]``), default all. ``corpus_dir`` overrides
+    the installed package's folder (tests use it).
+    """
+    import yaml
+
+    folder = Path(corpus_dir) if corpus_dir is not None else chatterbot_dir(language)
+    files = sorted(folder.glob("*.yml"))
+    if categories is not None:
+        wanted = set(categories)
+        missing = wanted - {f.stem for f in files}
+        if missing:
+            raise ValueError(f"No corpus file for categories {sorted(missing)}; available: {[f.stem for f in files]}.")
+        files = [f for f in files if f.stem in wanted]
+    pairs, seen = [], set()
+    for path in files:
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for conversation in content.get("conversations", []) or []:
+            if not isinstance(conversation, list):  # a lone line, not a dialogue
+                continue
+            lines = [" ".join(str(line).split()) for line in conversation if isinstance(line, (str, int, float))]
+            for prompt, reply in zip(lines, lines[1:], strict=False):
+                if prompt and reply and (prompt, reply) not in seen:
+                    seen.add((prompt, reply))
+                    pairs.append((prompt, reply))
+    if not pairs:
+        raise ValueError(f"No dialogue pairs found in {folder}: check the folder holds chatterbot-corpus YAML files "
+                         "with a 'conversations' list.")
+    return pairs
+
+
+def split_by_prompt(pairs: Sequence[tuple[str, str]], test_fraction: float = 0.1,
+                    seed: int = 0) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Split pairs into (train, test) so that no prompt (compared case- and punctuation-insensitively) is in both."""
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1 (got {test_fraction}).")
+    if len(pairs) < 2:
+        raise ValueError("Need at least two pairs to split: check the corpus loaded.")
+    groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for prompt, reply in pairs:
+        groups[" ".join(re.findall(r"[a-z0-9']+", prompt.lower()))].append((prompt, reply))
+    keys = sorted(groups)
+    random.Random(seed).shuffle(keys)
+    n_test_keys = max(1, round(test_fraction * len(keys)))
+    test = [pair for key in keys[:n_test_keys] for pair in groups[key]]
+    train = [pair for key in keys[n_test_keys:] for pair in groups[key]]
+    return train, test
+
+
+# --- vocabulary and arrays -------------------------------------------------------------------------------------------
+
+
+class Vocabulary:
+    """Tokens ↔ integer ids. Ids 0–3 are the specials: padding, unknown, start, end; real tokens follow.
+
+    ``unknown`` says what ``encode`` does with a token not in the vocabulary: ``"error"`` (raise, the default: for a
+    closed vocabulary such as number words an unknown token is a bug) or ``"unk"`` (map it to the unknown id).
+    """
+
+    def __init__(self, tokens: Iterable[str], unknown: str = "error"):
+        if unknown not in ("error", "unk"):
+            raise ValueError(f"unknown must be 'error' or 'unk' (got {unknown!r}).")
+        words = [t for t in dict.fromkeys(tokens) if t not in SPECIALS]
+        if not words:
+            raise ValueError("Empty vocabulary: build it from a non-empty corpus.")
+        self.unknown = unknown
+        self.tokens = list(SPECIALS) + words
+        self.index = {token: i for i, token in enumerate(self.tokens)}
+
+    @classmethod
+    def from_corpus(cls, token_lists: Iterable[Sequence[str]], min_count: int = 1,
+                    unknown: str = "error") -> Vocabulary:
+        """Every token seen at least ``min_count`` times, most frequent first (ties alphabetical)."""
+        counts = Counter(token for tokens in token_lists for token in tokens)
+        kept = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
+        if not kept:
+            raise ValueError(f"Empty corpus (or no token seen {min_count}+ times): pass the training token lists.")
+        return cls(kept, unknown=unknown)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def encode(self, tokens: Sequence[str]) -> list[int]:
+        """Ids of ``tokens`` (no start / end added)."""
+        ids = []
+        for token in tokens:
+            if token in self.index:
+                ids.append(self.index[token])
+            elif self.unknown == "unk":
+                ids.append(UNK_ID)
+            else:
+                raise ValueError(f"Token {token!r} is not in the vocabulary: build the vocabulary from data that "
+                                 "contains it, or create it with unknown='unk' to map unknown tokens to [UNK].")
+        return ids
+
+    def decode(self, ids: Iterable[int]) -> list[str]:
+        """Tokens of ``ids``, stopping at the first end id and skipping padding and start."""
+        out = []
+        for i in ids:
+            i = int(i)
+            if i == END_ID:
+                break
+            if i in (PAD_ID, START_ID):
+                continue
+            if not 0 <= i < len(self.tokens):
+                raise ValueError(f"Id {i} is outside this vocabulary of {len(self.tokens)} tokens.")
+            out.append(self.tokens[i])
+        return out
+
+
+def keras_word_vectorizer(texts: Sequence[str], max_tokens: int | None = None, output_length: int | None = None):
+    """A Keras ``TextVectorization`` layer adapted on ``texts`` and a ``Vocabulary`` with the same ids.
+
+    The layer lowercases, strips punctuation and splits on whitespace. Its vocabulary is rearranged to the
+    ``Vocabulary`` layout (padding, [UNK], [start], [end], then words by frequency), so the layer's output ids decode
+    with the ``Vocabulary`` and [start] / [end] ids can be added around replies. Unknown words become [UNK] (id 1).
+    Returns ``(layer, vocabulary)``.
+    """
+    import keras
+
+    texts = [t for t in texts if t and t.strip()]
+    if not texts:
+        raise ValueError("Empty corpus: pass at least one non-empty text to build the vocabulary.")
+    layer = keras.layers.TextVectorization(max_tokens=max_tokens, output_mode="int",
+                                           output_sequence_length=output_length)
+    layer.adapt(texts)
+    words = [str(w) for w in layer.get_vocabulary() if w not in SPECIALS]
+    if max_tokens is not None:
+        words = words[: max(max_tokens - len(SPECIALS), 1)]
+    layer.set_vocabulary([START, END] + words)
+    vocabulary = Vocabulary(words, unknown="unk")
+    if layer.get_vocabulary() != vocabulary.tokens:
+        raise RuntimeError("TextVectorization and Vocabulary disagree on the token ids (unexpected Keras behaviour).")
+    return layer, vocabulary
+
+
+def source_array(source_ids: Sequence[Sequence[int]], source_length: int | None = None,
+                 reverse: bool = True) -> np.ndarray:
+    """Source ids as a (batch, source_length) int array, **reversed and padded at the front** (id 0).
+
+    Reversing puts the first source word right before the decoder starts, where the first target word needs it (a trick
+    from Sutskever et al., 2014); padding at the front means the encoder always finishes on a real word, so its final
+    state summarises the sentence without any masking. Longer sources are cut at the end.
+    """
+    if len(source_ids) == 0:
+        raise ValueError("Empty corpus: pass at least one source sequence.")
+    if any(len(s) == 0 for s in source_ids):
+        raise ValueError("A source sequence is empty: drop empty prompts (every source needs at least one token).")
+    source_length = source_length or max(len(s) for s in source_ids)
+    if source_length < 1:
+        raise ValueError("source_length must be >= 1.")
+    array = np.zeros((len(source_ids), source_length), dtype="int32")
+    for row, src in enumerate(source_ids):
+        src = list(src)[:source_length]
+        if reverse:
+            src = src[::-1]
+        array[row, source_length - len(src):] = src
+    return array
+
+
+def teacher_forcing(source_ids: Sequence[Sequence[int]], target_ids: Sequence[Sequence[int]],
+                    source_length: int | None = None, target_length: int | None = None):
+    """The three int arrays that train an encoder–decoder with teacher forcing.
+
+    * ``encoder_input`` (batch, source_length): the source ids, as ``source_array`` lays them out.
+    * ``decoder_input`` (batch, target_length): [start] followed by the target ids — what the decoder *reads*.
+    * ``decoder_target`` (batch, target_length): the target ids followed by [end] — what it must *predict*, one step
+      ahead of its input. Padding (id 0) at the end; give the loss ``sample_weight=decoder_target != 0`` to skip it.
+
+    Lengths default to the longest sequence (+1 for start / end); longer targets are cut (and keep their [end]).
+    """
+    if len(source_ids) != len(target_ids):
+        raise ValueError(f"{len(source_ids)} sources but {len(target_ids)} targets: pass one target per source.")
+    encoder_input = source_array(source_ids, source_length)
+    if len(target_ids) and min(len(t) for t in target_ids) == 0:
+        raise ValueError("A target sequence is empty: drop pairs with empty replies.")
+    target_length = target_length or max(len(t) for t in target_ids) + 1
+    if target_length < 2:
+        raise ValueError("target_length must be >= 2 (room for a token and [end]).")
+    n = len(target_ids)
+    decoder_input = np.zeros((n, target_length), dtype="int32")
+    decoder_target = np.zeros((n, target_length), dtype="int32")
+    for row, tgt in enumerate(target_ids):
+        tgt = list(tgt)[: target_length - 1]
+        decoder_input[row, : len(tgt) + 1] = [START_ID] + tgt
+        decoder_target[row, : len(tgt) + 1] = tgt + [END_ID]
+    return encoder_input, decoder_input, decoder_target
+
+
+# --- model -----------------------------------------------------------------------------------------------------------
+
+LAYER_NAMES = ("encoder_embedding", "encoder_lstm", "decoder_embedding", "decoder_lstm", "decoder_output")
+
+
+@dataclass
+class Seq2Seq:
+    """An LSTM encoder–decoder: the training model and the two inference models, sharing the same layer objects.
+
+    * ``model``: ``[encoder_input (batch, S), decoder_input (batch, T)] -> next-token probabilities (batch, T, V)``,
+      trained with teacher forcing (the decoder reads the true previous token).
+    * ``encoder``: ``encoder_input -> [h, c]``, the final short-term (h) and long-term (c) memories, each
+      (batch, units).
+    * ``decoder``: ``[token (batch, 1), h, c] -> [probabilities (batch, V), h, c]``: one step of the decoder, which
+      at inference reads its own previous prediction.
+    """
+
+    model: object
+    encoder: object
+    decoder: object
+    layers: dict
+
+    @classmethod
+    def from_layers(cls, layers: dict, model=None) -> Seq2Seq:
+        """Wire the training, encoder and decoder models from the five layer objects (see ``LAYER_NAMES``)."""
+        import keras
+
+        missing = [name for name in LAYER_NAMES if name not in layers]
+        if missing:
+            raise ValueError(f"Missing layers {missing}: a Seq2Seq needs {list(LAYER_NAMES)}.")
+        emb_in, lstm_in = layers["encoder_embedding"], layers["encoder_lstm"]
+        emb_out, lstm_out, dense = layers["decoder_embedding"], layers["decoder_lstm"], layers["decoder_output"]
+        units = lstm_out.units
+        if model is None:
+            encoder_input = keras.Input(shape=(None,), dtype="int32", name="encoder_input")
+            decoder_input = keras.Input(shape=(None,), dtype="int32", name="decoder_input")
+            _, h, c = lstm_in(emb_in(encoder_input))
+            sequence, _, _ = lstm_out(emb_out(decoder_input), initial_state=[h, c])
+            model = keras.Model([encoder_input, decoder_input], dense(sequence), name="seq2seq_teacher_forcing")
+        source = keras.Input(shape=(None,), dtype="int32", name="source")
+        _, h, c = lstm_in(emb_in(source))
+        encoder = keras.Model(source, [h, c], name="inference_encoder")
+        token = keras.Input(shape=(1,), dtype="int32", name="previous_token")
+        h_in = keras.Input(shape=(units,), name="h_in")
+        c_in = keras.Input(shape=(units,), name="c_in")
+        step, h_out, c_out = lstm_out(emb_out(token), initial_state=[h_in, c_in])
+        probabilities = keras.layers.Reshape((dense.units,), name="drop_time_axis")(dense(step))
+        decoder = keras.Model([token, h_in, c_in], [probabilities, h_out, c_out], name="inference_decoder")
+        return cls(model=model, encoder=encoder, decoder=decoder, layers=dict(layers))
+
+    @classmethod
+    def from_model(cls, model) -> Seq2Seq:
+        """Rebuild the inference models of a trained (e.g. reloaded) training model, finding its layers by name."""
+        layers = {}
+        for name in LAYER_NAMES:
+            try:
+                layers[name] = model.get_layer(name)
+            except ValueError as exc:
+                raise ValueError(f"The model has no layer named {name!r}: load a model made by build_seq2seq.") from exc
+        return cls.from_layers(layers, model=model)
+
+    @property
+    def units(self) -> int:
+        return self.layers["decoder_lstm"].units
+
+    def encode(self, encoder_input) -> list[np.ndarray]:
+        """Final [h, c] of the encoder for a batch of source ids (batch, S)."""
+        h, c = self.encoder.predict_on_batch(np.asarray(encoder_input, dtype="int32"))
+        return [np.asarray(h), np.asarray(c)]
+
+    def step(self, tokens, state):
+        """One decoder step for a batch: ``tokens`` (batch,), ``state`` [h, c] -> (probabilities (batch, V), [h, c])."""
+        tokens = np.asarray(tokens, dtype="int32").reshape(-1, 1)
+        probabilities, h, c = self.decoder.predict_on_batch([tokens, np.asarray(state[0]), np.asarray(state[1])])
+        return np.asarray(probabilities), [np.asarray(h), np.asarray(c)]
+
+    def step_one(self, token: int, state):
+        """One decoder step for one sequence: ``token`` (an int) -> (probabilities (V,), new state)."""
+        probabilities, state = self.step([token], state)
+        return probabilities[0], state
+
+    def initial_state(self, source_ids: Sequence[int]):
+        """The encoder's [h, c] for one source sequence of ids: the decoder's starting state."""
+        if len(source_ids) == 0:
+            raise ValueError("Empty source sequence: give at least one token.")
+        return self.encode(source_array([source_ids]))
+
+
+def build_seq2seq(source_vocab_size: int, target_vocab_size: int, embed_dim: int = 32, units: int = 128,
+                  learning_rate: float = 3e-3) -> Seq2Seq:
+    """A compiled LSTM encoder–decoder (functional API) with its inference encoder and decoder.
+
+    No masking: sources are padded at the front (see ``source_array``) and padded target positions get sample weight 0
+    in ``fit``; the loss averages over the weighted (real) tokens only, so it is the per-token cross-entropy in nats.
+    """
+    import keras
+
+    if min(source_vocab_size, target_vocab_size) <= len(SPECIALS):
+        raise ValueError("Vocabulary sizes must count the 4 special tokens plus at least one word: pass len(vocab).")
+    if embed_dim < 1 or units < 1:
+        raise ValueError("embed_dim and units must be positive integers.")
+    layers = {
+        "encoder_embedding": keras.layers.Embedding(source_vocab_size, embed_dim, name="encoder_embedding"),
+        "encoder_lstm": keras.layers.LSTM(units, return_state=True, name="encoder_lstm"),
+        "decoder_embedding": keras.layers.Embedding(target_vocab_size, embed_dim, name="decoder_embedding"),
+        "decoder_lstm": keras.layers.LSTM(units, return_sequences=True, return_state=True, name="decoder_lstm"),
+        "decoder_output": keras.layers.Dense(target_vocab_size, activation="softmax", name="decoder_output"),
+    }
+    seq2seq = Seq2Seq.from_layers(layers)
+    loss = keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
+    seq2seq.model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, weighted_metrics=["accuracy"])
+    return seq2seq
+
+
+# --- decoding --------------------------------------------------------------------------------------------------------
+
+
+def greedy_decode(step: Callable, state, start_id: int, end_id: int, max_len: int) -> list[int]:
+    """Greedy decoding of one sequence: feed [start], then always the most probable token, until [end] or ``max_len``.
+
+    ``step(token, state) -> (probabilities over the vocabulary, new state)``. Returns the ids produced, without [end].
+    """
+    token, output = start_id, []
+    for _ in range(max_len):
+        probabilities, state = step(token, state)
+        token = int(np.argmax(probabilities))
+        if token == end_id:
+            break
+        output.append(token)
+    return output
+
+
+def greedy_decode_batch(seq2seq: Seq2Seq, encoder_input, max_len: int, batch_size: int = 4096) -> list[list[int]]:
+    """``greedy_decode`` for many sources at once (same result, one decoder call per step for the whole batch)."""
+    encoder_input = np.asarray(encoder_input, dtype="int32")
+    if encoder_input.ndim != 2 or len(encoder_input) == 0:
+        raise ValueError("encoder_input must be a non-empty 2-D array of ids (batch, source_length).")
+    results = []
+    for begin in range(0, len(encoder_input), batch_size):
+        state = seq2seq.encode(encoder_input[begin: begin + batch_size])
+        tokens = np.full(len(state[0]), START_ID, dtype="int32")
+        produced = np.zeros((len(tokens), max_len), dtype="int32")
+        finished = np.zeros(len(tokens), dtype=bool)
+        for t in range(max_len):
+            probabilities, state = seq2seq.step(tokens, state)
+            tokens = probabilities.argmax(axis=-1).astype("int32")
+            produced[:, t] = np.where(finished, END_ID, tokens)
+            finished |= tokens == END_ID
+            if finished.all():
+                break
+        for row in produced:
+            ends = np.flatnonzero(row == END_ID)
+            results.append(row[: ends[0] if len(ends) else max_len].tolist())
+    return results
+
+
+def apply_temperature(probabilities, temperature: float) -> np.ndarray:
+    """Reweight probabilities p to p^(1/temperature), renormalised to sum to 1 (computed in log space for stability)."""
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0 (got {temperature}); for temperature 0 use greedy decoding.")
+    logits = np.log(np.clip(np.asarray(probabilities, dtype="float64"), 1e-12, None)) / temperature
+    weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return weights / weights.sum(axis=-1, keepdims=True)
+
+
+def sample_decode(step: Callable, state, start_id: int, end_id: int, max_len: int, temperature: float = 1.0,
+                  rng: np.random.Generator | None = None) -> list[int]:
+    """Like ``greedy_decode`` but draws each token at random from the probabilities sharpened by ``temperature``.
+
+    The probabilities p are reweighted to p^(1/temperature), renormalised: temperature 1 samples the model's own
+    distribution, below 1 is closer to greedy (safer, more repetitive), above 1 is more random.
+    """
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0 (got {temperature}); for temperature 0 use greedy_decode.")
+    rng = rng if rng is not None else np.random.default_rng()
+    token, output = start_id, []
+    for _ in range(max_len):
+        probabilities, state = step(token, state)
+        weights = apply_temperature(probabilities, temperature)
+        token = int(rng.choice(len(weights), p=weights))
+        if token == end_id:
+            break
+        output.append(token)
+    return output
+
+
+# --- evaluation ------------------------------------------------------------------------------------------------------
+
+
+def per_token_loss(seq2seq: Seq2Seq, encoder_input, decoder_input, decoder_target, batch_size: int = 256) -> float:
+    """Mean cross-entropy −ln p(true next token), in nats per token, over the non-padding target positions."""
+    probabilities = seq2seq.model.predict([encoder_input, decoder_input], batch_size=batch_size, verbose=0)
+    target = np.asarray(decoder_target)
+    mask = target != PAD_ID
+    if not mask.any():
+        raise ValueError("decoder_target has no non-padding tokens to score.")
+    p_true = np.take_along_axis(probabilities, target[..., None], axis=-1)[..., 0]
+    return float(-np.log(np.clip(p_true[mask], 1e-12, None)).mean())
+
+
+def unigram_probabilities(train_target, vocab_size: int, smoothing: float = 1.0) -> np.ndarray:
+    """How often each id is the next token in the training targets (add-``smoothing`` counts), shape (vocab_size,)."""
+    ids = np.asarray(train_target).ravel()
+    ids = ids[ids != PAD_ID]
+    if len(ids) == 0:
+        raise ValueError("train_target has no non-padding tokens: pass the decoder_target array of the training set.")
+    counts = np.bincount(ids, minlength=vocab_size).astype("float64") + smoothing
+    counts[PAD_ID] = 0.0  # padding is never a target
+    return counts / counts.sum()
+
+
+def unigram_loss(train_target, test_target, vocab_size: int, smoothing: float = 1.0) -> float:
+    """The baseline: predict every next token from training frequencies alone, ignoring the prompt and the context.
+
+    Mean −ln p(token), in nats per token, over the non-padding positions of ``test_target``.
+    """
+    probabilities = unigram_probabilities(train_target, vocab_size, smoothing)
+    ids = np.asarray(test_target).ravel()
+    ids = ids[ids != PAD_ID]
+    if len(ids) == 0:
+        raise ValueError("test_target has no non-padding tokens to score.")
+    return float(-np.log(probabilities[ids]).mean())
+
+
+# --- baseline for translation ----------------------------------------------------------------------------------------
+
+
+#: The English number words, each with the value num2words writes it for.
+_ENGLISH_WORD_VALUES = {**{w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
+    "eighteen nineteen".split())}, **{w: 10 * i for i, w in enumerate(
+        "twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)}, "hundred": 100, "thousand": 1000}
+
+
+def word_dictionary() -> dict[str, str]:
+    """A bilingual dictionary of the 30 English number words ("seventy" → "soixante-dix", "hundred" → "cent").
+
+    Each entry is num2words' French for that one word's value: a translator that knows every word but no grammar.
+    """
+    from num2words import num2words
+
+    return {word: num2words(value, lang="fr") for word, value in _ENGLISH_WORD_VALUES.items()}
+
+
+def dictionary_translate(dictionary: dict[str, str], english: str) -> str:
+    """The baseline: replace each English number word by its dictionary entry, in English word order.
+
+    Hyphens are kept where English has them ("seventy-one" → "soixante-dix-un"); "and" and commas are dropped.
+    """
+    out = []
+    for token in number_tokens(english):
+        if token in ("and", ","):
+            continue
+        if token == "-":
+            out.append(token)
+        elif token in dictionary:
+            out.append(dictionary[token])
+        else:
+            raise ValueError(f"{token!r} is not in the dictionary: translate English number words only.")
+    return join_number_tokens(out)
+
+
+# --- files -----------------------------------------------------------------------------------------------------------
+
+
+def save_seq2seq(seq2seq: Seq2Seq, path: str | Path) -> Path:
+    """Save the training model (its layers hold all the weights) as a ``.keras`` file; returns the path."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"Save to a file ending in .keras (got {path.name!r}), e.g. OUTPUT_DIR / 'nmt.keras'.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    seq2seq.model.save(path)
+    return path
+
+
+def load_seq2seq(path: str | Path) -> Seq2Seq:
+    """Reload a ``.keras`` file written by ``save_seq2seq`` and rebuild its inference encoder and decoder."""
+    import keras
+
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"No model file at {path}: train and save_seq2seq() first.")
+    return Seq2Seq.from_model(keras.models.load_model(path))
+
+
+# --- diagram ---------------------------------------------------------------------------------------------------------
+
+
+def plot_encoder_decoder(source_tokens: Sequence[str], target_tokens: Sequence[str], ax=None):
+    """Draw the encoder–decoder unrolled in time: the encoder reads the (reversed) source, hands over [h, c], and the
+    decoder reads [start] + target while predicting target + [end] one step ahead. Returns the matplotlib Axes."""
+    import matplotlib.pyplot as plt
+
+    if not source_tokens or not target_tokens:
+        raise ValueError("Give at least one source token and one target token to draw.")
+    source = list(source_tokens)[::-1]
+    reads = [START] + list(target_tokens)
+    predicts = list(target_tokens) + [END]
+    step = 1.4  # horizontal distance between time steps
+    enc_x = [step * i for i in range(len(source))]
+    dec_x = [enc_x[-1] + step * (j + 2) for j in range(len(reads))]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(min(0.95 * (len(enc_x) + len(dec_x) + 3), 14), 3.4))
+    box = dict(boxstyle="round,pad=0.3", linewidth=1.2)
+    arrow = dict(arrowstyle="->")
+
+    def cell(x, color, below, above=None, previous=True):
+        ax.text(x, 1, "LSTM", ha="center", va="center", bbox={**box, "facecolor": color})
+        ax.text(x, 0, below, ha="center", va="center", fontsize=9)
+        ax.annotate("", (x, 0.78), (x, 0.22), arrowprops=arrow)
+        if above is not None:
+            ax.text(x, 2, above, ha="center", va="center", fontsize=9, fontweight="bold")
+            ax.annotate("", (x, 1.8), (x, 1.22), arrowprops=arrow)
+        if previous:
+            ax.annotate("", (x - 0.45, 1), (x - step + 0.45, 1), arrowprops=arrow)
+
+    for i, (x, token) in enumerate(zip(enc_x, source, strict=False)):
+        cell(x, "#cfe2f3", token, previous=i > 0)
+    ax.annotate("", (dec_x[0] - 0.45, 1), (enc_x[-1] + 0.45, 1),
+                arrowprops=dict(arrowstyle="->", color="tab:red", linewidth=2))
+    ax.text((dec_x[0] + enc_x[-1]) / 2, 1.25, "[h, c]", ha="center", color="tab:red", fontsize=9)
+    for j, (x, read, predicted) in enumerate(zip(dec_x, reads, predicts, strict=False)):
+        cell(x, "#d9ead3", read, predicted, previous=j > 0)
+    ax.text(enc_x[-1] / 2, 2.6, "encoder: reads English (reversed)", ha="center", color="tab:blue", fontsize=9)
+    ax.text((dec_x[0] + dec_x[-1]) / 2, 2.6, "decoder: writes French", ha="center", color="tab:green", fontsize=9)
+    ax.text(-0.7, 0, "reads", ha="right", va="center", fontsize=9, style="italic")
+    ax.text(-0.7, 2, "predicts", ha="right", va="center", fontsize=9, style="italic")
+    ax.set_xlim(-2.0, dec_x[-1] + 0.8)
+    ax.set_ylim(-0.4, 2.9)
+    ax.set_axis_off()
+    ax.set_title("Encoder–decoder unrolled in time (each box is one time step; a row shares its weights)")
+    return ax
