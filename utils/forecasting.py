@@ -21,7 +21,7 @@ import pandas as pd
 
 from utils.data import make_windows
 
-# --- splits and scaling ----------------------------------------------------------------------------------------------
+# --- splits and scaling ---------------------------------------------------------------------------------------------
 
 
 def split_points(n: int, train: float = 0.7, val: float = 0.15) -> tuple[int, int]:
@@ -93,8 +93,8 @@ def _check_range(n: int, window: int, first: int, last: int) -> None:
 def window_arrays(inputs, targets, window: int, first: int, last: int):
     """NumPy windows for the targets ``t`` in ``[first, last)``: ``X[j] = inputs[t-window : t]``, ``y[j] = targets[t]``.
 
-    ``inputs``: (time,) or (time, features); ``targets``: (time,) or (time, horizon). Returns X (n, window, features) and
-    y (n, horizon). The same windows as ``window_dataset`` (which uses Keras) and as ``utils.data.make_windows``.
+    ``inputs``: (time,) or (time, features); ``targets``: (time,) or (time, horizon). Returns X (n, window, features)
+    and y (n, horizon). The same windows as ``window_dataset`` (which uses Keras) and as ``utils.data.make_windows``.
     """
     inputs, targets = _as_2d(inputs), _as_2d(targets)
     _check_range(len(targets), window, first, last)
@@ -312,9 +312,9 @@ class Experiment:
     splits: tuple[int, int]
 
 
-def one_step_experiment(series: pd.Series, window: int, *, epochs: int, units: int = 32, ma_k: int = 3, learning_rate: float = 3e-3,
+def one_step_experiment(series: pd.Series, window: int, *, epochs: int, units: int = 32, ma_k: int = 3,
                         season: int | None = None, scaler_kind: str = "standard", patience: int = 8,
-                        batch_size: int = 32, unit: str = "") -> Experiment:
+                        batch_size: int = 32, learning_rate: float = 3e-3, unit: str = "") -> Experiment:
     """The notebook's pipeline in one call, for a series whose level an LSTM can model directly.
 
     Chronological 70/15/15 split, scaler fitted on train, Keras windows, LSTM with EarlyStopping, and the baselines
