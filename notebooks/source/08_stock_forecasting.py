@@ -90,7 +90,8 @@ print(f"Days the close went up: {100 * np.mean(log_return[1:] > 0):.1f} %.")
 # * The price more than triples, mostly in the last few years: a **trend**, with the highest prices at the end.
 # * The returns look like noise around zero: the average day moves the price by less than a tenth of its typical
 #   daily move (the standard deviation). Big moves come in clusters.
-# * Volume has spikes (earnings days) but no trend that would help predict tomorrow's price.
+# * Volume has spikes (days with big news, such as quarterly results) and drifts down over the years; nothing in it
+#   obviously says where tomorrow's price goes.
 #
 # Keep these three facts in mind: they decide which models can work.
 
@@ -299,7 +300,7 @@ _ = fc.plot_forecasts(test_dates, actual, {"LSTM on scaled prices": lstm_on_pric
 # prices and fall further behind as the price climbs. Every test price lies above the training range (scaled
 # value > 1), and the network never had to produce such an output: the LSTM's hidden state is squashed by tanh into
 # (−1, 1), so its output is bounded too. A network does not extrapolate a trend it has not seen. Early stopping cannot
-# rescue it either, since the validation prices were above the training range too.
+# rescue it either, since many validation prices were above the training range too.
 #
 # This is the most common failure of stock-price LSTM tutorials. The fix is to forecast something whose range does
 # not drift: the **return** of tomorrow, which is then turned back into a price.
@@ -488,9 +489,8 @@ pitfalls = pd.DataFrame({
                                            fc.mae(shuffled_actual, shuffled_pred)],
     "persistence on the same test days ($)": [fc.mae(actual, today), fc.mae(actual, today),
                                               fc.mae(shuffled_actual, shuffled_today)],
-}, index=["honest: chronological split, scaler fitted on train",
-          "leak 1: scaler fitted on the full series",
-          "leak 2: shuffled split (random test days)"])
+}, index=["honest (time split, train-only scaler)", "leak 1: scaler fitted on all days",
+          "leak 2: shuffled split"])
 pitfalls
 
 # %% [markdown]
