@@ -197,7 +197,8 @@ print("same windows:", np.allclose(hand_X, keras_X), "  same targets:", np.allcl
 # previous part (the first test windows read validation days, which are in the past on the day we forecast, so that
 # is honest). Training windows are reshuffled every epoch; validation and test windows keep their order.
 #
-# We start every part at day `WINDOW + 1` so that price and return windows (next section) cover the same target days.
+# We start every part at day `WINDOW + 1` so that the price windows here and the return windows of section 6 cover
+# the same target days.
 
 # %%
 FIRST = WINDOW + 1
