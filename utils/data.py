@@ -263,3 +263,57 @@ if __name__ == "__main__":  # used by _download_in_subprocess: python -m utils.d
     _ticker, _start, _end = (sys.argv[1:] + ["", ""])[:3]
     _frame = _yfinance_download(_ticker, pd.Timestamp(_start) if _start else None, pd.Timestamp(_end) if _end else None)
     clean_price_frame(_frame, _ticker).to_csv(sys.stdout)
+
+
+# --- windows for forecasting (notebook 08) --------------------------------------------------------------------------
+
+
+def make_windows(series, window: int, horizon: int = 1, target: int = 0):
+    """Cut a series into (input window, future values) pairs for supervised forecasting.
+
+    ``series``: shape (time,) or (time, features). Returns ``(X, y)`` with ``X[i] = series[i : i+window]`` of shape
+    (n, window, features) and ``y[i] = series[i+window : i+window+horizon, target]`` of shape (n, horizon), where
+    n = time - window - horizon + 1. The target values always come *after* the window: no window contains its target.
+    """
+    import numpy as np
+
+    values = np.asarray(series, dtype=float)
+    if values.ndim == 1:
+        values = values[:, None]
+    if values.ndim != 2:
+        raise ValueError(f"series must have shape (time,) or (time, features), not {values.shape}")
+    for name, number in (("window", window), ("horizon", horizon)):
+        if not isinstance(number, (int, np.integer)) or isinstance(number, bool) or number < 1:
+            raise ValueError(f"{name} must be a positive whole number of time steps, not {number!r}")
+    if not 0 <= target < values.shape[1]:
+        raise ValueError(f"target={target} is not a column of a series with {values.shape[1]} feature(s)")
+    if window + horizon > len(values):
+        raise ValueError(
+            f"window + horizon = {window} + {horizon} = {window + horizon} is longer than the series "
+            f"({len(values)} steps): use a shorter window or horizon, or a longer series"
+        )
+    if np.isnan(values).any():
+        first = int(np.argwhere(np.isnan(values))[0, 0])
+        raise ValueError(
+            f"series has {int(np.isnan(values).sum())} NaN value(s), the first at position {first}: "
+            "fill them first (e.g. pandas .interpolate() or .ffill()) or drop those rows"
+        )
+    n = len(values) - window - horizon + 1
+    starts = np.arange(n)
+    X = values[starts[:, None] + np.arange(window)]
+    y = values[starts[:, None] + window + np.arange(horizon), target]
+    return X, y
+
+
+def load_elnino() -> pd.Series:
+    """Monthly mean sea-surface temperature (°C) of the Niño 1+2 region, Jan 1950 … Dec 2010, bundled (732 months).
+
+    A real, observed series with a strong yearly cycle and El Niño years on top (see ``data/README.md``).
+    Returns a Series with a monthly ``DatetimeIndex`` named ``Month``.
+    """
+    wide = pd.read_csv(DATA_DIR / "elnino.csv").set_index("YEAR")
+    long = wide.stack()
+    index = pd.to_datetime([f"{int(year)}-{month}-01" for year, month in long.index], format="%Y-%b-%d")
+    series = pd.Series(long.to_numpy(dtype=float), index=pd.DatetimeIndex(index, name="Month"),
+                       name="Niño 1+2 SST (°C)")
+    return series.sort_index()

@@ -1,0 +1,657 @@
+# %% [markdown]
+# # 08 · Class exercise 2: forecasting stock prices with an LSTM, honestly
+#
+# The lecture's running example is a model that "looks at the sequential data of the stock market for a given
+# company and predicts the next day's stock price". In this class exercise you build that model, train it, and, most
+# important of all, **judge** it: against forecasts so simple that they need no training at all.
+#
+# **Learning objectives.** After this notebook you can
+#
+# 1. look at a price series before modelling it (price, log returns, volume);
+# 2. split a time series by time (train / validation / test) and fit the scaler on the training part only;
+# 3. cut a series into (window, next value) pairs by hand, and with `keras.utils.timeseries_dataset_from_array`;
+# 4. build and train an LSTM forecaster with early stopping, and read its learning curves;
+# 5. compare it, on the same test days and in dollars, with persistence, a moving average and a linear model;
+# 6. explain why an LSTM trained on raw prices fails on new highs, and fix it by forecasting returns;
+# 7. forecast several steps ahead, recursively or directly, and see how the error grows with the horizon;
+# 8. recognise two leaks that make a test score look better than it is;
+# 9. apply the same pipeline to another real series, where the LSTM does learn something.
+#
+# **Exercises** (each with a check cell): 1 · cut windows, 2 · build and train the LSTM, 3 · a moving-average
+# baseline, 4 · the evaluation metrics.
+
+# %% [markdown]
+# ## Setup
+#
+# `utils` is imported before TensorFlow (see the course README: yfinance's downloads break otherwise).
+# `course.setup(42)` seeds Python, NumPy and TensorFlow, so a rerun gives the same numbers.
+
+# %%
+import numpy as np
+import pandas as pd
+import matplotlib.pyplot as plt
+
+import utils
+from utils import course, data, forecasting as fc
+from utils.checks import progress, use_reference_if_needed
+from utils.checks.forecasting import (check_evaluate_forecast, check_forecaster, check_make_windows,
+                                      check_moving_average)
+
+import keras
+
+course.setup(42)
+pd.set_option("display.precision", 3)
+
+# %% [markdown]
+# ## 1 · Look at the data before any model
+#
+# We use Microsoft's (ticker MSFT) daily prices from 2010 to November 2017. `load_prices` downloads them with
+# yfinance when the internet is reachable, and otherwise uses the copy bundled with the course (its provenance is in
+# `data/README.md`); the line it prints says which. The **close** is the last traded price of the day, in US dollars;
+# the **volume** is the number of shares traded that day.
+
+# %%
+prices = data.load_prices("MSFT", "2010-01-01", "2017-11-10")
+close = prices["Close"].to_numpy(dtype=float)
+dates = prices.index
+prices.tail(3)
+
+# %% [markdown]
+# A price series is hard to read by eye: what moves a trader's money is the **change** from one day to the next. The
+# *log return* of day $t$ is
+#
+# $$r_t = \ln\frac{p_t}{p_{t-1}} \approx \frac{p_t - p_{t-1}}{p_{t-1}},$$
+#
+# the relative change of the close $p_t$ (0.01 ≈ a 1 % rise). Log returns add up over days, and their size does not
+# depend on the price level, unlike dollar changes.
+
+# %%
+log_return = np.full(len(close), np.nan)
+log_return[1:] = np.diff(np.log(close))
+
+fig, axes = plt.subplots(3, 1, figsize=(8, 7), sharex=True)
+axes[0].plot(dates, close)
+axes[0].set(title="MSFT daily close", ylabel="price (US$)")
+axes[1].plot(dates, 100 * log_return, lw=0.6)
+axes[1].set(title="Daily log return", ylabel="log return (%)")
+axes[2].plot(dates, prices["Volume"] / 1e6, lw=0.6)
+axes[2].set(title="Daily volume", ylabel="shares traded (millions)", xlabel="date")
+fig.tight_layout()
+
+print(f"{len(close):,} trading days; close from ${close[0]:.2f} to ${close[-1]:.2f}.")
+print(f"Daily log return: mean {100 * np.nanmean(log_return):.3f} %, standard deviation "
+      f"{100 * np.nanstd(log_return):.2f} %, largest fall {100 * np.nanmin(log_return):.1f} %, "
+      f"largest rise {100 * np.nanmax(log_return):.1f} %.")
+print(f"Days the close went up: {100 * np.mean(log_return[1:] > 0):.1f} %.")
+
+# %% [markdown]
+# What to notice:
+#
+# * The price more than triples, mostly in the last few years: a **trend**, with the highest prices at the end.
+# * The returns look like noise around zero: the average day moves the price by less than a tenth of its typical
+#   daily move (the standard deviation). Big moves come in clusters.
+# * Volume has spikes (days with big news, such as quarterly results) and drifts down over the years; nothing in it
+#   obviously says where tomorrow's price goes.
+#
+# Keep these three facts in mind: they decide which models can work.
+
+# %% [markdown]
+# ## 2 · Split by time, then scale with the training part only
+#
+# A forecaster is used on days that come *after* the data it was trained on, so we test it that way: the first 70 %
+# of the days train the model, the next 15 % (**validation**) decide when to stop training, and the last 15 %
+# (**test**) are touched only once, for the final comparison. No shuffling.
+#
+# Neural networks train best on inputs of order 1, so we rescale the prices. *Min-max scaling* maps the training
+# prices to [0, 1]: $\tilde p = (p - p_{\min}) / (p_{\max} - p_{\min})$, where $p_{\min}$ and $p_{\max}$ come from
+# the **training part only**: on the day we forecast, later prices are not known yet.
+
+# %%
+train_end, val_end = fc.split_points(len(close), train=0.70, val=0.15)
+parts = {"train": slice(0, train_end), "validation": slice(train_end, val_end), "test": slice(val_end, None)}
+for name, part in parts.items():
+    span = dates[part]
+    print(f"{name:<10}: {span[0].date()} … {span[-1].date()}  ({len(span):>4} days), "
+          f"close ${close[part].min():6.2f} … ${close[part].max():6.2f}")
+
+price_scaler = fc.fit_scaler(close[:train_end], "minmax")
+scaled_close = price_scaler.transform(close)
+above = np.mean(close[val_end:] > close[:train_end].max())
+print(f"\nScaled test prices lie between {scaled_close[val_end:].min():.2f} and {scaled_close[val_end:].max():.2f}; "
+      f"{100 * above:.0f} % of the test days close above the highest training price.")
+
+# %% [markdown]
+# Every test price is higher than any price the model will see in training: scaled, they lie above 1, outside the
+# range [0, 1] of the training data. Remember this when we read the first results.
+
+# %% [markdown]
+# ## 3 · Cut the series into windows (Exercise 1)
+#
+# An LSTM reads a sequence and outputs one number. To train it we cut the series into pairs: a **window** of the last
+# `window` values as input, and the value that comes right after it as the target. For a series $s_0, s_1, \dots$:
+#
+# $$X_i = (s_i, s_{i+1}, \dots, s_{i+\text{window}-1}), \qquad
+#   y_i = (s_{i+\text{window}}, \dots, s_{i+\text{window}+\text{horizon}-1}).$$
+#
+# `horizon` is how many future values we forecast (1 for "tomorrow"). Keras wants `X` with shape
+# (n windows, window, features) and we use `y` with shape (n windows, horizon). A series of length $T$ gives
+# $n = T - \text{window} - \text{horizon} + 1$ windows. Here is the course's version on a tiny series:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+toy = np.arange(8.0)
+toy_X, toy_y = data.make_windows(toy, window=3, horizon=2)
+print("X shape", toy_X.shape, " y shape", toy_y.shape)
+for i in range(len(toy_X)):
+    print(f"X[{i}] = {toy_X[i, :, 0]}  ->  y[{i}] = {toy_y[i]}")
+
+# %% [markdown]
+# ### Exercise 1 · write `make_windows`
+#
+# Write it yourself: `series` has shape (time,) or (time, features); the target is column 0. The two classic bugs
+# are a target that is off by one (the window's own last value) and a window that includes its target: the check
+# below recognises both.
+
+# %%
+def make_windows(series, window, horizon=1):
+    """Return (X, y): X[i] = series[i : i+window] (n, window, features), y[i] = series[i+window : i+window+horizon, 0]
+    (n, horizon), with n = len(series) - window - horizon + 1."""
+    ### BEGIN SOLUTION
+    values = np.asarray(series, dtype=float)
+    if values.ndim == 1:
+        values = values[:, None]
+    n = len(values) - window - horizon + 1
+    X = np.stack([values[i:i + window] for i in range(n)])
+    y = np.stack([values[i + window:i + window + horizon, 0] for i in range(n)])
+    return X, y
+    ### END SOLUTION
+
+
+# %%
+passed = check_make_windows(make_windows)
+make_windows = use_reference_if_needed(make_windows, passed, data.make_windows)
+
+# %% [markdown]
+# ### The same windows from Keras
+#
+# Keras cuts windows for you with `keras.utils.timeseries_dataset_from_array(data, targets, sequence_length)`: window
+# $i$ is `data[i : i+sequence_length]` and its target is `targets[i]`. So we pass the series as `data` and the
+# series shifted by `window` as `targets`. Let's check that it gives exactly our windows on the scaled prices (with
+# `window = 30` trading days, about six weeks):
+
+# %%
+WINDOW = 30
+hand_X, hand_y = make_windows(scaled_close, WINDOW)
+keras_ds = keras.utils.timeseries_dataset_from_array(
+    data=scaled_close[:-1, None], targets=scaled_close[WINDOW:], sequence_length=WINDOW, batch_size=256)
+keras_X = np.concatenate([x for x, _ in keras_ds])
+keras_y = np.concatenate([y for _, y in keras_ds])
+print(f"by hand: X {hand_X.shape}, y {hand_y.shape};  Keras: X {keras_X.shape}, y {keras_y.shape}")
+print("same windows:", np.allclose(hand_X, keras_X), "  same targets:", np.allclose(hand_y[:, 0], keras_y))
+
+# %% [markdown]
+# Same windows, same targets. (`data=series[:-1, None]`: the `[:-1]` stops Keras from cutting a last window that has
+# no target, and `None` adds the features axis.)
+# From now on the model reads Keras datasets. `fc.window_dataset(inputs, targets, window, first, last)` makes the
+# windows whose **target** day lies in `[first, last)`, with the same call; its inputs may reach back into the
+# previous part (the first test windows read validation days, which are in the past on the day we forecast, so that
+# is honest). Training windows are reshuffled every epoch; validation and test windows keep their order.
+#
+# We start every part at day `WINDOW + 1` so that the price windows here and the return windows of section 6 cover
+# the same target days.
+
+# %%
+FIRST = WINDOW + 1
+BATCH = 128
+train_ds = fc.window_dataset(scaled_close, scaled_close, WINDOW, FIRST, train_end, batch_size=BATCH, shuffle=True)
+val_ds = fc.window_dataset(scaled_close, scaled_close, WINDOW, train_end, val_end, batch_size=BATCH)
+X_val_check, y_val_check = fc.dataset_arrays(val_ds)
+X_ref, y_ref = make_windows(scaled_close[train_end - WINDOW:val_end], WINDOW)
+print(f"{sum(len(y) for _, y in train_ds)} training windows, {len(y_val_check)} validation windows; "
+      f"validation windows equal make_windows': {np.allclose(X_val_check, X_ref) and np.allclose(y_val_check, y_ref)}")
+
+# %% [markdown]
+# ## 4 · An LSTM forecaster (Exercise 2)
+#
+# The model is the lecture's LSTM with a one-number head: the input window goes through an `LSTM(32)` layer, whose
+# last short-term memory $h_T$ (32 numbers) feeds a `Dense(1)` layer with no activation, the forecast. The loss is the
+# mean squared error (MSE) on scaled values, minimised with Adam.
+#
+# **Early stopping**: after each epoch Keras measures the loss on the validation windows; when it has not improved
+# for `patience` epochs, training stops and the weights of the best epoch are restored. The validation set, not the
+# test set, decides when to stop.
+
+# %% [markdown]
+# ### Exercise 2 · build and train the forecaster
+#
+# `build_forecaster(window, n_features, units=32)`: `keras.Input(shape=(window, n_features))`, an `LSTM(units)`, a
+# `Dense(1)`; compile with `keras.optimizers.Adam(learning_rate=0.003)` and `loss="mse"`; return the model.
+#
+# `train_forecaster(model, train_ds, val_ds, epochs, patience=5)`: fit with `validation_data=val_ds`, an
+# `EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)` callback, `shuffle=False`
+# (the dataset is already shuffled) and `verbose=0`; return the `History` that `fit` returns.
+
+# %%
+def build_forecaster(window, n_features, units=32):
+    """A compiled Keras model: (batch, window, n_features) -> LSTM(units) -> Dense(1), Adam + MSE."""
+    ### BEGIN SOLUTION
+    model = keras.Sequential([
+        keras.Input(shape=(window, n_features)),
+        keras.layers.LSTM(units),
+        keras.layers.Dense(1),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.003), loss="mse")
+    return model
+    ### END SOLUTION
+
+
+def train_forecaster(model, train_ds, val_ds, epochs, patience=5):
+    """Fit with early stopping on the validation loss (best weights restored); return the History."""
+    ### BEGIN SOLUTION
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    return model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[stop], shuffle=False, verbose=0)
+    ### END SOLUTION
+
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+passed = check_forecaster(build_forecaster, train_forecaster)
+build_forecaster = use_reference_if_needed(build_forecaster, passed, fc.build_lstm)
+train_forecaster = use_reference_if_needed(train_forecaster, passed, fc.train)
+
+# %% [markdown]
+# ### First attempt: an LSTM on scaled prices
+#
+# This is the textbook recipe: scaled prices in, tomorrow's scaled price out. (At most 40 epochs; fewer in the quick
+# run that CI makes of the student version.)
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+EPOCHS = course.epochs(40)
+price_model = build_forecaster(WINDOW, 1)
+price_model.summary()
+price_history = train_forecaster(price_model, train_ds, val_ds, EPOCHS)
+print(f"trained {len(price_history.epoch)} epochs; best validation MSE "
+      f"{min(price_history.history['val_loss']):.5f} (scaled units)")
+
+# %%
+_ = fc.plot_learning_curves(price_history, "LSTM on scaled MSFT prices: learning curves")
+
+# %% [markdown]
+# Now the test days. For every test day we have its window (the 30 closes before it), the actual close, and
+# forecasts. The simplest forecast of all is **persistence**: tomorrow's close = today's close.
+
+# %%
+X_test, y_test = fc.window_arrays(close, close, WINDOW, val_end, len(close))  # windows in dollars
+actual = y_test[:, 0].astype(float)  # the close of each test day
+today = fc.persistence(X_test)  # the close the day before: persistence's forecast
+lstm_on_prices = price_scaler.inverse_transform(fc.predict(price_model, price_scaler.transform(X_test)))
+test_dates = dates[val_end:]
+
+print(f"{len(actual)} test days, {test_dates[0].date()} … {test_dates[-1].date()}")
+print(f"mean absolute error, LSTM on prices: ${fc.mae(actual, lstm_on_prices):.2f}")
+print(f"mean absolute error, persistence:    ${fc.mae(actual, today):.2f}")
+
+# %%
+_ = fc.plot_forecasts(test_dates, actual, {"LSTM on scaled prices": lstm_on_prices, "persistence": today},
+                      "MSFT test period: forecasts of the next close", "close (US$)")
+
+# %% [markdown]
+# The LSTM is far worse than "tomorrow = today", and the plot shows why: its forecasts stay **below** the actual
+# prices and fall further behind as the price climbs. Every test price lies above the training range (scaled
+# value > 1), and the network never had to produce such an output: the LSTM's hidden state is squashed by tanh into
+# (−1, 1), so its output is bounded too. A network does not extrapolate a trend it has not seen. Early stopping cannot
+# rescue it either, since many validation prices were above the training range too.
+#
+# This is the most common failure of stock-price LSTM tutorials. The fix is to forecast something whose range does
+# not drift: the **return** of tomorrow, which is then turned back into a price.
+
+# %% [markdown]
+# ## 5 · Baselines (Exercise 3) and the evaluation metrics (Exercise 4)
+#
+# Before fixing the LSTM, we set up the yardsticks it must beat. Each takes the same test windows:
+#
+# * **persistence**: $\hat p_{t} = p_{t-1}$;
+# * **moving average** of the last $k$ closes: $\hat p_{t} = \frac1k (p_{t-k} + \dots + p_{t-1})$;
+# * a **linear model** on the same 30-day window: $\hat p_t = w_1 p_{t-30} + \dots + w_{30} p_{t-1} + b$, fitted by
+#   least squares on the training windows (the LSTM's linear rival: no hidden state, no nonlinearity).
+
+# %% [markdown]
+# ### Exercise 3 · the moving-average baseline
+#
+# `X` has shape (n windows, window, features); the target is column 0. Return one forecast per window, shape (n,).
+
+# %%
+def moving_average_forecast(X, k):
+    """The mean of the last k values of column 0 of each window: (n, window, features) -> (n,)."""
+    ### BEGIN SOLUTION
+    return np.asarray(X, dtype=float)[:, -k:, 0].mean(axis=1)
+    ### END SOLUTION
+
+
+# %%
+passed = check_moving_average(moving_average_forecast)
+moving_average_forecast = use_reference_if_needed(moving_average_forecast, passed, fc.moving_average)
+
+# %% [markdown]
+# ### Exercise 4 · the evaluation metrics
+#
+# With $e_t = \hat y_t - y_t$ the error on test day $t$ and $n$ test days:
+#
+# * **MAE** (mean absolute error) $= \frac1n \sum |e_t|$, in dollars: the typical miss;
+# * **RMSE** (root mean squared error) $= \sqrt{\frac1n \sum e_t^2}$, in dollars: punishes big misses more;
+# * **MAPE** (mean absolute percentage error) $= \frac{100}{n} \sum |e_t / y_t|$, in percent of the actual price.
+#
+# Return a dict with the keys `"MAE"`, `"RMSE"` and `"MAPE %"`.
+
+# %%
+def evaluate_forecast(y_true, y_pred):
+    """MAE and RMSE (units of y) and MAPE (%) of the forecasts y_pred of y_true (1-D arrays of the same length)."""
+    ### BEGIN SOLUTION
+    y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    errors = y_pred - y_true
+    return {
+        "MAE": float(np.mean(np.abs(errors))),
+        "RMSE": float(np.sqrt(np.mean(errors ** 2))),
+        "MAPE %": float(100 * np.mean(np.abs(errors / y_true))),
+    }
+    ### END SOLUTION
+
+
+# %%
+passed = check_evaluate_forecast(evaluate_forecast)
+evaluate_forecast = use_reference_if_needed(evaluate_forecast, passed, fc.forecast_metrics)
+
+# %% [markdown]
+# ## 6 · The fix: forecast tomorrow's return, then turn it into a price
+#
+# Log returns do not drift with the price level: training and test returns have the same range. We standardise them
+# with the mean and standard deviation of the **training** returns, cut the same 30-day windows (the same target
+# days as before), and train the same architecture to forecast tomorrow's standardised return $\hat r_t$. The price
+# forecast is then $\hat p_t = p_{t-1}\, e^{\hat r_t}$.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+return_scaler = fc.fit_scaler(log_return[1:train_end], "standard")
+scaled_return = return_scaler.transform(log_return)  # NaN on day 0, which no window uses (FIRST = WINDOW + 1)
+ret_train_ds = fc.window_dataset(scaled_return, scaled_return, WINDOW, FIRST, train_end, batch_size=BATCH,
+                                 shuffle=True)
+ret_val_ds = fc.window_dataset(scaled_return, scaled_return, WINDOW, train_end, val_end, batch_size=BATCH)
+
+return_model = build_forecaster(WINDOW, 1)
+return_history = train_forecaster(return_model, ret_train_ds, ret_val_ds, EPOCHS)
+_, val_targets = fc.dataset_arrays(ret_val_ds)
+print(f"trained {len(return_history.epoch)} epochs; best validation MSE "
+      f"{min(return_history.history['val_loss']):.3f} (standardised returns)")
+print(f"for comparison, always forecasting the average training return scores {np.mean(val_targets ** 2):.3f}")
+
+# %%
+_ = fc.plot_learning_curves(return_history, "LSTM on standardised MSFT log returns: learning curves",
+                            loss_label="MSE (standardised returns)")
+
+# %% [markdown]
+# The two numbers printed above are almost the same: on the validation days, the LSTM forecasts tomorrow's return
+# barely better than a constant, the average training return (0 in standardised units). The curves show the same
+# thing: the validation loss hardly moves from its first epoch. Let's see what that is worth in dollars.
+#
+# ### The comparison table: every forecast, the same test days, in dollars
+#
+# Besides the errors, the table has a **direction** column for models that forecast a move: the percentage of test
+# days on which the forecast went the same way (up or down) as the actual close. Persistence forecasts no move, so it
+# gets no direction score.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+X_test_ret, _ = fc.window_arrays(scaled_return, scaled_return, WINDOW, val_end, len(close))
+lstm_on_returns = today * np.exp(return_scaler.inverse_transform(fc.predict(return_model, X_test_ret)))
+
+X_train, y_train = fc.window_arrays(close, close, WINDOW, FIRST, train_end)
+linear_on_prices = fc.LinearWindowModel().fit(X_train, y_train).predict(X_test)
+X_train_r, y_train_r = fc.window_arrays(log_return, log_return, WINDOW, FIRST, train_end)
+X_test_r, _ = fc.window_arrays(log_return, log_return, WINDOW, val_end, len(close))
+linear_on_returns = today * np.exp(fc.LinearWindowModel().fit(X_train_r, y_train_r).predict(X_test_r))
+
+MA_K = 5
+msft_forecasts = {
+    "persistence (tomorrow = today)": today,
+    f"moving average, last {MA_K} days": moving_average_forecast(X_test, MA_K),
+    "linear model, 30-day price window": linear_on_prices,
+    "linear model, 30-day return window": linear_on_returns,
+    "LSTM on prices": lstm_on_prices,
+    "LSTM on returns": lstm_on_returns,
+}
+msft_table = fc.comparison_table(actual, msft_forecasts, last=today, unit="$", metrics=evaluate_forecast)
+up_days = 100 * np.mean(actual > today)
+print(f"MSFT, {len(actual)} test days ({test_dates[0].date()} … {test_dates[-1].date()}); "
+      f"the close went up on {up_days:.1f} % of them.")
+msft_table
+
+# %%
+_ = fc.plot_forecasts(test_dates, actual, {"persistence": today, "LSTM on returns": lstm_on_returns,
+                                           f"moving average ({MA_K})": msft_forecasts[f"moving average, last {MA_K} days"]},
+                      "MSFT, last 40 test days: next-close forecasts", "close (US$)", last=40)
+
+# %% [markdown]
+# **What the table says.** (Read the numbers above first; these sentences describe them.)
+#
+# * **Persistence is the model to beat, and nothing beats it.** Forecasting returns fixed the LSTM's $5-a-day
+#   failure: the LSTM on returns is now within a fraction of a cent of persistence (MAE $0.45), but not better. It has
+#   learned little more than "tomorrow is about today". The two linear models land in the same place, a cent behind.
+# * The 5-day moving average is clearly worse ($0.68): in a rising market, an average of past days lags behind.
+# * **Direction:** every model calls the next move right on 47–51 % of the days, while the close went up on 52.5 %
+#   of them: a forecaster that always says "up" would do better. No model here predicts where MSFT goes next.
+#
+# This is not a failure of the LSTM but a property of the data: daily stock returns are close to unpredictable from
+# their own past (a *random walk* price: tomorrow = today + noise). When the noise is all there is, the best
+# forecast of tomorrow is today, and an honest notebook says so. What would help, if anything, is information that
+# is not in the price history.
+
+# %% [markdown]
+# ## 7 · Pitfalls: two leaks that make the test score look better
+#
+# Both mistakes below are common in published stock-forecasting code. We repeat the **LSTM on prices** with one leak
+# at a time and compare its test MAE with the honest run above.
+#
+# 1. **Scaling on the full series.** The min-max scaler sees the test prices: the test days are squeezed into
+#    [0, 1] like everything else, so the network never meets an input or target outside the range it trains on. On the
+#    day of a real forecast, the future maximum is unknown.
+# 2. **A shuffled split.** Windows are dealt at random into train / validation / test. Every test day then has
+#    training days right next to it (yesterday's window is in training, with almost the same values), so the test
+#    measures memory of neighbours, not forecasting.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+PITFALL_EPOCHS = course.epochs(12)  # a short run each: enough to show the effect
+
+# Leak 1: the scaler is fitted on the whole series (train + validation + test)
+leaky_scaler = fc.fit_scaler(close, "minmax")
+leaky_scaled = leaky_scaler.transform(close)
+leaky_model = build_forecaster(WINDOW, 1)
+leaky_history = train_forecaster(
+    leaky_model,
+    fc.window_dataset(leaky_scaled, leaky_scaled, WINDOW, FIRST, train_end, batch_size=BATCH, shuffle=True),
+    fc.window_dataset(leaky_scaled, leaky_scaled, WINDOW, train_end, val_end, batch_size=BATCH),
+    PITFALL_EPOCHS)
+leaky_scaling = leaky_scaler.inverse_transform(fc.predict(leaky_model, leaky_scaler.transform(X_test)))
+print(f"leak 1: trained {len(leaky_history.epoch)} epochs")
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+# Leak 2: the windows of the whole period are dealt at random into train / validation / test
+X_all, y_all = fc.window_arrays(scaled_close, scaled_close, WINDOW, FIRST, len(close))
+shuffled_train, shuffled_val, shuffled_test = fc.shuffled_split(len(X_all), seed=0)
+shuffled_model = build_forecaster(WINDOW, 1)
+stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)
+shuffled_history = shuffled_model.fit(
+    X_all[shuffled_train], y_all[shuffled_train], batch_size=BATCH, epochs=PITFALL_EPOCHS,
+    validation_data=(X_all[shuffled_val], y_all[shuffled_val]), callbacks=[stop], verbose=0)
+shuffled_actual = price_scaler.inverse_transform(y_all[shuffled_test, 0])
+shuffled_pred = price_scaler.inverse_transform(fc.predict(shuffled_model, X_all[shuffled_test]))
+shuffled_today = price_scaler.inverse_transform(X_all[shuffled_test, -1, 0])
+print(f"leak 2: trained {len(shuffled_history.epoch)} epochs")
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+pitfalls = pd.DataFrame({
+    "test MAE of the LSTM on prices ($)": [fc.mae(actual, lstm_on_prices), fc.mae(actual, leaky_scaling),
+                                           fc.mae(shuffled_actual, shuffled_pred)],
+    "persistence on the same test days ($)": [fc.mae(actual, today), fc.mae(actual, today),
+                                              fc.mae(shuffled_actual, shuffled_today)],
+}, index=["honest (time split, train-only scaler)", "leak 1: scaler fitted on all days",
+          "leak 2: shuffled split"])
+pitfalls
+
+# %% [markdown]
+# Each leak makes the same architecture look much better than the honest run ($5.14): fitting the scaler on the full
+# series cuts the test error to a third ($1.62), because the network now trains inside the range of the test prices,
+# and the shuffled split cuts it more than sixfold ($0.80), because every test day sits between training days. Neither improvement
+# would survive contact with the real future. (Persistence still wins in every row.) The rule: **split by time first, then fit every statistic (scaler, linear weights, early stopping) on the
+# past part only.**
+
+# %% [markdown]
+# ## 8 · A series an LSTM can learn: sea temperature off Peru
+#
+# "Apply LSTM on other sequential datasets" is one of the lecture's objectives, and stock prices are a hard place to
+# see an LSTM learn anything. So we run **the same pipeline** on a real series with structure: the monthly mean
+# sea-surface temperature of the *Niño 1+2* region of the Pacific (off Ecuador and Peru), January 1950 … December
+# 2010, measured by NOAA (bundled with the course; see `data/README.md`). It has a strong yearly cycle, and El Niño
+# years push it up irregularly.
+
+# %%
+sst = data.load_elnino()
+fig, ax = plt.subplots(figsize=(8, 3))
+ax.plot(sst.index, sst.to_numpy())
+ax.set(title="Niño 1+2 monthly sea-surface temperature", xlabel="month", ylabel="temperature (°C)")
+print(f"{len(sst)} months, {sst.index[0]:%Y-%m} … {sst.index[-1]:%Y-%m}; "
+      f"{sst.min():.1f} … {sst.max():.1f} °C, no missing months: {not sst.isna().any()}")
+
+# %% [markdown]
+# `fc.one_step_experiment` runs the steps of this notebook in one call: chronological 70/15/15 split, scaler fitted
+# on the training months, Keras windows of 24 months, an LSTM(32) with early stopping, and the baselines on the same
+# test months. Since the series is seasonal, it adds the **seasonal naive** forecast, "same as twelve months ago",
+# the classic baseline for a yearly cycle.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+SST_WINDOW = 24
+sst_run = fc.one_step_experiment(sst, SST_WINDOW, epochs=course.epochs(30), season=12, unit="°C", batch_size=64)
+print(f"LSTM trained {len(sst_run.history.epoch)} epochs; test: {sst_run.test_index[0]:%Y-%m} … "
+      f"{sst_run.test_index[-1]:%Y-%m} ({len(sst_run.actual)} months)")
+sst_run.table
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+fc.plot_learning_curves(sst_run.history, "Niño 1+2 LSTM: learning curves", ax=axes[0])
+fc.plot_forecasts(sst_run.test_index, sst_run.actual,
+                  {name: sst_run.forecasts[name] for name in ("persistence", "LSTM(32)")},
+                  "Niño 1+2 test months: next-month forecasts", "temperature (°C)", ax=axes[1])
+fig.tight_layout()
+
+# %% [markdown]
+# **What the table says.** Here the LSTM learns real structure: its test MAE is less than half that of persistence,
+# (0.39 °C against 0.97 °C), and well below the seasonal naive forecast, because it combines the season (read from
+# the shape of the last 24 months) with the current anomaly. But the **linear model on the same window is as good,
+# even a hair better** (0.38 °C): most of this series' structure is linear (a cycle plus slowly fading anomalies),
+# and about 490 training windows are few for the LSTM's 4,385 weights. An LSTM earns its cost when the structure is nonlinear and data are plentiful; the baseline table is
+# how you find out.
+
+# %% [markdown]
+# ## 9 · Several steps ahead: recursive vs direct
+#
+# To forecast $H$ months ahead there are two strategies:
+#
+# * **recursive**: use the one-step model $H$ times, each time appending its own forecast to the window as if it were
+#   an observation (errors feed on themselves);
+# * **direct**: train one model whose output layer has $H$ units, one per horizon, on targets $y_i = (s_{i+w}, \dots,
+#   s_{i+w+H-1})$ (`make_windows(..., horizon=H)`).
+#
+# We compare both on the Niño 1+2 test months for $H = 12$, with persistence ("all future months = this month"),
+# seasonal naive ("each future month = the same month last year") and a direct linear model as references.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+H = 12
+sst_values = sst.to_numpy(dtype=float)
+sst_train_end, sst_val_end = sst_run.splits
+scaled_sst = sst_run.scaler.transform(sst_values)
+targets_H = fc.horizon_targets(scaled_sst, H)  # row t: months t … t+H-1
+last_origin = len(sst_values) - H + 1  # the last target row that is complete
+
+direct_model = fc.build_lstm(SST_WINDOW, 1, units=32, horizon=H)
+direct_history = fc.train(
+    direct_model,
+    fc.window_dataset(scaled_sst, targets_H, SST_WINDOW, SST_WINDOW, sst_train_end - H + 1, batch_size=64,
+                      shuffle=True),
+    fc.window_dataset(scaled_sst, targets_H, SST_WINDOW, sst_train_end, sst_val_end - H + 1, batch_size=64),
+    course.epochs(30), patience=8)
+
+X_origin, Y_future = fc.window_arrays(scaled_sst, targets_H, SST_WINDOW, sst_val_end, last_origin)
+truth = sst_run.scaler.inverse_transform(Y_future)
+windows_c = sst_run.scaler.inverse_transform(X_origin[:, :, 0])
+X_train_H, Y_train_H = fc.window_arrays(sst_values, fc.horizon_targets(sst_values, H), SST_WINDOW, SST_WINDOW,
+                                        sst_train_end - H + 1)
+multi = {
+    "LSTM, recursive": sst_run.scaler.inverse_transform(
+        fc.recursive_forecast(lambda X: fc.predict(sst_run.model, X), X_origin, H)),
+    "LSTM, direct": sst_run.scaler.inverse_transform(fc.predict(direct_model, X_origin)),
+    "linear, direct": fc.LinearWindowModel().fit(X_train_H, Y_train_H).predict(windows_c),
+    "persistence": np.repeat(windows_c[:, -1:], H, axis=1),
+    "seasonal naive": np.stack([windows_c[:, -12 + h % 12] for h in range(H)], axis=1),
+}
+horizon_mae = pd.DataFrame({name: np.abs(pred - truth).mean(axis=0) for name, pred in multi.items()},
+                           index=pd.RangeIndex(1, H + 1, name="months ahead"))
+print(f"direct LSTM trained {len(direct_history.epoch)} epochs; {len(truth)} forecast origins in the test period; "
+      "MAE (°C) by horizon:")
+horizon_mae.T.round(2)
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3.8))
+for name in horizon_mae:
+    style = "-o" if name.startswith("LSTM") else "--"
+    ax.plot(horizon_mae.index, horizon_mae[name], style, ms=4, label=name)
+ax.set(title="Niño 1+2: test error against forecast horizon", xlabel="months ahead", ylabel="MAE (°C)",
+       xticks=range(1, H + 1))
+ax.legend(fontsize=8)
+fig.tight_layout()
+
+# %% [markdown]
+# **What the plot says.** The learned models' error grows with the horizon and levels off from about four months
+# on, a little below the seasonal naive forecast: beyond a few months the current anomaly is mostly forgotten and only
+# the season is left to forecast. Persistence is worst at six months, when the cycle is at its opposite phase, and
+# recovers at twelve. The recursive LSTM beats the direct one at every horizon but the last, by far at one month
+# (0.40 °C against 0.69 °C): its one-step model is strong, and the error it feeds back grows slowly here. The direct
+# linear model is the best at one and two months and falls a little behind the recursive LSTM from four months on.
+# Which strategy wins depends on the series and the model: measure it, as here.
+
+# %% [markdown]
+# ## Key takeaways
+#
+# * **Look first, split by time, scale with the past only.** Any statistic fitted on the test part (a scaler, a
+#   shuffled split) flatters the test score; section 7 showed by how much.
+# * **An LSTM on raw prices cannot forecast prices above its training range**: its output is bounded. Forecast
+#   returns (or differences, or values normalised within each window) and convert back.
+# * **Always compare with persistence, a moving average and a linear model** on the same test days, in the units
+#   that matter. On MSFT, none beats persistence and direction is a coin flip: daily prices are close to a random
+#   walk. On the sea temperature, the LSTM halves persistence's error, and a linear model matches it.
+# * **Multi-step**: recursive forecasts reuse one model and feed errors back; direct forecasts train one output per
+#   horizon. Plot the error against the horizon to choose.
+# * `make_windows` by hand and `keras.utils.timeseries_dataset_from_array` cut the same windows; getting the
+#   alignment right (target after the window, never inside it) is the first thing to test.
+
+# %% [markdown]
+# ## Further reading
+#
+# * The lecture's videos: [Recurrent neural networks, clearly explained](https://www.youtube.com/watch?v=AsNTP8Kwu80)
+#   and [IBM: what is an LSTM?](https://www.youtube.com/watch?v=b61DPVFX03I).
+# * TensorFlow tutorial [Time series forecasting](https://www.tensorflow.org/tutorials/structured_data/time_series):
+#   windowing, baselines, single-shot (direct) and autoregressive (recursive) models on weather data.
+# * R. J. Hyndman and G. Athanasopoulos, *Forecasting: Principles and Practice* (3rd ed.),
+#   [otexts.com/fpp3](https://otexts.com/fpp3/): simple benchmark methods (naive, seasonal naive, drift) and
+#   time-series cross-validation.
+# * Keras API: [`timeseries_dataset_from_array`](https://keras.io/api/data_loading/timeseries/) and
+#   [`EarlyStopping`](https://keras.io/api/callbacks/early_stopping/).
+#
+# ## Your progress
+
+# %%
+_ = progress()

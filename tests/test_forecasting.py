@@ -1,0 +1,373 @@
+"""Unit tests of notebook 08's code: make_windows, utils.forecasting, and the four exercise checkers (both ways)."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from utils import forecasting as fc
+from utils.checks import forecasting as checks
+from utils.data import load_elnino, make_windows
+
+# --- make_windows ---------------------------------------------------------------------------------------------------
+
+
+def test_make_windows_alignment_and_shapes():
+    series = np.arange(10.0)
+    X, y = make_windows(series, window=3)
+    assert X.shape == (7, 3, 1) and y.shape == (7, 1)
+    for i in range(7):
+        assert list(X[i, :, 0]) == [i, i + 1, i + 2]
+        assert y[i, 0] == i + 3  # the step right after the window
+        assert y[i, 0] not in X[i, :, 0]  # no window contains its target
+
+
+def test_make_windows_horizon_and_features():
+    series = np.column_stack([np.arange(12.0), -np.arange(12.0)])
+    X, y = make_windows(series, window=4, horizon=3)
+    assert X.shape == (12 - 4 - 3 + 1, 4, 2) and y.shape == (6, 3)
+    np.testing.assert_array_equal(X[2], series[2:6])
+    np.testing.assert_array_equal(y[2], [6, 7, 8])
+    _, y1 = make_windows(series, window=4, horizon=3, target=1)
+    np.testing.assert_array_equal(y1[2], [-6, -7, -8])
+
+
+def test_make_windows_exactly_one_window():
+    X, y = make_windows([1.0, 2.0, 3.0], window=2, horizon=1)
+    assert X.shape == (1, 2, 1) and y.tolist() == [[3.0]]
+
+
+@pytest.mark.parametrize(
+    ("series", "kwargs", "message"),
+    [
+        (np.arange(5.0), {"window": 4, "horizon": 2}, "longer than the series"),
+        (np.arange(5.0), {"window": 6}, "longer than the series"),
+        (np.array([1.0, np.nan, 3.0, 4.0]), {"window": 2}, "NaN"),
+        (np.arange(5.0), {"window": 0}, "positive whole number"),
+        (np.arange(5.0), {"window": 2, "horizon": 0}, "positive whole number"),
+        (np.arange(5.0), {"window": 2.5}, "positive whole number"),
+        (np.ones((5, 2, 2)), {"window": 2}, "shape"),
+        (np.ones((5, 2)), {"window": 2, "target": 2}, "not a column"),
+    ],
+)
+def test_make_windows_bad_input(series, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_windows(series, **kwargs)
+
+
+def test_make_windows_nan_message_names_the_fix():
+    with pytest.raises(ValueError, match="interpolate"):
+        make_windows([1.0, 2.0, np.nan, 4.0, 5.0], 2)
+
+
+def test_keras_windows_equal_hand_made():
+    series = np.sin(np.arange(60) / 3.0)
+    window, first, last = 7, 7, 60
+    X_hand, y_hand = make_windows(series, window)
+    X_arr, y_arr = fc.window_arrays(series, series, window, first, last)
+    X_ds, y_ds = fc.dataset_arrays(fc.window_dataset(series, series, window, first, last, batch_size=16))
+    np.testing.assert_allclose(X_arr, X_hand, rtol=1e-6)
+    np.testing.assert_allclose(X_ds, X_hand, rtol=1e-6)
+    np.testing.assert_allclose(y_ds, y_hand, rtol=1e-6)
+    np.testing.assert_allclose(y_arr, y_hand, rtol=1e-6)
+
+
+def test_window_ranges_select_targets_by_index():
+    series = np.arange(50.0)
+    X, y = fc.window_arrays(series, series, 5, 30, 40)
+    assert y[:, 0].tolist() == list(range(30, 40))
+    assert X[0, :, 0].tolist() == [25, 26, 27, 28, 29]
+    shuffled = fc.window_dataset(series, series, 5, 30, 40, batch_size=4, shuffle=True, seed=1)
+    Xs, ys = fc.dataset_arrays(shuffled)
+    assert sorted(ys[:, 0].tolist()) == list(range(30, 40))
+    np.testing.assert_array_equal(Xs[:, -1, 0] + 1, ys[:, 0])  # pairs stay together when shuffled
+    with pytest.raises(ValueError, match="first >= 5"):
+        fc.window_arrays(series, series, 5, 3, 40)
+    with pytest.raises(ValueError, match="first < last"):
+        fc.window_arrays(series, series, 5, 10, 60)
+
+
+def test_horizon_targets():
+    targets = fc.horizon_targets(np.arange(6.0), 3)
+    assert targets[1].tolist() == [1, 2, 3]
+    assert np.isnan(targets[5, 1])
+
+
+# --- splits, scaling, baselines, metrics ----------------------------------------------------------------------------
+
+
+def test_split_points_and_bad_fractions():
+    assert fc.split_points(100) == (70, 85)
+    with pytest.raises(ValueError, match="fractions"):
+        fc.split_points(100, train=0.9, val=0.2)
+
+
+def test_scaler_fitted_on_train_only():
+    values = np.array([1.0, 2.0, 3.0, 10.0])
+    scaler = fc.fit_scaler(values[:3], "minmax")
+    np.testing.assert_allclose(scaler.transform(values), [0, 0.5, 1, 4.5])  # test values can leave [0, 1]
+    np.testing.assert_allclose(scaler.inverse_transform(scaler.transform(values)), values)
+    standard = fc.fit_scaler([1.0, np.nan, 3.0], "standard")
+    assert standard.offset == 2.0 and standard.scale == 1.0
+    with pytest.raises(ValueError, match="not fitted"):
+        fc.Scaler().transform(values)
+    with pytest.raises(ValueError, match="'minmax' or 'standard'"):
+        fc.fit_scaler(values, "robust")
+
+
+def test_baselines():
+    X = np.arange(24.0).reshape(2, 4, 3)  # two windows, 4 steps, 3 features
+    assert fc.persistence(X).tolist() == [9.0, 21.0]
+    assert fc.moving_average(X, 2).tolist() == [7.5, 19.5]
+    assert fc.seasonal_naive(X, 4).tolist() == [0.0, 12.0]
+    with pytest.raises(ValueError, match="between 1 and the window length"):
+        fc.moving_average(X, 5)
+
+
+def test_linear_model_recovers_an_autoregression():
+    rng = np.random.default_rng(0)
+    series = np.zeros(400)
+    for t in range(2, 400):
+        series[t] = 0.6 * series[t - 1] - 0.3 * series[t - 2] + 1.0 + rng.normal(scale=0.1)
+    X, y = make_windows(series, 2)
+    model = fc.LinearWindowModel().fit(X, y)
+    np.testing.assert_allclose(model.coef_[:, 0], [-0.3, 0.6, 1.0], atol=0.05)
+    with pytest.raises(ValueError, match="fit"):
+        fc.LinearWindowModel().predict(X)
+
+
+def test_metrics_known_values():
+    y_true, y_pred = np.array([100.0, 200.0]), np.array([110.0, 180.0])
+    assert fc.mae(y_true, y_pred) == 15.0
+    assert fc.rmse(y_true, y_pred) == pytest.approx(np.sqrt(250.0))
+    assert fc.mape(y_true, y_pred) == pytest.approx(10.0)
+    with pytest.raises(ValueError, match="MAE or RMSE"):
+        fc.mape([0.0, 1.0], [1.0, 1.0])
+    with pytest.raises(ValueError, match="same test steps"):
+        fc.mae([1.0, 2.0], [1.0])
+
+
+def test_directional_accuracy():
+    last = np.array([10.0, 10.0, 10.0, 10.0])
+    actual = np.array([11.0, 9.0, 12.0, 10.0])  # up, down, up, unchanged (left out)
+    assert fc.directional_accuracy(last, actual, [10.5, 9.5, 9.0, 11.0]) == pytest.approx(200 / 3)
+    assert np.isnan(fc.directional_accuracy(last, actual, last))  # persistence names no direction
+
+
+def test_comparison_table_sorted_with_units():
+    table = fc.comparison_table(np.array([1.0, 2.0]), {"bad": [3.0, 3.0], "good": [1.0, 2.5]}, unit="$")
+    assert list(table.index) == ["good", "bad"] and "MAE ($)" in table.columns
+
+
+def test_recursive_forecast_feeds_predictions_back():
+    X = np.arange(6.0).reshape(2, 3, 1)
+    out = fc.recursive_forecast(lambda w: w[:, -1, 0] + 1.0, X, 3)  # "next = last + 1"
+    np.testing.assert_array_equal(out, [[3, 4, 5], [6, 7, 8]])
+    with pytest.raises(ValueError, match="univariate"):
+        fc.recursive_forecast(lambda w: w[:, -1, 0], np.ones((2, 3, 2)), 2)
+
+
+def test_shuffled_split_partitions():
+    a, b, c = fc.shuffled_split(100, seed=3)
+    assert len(a) == 70 and len(b) == 15 and len(c) == 15
+    assert sorted(np.concatenate([a, b, c]).tolist()) == list(range(100))
+
+
+def test_build_lstm_shapes():
+    model = fc.build_lstm(10, 2, units=4, horizon=3)
+    assert model.input_shape == (None, 10, 2) and model.output_shape == (None, 3)
+
+
+def test_load_elnino():
+    series = load_elnino()
+    assert len(series) == 732 and series.isna().sum() == 0
+    assert series.index[0] == pd.Timestamp("1950-01-01") and series.index[-1] == pd.Timestamp("2010-12-01")
+    assert 15 < series.min() < series.max() < 30
+
+
+# --- checkers: the reference passes, typical mistakes fail with their hint ------------------------------------------
+
+
+def _windows_mistake(kind):
+    def fn(series, window, horizon=1):
+        values = np.asarray(series, dtype=float)
+        values = values[:, None] if values.ndim == 1 else values
+        n = len(values) - window - horizon + 1
+        x_shift = 1 if kind == "includes target" else 0
+        y_shift = -1 if kind == "off by one" else 0
+        if kind == "too few":
+            n -= 1
+        X = np.stack([values[i + x_shift:i + x_shift + window] for i in range(n)])
+        y = np.stack([values[i + window + y_shift:i + window + y_shift + horizon, 0] for i in range(n)])
+        if kind == "no features axis":
+            X = X[..., 0]
+        if kind == "horizon ignored":
+            y = y[:, :1]
+        if kind == "flat y":
+            y = y[:, 0]
+        return X, y
+
+    return fn
+
+
+def test_check_make_windows_accepts_reference(capsys):
+    assert checks.check_make_windows(make_windows)
+    assert "correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("kind", "hint"),
+    [
+        ("off by one", "off-by-one target"),
+        ("includes target", "window includes the target"),
+        ("too few", "one window too few"),
+        ("no features axis", "add a features axis"),
+        ("horizon ignored", "next `horizon`"),
+        ("flat y", "keep a horizon axis"),
+    ],
+)
+def test_check_make_windows_rejects_mistakes(kind, hint, capsys):
+    assert not checks.check_make_windows(_windows_mistake(kind))
+    assert hint in capsys.readouterr().out
+
+
+def test_check_make_windows_not_done_and_crash(capsys):
+    def stub(series, window, horizon=1):
+        raise NotImplementedError
+
+    assert not checks.check_make_windows(stub)
+    assert "not done yet" in capsys.readouterr().out
+    assert not checks.check_make_windows(lambda s, w, h=1: 1 / 0)
+    assert "ZeroDivisionError" in capsys.readouterr().out
+
+
+def _build(units=4, return_sequences=False, activation=None, compiled=True, lstm=True, input_window=None):
+    def build(window, n_features):
+        layers = [keras.Input(shape=(input_window or window, n_features))]
+        layers.append(keras.layers.LSTM(units, return_sequences=return_sequences) if lstm
+                      else keras.layers.Flatten())
+        layers.append(keras.layers.Dense(1, activation=activation))
+        model = keras.Sequential(layers)
+        if compiled:
+            model.compile(optimizer="adam", loss="mse")
+        return model
+
+    return build
+
+
+def _train(early_stopping=True, validation=True, use_epochs=True):
+    def train(model, train_ds, val_ds, epochs):
+        callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)]
+        return model.fit(train_ds, validation_data=val_ds if validation else None,
+                         epochs=epochs if use_epochs else 3, callbacks=callbacks if early_stopping else [],
+                         shuffle=False, verbose=0)
+
+    return train
+
+
+def test_check_forecaster_accepts_reference(capsys):
+    assert checks.check_forecaster(fc.build_lstm, fc.train)
+    assert "correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("build", "train", "hint"),
+    [
+        (_build(return_sequences=True), _train(), "return_sequences=True"),
+        (_build(activation="sigmoid"), _train(), "leave the last Dense linear"),
+        (_build(compiled=False), _train(), "model.compile"),
+        (_build(lstm=False), _train(), "add keras.layers.LSTM"),
+        (_build(input_window=5), _train(), "keras.Input(shape=(window, n_features))"),
+        (_build(), _train(early_stopping=False), "EarlyStopping"),
+        (_build(), _train(validation=False), "validation_data=val_ds"),
+        (_build(), _train(use_epochs=False), "epochs=epochs"),
+    ],
+)
+def test_check_forecaster_rejects_mistakes(build, train, hint, capsys):
+    assert not checks.check_forecaster(build, train)
+    assert hint in capsys.readouterr().out
+
+
+def test_check_forecaster_wrong_return(capsys):
+    assert not checks.check_forecaster(lambda w, f: None, fc.train)
+    assert "return a Keras model" in capsys.readouterr().out.replace("should return", "return")
+
+
+def _ma_mistake(kind):
+    def fn(X, k):
+        X = np.asarray(X, dtype=float)
+        if kind == "whole window":
+            return X[:, :, 0].mean(1)
+        if kind == "first k":
+            return X[:, :k, 0].mean(1)
+        if kind == "skips today":
+            return X[:, -k - 1:-1, 0].mean(1)
+        if kind == "all features":
+            return X[:, -k:, :].mean(axis=(1, 2))
+        if kind == "column shape":
+            return X[:, -k:, 0].mean(1, keepdims=True)
+        raise AssertionError(kind)
+
+    return fn
+
+
+def test_check_moving_average_accepts_reference(capsys):
+    assert checks.check_moving_average(fc.moving_average)
+    assert "correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("kind", "hint"),
+    [
+        ("whole window", "mean of the whole window"),
+        ("first k", "first (oldest) k values"),
+        ("skips today", "today's value is left out"),
+        ("all features", "only the target column"),
+        ("column shape", "shape (n,)"),
+    ],
+)
+def test_check_moving_average_rejects_mistakes(kind, hint, capsys):
+    assert not checks.check_moving_average(_ma_mistake(kind))
+    assert hint in capsys.readouterr().out
+
+
+def _metrics_mistake(kind):
+    def fn(y_true, y_pred):
+        err = y_pred - y_true
+        out = {"MAE": np.mean(np.abs(err)), "RMSE": np.sqrt(np.mean(err ** 2)),
+               "MAPE %": 100 * np.mean(np.abs(err / y_true))}
+        if kind == "signed MAE":
+            out["MAE"] = np.mean(err)
+        if kind == "MSE":
+            out["RMSE"] = np.mean(err ** 2)
+        if kind == "MAPE by prediction":
+            out["MAPE %"] = 100 * np.mean(np.abs(err / y_pred))
+        if kind == "MAPE fraction":
+            out["MAPE %"] = np.mean(np.abs(err / y_true))
+        if kind == "missing key":
+            del out["MAPE %"]
+        return out
+
+    return fn
+
+
+def test_check_evaluate_forecast_accepts_reference(capsys):
+    assert checks.check_evaluate_forecast(fc.forecast_metrics)
+    assert "correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("kind", "hint"),
+    [
+        ("signed MAE", "without the absolute value"),
+        ("MSE", "that is the MSE"),
+        ("MAPE by prediction", "divides by the actual values"),
+        ("MAPE fraction", "multiply by 100"),
+        ("missing key", "return a dict with the keys"),
+    ],
+)
+def test_check_evaluate_forecast_rejects_mistakes(kind, hint, capsys):
+    assert not checks.check_evaluate_forecast(_metrics_mistake(kind))
+    assert hint in capsys.readouterr().out

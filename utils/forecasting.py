@@ -1,0 +1,390 @@
+"""Time-series forecasting with honest baselines (notebook 08): splits, scaling, windows, baselines, metrics, LSTMs.
+
+The conventions, used everywhere in this module:
+
+* A series is indexed by time step ``t = 0 … T-1``. A *one-step forecast for step t* may use the values at steps
+  ``t-window … t-1`` only: the window ends the step before its target.
+* Splits are chronological and are given by the target index: targets ``t < train_end`` are training targets,
+  ``train_end <= t < val_end`` validation targets, ``t >= val_end`` test targets. The *inputs* of a test window may lie
+  in the validation period: those values are in the past at forecast time, so using them is honest.
+* Scalers are fitted on the training part only, then applied to everything.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # as course.setup does; this module may import Keras first
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from utils.data import make_windows
+
+# --- splits and scaling ---------------------------------------------------------------------------------------------
+
+
+def split_points(n: int, train: float = 0.7, val: float = 0.15) -> tuple[int, int]:
+    """Chronological split of ``n`` time steps: returns ``(train_end, val_end)`` (train = [0, train_end), ...)."""
+    if not (0 < train < 1 and 0 < val < 1 and train + val < 1):
+        raise ValueError(f"train={train} and val={val} must be fractions in (0, 1) that leave room for a test part")
+    if n < 10:
+        raise ValueError(f"a series of {n} steps is too short to split into train / validation / test")
+    return int(round(n * train)), int(round(n * (train + val)))
+
+
+@dataclass
+class Scaler:
+    """Min-max (to [0, 1]) or standard (mean 0, std 1) scaling, with the statistics of the data it was fitted on."""
+
+    kind: str = "minmax"
+    offset: float = field(default=np.nan)
+    scale: float = field(default=np.nan)
+
+    def fit(self, values) -> Scaler:
+        values = np.asarray(values, dtype=float)
+        values = values[~np.isnan(values)]
+        if values.size < 2:
+            raise ValueError("fit the scaler on at least two non-NaN values (the training part of the series)")
+        if self.kind == "minmax":
+            self.offset, self.scale = float(values.min()), float(values.max() - values.min())
+        elif self.kind == "standard":
+            self.offset, self.scale = float(values.mean()), float(values.std())
+        else:
+            raise ValueError(f"kind must be 'minmax' or 'standard', not {self.kind!r}")
+        if self.scale == 0:
+            raise ValueError("the values are constant: there is nothing to scale")
+        return self
+
+    def _check(self) -> None:
+        if np.isnan(self.scale):
+            raise ValueError("this scaler is not fitted yet: call .fit(training_values) first")
+
+    def transform(self, values):
+        self._check()
+        return (np.asarray(values, dtype=float) - self.offset) / self.scale
+
+    def inverse_transform(self, values):
+        self._check()
+        return np.asarray(values, dtype=float) * self.scale + self.offset
+
+
+def fit_scaler(values, kind: str = "minmax") -> Scaler:
+    """A ``Scaler`` fitted on ``values`` (pass the training part only)."""
+    return Scaler(kind).fit(values)
+
+
+# --- windows --------------------------------------------------------------------------------------------------------
+
+
+def _as_2d(values) -> np.ndarray:
+    values = np.asarray(values, dtype="float32")
+    return values[:, None] if values.ndim == 1 else values
+
+
+def _check_range(n: int, window: int, first: int, last: int) -> None:
+    if first < window:
+        raise ValueError(f"first target index {first} leaves no room for a window of {window} steps before it: "
+                         f"use first >= {window}")
+    if not first < last <= n:
+        raise ValueError(f"need first < last <= {n} (the series length), got first={first}, last={last}")
+
+
+def window_arrays(inputs, targets, window: int, first: int, last: int):
+    """NumPy windows for the targets ``t`` in ``[first, last)``: ``X[j] = inputs[t-window : t]``, ``y[j] = targets[t]``.
+
+    ``inputs``: (time,) or (time, features); ``targets``: (time,) or (time, horizon). Returns X (n, window, features)
+    and y (n, horizon). The same windows as ``window_dataset`` (which uses Keras) and as ``utils.data.make_windows``.
+    """
+    inputs, targets = _as_2d(inputs), _as_2d(targets)
+    _check_range(len(targets), window, first, last)
+    X, _ = make_windows(inputs[first - window:last], window, horizon=1)
+    return X.astype("float32"), targets[first:last]
+
+
+def window_dataset(inputs, targets, window: int, first: int, last: int, *, batch_size: int = 64,
+                   shuffle: bool = False, seed: int = 0):
+    """The windows of ``window_arrays`` as a batched ``tf.data.Dataset``, made by
+    ``keras.utils.timeseries_dataset_from_array``.
+
+    The windows are cut once and cached (cutting them again every epoch is slow on a CPU); ``shuffle=True`` (training
+    data only) reshuffles them every epoch with a fixed seed.
+    """
+    inputs, targets = _as_2d(inputs), _as_2d(targets)
+    _check_range(len(targets), window, first, last)
+    windows = keras.utils.timeseries_dataset_from_array(
+        data=inputs[first - window:last - 1], targets=targets[first:last], sequence_length=window, batch_size=None)
+    windows = windows.cache()
+    if shuffle:
+        windows = windows.shuffle(last - first, seed=seed, reshuffle_each_iteration=True)
+    return windows.batch(batch_size)
+
+
+def dataset_arrays(dataset):
+    """Concatenate the (inputs, targets) batches of a dataset into two NumPy arrays (in the dataset's order)."""
+    xs, ys = zip(*[(np.asarray(x), np.asarray(y)) for x, y in dataset], strict=True)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def horizon_targets(series, horizon: int) -> np.ndarray:
+    """Targets for direct multi-step forecasting: row ``t`` holds ``series[t : t+horizon]`` (NaN past the end).
+
+    Shape (time, horizon); a window ending at step t-1 predicts the whole row t at once.
+    """
+    series = np.asarray(series, dtype=float).reshape(-1)
+    out = np.full((len(series), horizon), np.nan)
+    for h in range(horizon):
+        out[: len(series) - h, h] = series[h:]
+    return out
+
+
+# --- baselines ------------------------------------------------------------------------------------------------------
+
+
+def persistence(X, target: int = 0) -> np.ndarray:
+    """"Tomorrow = today": the last value of each window. ``X``: (n, window, features) -> (n,)."""
+    return np.asarray(X)[:, -1, target].astype(float)
+
+
+def moving_average(X, k: int, target: int = 0) -> np.ndarray:
+    """The mean of the last ``k`` values of each window. ``X``: (n, window, features) -> (n,)."""
+    X = np.asarray(X)
+    if not 1 <= k <= X.shape[1]:
+        raise ValueError(f"k={k} must be between 1 and the window length {X.shape[1]}")
+    return X[:, -k:, target].astype(float).mean(axis=1)
+
+
+def seasonal_naive(X, period: int, target: int = 0) -> np.ndarray:
+    """"Same as one season ago": the value ``period`` steps before the target. ``X``: (n, window, features) -> (n,)."""
+    X = np.asarray(X)
+    if not 1 <= period <= X.shape[1]:
+        raise ValueError(f"period={period} must be between 1 and the window length {X.shape[1]}")
+    return X[:, -period, target].astype(float)
+
+
+class LinearWindowModel:
+    """Least-squares linear regression on the flattened window (plus an intercept): the LSTM's linear rival."""
+
+    def fit(self, X, y) -> LinearWindowModel:
+        A = self._design(X)
+        self.coef_, *_ = np.linalg.lstsq(A, np.asarray(y, dtype=float).reshape(len(A), -1), rcond=None)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        if not hasattr(self, "coef_"):
+            raise ValueError("fit the linear model on the training windows first")
+        out = self._design(X) @ self.coef_
+        return out[:, 0] if out.shape[1] == 1 else out
+
+    @staticmethod
+    def _design(X) -> np.ndarray:
+        X = np.asarray(X, dtype=float)
+        return np.column_stack([X.reshape(len(X), -1), np.ones(len(X))])
+
+
+# --- metrics --------------------------------------------------------------------------------------------------------
+
+
+def _pair(y_true, y_pred):
+    y_true = np.asarray(y_true, dtype=float).reshape(-1)
+    y_pred = np.asarray(y_pred, dtype=float).reshape(-1)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true has {y_true.size} values and y_pred {y_pred.size}: compare the same test steps")
+    return y_true, y_pred
+
+
+def mae(y_true, y_pred) -> float:
+    """Mean absolute error, in the units of the series."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return float(np.mean(np.abs(y_pred - y_true)))
+
+
+def rmse(y_true, y_pred) -> float:
+    """Root mean squared error, in the units of the series (punishes large misses more than MAE)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return float(np.sqrt(np.mean((y_pred - y_true) ** 2)))
+
+
+def mape(y_true, y_pred) -> float:
+    """Mean absolute percentage error, in percent of the actual value (needs actual values far from 0)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    if np.any(y_true == 0):
+        raise ValueError("MAPE divides by the actual values, and some are 0: use MAE or RMSE for this series")
+    return float(100 * np.mean(np.abs((y_pred - y_true) / y_true)))
+
+
+def forecast_metrics(y_true, y_pred) -> dict[str, float]:
+    """MAE, RMSE (series units) and MAPE (%) in one dict: the evaluation used in every table of notebook 08."""
+    return {"MAE": mae(y_true, y_pred), "RMSE": rmse(y_true, y_pred), "MAPE %": mape(y_true, y_pred)}
+
+
+def directional_accuracy(last, y_true, y_pred) -> float:
+    """Percent of steps where the forecast moves in the same direction (up / down) from ``last`` as the truth did.
+
+    A forecast equal to ``last`` (persistence) names no direction: the result is NaN. Steps with no actual change
+    are left out.
+    """
+    last, y_true = _pair(last, y_true)
+    _, y_pred = _pair(last, y_pred)
+    predicted, actual = np.sign(y_pred - last), np.sign(y_true - last)
+    keep = actual != 0
+    if not np.any(predicted[keep] != 0):
+        return float("nan")
+    return float(100 * np.mean(predicted[keep] == actual[keep]))
+
+
+def comparison_table(y_true, forecasts: dict, last=None, unit: str = "", metrics=None) -> pd.DataFrame:
+    """One row per forecast (name -> predictions on the same test steps): MAE, RMSE, MAPE, and direction if ``last``.
+
+    Sorted by MAE, best first. ``unit`` (e.g. "$") is added to the column names of MAE and RMSE. ``metrics``: the
+    function ``(y_true, y_pred) -> dict`` to use (default ``forecast_metrics``; the notebook passes the student's).
+    """
+    metrics = metrics or forecast_metrics
+    rows = {}
+    for name, y_pred in forecasts.items():
+        row = dict(metrics(y_true, y_pred))
+        if last is not None:
+            row["direction %"] = directional_accuracy(last, y_true, y_pred)
+        rows[name] = row
+    table = pd.DataFrame(rows).T.sort_values("MAE")
+    if unit:
+        table = table.rename(columns={"MAE": f"MAE ({unit})", "RMSE": f"RMSE ({unit})"})
+    table.index.name = "forecast"
+    return table
+
+
+# --- the LSTM forecaster --------------------------------------------------------------------------------------------
+
+
+def build_lstm(window: int, n_features: int = 1, units: int = 32, horizon: int = 1,
+               learning_rate: float = 3e-3) -> keras.Model:
+    """Input (window, n_features) -> LSTM(units) -> Dense(horizon), linear output, compiled with Adam and MSE."""
+    model = keras.Sequential([
+        keras.Input(shape=(window, n_features)),
+        keras.layers.LSTM(units),
+        keras.layers.Dense(horizon),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
+    return model
+
+
+def train(model: keras.Model, train_ds, val_ds, epochs: int, patience: int = 5):
+    """Fit with EarlyStopping on the validation loss (best weights restored); returns the ``History``."""
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    # shuffle=False: a Dataset is shuffled when it is made (training windows only); Keras can't reshuffle it anyway.
+    return model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[stop], shuffle=False, verbose=0)
+
+
+def predict(model: keras.Model, X) -> np.ndarray:
+    """Model outputs for windows ``X`` as NumPy: (n,) for one output, else (n, horizon).
+
+    Calls the model directly (one batch) rather than ``model.predict``: for a few hundred windows that is faster, and
+    it does not build a new prediction function for every model.
+    """
+    out = keras.ops.convert_to_numpy(model(np.asarray(X, dtype="float32"), training=False))
+    return out[:, 0] if out.shape[1] == 1 else out
+
+
+def recursive_forecast(predict_one, X, horizon: int) -> np.ndarray:
+    """Multi-step forecast by feeding each one-step prediction back in as the newest input.
+
+    ``predict_one``: windows (n, window, 1) -> next values (n,). ``X``: (n, window, 1). Returns (n, horizon).
+    """
+    X = np.array(X, dtype="float32")
+    if X.ndim != 3 or X.shape[2] != 1:
+        raise ValueError(f"recursive forecasting needs univariate windows (n, window, 1), got {X.shape}")
+    out = []
+    for _ in range(horizon):
+        step = np.asarray(predict_one(X), dtype="float32").reshape(-1)
+        out.append(step)
+        X = np.concatenate([X[:, 1:], step[:, None, None]], axis=1)
+    return np.stack(out, axis=1)
+
+
+# --- the whole pipeline, for a second series ------------------------------------------------------------------------
+
+
+@dataclass
+class Experiment:
+    """What ``one_step_experiment`` returns: the table and everything needed to plot or reuse its parts."""
+
+    table: pd.DataFrame
+    model: keras.Model
+    history: object
+    scaler: Scaler
+    test_index: pd.Index
+    actual: np.ndarray
+    forecasts: dict
+    splits: tuple[int, int]
+
+
+def one_step_experiment(series: pd.Series, window: int, *, epochs: int, units: int = 32, ma_k: int = 3,
+                        season: int | None = None, scaler_kind: str = "standard", patience: int = 8,
+                        batch_size: int = 32, learning_rate: float = 3e-3, unit: str = "") -> Experiment:
+    """The notebook's pipeline in one call, for a series whose level an LSTM can model directly.
+
+    Chronological 70/15/15 split, scaler fitted on train, Keras windows, LSTM with EarlyStopping, and the baselines
+    (persistence, moving average of ``ma_k``, seasonal naive if ``season``, linear on the same window) on the same test
+    steps, in the series' units.
+    """
+    values = series.to_numpy(dtype=float)
+    train_end, val_end = split_points(len(values))
+    scaler = fit_scaler(values[:train_end], scaler_kind)
+    scaled = scaler.transform(values)
+    n = len(values)
+    train_ds = window_dataset(scaled, scaled, window, window, train_end, batch_size=batch_size, shuffle=True)
+    val_ds = window_dataset(scaled, scaled, window, train_end, val_end, batch_size=batch_size)
+    model = build_lstm(window, 1, units, learning_rate=learning_rate)
+    history = train(model, train_ds, val_ds, epochs, patience)
+    X_train, y_train = window_arrays(values, values, window, window, train_end)
+    X_test, y_test = window_arrays(values, values, window, val_end, n)
+    actual = y_test[:, 0].astype(float)
+    forecasts = {"persistence": persistence(X_test), f"moving average ({ma_k})": moving_average(X_test, ma_k)}
+    if season:
+        forecasts[f"seasonal naive ({season})"] = seasonal_naive(X_test, season)
+    forecasts["linear, same window"] = LinearWindowModel().fit(X_train, y_train).predict(X_test)
+    forecasts[f"LSTM({units})"] = scaler.inverse_transform(predict(model, scaler.transform(X_test)))
+    table = comparison_table(actual, forecasts, unit=unit)
+    return Experiment(table, model, history, scaler, series.index[val_end:], actual, forecasts, (train_end, val_end))
+
+
+# --- leakage demonstrations -----------------------------------------------------------------------------------------
+
+
+def shuffled_split(n: int, train: float = 0.7, val: float = 0.15, seed: int = 0):
+    """The *wrong* split, for the pitfall demo: window indices 0 … n-1 dealt at random into train / val / test."""
+    order = np.random.default_rng(seed).permutation(n)
+    a, b = int(round(n * train)), int(round(n * (train + val)))
+    return np.sort(order[:a]), np.sort(order[a:b]), np.sort(order[b:])
+
+
+# --- plots ----------------------------------------------------------------------------------------------------------
+
+
+def plot_learning_curves(history, title: str, ax=None, loss_label: str = "MSE on scaled values"):
+    """Training and validation loss per epoch, with the epoch EarlyStopping kept marked."""
+    ax = ax or plt.subplots()[1]
+    loss, val = history.history["loss"], history.history["val_loss"]
+    epochs = np.arange(1, len(loss) + 1)
+    ax.plot(epochs, loss, label="training loss")
+    ax.plot(epochs, val, label="validation loss")
+    best = int(np.argmin(val)) + 1
+    ax.axvline(best, color="grey", ls=":", label=f"best validation (epoch {best}, weights kept)")
+    ax.set(title=title, xlabel="epoch", ylabel=loss_label)
+    ax.legend()
+    return ax
+
+
+def plot_forecasts(index, actual, forecasts: dict, title: str, ylabel: str, ax=None, last: int | None = None):
+    """Actual values and some forecasts over the test period (optionally only its ``last`` steps)."""
+    ax = ax or plt.subplots()[1]
+    sl = slice(-last, None) if last else slice(None)
+    ax.plot(index[sl], np.asarray(actual)[sl], color="black", lw=2, label="actual")
+    for name, pred in forecasts.items():
+        ax.plot(index[sl], np.asarray(pred)[sl], lw=1.2, label=name)
+    ax.set(title=title, xlabel="date", ylabel=ylabel)
+    ax.legend(fontsize=8)
+    return ax
