@@ -1,11 +1,11 @@
-"""Music composition with an LSTM (notebook 09): a real folk-song corpus, tokens, n-gram baselines, sampling, MIDI, audio.
+"""Music composition with an LSTM (notebook 09): a real folk-song corpus, tokens, n-grams, sampling, MIDI, audio.
 
 The corpus is the German part of the Essen folk-song collection that ships inside music21 (ABC files, one melody per
 tune, every tune with its key signature). Parsing it with music21 is slow (about 0.1 s per tune), so the command below
 parses once and caches the notes in ``data/essen_german.json.gz``; the notebook only reads that cache::
 
-    python -m utils.music parse              # all 16 German files (~5,400 tunes), several minutes
-    python -m utils.music parse --limit 5 --out /tmp/few.json.gz --no-readme   # a quick subset (the unit test does this)
+    python -m utils.music parse --jobs 2     # all 20 German files (~5,400 tunes), several minutes
+    python -m utils.music parse --files kinder0 --limit 5 --out /tmp/few.json.gz --no-readme   # a quick subset
     python -m utils.music train              # trains the LSTM whose weights the notebook ships with
 
 Representation (what the notebook explains):
@@ -36,7 +36,7 @@ from utils import DATA_DIR, ROOT
 
 BOS, EOS, PAD = "<s>", "</s>", "<pad>"
 REST = "rest"
-#: The German files of music21's Essen collection (folk songs from German-speaking regions, 16 files).
+#: The German files of music21's Essen collection (folk songs from German-speaking regions, 20 files).
 GERMAN_FILES = ("altdeu10", "altdeu20", "ballad10", "ballad20", "ballad30", "ballad40", "ballad50", "ballad60",
                 "ballad70", "ballad80", "boehme10", "boehme20", "dva0", "erk5", "erk10", "erk20", "erk30", "fink0",
                 "kinder0", "zuccal0")
@@ -304,15 +304,18 @@ class KneserNey:
             p = (max(followers.get(w, 0) - self.discount, 0.0) + self.discount * len(followers) * p) / total
         return p
 
-    def nll(self, sequences) -> float:
-        """Mean negative log-likelihood in nats per predicted token (every token after the start marker)."""
-        n, total, count = self.order, 0.0, 0
+    def token_nlls(self, sequences) -> list[np.ndarray]:
+        """Negative log-likelihood (nats) of each predicted token of each sequence (every token after the start)."""
+        n, out = self.order, []
         for seq in sequences:
             padded = [seq[0]] * (n - 1) + list(seq)
-            for i in range(n, len(padded)):
-                total -= math.log(self.prob(tuple(padded[i - n + 1:i]), padded[i]))
-                count += 1
-        return total / count
+            out.append(np.array([-math.log(self.prob(tuple(padded[i - n + 1:i]) if n > 1 else (), padded[i]))
+                                 for i in range(n, len(padded))]))
+        return out
+
+    def nll(self, sequences) -> float:
+        """Mean negative log-likelihood in nats per predicted token (every token after the start marker)."""
+        return float(np.concatenate(self.token_nlls(sequences)).mean())
 
 
 # --- the LSTM language model -----------------------------------------------------------------------------------------
@@ -351,20 +354,52 @@ def build_lstm(vocab_size: int, embed_dim: int = MODEL["embed_dim"], units: int 
     return model
 
 
-def lstm_nll(model, sequences, batch_size: int = 256) -> float:
-    """Mean negative log-likelihood in nats per predicted token, over exactly the tokens the n-grams predict."""
-    inputs, targets = lm_arrays(sequences, max_len=10_000)
-    total, count = 0.0, 0
-    for start in range(0, len(inputs), batch_size):
-        x, y = inputs[start:start + batch_size], targets[start:start + batch_size]
+def length_batches(sequences, batch_size: int) -> list[np.ndarray]:
+    """Indices of the sequences grouped into batches of similar length, so that little time is spent on padding."""
+    order = np.argsort([len(s) for s in sequences], kind="stable")
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def tune_batches(sequences, batch_size: int = MODEL["batch_size"], seed: int = 0):
+    """A Keras dataset of (inputs, targets) batches of tunes of similar length, in a new random order every epoch."""
+    import keras
+
+    class TuneBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.batches = length_batches(sequences, batch_size)
+            self.rng = np.random.default_rng(seed)
+            self.order = self.rng.permutation(len(self.batches))
+
+        def __len__(self):
+            return len(self.batches)
+
+        def __getitem__(self, i):
+            return lm_arrays([sequences[j] for j in self.batches[self.order[i]]], max_len=10_000)
+
+        def on_epoch_end(self):
+            self.order = self.rng.permutation(len(self.batches))
+
+    return TuneBatches()
+
+
+def lstm_token_nlls(model, sequences, batch_size: int = 256) -> list[np.ndarray]:
+    """Negative log-likelihood (nats) of each predicted token of each sequence, as ``KneserNey.token_nlls``."""
+    out = [None] * len(sequences)
+    for batch in length_batches(sequences, batch_size):
+        x, y = lm_arrays([sequences[j] for j in batch], max_len=10_000)
         logits = np.asarray(model(x, training=False), dtype="float64")
         logits -= logits.max(axis=-1, keepdims=True)
         log_probs = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
         picked = np.take_along_axis(log_probs, y[..., None], axis=-1)[..., 0]
-        mask = y > 0
-        total -= picked[mask].sum()
-        count += mask.sum()
-    return total / count
+        for row, j in enumerate(batch):
+            out[j] = -picked[row, :len(sequences[j]) - 1]
+    return out
+
+
+def lstm_nll(model, sequences, batch_size: int = 256) -> float:
+    """Mean negative log-likelihood in nats per predicted token, over exactly the tokens the n-grams predict."""
+    return float(np.concatenate(lstm_token_nlls(model, sequences, batch_size)).mean())
 
 
 def softmax(logits, temperature: float = 1.0) -> np.ndarray:
@@ -535,7 +570,7 @@ def plot_piano_roll(tunes_notes, titles, bpm: float | None = None, max_quarters:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(len(tunes_notes), 1, figsize=(8, 1.9 * len(tunes_notes)), sharex=True, squeeze=False)
-    for ax, notes, title in zip(axes[:, 0], tunes_notes, titles):
+    for ax, notes, title in zip(axes[:, 0], tunes_notes, titles, strict=True):
         start, pitches = 0.0, []
         for pitch, duration in notes:
             if start >= max_quarters:
@@ -584,13 +619,11 @@ def train_shipped_model(out: Path = WEIGHTS, epochs: int = MODEL["epochs"], seed
     order = rng.permutation(train_idx)
     n_hold = max(1, len(order) // 20)
     fit_ids, hold_ids = [ids[i] for i in order[n_hold:]], [ids[i] for i in order[:n_hold]]
-    x, y = lm_arrays(fit_ids)
-    hx, hy = lm_arrays(hold_ids)
     model = build_lstm(len(vocab))
     started = time.perf_counter()
     stop = keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)
-    history = model.fit(x, y, validation_data=(hx, hy), epochs=epochs, batch_size=MODEL["batch_size"], verbose=2,
-                        callbacks=[stop])
+    history = model.fit(tune_batches(fit_ids, seed=seed), validation_data=tune_batches(hold_ids), epochs=epochs,
+                        verbose=2, callbacks=[stop])
     seconds = time.perf_counter() - started
     out = Path(out)
     model.save_weights(out)
@@ -633,9 +666,9 @@ def _weights_section(info: dict) -> str:
   Dense({info['vocab']}), {info['params']:,} parameters, trained on the training tunes of `essen_german.json.gz`
   (tunes moved to C major / A minor; split `split_by_tune(val_fraction={m['val_fraction']}, seed={m['split_seed']})`).
 - **How made:** `python -m utils.music train` (`utils.music.train_shipped_model`): Adam {m['learning_rate']}, batch
-  {m['batch_size']}, up to {m['epochs']} epochs with early stopping on 5% of the training tunes (best epoch
-  {info['best_epoch']} of {info['epochs_run']}; {info['seconds']:.0f} s on 2 shared CPU cores). The validation tunes are never
-  seen; their NLL with these weights is {info['val_nll']:.3f} nats per token.
+  {m['batch_size']}, up to {m['epochs']} epochs with early stopping on 5% of the training tunes (best
+  epoch {info['best_epoch']} of {info['epochs_run']}; {info['seconds']:.0f} s on 2 shared CPU cores). The validation
+  tunes are never seen; their NLL with these weights is {info['val_nll']:.3f} nats per token.
 - **sha256:** `{info['sha256']}` (the bytes may differ between TensorFlow versions; the notebook recomputes the NLL).
 - **Read by:** notebook 09 (`model.load_weights(utils.music.WEIGHTS)`)."""
 
