@@ -31,6 +31,14 @@ def test_parse_script_on_a_subset(tmp_path, capsys):
     assert again.read_bytes() == out.read_bytes()  # same notes, same bytes, same sha256
 
 
+def test_fast_parse_gives_the_same_notes_as_strip_ties():
+    chunks = music.split_abc(music.corpus_path("erk5").read_text(encoding="latin-1"))
+    tune = chunks[1]  # X:2 has ties ("d6-d4", "z2-z6")
+    assert "X:2" in tune and "-" in tune
+    fast, slow = music.parse_tune(tune, fast=True), music.parse_tune(tune, fast=False)
+    assert fast == slow
+
+
 def test_load_tunes_missing_file_names_the_fix(tmp_path):
     with pytest.raises(ValueError, match="python -m utils.music parse"):
         music.load_tunes(tmp_path / "nope.json.gz")
