@@ -661,11 +661,18 @@ def _cache_section(info: dict) -> str:
 - **What:** {info['tunes']:,} monophonic folk-song melodies ({info['notes']:,} notes and rests) with title, Essen id
   (`N:` field), meter and key signature; each note a pair `[MIDI pitch or null for a rest, duration in quarter notes]`,
   ties merged, grace notes dropped. Gzipped JSON (written with mtime 0, so the same notes give the same bytes).
-- **Source:** the Essen Folksong Collection (Helmut Schaffrath, ed. Ewa Dahlig-Turek), in the ABC files
-  `music21/corpus/essenFolksong/{{{','.join(info['files'])}}}.abc` that ship inside music21
-  {info['music21']} on PyPI (music21 is BSD-3-Clause; the Essen data is distributed with it for research and teaching).
-- **How extracted:** `python -m utils.music parse` (`utils.music.build_cache`): split each file into tunes at `X:`,
-  parse each tune with `music21.converter.parse(..., format="abc")`, `stripTies()`, read notes, rests, key signature.
+- **Source:** the Essen Folksong Collection (encoded under Helmut Schaffrath, continued by Ewa Dahlig-Turek; ABC
+  encodings by Seymour Schlien), in the ABC files that ship inside music21 {info['music21']} on PyPI, folder
+  `music21/corpus/essenFolksong/`, files {', '.join(f"`{name}.abc`" for name in info['files'])}.
+- **License:** music21's code is BSD-3-Clause, but its `essenFolksong/license.txt` says the legal status of the Essen
+  data "is unclear", that Prof. Dahlig-Turek gave permission for non-commercial distribution and use of the files in
+  music21, and that the ABC encodings are distributed by Seymour Schlien's permission. This cache holds only notes,
+  rests, titles, meters and key signatures derived from those files, for non-commercial teaching; it is **not** covered
+  by this repository's MIT license. Anyone who needs a clean license can delete it and rebuild it from music21 with
+  the command below.
+- **How extracted:** `python -m utils.music parse --jobs 2` (`utils.music.build_cache`, about 10 minutes on 2 busy
+  cores): split each file into tunes at `X:`, parse each tune with `music21.converter.parse(..., format="abc")`, merge
+  tied notes (the same notes as `stripTies()`, checked in `tests/test_music.py`), read notes, rests, key signature.
 - **Rows:** {info['tunes']:,} tunes. **sha256:** `{info['sha256']}`
 - **Read by:** `utils.music.load_tunes()` (notebook 09)."""
 

@@ -70,24 +70,24 @@ course.setup(9)
 tunes = music.load_tunes()
 n_notes = sum(len(t["notes"]) for t in tunes)
 print(f"{len(tunes):,} tunes, {n_notes:,} notes and rests in all, {n_notes / len(tunes):.1f} per tune on average")
-first = tunes[0]
-print(f"first tune: '{first['title']}' (Essen id {first['essen_id']}), meter {first['meter']}, "
-      f"key signature {first['key_sharps']:+d} (one flat: F major)")
+lullaby = next(t for t in tunes if t["essen_id"] == "K0001")
+print(f"tune K0001: '{lullaby['title']}', meter {lullaby['meter']}, key signature {lullaby['key_sharps']:+d} "
+      f"({abs(lullaby['key_sharps'])} flat: {music.NOTE_NAMES[music.key_tonic(lullaby['key_sharps'])]} major)")
 print("its first notes as (MIDI pitch, duration in quarter notes):",
-      [(p, str(d)) for p, d in first["notes"][:8]])
+      [(p, str(d)) for p, d in lullaby["notes"][:8]])
 
 # %% [markdown]
 # A **note** is a pair *(pitch, duration)*. The pitch is a MIDI number: 60 is middle C (written C4), each step of 1 is a
 # semitone, 12 steps make an octave, so 69 is the A above middle C. A rest has no pitch (`None`). The duration counts
 # quarter notes: 1 is a quarter note, 1/2 an eighth, 3/2 a dotted quarter.
 #
-# Let us listen to that first tune, a lullaby ("Schlaf, Kindlein, schlaf"). The player below is made by a 20-line NumPy
+# Let us listen to that tune, a lullaby from Hesse ("Schlaf, Kindlein, schlaf"). The player below is made by a 20-line NumPy
 # synthesizer in `utils.music.synthesize` (a few sine harmonics per note with a soft attack and decay), so it needs no
 # sound library on your computer. It plays at most 12 seconds, to keep the notebook file small.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-music.audio_player(first["notes"], bpm=100)
+music.audio_player(lullaby["notes"], bpm=100)
 
 # %% [markdown]
 # ## 2 · From notes to tokens
@@ -138,7 +138,7 @@ for sharps in sorted(signatures):
 in_c = [transpose(t["notes"], music.shift_to_c(t["key_sharps"])) for t in tunes]
 token_lists = [music.tune_tokens(notes) for notes in in_c]
 vocab = music.Vocabulary(token_lists)
-print("first tune in C, as tokens:", " ".join(token_lists[0][:12]), "…")
+print("the lullaby in C, as tokens:", " ".join(music.tune_tokens(transpose(lullaby["notes"], music.shift_to_c(lullaby["key_sharps"])))[:12]), "…")
 print(f"vocabulary: {len(vocab)} tokens (including <pad>, <s>, </s>)")
 print("the 12 most common:", ", ".join(f"{t} ({vocab.counts[t]:,})" for t in vocab.tokens[3:15]))
 rare = sum(1 for t in vocab.tokens[1:] if vocab.counts[t] < 5)
