@@ -103,10 +103,15 @@ def test_kneser_ney_is_a_distribution_and_orders_help():
             total = sum(model.prob(context[-(model.order - 1):] if model.order > 1 else (), w)
                         for w in range(vocab_size))
             assert math.isclose(total, 1.0, rel_tol=1e-9)
+            ctx = context[-(model.order - 1):] if model.order > 1 else ()
+            np.testing.assert_allclose(model.distribution(ctx), [model.prob(ctx, w) for w in range(vocab_size)])
     nll = {n: m.nll(seqs) for n, m in models.items()}
     assert nll[3] < nll[2] < nll[1]
     with pytest.raises(ValueError, match="order"):
         music.KneserNey(0, 5)
+    vocab = music.Vocabulary([["<s>", "C4:1", "D4:1", "E4:1", "F4:1", "</s>"]])
+    tune = music.sample_ngram(models[3], vocab, ["<s>", "C4:1"], np.random.default_rng(0), max_notes=30)
+    assert tune[:2] == ["<s>", "C4:1"] and len(tune) <= 32
 
 
 # --- sampling, generation, statistics --------------------------------------------------------------------------------
@@ -122,18 +127,25 @@ def test_sample_with_temperature_matches_softmax():
         music.sample_with_temperature(logits, 0.0, rng)
 
 
-def test_generate_stops_at_end_marker():
+def test_numpy_stepper_matches_keras_and_generation_stops_at_end_marker():
+    pytest.importorskip("keras")
     vocab = music.Vocabulary([["<s>", "C4:1", "D4:1", "</s>"]])
-
-    def fake_model(x, training=False):  # after C4 comes D4, after D4 the end marker
-        logits = np.full(x.shape + (len(vocab),), -50.0)
-        for (row, col), token in np.ndenumerate(x):
-            nxt = {"<s>": "C4:1", "C4:1": "D4:1", "D4:1": "</s>"}.get(vocab.tokens[token], "</s>")
-            logits[row, col, vocab.index[nxt]] = 50.0
-        return logits
-
-    tunes = music.generate(fake_model, vocab, [["<s>"], ["<s>", "D4:1"]], temperature=1.0, max_notes=10)
-    assert tunes == [["<s>", "C4:1", "D4:1", "</s>"], ["<s>", "D4:1", "</s>"]]
+    model = music.build_lstm(len(vocab), embed_dim=4, units=6)
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(0, 0.5, w.shape) for w in model.get_weights()])
+    seq = vocab.encode(["<s>", "C4:1", "D4:1", "C4:1"])
+    expected = np.asarray(model(music.pad_batch([seq]), training=False))[0]
+    stepper = music.LSTMStepper(model)
+    h, c = stepper.start()
+    for t, token in enumerate(seq):
+        logits, h, c = stepper.step([token], h, c)
+        np.testing.assert_allclose(logits[0], expected[t], atol=1e-5)
+    dense = model.get_layer("logits")
+    bias = np.full(len(vocab), -30.0)
+    bias[vocab.index["</s>"]] = 30.0  # the model always wants to end
+    dense.set_weights([np.zeros_like(dense.get_weights()[0]), bias])
+    tunes = music.generate(model, vocab, [["<s>"], ["<s>", "D4:1"]], temperature=1.0, max_notes=10)
+    assert tunes == [["<s>", "</s>"], ["<s>", "D4:1", "</s>"]]
 
 
 def test_statistics_of_a_known_tune():
@@ -225,8 +237,9 @@ def test_check_sampling_accepts_reference(capsys):
 def _softmax_sampler(transform, stable=True):
     def sampler(logits, temperature, rng):
         z = transform(np.asarray(logits, dtype=float), temperature)
-        e = np.exp(z - z.max()) if stable else np.exp(z)
-        return int(rng.choice(len(z), p=e / e.sum()))
+        with np.errstate(all="ignore"):  # the unstable version overflows on purpose
+            e = np.exp(z - z.max()) if stable else np.exp(z)
+            return int(rng.choice(len(z), p=e / e.sum()))
 
     return sampler
 

@@ -316,6 +316,19 @@ class KneserNey:
             p = (max(followers.get(w, 0) - self.discount, 0.0) + self.discount * len(followers) * p) / total
         return p
 
+    def distribution(self, context: tuple) -> np.ndarray:
+        """P(· | context) over the whole vocabulary at once, shape (vocab_size,); the same numbers as ``prob``."""
+        p = np.full(self.vocab_size, 1.0 / self.vocab_size)
+        for k in range(0, self.order):
+            ctx = tuple(context[len(context) - k:]) if k else ()
+            followers = self.counts[k].get(ctx)
+            if not followers:
+                continue
+            counts = np.zeros(self.vocab_size)
+            counts[list(followers)] = list(followers.values())
+            p = (np.maximum(counts - self.discount, 0.0) + self.discount * len(followers) * p) / self.totals[k][ctx]
+        return p
+
     def token_nlls(self, sequences) -> list[np.ndarray]:
         """Negative log-likelihood (nats) of each predicted token of each sequence (every token after the start)."""
         n, out = self.order, []
@@ -429,41 +442,69 @@ def sample_with_temperature(logits, temperature: float, rng: np.random.Generator
     return int(rng.choice(len(probs), p=probs))
 
 
+class LSTMStepper:
+    """The trained model's arithmetic, one token at a time, in NumPy (the LSTM cell of notebook 04).
+
+    Calling the Keras model once per new note would re-read the whole tune every time; stepping the cell keeps the
+    memories ``(h, c)`` between steps instead, so composing a tune takes milliseconds. Keras' gate order: i, f, c, o.
+    """
+
+    def __init__(self, model):
+        self.embedding = model.get_layer("embedding").get_weights()[0]
+        self.kernel, self.recurrent, self.bias = model.get_layer("lstm").get_weights()
+        self.dense_w, self.dense_b = model.get_layer("logits").get_weights()
+        self.units = self.recurrent.shape[0]
+
+    def start(self, batch: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Empty short-term (h) and long-term (c) memories for ``batch`` tunes."""
+        return np.zeros((batch, self.units)), np.zeros((batch, self.units))
+
+    def step(self, token_ids, h, c):
+        """Read one token per tune: returns the logits of the next token (batch, vocab) and the new (h, c)."""
+        z = self.embedding[np.asarray(token_ids)] @ self.kernel + h @ self.recurrent + self.bias
+        i, f, g, o = np.split(z, 4, axis=-1)
+        sigmoid = lambda x: 1.0 / (1.0 + np.exp(-x))
+        c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+        h = sigmoid(o) * np.tanh(c)
+        return h @ self.dense_w + self.dense_b, h, c
+
+
 def generate(model, vocab: Vocabulary, seeds, temperature: float = 1.0, max_notes: int = 120, rng=None,
              sampler=sample_with_temperature) -> list[list[str]]:
-    """Continue each seed phrase (a token list starting with ``<s>``) until ``</s>`` or ``max_notes`` tokens.
+    """Continue each seed phrase (a token list starting with ``<s>``) until ``</s>`` or ``max_notes`` new tokens.
 
-    All tunes are generated together, one step at a time: the model reads each tune so far and the last step's logits
-    are sampled with ``sampler(logits, temperature, rng)``.
+    The model reads the seed, then at each step its next-token logits are sampled with
+    ``sampler(logits, temperature, rng)`` and the chosen token is fed back in.
     """
     rng = rng if rng is not None else np.random.default_rng(0)
-    tunes = [list(vocab.encode(seed)) for seed in seeds]
-    done = [False] * len(tunes)
-    eos, bos, pad = vocab.index[EOS], vocab.index[BOS], vocab.index[PAD]
-    for _ in range(max_notes):
-        if all(done):
-            break
-        logits = np.asarray(model(pad_batch(tunes), training=False))
-        for row, tune in enumerate(tunes):
-            if done[row]:
-                continue
-            step = logits[row, len(tune) - 1].astype("float64")
-            step[[pad, bos]] = -np.inf  # never sample padding or a second start marker
-            token = sampler(step, temperature, rng)
-            tune.append(token)
-            done[row] = token == eos
-    return [vocab.decode(t) for t in tunes]
+    stepper = model if isinstance(model, LSTMStepper) else LSTMStepper(model)
+    banned = [vocab.index[PAD], vocab.index[BOS]]  # never sample padding or a second start marker
+    tunes = []
+    for seed in seeds:
+        ids = vocab.encode(seed)
+        h, c = stepper.start()
+        for token in ids:
+            logits, h, c = stepper.step([token], h, c)
+        for _ in range(max_notes):
+            step = logits[0].astype("float64")
+            step[banned] = -np.inf
+            token = int(sampler(step, temperature, rng))
+            ids.append(token)
+            if token == vocab.index[EOS]:
+                break
+            logits, h, c = stepper.step([token], h, c)
+        tunes.append(vocab.decode(ids))
+    return tunes
 
 
 def sample_ngram(model: KneserNey, vocab: Vocabulary, seed, rng, max_notes: int = 120) -> list[str]:
-    """Continue a seed phrase with an n-gram model (for listening to the baseline too)."""
+    """Continue a seed phrase with an n-gram model (to compare its tunes with the LSTM's)."""
     ids = vocab.encode(seed)
-    candidates = np.arange(len(vocab))
     for _ in range(max_notes):
-        context = tuple(([ids[0]] * model.order + ids)[-(model.order - 1):]) if model.order > 1 else ()
-        probs = np.array([model.prob(context, w) for w in candidates])
+        context = tuple(([ids[0]] * model.order + ids)[len(ids) + 1:]) if model.order > 1 else ()
+        probs = model.distribution(context)
         probs[[vocab.index[PAD], vocab.index[BOS]]] = 0
-        ids.append(int(rng.choice(candidates, p=probs / probs.sum())))
+        ids.append(int(rng.choice(len(probs), p=probs / probs.sum())))
         if ids[-1] == vocab.index[EOS]:
             break
     return vocab.decode(ids)
