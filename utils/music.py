@@ -364,8 +364,11 @@ def lm_arrays(sequences, max_len: int = 256) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build_lstm(vocab_size: int, embed_dim: int = MODEL["embed_dim"], units: int = MODEL["units"],
-               dropout: float = MODEL["dropout"], learning_rate: float = MODEL["learning_rate"]):
-    """Embedding → LSTM (one output per step) → Dense logits over the vocabulary; loss ignores padding (id 0)."""
+               dropout: float = MODEL["dropout"], learning_rate: float = MODEL["learning_rate"], compile: bool = True):
+    """Embedding → LSTM (one output per step) → Dense logits over the vocabulary; loss ignores padding (id 0).
+
+    ``compile=False`` gives a model for inference only (its saved weights then hold no optimizer state).
+    """
     import keras
 
     model = keras.Sequential([
@@ -374,6 +377,8 @@ def build_lstm(vocab_size: int, embed_dim: int = MODEL["embed_dim"], units: int 
         keras.layers.LSTM(units, return_sequences=True, dropout=dropout, name="lstm"),
         keras.layers.Dense(vocab_size, name="logits"),
     ], name="music_lstm")
+    if not compile:
+        return model
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0), loss=loss)
     return model
@@ -679,7 +684,9 @@ def train_shipped_model(out: Path = WEIGHTS, epochs: int = MODEL["epochs"], seed
                         verbose=2, callbacks=[stop])
     seconds = time.perf_counter() - started
     out = Path(out)
-    model.save_weights(out)
+    inference = build_lstm(len(vocab), compile=False)  # saved without Adam's moments: a third of the size
+    inference.set_weights(model.get_weights())
+    inference.save_weights(out)
     val = lstm_nll(model, [ids[i] for i in val_idx])
     best = int(np.argmin(history.history["val_loss"])) + 1
     return {"path": out, "epochs_run": len(history.history["loss"]), "best_epoch": best, "seconds": seconds,

@@ -166,7 +166,8 @@ print(f"validation: {len(val_ids):,} tunes, {n_val_tokens:,} tokens to predict")
 #
 # Before any neural network, the simplest language models: an **n-gram** model predicts the next token from the
 # previous $n-1$ tokens only, by counting. A **unigram** ignores the past (it knows only how common each token is), a
-# **bigram** looks at one previous token, a **trigram** at two.
+# **bigram** looks at one previous token, a **trigram** at two. We add a **4-gram** (three previous tokens) as an extra,
+# stronger check.
 #
 # Counting alone gives probability 0 to any pair never seen in training, and one zero on the validation set makes the
 # likelihood 0. **Interpolated Kneser–Ney smoothing** (the standard fix) subtracts a small discount $D = 0.75$ from
@@ -187,7 +188,7 @@ print(f"validation: {len(val_ids):,} tunes, {n_val_tokens:,} tokens to predict")
 # NBVAL_CHECK_OUTPUT
 started = time.perf_counter()
 ngrams = {name: music.KneserNey(order, len(vocab)).fit(train_ids)
-          for name, order in (("unigram", 1), ("bigram", 2), ("trigram", 3))}
+          for name, order in (("unigram", 1), ("bigram", 2), ("trigram", 3), ("4-gram", 4))}
 results = {"uniform guess": np.log(len(vocab))}
 results.update({f"{name} (Kneser–Ney)": model.nll(val_ids) for name, model in ngrams.items()})
 for name, nll in results.items():
@@ -195,9 +196,10 @@ for name, nll in results.items():
 ngram_seconds = time.perf_counter() - started
 
 # %% [markdown]
-# Each extra note of context helps: the trigram is the best of the counting models. It cannot look further back than
-# two notes, though, while folk songs repeat whole phrases: the second line of a tune often echoes the first. An LSTM
-# carries a memory of the whole tune so far.
+# Each extra note of context helps, but less and less: from unigram to bigram the NLL drops by 1.35 nats, from
+# trigram to 4-gram by only 0.06, because longer contexts are seen too rarely to count reliably. None of these models
+# looks further back than three notes, while folk songs repeat whole phrases: the second line of a tune often echoes
+# the first. An LSTM carries a memory of the whole tune so far.
 
 # %% [markdown]
 # ## 4 · The LSTM language model
@@ -255,15 +257,16 @@ print(f"validation NLL of the live model: {live_nll:.3f} nats/token")
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-model = music.build_lstm(len(vocab))
+model = music.build_lstm(len(vocab), compile=False)  # for predictions only: no optimizer
 model.load_weights(music.WEIGHTS)
 shipped_nll = music.lstm_nll(model, val_ids)
-best_ngram = min(v for k, v in results.items() if "gram" in k)
 results["LSTM, live run (1 epoch, 1,024 tunes)"] = live_nll
 results["LSTM, shipped weights"] = shipped_nll
 table = pd.DataFrame({"validation NLL (nats/token)": results})
 table["perplexity"] = np.exp(table.iloc[:, 0])
-table["vs best n-gram"] = [f"{100 * (v / best_ngram - 1):+.1f}%" for v in table.iloc[:, 0]]
+for baseline in ("trigram", "4-gram"):
+    reference = results[f"{baseline} (Kneser–Ney)"]
+    table[f"vs {baseline}"] = [f"{100 * (v / reference - 1):+.1f}%" for v in table.iloc[:, 0]]
 print(table.round(3).to_string())
 
 # %% [markdown]
