@@ -1,0 +1,515 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # 09 · Home exercise: compose folk tunes with an LSTM
+#
+# The lecture ends with a home exercise: teach an LSTM to **write melodies**. A melody is a sequence, just like the
+# stock prices of notebook 08, but each step is now a *symbol* (a note) chosen from a vocabulary, not a number. The model
+# we build is a **language model**: given the notes so far, it gives a probability to every possible next note. To
+# compose, we draw one note from those probabilities, feed it back, and repeat.
+#
+# **By the end of this notebook you will be able to**
+#
+# 1. turn real sheet music (a folk-song collection that ships inside the `music21` package) into tokens a network can
+#    read, and move every tune to a common key;
+# 2. measure how well a model predicts music with the **negative log-likelihood per token**, and compare an LSTM with
+#    honest n-gram baselines on the same held-out tunes;
+# 3. compose new tunes with **temperature sampling**, write them as MIDI files, listen to them in the notebook and draw
+#    them as piano rolls;
+# 4. judge the generated tunes with numbers (key, range, endings), not only with your ears.
+#
+# Exercises: **1** transpose a melody, **2** sample with a temperature; open-ended homework tasks are at the end.
+
+# %% [markdown]
+# ## Setup
+#
+# `utils` is the course's small helper package; `utils.music` holds this notebook's code (parsing, tokens, n-grams,
+# MIDI, a small synthesizer). Import it before TensorFlow, as in every notebook.
+
+# %%
+import time
+from collections import Counter
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+import utils
+from utils import course, music
+from utils.checks import progress, use_reference_if_needed
+from utils.checks.music import check_sample_with_temperature, check_transpose
+
+course.setup(9)
+
+# %% [markdown]
+# ## 1 · The corpus: German folk songs from the Essen collection
+#
+# `music21` ships three collections of real music that need no download: the **Essen folk songs** (about 8,500
+# melodies from Europe and China, collected by Helmut Schaffrath), **O'Neill's 1850 Irish tunes**, and **371 Bach chorales**.
+# We use the German part of the Essen collection, because
+#
+# * every tune is a **single melody line** (Bach chorales have four voices; a one-line model would have to throw three away);
+# * the tunes are short, simple and in a clearly marked key, so "does it sound like a folk song?" can be measured;
+# * with about 5,000 tunes it is the largest of the three sources of one musical style (O'Neill's Irish dance tunes
+#   are fewer, longer and full of ornaments and repeat signs).
+#
+# Reading the ABC files with music21 takes several minutes, so `python -m utils.music parse` did it once and cached the
+# notes in `data/essen_german.json.gz` (its source and checksum are in `data/README.md`). Each tune keeps its title,
+# meter, key signature (the number of sharps, negative for flats) and its notes.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+tunes = music.load_tunes()
+n_notes = sum(len(t["notes"]) for t in tunes)
+print(f"{len(tunes):,} tunes, {n_notes:,} notes and rests in all, {n_notes / len(tunes):.1f} per tune on average")
+lullaby = next(t for t in tunes if t["essen_id"] == "K0001")
+print(f"tune K0001: '{lullaby['title']}', meter {lullaby['meter']}, key signature {lullaby['key_sharps']:+d} "
+      f"({abs(lullaby['key_sharps'])} flat: {music.NOTE_NAMES[music.key_tonic(lullaby['key_sharps'])]} major)")
+print("its first notes as (MIDI pitch, duration in quarter notes):",
+      [(p, str(d)) for p, d in lullaby["notes"][:8]])
+
+# %% [markdown]
+# A **note** is a pair *(pitch, duration)*. The pitch is a MIDI number: 60 is middle C (written C4), each step of 1 is a
+# semitone, 12 steps make an octave, so 69 is the A above middle C. A rest has no pitch (`None`). The duration counts
+# quarter notes: 1 is a quarter note, 1/2 an eighth, 3/2 a dotted quarter.
+#
+# Let us listen to that tune, a lullaby from Hesse ("Schlaf, Kindlein, schlaf"). The player below is made by a 20-line NumPy
+# synthesizer in `utils.music.synthesize` (a few sine harmonics per note with a soft attack and decay), so it needs no
+# sound library on your computer. It plays at most 12 seconds, to keep the notebook file small.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+music.audio_player(lullaby["notes"], bpm=100)
+
+# %% [markdown]
+# ## 2 · From notes to tokens
+#
+# The corpus is written in twelve different keys. "C D E" in C major and "G A B" in G major are the same melody moved up
+# by 7 semitones, yet a model would see different symbols. So we **transpose** every tune to one key: the key
+# signature tells us the major key (0 sharps → C, 1 sharp → G, 1 flat → F, …), and we move the tune by the smallest
+# number of semitones that takes that key to C major. (A tune in a minor key shares its signature with a major key, so
+# it lands in A minor: same notes as C major.)
+#
+# ### Exercise 1 · transpose a melody
+#
+# Write `transpose(notes, semitones)`: return a **new** list in which every pitch is moved by `semitones` (positive =
+# up). Rests stay rests and durations never change.
+
+# %%
+def transpose(notes, semitones):
+    """notes: list of (pitch or None, duration) -> a new list with every pitch moved by `semitones`."""
+    ### BEGIN SOLUTION
+    return [(None if pitch is None else pitch + semitones, duration) for pitch, duration in notes]
+    ### END SOLUTION
+
+
+# %%
+passed = check_transpose(transpose)
+transpose = use_reference_if_needed(transpose, passed, music.transpose)
+
+# %% [markdown]
+# How far does each key signature move? `key_tonic(sharps)` is the major key's pitch class
+# ($7 \times \text{sharps} \bmod 12$: each sharp adds a fifth, 7 semitones), and `shift_to_c` picks the move of
+# −5 … +6 semitones that lands on C, so tunes stay near their original height.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+signatures = Counter(t["key_sharps"] for t in tunes)
+print(f"{'key signature':>14} {'major key':>10} {'move to C':>10} {'tunes':>6}")
+for sharps in sorted(signatures):
+    print(f"{sharps:>+14d} {music.NOTE_NAMES[music.key_tonic(sharps)]:>10} {music.shift_to_c(sharps):>+10d} "
+          f"{signatures[sharps]:>6}")
+
+# %% [markdown]
+# Now each note becomes a **token**, a short piece of text such as `"E4:1/2"` (E above middle C, an eighth note) or
+# `"rest:1"`, and each tune is wrapped in a start marker `<s>` and an end marker `</s>`. The end marker lets the model
+# learn *when a tune is over*, so that generated tunes can end by themselves.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+in_c = [transpose(t["notes"], music.shift_to_c(t["key_sharps"])) for t in tunes]
+token_lists = [music.tune_tokens(notes) for notes in in_c]
+vocab = music.Vocabulary(token_lists)
+print("the lullaby in C, as tokens:", " ".join(music.tune_tokens(transpose(lullaby["notes"], music.shift_to_c(lullaby["key_sharps"])))[:12]), "…")
+print(f"vocabulary: {len(vocab)} tokens (including <pad>, <s>, </s>)")
+print("the 12 most common:", ", ".join(f"{t} ({vocab.counts[t]:,})" for t in vocab.tokens[3:15]))
+rare = sum(1 for t in vocab.tokens[1:] if vocab.counts[t] < 5)
+print(f"{rare} tokens occur fewer than 5 times in the whole corpus")
+
+# %% [markdown]
+# A few common tokens carry most of the music (quarter and eighth notes on the C-major scale around middle C); a long
+# tail of rare durations and high or low notes appears only a handful of times. The model has to give each of them
+# *some* probability.
+#
+# We hold out 10% of the **tunes** (not 10% of the notes: a tune is never cut in two, otherwise the model would be
+# tested on the second half of a melody whose first half it trained on). `vocab.encode` turns tokens into integers, the
+# ids the Embedding layer reads; id 0 is reserved for padding.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+train_idx, val_idx = music.split_by_tune(len(tunes), music.MODEL["val_fraction"], music.MODEL["split_seed"])
+ids = [vocab.encode(t) for t in token_lists]
+train_ids, val_ids = [ids[i] for i in train_idx], [ids[i] for i in val_idx]
+n_train_tokens = sum(len(s) - 1 for s in train_ids)
+n_val_tokens = sum(len(s) - 1 for s in val_ids)
+print(f"training: {len(train_ids):,} tunes, {n_train_tokens:,} tokens to predict")
+print(f"validation: {len(val_ids):,} tunes, {n_val_tokens:,} tokens to predict")
+
+# %% [markdown]
+# ## 3 · Baselines: n-gram models
+#
+# Before any neural network, the simplest language models: an **n-gram** model predicts the next token from the
+# previous $n-1$ tokens only, by counting. A **unigram** ignores the past (it knows only how common each token is), a
+# **bigram** looks at one previous token, a **trigram** at two. We add a **4-gram** (three previous tokens) as an extra,
+# stronger check.
+#
+# Counting alone gives probability 0 to any pair never seen in training, and one zero on the validation set makes the
+# likelihood 0. **Interpolated Kneser–Ney smoothing** (the standard fix) subtracts a small discount $D = 0.75$ from
+# every count and hands the freed probability to the shorter context:
+#
+# $$P(w \mid u, v) = \frac{\max(c(u,v,w) - D,\, 0)}{c(u,v)} + \frac{D \cdot N_{1+}(u,v,\cdot)}{c(u,v)}\, P(w \mid v)$$
+#
+# where $c(\cdot)$ counts occurrences in the training tunes and $N_{1+}(u,v,\cdot)$ is the number of different tokens
+# seen after $(u, v)$. The shorter models count *in how many contexts* a token appears, and the shortest is mixed with
+# a uniform distribution, so every token keeps some probability.
+#
+# We score every model by the **negative log-likelihood (NLL) per token** on the validation tunes: the average of
+# $-\ln P(\text{actual next token})$, in nats. Lower is better; $e^{\text{NLL}}$ (the *perplexity*) is the number of
+# equally likely tokens the model is, on average, as unsure as. Guessing uniformly among all tokens would score
+# $\ln(|V|)$.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+started = time.perf_counter()
+ngrams = {name: music.KneserNey(order, len(vocab)).fit(train_ids)
+          for name, order in (("unigram", 1), ("bigram", 2), ("trigram", 3), ("4-gram", 4))}
+ngram_token_nlls = {name: model.token_nlls(val_ids) for name, model in ngrams.items()}  # one array per tune
+results = {"uniform guess": np.log(len(vocab))}
+results.update({f"{name} (Kneser–Ney)": np.concatenate(nlls).mean() for name, nlls in ngram_token_nlls.items()})
+for name, nll in results.items():
+    print(f"{name:<24} {nll:.3f} nats/token   perplexity {np.exp(nll):6.1f}")
+ngram_seconds = time.perf_counter() - started
+
+# %% [markdown]
+# Each extra note of context helps, but less and less: from unigram to bigram the NLL drops by 1.35 nats, from
+# trigram to 4-gram by only 0.06, because longer contexts are seen too rarely to count reliably. None of these models
+# looks further back than three notes, while folk songs repeat whole phrases: the second line of a tune often echoes
+# the first. An LSTM carries a memory of the whole tune so far.
+
+# %% [markdown]
+# ## 4 · The LSTM language model
+#
+# The model reads one token id per step:
+#
+# * an **Embedding** turns each id into a vector of 64 numbers, learned so that similar notes get similar vectors
+#   (`mask_zero=True` tells the layers below to skip the padding);
+# * an **LSTM** with 256 units reads those vectors one step at a time; at every step its short-term memory $h_t$ sums up
+#   the tune so far (`return_sequences=True`: one output per step);
+# * a **Dense** layer turns $h_t$ into one score (*logit*) per vocabulary token; a softmax of the logits is the
+#   predicted distribution of the next token.
+#
+# The training target is the same sequence shifted by one: at step $t$ the model sees tokens $1 … t$ and must predict
+# token $t+1$. The loss is the cross-entropy, the same NLL per token we use to compare models (padding ignored).
+# Output shapes are (batch, time, …); `None` means "any size": any number of tunes, of any length.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+live_model = music.build_lstm(len(vocab))
+for layer in live_model.layers:
+    print(f"{layer.name:<10} {type(layer).__name__:<10} output shape {str(tuple(layer.output.shape)):<16} "
+          f"{layer.count_params():>8,} parameters")
+print(f"{'total':<38} {live_model.count_params():>8,} parameters")
+d, u = music.MODEL["embed_dim"], music.MODEL["units"]
+print(f"LSTM check: 4 gates x units x (inputs + units + 1) = 4 x {u} x ({d} + {u} + 1) = {4 * u * (d + u + 1):,}")
+
+# %% [markdown]
+# ### A short live run
+#
+# Training to a good model takes many minutes on a laptop CPU, too long for a lecture. Here we train for a single
+# epoch on the first 640 training tunes (an epoch is one pass over them; about an eighth of the training set), just to
+# see the loss fall.
+# `music.tune_batches` groups tunes of similar length into batches of 64, so that little time is lost on padding.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+live_epochs = course.epochs(1)
+live_tunes = train_ids[:640]
+started = time.perf_counter()
+history = live_model.fit(music.tune_batches(live_tunes, seed=0), epochs=live_epochs, verbose=0)
+live_seconds = time.perf_counter() - started
+live_nll = music.lstm_nll(live_model, val_ids)
+print(f"{live_epochs} epoch on {len(live_tunes):,} tunes in {live_seconds:.0f} s; training loss "
+      f"{history.history['loss'][-1]:.3f} nats/token")
+print(f"validation NLL of the live model: {live_nll:.3f} nats/token")
+
+# %% [markdown]
+# ### The shipped model
+#
+# `python -m utils.music train` trained the same architecture for longer (up to 20 epochs, stopping when 5% of the
+# training tunes, held back for that purpose, stopped improving) and saved its weights in
+# `data/music_lstm.weights.h5` (about 2 MB; details in `data/README.md`). It never saw the validation tunes. We load
+# those weights into a fresh copy of the model.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+model = music.build_lstm(len(vocab), compile=False)  # for predictions only: no optimizer
+model.load_weights(music.WEIGHTS)
+shipped_token_nlls = music.lstm_token_nlls(model, val_ids)  # one array per tune, as for the n-grams
+shipped_nll = np.concatenate(shipped_token_nlls).mean()
+results["LSTM, live run (1 epoch, 640 tunes)"] = live_nll
+results["LSTM, shipped weights"] = shipped_nll
+table = pd.DataFrame({"validation NLL (nats/token)": results})
+table["perplexity"] = np.exp(table.iloc[:, 0])
+for baseline in ("trigram", "4-gram"):
+    reference = results[f"{baseline} (Kneser–Ney)"]
+    table[f"vs {baseline}"] = [f"{100 * (v / reference - 1):+.1f}%" for v in table.iloc[:, 0]]
+print(table.round(3).to_string())
+
+# %% [markdown]
+# The shipped LSTM predicts the validation tunes with **2.500 nats per token**: 10.1% below the trigram (the
+# exercise's target was 10%) and 8.2% below the 4-gram. Its perplexity is 12.2, as if it hesitated between about 12
+# equally likely notes at each step, against 16.1 for the trigram.
+#
+# The live run, one epoch over 640 tunes (10 weight updates), is still worse than the unigram: it has not yet even
+# learned how common each note is. The shipped model needed 20 epochs (1,600 updates, about half an hour on a busy
+# 2-core machine), and its loss was still falling when training stopped, so longer training would likely help
+# (homework 5).
+
+# %% [markdown]
+# **Where does the LSTM gain?** Below, the average NLL of the trigram and of the shipped LSTM by position in the tune.
+# If the LSTM's advantage grows later in the tune, it comes from remembering what was played earlier, which the
+# trigram cannot do.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+bins = np.array([0, 4, 8, 16, 32, 64, 1000])
+labels = ["1–4", "5–8", "9–16", "17–32", "33–64", "65+"]
+fig, ax = plt.subplots()
+for name, per_token in (("trigram", ngram_token_nlls["trigram"]), ("LSTM (shipped)", shipped_token_nlls)):
+    positions = np.concatenate([np.arange(len(x)) for x in per_token])
+    values = np.concatenate(per_token)
+    which = np.digitize(positions, bins) - 1
+    ax.plot(labels, [values[which == b].mean() for b in range(len(labels))], marker="o", label=name)
+ax.set_title("Validation NLL by position in the tune")
+ax.set_xlabel("position of the predicted token in its tune")
+ax.set_ylabel("mean NLL (nats/token)")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# The LSTM is better at every position, but not equally: in the first four notes of a tune the gap is small
+# (0.06 nats), because there the trigram's short context *is* the whole tune so far. From the ninth note on, the
+# trigram stays near 2.8 nats while the LSTM stays near 2.5: its advantage comes from what it remembers of the earlier
+# notes.
+
+# %% [markdown]
+# ## 5 · Composing with temperature sampling
+#
+# To compose, we give the model a **seed phrase** (the start marker and the first notes of a tune), take its logits
+# $z$ for the next token, draw one token, append it, and repeat until the model picks `</s>`.
+#
+# Always taking the most likely token is dull (and often loops forever); drawing from the model's distribution as it is
+# can wander. The **temperature** $T$ sets the balance: divide the logits by $T$ before the softmax,
+#
+# $$p_i = \frac{e^{z_i / T}}{\sum_j e^{z_j / T}}.$$
+#
+# $T = 1$ is the model's own distribution, $T < 1$ sharpens it (the likely notes get likelier: safer, more
+# repetitive), $T > 1$ flattens it (more surprises, more wrong notes).
+#
+# ### Exercise 2 · sampling with a temperature
+#
+# Write `sample_with_temperature(logits, temperature, rng)`: return **one index** drawn from the probabilities above.
+# `rng` is a NumPy random generator: use `rng.choice(len(p), p=p)`. Subtract the largest logit before `np.exp`, or large
+# logits overflow.
+
+# %%
+def sample_with_temperature(logits, temperature, rng):
+    """logits: (vocab,) scores; returns an int index drawn from softmax(logits / temperature)."""
+    ### BEGIN SOLUTION
+    z = np.asarray(logits, dtype=float) / temperature
+    p = np.exp(z - z.max())
+    p /= p.sum()
+    return int(rng.choice(len(p), p=p))
+    ### END SOLUTION
+
+
+# %%
+passed = check_sample_with_temperature(sample_with_temperature)
+sample_with_temperature = use_reference_if_needed(sample_with_temperature, passed, music.sample_with_temperature)
+
+# %% [markdown]
+# What does the temperature do to the model's choice? Here is the shipped model's distribution for the token after the
+# first four notes of a validation tune, at three temperatures (the 10 likeliest tokens).
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+seed_phrase = token_lists[val_idx[0]][:5]
+logits = np.asarray(model(music.pad_batch([vocab.encode(seed_phrase)]), training=False))[0, -1]
+top = np.argsort(logits)[::-1][:10]
+fig, ax = plt.subplots()
+for k, temperature in enumerate((0.5, 1.0, 2.0)):
+    ax.bar(np.arange(10) + (k - 1) * 0.27, music.softmax(logits, temperature)[top], width=0.27, label=f"T = {temperature}")
+ax.set_xticks(np.arange(10), vocab.decode(top), rotation=45, ha="right")
+ax.set_title(f"Next-token probabilities after {' '.join(seed_phrase[1:])}")
+ax.set_xlabel("next token (pitch:duration)")
+ax.set_ylabel("probability")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# Now compose: eight new tunes, each started from the first four notes of a different validation tune, at $T = 0.8$.
+# `music.generate` copies the trained weights into a NumPy LSTM cell (the one you build in notebook 04) and steps it
+# one note at a time, carrying the memories $h_t$ and $C_t$ from step to step; that is much faster than asking Keras to
+# re-read the whole tune for every new note.
+# Each tune is written as a MIDI file under `output/music/` (a folder git ignores); open them in any music program.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+rng = np.random.default_rng(2024)
+seeds = [token_lists[i][:5] for i in val_idx[:8]]
+started = time.perf_counter()
+composed = music.generate(model, vocab, seeds, temperature=0.8, rng=rng, sampler=sample_with_temperature)
+print(f"8 tunes composed in {time.perf_counter() - started:.1f} s")
+composed_notes = [music.tokens_to_notes(t) for t in composed]
+for k, (tokens, notes) in enumerate(zip(composed, composed_notes)):
+    path = music.notes_to_midi(notes, music.OUTPUT_DIR / f"lstm_tune_{k + 1}.mid")
+    ended = "ends with </s>" if tokens[-1] == music.EOS else "cut at the length limit"
+    print(f"{path.relative_to(utils.ROOT)}: {len(notes)} notes, {ended}; starts "
+          + " ".join(tokens[1:9]))
+
+# %% [markdown]
+# The piano roll draws each note as a bar: its height is the pitch, its length the duration. The first four notes are
+# the seed, the rest is the model's. Below them, for comparison, the real tune the seed came from.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+fig = music.plot_piano_roll(
+    [composed_notes[0], composed_notes[1], in_c[val_idx[0]]],
+    ["LSTM tune 1 (T = 0.8)", "LSTM tune 2 (T = 0.8)", f"the real tune seed 1 came from: '{tunes[val_idx[0]]['title']}'"])
+plt.show()
+
+# %% [markdown]
+# And listen (the first 12 seconds):
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+music.audio_player(composed_notes[0], bpm=100)
+
+# %% [markdown]
+# ## 6 · Judging the tunes with numbers
+#
+# Ears are the final judge, but numbers catch problems quickly. For the validation tunes (real music), for 40 tunes
+# from the LSTM at two temperatures, and for 40 tunes from the trigram model, we measure
+#
+# * **notes per tune**;
+# * **share of notes in the key**: all tunes are in C major / A minor, so notes outside C D E F G A B are "wrong" notes
+#   (real folk songs have a few, as passing notes or in minor keys);
+# * **range**: highest minus lowest pitch, in semitones (12 = one octave);
+# * **share ending on C or A**: the home note of C major or A minor; almost every folk song ends there;
+# * **pitch-class histogram distance** to the real tunes: how often each of the 12 note names is played (weighted by
+#   duration), compared with the corpus by the total-variation distance (0 = the same mix of notes, 1 = no overlap).
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+started = time.perf_counter()
+stat_seeds = [token_lists[i][:5] for i in val_idx[:40]]
+samples = {
+    "LSTM, T = 0.8": music.generate(model, vocab, stat_seeds, 0.8, rng=np.random.default_rng(1)),
+    "LSTM, T = 1.2": music.generate(model, vocab, stat_seeds, 1.2, rng=np.random.default_rng(2)),
+    "trigram": [music.sample_ngram(ngrams["trigram"], vocab, s, np.random.default_rng(k)) for k, s in
+                enumerate(stat_seeds)],
+}
+real_notes = [in_c[i] for i in val_idx]
+reference_hist = music.pitch_class_histogram(real_notes)
+rows = {"validation tunes (real)": music.tune_statistics(real_notes) | {"pitch-class distance": 0.0}}
+for name, token_tunes in samples.items():
+    notes = [music.tokens_to_notes(t) for t in token_tunes]
+    rows[name] = music.tune_statistics(notes) | {
+        "pitch-class distance": music.histogram_distance(music.pitch_class_histogram(notes), reference_hist)}
+stats = pd.DataFrame(rows).T
+print(stats.round(2).to_string())
+print(f"({time.perf_counter() - started:.0f} s to sample and measure)")
+
+# %% [markdown]
+# * The LSTM's tunes **end on the home note** (C or A) 95% of the time, more often than the real tunes (87%) and far
+#   more than the trigram's (70%): a trigram cannot know where it is in a tune, the LSTM has learned how tunes close.
+# * At $T = 0.8$ its notes stay **in the key** (93%, real tunes 96.5%) and within a realistic **range** (10.9 semitones,
+#   real 12.8). Raising the temperature to 1.2 lets more wrong notes in (89% in key) and widens the range (15.4).
+# * Its tunes are **shorter** than real ones (about 40 notes against 51).
+# * The trigram matches the overall **mix of note names** best (distance 0.04, LSTM 0.10): counting is all it does. The
+#   bars below show where the LSTM differs: it plays D and E less, and F, E♭ and B♭ more, than the real tunes.
+#
+# With 40 tunes per row these numbers move by a few points from one random seed to another; rerun the cell with
+# other seeds before drawing fine conclusions.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+fig, ax = plt.subplots()
+width = 0.27
+for k, (name, hist) in enumerate([("real tunes", reference_hist),
+                                   ("LSTM, T = 0.8", music.pitch_class_histogram(
+                                       [music.tokens_to_notes(t) for t in samples["LSTM, T = 0.8"]])),
+                                   ("trigram", music.pitch_class_histogram(
+                                       [music.tokens_to_notes(t) for t in samples["trigram"]]))]):
+    ax.bar(np.arange(12) + (k - 1) * width, hist, width=width, label=name)
+ax.set_xticks(np.arange(12), music.NOTE_NAMES)
+ax.set_title("How often each note name is played (weighted by duration)")
+ax.set_xlabel("pitch class")
+ax.set_ylabel("share of played time")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# ## Key takeaways
+#
+# * Music can be treated as a language: each note becomes a *(pitch, duration)* token, each tune is wrapped in start
+#   and end markers, and moving every tune to one key lets the model share what it learns across keys.
+# * A language model is judged by its **NLL per token on held-out tunes** (split by tune, never inside one), against
+#   properly smoothed n-gram baselines on the same tokens.
+# * The LSTM beat the best counting model by 8–10% because it remembers the earlier part of the tune; the gain is
+#   small in a tune's first notes and largest later on.
+# * A good model needed about 30 minutes of training; a lecture-length live run is far worse than the baselines.
+#   Shipping trained weights next to a short live run, and saying which is which, keeps the notebook honest and fast.
+# * **Temperature** trades safety for surprise. Judge generated music with numbers (key, range, endings) *and* with
+#   your ears.
+
+# %% [markdown]
+# ## Homework
+#
+# The two checked exercises above are the warm-up. Choose at least two of these open-ended tasks and write down what you
+# measured (NLL table, statistics, and what you hear):
+#
+# 1. **Copying or composing?** For each generated tune, find the longest run of tokens that also appears in some
+#    training tune. Does it grow as the temperature falls? A model that only stitches together long pieces of its
+#    training data is memorizing, not composing.
+# 2. **Augment instead of transposing.** Instead of moving every tune to C, keep the original keys and add copies of each
+#    training tune transposed by −5 … +6 semitones (use your `transpose`). Compare the validation NLL on tunes in C.
+# 3. **Bar lines.** Add a `|` token at each bar line (use the tune's `meter`) so the model knows where the beat is.
+#    Does the NLL per *note* improve (count only note tokens to compare fairly)?
+# 4. **Separate pitch and duration.** Replace the single token by two embeddings (pitch and duration) added together,
+#    and two softmax outputs. How many parameters does that save, and what happens to the NLL?
+# 5. **Bigger, longer, or dropout?** Train the model for more epochs with `python -m utils.music train` after changing
+#    `utils.music.MODEL`; plot training and validation NLL per epoch and find where it starts to overfit.
+# 6. **Another corpus.** Parse O'Neill's Irish tunes (`music21.corpus` folder `oneills1850`) with `utils.music.parse_tune`
+#    and compare the generated jigs and reels with the German tunes.
+#
+# ## Further reading
+#
+# * The lecture's videos: [RNNs, unrolling and vanishing gradients](https://www.youtube.com/watch?v=AsNTP8Kwu80) and
+#   [LSTM architecture (IBM)](https://www.youtube.com/watch?v=b61DPVFX03I).
+# * A. Karpathy, [The unreasonable effectiveness of recurrent neural networks](https://karpathy.github.io/2015/05/21/rnn-effectiveness/)
+#   (2015): character-level LSTMs writing text, code and music.
+# * B. L. Sturm et al., [Music transcription modelling and composition using deep learning](https://arxiv.org/abs/1604.08723)
+#   (2016): the *folk-rnn* LSTM trained on 23,000 Irish tunes in ABC notation.
+# * [music21 documentation](https://www.music21.org/music21docs/): parsing, analysing and writing music in Python.
+# * S. F. Chen and J. Goodman, *An empirical study of smoothing techniques for language modeling* (1998): Kneser–Ney
+#   and friends.
+
+# %%
+_ = progress()

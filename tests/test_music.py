@@ -1,0 +1,259 @@
+"""Tests of utils.music (notebook 09) and its exercise checks."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from utils import music
+from utils.checks.music import check_sample_with_temperature, check_transpose
+
+F = Fraction
+
+
+# --- the parsing script on a small subset ----------------------------------------------------------------------------
+
+
+def test_parse_script_on_a_subset(tmp_path, capsys):
+    out = tmp_path / "few.json.gz"
+    assert music.main(["parse", "--files", "kinder0", "--limit", "3", "--out", str(out), "--no-readme"]) == 0
+    tunes = music.load_tunes(out)
+    assert len(tunes) == 3
+    first = tunes[0]
+    assert first["essen_id"] == "K0001" and first["meter"] == "2/4" and first["key_sharps"] == -1
+    # K: F, L: 1/8, "A2GG | F2z": A4 quarter, G4 eighth, G4 eighth, F4 quarter, eighth rest
+    assert first["notes"][:5] == [(69, F(1)), (67, F(1, 2)), (67, F(1, 2)), (65, F(1)), (None, F(1, 2))]
+    again = tmp_path / "again.json.gz"
+    music.main(["parse", "--files", "kinder0", "--limit", "3", "--out", str(again), "--no-readme"])
+    assert again.read_bytes() == out.read_bytes()  # same notes, same bytes, same sha256
+
+
+def test_fast_parse_gives_the_same_notes_as_strip_ties():
+    chunks = music.split_abc(music.corpus_path("erk5").read_text(encoding="latin-1"))
+    tune = chunks[1]  # X:2 has ties ("d6-d4", "z2-z6")
+    assert "X:2" in tune and "-" in tune
+    fast, slow = music.parse_tune(tune, fast=True), music.parse_tune(tune, fast=False)
+    assert fast == slow
+
+
+def test_load_tunes_missing_file_names_the_fix(tmp_path):
+    with pytest.raises(ValueError, match="python -m utils.music parse"):
+        music.load_tunes(tmp_path / "nope.json.gz")
+
+
+def test_corpus_path_unknown_file():
+    with pytest.raises(ValueError, match="no Essen file"):
+        music.corpus_path("not-a-file")
+
+
+# --- keys, transposition, tokens -------------------------------------------------------------------------------------
+
+
+def test_keys_and_shift_to_c():
+    assert [music.key_tonic(s) for s in (0, 1, 2, -1, -2, -3)] == [0, 7, 2, 5, 10, 3]
+    assert music.shift_to_c(1) == 5 and music.shift_to_c(-1) == -5 and music.shift_to_c(2) == -2
+    for sharps in range(-7, 8):
+        assert (music.key_tonic(sharps) + music.shift_to_c(sharps)) % 12 == 0
+        assert -5 <= music.shift_to_c(sharps) <= 6
+    with pytest.raises(ValueError, match="between -7"):
+        music.key_tonic(9)
+
+
+def test_transpose_keeps_rests_and_durations():
+    notes = [(67, F(1, 2)), (None, F(1)), (72, F(3, 2))]
+    assert music.transpose(notes, -7) == [(60, F(1, 2)), (None, F(1)), (65, F(3, 2))]
+
+
+def test_tokens_round_trip():
+    notes = [(60, F(1)), (61, F(1, 3)), (None, F(1, 2)), (47, F(3, 2)), (70, F(4))]
+    tokens = music.tune_tokens(notes)
+    assert tokens == ["<s>", "C4:1", "C#4:1/3", "rest:1/2", "B2:3/2", "Bb4:4", "</s>"]
+    assert music.tokens_to_notes(tokens) == notes
+    with pytest.raises(ValueError, match="not a note token"):
+        music.token_to_note("H4:1")
+
+
+def test_vocabulary_and_split():
+    vocab = music.Vocabulary([["<s>", "C4:1", "D4:1", "C4:1", "</s>"]])
+    assert vocab.tokens == ["<pad>", "</s>", "<s>", "C4:1", "D4:1"]
+    assert vocab.decode(vocab.encode(["<s>", "D4:1"])) == ["<s>", "D4:1"]
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        vocab.encode(["E4:1"])
+    train, val = music.split_by_tune(100, 0.1, seed=0)
+    assert len(val) == 10 and len(train) == 90 and not set(train) & set(val)
+    assert np.array_equal(np.sort(np.concatenate([train, val])), np.arange(100))
+
+
+# --- n-gram baselines ------------------------------------------------------------------------------------------------
+
+
+def test_kneser_ney_is_a_distribution_and_orders_help():
+    rng = np.random.default_rng(0)
+    vocab_size = 7  # ids 1 = </s>, 2 = <s>, 3..6 notes
+    seqs = []
+    for _ in range(60):  # a repeating pattern 3 4 5 6 3 4 5 6 ...: a trigram predicts it well
+        start = int(rng.integers(4))
+        seqs.append([2] + [3 + (start + i) % 4 for i in range(int(rng.integers(4, 12)))] + [1])
+    models = {n: music.KneserNey(n, vocab_size).fit(seqs) for n in (1, 2, 3)}
+    for model in models.values():
+        for context in [(2, 2), (3, 4), (6, 6), (2, 5)]:
+            total = sum(model.prob(context[-(model.order - 1):] if model.order > 1 else (), w)
+                        for w in range(vocab_size))
+            assert math.isclose(total, 1.0, rel_tol=1e-9)
+            ctx = context[-(model.order - 1):] if model.order > 1 else ()
+            np.testing.assert_allclose(model.distribution(ctx), [model.prob(ctx, w) for w in range(vocab_size)])
+    nll = {n: m.nll(seqs) for n, m in models.items()}
+    assert nll[3] < nll[2] < nll[1]
+    with pytest.raises(ValueError, match="order"):
+        music.KneserNey(0, 5)
+    vocab = music.Vocabulary([["<s>", "C4:1", "D4:1", "E4:1", "F4:1", "</s>"]])
+    tune = music.sample_ngram(models[3], vocab, ["<s>", "C4:1"], np.random.default_rng(0), max_notes=30)
+    assert tune[:2] == ["<s>", "C4:1"] and len(tune) <= 32
+
+
+# --- sampling, generation, statistics --------------------------------------------------------------------------------
+
+
+def test_sample_with_temperature_matches_softmax():
+    rng = np.random.default_rng(0)
+    logits = np.array([1.0, 0.0, -1.0])
+    draws = [music.sample_with_temperature(logits, 0.5, rng) for _ in range(4000)]
+    freq = np.bincount(draws, minlength=3) / len(draws)
+    assert np.abs(freq - music.softmax(logits, 0.5)).max() < 0.03
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        music.sample_with_temperature(logits, 0.0, rng)
+
+
+def test_numpy_stepper_matches_keras_and_generation_stops_at_end_marker():
+    pytest.importorskip("keras")
+    vocab = music.Vocabulary([["<s>", "C4:1", "D4:1", "</s>"]])
+    model = music.build_lstm(len(vocab), embed_dim=4, units=6)
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(0, 0.5, w.shape) for w in model.get_weights()])
+    seq = vocab.encode(["<s>", "C4:1", "D4:1", "C4:1"])
+    expected = np.asarray(model(music.pad_batch([seq]), training=False))[0]
+    stepper = music.LSTMStepper(model)
+    h, c = stepper.start()
+    for t, token in enumerate(seq):
+        logits, h, c = stepper.step([token], h, c)
+        np.testing.assert_allclose(logits[0], expected[t], atol=1e-5)
+    dense = model.get_layer("logits")
+    bias = np.full(len(vocab), -30.0)
+    bias[vocab.index["</s>"]] = 30.0  # the model always wants to end
+    dense.set_weights([np.zeros_like(dense.get_weights()[0]), bias])
+    tunes = music.generate(model, vocab, [["<s>"], ["<s>", "D4:1"]], temperature=1.0, max_notes=10)
+    assert tunes == [["<s>", "</s>"], ["<s>", "D4:1", "</s>"]]
+
+
+def test_statistics_of_a_known_tune():
+    tune = [(60, F(1)), (62, F(1)), (None, F(1)), (66, F(2)), (69, F(1))]  # F#4 is out of C major; ends on A
+    stats = music.tune_statistics([tune])
+    assert stats["share of notes in key (%)"] == 75.0 and stats["range (semitones)"] == 9.0
+    assert stats["share ending on C or A (%)"] == 100.0 and stats["notes per tune"] == 5
+    hist = music.pitch_class_histogram([tune])
+    assert hist[6] == pytest.approx(2 / 5) and hist.sum() == pytest.approx(1.0)
+    assert music.histogram_distance(hist, hist) == 0.0
+    assert music.histogram_distance(np.eye(12)[0], np.eye(12)[1]) == 1.0
+    with pytest.raises(ValueError, match="no notes"):
+        music.pitch_class_histogram([[(None, F(1))]])
+
+
+# --- MIDI, audio -----------------------------------------------------------------------------------------------------
+
+
+def test_midi_written_and_read_back_with_the_same_notes(tmp_path):
+    notes = [(67, F(1, 2)), (69, F(1, 2)), (None, F(1)), (71, F(1, 3)), (72, F(1, 3)), (74, F(1, 3)), (72, F(3, 2))]
+    path = music.notes_to_midi(notes, tmp_path / "tune.mid", bpm=100)
+    assert path.exists()
+    assert music.midi_to_notes(path, bpm=100) == notes
+
+
+def test_synthesize_is_short_and_bounded():
+    notes = [(60, F(1)), (None, F(1)), (64, F(2))] * 10
+    samples = music.synthesize(notes, bpm=120, rate=8000, max_seconds=3.0)
+    assert len(samples) == 3 * 8000 + 1 and np.abs(samples).max() <= 0.8 + 1e-9
+    player = music.audio_player(notes[:3], bpm=120)
+    assert player.data[:4] == b"RIFF"
+
+
+def test_lstm_nll_of_a_uniform_model_is_log_vocab():
+    keras = pytest.importorskip("keras")
+    model = music.build_lstm(9, embed_dim=4, units=8)
+    dense = model.get_layer("logits")
+    dense.set_weights([np.zeros_like(w) for w in dense.get_weights()])
+    seqs = [[2, 3, 4, 5, 1], [2, 6, 1], [2, 7, 8, 3, 4, 5, 6, 1]]
+    assert music.lstm_nll(model, seqs) == pytest.approx(math.log(9), rel=1e-5)
+    assert keras.backend.backend() == "tensorflow"
+
+
+# --- the exercise checks, both ways ----------------------------------------------------------------------------------
+
+
+def test_check_transpose_accepts_reference(capsys):
+    assert check_transpose(music.transpose)
+    assert "correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda notes, k: [(p + k, d) for p, d in notes], "leave it as it is"),
+    (lambda notes, k: [(None if p is None else p - k, d) for p, d in notes], "the wrong way"),
+    (lambda notes, k: [(None if p is None else (p + k) % 12, d) for p, d in notes], "octave"),
+    (lambda notes, k: [(None if p is None else p + k, d * 2) for p, d in notes], "never durations"),
+    (lambda notes, k: [(p + k, d) for p, d in notes if p is not None], "keep the rest"),
+    (lambda notes, k: None, "return the new list"),
+])
+def test_check_transpose_rejects_mistakes(wrong, hint, capsys):
+    assert not check_transpose(wrong)
+    out = capsys.readouterr().out
+    assert hint in out and "❌" in out
+
+
+def test_check_transpose_rejects_in_place_edit(capsys):
+    def in_place(notes, k):
+        for i, (p, d) in enumerate(notes):
+            notes[i] = (None if p is None else p + k, d)
+        return notes
+
+    assert not check_transpose(in_place)
+    assert "new list" in capsys.readouterr().out
+
+
+def test_check_transpose_not_done(capsys):
+    def stub(notes, k):
+        raise NotImplementedError
+
+    assert not check_transpose(stub)
+    assert "not done yet" in capsys.readouterr().out
+
+
+def test_check_sampling_accepts_reference(capsys):
+    assert check_sample_with_temperature(music.sample_with_temperature)
+    assert "correct" in capsys.readouterr().out
+
+
+def _softmax_sampler(transform, stable=True):
+    def sampler(logits, temperature, rng):
+        z = transform(np.asarray(logits, dtype=float), temperature)
+        with np.errstate(all="ignore"):  # the unstable version overflows on purpose
+            e = np.exp(z - z.max()) if stable else np.exp(z)
+            return int(rng.choice(len(z), p=e / e.sum()))
+
+    return sampler
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_softmax_sampler(lambda z, t: z), "temperature is ignored"),
+    (_softmax_sampler(lambda z, t: z * t), "multiplied by T"),
+    (lambda logits, t, rng: int(np.argmax(logits)), "argmax"),
+    (lambda logits, t, rng: int(rng.integers(len(logits))), "equally likely"),
+    (lambda logits, t, rng: int(rng.choice(len(logits), p=np.asarray(logits) / t)), "softmax"),
+    (_softmax_sampler(lambda z, t: z / t, stable=False), "overflows"),
+    (lambda logits, t, rng: music.softmax(logits, t), "return one index"),
+])
+def test_check_sampling_rejects_mistakes(wrong, hint, capsys):
+    assert not check_sample_with_temperature(wrong)
+    out = capsys.readouterr().out
+    assert hint in out and "❌" in out

@@ -1,0 +1,774 @@
+"""Music composition with an LSTM (notebook 09): a real folk-song corpus, tokens, n-grams, sampling, MIDI, audio.
+
+The corpus is the German part of the Essen folk-song collection that ships inside music21 (ABC files, one melody per
+tune, every tune with its key signature). Parsing it with music21 is slow (about 0.1 s per tune), so the command below
+parses once and caches the notes in ``data/essen_german.json.gz``; the notebook only reads that cache::
+
+    python -m utils.music parse --jobs 2     # all 20 German files (~5,400 tunes), several minutes
+    python -m utils.music parse --files kinder0 --limit 5 --out /tmp/few.json.gz --no-readme   # a quick subset
+    python -m utils.music train              # trains the LSTM whose weights the notebook ships with
+
+Representation (what the notebook explains):
+
+* a **note** is a pair ``(pitch, duration)``: ``pitch`` is a MIDI number (60 = middle C) or ``None`` for a rest,
+  ``duration`` a ``Fraction`` of quarter notes (1 = a quarter, 1/2 = an eighth, 3/2 = a dotted quarter);
+* a **token** is that pair written as text, ``"E4:1/2"`` or ``"rest:1"``; each tune becomes
+  ``["<s>", token, ..., "</s>"]``, so the model learns where tunes begin and end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import math
+import re
+import sys
+import time
+from collections import Counter, defaultdict
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from utils import DATA_DIR, ROOT
+
+BOS, EOS, PAD = "<s>", "</s>", "<pad>"
+REST = "rest"
+#: The German files of music21's Essen collection (folk songs from German-speaking regions, 20 files).
+GERMAN_FILES = ("altdeu10", "altdeu20", "ballad10", "ballad20", "ballad30", "ballad40", "ballad50", "ballad60",
+                "ballad70", "ballad80", "boehme10", "boehme20", "dva0", "erk5", "erk10", "erk20", "erk30", "fink0",
+                "kinder0", "zuccal0")
+CACHE = DATA_DIR / "essen_german.json.gz"
+WEIGHTS = DATA_DIR / "music_lstm.weights.h5"
+OUTPUT_DIR = ROOT / "output" / "music"
+NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+#: The model shipped with the notebook (``python -m utils.music train``): sizes, training schedule, split.
+MODEL = {"embed_dim": 64, "units": 256, "dropout": 0.1, "epochs": 20, "batch_size": 64, "learning_rate": 2e-3,
+         "val_fraction": 0.1, "split_seed": 0}
+
+
+# --- parsing the corpus with music21 (slow; cached) ------------------------------------------------------------------
+
+
+def corpus_path(name: str) -> Path:
+    """The path of one Essen ABC file inside the installed music21 package, e.g. ``corpus_path("kinder0")``."""
+    from music21 import corpus
+
+    for path in corpus.getCorePaths():
+        path = Path(path)
+        if path.parent.name == "essenFolksong" and path.stem == name:
+            return path
+    raise ValueError(f"no Essen file named {name!r} in music21's corpus; choose one of {GERMAN_FILES}")
+
+
+def split_abc(text: str) -> list[str]:
+    """Split the text of an ABC file into one chunk per tune (each starts with its ``X:`` line)."""
+    return [chunk.strip() + "\n" for chunk in re.split(r"\n(?=X:)", "\n" + text) if chunk.strip().startswith("X:")]
+
+
+def parse_tune(abc: str, fast: bool = True) -> dict | None:
+    """Parse one ABC tune with music21 into ``{"title", "essen_id", "meter", "key_sharps", "notes"}``.
+
+    ``notes`` is a list of ``[midi_pitch_or_None, "duration as a fraction of quarters"]``; tied notes are merged,
+    grace notes (no duration) dropped, a chord keeps its top note. Returns None for a tune without notes.
+    ``fast`` skips music21's beaming (it only changes how notes are drawn) and merges ties directly instead of
+    ``stripTies()`` (which copies the whole score): the same notes, in about half the time.
+    """
+    from music21 import converter, key, meter, stream
+
+    if fast:
+        saved, stream.Stream.makeBeams = stream.Stream.makeBeams, lambda self, *a, **k: None
+        try:
+            score = converter.parse(abc, format="abc")
+        finally:
+            stream.Stream.makeBeams = saved
+        flat = score.flatten()
+    else:
+        score = converter.parse(abc, format="abc")
+        flat = score.stripTies().flatten()
+    notes = []
+    for element in flat.notesAndRests:
+        length = Fraction(element.quarterLength).limit_denominator(48)
+        if length <= 0:
+            continue
+        if element.isRest:
+            pitch = None
+        elif element.isChord:
+            pitch = max(p.midi for p in element.pitches)
+        else:
+            pitch = element.pitch.midi
+        tie = getattr(element, "tie", None)
+        continues = fast and tie is not None and tie.type in ("continue", "stop") and notes and notes[-1][0] == pitch
+        if continues or (notes and pitch is None and notes[-1][0] is None):  # tied notes / two rests: one longer
+            notes[-1][1] = str(Fraction(notes[-1][1]) + length)
+            continue
+        notes.append([pitch, str(length)])
+    while notes and notes[0][0] is None:  # a tune starts with its first note, ends with its last one
+        notes.pop(0)
+    while notes and notes[-1][0] is None:
+        notes.pop()
+    if not notes:
+        return None
+    signatures = list(flat.getElementsByClass(key.KeySignature))
+    meters = list(flat.getElementsByClass(meter.TimeSignature))
+    essen_id = re.search(r"^N:\s*(\S+)", abc, re.M)
+    return {"title": (score.metadata.title or "").strip().title(), "essen_id": essen_id.group(1) if essen_id else "",
+            "meter": meters[0].ratioString if meters else "", "key_sharps": signatures[0].sharps if signatures else 0,
+            "notes": notes}
+
+
+def _parse_file(args: tuple[str, int | None]) -> list[dict]:
+    name, limit = args
+    chunks = split_abc(corpus_path(name).read_text(encoding="latin-1"))
+    tunes = []
+    for number, chunk in enumerate(chunks[:limit], start=1):
+        try:
+            tune = parse_tune(chunk)
+        except Exception as exc:  # music21 rejects a handful of malformed tunes: skip them, say so
+            print(f"  skipped {name} tune {number}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            continue
+        if tune is not None:
+            tune["file"] = name
+            tunes.append(tune)
+    return tunes
+
+
+def build_cache(files=GERMAN_FILES, out: Path = CACHE, limit: int | None = None, jobs: int = 1) -> dict:
+    """Parse the given Essen files (the first ``limit`` tunes of each, or all) and write the cache; returns its info."""
+    import music21
+
+    if not files:
+        raise ValueError("give at least one Essen file name, e.g. files=('kinder0',)")
+    work = [(name, limit) for name in files]
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs) as pool:
+            per_file = list(pool.map(_parse_file, work))
+    else:
+        per_file = [_parse_file(w) for w in work]
+    tunes = [tune for chunk in per_file for tune in chunk]
+    payload = {"corpus": "music21 essenFolksong (German files)", "music21_version": music21.__version__,
+               "files": list(files), "tunes": tunes}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    tmp = out.with_suffix(".tmp")
+    with open(tmp, "wb") as handle, gzip.GzipFile(fileobj=handle, mode="wb", mtime=0, filename="") as gz:
+        gz.write(raw)  # mtime=0 and no file name: the same notes give the same bytes, hence the same sha256
+    tmp.replace(out)
+    return {"path": out, "tunes": len(tunes), "notes": sum(len(t["notes"]) for t in tunes),
+            "sha256": hashlib.sha256(out.read_bytes()).hexdigest(), "music21": music21.__version__,
+            "files": list(files)}
+
+
+def load_tunes(path: Path = CACHE) -> list[dict]:
+    """The cached tunes; each has ``notes`` as a list of ``(pitch or None, Fraction)`` pairs."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path} is missing: run `python -m utils.music parse` to parse the corpus and cache it")
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        tunes = json.load(handle)["tunes"]
+    for tune in tunes:
+        tune["notes"] = [(pitch, Fraction(duration)) for pitch, duration in tune["notes"]]
+    return tunes
+
+
+# --- keys and transposition ------------------------------------------------------------------------------------------
+
+
+def key_tonic(key_sharps: int) -> int:
+    """Pitch class (0 = C … 11 = B) of the major key with this many sharps (negative = flats): 1 → G, -1 → F."""
+    if not -7 <= int(key_sharps) <= 7:
+        raise ValueError(f"key_sharps must be between -7 (7 flats) and 7 (7 sharps), got {key_sharps}")
+    return (7 * int(key_sharps)) % 12
+
+
+def shift_to_c(key_sharps: int) -> int:
+    """Semitones that move a tune with this key signature to C major (or A minor), by the smallest move, -5 … +6."""
+    shift = -key_tonic(key_sharps) % 12
+    return shift - 12 if shift > 6 else shift
+
+
+def transpose(notes, semitones: int) -> list[tuple]:
+    """Every pitch moved by ``semitones``; rests stay rests and durations are unchanged."""
+    return [(None if pitch is None else pitch + semitones, duration) for pitch, duration in notes]
+
+
+def in_c(tune: dict) -> list[tuple]:
+    """A cached tune's notes transposed to C major / A minor."""
+    return transpose(tune["notes"], shift_to_c(tune["key_sharps"]))
+
+
+# --- tokens and vocabulary ------------------------------------------------------------------------------------------
+
+
+def pitch_name(pitch: int | None) -> str:
+    """``60`` → ``"C4"``, ``None`` → ``"rest"``."""
+    return REST if pitch is None else f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
+def note_to_token(pitch: int | None, duration) -> str:
+    """``(64, Fraction(1, 2))`` → ``"E4:1/2"``."""
+    return f"{pitch_name(pitch)}:{Fraction(duration)}"
+
+
+def token_to_note(token: str) -> tuple[int | None, Fraction]:
+    """``"E4:1/2"`` → ``(64, Fraction(1, 2))``; ``"rest:1"`` → ``(None, Fraction(1))``."""
+    match = re.fullmatch(r"([A-G][b#]?)(-?\d+):(\d+(?:/\d+)?)|rest:(\d+(?:/\d+)?)", token)
+    if not match:
+        raise ValueError(f"{token!r} is not a note token like 'E4:1/2' or 'rest:1'")
+    if match.group(4):
+        return None, Fraction(match.group(4))
+    name, octave, duration = match.group(1), int(match.group(2)), Fraction(match.group(3))
+    return NOTE_NAMES.index(name) + 12 * (octave + 1), duration
+
+
+def tune_tokens(notes) -> list[str]:
+    """A tune's notes as tokens between the start and end markers."""
+    return [BOS] + [note_to_token(p, d) for p, d in notes] + [EOS]
+
+
+def tokens_to_notes(tokens) -> list[tuple]:
+    """Back from tokens to ``(pitch, duration)`` pairs; markers and padding are skipped."""
+    return [token_to_note(t) for t in tokens if t not in (BOS, EOS, PAD)]
+
+
+class Vocabulary:
+    """Token ↔ integer id. Id 0 is padding (``<pad>``), so a Keras Embedding can mask it (``mask_zero=True``)."""
+
+    def __init__(self, token_lists):
+        counts = Counter(t for tokens in token_lists for t in tokens)
+        ordered = sorted(counts, key=lambda t: (t not in (BOS, EOS), -counts[t], t))
+        self.tokens = [PAD] + ordered
+        self.index = {t: i for i, t in enumerate(self.tokens)}
+        self.counts = counts
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def encode(self, tokens) -> list[int]:
+        unknown = [t for t in tokens if t not in self.index]
+        if unknown:
+            raise ValueError(f"tokens not in the vocabulary: {unknown[:5]}; build the Vocabulary from all tunes")
+        return [self.index[t] for t in tokens]
+
+    def decode(self, ids) -> list[str]:
+        return [self.tokens[int(i)] for i in ids]
+
+
+def split_by_tune(n_tunes: int, val_fraction: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of training and validation tunes: whole tunes go to one side, never split inside a tune."""
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    order = np.random.default_rng(seed).permutation(n_tunes)
+    n_val = max(1, round(n_tunes * val_fraction))
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+# --- n-gram baselines (interpolated Kneser-Ney) ----------------------------------------------------------------------
+
+
+class KneserNey:
+    """Interpolated Kneser–Ney n-gram model over token ids (order 1 = unigram, 2 = bigram, 3 = trigram).
+
+    P(w | ctx) = max(c(ctx, w) - D, 0) / c(ctx) + D · N1+(ctx ·) / c(ctx) · P_lower(w | shorter ctx), where the lower
+    orders use continuation counts (in how many different contexts a token appears) and the lowest order is mixed with
+    a uniform distribution over the vocabulary, so that no token ever gets probability 0. An unseen context falls back
+    entirely to the shorter one. Each tune is padded with ``order - 1`` start markers on the left.
+    """
+
+    def __init__(self, order: int, vocab_size: int, discount: float = 0.75):
+        if order not in (1, 2, 3, 4, 5):
+            raise ValueError(f"order must be 1 … 5, got {order}")
+        if not 0 < discount < 1:
+            raise ValueError(f"discount must be between 0 and 1, got {discount}")
+        self.order, self.vocab_size, self.discount = order, vocab_size, discount
+
+    def fit(self, sequences) -> KneserNey:
+        """``sequences``: lists of ids, each starting with the start marker and ending with the end marker."""
+        n = self.order
+        self.counts = [defaultdict(Counter) for _ in range(n)]  # counts[k][context of length k][w]
+        for seq in sequences:
+            padded = [seq[0]] * (n - 1) + list(seq)
+            for i in range(n - 1 + 1, len(padded)):  # predict every token after the first start marker
+                context = tuple(padded[i - n + 1:i])
+                self.counts[n - 1][context][padded[i]] += 1
+        for k in range(n - 1, 0, -1):  # continuation counts for the shorter contexts
+            for context, followers in self.counts[k].items():
+                for w in followers:
+                    self.counts[k - 1][context[1:]][w] += 1
+        self.totals = [{c: sum(f.values()) for c, f in level.items()} for level in self.counts]
+        self._cache: dict = {}
+        return self
+
+    def prob(self, context: tuple, w: int) -> float:
+        """P(w | context), with ``context`` the last ``order - 1`` ids."""
+        p = 1.0 / self.vocab_size
+        for k in range(0, self.order):
+            ctx = tuple(context[len(context) - k:]) if k else ()
+            followers = self.counts[k].get(ctx)
+            if not followers:
+                continue
+            total = self.totals[k][ctx]
+            p = (max(followers.get(w, 0) - self.discount, 0.0) + self.discount * len(followers) * p) / total
+        return p
+
+    def distribution(self, context: tuple) -> np.ndarray:
+        """P(· | context) over the whole vocabulary at once, shape (vocab_size,); the same numbers as ``prob``."""
+        p = np.full(self.vocab_size, 1.0 / self.vocab_size)
+        for k in range(0, self.order):
+            ctx = tuple(context[len(context) - k:]) if k else ()
+            followers = self.counts[k].get(ctx)
+            if not followers:
+                continue
+            counts = np.zeros(self.vocab_size)
+            counts[list(followers)] = list(followers.values())
+            p = (np.maximum(counts - self.discount, 0.0) + self.discount * len(followers) * p) / self.totals[k][ctx]
+        return p
+
+    def token_nlls(self, sequences) -> list[np.ndarray]:
+        """Negative log-likelihood (nats) of each predicted token of each sequence (every token after the start)."""
+        n, out = self.order, []
+        for seq in sequences:
+            padded = [seq[0]] * (n - 1) + list(seq)
+            out.append(np.array([-math.log(self.prob(tuple(padded[i - n + 1:i]) if n > 1 else (), padded[i]))
+                                 for i in range(n, len(padded))]))
+        return out
+
+    def nll(self, sequences) -> float:
+        """Mean negative log-likelihood in nats per predicted token (every token after the start marker)."""
+        return float(np.concatenate(self.token_nlls(sequences)).mean())
+
+
+# --- the LSTM language model -----------------------------------------------------------------------------------------
+
+
+def pad_batch(sequences, length: int | None = None) -> np.ndarray:
+    """Sequences of ids → an int32 array (n, length), right-padded with 0 (``<pad>``), cut at ``length``."""
+    length = length or max(len(s) for s in sequences)
+    out = np.zeros((len(sequences), length), dtype="int32")
+    for row, seq in enumerate(sequences):
+        seq = seq[:length]
+        out[row, :len(seq)] = seq
+    return out
+
+
+def lm_arrays(sequences, max_len: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and targets for next-token prediction: x = tokens[:-1], y = tokens[1:], both (n, time), 0 = padding."""
+    inputs = pad_batch([s[:-1] for s in sequences], min(max_len, max(len(s) for s in sequences) - 1))
+    targets = pad_batch([s[1:] for s in sequences], inputs.shape[1])
+    return inputs, targets
+
+
+def build_lstm(vocab_size: int, embed_dim: int = MODEL["embed_dim"], units: int = MODEL["units"],
+               dropout: float = MODEL["dropout"], learning_rate: float = MODEL["learning_rate"], compile: bool = True):
+    """Embedding → LSTM (one output per step) → Dense logits over the vocabulary; loss ignores padding (id 0).
+
+    ``compile=False`` gives a model for inference only (its saved weights then hold no optimizer state).
+    """
+    import keras
+
+    model = keras.Sequential([
+        keras.Input(shape=(None,), dtype="int32"),
+        keras.layers.Embedding(vocab_size, embed_dim, mask_zero=True, name="embedding"),
+        keras.layers.LSTM(units, return_sequences=True, dropout=dropout, name="lstm"),
+        keras.layers.Dense(vocab_size, name="logits"),
+    ], name="music_lstm")
+    if not compile:
+        return model
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0), loss=loss)
+    return model
+
+
+def length_batches(sequences, batch_size: int) -> list[np.ndarray]:
+    """Indices of the sequences grouped into batches of similar length, so that little time is spent on padding."""
+    order = np.argsort([len(s) for s in sequences], kind="stable")
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def tune_batches(sequences, batch_size: int = MODEL["batch_size"], seed: int = 0):
+    """A Keras dataset of (inputs, targets) batches of tunes of similar length, in a new random order every epoch."""
+    import keras
+
+    class TuneBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.batches = length_batches(sequences, batch_size)
+            self.rng = np.random.default_rng(seed)
+            self.order = self.rng.permutation(len(self.batches))
+
+        def __len__(self):
+            return len(self.batches)
+
+        def __getitem__(self, i):
+            return lm_arrays([sequences[j] for j in self.batches[self.order[i]]], max_len=10_000)
+
+        def on_epoch_end(self):
+            self.order = self.rng.permutation(len(self.batches))
+
+    return TuneBatches()
+
+
+def lstm_token_nlls(model, sequences, batch_size: int = 256) -> list[np.ndarray]:
+    """Negative log-likelihood (nats) of each predicted token of each sequence, as ``KneserNey.token_nlls``."""
+    out = [None] * len(sequences)
+    for batch in length_batches(sequences, batch_size):
+        x, y = lm_arrays([sequences[j] for j in batch], max_len=10_000)
+        logits = np.asarray(model(x, training=False), dtype="float64")
+        logits -= logits.max(axis=-1, keepdims=True)
+        log_probs = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+        picked = np.take_along_axis(log_probs, y[..., None], axis=-1)[..., 0]
+        for row, j in enumerate(batch):
+            out[j] = -picked[row, :len(sequences[j]) - 1]
+    return out
+
+
+def lstm_nll(model, sequences, batch_size: int = 256) -> float:
+    """Mean negative log-likelihood in nats per predicted token, over exactly the tokens the n-grams predict."""
+    return float(np.concatenate(lstm_token_nlls(model, sequences, batch_size)).mean())
+
+
+def softmax(logits, temperature: float = 1.0) -> np.ndarray:
+    """softmax(logits / temperature), computed stably."""
+    z = np.asarray(logits, dtype="float64") / temperature
+    z = np.exp(z - z.max())
+    return z / z.sum()
+
+
+def sample_with_temperature(logits, temperature: float, rng: np.random.Generator) -> int:
+    """Draw one index from softmax(logits / temperature): T < 1 sharpens (safer), T > 1 flattens (bolder)."""
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0 (use a small value like 0.05 for almost-greedy), got {temperature}")
+    probs = softmax(logits, temperature)
+    return int(rng.choice(len(probs), p=probs))
+
+
+class LSTMStepper:
+    """The trained model's arithmetic, one token at a time, in NumPy (the LSTM cell of notebook 04).
+
+    Calling the Keras model once per new note would re-read the whole tune every time; stepping the cell keeps the
+    memories ``(h, c)`` between steps instead, so composing a tune takes milliseconds. Keras' gate order: i, f, c, o.
+    """
+
+    def __init__(self, model):
+        self.embedding = model.get_layer("embedding").get_weights()[0]
+        self.kernel, self.recurrent, self.bias = model.get_layer("lstm").get_weights()
+        self.dense_w, self.dense_b = model.get_layer("logits").get_weights()
+        self.units = self.recurrent.shape[0]
+
+    def start(self, batch: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Empty short-term (h) and long-term (c) memories for ``batch`` tunes."""
+        return np.zeros((batch, self.units)), np.zeros((batch, self.units))
+
+    def step(self, token_ids, h, c):
+        """Read one token per tune: returns the logits of the next token (batch, vocab) and the new (h, c)."""
+        z = self.embedding[np.asarray(token_ids)] @ self.kernel + h @ self.recurrent + self.bias
+        i, f, g, o = np.split(z, 4, axis=-1)
+        sigmoid = lambda x: 1.0 / (1.0 + np.exp(-x))
+        c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+        h = sigmoid(o) * np.tanh(c)
+        return h @ self.dense_w + self.dense_b, h, c
+
+
+def generate(model, vocab: Vocabulary, seeds, temperature: float = 1.0, max_notes: int = 120, rng=None,
+             sampler=sample_with_temperature) -> list[list[str]]:
+    """Continue each seed phrase (a token list starting with ``<s>``) until ``</s>`` or ``max_notes`` new tokens.
+
+    The model reads the seed, then at each step its next-token logits are sampled with
+    ``sampler(logits, temperature, rng)`` and the chosen token is fed back in.
+    """
+    rng = rng if rng is not None else np.random.default_rng(0)
+    stepper = model if isinstance(model, LSTMStepper) else LSTMStepper(model)
+    banned = [vocab.index[PAD], vocab.index[BOS]]  # never sample padding or a second start marker
+    tunes = []
+    for seed in seeds:
+        ids = vocab.encode(seed)
+        h, c = stepper.start()
+        for token in ids:
+            logits, h, c = stepper.step([token], h, c)
+        for _ in range(max_notes):
+            step = logits[0].astype("float64")
+            step[banned] = -np.inf
+            token = int(sampler(step, temperature, rng))
+            ids.append(token)
+            if token == vocab.index[EOS]:
+                break
+            logits, h, c = stepper.step([token], h, c)
+        tunes.append(vocab.decode(ids))
+    return tunes
+
+
+def sample_ngram(model: KneserNey, vocab: Vocabulary, seed, rng, max_notes: int = 120) -> list[str]:
+    """Continue a seed phrase with an n-gram model (to compare its tunes with the LSTM's)."""
+    ids = vocab.encode(seed)
+    for _ in range(max_notes):
+        context = tuple(([ids[0]] * model.order + ids)[len(ids) + 1:]) if model.order > 1 else ()
+        probs = model.distribution(context)
+        probs[[vocab.index[PAD], vocab.index[BOS]]] = 0
+        ids.append(int(rng.choice(len(probs), p=probs / probs.sum())))
+        if ids[-1] == vocab.index[EOS]:
+            break
+    return vocab.decode(ids)
+
+
+# --- statistics of tunes ---------------------------------------------------------------------------------------------
+
+C_MAJOR = {0, 2, 4, 5, 7, 9, 11}
+
+
+def pitch_class_histogram(tunes_notes) -> np.ndarray:
+    """Share of notes on each pitch class C … B (rests ignored), each note weighted by its duration; sums to 1."""
+    hist = np.zeros(12)
+    for notes in tunes_notes:
+        for pitch, duration in notes:
+            if pitch is not None:
+                hist[pitch % 12] += float(duration)
+    if hist.sum() == 0:
+        raise ValueError("no notes at all: pass tunes as lists of (pitch, duration) pairs")
+    return hist / hist.sum()
+
+
+def tune_statistics(tunes_notes) -> dict[str, float]:
+    """Summary of tunes in C major / A minor: share of notes in the key, range, length, share ending on C or A."""
+    in_key, ranges, lengths, endings = [], [], [], []
+    for notes in tunes_notes:
+        pitches = [p for p, _ in notes if p is not None]
+        if not pitches:
+            continue
+        in_key.append(np.mean([p % 12 in C_MAJOR for p in pitches]))
+        ranges.append(max(pitches) - min(pitches))
+        lengths.append(len(notes))
+        endings.append(pitches[-1] % 12 in (0, 9))
+    return {"tunes": len(lengths), "notes per tune": float(np.mean(lengths)),
+            "share of notes in key (%)": 100 * float(np.mean(in_key)), "range (semitones)": float(np.mean(ranges)),
+            "share ending on C or A (%)": 100 * float(np.mean(endings))}
+
+
+def histogram_distance(p, q) -> float:
+    """Total-variation distance between two histograms: half the sum of absolute differences, 0 (same) … 1."""
+    return 0.5 * float(np.abs(np.asarray(p) - np.asarray(q)).sum())
+
+
+# --- MIDI, audio, piano roll -----------------------------------------------------------------------------------------
+
+
+def notes_to_midi(notes, path, bpm: float = 100.0, program: int = 0) -> Path:
+    """Write ``(pitch, duration)`` pairs to a MIDI file (one instrument, ``bpm`` quarter notes per minute)."""
+    import pretty_midi
+
+    midi = pretty_midi.PrettyMIDI(initial_tempo=bpm)
+    instrument = pretty_midi.Instrument(program=program, name="melody")
+    seconds_per_quarter, time_now = 60.0 / bpm, 0.0
+    for pitch, duration in notes:
+        length = float(duration) * seconds_per_quarter
+        if pitch is not None:
+            instrument.notes.append(pretty_midi.Note(velocity=90, pitch=int(pitch), start=time_now,
+                                                     end=time_now + length))
+        time_now += length
+    midi.instruments.append(instrument)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    midi.write(str(path))
+    return path
+
+
+def midi_to_notes(path, bpm: float = 100.0) -> list[tuple]:
+    """Read a one-melody MIDI file back into ``(pitch, duration)`` pairs (gaps become rests, durations in quarters)."""
+    import pretty_midi
+
+    midi = pretty_midi.PrettyMIDI(str(path))
+    seconds_per_quarter, notes, time_now = 60.0 / bpm, [], 0.0
+    for note in sorted(midi.instruments[0].notes, key=lambda n: n.start):
+        gap = Fraction(round((note.start - time_now) / seconds_per_quarter * 48), 48)
+        if gap > 0:
+            notes.append((None, gap))
+        notes.append((note.pitch, Fraction(round((note.end - note.start) / seconds_per_quarter * 48), 48)))
+        time_now = note.end
+    return notes
+
+
+def synthesize(notes, bpm: float = 100.0, rate: int = 8000, max_seconds: float = 12.0) -> np.ndarray:
+    """A small NumPy synthesizer: each note a few harmonics with a soft attack and a decay; no sound card library.
+
+    Returns float samples in [-1, 1] at ``rate`` Hz, cut after ``max_seconds`` (short keeps the notebook small).
+    """
+    seconds_per_quarter = 60.0 / bpm
+    total = sum(float(d) for _, d in notes) * seconds_per_quarter
+    samples = np.zeros(int(min(total, max_seconds) * rate) + 1)
+    start = 0.0
+    for pitch, duration in notes:
+        length = float(duration) * seconds_per_quarter
+        begin = int(start * rate)
+        if begin >= len(samples):
+            break
+        if pitch is not None:
+            t = np.arange(min(int(length * rate), len(samples) - begin)) / rate
+            freq = 440.0 * 2 ** ((pitch - 69) / 12)
+            tone = sum(a * np.sin(2 * np.pi * k * freq * t) for k, a in ((1, 1.0), (2, 0.4), (3, 0.2), (4, 0.1)))
+            envelope = np.minimum(t / 0.01, 1.0) * np.exp(-3.0 * t) * np.minimum((length - t) / 0.02, 1.0)
+            samples[begin:begin + len(t)] += tone * envelope
+        start += length
+    peak = np.abs(samples).max()
+    return samples / peak * 0.8 if peak > 0 else samples
+
+
+def audio_player(notes, bpm: float = 100.0, rate: int = 8000, max_seconds: float = 12.0):
+    """An in-notebook audio player (``IPython.display.Audio``) for a tune, synthesized with NumPy."""
+    from IPython.display import Audio
+
+    return Audio(synthesize(notes, bpm, rate, max_seconds), rate=rate)
+
+
+def plot_piano_roll(tunes_notes, titles, bpm: float | None = None, max_quarters: float = 32.0):
+    """One piano roll per tune: a bar per note, pitch (MIDI number, named) against time in quarter notes."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(tunes_notes), 1, figsize=(8, 1.9 * len(tunes_notes)), sharex=True, squeeze=False)
+    for ax, notes, title in zip(axes[:, 0], tunes_notes, titles, strict=True):
+        start, pitches = 0.0, []
+        for pitch, duration in notes:
+            if start >= max_quarters:
+                break
+            if pitch is not None:
+                ax.barh(pitch, float(duration), left=start, height=0.8, color="tab:blue", edgecolor="navy")
+                pitches.append(pitch)
+            start += float(duration)
+        if pitches:
+            ticks = [p for p in range(min(pitches), max(pitches) + 1) if p % 12 in (0, 4, 7)]
+            ax.set_yticks(ticks, [pitch_name(p) for p in ticks])
+            ax.set_ylim(min(pitches) - 1.5, max(pitches) + 1.5)
+        ax.set_title(title, fontsize=10)
+        ax.set_ylabel("pitch")
+    axes[-1, 0].set_xlabel("time (quarter notes)")
+    axes[-1, 0].set_xlim(0, max_quarters)
+    fig.tight_layout()
+    return fig
+
+
+# --- the scripts: parse the corpus, train the shipped model ----------------------------------------------------------
+
+
+def prepare(tunes=None):
+    """Everything the notebook and the training script share: tunes in C, tokens, vocabulary, the tune split."""
+    tunes = load_tunes() if tunes is None else tunes
+    tokens = [tune_tokens(in_c(t)) for t in tunes]
+    vocab = Vocabulary(tokens)
+    train_idx, val_idx = split_by_tune(len(tunes), MODEL["val_fraction"], MODEL["split_seed"])
+    return tokens, vocab, train_idx, val_idx
+
+
+def train_shipped_model(out: Path = WEIGHTS, epochs: int = MODEL["epochs"], seed: int = 1) -> dict:
+    """Train the LSTM the notebook ships with, on the training tunes only, and save its weights.
+
+    5% of the training tunes are held back to keep the best epoch (early stopping); the validation tunes are never seen.
+    """
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    tokens, vocab, train_idx, val_idx = prepare()
+    ids = [vocab.encode(t) for t in tokens]
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(train_idx)
+    n_hold = max(1, len(order) // 20)
+    fit_ids, hold_ids = [ids[i] for i in order[n_hold:]], [ids[i] for i in order[:n_hold]]
+    model = build_lstm(len(vocab))
+    started = time.perf_counter()
+    stop = keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)
+    history = model.fit(tune_batches(fit_ids, seed=seed), validation_data=tune_batches(hold_ids), epochs=epochs,
+                        verbose=2, callbacks=[stop])
+    seconds = time.perf_counter() - started
+    out = Path(out)
+    inference = build_lstm(len(vocab), compile=False)  # saved without Adam's moments: a third of the size
+    inference.set_weights(model.get_weights())
+    inference.save_weights(out)
+    val = lstm_nll(model, [ids[i] for i in val_idx])
+    best = int(np.argmin(history.history["val_loss"])) + 1
+    return {"path": out, "epochs_run": len(history.history["loss"]), "best_epoch": best, "seconds": seconds,
+            "val_nll": val, "vocab": len(vocab), "params": model.count_params(),
+            "sha256": hashlib.sha256(out.read_bytes()).hexdigest()}
+
+
+def _append_readme(section: str, heading: str) -> None:
+    """Replace (or append) our section of data/README.md, identified by its heading."""
+    readme = DATA_DIR / "README.md"
+    text = readme.read_text() if readme.exists() else "# Bundled data\n"
+    pattern = re.compile(rf"\n{re.escape(heading)}\n.*?(?=\n## |\Z)", re.S)
+    text = pattern.sub("", text).rstrip("\n") + "\n\n" + section.strip() + "\n"
+    readme.write_text(text)
+
+
+def _cache_section(info: dict) -> str:
+    return f"""## `essen_german.json.gz` — German folk songs of the Essen collection, parsed by music21
+
+- **What:** {info['tunes']:,} monophonic folk-song melodies ({info['notes']:,} notes and rests) with title, Essen id
+  (`N:` field), meter and key signature; each note a pair `[MIDI pitch or null for a rest, duration in quarter notes]`,
+  ties merged, grace notes dropped. Gzipped JSON (written with mtime 0, so the same notes give the same bytes).
+- **Source:** the Essen Folksong Collection (encoded under Helmut Schaffrath, continued by Ewa Dahlig-Turek; ABC
+  encodings by Seymour Schlien), in the ABC files that ship inside music21 {info['music21']} on PyPI, folder
+  `music21/corpus/essenFolksong/`, files {', '.join(f"`{name}.abc`" for name in info['files'])}.
+- **License:** music21's code is BSD-3-Clause, but its `essenFolksong/license.txt` says the legal status of the Essen
+  data "is unclear", that Prof. Dahlig-Turek gave permission for non-commercial distribution and use of the files in
+  music21, and that the ABC encodings are distributed by Seymour Schlien's permission. This cache holds only notes,
+  rests, titles, meters and key signatures derived from those files, for non-commercial teaching; it is **not** covered
+  by this repository's MIT license. Anyone who needs a clean license can delete it and rebuild it from music21 with
+  the command below.
+- **How extracted:** `python -m utils.music parse --jobs 2` (`utils.music.build_cache`, about 10 minutes on 2 busy
+  cores): split each file into tunes at `X:`, parse each tune with `music21.converter.parse(..., format="abc")`, merge
+  tied notes (the same notes as `stripTies()`, checked in `tests/test_music.py`), read notes, rests, key signature.
+- **Rows:** {info['tunes']:,} tunes. **sha256:** `{info['sha256']}`
+- **Read by:** `utils.music.load_tunes()` (notebook 09)."""
+
+
+def _weights_section(info: dict) -> str:
+    m = MODEL
+    return f"""## `music_lstm.weights.h5` — the LSTM melody model of notebook 09
+
+- **What:** weights of `utils.music.build_lstm({info['vocab']})`: Embedding({m['embed_dim']}) → LSTM({m['units']}) →
+  Dense({info['vocab']}), {info['params']:,} parameters, trained on the training tunes of `essen_german.json.gz`
+  (tunes moved to C major / A minor; split `split_by_tune(val_fraction={m['val_fraction']}, seed={m['split_seed']})`).
+- **How made:** `python -m utils.music train` (`utils.music.train_shipped_model`): Adam {m['learning_rate']}, batch
+  {m['batch_size']}, up to {m['epochs']} epochs with early stopping on 5% of the training tunes (best
+  epoch {info['best_epoch']} of {info['epochs_run']}; {info['seconds']:.0f} s on 2 shared CPU cores). The validation
+  tunes are never seen; their NLL with these weights is {info['val_nll']:.3f} nats per token.
+- **sha256:** `{info['sha256']}` (the bytes may differ between TensorFlow versions; the notebook recomputes the NLL).
+- **Read by:** notebook 09 (`model.load_weights(utils.music.WEIGHTS)`)."""
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Parse the Essen corpus into a token cache, or train the LSTM.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("parse", help="parse the Essen ABC files with music21 and cache the notes")
+    p.add_argument("--files", nargs="+", default=list(GERMAN_FILES), help="Essen file names (default: German files)")
+    p.add_argument("--limit", type=int, default=None, help="only the first LIMIT tunes of each file (for tests)")
+    p.add_argument("--out", type=Path, default=CACHE)
+    p.add_argument("--jobs", type=int, default=1, help="parallel processes")
+    p.add_argument("--no-readme", action="store_true", help="do not update data/README.md")
+    t = sub.add_parser("train", help="train the shipped LSTM and save its weights")
+    t.add_argument("--out", type=Path, default=WEIGHTS)
+    t.add_argument("--epochs", type=int, default=MODEL["epochs"])
+    t.add_argument("--no-readme", action="store_true")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    if args.command == "parse":
+        info = build_cache(args.files, args.out, args.limit, args.jobs)
+        if not args.no_readme:
+            _append_readme(_cache_section(info), "## `essen_german.json.gz` — German folk songs of the Essen "
+                                                 "collection, parsed by music21")
+    else:
+        info = train_shipped_model(args.out, args.epochs)
+        if not args.no_readme:
+            _append_readme(_weights_section(info), "## `music_lstm.weights.h5` — the LSTM melody model of notebook 09")
+    info = {k: v for k, v in info.items()}
+    print(json.dumps({k: str(v) for k, v in info.items()}, indent=1))
+    print(f"done in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
