@@ -273,6 +273,10 @@ def load_manifest() -> dict:
     return json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
 
 
+def save_manifest(manifest: dict) -> None:
+    MANIFEST.write_text(json.dumps(dict(sorted(manifest.items())), indent=1) + "\n")
+
+
 def out_of_sync() -> list[str]:
     """Committed notebooks whose cells differ from what their sources generate (outputs are not compared)."""
     order, problems = sources(), []
@@ -313,14 +317,14 @@ def main(argv: list[str] | None = None) -> int:
     for source in order:  # student versions are cheap: always rebuilt, so navigation stays right everywhere
         student, solution = build(source, order)
         name = source.with_suffix(".ipynb").name
-        write_student(student, NOTEBOOKS / name, manifest, args.force)
+        if write_student(student, NOTEBOOKS / name, manifest, args.force):
+            save_manifest(manifest)  # at once, so that a failed execution below can't orphan this notebook
         if source in chosen:
             seconds = 0.0 if args.no_execute else execute(solution, SOLUTIONS)
             write(solution, SOLUTIONS / name)
             print(f"built {name}" + ("" if args.no_execute else f" (solution executed in {seconds:.1f} s)"))
         elif (SOLUTIONS / name).exists():  # not re-executed: only its generated frame is refreshed
             refresh_frame(solution, SOLUTIONS / name)
-    MANIFEST.write_text(json.dumps(dict(sorted(manifest.items())), indent=1) + "\n")
     return 0
 
 
