@@ -1,5 +1,6 @@
 # %% [markdown]
 # # 06 · Neural machine translation
+# <!-- summary: an LSTM encoder–decoder with teacher forcing translates English number words to French; greedy decoding; exact match vs a dictionary baseline -->
 #
 # The lecture's first application of LSTMs beyond forecasting: **translation**. A sentence in one language goes in, a
 # sentence in another language comes out, and the two need not have the same length. One LSTM, the **encoder**, reads
