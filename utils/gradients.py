@@ -246,40 +246,74 @@ def input_gradients(layer, xs):
     return tape.gradient(total, xs).numpy()
 
 
+def side_by_side(kind: str, layers, features: int = 1):
+    """One layer that runs several built layers of the same ``kind`` side by side, without any connection between them.
+
+    Layer k reads input features ``k*features … (k+1)*features - 1`` and owns hidden units ``k*units … (k+1)*units - 1``:
+    the kernels are block-diagonal. Measuring several random initialisations then costs one call instead of one per
+    layer (each call of a new layer pays for building its computation graph).
+    """
+    units = layers[0].units
+    count, gates = len(layers), (1 if kind == "SimpleRNN" else 4)
+    kernel = np.zeros((count * features, gates * count * units), dtype="float32")
+    recurrent = np.zeros((count * units, gates * count * units), dtype="float32")
+    bias = np.zeros(gates * count * units, dtype="float32")
+    for k, layer in enumerate(layers):
+        w, u, b = (v.numpy() for v in (layer.cell.kernel, layer.cell.recurrent_kernel, layer.cell.bias))
+        rows_in, rows_h = slice(k * features, (k + 1) * features), slice(k * units, (k + 1) * units)
+        for gate in range(gates):  # Keras packs the LSTM gates as [i, f, c, o] blocks of `units` columns
+            mine, big = slice(gate * units, (gate + 1) * units), slice((gate * count + k) * units,
+                                                                       (gate * count + k + 1) * units)
+            kernel[rows_in, big], recurrent[rows_h, big], bias[big] = w[:, mine], u[:, mine], b[mine]
+    combined = make_recurrent_layer(kind, count * units)
+    combined.build((None, None, count * features))
+    combined.set_weights([kernel, recurrent, bias])
+    return combined
+
+
 def first_input_gradient_ratios(kind: str, lengths=(10, 25, 50, 100, 150), seeds=range(5), units: int = 32,
-                                features: int = 1, input_scale: float = 1.0, forget_bias: float | None = None,
-                                layer=None) -> pd.DataFrame:
+                                features: int = 1, input_scale: float = 1.0,
+                                forget_bias: float | None = None) -> pd.DataFrame:
     """How much the FIRST input still moves the last hidden state, relative to the LAST input, at random initialisation.
 
-    For each seed (a fresh random layer, unless ``layer`` is given) and each length T, one random input sequence
-    x_1 … x_T ~ N(0, input_scale²) with ``features`` features goes through the layer, and
+    For each seed (a freshly initialised layer with Keras' default initialisers) and each length T, a random input
+    sequence x_1 … x_T ~ N(0, input_scale²) with ``features`` features goes through the layer, and
     ``ratio = |d sum(h_T)/d x_1| / |d sum(h_T)/d x_T|`` (L2 norms over the features). Returns one row per
     (seed, length) with the ratio and |d sum(h_T)/d x_1|.
+
+    All seeds and lengths are measured in one call: the layers run side by side (``side_by_side``), and shorter
+    sequences are padded in front with masked steps, which leave the state at zero exactly as if the sequence
+    started later.
     """
     import keras
-    import tensorflow as tf
 
-    lengths = [int(t) for t in lengths]
+    lengths, seeds = [int(t) for t in lengths], [int(s) for s in seeds]
     if min(lengths) < 2:
         raise ValueError("every length must be at least 2 (a first and a last step)")
-    rows = []
+    layers = []
     for seed in seeds:
-        keras.utils.set_random_seed(int(seed))
-        current = layer if layer is not None else make_recurrent_layer(kind, units, forget_bias)
-        rng = np.random.default_rng(int(seed))
-        xs = (input_scale * rng.normal(size=(1, max(lengths), features))).astype("float32")
-
-        @tf.function(input_signature=[tf.TensorSpec([1, None, features], tf.float32)])
-        def gradients(x, current=current):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                total = tf.reduce_sum(current(x))
-            return tape.gradient(total, x)
-
-        for length in lengths:
-            grad = gradients(xs[:, :length]).numpy()[0]
-            first, last = np.linalg.norm(grad[0]), np.linalg.norm(grad[-1])
-            rows.append({"layer": kind, "seed": int(seed), "length T": length, "|d/dx_1|": first,
+        keras.utils.set_random_seed(seed)
+        layer = make_recurrent_layer(kind, units, forget_bias)
+        layer.build((None, None, features))
+        layers.append(layer)
+    combined = side_by_side(kind, layers, features)
+    longest = max(lengths)
+    xs = np.zeros((len(lengths), longest, len(seeds) * features), dtype="float32")
+    mask = np.zeros((len(lengths), longest), dtype=bool)
+    for k, seed in enumerate(seeds):
+        rng = np.random.default_rng(seed)
+        for i, length in enumerate(lengths):
+            xs[i, longest - length:, k * features:(k + 1) * features] = input_scale * rng.normal(size=(length, features))
+    for i, length in enumerate(lengths):
+        mask[i, longest - length:] = True
+    grad = input_gradients(lambda x: combined(x, mask=mask), xs)
+    rows = []
+    for k, seed in enumerate(seeds):
+        mine = slice(k * features, (k + 1) * features)
+        for i, length in enumerate(lengths):
+            first = float(np.linalg.norm(grad[i, longest - length, mine]))
+            last = float(np.linalg.norm(grad[i, -1, mine]))
+            rows.append({"layer": kind, "seed": seed, "length T": length, "|d/dx_1|": first,
                          "ratio first/last": first / last if last > 0 else np.nan})
     return pd.DataFrame(rows)
 
@@ -311,7 +345,7 @@ def memory_task(n: int, gap: int, seed: int = 0, noise: float = 1.0):
     return xs, labels.astype("float32")
 
 
-def memory_model(kind: str, units: int = 16, learning_rate: float = 1e-2, forget_bias: float | None = None):
+def memory_model(kind: str, units: int = 16, learning_rate: float = 3e-3, forget_bias: float | None = None):
     """A small classifier for ``memory_task``: one recurrent layer (``kind``) then a sigmoid unit, Adam, accuracy."""
     import keras
 
@@ -366,12 +400,16 @@ def train_step_seconds(kind: str, lengths=(25, 50, 100, 200, 400), units: int = 
     return pd.DataFrame(rows)
 
 
-def gradient_ratio_on(layer, xs) -> float:
-    """Geometric mean over a batch ``xs`` (batch, T, features) of |d sum(h_T)/d x_1| / |d sum(h_T)/d x_T|.
+def gradient_ratio_on(model, xs, feature: int | None = None) -> float:
+    """Geometric mean over a batch ``xs`` (batch, T, features) of |d sum(output)/d x_1| / |d sum(output)/d x_T|.
 
-    Use it on a trained layer with inputs of the task it was trained on.
+    ``model`` is a layer or a model (for a trained classifier, its output is the prediction); ``feature`` restricts
+    the comparison to one input feature (default: the norm over all features). Use it with inputs of the task the
+    model was trained on.
     """
-    grad = input_gradients(layer, xs)
+    grad = input_gradients(model, xs)
+    if feature is not None:
+        grad = grad[:, :, feature:feature + 1]
     first = np.linalg.norm(grad[:, 0, :], axis=-1)
     last = np.linalg.norm(grad[:, -1, :], axis=-1)
     keep = (first > 0) & (last > 0)
