@@ -184,3 +184,16 @@ def test_clip_checker_rejects_mistakes(wrong, hint, capsys):
     with np.errstate(all="ignore"):
         assert not check_clip_by_norm(wrong)
     assert hint in capsys.readouterr().out
+
+
+def test_lstm_forget_gates_follow_keras_equations():
+    layer = g.make_recurrent_layer("LSTM", 4, forget_bias=5.0)
+    layer.build((None, None, 2))
+    xs, _ = g.memory_task(3, gap=6, seed=0)
+    gates, last_hidden = g._lstm_numpy(layer, xs)
+    assert gates.shape == (3, 7, 4) and np.all((gates > 0) & (gates < 1))
+    np.testing.assert_allclose(last_hidden, layer(xs).numpy(), atol=1e-5)
+    zero = g.lstm_forget_gates(layer, np.zeros((1, 1, 2)))
+    np.testing.assert_allclose(zero, 1 / (1 + np.exp(-5.0)), rtol=1e-6)
+    with pytest.raises(ValueError, match="xs must have shape"):
+        g.lstm_forget_gates(layer, np.zeros((1, 3)))

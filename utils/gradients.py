@@ -249,9 +249,9 @@ def input_gradients(layer, xs):
 def side_by_side(kind: str, layers, features: int = 1):
     """One layer that runs several built layers of the same ``kind`` side by side, without any connection between them.
 
-    Layer k reads input features ``k*features … (k+1)*features - 1`` and owns hidden units ``k*units … (k+1)*units - 1``:
-    the kernels are block-diagonal. Measuring several random initialisations then costs one call instead of one per
-    layer (each call of a new layer pays for building its computation graph).
+    Layer k reads input features ``k*features … (k+1)*features - 1`` and owns hidden units
+    ``k*units … (k+1)*units - 1``: the kernels are block-diagonal. Measuring several random initialisations then
+    costs one call instead of one per layer (each call of a new layer pays for building its computation graph).
     """
     units = layers[0].units
     count, gates = len(layers), (1 if kind == "SimpleRNN" else 4)
@@ -303,7 +303,8 @@ def first_input_gradient_ratios(kind: str, lengths=(10, 25, 50, 100, 150), seeds
     for k, seed in enumerate(seeds):
         rng = np.random.default_rng(seed)
         for i, length in enumerate(lengths):
-            xs[i, longest - length:, k * features:(k + 1) * features] = input_scale * rng.normal(size=(length, features))
+            noise = input_scale * rng.normal(size=(length, features))
+            xs[i, longest - length:, k * features:(k + 1) * features] = noise
     for i, length in enumerate(lengths):
         mask[i, longest - length:] = True
     grad = input_gradients(lambda x: combined(x, mask=mask), xs)
@@ -400,19 +401,34 @@ def train_step_seconds(kind: str, lengths=(25, 50, 100, 200, 400), units: int = 
     return pd.DataFrame(rows)
 
 
-def gradient_ratio_on(model, xs, feature: int | None = None) -> float:
-    """Geometric mean over a batch ``xs`` (batch, T, features) of |d sum(output)/d x_1| / |d sum(output)/d x_T|.
+def _lstm_numpy(layer, xs):
+    """The forget-gate values f_t of a built Keras ``LSTM`` layer on inputs ``xs`` (batch, T, features), in NumPy.
 
-    ``model`` is a layer or a model (for a trained classifier, its output is the prediction); ``feature`` restricts
-    the comparison to one input feature (default: the norm over all features). Use it with inputs of the task the
-    model was trained on.
+    Returns ``(forget_gates, last_hidden)``: forget gates (batch, T, units) and h_T (batch, units).
+
+    Steps the layer's own equations with its weights (gate order i, f, c, o; sigmoid gates, tanh memory):
+    f_t = sigmoid(x_t·W_f + h_(t-1)·U_f + b_f). Along the long-term memory the
+    gradient is multiplied by f_t at each step: the LSTM's counterpart of W2ⁿ is the product of the f_t.
     """
-    grad = input_gradients(model, xs)
-    if feature is not None:
-        grad = grad[:, :, feature:feature + 1]
-    first = np.linalg.norm(grad[:, 0, :], axis=-1)
-    last = np.linalg.norm(grad[:, -1, :], axis=-1)
-    keep = (first > 0) & (last > 0)
-    if not keep.any():
-        return 0.0
-    return float(10 ** np.mean(np.log10(first[keep] / last[keep])))
+    kernel, recurrent, bias = (v.numpy() for v in (layer.cell.kernel, layer.cell.recurrent_kernel, layer.cell.bias))
+    units = recurrent.shape[0]
+    xs = np.asarray(xs, dtype="float32")
+    if xs.ndim != 3 or xs.shape[-1] != kernel.shape[0]:
+        raise ValueError(f"xs must have shape (batch, T, {kernel.shape[0]}), got {xs.shape}")
+    sigmoid = lambda z: 1.0 / (1.0 + np.exp(-z))
+    h = np.zeros((xs.shape[0], units))
+    c = np.zeros((xs.shape[0], units))
+    gates = []
+    for t in range(xs.shape[1]):
+        z = xs[:, t] @ kernel + h @ recurrent + bias
+        i, f = sigmoid(z[:, :units]), sigmoid(z[:, units:2 * units])
+        g, o = np.tanh(z[:, 2 * units:3 * units]), sigmoid(z[:, 3 * units:])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        gates.append(f)
+    return np.stack(gates, axis=1), h
+
+
+def lstm_forget_gates(layer, xs) -> np.ndarray:
+    """The forget-gate values f_t (batch, T, units) of a Keras ``LSTM`` layer on ``xs``; see ``_lstm_numpy``."""
+    return _lstm_numpy(layer, xs)[0]
