@@ -197,3 +197,20 @@ def test_lstm_forget_gates_follow_keras_equations():
     np.testing.assert_allclose(zero, 1 / (1 + np.exp(-5.0)), rtol=1e-6)
     with pytest.raises(ValueError, match="xs must have shape"):
         g.lstm_forget_gates(layer, np.zeros((1, 3)))
+
+
+def test_side_by_side_layers_compute_what_each_layer_computes():
+    import keras
+
+    for kind in ("SimpleRNN", "LSTM"):
+        layers = []
+        for seed in (0, 1):
+            keras.utils.set_random_seed(seed)
+            layer = g.make_recurrent_layer(kind, 3)
+            layer.build((None, None, 2))
+            layers.append(layer)
+        combined = g.side_by_side(kind, layers, features=2)
+        xs = np.random.default_rng(0).normal(size=(2, 5, 4)).astype("float32")
+        together = combined(xs).numpy()
+        np.testing.assert_allclose(together[:, :3], layers[0](xs[:, :, :2]).numpy(), atol=1e-6)
+        np.testing.assert_allclose(together[:, 3:], layers[1](xs[:, :, 2:]).numpy(), atol=1e-6)

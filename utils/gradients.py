@@ -102,7 +102,7 @@ def dssr_dw1_terms(xs, y, w1, b1, w2, w3, b2) -> pd.DataFrame:
         dSSR/dpred · dpred/dh_T · dh_T/dh_t · dh_t/dz_t · dz_t/dw1
         = -2(y - pred) · w3 · Π_(k=t+1..T) [w2 · ReLU'(z_k)] · ReLU'(z_t) · x_t
 
-    where ReLU'(z) is 1 for z > 0 and 0 otherwise. The column sum is dSSR/dw1.
+    where ReLU'(z) is 1 for z > 0 and 0 otherwise. The column "term of day t" sums to dSSR/dw1.
     """
     xs_batch, ys = _as_batch(xs, [y])
     xs = xs_batch[0]
@@ -116,7 +116,7 @@ def dssr_dw1_terms(xs, y, w1, b1, w2, w3, b2) -> pd.DataFrame:
     dssr_dpred = -2.0 * (ys[0] - prediction)
     table = pd.DataFrame({
         "x_t": xs, "z_t": z, "ReLU'(z_t)": slope, "dh_T/dh_t": path,
-        "term = dSSR/dpred·w3·dh_T/dh_t·ReLU'(z_t)·x_t": dssr_dpred * w3 * path * slope * xs,
+        "term of day t": dssr_dpred * w3 * path * slope * xs,
     }, index=pd.Index(np.arange(1, len(xs) + 1), name="day t"))
     table.attrs.update(prediction=float(prediction), dssr_dpred=float(dssr_dpred))
     return table
