@@ -226,7 +226,7 @@ print(summary.to_string(float_format=lambda v: f"{v:.4g}"))
 
 # %%
 fig, axes = plt.subplots(2, 2, figsize=(10, 6.5))
-for ax, (name, (path, ssr_of_w1)) in zip(axes.ravel(), runs.items()):
+for ax, (name, (path, ssr_of_w1)) in zip(axes.ravel(), runs.items(), strict=True):
     zoom = (0.2, 1.8) if "too low" not in name and "0.5" not in name else (0.94, 1.01)
     gradients.plot_descent(ax, path, ssr_of_w1, name, w1_range=zoom)
 fig.suptitle("Gradient descent on w1 from w1 = 0.95 (the minimum is at w1 = 1): numbers are step indices")
@@ -273,7 +273,7 @@ print(f"({time.perf_counter() - started:.1f} s)")
 
 # %%
 fig, ax = plt.subplots()
-for (layer, group), color in zip(measured.groupby("layer", sort=False), ["tab:blue", "tab:orange", "tab:green"]):
+for (layer, group), color in zip(measured.groupby("layer", sort=False), ["tab:blue", "tab:orange", "tab:green"], strict=True):
     for _, seed_rows in group.groupby("seed"):
         ax.plot(seed_rows["length T"], seed_rows["ratio first/last"], color=color, alpha=0.25, lw=0.8)
     ax.plot(ratio_table.index, ratio_table[layer], "o-", color=color, label=f"{layer} (geometric mean of 5)")
