@@ -156,6 +156,11 @@ rising = [0.0, 0.5, 1.0]
 print(rnn.toy_rnn_table(rising, **weights).round(3).to_string())
 
 # %% [markdown]
+# On day 3 the memory term $w_2 h_2 = -0.45$ pulls $z_3$ down from 1.8 to 1.35: yesterday's value changes today's.
+# After rising prices the network predicts $\hat y = 1.485$, a high price, where after falling prices it predicted 0.
+# Same inputs in another order, another prediction: the order of the days matters, which a sum or average would lose.
+
+# %% [markdown]
 # ## Exercise 1 · the forward pass for a sequence of any length
 #
 # Write `toy_rnn_forward(xs, w1, b1, w2, w3, b2)`. It receives a 1-D sequence `xs` of **any** length $T \ge 1$ and
@@ -193,6 +198,10 @@ for name, series in [("A (MSFT)", company_a), ("B (GOOG)", company_b)]:
     scaled = (series / series.max()).to_numpy()
     hidden, prediction = toy_rnn_forward(scaled, **weights)
     print(f"Company {name}: read {len(scaled):3d} months -> {len(hidden):3d} hidden values, prediction {prediction:.4f}")
+
+# %% [markdown]
+# The predictions themselves mean little, since the lecture's weights were never trained on these prices. The point is
+# the shapes: one hidden value per month, whatever the length, from the same five parameters.
 
 # %% [markdown]
 # ## The same numbers from Keras
@@ -298,20 +307,35 @@ rnn_mae = float(np.mean(np.abs(learned.predict(test_x, verbose=0)[:, 0] - test_y
 persistence_mae = float(np.mean(np.abs(1.0 - test_y)))
 print(f"test mean absolute error, in units of this month's price: RNN {rnn_mae:.4f}, persistence {persistence_mae:.4f}")
 
+epochs_run = range(1, len(history.history["loss"]) + 1)
 fig, ax = plt.subplots()
-ax.plot(history.history["loss"], label="training")
-ax.plot(history.history["val_loss"], label="validation")
+ax.plot(epochs_run, history.history["loss"], label="training")
+ax.plot(epochs_run, history.history["val_loss"], label="validation")
 ax.axhline(persistence_mae, color="gray", ls="--", label="persistence on the test set")
 ax.set(title="Learning the five weights", xlabel="epoch", ylabel="mean absolute error (relative price)")
 ax.legend()
 plt.show()
 
 # %% [markdown]
-# Compare the two errors printed above. A five-parameter RNN with one unit has very little room to learn, and monthly
-# stock prices are hard to predict: tomorrow's price is mostly today's price plus noise (a *random walk*), so
-# persistence is a strong baseline. If the RNN comes out roughly level with persistence, or a little behind, that is
-# the honest result, and it is the lesson of notebook 08: always measure a model against the simplest baseline. What
-# this section shows is the mechanism: one small set of weights, learned from sequences of mixed lengths.
+# The two errors are practically equal. Why? Look inside: run your own `toy_rnn_forward` with the learned weights
+# over every test stretch (without its padding) and count how often the hidden unit is switched on.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+w1, w2, b1 = (float(np.ravel(w)[0]) for w in learned.layers[1].get_weights())
+w3, b2 = (float(np.ravel(w)[0]) for w in learned.layers[2].get_weights())
+active = [toy_rnn_forward(x[x != PAD], w1, b1, w2, w3, b2)[0] > 0 for x in test_x[..., 0]]
+print(f"hidden unit active (h_t > 0) at {np.mean(np.concatenate(active)):.0%} of test steps; "
+      f"so the prediction is b2 = {b2:.3f} almost always")
+
+# %% [markdown]
+# Read the numbers above. If the unit is active at (almost) none of the steps, training has switched it off: with the
+# learned $w_1$ and $b_1$, $z_t$ stays negative, ReLU outputs 0, and the network predicts the constant $b_2 pprox 1$,
+# which is persistence in disguise. This is called a **dead ReLU unit**, a known hazard of ReLU networks: once $z_t$ is
+# negative everywhere, its gradient is 0 and training can't bring it back. Here it is also a sensible answer: monthly
+# stock prices are close to a *random walk* (next month is this month plus noise), and "no change" is about the best a
+# five-parameter model can say. Always measure a model against the simplest baseline; notebook 08 does this in depth.
+# What this section shows is the mechanism: one small set of weights, trained on sequences of mixed lengths.
 
 # %% [markdown]
 # ## Key takeaways

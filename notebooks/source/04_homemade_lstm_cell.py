@@ -273,8 +273,8 @@ plt.show()
 # and their curves coincide (the home-made one is hidden under the Keras one): same maths, same starting weights,
 # same data. Bit-for-bit equality is not guaranteed, since the two implementations may add the same numbers in a
 # different order, but the printed gap between the curves (3e-08) is far below anything the plot can show. The
-# training times are within about 20 % of each other: on a CPU, `keras.layers.LSTM` also runs a step-by-step loop (its
-# much faster fused cuDNN kernel is used only on a GPU).
+# training times printed above are of the same order: on a CPU, `keras.layers.LSTM` also runs a step-by-step loop (its
+# much faster fused cuDNN kernel is used only on a GPU), so the home-made cell is only somewhat slower.
 #
 # ## Show that the two are the same model
 #

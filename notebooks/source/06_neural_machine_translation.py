@@ -332,7 +332,7 @@ print(f"\n{np.mean(errors['number'] < 1000):.0%} of the errors are numbers below
 # below 1,000 are under 1% of the test set. We drew the training numbers
 # uniformly from 0 to 99,999, so only about 1 in 100 is below 1,000: the model has seen thousands of sentences of the
 # form "*… mille …*" and only a couple of hundred without *mille*. Several of its errors add a *mille* that is not there
-# (71 → *soixante et onze mille*): a habit learned from the frequent case. The remaining errors get the structure right
+# (71 → *soixante et onze mille*): a habit learned from the frequent case. Most of the remaining errors get the structure right
 # but one part wrong (a tens or units word, or the hundreds and units swapped). A model is only as good as the data
 # it saw, *where* it saw it: a uniform sample of numbers is not a uniform sample of sentence shapes.
 #
@@ -363,7 +363,8 @@ print(f"saved {path.name} ({path.stat().st_size / 1024:.0f} KiB);",
 # * **Greedy decoding** picks the most probable token at each step until `[end]`.
 # * Measure on **held-out** data with a strict metric (exact match), against a baseline: here a dictionary gets about
 #   half right, a 50,000-parameter LSTM more than 99%, after well under a minute of CPU training.
-# * The remaining errors cluster where one fixed-size memory must carry a long, irregular sentence.
+# * The remaining errors cluster on **short numbers**, which are rare in a uniform sample of 0 … 99,999: a model is
+#   only as good as the data it saw, where it saw it.
 #
 # ## More exercises
 #

@@ -55,7 +55,7 @@ for prompt, reply in pairs[::450]:
     print(f"  {prompt!r:<45} → {reply!r}")
 
 # %% [markdown]
-# About two thousand pairs: a *very* small corpus (the 2015 paper used 62 million sentences of movie subtitles and IT
+# About 1,200 pairs (the count is printed above): a *very* small corpus (the 2015 paper used 62 million sentences of movie subtitles and IT
 # helpdesk chats). Some prompts have several replies, and many lines are questions with factual answers.
 #
 # ## Held-out prompts the model never sees
@@ -180,9 +180,10 @@ plt.show()
 # %% [markdown]
 # The training loss is averaged while the weights are still changing during each epoch, so it starts above the
 # validation loss; it then falls steadily. The validation loss (prompts never trained on) is below the unigram
-# baseline from the second epoch on, then flattens while the training loss keeps falling: from there on the model mostly
-# learns the training replies by heart. `EarlyStopping` would stop training after two epochs without improvement and
-# restore the best weights; the test set is scored only once, below.
+# baseline from the second epoch on and keeps falling, more slowly than the training loss: look at the last epochs to
+# see whether it is still improving when the epoch limit is reached (then more training would still help) or has
+# flattened. `EarlyStopping` would stop training after two epochs without improvement and restore the best weights;
+# the test set is scored only once, below.
 #
 # ## Held-out loss: model against baseline
 
@@ -299,7 +300,7 @@ for prompt in ["What is your favorite movie?", "My computer is very slow."]:
             print(f"  T={temperature}: {reply(prompt, temperature)}")
 
 # %% [markdown]
-# At $T = 0.5$ the replies stay short and close to the stock openings; at $T = 1$ they vary more and rarely make
+# At $T = 0.5$ the replies stay mostly short and close to the stock openings (with the odd stray word); at $T = 1$ they vary more and rarely make
 # sense; at $T = 1.5$ they become word salad mixing every topic of the corpus (Python keywords such as *lambda* and
 # *yield*, emotions, computers). Sampling buys variety, not understanding.
 #
@@ -315,7 +316,7 @@ print(reply("Do you like music?", temperature=0.8))
 #
 # * **It has no memory of the conversation.** Each reply depends only on the last message; ask "What did I just say?"
 #   and it cannot know. Chatbots that hold a dialogue feed the whole history back in.
-# * **It knows only its thousand-odd training pairs.** Facts, names and words outside them are `[UNK]` or never produced. It does not
+# * **It knows only its training pairs (under a thousand).** Facts, names and words outside them are `[UNK]` or never produced. It does not
 #   *understand* the prompt; it maps word patterns to likely word patterns.
 # * **Greedy decoding is bland.** The most probable reply is often a generic one that fits many prompts; sampling adds
 #   variety and also nonsense. Beam search (keeping several candidate replies) helps a little.

@@ -57,7 +57,7 @@ course.setup(9)
 #
 # * every tune is a **single melody line** (Bach chorales have four voices; a one-line model would have to throw three away);
 # * the tunes are short, simple and in a clearly marked key, so "does it sound like a folk song?" can be measured;
-# * with about 5,000 tunes it is the largest of the three sources of one musical style (O'Neill's Irish dance tunes
+# * with about 6,000 tunes it is the largest of the three sources of one musical style (O'Neill's Irish dance tunes
 #   are fewer, longer and full of ornaments and repeat signs).
 #
 # Reading the ABC files with music21 takes several minutes, so `python -m utils.music parse` did it once and cached the
@@ -144,7 +144,7 @@ rare = sum(1 for t in vocab.tokens[1:] if vocab.counts[t] < 5)
 print(f"{rare} tokens occur fewer than 5 times in the whole corpus")
 
 # %% [markdown]
-# A few common tokens carry most of the music (quarter and eighth notes on the C-major scale around middle C); a long
+# A few common tokens carry most of the music (quarter and eighth notes on the C-major scale in the octave above middle C); a long
 # tail of rare durations and high or low notes appears only a handful of times. The model has to give each of them
 # *some* probability.
 #
@@ -473,7 +473,7 @@ plt.show()
 #   and end markers, and moving every tune to one key lets the model share what it learns across keys.
 # * A language model is judged by its **NLL per token on held-out tunes** (split by tune, never inside one), against
 #   properly smoothed n-gram baselines on the same tokens.
-# * The LSTM beat the best counting model by 8–10% because it remembers the earlier part of the tune; the gain is
+# * The LSTM beat the best counting model, the 4-gram, by about 8% (10% against the trigram) because it remembers the earlier part of the tune; the gain is
 #   small in a tune's first notes and largest later on.
 # * A good model needed about 30 minutes of training; a lecture-length live run is far worse than the baselines.
 #   Shipping trained weights next to a short live run, and saying which is which, keeps the notebook honest and fast.
