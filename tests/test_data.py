@@ -143,10 +143,29 @@ def _python(code: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def test_tensorflow_first_breaks_curl_in_process_and_utils_detects_it():
-    """TF 2.21 imported before curl_cffi breaks its browser impersonation; utils must notice and route around it."""
-    assert _python("import tensorflow, utils.data as d; print(d._impersonation_works())") == "False"
-    assert _python("import utils.data as d, tensorflow; print(d._impersonation_works())") == "True"
+_REAL_REQUEST = """
+import http.server, threading
+server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+from curl_cffi import requests
+try:
+    ok = requests.get(f"http://127.0.0.1:{server.server_port}/", impersonate="chrome", timeout=10).status_code == 200
+except Exception:
+    ok = False
+print(d._impersonation_works(), ok)
+"""
+
+
+def test_utils_first_keeps_curl_impersonation_working():
+    """The order the notebooks use: utils (and so curl_cffi) before TensorFlow; a real impersonated request works."""
+    assert _python("import utils.data as d, tensorflow\n" + _REAL_REQUEST) == "True True"
+
+
+def test_tensorflow_first_is_detected():
+    """TF 2.21 imported before curl_cffi breaks its browser impersonation (seen on this stack: a local request fails
+    with ImpersonateError). Whatever the versions installed, utils' probe must agree with a real request."""
+    probe, real = _python("import tensorflow, utils.data as d\n" + _REAL_REQUEST).split()
+    assert probe == real
 
 
 def test_tensorflow_first_downloads_run_in_a_fresh_process(monkeypatch):
