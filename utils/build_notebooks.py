@@ -162,10 +162,11 @@ def build(source: Path, order: list[Path]) -> tuple[nbformat.NotebookNode, nbfor
     body = jupytext.read(source, fmt="py:percent").cells
     pair = []
     for student in (True, False):
-        cells = [nav_cell(order, index, student, "top")]
+        cells, bootstrapped = [nav_cell(order, index, student, "top")], False
         for cell in body:
-            if cell.cell_type == "code" and not any("colab-bootstrap" in c.metadata.get("tags", []) for c in cells):
+            if cell.cell_type == "code" and not bootstrapped:  # the bootstrap goes before the first code cell
                 cells.append(bootstrap_cell())
+                bootstrapped = True
             text = cell.source
             if student:
                 text = drop_check_markers(stub_out(text, markdown=cell.cell_type == "markdown"))
