@@ -5,8 +5,9 @@
     python -m utils.readme --check   # exit 1 if the table's titles/links no longer match the sources
 
 The table is never typed by hand: titles come from the sources' first heading, "what you learn" from a
-``<!-- summary: ... -->`` comment in the title cell, the kind of notebook from its title and exercise markers, and the
-times from the timing run. Notebooks with no timing yet show "not measured".
+``<!-- summary: ... -->`` comment in the title cell, the kind of notebook from its title and its exercise headings
+(markdown headings that start with "Exercise"; one exercise may have several solution blocks), and the times from the
+timing run. Notebooks with no timing yet show "not measured".
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import re
 import sys
 
 from utils import ROOT
-from utils.build_notebooks import BEGIN, repository_url, sources, title_of
+from utils.build_notebooks import repository_url, sources, title_of
 
 README = ROOT / "README.md"
 TIMINGS = ROOT / "build" / "timings.json"
 START, END = "<!-- notebook-table:start -->", "<!-- notebook-table:end -->"
+# A markdown heading line of a Jupytext source that opens an exercise: "# ## Exercise 2 · ...", "# ### Exercise: ..."
+EXERCISE_HEADING = re.compile(r"^#\s+#{1,6}\s+Exercise\b(?:\s+(\d+))?", flags=re.M)
 
 
 def summary_of(text: str) -> str:
@@ -29,8 +32,14 @@ def summary_of(text: str) -> str:
     return " ".join(match.group(1).split()) if match else "—"
 
 
+def exercise_headings(text: str) -> list[str]:
+    """The exercise headings of a source, in order: each exercise has one, whatever number of solution blocks it has."""
+    return [match.group(0) for match in EXERCISE_HEADING.finditer(text)]
+
+
 def kind_of(title: str, text: str) -> str:
-    exercises = text.count(BEGIN)
+    """"Lecture · 2 exercises", "Class exercise · 4 exercises", ...: the kind from the title, the count of exercises."""
+    exercises = len(exercise_headings(text))
     lowered = title.lower()
     kind = "Class exercise" if "class exercise" in lowered else "Homework" if "home exercise" in lowered else "Lecture"
     return f"{kind} · {exercises} exercise{'s' if exercises != 1 else ''}" if exercises else f"{kind} · demo"
