@@ -61,6 +61,8 @@ closes = data.load_monthly_closes()
 company_a, company_b = closes["MSFT"].dropna(), closes["GOOG"].dropna()
 print(f"Company A (MSFT): {len(company_a)} months, {company_a.index[0]:%Y-%m} … {company_a.index[-1]:%Y-%m}")
 print(f"Company B (GOOG): {len(company_b)} months, {company_b.index[0]:%Y-%m} … {company_b.index[-1]:%Y-%m}")
+late_start = (company_b.index[0].to_period("M") - company_a.index[0].to_period("M")).n
+print(f"B's history starts {late_start} months after A's")
 
 # %%
 fig, ax = plt.subplots()
@@ -73,7 +75,8 @@ plt.show()
 
 # %% [markdown]
 # Prices are divided by each company's first price so both fit on one chart (log scale: equal vertical steps are equal
-# percentage changes). The point to notice is the x-axis: B's line starts 55 months later.
+# percentage changes). The point to notice is the x-axis: B's line starts later, by the number of months printed
+# above.
 
 # %% [markdown]
 # ## Why a fixed-input network cannot use them
@@ -100,20 +103,25 @@ except ValueError as error:
 # %% [markdown]
 # ## The smallest RNN: one unit, five parameters
 #
-# The lecture's RNN has a single hidden unit with a ReLU activation and five parameters: $w_1, b_1, w_2, w_3, b_2$.
-# On day $t$ it receives the input $x_t$ (that day's price, scaled to the range 0–1) and its own output from the day
-# before, $h_{t-1}$ (the *hidden value*, the network's memory; $h_0 = 0$):
+# The lecture's RNN has a single hidden unit with a ReLU activation and five parameters: three weights $W_1, W_2,
+# W_3$ and two biases $b_1, b_2$. On day $t$ (counting $t = 1, 2, \dots, T$ for a history of $T$ days) it receives
+# the input $x_t$ (that day's price, scaled to the range 0–1) and its own output from the day before, $h_{t-1}$ (the
+# *hidden value*, the network's memory; before the first day there is nothing to remember, so $h_0 = 0$). It adds
+# them up, weighted, into $z_t$ and passes the sum through ReLU, which keeps positive numbers and turns negative ones
+# into 0:
 #
-# $$h_t = \mathrm{ReLU}(w_1\,x_t + w_2\,h_{t-1} + b_1), \qquad \mathrm{ReLU}(z) = \max(z, 0)$$
+# $$z_t = W_1\,x_t + W_2\,h_{t-1} + b_1, \qquad h_t = \mathrm{ReLU}(z_t) = \max(z_t, 0)$$
 #
-# After the last day $T$, the output layer turns the memory into a prediction for the next day:
+# After the last day $T$, the output layer turns the memory into a prediction $\hat y$ for the next day:
 #
-# $$\hat{y} = w_3\,h_T + b_2$$
+# $$\hat{y} = W_3\,h_T + b_2$$
 #
-# - $w_1$ weighs today's input, $w_2$ weighs yesterday's memory (the feedback loop), $b_1$ shifts the unit;
-# - $w_3$ and $b_2$ map the final memory to a price.
+# - $W_1$ weighs today's input, $W_2$ weighs yesterday's memory (the feedback loop), $b_1$ shifts the unit;
+# - $W_3$ and $b_2$ map the final memory to a price.
 #
-# We use the weights from the lecture's worked example (in a real model, training finds them):
+# We use the weights from the lecture's worked example (in a real model, training finds them). In the code, the five
+# are the Python names `w1, b1, w2, w3, b2` (lower case, as Python names usually are); they mean $W_1, b_1, W_2, W_3,
+# b_2$.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -125,9 +133,10 @@ print(weights)
 #
 # The feedback loop is easier to follow if we draw one copy of the unit per day and let the arrow from day $t-1$ go
 # into day $t$. This is called **unrolling** the network. Unrolled over three days, the RNN looks like a network with
-# three inputs, but every copy uses *the same* $w_1, b_1, w_2$: it is still one unit with five parameters.
+# three inputs, but every copy uses *the same* $W_1, b_1, W_2$: it is still one unit with five parameters.
 #
-# Let us feed three days of scaled prices that fall: high (1.0), medium (0.5), low (0.0).
+# Let us feed three days of scaled prices that fall: high (1.0), medium (0.5), low (0.0). The table prints one row per
+# day: each term of $z_t$, then $h_t$, then the prediction the output layer would make if that day were the last.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -147,7 +156,7 @@ plots.draw_unrolled_rnn(falling, hidden, prediction)
 plt.show()
 
 # %% [markdown]
-# Now rising prices, low → medium → high. The negative $w_2$ means a large memory *lowers* the next step, and ReLU cuts
+# Now rising prices, low → medium → high. The negative $W_2$ means a large memory *lowers* the next step, and ReLU cuts
 # any negative sum to zero. Look at $z_t$ and $h_t$ on day 3:
 
 # %%
@@ -156,7 +165,7 @@ rising = [0.0, 0.5, 1.0]
 print(rnn.toy_rnn_table(rising, **weights).round(3).to_string())
 
 # %% [markdown]
-# On day 3 the memory term $w_2 h_2 = -0.45$ pulls $z_3$ down from 1.8 to 1.35: yesterday's value changes today's.
+# On day 3 the memory term $W_2 h_2 = -0.45$ pulls $z_3$ down from 1.8 to 1.35: yesterday's value changes today's.
 # After rising prices the network predicts $\hat y = 1.485$, a high price, where after falling prices it predicted 0.
 # Same inputs in another order, another prediction: the order of the days matters, which a sum or average would lose.
 
@@ -167,7 +176,7 @@ print(rnn.toy_rnn_table(rising, **weights).round(3).to_string())
 # returns a pair `(hidden, prediction)`:
 #
 # - `hidden`: a NumPy array of shape `(T,)` with $h_1, \dots, h_T$;
-# - `prediction`: the number $w_3 h_T + b_2$.
+# - `prediction`: the number $W_3 h_T + b_2$.
 #
 # Start with $h_0 = 0$ and loop over the days, applying the equation above at each step. `np.maximum(z, 0)` is ReLU.
 
@@ -207,8 +216,8 @@ for name, series in [("A (MSFT)", company_a), ("B (GOOG)", company_b)]:
 # ## The same numbers from Keras
 #
 # Keras' `SimpleRNN` layer is exactly this recurrence, for any number of units. With one unit and a ReLU activation,
-# its three weights are $w_1$ (the *kernel*), $w_2$ (the *recurrent kernel*) and $b_1$ (the *bias*); a `Dense(1)`
-# layer on top holds $w_3$ and $b_2$. `utils.rnn.toy_rnn_keras` builds that model and sets the five weights.
+# its three parameters are $W_1$ (the *kernel*), $W_2$ (the *recurrent kernel*) and $b_1$ (the *bias*); a `Dense(1)`
+# layer on top holds $W_3$ and $b_2$. `utils.rnn.toy_rnn_keras` builds that model and sets the five weights.
 # Keras expects input of shape `(batch, time steps, features)`: here one sequence, 3 days, 1 feature per day.
 
 # %%
@@ -284,6 +293,11 @@ print(f"B alone: {alone:.4f} | B in the padded batch, masked: {with_mask:.4f} | 
 #
 # Every model in this course is compared with a simple **baseline**. Here it is *persistence*: "next month's price
 # equals this month's", which is 1.0 in these relative units.
+#
+# Training means: start from random weights, and let gradient descent (here the Adam optimizer, with learning rate
+# 0.05) nudge all five of them, batch after batch, to lower the *mean absolute error* (MAE: the average distance
+# between prediction and target). 20% of the training stretches are held back as a *validation* set, to watch for
+# overfitting; the test stretches are used once, at the end.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -316,9 +330,14 @@ ax.set(title="Learning the five weights", xlabel="epoch", ylabel="mean absolute 
 ax.legend()
 plt.show()
 
+# %%
+# NBVAL_CHECK_OUTPUT
+_ = course.claim("the trained RNN's test MAE is within 5% of persistence's: no better than 'no change'",
+                 holds=abs(rnn_mae - persistence_mae) <= 0.05 * persistence_mae)
+
 # %% [markdown]
-# The two errors are practically equal. Why? Look inside: run your own `toy_rnn_forward` with the learned weights
-# over every test stretch (without its padding) and count how often the hidden unit is switched on.
+# The RNN has learned next to nothing beyond persistence. Why? Look inside: run your own `toy_rnn_forward` with the
+# learned weights over every test stretch (without its padding) and count how often the hidden unit is switched on.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -328,8 +347,13 @@ active = [toy_rnn_forward(x[x != PAD], w1, b1, w2, w3, b2)[0] > 0 for x in test_
 print(f"hidden unit active (h_t > 0) at {np.mean(np.concatenate(active)):.0%} of test steps; "
       f"so the prediction is b2 = {b2:.3f} almost always")
 
+# %%
+# NBVAL_CHECK_OUTPUT
+_ = course.claim("the hidden unit is off (h_t = 0) at more than 95% of the test steps",
+                 holds=np.mean(np.concatenate(active)) < 0.05)
+
 # %% [markdown]
-# Read the numbers above. If the unit is active at (almost) none of the steps, training has switched it off: with the
+# The unit is active at (almost) none of the steps: training has switched it off. With the
 # learned $w_1$ and $b_1$, $z_t$ stays negative, ReLU outputs 0, and the network predicts the constant $b_2 pprox 1$,
 # which is persistence in disguise. This is called a **dead ReLU unit**, a known hazard of ReLU networks: once $z_t$ is
 # negative everywhere, its gradient is 0 and training can't bring it back. Here it is also a sensible answer: monthly
@@ -342,7 +366,7 @@ print(f"hidden unit active (h_t > 0) at {np.mean(np.concatenate(active)):.0%} of
 #
 # - A dense network has one weight per input, so it cannot take histories of different lengths.
 # - An RNN applies **the same unit at every time step** and feeds its hidden value $h_{t-1}$ back in:
-#   $h_t = \mathrm{ReLU}(w_1 x_t + w_2 h_{t-1} + b_1)$, prediction $w_3 h_T + b_2$.
+#   $h_t = \mathrm{ReLU}(W_1 x_t + W_2 h_{t-1} + b_1)$, prediction $W_3 h_T + b_2$.
 # - **Unrolling** draws one copy of the unit per step; the copies share weights, so the parameter count (5 here)
 #   does not grow with the length of the sequence.
 # - `keras.layers.SimpleRNN` computes exactly this; batches of different lengths are **padded** and **masked**.
