@@ -1,9 +1,10 @@
 # %% [markdown]
 # # 03 · LSTM architecture
 # <!-- summary: the six LSTM equations; one unit stepped by hand; gates as percentages; Keras LSTM API, parameter count, weight layout; gate heatmaps -->
+# <!-- facts: 100 (per cent, a gate fully open); 1997 (Hochreiter and Schmidhuber's LSTM paper); 2014 (Cho et al.'s GRU); 2015 (Olah's blog post) -->
 #
 # Notebook 02 ended with a problem: in a plain RNN, what happened on day 1 reaches day n multiplied by the recurrent
-# weight W2 again and again (input day 1 × W2^n), so its influence, and its gradient, either vanishes or explodes.
+# weight $W_2$ again and again (input day 1 × $W_2^n$), so its influence, and its gradient, either vanishes or explodes.
 # The **Long Short-Term Memory** (LSTM) cell fixes this with a second, protected path for memory. This notebook takes
 # the cell apart: its six equations, one unit stepped by hand with real numbers, and then the Keras layer that runs
 # thousands of these units at once.
@@ -13,10 +14,11 @@
 # 1. write down the six LSTM equations and say in one sentence what each one does;
 # 2. step one LSTM unit by hand: long-term memory C, short-term memory h, forget / input / output gates as percentages;
 # 3. explain why sigmoid sits on the gates and tanh on the memory content, and why the cell-state path does not
-#    vanish the way W2^n does;
+#    vanish the way $W_2^n$ does;
 # 4. use `keras.layers.LSTM`: `units`, `return_sequences`, `return_state`, `stateful`, stacking, `Bidirectional`
 #    (and know what a GRU is);
-# 5. count an LSTM's parameters with 4·(u·(d+u)+u) and read its weights in Keras' gate order **i, f, c, o**;
+# 5. count an LSTM's parameters from its weight shapes (the exercise) and read its weights in Keras' gate order
+#    **i, f, c, o**;
 # 6. look inside a trained LSTM and see its gates open and close.
 
 # %% [markdown]
@@ -47,8 +49,8 @@ print("Keras", keras.__version__)
 # %% [markdown]
 # ## Start from the problem LSTMs solve
 #
-# In the lecture's toy RNN the hidden value of day 1 is multiplied by the same recurrent weight W2 at every later step,
-# so after n steps its contribution (and the gradient that flows back to it) carries a factor W2^n:
+# In the lecture's toy RNN the hidden value of day 1 is multiplied by the same recurrent weight $W_2$ at every later step,
+# so after n steps its contribution (and the gradient that flows back to it) carries a factor $W_2^n$:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -59,8 +61,8 @@ print("Factor W2^n that multiplies input day 1 after n steps (no units: a ratio)
 print(repeated.to_string(float_format=lambda v: f"{v:.3g}"))
 
 # %% [markdown]
-# After 20 steps, W2 = 0.5 leaves a millionth (9.54e-07) of day 1, and W2 = 2 blows it up a million times
-# (1.05e+06). Only W2 = 1 exactly keeps it, and a trained weight never stays at exactly 1. An LSTM keeps its long-term
+# After 20 steps, $W_2 = 0.5$ leaves about a millionth (9.54e-07) of day 1, and $W_2 = 2$ blows it up about a million
+# times (1.05e+06). Only $W_2 = 1$ exactly keeps it, and a trained weight never stays at exactly 1. An LSTM keeps its long-term
 # memory on a line where **no weight multiplies it at all**: only a gate that the network sets, step by step, from
 # the data.
 
@@ -102,7 +104,7 @@ plt.show()
 # ## Compare sigmoid and tanh
 #
 # Two squashing functions share the work. The sigmoid $\sigma(z) = 1/(1+e^{-z})$ maps any number into (0, 1): a
-# **fraction**, which is exactly what a gate is ("let 80 % through"). tanh maps into (-1, 1): a **signed amount**, which
+# **fraction**, which is exactly what a gate is ("let four fifths through"). tanh maps into (-1, 1): a **signed amount**, which
 # is what memory content needs (the price went up / down). A ReLU, the toy RNN's activation, would be a poor gate: it
 # has no upper limit, so it could not mean "at most 100 %".
 
@@ -125,13 +127,15 @@ plt.show()
 
 # %% [markdown]
 # What to notice: at z = 0 the sigmoid is 0.5 ("keep half") while tanh is 0 ("write nothing"); from z = ±4 on, both
-# are within 0.02 of their limits (0.982 and 0.999), so a gate can be almost fully open or almost fully closed.
+# are within a few hundredths of their limits (0.982 and 0.999), so a gate can be almost fully open or almost fully
+# closed.
 
 # %% [markdown]
 # ## Step one LSTM unit by hand
 #
 # Take the smallest LSTM there is: **one unit** (u = 1) with **one input** (d = 1). Each gate then has just three
-# numbers: a weight on today's input x, a weight on yesterday's short-term memory h, and a bias. These are the values
+# numbers: a weight on today's input $x_t$, a weight on yesterday's short-term memory $h_{t-1}$, and a bias. (In the
+# equations above, $W_f$ is then the pair of weights of the forget gate, $b_f$ its bias, and so on.) These are the values
 # used below, chosen by hand so that each gate visibly does its job (a trained network would find its own):
 
 # %%
@@ -172,12 +176,13 @@ table_a = lstm.one_unit_table(company_a)
 print(table_a.T.to_string(float_format=lambda v: f"{v:.3f}"))
 
 # %% [markdown]
-# Read the table column by column. On day 1 (x = 0) there is nothing to remember yet, and the small input lets in
-# only 18 % of a negative potential memory, so C becomes slightly negative (-0.084). On day 4 the big input (x = 1)
-# does three things at once: the forget gate drops to 39 % (old memory mostly dropped), the input gate opens to 82 %,
-# and the candidate is strongly positive (0.892), so the long-term memory jumps to 0.774.
+# Read the table column by column (gates in percent, memories as values). On day 1 ($x_1 = 0$) there is nothing to
+# remember yet, and the small input lets in only 18.243 % of a negative potential memory, so C becomes slightly
+# negative (-0.084). On day 4 the big input ($x_4 = 1$) does three things at once: the forget gate drops to 39.423 %
+# (old memory mostly dropped), the input gate opens to 82.277 %, and the candidate is strongly positive (0.892), so
+# the long-term memory jumps to 0.774.
 #
-# Does the memory of an early day survive? Company B has the same last three days but starts high (x_1 = 1):
+# Does the memory of an early day survive? Company B has the same last three days but starts high ($x_1 = 1$):
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -225,12 +230,12 @@ plt.show()
 # ## See why the memory line does not vanish
 #
 # Along the red line, one step does $C_t = f_t * C_{t-1} + \dots$, so a small change in $C_{t-1}$ reaches $C_t$
-# multiplied by $f_t$, and after n steps by $f_1 f_2 \cdots f_n$. That is the LSTM's version of W2^n, with two
+# multiplied by $f_t$, and after n steps by $f_1 f_2 \cdots f_n$. That is the LSTM's version of $W_2^n$, with two
 # differences: each $f_t$ lies between 0 and 1, so nothing can explode along this line, and it is **computed from the
 # data at every step**, so the network can hold it near 1 for as long as the memory matters and drop it to 0 to erase.
 #
-# To measure it, take the hand-made unit but give its forget gate a bias of 4 (a gate that has learnt to stay about
-# 98 % open), feed it a quiet input (x = 0.1 every day), and compare:
+# To measure it, take the hand-made unit but give its forget gate a bias of 4 (a gate that has learnt to stay almost
+# fully open), feed it a quiet input (x = 0.1 every day), and compare:
 #
 # * **cell-state line only**: the product of the forget gates $f_1 \cdots f_n$;
 # * **all paths**: the measured derivative $dC_n/dC_0$ (nudge $C_0$ by ±1e-6 and watch $C_n$). It also includes the
@@ -246,15 +251,17 @@ for n in steps:
     rows.append({"steps n": n, "RNN W2^n, W2 = 0.5": 0.5**n, "RNN W2^n, W2 = 2": 2.0**n,
                  "LSTM f_1…f_n (C line only)": direct, "LSTM dC_n/dC_0 (all paths)": total})
 print(pd.DataFrame(rows).set_index("steps n").to_string(float_format=lambda v: f"{v:.3g}"))
+at_20 = rows[steps.index(20)]
+print(f"at 20 steps, all paths / W2^n (W2 = 0.5): {at_20['LSTM dC_n/dC_0 (all paths)'] / at_20['RNN W2^n, W2 = 0.5']:,.0f}")
 
 # %% [markdown]
-# After 20 steps the cell-state line still carries 0.591 of the original change, where W2 = 0.5 leaves 9.54e-07 and
-# W2 = 2 gives 1.05e+06. The full derivative is smaller than the C line alone (0.0426 at 20 steps, 0.000467 at 50):
-# for this hand-picked unit the paths through h work against the C line. Even so it is 45,000 times larger than
-# 0.5^20, and it fades gradually instead of collapsing. That is the deck's point: the long-term memory is not
+# After 20 steps the cell-state line still carries 0.591 of the original change, where $W_2 = 0.5$ leaves 9.54e-07 and
+# $W_2 = 2$ gives 1.05e+06. The full derivative is smaller than the C line alone (0.0426 at 20 steps, 0.000467 at 50):
+# for this hand-picked unit the paths through h work against the C line. Even so it is tens of thousands of times
+# larger than $0.5^{20}$ (the last line above), and it fades gradually instead of collapsing. That is the deck's point: the long-term memory is not
 # multiplied by a weight at every step, so an LSTM can carry a signal across many more steps than a plain RNN (notebook
-# 02 measures this on a real task). It does not make gradients immortal: a forget gate that sits at 0.82 (this unit's
-# own bias of 1.5) would still shrink the memory by 0.82^n.
+# 02 measures this on a real task). It does not make gradients immortal: a forget gate that sits at 0.8176 (this
+# unit's own, $f_1$ above, from its bias of 1.5) would still shrink the memory by $0.8176^n$.
 
 # %% [markdown]
 # ## Play with the gates
@@ -270,11 +277,21 @@ fig = lstm.plot_gate_scenarios(scenarios)
 plt.show()
 
 # %% [markdown]
-# What to notice: on the quiet day, 82 % of the memory 1.0 is kept and only 18 % of a negative candidate is added, so
-# C_t = 0.733. On the big rise the forget gate drops to 38 % and the input gate opens to 82 %: the old memory -1.0 is
-# mostly replaced by the positive candidate (C_t = 0.362). On the big fall the input gate is nearly shut (1 %) and the
-# forget gate is 97 % open, so the memory 1.0 is held almost unchanged (0.960) while the output gate shows only 38 % of
-# it.
+# The same three snapshots as numbers, one column each (one step of `lstm.one_unit_table` from the given memories):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+snapshots = pd.concat({name: lstm.one_unit_table([x], h0=h, c0=c).iloc[0] for name, (x, h, c) in scenarios.items()},
+                      axis=1)
+shown = snapshots.apply(lambda row: row.map(("{:.1f}" if "%" in row.name else "{:.3f}").format), axis=1)
+print(shown.to_string())  # gates in percent to one decimal, memories to three
+
+# %% [markdown]
+# What to notice: on the quiet day, 81.8 % of the memory 1.0 is kept and only 18.2 % of a negative candidate is
+# added, so $C_t$ = 0.733. On the big rise the forget gate drops to 37.8 % and the input gate opens to 81.8 %: the old
+# memory -1.0 is mostly replaced by the positive candidate ($C_t$ = 0.362). On the big fall the input gate is nearly
+# shut (1.1 %) and the forget gate is 97.1 % open, so the memory 1.0 is held almost unchanged (0.960) while the output
+# gate shows only 37.8 % of it.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -354,14 +371,15 @@ whole.set_weights(streaming.get_weights())
 print("two chunks of 5 = one pass of 10:", np.allclose(after_two_chunks, whole(long_xs), atol=1e-6))
 streaming.reset_state()
 fresh = stream_model(long_xs[:, 5:])          # after reset_state() the second chunk starts from zeros again
-print("after reset_state(), chunk 2 alone = one pass of 10:", np.allclose(fresh, whole(long_xs), atol=1e-6))
+print("after reset_state(), chunk 2 starts from empty memories again (no longer the one pass of 10):",
+      not np.allclose(fresh, whole(long_xs), atol=1e-6))
 
 # %% [markdown]
 # **GRU, in one paragraph.** The Gated Recurrent Unit (Cho et al., 2014) is a slimmer cousin: it merges the long- and
 # short-term memories into one vector h and uses two gates instead of three (an *update* gate that blends old h and a
 # candidate, and a *reset* gate that decides how much of old h feeds the candidate). It has three weight blocks
-# instead of four, so fewer parameters (108 against 128 in the example below), and often performs about as well as an LSTM;
-# `keras.layers.GRU` takes the same arguments as `keras.layers.LSTM`.
+# instead of four, so fewer parameters (108 against 128 in the example below); on many tasks it does about as well as
+# an LSTM (try it on the recall task at the end). `keras.layers.GRU` takes the same arguments as `keras.layers.LSTM`.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -371,11 +389,12 @@ for layer in (keras.layers.LSTM(4), keras.layers.GRU(4)):
           f"{[tuple(w.shape) for w in layer.weights]}")
 
 # %% [markdown]
-# ## Exercise: count the parameters
+# ## Exercise 1 · count the parameters
 #
-# Each of the four blocks (i, f, c, o) has a weight for every (input feature, unit) pair, a weight for every
-# (unit, unit) pair (the recurrent weights that read $h_{t-1}$), and one bias per unit. Write the count as a function
-# of d (input features) and u (units), then run the check.
+# You have seen Keras count parameters (`count_params()`) above; now derive the count yourself. Each of the four
+# blocks (i, f, c, o) has a weight for every (input feature, unit) pair, a weight for every (unit, unit) pair (the
+# recurrent weights that read $h_{t-1}$), and one bias per unit. Write the count as a function of d (input features)
+# and u (units), then run the check. (The formula is printed under the check once your answer passes.)
 
 # %%
 def lstm_param_count(input_dim, units):
@@ -388,9 +407,11 @@ def lstm_param_count(input_dim, units):
 # %%
 passed = check_lstm_param_count(lstm_param_count)
 lstm_param_count = use_reference_if_needed(lstm_param_count, passed, lstm.parameter_count)
+print("The formula: 4·(u·(d+u)+u), four blocks of u·d input weights, u·u recurrent weights and u biases." if passed
+      else "The formula is shown here once your lstm_param_count passes the check.")
 
 # %% [markdown]
-# The formula is **4·(u·(d+u)+u)**. Check it against what Keras itself counts, for a few sizes:
+# Compare the count (yours if it passed, the reference otherwise) with what Keras itself counts, for a few sizes:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -398,10 +419,10 @@ rows = []
 for d, u in [(1, 1), (1, 8), (3, 8), (3, 32), (10, 64)]:
     layer = keras.layers.LSTM(u)
     layer.build((None, None, d))
-    rows.append({"d": d, "u": u, "4·(u·(d+u)+u)": lstm_param_count(d, u), "count_params()": layer.count_params()})
+    rows.append({"d": d, "u": u, "lstm_param_count(d, u)": lstm_param_count(d, u), "count_params()": layer.count_params()})
 counts = pd.DataFrame(rows)
 print(counts.to_string(index=False))
-print("formula = Keras everywhere:", bool((counts["4·(u·(d+u)+u)"] == counts["count_params()"]).all()))
+print("formula = Keras everywhere:", bool((counts["lstm_param_count(d, u)"] == counts["count_params()"]).all()))
 
 # %% [markdown]
 # Two things to notice: the count does not depend on the sequence length (the same weights are reused at every step,
@@ -458,8 +479,8 @@ print("NumPy reference = keras.layers.LSTM (to 1e-6):",
 # Finally, a look inside an LSTM that has learnt something. The task is built to need long-term memory:
 # "**remember the marked number**". Each sequence has 20 steps with two features: a random value in [-1, 1] and a
 # marker that is 1 at exactly one step in the first half. The target is the value at the marked step, which the
-# network must store and keep until step 20. The baseline always predicts the training mean; a network with no memory
-# cannot do better than that.
+# network must store and keep until step 20. The baseline always predicts the training mean: that is all a network
+# with no memory could do, since without the marked value every target looks like random noise.
 
 # %%
 train_xs, train_ys = lstm.make_recall_task(1000, length=20, seed=1)
@@ -524,32 +545,46 @@ ax.scatter(val_ys[:, 0], activations["c"][:, -1, memory_unit], s=10, alpha=0.6)
 ax.set(title=f"Unit {memory_unit}'s long-term memory at the last step holds the marked value",
        xlabel="marked value to remember (no units)", ylabel=f"C_20 of unit {memory_unit} (no units)")
 plt.show()
+mean_forget = gate_stats["f_t after the mark (%)"].mean() / 100
+print(f"mean forget gate after the mark: {mean_forget:.2f}; kept by the C line alone over 10 steps: {mean_forget**10:.0%}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+holders = gate_stats["corr(C_20, marked value)"].abs() > 0.9
+opens_wider = gate_stats["i_t at the marked step (%)"] > gate_stats["i_t at other steps (%)"]
+_ = course.claim("the LSTM's validation MSE is at least 10 times below the baseline's", holds=10 * lstm_mse < baseline_mse)
+_ = course.claim("at least 3 of the 8 units hold the marked value in C_20 (|correlation| > 0.9)", holds=holders.sum() >= 3)
+_ = course.claim("some units open the input gate wider at the marked step, others do not",
+                 holds=opens_wider.any() and not opens_wider.all())
+_ = course.claim("the forget gates after the mark average below 0.9 (the C line alone keeps < 35% over 10 steps)",
+                 holds=mean_forget < 0.9)
 
 # %% [markdown]
 # What to notice (in this run, which the seed makes repeatable; another seed shuffles which unit does what):
 #
-# * The LSTM solved the task: validation MSE 0.0033 against 0.336 for the baseline, about a hundred times smaller.
-# * The memory is **spread over several units**: for five of the eight (units 0, 1, 3, 4, 5), the final long-term
-#   memory $C_{20}$ follows the marked value almost perfectly (|correlation| 0.96–0.99; the scatter plot shows unit
-#   3). The sign does not matter: the Dense layer on top can flip it.
-# * The gates are less tidy than the hand-made unit's. The input gate opens clearly wider at the marked step only in
-#   units 7 (72 % vs 45 %) and 2 (64 % vs 52 %); units 0 and 6 even close it (36 % and 39 % vs 53–54 %). The forget
-#   gates after the mark sit at 73–77 %, not near 100 %. With f ≈ 0.75 the C line alone would keep only
-#   0.75^10 ≈ 6 % of a value stored ten steps earlier, so the units must be writing the value back in at every step,
-#   through h and the candidate.
+# * The LSTM solved the task: its validation MSE (printed after training) is far below the baseline's, by more than
+#   a factor of ten (the first claim above).
+# * The memory is **spread over several units**: the last column of the table shows several units whose final
+#   long-term memory $C_{20}$ follows the marked value almost perfectly (|correlation| close to one; the scatter plot
+#   shows the closest). The sign does not matter: the Dense layer on top can flip it.
+# * The gates are less tidy than the hand-made unit's. Compare the first two columns: some units open the input gate
+#   wider at the marked step, others even close it. The forget gates after the mark sit well below 100 %: at their
+#   average (printed under the scatter plot) the C line alone would keep only a small share of a value stored ten
+#   steps earlier, so the units must be writing the value back in at every step, through h and the candidate.
 #
 # A trained LSTM finds *a* way to use its gates, not necessarily the textbook one; what the equations guarantee is
 # that storing, holding and overwriting are all possible.
 
+# %% [markdown]
 # ## Key takeaways
 #
 # * An LSTM cell carries two memories: the long-term cell state **C** and the short-term **h** (also its output).
 # * Three sigmoid gates are fractions: **forget** (% of C to remember), **input** (% of the potential memory C~ to add),
 #   **output** (% of tanh(C) to show). tanh keeps the memory content signed and bounded.
 # * $C_t = f_t * C_{t-1} + i_t * \tilde{C}_t$: no weight multiplies C on its way through time, so the memory and its
-#   gradient fade only as fast as the forget gates let them, instead of as W2^n.
-# * `keras.layers.LSTM(u)` has 4·(u·(d+u)+u) parameters whatever the sequence length; its kernel (d, 4u), recurrent
-#   kernel (u, 4u) and bias (4u,) hold the gates in the order **i, f, c, o**.
+#   gradient fade only as fast as the forget gates let them, instead of as $W_2^n$.
+# * The parameter count of `keras.layers.LSTM(u)` (your Exercise 1) does not depend on the sequence length; its
+#   kernel (d, 4u), recurrent kernel (u, 4u) and bias (4u,) hold the gates in the order **i, f, c, o**.
 # * `return_sequences` for stacking and per-step outputs, `return_state` for handing memories on, `stateful` with
 #   `keras.Input(batch_shape=...)` and `reset_state()` for streams; `Bidirectional` when the whole sequence is known.
 #
@@ -557,8 +592,8 @@ plt.show()
 #
 # 1. In the gate playground, find bias settings for which the unit keeps $C$ fixed whatever the input. Which two
 #    gates matter, and what values do they need?
-# 2. Change the forget-gate bias of `open_forget` to 2.0 and to 6.0 and rerun the gradient table. How does
-#    $f_1 \cdots f_{50}$ change?
+# 2. Change the forget-gate bias of `open_forget` to a smaller value (say 2) and a larger one (say 6) and rerun the
+#    gradient table. How does $f_1 \cdots f_{50}$ change?
 # 3. Train the recall model with `keras.layers.GRU(8)` instead. How many parameters does it have, and is its
 #    validation MSE different?
 #

@@ -474,7 +474,7 @@ def check_lstm_cell_class(cls, report) -> None:
 # --- notebook 03: the parameter count --------------------------------------------------------------------------------
 
 
-@exercise("Exercise · LSTM parameter count")
+@exercise("Exercise 1 · LSTM parameter count")
 def check_lstm_param_count(fn, report) -> None:
     """Compare ``fn(input_dim, units) -> int`` with what ``keras.layers.LSTM(units).count_params()`` reports."""
     cases, answers = [(1, 1), (3, 8), (10, 4), (2, 32)], []
