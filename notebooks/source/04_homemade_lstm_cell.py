@@ -59,8 +59,9 @@ print("Keras", keras.__version__)
 # 1. All four pre-activations in one go: $z = x_t W + h_{t-1} U + b$, shape (B, 4u).
 # 2. Cut z into four blocks of u columns, **in the order i, f, c, o**: `z[:, 0:u]` is the input gate's,
 #    `z[:, u:2u]` the forget gate's, `z[:, 2u:3u]` the candidate's, `z[:, 3u:4u]` the output gate's.
-# 3. $i_t = \sigma(z_i)$, $f_t = \sigma(z_f)$, $\tilde{C}_t = \tanh(z_c)$, $o_t = \sigma(z_o)$.
-# 4. $C_t = f_t * C_{t-1} + i_t * \tilde{C}_t$ and $h_t = o_t * \tanh(C_t)$.
+# 3. $i_t = \sigma(z_i)$, $f_t = \sigma(z_f)$, $\tilde{C}_t = \tanh(z_c)$, $o_t = \sigma(z_o)$, where $\sigma$ is the
+#    sigmoid and $z_i, z_f, z_c, z_o$ are the four blocks of step 2.
+# 4. $C_t = f_t * C_{t-1} + i_t * \tilde{C}_t$ and $h_t = o_t * \tanh(C_t)$ ($*$ multiplies element by element).
 #
 # `lstm.sigmoid` is a NumPy sigmoid you may use (`np.tanh` is NumPy's tanh).
 
@@ -287,7 +288,7 @@ _ = course.claim("the two training times are within a factor of 3 of each other"
 # order, but the printed gap between the curves is far below anything the plot can show.
 #
 # The training times printed above are of the same order. On a CPU, `keras.layers.LSTM` also runs a step-by-step loop
-# (its fused cuDNN kernel is used only on a GPU), so neither model has a built-in advantage here: which one finishes
+# (its fused cuDNN kernel, NVIDIA's GPU library, is used only on a GPU), so neither model has a built-in advantage here: which one finishes
 # first in a given run depends on the machine and on what else it is doing, which is why the claim above only
 # promises "the same order", not a winner.
 #
