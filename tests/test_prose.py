@@ -3,19 +3,19 @@
 Four rules, checked on every committed solution notebook (``notebooks/solutions/*.ipynb``, executed):
 
 1. **Numbers are printed.** Every number in a markdown cell (integer, decimal or percentage, with or without thousands
-   separators) appears in the notebook's stored outputs at the same printed precision ("0.50" is not "0.5", "10%" needs
-   a printed "10%"; a percentage with decimals, "18.243 %", may quote a table printed in percent), or as a literal in one of its code cells (``n_train = 20_000`` backs "20,000"; a literal 0.99
-   backs "99%"), or on the notebook's fixed facts: a ``<!-- facts: ... -->`` comment in the source's first markdown
-   cell (years of papers, musical facts). Free: whole numbers 0 to 10 (counts, days, "notebook 03", list items),
-   subscripts and exponents in formulas, URLs and arXiv ids.
+   separators) appears in the notebook's stored outputs at the same printed precision ("0.50" is not "0.5", "10%"
+   needs a printed "10%"; a percentage with decimals, "18.243 %", may quote a table printed in percent), or as a
+   literal in one of its code cells (``n_train = 20_000`` backs "20,000"; a literal 0.99 backs "99%"), or on the
+   notebook's fixed facts: a ``<!-- facts: ... -->`` comment in the source's first markdown cell (years of papers,
+   musical facts). Free: whole numbers 0 to 10 (counts, days, "notebook 03", list items), subscripts and exponents
+   in formulas, URLs and arXiv ids.
 2. **Claims about results are printed by ``course.claim``.** A markdown cell that says something beats, wins, is
-   better / worse than, faster / slower, as good as, or remembers (``CLAIM_WORDS``; not "a baseline to beat", "only as
-   good as", "the beat") comes after a code cell (the nearest
-   code cell above it) that calls ``course.claim`` and is marked ``# NBVAL_CHECK_OUTPUT``, so a stack on which the
-   claim stops holding fails CI. Every ``course.claim`` cell is so marked, and no stored claim reads "✗". The title
-   cell (what the notebook will show) is exempt.
-3. **References exist.** "Exercise N" names an exercise heading of the notebook, "notebook NN" a notebook, "section N" a
-   heading numbered N. An exercise is referred to by its number: no "the exercise's target", no "follow-ups".
+   better / worse than, faster / slower, as good as, or remembers (``CLAIM_WORDS``; not "a baseline to beat", "only
+   as good as", "the beat") comes after a code cell (the nearest code cell above it) that calls ``course.claim`` and
+   is marked ``# NBVAL_CHECK_OUTPUT``, so a stack on which the claim stops holding fails CI. Every ``course.claim``
+   cell is so marked, and no stored claim reads "✗". The title cell (what the notebook will show) is exempt.
+3. **References exist.** "Exercise N" names an exercise heading of the notebook, "notebook NN" a notebook, "section
+   N" a heading numbered N. An exercise is referred to by its number: no "the exercise's target", no "follow-ups".
 4. **A picked example is the one shown.** A code cell that picks an example by value (``numbers == 71``,
    ``71 in numbers``; values above 10) prints that value, so text written about "the 71 example" is about what the
    output shows.
@@ -56,7 +56,7 @@ FACTS = re.compile(r"<!--\s*facts:(.*?)-->", flags=re.S)
 EXERCISE_LABEL = re.compile(r"^\W*(Exercise(?: \d+)? · [^:\n]+)(?::| )", flags=re.M)
 
 
-# --- reading a notebook ------------------------------------------------------------------------------------------------
+# --- reading a notebook ---------------------------------------------------------------------------------------------
 
 
 def _read(path):
@@ -78,7 +78,7 @@ def _output_text(cell) -> str:
 
 
 def _prose(markdown: str) -> str:
-    """Markdown without what a reader does not read as a number: comments, link targets, URLs, formula sub/superscripts."""
+    """Markdown without what is not read as a number: comments, link targets, URLs, formula sub/superscripts."""
     text = re.sub(r"<!--.*?-->", " ", markdown, flags=re.S)
     text = re.sub(r"\]\([^)]*\)", "]", text)
     text = re.sub(r"https?://\S+|arXiv:\s?\S+", " ", text, flags=re.I)
@@ -135,7 +135,7 @@ def _is_free(number: str) -> bool:
     return number.isdigit() and int(number) <= FREE_UP_TO
 
 
-# --- the four rules, as functions that return findings (so they can be tested on small notebooks) ----------------------
+# --- the four rules, as functions that return findings (so they can be tested on small notebooks) -------------------
 
 
 def unbacked_numbers(nb) -> list[str]:
@@ -196,7 +196,7 @@ def _section_numbers(nb) -> set[str]:
 
 
 def dangling_references(nb) -> list[str]:
-    """Rule 3: "Exercise N", "notebook NN", "section N" that do not exist here; references to unnumbered exercise parts."""
+    """Rule 3: "Exercise N", "notebook NN", "section N" that do not exist; references to unnumbered exercise parts."""
     exercises, sections = _exercise_numbers(nb), _section_numbers(nb)
     notebooks = {s.name[:2] for s in sources()}
     findings = []
@@ -323,7 +323,8 @@ def test_rule2_flags_an_unprinted_claim_a_failed_claim_and_an_unchecked_claim_ce
     assert unprinted_claims(_nb(("code", claim.split("\n", 1)[1], "✓ LSTM beats persistence\n")))
     assert unprinted_claims(_nb(("code", claim, "✓ LSTM beats persistence\n"), ("md", "It beats it."))) == []
     assert unprinted_claims(_nb(("md", "The yardsticks it must beat, a baseline to beat."))) == []
-    assert unprinted_claims(_nb(("md", "A model is only as good as its data; the model knows where the beat is."))) == []
+    idioms = "A model is only as good as its data; the model knows where the beat is."
+    assert unprinted_claims(_nb(("md", idioms))) == []
     assert unprinted_claims(_nb(("md", "The LSTM beat the 4-gram.")))
 
 

@@ -228,7 +228,8 @@ print(f"trained {epochs} epochs in {time.perf_counter() - started:.1f} s; traini
 # %% [markdown]
 # Before we trust its errors, is the forecaster any good on normal hours? We compare it, on the normal hours of the
 # validation cells, with the *seasonal naive* forecast "the same hour yesterday" ($\hat{x}_t = x_{t-24}$, the first
-# hour of each window):
+# hour of each window). The yardstick is the RMSE (root mean squared error: the square root of the average squared
+# miss), per KPI:
 
 # %%
 # NBVAL_IGNORE_OUTPUT
