@@ -343,3 +343,11 @@ def test_rule4_flags_an_example_picked_but_not_shown():
     assert unshown_examples(_nb(("code", pick, "('ten', 'dix')\n")))
     assert unshown_examples(_nb(("code", pick, "(71, 'soixante et onze')\n"))) == []
     assert unshown_examples(_nb(("code", "assert len(x) == 123", ""))) == []
+
+
+def test_readme_counts_an_exercise_with_two_solution_blocks_once():
+    """08's Exercise 2 has two solution blocks (build, then train); it is still one exercise."""
+    block = "    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION\n"
+    source = (f"# %% [markdown]\n# ### Exercise 1 · build and train\n\n# %%\ndef build():\n{block}\n\ndef train():\n"
+              f"{block}\n# %% [markdown]\n# ## More exercises (no checks)\n")
+    assert readme.kind_of("08 · Class exercise 2: forecasting", source) == "Class exercise · 1 exercise"
