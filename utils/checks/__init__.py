@@ -177,8 +177,9 @@ def exercise(name: str):
             _PROGRESS[name] = state
             where = strict()
             if where and state != "done":
-                raise SolutionCheckFailed(f"{where}: {name} is {state}; a solution notebook must pass its own "
-                                          f"checks. {' | '.join(report.failures)}")
+                first = f" First finding: {report.failures[0]}" if report.failures else ""
+                raise SolutionCheckFailed(f"{where}: {name} is {state}; a solution notebook must pass its own checks "
+                                          f"(fix the solution in notebooks/source/).{first}")
             return state == "done"
 
         run.exercise_name = name
