@@ -231,6 +231,16 @@ def close(got, expected, *, atol: float = 1e-6, rtol: float = 1e-5) -> bool:
     return got_arr.shape == exp_arr.shape and bool(np.allclose(got_arr, exp_arr, atol=atol, rtol=rtol))
 
 
+def as_array(value) -> np.ndarray | None:
+    """``value`` as a float array, or None when it is not numeric (None, a string, a generator, ragged lists...)."""
+    if value is None or isinstance(value, (str, bytes)) or inspect.isgenerator(value):
+        return None
+    try:
+        return np.asarray(value, dtype=float)
+    except Exception:  # ragged, non-numeric, or an object NumPy cannot read
+        return None
+
+
 def diagnose(got, candidates: dict[str, object], **tolerance) -> str | None:
     """Name the known mistake whose output ``got`` matches, if any (``candidates``: hint -> that mistake's output)."""
     for hint, value in candidates.items():
