@@ -4,9 +4,9 @@
 * Per-notebook wall time (sum of its cells) and the slowest cell are printed at the end of the run, flagged against the
   budgets (90 s per notebook, 30 s per cell), and saved to ``build/timings.json`` for ``python -m utils.readme``.
 * Instructor notebooks (those in a ``solutions`` folder) run with strict checks: their kernel starts with
-  ``COURSE_STRICT_CHECKS`` set to the notebook's path, so a check cell that does not pass, or a ``progress()`` that lists
-  an exercise not done, raises and fails the run, naming the notebook and the exercise (see ``utils.checks``). It is the
-  checks framework that raises, so no cell marker can switch it off.
+  ``COURSE_STRICT_CHECKS`` set to the notebook's path, so a check cell that does not pass, or a ``progress()`` that
+  lists an exercise not done, raises and fails the run, naming the notebook and the exercise (see ``utils.checks``).
+  It is the checks framework that raises, so no cell marker can switch it off.
 """
 
 from __future__ import annotations

@@ -193,7 +193,7 @@ def build(source: Path, order: list[Path]) -> tuple[nbformat.NotebookNode, nbfor
 def execute(nb: nbformat.NotebookNode, cwd: Path, name: str = "a solution notebook") -> float:
     """Run every cell top to bottom in a fresh kernel, storing outputs; returns the seconds it took.
 
-    The kernel runs with strict checks (``utils.checks.STRICT_ENV``): a solution that fails its own check stops the build.
+    The kernel runs with strict checks (``utils.checks.STRICT_ENV``): a solution failing its own check stops the build.
     """
     from nbclient import NotebookClient
 

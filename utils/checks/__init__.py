@@ -34,7 +34,7 @@ STRICT_ENV = "COURSE_STRICT_CHECKS"
 
 The nbval plugin (``tests/nbval_plugin.py``) sets it for the kernels of ``notebooks/solutions/``, and the builder
 (``python -m utils.build_notebooks``) for the kernels that execute the solutions. A check that does not pass, and a
-``progress()`` that lists an exercise not done, then raise ``SolutionCheckFailed``, so the cell fails and so does the run.
+``progress()`` that lists an exercise not done, then raise ``SolutionCheckFailed``: the cell fails, and so does the run.
 """
 
 _LIBRARY_DIRS = tuple(str(Path(p).resolve()) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}) + (
@@ -124,7 +124,7 @@ def _describe(exc: BaseException) -> str:
 
 
 def _student_frame(exc: BaseException):
-    """The innermost traceback frame in the student's code: not in an installed library, the standard library or utils."""
+    """The innermost traceback frame in the student's code: not in an installed package, the standard library, utils."""
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         name = frame.filename
         if name.startswith("<frozen") or "__autograph_generated" in name:

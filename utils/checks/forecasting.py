@@ -162,7 +162,7 @@ def check_forecaster(build_fn, report, train_fn=None) -> None:
 
 
 def _has_lstm(layer) -> bool:
-    """True if ``layer`` is or contains an LSTM: keras.layers.LSTM, RNN(LSTMCell), Bidirectional(LSTM), nested models."""
+    """True if ``layer`` is or holds an LSTM: keras.layers.LSTM, RNN(LSTMCell), Bidirectional(LSTM), nested models."""
     import keras
 
     if isinstance(layer, keras.layers.LSTM):

@@ -48,8 +48,8 @@ def check_transpose(fn, report) -> None:
             continue
         if not isinstance(result, (list, tuple)):
             report.fail(f"{label}: return a list of (pitch, duration) pairs", got=result,
-                        hint="build it with [ ... for pitch, duration in notes] (square brackets): the cells below read "
-                             "the result more than once and index it, which a generator or map cannot do")
+                        hint="build it with [ ... for pitch, duration in notes] (square brackets): the cells below "
+                             "read the result more than once and index it, which a generator or map cannot do")
             continue
         pairs = _as_pairs(result)
         if pairs is None:
