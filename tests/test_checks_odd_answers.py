@@ -34,7 +34,7 @@ CHECKERS = {checker.__name__: checker for checker in all_checkers()}
 
 
 def test_every_checker_is_found():
-    assert len(CHECKERS) >= 13, sorted(CHECKERS)
+    assert len(CHECKERS) >= 17, sorted(CHECKERS)  # 01 … 09 have 17 exercises with checks
 
 
 def _answer(checker_name: str, odd):
@@ -82,3 +82,18 @@ def test_forecaster_check_rejects_an_odd_training_function(kind, capsys):
 
     verdict = check_forecaster(build_lstm, lambda *args, **kwargs: ODD_ANSWERS[kind]())
     _assert_rejected_readably(verdict, capsys.readouterr().out)
+
+
+def _stub():
+    from utils.build_notebooks import STUB
+
+    exec(STUB)  # the very line the student version has in place of the solution
+
+
+@pytest.mark.parametrize("checker_name", sorted(CHECKERS))
+def test_checker_says_not_done_for_the_generated_stub(checker_name, capsys):
+    checker = CHECKERS[checker_name]
+    assert checker(_answer(checker_name, _stub)) is False
+    out = capsys.readouterr().out
+    assert "not done yet" in out and "✗" not in out, out
+    assert utils.checks.progress()[checker.exercise_name] == "not done"

@@ -3,10 +3,14 @@
 Every checker in this package follows one contract, so that students meet the same behaviour in every notebook:
 
 * ``check_<exercise>(fn) -> bool`` prints one line per finding and returns True only when every case is right.
-* If the student has not written the exercise yet (the stub raises ``NotImplementedError``), it prints "not done yet"
-  and returns False; the notebook then goes on with the reference implementation (see ``use_reference_if_needed``).
-* A wrong answer never crashes the checker: exceptions from the student's code become findings.
+* If the student has not written the exercise yet (the stub raises ``NotImplementedError`` and never returns), it
+  prints "not done yet" and returns False; the notebook then goes on with the reference implementation (see
+  ``use_reference_if_needed``). A function that raises it for some inputs only is failing, not "not done".
+* A wrong answer never crashes the checker: exceptions from the student's code become findings that name the line of
+  the student's own code, and an answer of a kind the check did not foresee, which makes the check itself raise, is
+  reported as such and counts as failing.
 * Results are recorded, so ``progress()`` at the end of a notebook lists its exercises as done / not done / failing.
+* In the instructor notebooks (``STRICT_ENV`` set) anything but "done" raises ``SolutionCheckFailed``.
 
 Topic checkers live in submodules (``utils.checks.rnn``, ``utils.checks.lstm``, ...) and are built with ``Report``
 and ``exercise``.
