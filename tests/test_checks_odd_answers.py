@@ -61,7 +61,12 @@ def _assert_rejected_readably(verdict, out):
 @pytest.mark.parametrize("checker_name", sorted(CHECKERS))
 def test_checker_rejects_odd_answers_with_a_finding_and_never_raises(checker_name, kind, capsys):
     verdict = CHECKERS[checker_name](_answer(checker_name, ODD_ANSWERS[kind]))
-    _assert_rejected_readably(verdict, capsys.readouterr().out)
+    out = capsys.readouterr().out
+    _assert_rejected_readably(verdict, out)
+    if kind == "nothing (None)":  # a missing return is named as such, never "expected None, got 'NoneType'"
+        said = ("must return (h_t, [h_t, c_t])" if checker_name == "check_lstm_cell_class" else
+                "your function returned nothing (None): add a `return` line")
+        assert said in out and "NoneType'" not in out, out
 
 
 @pytest.mark.parametrize("kind", ODD_ANSWERS)

@@ -272,8 +272,7 @@ def check_lstm_forward(fn, report) -> None:
             report.fail(f"{label}: your function raised {error}", hint=hint)
             return
         if not (isinstance(result, (tuple, list)) and len(result) == 3):
-            got = f"{type(result).__name__} of length {len(result)}" if isinstance(result, (tuple, list)) else \
-                type(result).__name__
+            got = f"{type(result).__name__} of length {len(result)}" if isinstance(result, (tuple, list)) else result
             report.fail(f"{label}: return three things (hs, h_T, c_T)", got=got, hint="end with `return hs, h, c`")
             return
         got = [as_array(r) for r in result]
