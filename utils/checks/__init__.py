@@ -105,11 +105,12 @@ def call(fn: Callable, *args, **kwargs):
     except NotImplementedError as exc:
         if report is None:
             raise NotDone from exc
-        report.unimplemented.append(fn)
+        if fn not in report.unimplemented:
+            report.unimplemented.append(fn)
         return None, _describe(exc)
     except Exception as exc:  # a wrong answer that crashes is still just a wrong answer
         return None, _describe(exc)
-    if report is not None:
+    if report is not None and fn not in report.answered:
         report.answered.append(fn)
     return result, None
 
