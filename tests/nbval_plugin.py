@@ -3,13 +3,20 @@
 * stderr is never compared: TensorFlow writes timestamped log lines there.
 * Per-notebook wall time (sum of its cells) and the slowest cell are printed at the end of the run, flagged against the
   budgets (90 s per notebook, 30 s per cell), and saved to ``build/timings.json`` for ``python -m utils.readme``.
+* Instructor notebooks (those in a ``solutions`` folder) run with strict checks: their kernel starts with
+  ``COURSE_STRICT_CHECKS`` set to the notebook's path, so a check cell that does not pass, or a ``progress()`` that
+  lists an exercise not done, raises and fails the run, naming the notebook and the exercise (see ``utils.checks``).
+  It is the checks framework that raises, so no cell marker can switch it off.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from pathlib import Path
+
+from utils.checks import STRICT_ENV
 
 NOTEBOOK_BUDGET_S, CELL_BUDGET_S = 90.0, 30.0
 _TIMES: dict[str, list[float]] = defaultdict(list)
@@ -19,6 +26,33 @@ _FAILED: set[str] = set()
 def pytest_collectstart(collector):
     if getattr(collector, "path", None) is not None and collector.path.suffix == ".ipynb":
         collector.skip_compare += ("stderr",)
+        if collector.path.parent.name == "solutions":
+            collector.setup = _strict_kernel(collector.setup, _display_path(collector))
+
+
+def _strict_kernel(setup, notebook: str):
+    """Wrap an nbval notebook's ``setup`` (which starts its kernel) so that the kernel inherits ``STRICT_ENV``."""
+
+    def strict_setup():
+        previous = os.environ.get(STRICT_ENV)
+        os.environ[STRICT_ENV] = notebook
+        try:
+            setup()
+        finally:
+            if previous is None:
+                os.environ.pop(STRICT_ENV, None)
+            else:
+                os.environ[STRICT_ENV] = previous
+
+    return strict_setup
+
+
+def _display_path(collector) -> str:
+    """The notebook's path relative to the rootdir when it is inside it (as pytest shows it), else as given."""
+    try:
+        return str(collector.path.relative_to(collector.config.rootpath))
+    except ValueError:
+        return str(collector.path)
 
 
 def pytest_runtest_logreport(report):

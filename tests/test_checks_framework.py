@@ -41,3 +41,43 @@ def test_close_is_shape_strict_and_never_raises():
     assert not checks.close([1.0, 2.0], [[1.0, 2.0]])
     assert not checks.close("abc", [1.0])
     assert not checks.close([[1.0], [1.0, 2.0]], [1.0])
+
+
+def test_a_check_that_raises_records_failing_says_so_and_returns_false(capsys):
+    @checks.exercise("Demo · broken check")
+    def check_broken(fn, report):
+        fn(1.0)
+        raise KeyError("a bug in the check")
+
+    assert check_broken(lambda x: x) is False
+    out = capsys.readouterr().out
+    assert "the check itself hit a problem (KeyError" in out and "carries on with the reference" in out, out
+    assert checks.progress()["Demo · broken check"] == "failing"
+
+
+def test_a_finding_with_only_got_none_says_the_function_returned_nothing(capsys):
+    report = checks.Report("demo")
+    report.fail("return a pair (hidden, prediction)", got=None)
+    report.fail("wrong value", expected=2.0, got=None)
+    report.fail("wrong kind", got="abc")
+    assert report.failures[0] == ("return a pair (hidden, prediction) — your function returned nothing (None): "
+                                  "add a `return` line")
+    assert report.failures[1].endswith("add a `return` line; expected 2")
+    assert report.failures[2] == "wrong kind — got 'abc'"
+    assert not any("expected None" in line for line in report.failures)
+
+
+def test_errors_name_the_students_line_not_numpys():
+    def student(x):
+        return np.stack([np.zeros(1), np.zeros(2)]) + x
+
+    _, error = checks.call(student, 1.0)
+    assert error.startswith("ValueError:") and error.endswith(
+        f"(line {student.__code__.co_firstlineno + 1} of your code: "
+        "return np.stack([np.zeros(1), np.zeros(2)]) + x)"), error
+
+
+def test_as_array_reads_numbers_and_refuses_the_rest():
+    assert checks.as_array([1, 2]).tolist() == [1.0, 2.0]
+    for odd in (None, "12", (x for x in [1.0]), [[1.0], [1.0, 2.0]], object()):
+        assert checks.as_array(odd) is None

@@ -243,6 +243,27 @@ def test_check_make_windows_not_done_and_crash(capsys):
     assert "ZeroDivisionError" in capsys.readouterr().out
 
 
+def test_check_make_windows_ragged_slices_get_a_finding_not_a_crash(capsys):
+    def ragged(series, window, horizon=1):
+        X = [series[i:i + window] for i in range(len(series) - window)]
+        y = [series[i + window:i + window + horizon] for i in range(len(series) - window)]
+        return X, y
+
+    assert checks.check_make_windows(ragged) is False
+    out = capsys.readouterr().out
+    assert "X and y must be arrays of numbers, every window of the same length" in out, out
+    assert "check itself" not in out
+
+
+def test_check_make_windows_rejects_lists_the_later_cells_cannot_use(capsys):
+    def as_lists(series, window, horizon=1):
+        X, y = make_windows(series, window, horizon)
+        return list(X), list(y)
+
+    assert checks.check_make_windows(as_lists) is False
+    assert "right values, but X and y must be NumPy arrays" in capsys.readouterr().out
+
+
 def _build(units=4, return_sequences=False, activation=None, compiled=True, lstm=True, input_window=None):
     def build(window, n_features):
         layers = [keras.Input(shape=(input_window or window, n_features))]
@@ -293,6 +314,19 @@ def test_check_forecaster_rejects_mistakes(build, train, hint, capsys):
 def test_check_forecaster_wrong_return(capsys):
     assert not checks.check_forecaster(lambda w, f: None, fc.train)
     assert "return a Keras model" in capsys.readouterr().out.replace("should return", "return")
+
+
+@pytest.mark.parametrize("layer", [lambda: keras.layers.RNN(keras.layers.LSTMCell(4)),
+                                   lambda: keras.layers.Bidirectional(keras.layers.LSTM(4))])
+def test_check_forecaster_accepts_other_ways_to_write_an_lstm(layer, capsys):
+    def build(window, n_features):
+        model = keras.Sequential([keras.Input(shape=(window, n_features)), layer(), keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        return model
+
+    assert checks.check_forecaster(build, fc.train) is True
+    out = capsys.readouterr().out
+    assert "correct" in out and "no LSTM layer" not in out, out
 
 
 def _ma_mistake(kind):
@@ -356,6 +390,17 @@ def _metrics_mistake(kind):
 def test_check_evaluate_forecast_accepts_reference(capsys):
     assert checks.check_evaluate_forecast(fc.forecast_metrics)
     assert "correct" in capsys.readouterr().out
+
+
+def test_check_evaluate_forecast_accepts_a_pandas_series(capsys):
+    assert checks.check_evaluate_forecast(lambda y_true, y_pred: pd.Series(fc.forecast_metrics(y_true, y_pred)))
+    assert "correct" in capsys.readouterr().out
+
+
+def test_check_moving_average_string_answer_gets_a_finding(capsys):
+    assert checks.check_moving_average(lambda X, k: "the mean") is False
+    out = capsys.readouterr().out
+    assert "return an array of forecasts" in out and "check itself" not in out, out
 
 
 @pytest.mark.parametrize(

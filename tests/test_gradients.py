@@ -144,6 +144,12 @@ def test_day1_factor_checker_rejects_mistakes(wrong, hint, capsys):
     assert hint in capsys.readouterr().out
 
 
+def test_day1_factor_checker_accepts_a_float32_answer(capsys):
+    assert check_day1_factor(lambda w2, days: np.float32(w2) ** np.float32(days - 1)) is True
+    out = capsys.readouterr().out
+    assert "correct" in out and "unroll" not in out, out
+
+
 def test_day1_factor_checker_not_done(capsys):
     def stub(w2, days):
         raise NotImplementedError

@@ -221,7 +221,7 @@ WRONG_LOOPS = {
     "(c_T, h_T) swapped": (lambda *a: _loop(*a, order="swapped"), "(c_T, h_T) came back in the wrong order"),
     "time-major hs": (lambda *a: _loop(*a, stack_axis=0), "hs has time first"),
     "list not stacked": (lambda *a: (list(np.swapaxes(lstm.lstm_forward(*a)[0], 0, 1)),) + lstm.lstm_forward(*a)[1:],
-                         "hs has time first"),
+                         "np.stack(hs, axis=1)"),  # with T = batch = 1 it is the type that shows, else the axis
     "hs starts at h0": (lambda *a: _loop(*a, off_by_one=True), "hs starts with h0"),
     "read backwards": (lambda *a: _loop(*a, reverse=True), "read backwards"),
     "indexes the batch axis": (_batch_index_loop, "time is axis 1"),
@@ -317,6 +317,54 @@ def test_cell_class_check_rejects_typical_mistakes_with_their_hint(name, capsys)
     assert check_lstm_cell_class(cls) is False
     out = capsys.readouterr().out
     assert hint in out, out
+
+
+class _RaisesOops(lstm.ReferenceLSTMCell):
+    def call(self, inputs, states):
+        raise ValueError("oops")
+
+
+class _ReturnsNone(lstm.ReferenceLSTMCell):
+    def call(self, inputs, states):
+        return None
+
+
+def test_cell_class_errors_get_their_own_hint_not_the_shape_hint(capsys):
+    assert check_lstm_cell_class(_RaisesOops) is False
+    out = capsys.readouterr().out
+    assert "running the cell raised ValueError: oops (line " in out, out
+    assert f"(line {_RaisesOops.call.__code__.co_firstlineno + 1} of your code: raise ValueError(\"oops\"))" in out
+    assert "shapes don't line up" not in out and "Arguments received" not in out, out
+    assert check_lstm_cell_class(_ReturnsNone) is False
+    out = capsys.readouterr().out
+    assert "must return (h_t, [h_t, c_t])" in out and "shapes don't line up" not in out, out
+
+
+def test_cell_class_shape_errors_still_get_the_shape_hint(capsys):
+    assert check_lstm_cell_class(WRONG_CELLS["kernel transposed"][0]) is False
+    capsys.readouterr()
+
+    class MatmulMismatch(lstm.ReferenceLSTMCell):
+        def call(self, inputs, states):
+            return ops.matmul(inputs, ops.transpose(self.kernel)), states
+
+    assert check_lstm_cell_class(MatmulMismatch) is False
+    assert "shapes don't line up" in capsys.readouterr().out
+
+
+def test_step_and_loop_answers_as_lists_are_rejected_because_later_cells_index_arrays(capsys):
+    def step_lists(*args):
+        h_t, c_t = lstm.lstm_cell_step(*args)
+        return h_t.tolist(), c_t.tolist()
+
+    def forward_lists(*args):
+        return tuple(part.tolist() for part in lstm.lstm_forward(*args))
+
+    assert check_lstm_cell_step(step_lists) is False
+    out = capsys.readouterr().out
+    assert "right values, but h_t and c_t must be NumPy arrays" in out and "no .tolist()" in out, out
+    assert check_lstm_forward(forward_lists) is False
+    assert "right values, but hs, h_T and c_T must be NumPy arrays" in capsys.readouterr().out
 
 
 def test_cell_class_check_says_not_done(capsys):

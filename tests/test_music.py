@@ -211,6 +211,19 @@ def test_check_transpose_rejects_mistakes(wrong, hint, capsys):
     assert hint in out and "❌" in out
 
 
+def test_check_transpose_names_doubled_durations_also_for_a_shift_of_0(capsys):
+    assert not check_transpose(lambda notes, k: [(None if p is None else p + k, d * 2) for p, d in notes])
+    out = capsys.readouterr().out
+    assert out.count("durations changed") == len((5, -7, 0, 12)), out
+    assert "wrong way" not in out and "expected 67, got 67" not in out, out
+
+
+def test_check_transpose_rejects_a_generator_the_later_cells_cannot_reread(capsys):
+    assert not check_transpose(lambda notes, k: ((None if p is None else p + k, d) for p, d in notes))
+    out = capsys.readouterr().out
+    assert "return a list of (pitch, duration) pairs — got a generator" in out and "square brackets" in out, out
+
+
 def test_check_transpose_rejects_in_place_edit(capsys):
     def in_place(notes, k):
         for i, (p, d) in enumerate(notes):
@@ -257,3 +270,20 @@ def test_check_sampling_rejects_mistakes(wrong, hint, capsys):
     assert not check_sample_with_temperature(wrong)
     out = capsys.readouterr().out
     assert hint in out and "❌" in out
+
+
+def _global_sampler(logits, temperature, rng):
+    """Right probabilities, but drawn from NumPy's global generator instead of ``rng``."""
+    return int(np.random.choice(len(logits), p=music.softmax(logits, temperature)))
+
+
+def _fresh_sampler(logits, temperature, rng):
+    """Right probabilities, but drawn from a new, unseeded generator at every call."""
+    return int(np.random.default_rng().choice(len(logits), p=music.softmax(logits, temperature)))
+
+
+@pytest.mark.parametrize("sampler", [_global_sampler, _fresh_sampler])
+def test_check_sampling_rejects_a_sampler_that_ignores_its_rng(sampler, capsys):
+    assert not check_sample_with_temperature(sampler)
+    out = capsys.readouterr().out
+    assert "do not come from the `rng` you are given" in out and "rng.choice(len(probs), p=probs)" in out, out

@@ -112,12 +112,58 @@ def test_reference_passes(capsys):
     assert "correct" in capsys.readouterr().out
 
 
-def test_list_answers_are_accepted():
+def test_hidden_as_a_list_is_rejected_because_later_cells_compare_it_as_an_array(capsys):
     def as_list(*args, **kwargs):
         hidden, prediction = rnn.toy_rnn_forward(*args, **kwargs)
         return list(hidden), float(prediction)
 
-    assert check_toy_rnn_forward(as_list) is True
+    assert check_toy_rnn_forward(as_list) is False
+    out = capsys.readouterr().out
+    assert "right values, but hidden is a list" in out and "return np.array(hidden)" in out, out
+
+
+def test_a_prediction_of_shape_1_is_named_as_such(capsys):
+    def pred_array(xs, w1, b1, w2, w3, b2):
+        hidden, _ = rnn.toy_rnn_forward(xs, w1, b1, w2, w3, b2)
+        return hidden, w3 * hidden[-1:] + b2  # shape (1,)
+
+    assert check_toy_rnn_forward(pred_array) is False
+    out = capsys.readouterr().out
+    assert "right value but is an array of shape (1,), not a number" in out, out
+    assert "wrong prediction" not in out
+
+
+@pytest.mark.parametrize("answer", [("hello", "world"), ((h for h in (0.1, 0.2)), 1.0), None])
+def test_odd_answers_get_a_finding_not_a_crash(capsys, answer):
+    assert check_toy_rnn_forward(lambda *a, **k: answer) is False
+    out = capsys.readouterr().out
+    assert "✗" in out and "check itself" not in out, out
+    if answer is None:
+        assert "your function returned nothing (None): add a `return` line" in out
+        assert "expected None" not in out
+
+
+def test_not_implemented_for_some_inputs_only_is_failing_not_not_done(capsys):
+    def short_only(xs, *weights, **kw):
+        if len(xs) > 3:
+            raise NotImplementedError("long sequences later")
+        return rnn.toy_rnn_forward(xs, *weights, **kw)
+
+    assert check_toy_rnn_forward(short_only) is False
+    out = capsys.readouterr().out
+    assert "not done" not in out and "for some inputs only" in out, out
+    assert checks.progress()["Exercise 1 · toy RNN forward pass"] == "failing"
+
+
+def test_the_line_named_in_an_error_is_in_the_students_code(capsys):
+    def ragged(xs, w1, b1, w2, w3, b2):
+        hidden = [np.zeros(i + 1) for i in range(len(xs))]
+        return np.stack(hidden), 0.0  # raises inside NumPy for sequences longer than 1
+
+    assert check_toy_rnn_forward(ragged) is False
+    out = capsys.readouterr().out
+    line = ragged.__code__.co_firstlineno + 2
+    assert f"(line {line} of your code: return np.stack(hidden), 0.0" in out, out
 
 
 @pytest.mark.parametrize(

@@ -190,13 +190,18 @@ def build(source: Path, order: list[Path]) -> tuple[nbformat.NotebookNode, nbfor
 # --- executing, fingerprints, writing -------------------------------------------------------------------------------
 
 
-def execute(nb: nbformat.NotebookNode, cwd: Path) -> float:
-    """Run every cell top to bottom in a fresh kernel, storing outputs; returns the seconds it took."""
+def execute(nb: nbformat.NotebookNode, cwd: Path, name: str = "a solution notebook") -> float:
+    """Run every cell top to bottom in a fresh kernel, storing outputs; returns the seconds it took.
+
+    The kernel runs with strict checks (``utils.checks.STRICT_ENV``): a solution failing its own check stops the build.
+    """
     from nbclient import NotebookClient
+
+    from utils.checks import strict_env
 
     started = time.perf_counter()
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
-    client.execute()
+    client.execute(env=strict_env(name))
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
@@ -321,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         if write_student(student, NOTEBOOKS / name, manifest, args.force):
             save_manifest(manifest)  # at once, so that a failed execution below can't orphan this notebook
         if source in chosen:
-            seconds = 0.0 if args.no_execute else execute(solution, SOLUTIONS)
+            seconds = 0.0 if args.no_execute else execute(solution, SOLUTIONS, _rel(SOLUTIONS / name))
             write(solution, SOLUTIONS / name)
             print(f"built {name}" + ("" if args.no_execute else f" (solution executed in {seconds:.1f} s)"))
         elif (SOLUTIONS / name).exists():  # not re-executed: only its generated frame is refreshed

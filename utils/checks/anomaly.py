@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from utils.anomaly import precision_recall_f1, rolling_zscore
-from utils.checks import call, close, exercise
+from utils.checks import as_array, call, close, exercise
 
 _RNG = np.random.default_rng(5)
 # A noisy daily-looking series; a short one; one with a flat stretch (a frozen counter), where the std is 0.
@@ -73,11 +73,12 @@ def check_rolling_zscore(fn, report) -> None:
         if error:
             report.fail(f"{label}: your function raised {error}")
             continue
-        try:
-            got = np.asarray(got, dtype=float)
-        except (TypeError, ValueError):
-            report.fail(f"{label}: return an array of numbers", got=type(got).__name__)
+        answer = as_array(got)
+        if answer is None or answer.ndim == 0:
+            report.fail(f"{label}: return an array of numbers, one z-score per hour", got=got,
+                        hint="start from z = np.full(len(x), np.nan) and fill z[t] for t >= window")
             continue
+        got = answer
         if got.shape != expected.shape:
             report.fail(f"{label}: return one z-score per hour, NaN for the first `window` hours",
                         expected=expected.shape, got=got.shape)

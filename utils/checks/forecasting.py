@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import call, close, diagnose, exercise
+from utils.checks import as_array, call, close, diagnose, exercise
 from utils.data import make_windows
 from utils.forecasting import forecast_metrics, moving_average
 
@@ -51,10 +51,16 @@ def check_make_windows(fn, report) -> None:
             report.fail(f"{label}: your function raised {error}")
             continue
         if not (isinstance(result, tuple) and len(result) == 2):
-            report.fail(f"{label}: return a pair (X, y)", got=type(result).__name__)
+            report.fail(f"{label}: return a pair (X, y)", got=result, hint="end with `return X, y`")
             continue
-        X, y = (np.asarray(part, dtype=float) if part is not None else np.empty(0) for part in result)
+        X, y = (as_array(part) for part in result)
         n = len(expected_X)
+        if X is None or y is None:
+            report.fail(f"{label}: X and y must be arrays of numbers, every window of the same length",
+                        got=result[0] if X is None else result[1],
+                        hint=f"there are len(series) - window - horizon + 1 = {n} windows; a slice that runs past the "
+                             "end of the series is shorter than the others; np.stack the windows into one array")
+            continue
         if X.shape != expected_X.shape:
             report.fail(f"{label}: wrong shape of X", expected=expected_X.shape, got=X.shape,
                         hint=_shape_hint_X(X.shape, expected_X.shape, series, window))
@@ -75,6 +81,11 @@ def check_make_windows(fn, report) -> None:
                 hint = "y comes from the wrong column: the target is column 0" if close(y, other) else None
             report.fail(f"{label}: wrong targets y", expected=expected_y[0], got=y[0],
                         hint=hint or "y[i] = series[i+window : i+window+horizon] (target column 0)")
+            continue
+        if not all(isinstance(part, np.ndarray) for part in result):
+            report.fail(f"{label}: right values, but X and y must be NumPy arrays",
+                        got=tuple(type(part).__name__ for part in result),
+                        hint="return np.stack(...) of the windows: the cells below read X.shape and slice X[:, -1, 0]")
 
 
 def _shape_hint_X(got, expected, series, window) -> str:
@@ -119,7 +130,7 @@ def check_forecaster(build_fn, report, train_fn=None) -> None:
             report.fail(f"{label} raised {error}")
             return
         if not isinstance(model, keras.Model):
-            report.fail(f"{label} should return a Keras model", got=type(model).__name__,
+            report.fail(f"{label} should return a Keras model", got=model,
                         hint="build a keras.Sequential([...]), compile it, and return it")
             return
         if tuple(model.input_shape) != (None, window, n_features):
@@ -127,8 +138,7 @@ def check_forecaster(build_fn, report, train_fn=None) -> None:
                         got=tuple(model.input_shape), hint="start with keras.Input(shape=(window, n_features))")
             continue
         out = tuple(model.output_shape)
-        lstms = [layer for layer in model.layers if isinstance(layer, keras.layers.LSTM)]
-        if not lstms:
+        if not _has_lstm(model):
             report.fail(f"{label}: no LSTM layer in the model", hint="add keras.layers.LSTM(units) after the input")
             continue
         if out != (None, 1):
@@ -149,6 +159,21 @@ def check_forecaster(build_fn, report, train_fn=None) -> None:
     if report.failures or train_fn is None:
         return
     _check_training(train_fn, report)
+
+
+def _has_lstm(layer) -> bool:
+    """True if ``layer`` is or holds an LSTM: keras.layers.LSTM, RNN(LSTMCell), Bidirectional(LSTM), nested models."""
+    import keras
+
+    if isinstance(layer, keras.layers.LSTM):
+        return True
+    if isinstance(layer, keras.layers.RNN):
+        cell = layer.cell
+        return isinstance(cell, keras.layers.LSTMCell) or any(
+            isinstance(c, keras.layers.LSTMCell) for c in getattr(cell, "cells", []))
+    if isinstance(layer, keras.layers.Bidirectional):
+        return _has_lstm(layer.forward_layer) or _has_lstm(layer.backward_layer)
+    return any(_has_lstm(inner) for inner in getattr(layer, "layers", []))
 
 
 def _tiny_data():
@@ -177,7 +202,7 @@ def _check_training(train_fn, report, epochs: int = 25) -> None:
         return
     logs = getattr(history, "history", None)
     if not isinstance(logs, dict):
-        report.fail(f"{label}: return the History object", got=type(history).__name__,
+        report.fail(f"{label}: return the History object", got=history,
                     hint="return model.fit(...), which is the History")
         return
     if "val_loss" not in logs:
@@ -228,7 +253,11 @@ def check_moving_average(fn, report) -> None:
         if error:
             report.fail(f"{label}: your function raised {error}")
             continue
-        got_arr = np.asarray(got, dtype=float) if got is not None else np.empty(0)
+        got_arr = as_array(got)
+        if got_arr is None:
+            report.fail(f"{label}: return an array of forecasts, one number per window", got=got,
+                        hint="X[:, -k:, 0].mean(axis=1)")
+            continue
         if got_arr.shape != expected.shape:
             hint = "return one number per window, shape (n,): e.g. .mean(axis=1)" if got_arr.size == expected.size \
                 else "average over the time axis (axis=1) of the last k steps, for each window"
@@ -274,13 +303,18 @@ def check_evaluate_forecast(fn, report) -> None:
         if error:
             report.fail(f"{label}: your function raised {error}")
             continue
-        if not isinstance(got, dict) or not set(expected) <= set(got):
-            keys = sorted(got) if isinstance(got, dict) else type(got).__name__
-            report.fail(f"{label}: return a dict with the keys {sorted(expected)}", got=keys)
+        try:  # a dict, or anything with .items() that dict() reads the same way (a pandas Series, say)
+            got = dict(got.items())
+        except Exception:
+            report.fail(f"{label}: return a dict with the keys {sorted(expected)}", got=got)
+            continue
+        if not set(expected) <= set(got):
+            report.fail(f"{label}: return a dict with the keys {sorted(expected)}", got=sorted(map(str, got)))
             continue
         mistakes = _metric_mistakes(y_true, y_pred)
         for key, value in expected.items():
-            answer, _ = call(float, got[key]) if np.size(got[key]) == 1 else (None, None)
+            value_arr = as_array(got[key])
+            answer = value_arr.item() if value_arr is not None and value_arr.size == 1 else None
             if answer is None or not close(answer, value):
                 hint = diagnose(answer, mistakes[key]) if answer is not None else "return one number per metric"
                 report.fail(f"{label}: wrong {key}", expected=value, got=got[key],

@@ -13,7 +13,7 @@ import re
 import numpy as np
 
 from utils import lstm
-from utils.checks import call, close, exercise
+from utils.checks import as_array, call, close, exercise
 
 # (batch, d, u, dtype) of the cases, in the order they are tried: a batch of one first, then larger batches. The first
 # has d = u, where x_t @ U and h_prev @ W also fit (the only way to see W and U swapped rather than a shape error);
@@ -43,15 +43,6 @@ def _case_arrays(batch: int, d: int, u: int, dtype: str, seed: int, steps: int |
     h0 = rng.normal(0, 0.5, (batch, u)).astype(dtype)
     c0 = rng.normal(0, 1.0, (batch, u)).astype(dtype)
     return layer, W, U, b, x, h0, c0
-
-
-def _as_array(value):
-    """``value`` as a float array, or None when it is not numeric (a ragged list, None, a string...)."""
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        return None
-    return arr if arr.dtype != object else None
 
 
 # --- typical mistakes, computed with the reference's own building blocks ----------------------------------------------
@@ -155,6 +146,7 @@ def _diagnose_step(got_h, got_c, x, h, c, W, U, b, tol) -> str | None:
 
 def _error_hint(error: str) -> str:
     """A hint for an exception raised by the student's code, from its message."""
+    error = error.split(" (line ")[0]  # the message only, not the student's line of code that ``call`` appends
     if re.search(r"matmul|shapes? |align|broadcast|dimension|size|reshape", error, re.IGNORECASE):
         return _SHAPE_HINT
     if "index" in error.lower():
@@ -182,15 +174,14 @@ def check_lstm_cell_step(fn, report) -> None:
             return
         names, originals = ("x_t", "h_prev", "c_prev", "W", "U", "b"), (x, h, c, W, U, b)
         changed = [name for name, a, orig in zip(names, args, originals, strict=True)
-                   if _as_array(a) is None or _as_array(a).shape != orig.shape or not np.array_equal(a, orig)]
+                   if as_array(a) is None or as_array(a).shape != orig.shape or not np.array_equal(a, orig)]
         if not (isinstance(result, (tuple, list)) and len(result) == 2):
-            report.fail(f"{label}: return a pair (h_t, c_t)", got=type(result).__name__,
-                        hint="end with `return h_t, c_t`")
+            report.fail(f"{label}: return a pair (h_t, c_t)", got=result, hint="end with `return h_t, c_t`")
             return
-        got_h, got_c = _as_array(result[0]), _as_array(result[1])
+        got_h, got_c = as_array(result[0]), as_array(result[1])
         if got_h is None or got_c is None:
-            report.fail(f"{label}: h_t and c_t must be numeric arrays", got=(type(result[0]).__name__,
-                                                                              type(result[1]).__name__))
+            report.fail(f"{label}: h_t and c_t must be numeric arrays", got=result,
+                        hint="compute them with NumPy on the whole batch: h_t = o * np.tanh(c_t)")
             return
         want = (batch, u)
         if got_h.shape != want or got_c.shape != want:
@@ -208,6 +199,12 @@ def check_lstm_cell_step(fn, report) -> None:
                 report.fail(f"{label}: right answer, but your function changed its input(s) {changed} in place",
                             hint="compute new arrays (c_t = f_t * c_prev + ...) instead of updating the inputs "
                                  "(c_prev *= ...)")
+                return
+            if not all(isinstance(r, np.ndarray) for r in result):
+                report.fail(f"{label}: right values, but h_t and c_t must be NumPy arrays",
+                            got=tuple(type(r).__name__ for r in result),
+                            hint="return the arrays themselves (no .tolist()): the cells below read h_t[0, 0] and "
+                                 "feed h_t back into the next step")
                 return
             batch_one_ok = batch_one_ok or batch == 1
             continue
@@ -275,14 +272,13 @@ def check_lstm_forward(fn, report) -> None:
             report.fail(f"{label}: your function raised {error}", hint=hint)
             return
         if not (isinstance(result, (tuple, list)) and len(result) == 3):
-            got = f"{type(result).__name__} of length {len(result)}" if isinstance(result, (tuple, list)) else \
-                type(result).__name__
+            got = f"{type(result).__name__} of length {len(result)}" if isinstance(result, (tuple, list)) else result
             report.fail(f"{label}: return three things (hs, h_T, c_T)", got=got, hint="end with `return hs, h, c`")
             return
-        got = [_as_array(r) for r in result]
+        got = [as_array(r) for r in result]
         if any(g is None for g in got):
             report.fail(f"{label}: hs, h_T and c_T must be numeric arrays (stack the list: np.stack(hs, axis=1))",
-                        got=tuple(type(r).__name__ for r in result))
+                        got=result)
             return
         want = [(batch, steps, u), (batch, u), (batch, u)]
         if [g.shape for g in got] != want:
@@ -302,6 +298,11 @@ def check_lstm_forward(fn, report) -> None:
             if changed:
                 report.fail(f"{label}: right answer, but your function changed its input(s) {changed} in place",
                             hint="keep h, c in new variables; don't update h0, c0 or xs in place")
+                return
+            if not all(isinstance(r, np.ndarray) for r in result):
+                report.fail(f"{label}: right values, but hs, h_T and c_T must be NumPy arrays",
+                            got=tuple(type(r).__name__ for r in result),
+                            hint="return np.stack(hs, axis=1), h, c (no .tolist()): the cells below slice them")
                 return
             batch_one_ok = batch_one_ok or batch == 1
             continue
@@ -395,9 +396,7 @@ def _cell_case(cls, batch, steps, d, u, dtype, seed, report, label):
         variable.assign(value)
     result, error = call(lstm.run_keras_lstm, rnn, xs, h0, c0)
     if error:
-        hint = _SHAPE_HINT if re.search(r"shape|dimension|matmul|broadcast", error, re.I) else (
-            "call(inputs, states) gets states = [h_prev, c_prev] and must return (h_t, [h_t, c_t])")
-        report.fail(f"{label}: running the cell raised {error}", hint=hint)
+        report.fail(f"{label}: running the cell raised {error}", hint=_cell_error_hint(error))
         return False
     got_hs, got_h, got_c = result
     if got_hs.shape != expected[0].shape:
@@ -431,6 +430,16 @@ def _cell_case(cls, batch, steps, d, u, dtype, seed, report, label):
     return False
 
 
+def _cell_error_hint(error: str) -> str:
+    """A hint for an exception raised while running the student's cell, from its message (Keras' wrapping removed)."""
+    error = error.split(" (line ")[0]
+    if re.search(r"unpack|NoneType|not iterable|not subscriptable", error):
+        return "call(inputs, states) gets states = [h_prev, c_prev] and must return (h_t, [h_t, c_t])"
+    if re.search(r"incompatible shapes|matmul|broadcast|dimensions? must|shape mismatch", error, re.I):
+        return _SHAPE_HINT
+    return "read the error message and the line of your call() it names"
+
+
 @exercise("Exercise 3 · HomeMadeLSTMCell")
 def check_lstm_cell_class(cls, report) -> None:
     """Wrap ``cls(units)`` in ``keras.layers.RNN``, copy random LSTM weights into it and compare with keras.layers.LSTM.
@@ -441,8 +450,7 @@ def check_lstm_cell_class(cls, report) -> None:
     import keras
 
     if not isinstance(cls, type) or not issubclass(cls, keras.layers.Layer):
-        report.fail("pass the class itself (HomeMadeLSTMCell), a subclass of keras.layers.Layer",
-                    got=type(cls).__name__)
+        report.fail("pass the class itself (HomeMadeLSTMCell), a subclass of keras.layers.Layer", got=cls)
         return
     for seed, (batch, steps, d, u, dtype) in enumerate([(1, 4, 3, 2, "float64"), (3, 6, 2, 4, "float32")]):
         label = f"batch of {batch}, T={steps}, d={d}, u={u}, {dtype}"

@@ -44,7 +44,12 @@ def check_transpose(fn, report) -> None:
                         hint="build and return a new list instead of editing `notes` in place")
             continue
         if result is None:
-            report.fail(f"{label}: your function returned None", hint="return the new list of (pitch, duration)")
+            report.fail(f"{label}: no list came back", got=None, hint="return the new list of (pitch, duration)")
+            continue
+        if not isinstance(result, (list, tuple)):
+            report.fail(f"{label}: return a list of (pitch, duration) pairs", got=result,
+                        hint="build it with [ ... for pitch, duration in notes] (square brackets): the cells below "
+                             "read the result more than once and index it, which a generator or map cannot do")
             continue
         pairs = _as_pairs(result)
         if pairs is None:
@@ -56,15 +61,15 @@ def check_transpose(fn, report) -> None:
         if len(pairs) != len(expected) or rests != 1:
             hint = "keep the rest in the list, unchanged" if rests == 0 else "one output note per input note"
             report.fail(f"{label}: wrong notes", expected=expected, got=pairs, hint=hint)
+        elif [p for p, _ in pairs] == [p for p, _ in expected]:
+            report.fail(f"{label}: durations changed", expected=[d for _, d in expected][:4],
+                        got=[d for _, d in pairs][:4], hint="transposing changes pitches only, never durations")
         elif [p for p, _ in pairs] == [None if p is None else p - shift for p, _ in _MELODY]:
             report.fail(f"{label}: pitches moved the wrong way", expected=expected[0][0], got=pairs[0][0],
                         hint="add `semitones` to each pitch (positive = up)")
         elif [p for p, _ in pairs] == [None if p is None else (p + shift) % 12 for p, _ in _MELODY]:
             report.fail(f"{label}: the octave was lost", expected=expected[0][0], got=pairs[0][0],
                         hint="don't take `% 12`: a MIDI number holds the octave too")
-        elif [p for p, _ in pairs] == [p for p, _ in expected]:
-            report.fail(f"{label}: durations changed", expected=[d for _, d in expected][:4],
-                        got=[d for _, d in pairs][:4], hint="transposing changes pitches only, never durations")
         else:
             report.fail(f"{label}: wrong pitches", expected=[p for p, _ in expected], got=[p for p, _ in pairs],
                         hint="each pitch should become pitch + semitones")
@@ -117,8 +122,26 @@ def check_sample_with_temperature(fn, report) -> None:
                      if np.abs(p - expected).max() > _TOLERANCE and np.abs(freq - p).max() <= _TOLERANCE), None)
         report.fail(f"{label}: shares of 3,000 draws differ from softmax(logits / T)", expected=np.round(expected, 3),
                     got=np.round(freq, 3), hint=hint or "probs = exp(z - max z) / sum(...), with z = logits / T")
+    if not report.failures:
+        _check_uses_rng(fn, report)
     big = np.array([1000.0, 999.0, 998.0])
     index, error = call(fn, big.copy(), 0.5, np.random.default_rng(4))
     if error or index is None or not isinstance(index, (int, np.integer)) or not 0 <= index < 3:
         report.fail("large logits [1000, 999, 998] at T = 0.5 gave no valid index", got=error or index,
                     hint="subtract the largest logit before exp, or exp(1000) overflows to inf and gives nan")
+
+
+def _check_uses_rng(fn, report, draws: int = 40) -> None:
+    """The draws must come from the ``rng`` passed in: it must advance, and the same seed must give the same draws."""
+    runs = []
+    for _ in range(2):
+        rng = np.random.default_rng(11)
+        runs.append([call(fn, _LOGITS.copy(), 1.0, rng)[0] for _ in range(draws)])
+        untouched = rng.bit_generator.state == np.random.default_rng(11).bit_generator.state
+        if untouched:
+            break
+    if untouched or runs[0] != runs[1]:
+        report.fail("the draws do not come from the `rng` you are given" + (
+            " (it was never used)" if untouched else " (the same seed gave other draws)"),
+                    hint="draw with rng.choice(len(probs), p=probs), not np.random.choice or a new generator: "
+                         "with the same rng the draws must repeat, so that a composition can be reproduced")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import call, close, diagnose, exercise
+from utils.checks import as_array, call, close, diagnose, exercise
 from utils.rnn import relu, toy_rnn_forward
 
 # Weights with w2 < 0 and biases != 0, so that each typical mistake changes the answer.
@@ -49,25 +49,40 @@ def check_toy_rnn_forward(fn, report) -> None:
                         hint="loop over every element of xs, whatever its length" if len(xs) != 2 else None)
             continue
         if not (isinstance(result, tuple) and len(result) == 2):
-            report.fail(f"{label}: return a pair (hidden, prediction)", got=type(result).__name__)
+            report.fail(f"{label}: return a pair (hidden, prediction)", got=result,
+                        hint="end with `return np.array(hidden), prediction`")
             continue
-        hidden, pred = result
-        if np.ndim(hidden) == 0 and np.ndim(pred) == 1:
+        hidden_raw, pred_raw = result
+        hidden, pred = as_array(hidden_raw), as_array(pred_raw)
+        if hidden is None or pred is None:
+            report.fail(f"{label}: hidden must be an array of numbers and prediction a number", got=result,
+                        hint="collect each h_t (a number) in a list, then return np.array(hidden)")
+            continue
+        if hidden.ndim == 0 and pred.ndim == 1:
             report.fail(f"{label}: (hidden, prediction) came back in the wrong order", hint="return hidden first")
             continue
-        if np.size(hidden) != len(xs):
-            report.fail(f"{label}: hidden should hold one value per step", expected=(len(xs),), got=np.shape(hidden),
+        if hidden.size != len(xs):
+            report.fail(f"{label}: hidden should hold one value per step", expected=(len(xs),), got=hidden.shape,
                         hint="append h_t at every step, including the first")
             continue
-        hidden = np.reshape(np.asarray(hidden, dtype=float), -1)
+        hidden = hidden.reshape(-1)
+        if pred.ndim != 0 and pred.size == 1 and close(pred.item(), expected_pred) and close(hidden, expected_hidden):
+            report.fail(f"{label}: the prediction has the right value but is an array of shape {pred.shape}, not a "
+                        "number", hint="compute it from the last hidden value, a number: w3 * hidden[-1] + b2 "
+                                       "(or float(...)); the cells below print it as a number")
+            continue
         if close(hidden, expected_hidden) and close(pred, expected_pred):
+            if not isinstance(hidden_raw, np.ndarray) or np.shape(hidden_raw) != (len(xs),):
+                report.fail(f"{label}: right values, but hidden is a {type(hidden_raw).__name__} of shape "
+                            f"{np.shape(hidden_raw)}, not a NumPy array of shape ({len(xs)},)",
+                            hint="return np.array(hidden): the cells below use array operations such as hidden > 0")
             continue
         mistakes = _known_mistakes(xs, _WEIGHTS)
         hint = diagnose(hidden, {h: m[0] for h, m in mistakes.items() if not close(m[0], expected_hidden)})
         if hint is None:
             hint = diagnose(pred, {h: m[1] for h, m in mistakes.items() if not close(m[1], expected_pred)})
         which = "hidden values" if not close(hidden, expected_hidden) else "prediction"
-        got = hidden if which == "hidden values" else pred
+        got = hidden if which == "hidden values" else pred_raw
         want = expected_hidden if which == "hidden values" else expected_pred
         report.fail(f"{label}: wrong {which}", expected=want, got=got,
                     hint=hint or "compare your loop with the equations above, one step at a time")
