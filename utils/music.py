@@ -32,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from utils import DATA_DIR, ROOT
+import utils
+from utils import DATA_DIR
 
 BOS, EOS, PAD = "<s>", "</s>", "<pad>"
 REST = "rest"
@@ -42,11 +43,18 @@ GERMAN_FILES = ("altdeu10", "altdeu20", "ballad10", "ballad20", "ballad30", "bal
                 "kinder0", "zuccal0")
 CACHE = DATA_DIR / "essen_german.json.gz"
 WEIGHTS = DATA_DIR / "music_lstm.weights.h5"
-OUTPUT_DIR = ROOT / "output" / "music"
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 #: The model shipped with the notebook (``python -m utils.music train``): sizes, training schedule, split.
 MODEL = {"embed_dim": 64, "units": 256, "dropout": 0.1, "epochs": 20, "batch_size": 64, "learning_rate": 2e-3,
          "val_fraction": 0.1, "split_seed": 0}
+
+
+
+def __getattr__(name: str):
+    """``music.OUTPUT_DIR``: where notebook 09 writes MIDI files, ``utils.data_home("music")`` (never the repository)."""
+    if name == "OUTPUT_DIR":
+        return utils.data_home("music")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --- parsing the corpus with music21 (slow; cached) ------------------------------------------------------------------
@@ -571,8 +579,12 @@ def notes_to_midi(notes, path, bpm: float = 100.0, program: int = 0) -> Path:
         time_now += length
     midi.instruments.append(instrument)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    midi.write(str(path))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        midi.write(str(path))
+    except OSError as exc:
+        raise ValueError(f"Cannot write {path} ({exc.strerror}): write into music.OUTPUT_DIR, which is always "
+                         "writable, e.g. music.OUTPUT_DIR / 'tune.mid'.") from None
     return path
 
 

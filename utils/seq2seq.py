@@ -13,7 +13,8 @@ The pieces, in the order the notebooks meet them:
 * **Decoding.** ``greedy_decode`` (one sequence; the notebook-06 exercise), ``greedy_decode_batch`` (many at once) and
   ``sample_decode`` (temperature sampling).
 * **Evaluation.** ``per_token_loss`` (cross-entropy in nats per token) and ``unigram_loss`` (the baseline).
-* **Files.** ``save_seq2seq`` / ``load_seq2seq`` (``.keras``), by default under ``output/`` (git-ignored).
+* **Files.** ``save_seq2seq`` / ``load_seq2seq`` (``.keras``), by default in ``OUTPUT_DIR``,
+  ``utils.data_home("models")`` (the repository may be read-only).
 """
 
 from __future__ import annotations
@@ -27,10 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from utils import ROOT
+import utils
 
-#: Where notebooks save trained models (git-ignored).
-OUTPUT_DIR = ROOT / "output"
+
+def __getattr__(name: str):
+    """``s2s.OUTPUT_DIR``: where notebooks save trained models, ``utils.data_home("models")`` (never the repository)."""
+    if name == "OUTPUT_DIR":
+        return utils.data_home("models")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 PAD, UNK, START, END = "", "[UNK]", "[start]", "[end]"
 SPECIALS = (PAD, UNK, START, END)
@@ -564,9 +570,15 @@ def save_seq2seq(seq2seq: Seq2Seq, path: str | Path) -> Path:
     """Save the training model (its layers hold all the weights) as a ``.keras`` file; returns the path."""
     path = Path(path)
     if path.suffix != ".keras":
-        raise ValueError(f"Save to a file ending in .keras (got {path.name!r}), e.g. OUTPUT_DIR / 'nmt.keras'.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    seq2seq.model.save(path)
+        raise ValueError(f"Save to a file ending in .keras (got {path.name!r}), e.g. s2s.OUTPUT_DIR / 'nmt.keras'.")
+    if not hasattr(seq2seq, "model"):
+        raise ValueError(f"save_seq2seq saves a Seq2Seq (from build_seq2seq), not {type(seq2seq).__name__}.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        seq2seq.model.save(path)
+    except OSError as exc:
+        raise ValueError(f"Cannot write {path} ({exc.strerror}): save into s2s.OUTPUT_DIR, which is always "
+                         "writable, e.g. s2s.OUTPUT_DIR / 'nmt.keras'.") from None
     return path
 
 
