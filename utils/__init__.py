@@ -64,6 +64,8 @@ def data_home(*parts: str) -> Path:
     ``$COURSE_DATA_HOME`` if set, else the platform's user data folder (``default_data_home``). If that folder cannot
     be written, a folder in the system's temporary directory is used instead, and one line says so (once).
     """
+    if not all(isinstance(part, str) and part.strip() for part in parts):
+        raise ValueError(f"data_home takes folder names as strings, such as data_home('music'), not {parts!r}")
     chosen = os.environ.get(DATA_HOME_ENV, "").strip()
     home = Path(chosen).expanduser() if chosen else default_data_home()
     if not _writable(home):

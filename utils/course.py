@@ -25,6 +25,8 @@ def setup(seed: int = 42) -> None:
     Seeds Python, NumPy and TensorFlow (``keras.utils.set_random_seed``), asks TensorFlow for deterministic ops, keeps
     its log quiet, and sets a modest figure size and dpi so stored outputs stay small on GitHub.
     """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, such as 42, not {seed!r}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import matplotlib.pyplot as plt

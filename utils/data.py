@@ -133,6 +133,8 @@ def clean_price_frame(frame: pd.DataFrame, ticker: str) -> pd.DataFrame:
     Handles what yfinance versions differ in: MultiIndex columns (since 0.2.48), a tz-aware index, extra columns;
     drops the rows without a close (yfinance pads holidays with them), then checks it like a cached file.
     """
+    if frame is not None and not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"frame must be the DataFrame yf.download() returns, not {type(frame).__name__}")
     if frame is None or len(frame) == 0:
         raise DownloadError(f"yfinance returned no rows for {ticker}")
     frame = frame.copy()
@@ -157,6 +159,8 @@ def checked_prices(frame: pd.DataFrame) -> pd.DataFrame:
     The one check every price table passes, downloaded or cached: every index value a date, no date twice, Open,
     High, Low and Close numbers on every row and above zero, Volume a number where present.
     """
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"frame must be a DataFrame with columns {PRICE_COLUMNS}, not {type(frame).__name__}")
     missing = [c for c in PRICE_COLUMNS if c not in frame.columns]
     if missing:
         raise BadPriceData(f"columns {missing} are missing")
@@ -396,7 +400,7 @@ def _parse_day(value, name: str, last: bool) -> pd.Timestamp | None:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         if not 1900 <= value <= 2100:
             raise ValueError(f"{name}={value!r} is not a year between 1900 and 2100: {_DATE_FIX}")
-        return pd.Timestamp(year=int(value), month=12, day=31) if last else pd.Timestamp(year=int(value), month=1, day=1)
+        return pd.Timestamp(year=int(value), month=12 if last else 1, day=31 if last else 1)
     if not isinstance(value, (str, dt.date, pd.Timestamp)) and not hasattr(value, "dtype"):
         raise ValueError(f"{name}={value!r} ({type(value).__name__}) is not a date: {_DATE_FIX}")
     try:

@@ -63,6 +63,8 @@ def unroll_factor_widget(n_max: int = 50):
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
+    n_max = whole(n_max, "n_max", fix="the largest n the slider offers, e.g. 50")
+
     def draw(w2=2.0, n=20):
         fig, ax = plt.subplots()
         steps = np.arange(0, n + 1)

@@ -136,7 +136,7 @@ def keras_lstm_weights(layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _named_weights(layer) -> dict[str, np.ndarray]:
-    has(layer, "built", "layer", "a Keras LSTM layer (or an RNN around an LSTM-like cell), e.g. random_keras_lstm(2, 3)")
+    has(layer, "built", "layer", "a Keras LSTM layer or an RNN around an LSTM-like cell, e.g. random_keras_lstm(2, 3)")
     if not layer.built:
         raise ValueError(f"layer {layer.name!r} is not built yet: call it once on an input (or layer.build(shape))")
     named = {}
@@ -215,9 +215,7 @@ class ReferenceLSTMCell(keras.layers.Layer):
 
     def __init__(self, units: int, **kwargs):
         super().__init__(**kwargs)
-        if int(units) < 1:
-            raise ValueError(f"units must be a positive integer, got {units}")
-        self.units = int(units)
+        self.units = whole(units, "units", fix="e.g. ReferenceLSTMCell(3)")
         self.state_size = [self.units, self.units]  # [h, c], the order keras.layers.LSTM uses
         self.output_size = self.units
 
@@ -342,7 +340,8 @@ def plot_gate_heatmaps(activations: dict, example: int = 0, marker_step: int | N
               "c_tilde": "candidate C~_t", "h": "short-term memory h_t"}
     unknown = [k for k in keys if k not in activations]
     if unknown:
-        raise ValueError(f"no activations called {unknown}; available: {sorted(activations)}")
+        raise ValueError(f"no activations called {unknown}; available: {sorted(activations)}: pass the dict that "
+                         "lstm_gate_activations() returns")
     fig, axes = plt.subplots(len(keys), 1, figsize=(8, 1.6 * len(keys) + 0.6), sharex=True)
     axes = np.atleast_1d(axes)
     for ax, key in zip(axes, keys, strict=True):

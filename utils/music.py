@@ -34,7 +34,8 @@ import numpy as np
 
 import utils
 from utils import DATA_DIR
-from utils.validate import finite_array, has, non_empty, number, path as as_path, text, whole
+from utils.validate import finite_array, has, non_empty, number, string, whole
+from utils.validate import path as as_path
 
 BOS, EOS, PAD = "<s>", "</s>", "<pad>"
 REST = "rest"
@@ -52,7 +53,7 @@ MODEL = {"embed_dim": 64, "units": 256, "dropout": 0.1, "epochs": 20, "batch_siz
 
 
 def __getattr__(name: str):
-    """``music.OUTPUT_DIR``: where notebook 09 writes MIDI files, ``utils.data_home("music")`` (never the repository)."""
+    """``music.OUTPUT_DIR``: where notebook 09 writes MIDI files, ``utils.data_home("music")``, not the repository."""
     if name == "OUTPUT_DIR":
         return utils.data_home("music")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -65,7 +66,7 @@ def corpus_path(name: str) -> Path:
     """The path of one Essen ABC file inside the installed music21 package, e.g. ``corpus_path("kinder0")``."""
     from music21 import corpus
 
-    text(name, "name", "'kinder0'")
+    string(name, "name", "'kinder0'")
     for path in corpus.getCorePaths():
         path = Path(path)
         if path.parent.name == "essenFolksong" and path.stem == name:
@@ -75,8 +76,8 @@ def corpus_path(name: str) -> Path:
 
 def split_abc(text: str) -> list[str]:
     """Split the text of an ABC file into one chunk per tune (each starts with its ``X:`` line)."""
-    text_ = globals()["text"](text, "text", "the contents of an .abc file")
-    return [chunk.strip() + "\n" for chunk in re.split(r"\n(?=X:)", "\n" + text_) if chunk.strip().startswith("X:")]
+    string(text, "text", "the contents of an .abc file")
+    return [chunk.strip() + "\n" for chunk in re.split(r"\n(?=X:)", "\n" + text) if chunk.strip().startswith("X:")]
 
 
 def parse_tune(abc: str, fast: bool = True) -> dict | None:
@@ -137,11 +138,11 @@ def _parse_file(args: tuple[str, int | None]) -> list[dict]:
     name, limit = args
     chunks = split_abc(corpus_path(name).read_text(encoding="latin-1"))
     tunes = []
-    for number, chunk in enumerate(chunks[:limit], start=1):
+    for position, chunk in enumerate(chunks[:limit], start=1):
         try:
             tune = parse_tune(chunk)
         except Exception as exc:  # music21 rejects a handful of malformed tunes: skip them, say so
-            print(f"  skipped {name} tune {number}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            print(f"  skipped {name} tune {position}: {type(exc).__name__}: {exc}", file=sys.stderr)
             continue
         if tune is not None:
             tune["file"] = name
@@ -180,7 +181,7 @@ def build_cache(files=GERMAN_FILES, out: Path = CACHE, limit: int | None = None,
 
 def load_tunes(path: Path = CACHE) -> list[dict]:
     """The cached tunes; each has ``notes`` as a list of ``(pitch or None, Fraction)`` pairs."""
-    path = Path(path)
+    path = as_path(path, "path", "music.CACHE")
     if not path.exists():
         raise ValueError(f"{path} is missing: run `python -m utils.music parse` to parse the corpus and cache it")
     with gzip.open(path, "rt", encoding="utf-8") as handle:
@@ -236,7 +237,7 @@ def note_to_token(pitch: int | None, duration) -> str:
 
 def token_to_note(token: str) -> tuple[int | None, Fraction]:
     """``"E4:1/2"`` → ``(64, Fraction(1, 2))``; ``"rest:1"`` → ``(None, Fraction(1))``."""
-    text(token, "token", "'E4:1/2'")
+    string(token, "token", "'E4:1/2'")
     match = re.fullmatch(r"([A-G][b#]?)(-?\d+):(\d+(?:/\d+)?)|rest:(\d+(?:/\d+)?)", token)
     if not match:
         raise ValueError(f"{token!r} is not a note token like 'E4:1/2' or 'rest:1'")
@@ -307,7 +308,8 @@ class KneserNey:
             raise ValueError(f"order must be 1 … 5, got {order}")
         if not 0 < discount < 1:
             raise ValueError(f"discount must be between 0 and 1, got {discount}")
-        self.order, self.vocab_size, self.discount = order, whole(vocab_size, "vocab_size", 2, "pass len(vocab)"), discount
+        vocab_size = whole(vocab_size, "vocab_size", 2, "pass len(vocab)")
+        self.order, self.vocab_size, self.discount = order, vocab_size, discount
 
     def fit(self, sequences) -> KneserNey:
         """``sequences``: lists of ids, each starting with the start marker and ending with the end marker."""

@@ -78,7 +78,7 @@ def path(value, name: str = "path", example: str = "'file.ext'") -> Path:
     return Path(value)
 
 
-def text(value, name: str, example: str = "'forty-two'") -> str:
+def string(value, name: str, example: str = "'forty-two'") -> str:
     """``value`` if it is a string, else a ValueError with an example."""
     if not isinstance(value, str):
         raise ValueError(f"{name} must be a string such as {example}, not {type(value).__name__} {value!r:.40}")
