@@ -14,6 +14,8 @@ def quick() -> bool:
 
 def epochs(full: int, quick_epochs: int | None = None) -> int:
     """Number of training epochs: ``full`` normally, fewer (default a fifth, at least 1) in quick mode."""
+    if isinstance(full, bool) or not isinstance(full, int) or full < 1:
+        raise ValueError(f"full must be a positive whole number of epochs, such as 20, not {full!r}")
     if not quick():
         return full
     return quick_epochs if quick_epochs is not None else max(1, full // 5)
@@ -44,6 +46,9 @@ def claim(statement: str, holds: bool) -> bool:
     ``# NBVAL_CHECK_OUTPUT``: the stored solution output says "✓", so a stack or a rerun on which the claim fails
     changes the output and fails CI, while the exact numbers printed next to it may move.
     """
+    if not isinstance(statement, str) or not statement.strip():
+        raise ValueError(f"statement must be the sentence the text claims, e.g. 'the LSTM beats persistence', "
+                         f"not {statement!r}")
     holds = bool(holds)
     print(f"✓ {statement}" if holds else f"✗ not in this run: {statement}")
     return holds

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from utils.rnn import toy_rnn_forward, toy_rnn_keras
-from utils.validate import has, number, whole
+from utils.validate import finite_array, has, number, whole
 
 #: The recurrent weights the notebook compares: shrinking (< 1), neutral (1) and growing (> 1).
 W2_VALUES = (0.5, 0.9, 1.0, 1.1, 2.0)
@@ -203,9 +203,9 @@ def clip_by_norm(gradient, max_norm: float):
 
     Same rule as ``tf.clip_by_norm``: ``gradient * max_norm / max(norm, max_norm)``.
     """
-    if max_norm <= 0:
+    if number(max_norm, "max_norm") <= 0:
         raise ValueError(f"max_norm must be positive, got {max_norm}")
-    gradient = np.asarray(gradient, dtype=float)
+    gradient = finite_array(gradient, "gradient", min_size=0)
     norm = np.sqrt(np.sum(gradient**2))
     return gradient * (max_norm / max(norm, max_norm))
 

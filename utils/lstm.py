@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
-from utils.validate import has, whole
+from utils.validate import finite_array, has, whole
 
 #: Keras' gate order of the column blocks in the kernel, recurrent kernel and bias.
 GATES = ("i", "f", "c", "o")
@@ -268,7 +268,7 @@ def one_unit_table(xs, weights=None, h0: float = 0.0, c0: float = 0.0) -> pd.Dat
     keeps, the candidate and the share of it the input gate adds, the new long-term memory C_t, the output gate and
     the new short-term memory h_t.
     """
-    xs = np.asarray(xs, dtype=float).reshape(-1)
+    xs = finite_array(xs, "xs", min_size=0).reshape(-1)
     if xs.size == 0:
         raise ValueError("xs must hold at least one value")
     W, U, b = one_unit_keras_weights(weights)
@@ -294,7 +294,7 @@ def cell_state_gradient(xs, weights=None, eps: float = 1e-6) -> tuple[float, flo
     path, also those through h and the weights), and the product of the forget gates f_1 … f_T, which is the
     derivative along the cell-state line alone.
     """
-    xs = np.asarray(xs, dtype=float).reshape(1, -1, 1)
+    xs = finite_array(xs, "xs", min_size=0).reshape(1, -1, 1)
     if xs.shape[1] == 0:
         raise ValueError("xs must hold at least one value")
     W, U, b = one_unit_keras_weights(weights)
