@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import socket
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import utils
 from utils import ROOT, data
 
 
@@ -28,7 +33,7 @@ def _yahoo_frame(start="2024-01-02", days=5, multiindex=True, tz="America/New_Yo
 def online(monkeypatch, tmp_path):
     """Online mode with the cache in a temporary folder and downloads replaced by the test's own function."""
     monkeypatch.delenv(data.OFFLINE_ENV, raising=False)
-    monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setenv(utils.DATA_HOME_ENV, str(tmp_path))
     monkeypatch.setattr(data, "_impersonation_works", lambda: True)
 
     def install(fake):
@@ -38,7 +43,7 @@ def online(monkeypatch, tmp_path):
 
 
 def test_download_is_flattened_tz_naive_and_cached(online, capsys):
-    online(lambda ticker, start, end: _yahoo_frame())
+    online(lambda *args: _yahoo_frame())
     frame = data.load_prices("msft", "2024-01-01", "2024-01-31")
     assert list(frame.columns) == data.PRICE_COLUMNS
     assert isinstance(frame.index, pd.DatetimeIndex) and frame.index.tz is None
@@ -52,16 +57,16 @@ def test_download_is_flattened_tz_naive_and_cached(online, capsys):
 def test_single_level_columns_and_extra_columns_are_accepted(online):
     frame = _yahoo_frame(multiindex=False, tz=None)
     frame["Adj Close"] = frame["Close"]
-    online(lambda ticker, start, end: frame)
+    online(lambda *args: frame)
     assert list(data.load_prices("MSFT", "2024-01-01", "2024-01-31").columns) == data.PRICE_COLUMNS
 
 
 @pytest.mark.parametrize(
     "fake, reason",
     [
-        (lambda t, s, e: (_ for _ in ()).throw(ConnectionError("no route to host")), "ConnectionError"),
-        (lambda t, s, e: pd.DataFrame(), "no rows"),
-        (lambda t, s, e: _yahoo_frame().drop(columns="Volume", level=0), "lacks columns ['Volume']"),
+        (lambda *args: (_ for _ in ()).throw(ConnectionError("no route to host")), "ConnectionError"),
+        (lambda *args: pd.DataFrame(), "no rows"),
+        (lambda *args: _yahoo_frame().drop(columns="Volume", level=0), "lacks columns ['Volume']"),
     ],
     ids=["exception", "empty-frame", "missing-column"],
 )
@@ -75,18 +80,18 @@ def test_failures_fall_back_to_bundled_data_with_one_line(online, capsys, fake, 
 
 
 def test_failure_prefers_the_cache_over_bundled_data(online, capsys):
-    online(lambda ticker, start, end: _yahoo_frame(start="2024-03-01"))
+    online(lambda *args: _yahoo_frame(start="2024-03-01"))
     data.load_prices("MSFT", "2024-03-01", "2024-03-31")
-    online(lambda ticker, start, end: pd.DataFrame())
+    online(lambda *args: pd.DataFrame())
     capsys.readouterr()
     frame = data.load_prices("MSFT", "2024-03-01", "2024-03-31")
     assert "cached copy" in capsys.readouterr().out and len(frame) == 5
 
 
 def test_cache_is_merged_not_shrunk(online):
-    online(lambda ticker, start, end: _yahoo_frame(start="2024-01-02", days=5))
+    online(lambda *args: _yahoo_frame(start="2024-01-02", days=5))
     data.load_prices("MSFT", "2024-01-01", "2024-01-31")
-    online(lambda ticker, start, end: _yahoo_frame(start="2024-02-01", days=3))
+    online(lambda *args: _yahoo_frame(start="2024-02-01", days=3))
     data.load_prices("MSFT", "2024-02-01", "2024-02-29")
     assert len(data._read_csv_prices(data.CACHE_DIR / "MSFT.csv")) == 8
 
@@ -108,7 +113,7 @@ def test_bundled_msft_matches_its_documented_shape():
 
 
 def test_unknown_ticker_names_what_is_available(online):
-    online(lambda ticker, start, end: pd.DataFrame())
+    online(lambda *args: pd.DataFrame())
     with pytest.raises(ValueError, match=r"No price data for 'NOPE'.*MSFT \(bundled, 1986-03-13 … 2017-11-10\)"):
         data.load_prices("NOPE")
 
@@ -180,7 +185,7 @@ def test_tensorflow_first_downloads_run_in_a_fresh_process(monkeypatch):
     monkeypatch.setattr(data, "_impersonation_works", lambda: False)
     monkeypatch.setattr(data.subprocess, "run", fake_run)
     frame = data._download("MSFT", pd.Timestamp("2024-01-01"), None)
-    assert calls[0][1:4] == ["-m", "utils.data", "MSFT"] and len(frame) == 5
+    assert calls[0][1:6] == ["-W", "ignore", "-m", "utils.data", "MSFT"] and len(frame) == 5
 
 
 def test_fresh_process_has_working_impersonation_even_after_tensorflow():
@@ -189,3 +194,163 @@ def test_fresh_process_has_working_impersonation_even_after_tensorflow():
             "r = subprocess.run([sys.executable, '-c', 'import utils.data as d; print(d._impersonation_works())'], "
             "capture_output=True, text=True); print(r.stdout.strip())")
     assert _python(code) == "True"
+
+
+# --- damaged caches, dead networks, dates users write -----------------------------------------------------------------
+
+
+def _bundled_line(capsys) -> str:
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1, out
+    assert out[0].startswith("MSFT prices: bundled copy"), out
+    return out[0]
+
+
+@pytest.mark.parametrize(
+    "rows, reason",
+    [
+        ("garbage,1,2,3,4,5\nnot a date,1,2,3,4,5\n", "unreadable dates, e.g. 'garbage'"),
+        ("2024-01-02,100,101,99,abc,5\n2024-01-03,100,101,99,100,5\n", "non-numeric Close values, e.g. 'abc'"),
+        ("2024-01-02,100,101,99,,5\n2024-01-03,100,101,99,100,5\n", "1 row(s) without a price"),
+        ("2024-01-02,100,101,99,100,5\n2024-01-02,100,101,99,100,5\n", "appears twice"),
+        ("2024-01-02,100,101,99,-3,5\n", "prices of zero or below"),
+    ],
+    ids=["dates", "non-numeric", "nan-close", "duplicate-date", "negative"],
+)
+def test_a_damaged_cache_is_refused_moved_aside_and_bundled_data_used(online, capsys, rows, reason):
+    """A cache with the right header but bad contents is checked like a download, never used (before: TypeError in
+    16 cells of notebook 08 for bad dates, silently used for non-numeric prices)."""
+    path = data.cache_dir() / "MSFT.csv"
+    path.write_text("Date,Open,High,Low,Close,Volume\n" + rows)
+    frame = data.load_prices("MSFT", "2017-01-01", "2017-01-31", offline=True)
+    line = _bundled_line(capsys)
+    assert "offline mode; the cached copy was unusable" in line and reason in line and "MSFT.csv.damaged" in line
+    assert not path.exists() and path.with_name("MSFT.csv.damaged").exists()
+    assert frame.index[0] == pd.Timestamp("2017-01-03") and frame["Close"].dtype == float
+
+
+def test_a_damaged_cache_is_not_merged_into_a_new_download(online):
+    (data.cache_dir() / "MSFT.csv").write_text("Date,Open,High,Low,Close,Volume\nnot a date,1,2,3,4,5\n")
+    online(lambda *args: _yahoo_frame())
+    data.load_prices("MSFT", "2024-01-01", "2024-01-31")
+    assert len(data._read_csv_prices(data.cache_dir() / "MSFT.csv")) == 5
+
+
+def test_a_download_with_non_numeric_prices_is_a_failed_download(online, capsys):
+    frame = _yahoo_frame(multiindex=False, tz=None).astype(object)
+    frame.iloc[2, 0] = "n/a"
+    online(lambda *args: frame)
+    data.load_prices("MSFT", "2017-01-01", "2017-01-31")
+    assert "non-numeric Close values, e.g. 'n/a'" in _bundled_line(capsys)
+
+
+@pytest.mark.timeout(30)
+def test_a_download_that_never_returns_is_abandoned_after_the_time_limit(online, capsys, monkeypatch):
+    """Injected downloader that blocks: the loader gives up after the limit and says so in its one line."""
+    never = threading.Event()
+    online(lambda *args: never.wait(60))
+    monkeypatch.setenv(data.TIMEOUT_ENV, "1.5")
+    started = time.perf_counter()
+    data.load_prices("MSFT", "2017-01-01", "2017-01-31")
+    assert time.perf_counter() - started < 5
+    assert "no answer within 1.5 s (set COURSE_DOWNLOAD_TIMEOUT to wait longer)" in _bundled_line(capsys)
+    never.set()
+
+
+@pytest.fixture
+def silent_proxy(monkeypatch):
+    """An HTTPS proxy on 127.0.0.1 that accepts connections and never answers: a network that hangs."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held = []
+    threading.Thread(target=lambda: [held.append(server.accept()) for _ in iter(int, 1)], daemon=True).start()
+    address = f"http://127.0.0.1:{server.getsockname()[1]}"
+    yield address, held
+    server.close()
+
+
+def _run_python(code: str, env: dict, timeout: float = 60) -> tuple[str, float]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3", **env)
+    env.pop(data.OFFLINE_ENV, None)
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout + done.stderr, time.perf_counter() - started
+
+
+_LOAD = "from utils import data; data.load_prices('MSFT', 2015, 2015)"
+
+
+@pytest.mark.timeout(90)
+def test_a_network_that_accepts_and_never_answers_costs_the_time_limit_only(silent_proxy, tmp_path):
+    """Real yfinance through a proxy that never answers (before: 131 s of silence, longer than the cell timeout)."""
+    address, held = silent_proxy
+    out, seconds = _run_python(_LOAD, {"HTTPS_PROXY": address, "https_proxy": address, data.TIMEOUT_ENV: "3",
+                                       utils.DATA_HOME_ENV: str(tmp_path)})
+    assert held, "the download never reached the local proxy: the test did not test anything"
+    assert out.strip().splitlines() == [
+        "MSFT prices: bundled copy (see data/README.md) (download failed: DownloadError: no answer within 3 s "
+        "(set COURSE_DOWNLOAD_TIMEOUT to wait longer)); 2015-01-02 … 2015-12-31, 252 trading days."]
+    assert seconds < 25  # 3 s of waiting plus starting Python and importing pandas and yfinance on a busy machine
+
+
+def test_no_network_shows_only_the_course_line(tmp_path):
+    """A refused connection (no network): yfinance's log lines and pandas' deprecation warnings stay hidden."""
+    closed = socket.create_server(("127.0.0.1", 0))
+    address = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    closed.close()  # nothing listens there now: every connection is refused at once
+    out, _ = _run_python(_LOAD, {"HTTPS_PROXY": address, "https_proxy": address, utils.DATA_HOME_ENV: str(tmp_path)})
+    lines = out.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("MSFT prices: bundled copy (see data/README.md) (download failed: DownloadError: "
+                               "yfinance returned no rows for MSFT")
+
+
+@pytest.mark.parametrize(
+    "start, end, first, last",
+    [
+        (2015, None, "2015-01-02", "2017-11-10"),
+        (2015, 2016, "2015-01-02", "2016-12-30"),
+        ("2015", "2015", "2015-01-02", "2015-12-31"),
+        (np.int64(2016), "2016-03-31", "2016-01-04", "2016-03-31"),
+        (" 2015-06-01 ", "2015-06-30", "2015-06-01", "2015-06-30"),
+        (dt.date(2015, 6, 1), dt.datetime(2015, 6, 30, 23, 59), "2015-06-01", "2015-06-30"),
+        (pd.Timestamp("2015-06-01", tz="America/New_York"), pd.Timestamp("2015-06-30", tz="UTC"), "2015-06-01",
+         "2015-06-30"),
+        (np.datetime64("2015-06-01"), None, "2015-06-01", "2017-11-10"),
+    ],
+    ids=["year", "years", "year-strings", "numpy-year", "padded-string", "date-datetime", "tz-aware", "datetime64"],
+)
+def test_dates_as_users_write_them(start, end, first, last, capsys):
+    """Before: 2015 meant 2015 ns after 1970 (data from 1986 came back), a tz-aware start raised TypeError."""
+    frame = data.load_prices("MSFT", start, end, offline=True)
+    assert (str(frame.index[0].date()), str(frame.index[-1].date())) == (first, last)
+
+
+@pytest.mark.parametrize(
+    "start, end, match",
+    [
+        ("not-a-date", None, r"start='not-a-date' is not a date pandas can read: write a year \(2015\), a date string"),
+        (None, "2015-13-45", r"end='2015-13-45' is not a date pandas can read"),
+        (2015.5, None, r"start=2015.5 \(float\) is not a date: write a year"),
+        (float("nan"), None, r"start=nan \(float\) is not a date"),
+        (pd.NaT, None, r"start is missing \(NaT\)"),
+        ("", None, r"start is missing \(NaT\)"),
+        (-5, None, r"start=-5 is not a year between 1900 and 2100"),
+        (20150101, None, r"not a year between 1900 and 2100"),
+        (True, None, r"start=True \(bool\) is not a date"),
+        ([2015], None, r"\(list\) is not a date"),
+        (2016, 2015, r"start 2016-01-01 is after end 2015-12-31: swap them"),
+    ],
+)
+def test_dates_that_mean_nothing_are_refused_with_the_fix(start, end, match):
+    with pytest.raises(ValueError, match=match):
+        data.load_prices("MSFT", start, end, offline=True)
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "inf", "nan"])
+def test_a_bad_time_limit_is_refused_with_the_fix(monkeypatch, value):
+    monkeypatch.setenv(data.TIMEOUT_ENV, value)
+    with pytest.raises(ValueError, match=r"\$COURSE_DOWNLOAD_TIMEOUT must be a positive number of seconds such as 8"):
+        data.load_prices("MSFT", offline=True)
+    with pytest.raises(ValueError, match=r"timeout must be a positive number of seconds"):
+        data.load_prices("MSFT", offline=True, timeout=value)

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from utils.validate import finite_array, has, whole
+
 #: The KPIs, in the order of the last axis of ``CellNetwork.kpis``, and their units.
 KPIS = ("users", "dl_load_pct", "ul_load_pct", "dl_throughput_mbps")
 KPI_UNITS = {"users": "connected users", "dl_load_pct": "% of resources", "ul_load_pct": "% of resources",
@@ -231,6 +233,8 @@ def outside_normal_range(network: CellNetwork, event: Anomaly, low: float = 1.0,
 
     A detector that only thresholds raw values can at best catch the events for which this is True.
     """
+    has(network, "clean", "network", "a CellNetwork from simulate_network()")
+    has(event, "cell", "event", "an Anomaly, one of network.anomalies")
     lo, hi = np.percentile(network.clean[event.cell], [low, high], axis=0)
     values = network.kpis[event.cell, event.start:event.stop]
     return bool(np.any((values < lo) | (values > hi)))
@@ -240,13 +244,16 @@ def outside_normal_range(network: CellNetwork, event: Anomaly, low: float = 1.0,
 
 
 def _check_cell(cell: int, n_cells: int) -> None:
-    if not 0 <= cell < n_cells:
+    if not 0 <= whole(cell, "cell", minimum=0, fix=f"pick a cell number from 0 to {n_cells - 1}") < n_cells:
         raise ValueError(f"cell={cell} does not exist: pick a cell number from 0 to {n_cells - 1}.")
 
 
 def _check_series(values, name: str, min_length: int, ndim: int | tuple[int, ...]) -> np.ndarray:
     """``values`` as a float array, with a clear error for NaNs, wrong shapes and series too short to use."""
-    array = np.asarray(values, dtype=float)
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of numbers, not {type(values).__name__}.") from None
     ndims = (ndim,) if isinstance(ndim, int) else ndim
     if array.ndim not in ndims:
         raise ValueError(f"{name} should have {' or '.join(map(str, ndims))} dimensions, got shape {array.shape}.")
@@ -258,6 +265,20 @@ def _check_series(values, name: str, min_length: int, ndim: int | tuple[int, ...
         raise ValueError(f"{name} is {length} hours long, too short: it needs at least {min_length} hours "
                          "(use a longer series or a shorter window).")
     return array
+
+
+def _labels(labels) -> np.ndarray:
+    """Labels (cells, hours), 0 = normal, else a ValueError."""
+    labels = finite_array(labels, "labels", ndim=2)
+    return labels
+
+
+def _where(where) -> np.ndarray:
+    """(n, 2) integer (cell, hour) pairs as from ``make_windows``, else a ValueError."""
+    array = finite_array(where, "where", ndim=2, min_size=0)
+    if array.shape[1:] != (2,) or (array < 0).any() or (array != np.round(array)).any():
+        raise ValueError(f"where must be (n, 2) whole (cell, hour) numbers as make_windows returns, got {array.shape}")
+    return array.astype(int)
 
 
 # --- detector helpers -------------------------------------------------------------------------------------------------
@@ -277,6 +298,7 @@ def scale_cells(kpis, calibration_hours: int = HOURS_PER_WEEK) -> np.ndarray:
 
 def time_features(n_hours: int, start: pd.Timestamp = START) -> np.ndarray:
     """Calendar inputs, shape (n_hours, 3): sine and cosine of the hour of day, and 1.0 on Saturdays and Sundays."""
+    n_hours = whole(n_hours, "n_hours", fix="pass the number of hours, e.g. scaled.shape[1]")
     times = pd.date_range(start, periods=n_hours, freq="h")
     angle = 2 * np.pi * times.hour.to_numpy() / 24
     return np.stack([np.sin(angle), np.cos(angle), (times.dayofweek.to_numpy() >= 5).astype(float)], axis=-1)
@@ -289,7 +311,7 @@ def make_windows(scaled, window: int = 24, extra=None) -> tuple[np.ndarray, np.n
     window (the same for every cell). Returns ``X`` (n, window, k + e) float32, ``y`` (n, k) float32 (the KPIs of the
     hour right after each window) and ``where`` (n, 2) int: the (cell, hour) each target belongs to.
     """
-    if window < 1:
+    if whole(window, "window", minimum=-10**9) < 1:
         raise ValueError(f"window={window}: use a window of at least 1 hour.")
     scaled = _check_series(scaled, "scaled", window + 1, 3)
     n_cells, n_hours, _ = scaled.shape
@@ -317,7 +339,11 @@ def normal_windows(labels, where, window: int) -> np.ndarray:
     labels: (cells, hours) of the same cells as the windows, 0 = normal; where: (n, 2) (cell, target hour).
     Training a forecaster only on these windows teaches it what *normal* traffic looks like.
     """
-    labels = np.asarray(labels)
+    labels, where = _labels(labels), _where(where)
+    window = whole(window, "window", fix="the window used by make_windows, e.g. 24")
+    if where.size and (where[:, 0].max() >= labels.shape[0] or where[:, 1].max() >= labels.shape[1] or
+                       where[:, 1].min() < window):
+        raise ValueError("where does not fit labels and window: pass the where, labels and window make_windows used")
     anomalous = np.concatenate([np.zeros((labels.shape[0], 1), dtype=int), np.cumsum(labels > 0, axis=1)], axis=1)
     cells, targets = where[:, 0], where[:, 1]
     return (anomalous[cells, targets + 1] - anomalous[cells, targets - window]) == 0
@@ -329,7 +355,14 @@ def forecast_scores(predicted, actual, where, shape: tuple[int, int], error_scal
     predicted, actual: (n, k); where: (n, 2) (cell, hour) as from ``make_windows``; error_scale: (k,) typical error
     of each KPI (e.g. the standard deviation of the training errors), 1 if None. Hours without a forecast are NaN.
     """
-    predicted, actual = np.asarray(predicted, dtype=float), np.asarray(actual, dtype=float)
+    predicted, actual = finite_array(predicted, "predicted", ndim=2), finite_array(actual, "actual", ndim=2)
+    where = _where(where)
+    if not (isinstance(shape, tuple) and len(shape) == 2):
+        raise ValueError(f"shape must be (cells, hours), e.g. labels.shape, not {shape!r}")
+    shape = (whole(shape[0], "shape[0] (cells)"), whole(shape[1], "shape[1] (hours)"))
+    if len(where) != len(predicted) or (where.size and (where.max(axis=0) >= np.array(shape)).any()):
+        raise ValueError(f"where must hold one (cell, hour) inside {shape} per forecast ({len(predicted)}): pass the "
+                         "where from make_windows")
     if predicted.shape != actual.shape:
         raise ValueError(f"predicted {predicted.shape} and actual {actual.shape} must have the same shape.")
     errors = np.abs(predicted - actual) / (1.0 if error_scale is None else np.asarray(error_scale, dtype=float))
@@ -344,7 +377,7 @@ def rolling_zscore(x, window: int = 24, min_std: float = 1e-8) -> np.ndarray:
     x: (hours,). The standard deviation is the population one (``np.std``), floored at ``min_std`` so a flat stretch
     gives 0 (not a division by zero) when the value stays on it.
     """
-    if window < 2:
+    if whole(window, "window", minimum=-10**9) < 2:
         raise ValueError(f"window={window}: a standard deviation needs a window of at least 2 hours.")
     x = _check_series(x, "x", window + 1, 1)
     past = np.lib.stride_tricks.sliding_window_view(x, window)[:-1]  # past[i] = x[i : i + window], before t = i+window
@@ -461,6 +494,7 @@ def plot_cell(network: CellNetwork, cell: int, hours: slice = slice(None), kpis=
     """
     import matplotlib.pyplot as plt
 
+    has(network, "n_cells", "network", "a CellNetwork from simulate_network()")
     _check_cell(cell, network.n_cells)
     frame = network.frame(cell).iloc[hours]
     if ax is None:

@@ -14,6 +14,8 @@ def quick() -> bool:
 
 def epochs(full: int, quick_epochs: int | None = None) -> int:
     """Number of training epochs: ``full`` normally, fewer (default a fifth, at least 1) in quick mode."""
+    if isinstance(full, bool) or not isinstance(full, int) or full < 1:
+        raise ValueError(f"full must be a positive whole number of epochs, such as 20, not {full!r}")
     if not quick():
         return full
     return quick_epochs if quick_epochs is not None else max(1, full // 5)
@@ -25,6 +27,8 @@ def setup(seed: int = 42) -> None:
     Seeds Python, NumPy and TensorFlow (``keras.utils.set_random_seed``), asks TensorFlow for deterministic ops, keeps
     its log quiet, and sets a modest figure size and dpi so stored outputs stay small on GitHub.
     """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, such as 42, not {seed!r}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import matplotlib.pyplot as plt
@@ -42,6 +46,9 @@ def claim(statement: str, holds: bool) -> bool:
     ``# NBVAL_CHECK_OUTPUT``: the stored solution output says "✓", so a stack or a rerun on which the claim fails
     changes the output and fails CI, while the exact numbers printed next to it may move.
     """
+    if not isinstance(statement, str) or not statement.strip():
+        raise ValueError(f"statement must be the sentence the text claims, e.g. 'the LSTM beats persistence', "
+                         f"not {statement!r}")
     holds = bool(holds)
     print(f"✓ {statement}" if holds else f"✗ not in this run: {statement}")
     return holds

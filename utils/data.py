@@ -1,33 +1,62 @@
 """Data loading that works offline: daily stock prices (yfinance, then a cache, then bundled data) and monthly closes.
 
-``load_prices`` tries, in order: a live download with yfinance, the last download cached under ``data/cache/``, and the
-copy bundled in ``data/`` (see ``data/README.md``). It prints one line saying which source it used. Set the environment
-variable ``COURSE_OFFLINE=1`` (CI does) or pass ``offline=True`` to skip the network.
+``load_prices`` tries, in order: a live download with yfinance (at most ``COURSE_DOWNLOAD_TIMEOUT`` seconds, 8 by
+default), the last download cached in the course's data folder (``utils.data_home("cache")``, never the repository,
+which may be read-only), and the copy bundled in ``data/`` (see ``data/README.md``). A cached file is checked as
+strictly as a download; a damaged one is moved aside. It prints one line saying which source it used and why. Set
+``COURSE_OFFLINE=1`` (CI does) or pass ``offline=True`` to skip the network.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import logging
+import math
+import numbers
 import os
 import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
+import utils
 from utils import DATA_DIR
 
 PRICE_COLUMNS = ["Open", "High", "Low", "Close", "Volume"]
-CACHE_DIR = DATA_DIR / "cache"
+#: Columns that must hold a number on every row (Volume may be missing on some days).
+REQUIRED_PRICES = ["Open", "High", "Low", "Close"]
 #: Bundled daily prices: ticker -> (file in data/, member inside the archive).
 BUNDLED_PRICES = {"MSFT": ("msft.tar.gz", "msft.csv")}
 OFFLINE_ENV = "COURSE_OFFLINE"
+#: Total seconds a download may take before the loader gives up and uses a local copy.
+TIMEOUT_ENV = "COURSE_DOWNLOAD_TIMEOUT"
+DEFAULT_TIMEOUT_S = 8.0
 
 
 class DownloadError(RuntimeError):
     """A live download failed or returned unusable data; the loader falls back to local copies."""
+
+
+class BadPriceData(ValueError):
+    """A price table (downloaded or cached) that cannot be used: unreadable dates, non-numeric or missing prices."""
+
+
+def cache_dir() -> Path:
+    """Where downloads are cached: ``utils.data_home("cache")`` (``$COURSE_DATA_HOME/cache`` if that is set)."""
+    return utils.data_home("cache")
+
+
+def __getattr__(name: str):
+    """``data.CACHE_DIR``, the same folder as ``cache_dir()``, looked up when asked (the env var may change)."""
+    if name == "CACHE_DIR":
+        return cache_dir()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def is_offline(offline: bool | None = None) -> bool:
@@ -37,26 +66,44 @@ def is_offline(offline: bool | None = None) -> bool:
     return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def load_prices(ticker: str, start=None, end=None, *, offline: bool | None = None) -> pd.DataFrame:
-    """Daily prices of ``ticker`` between ``start`` and ``end`` (inclusive, anything ``pd.Timestamp`` accepts).
+def download_timeout(timeout: float | None = None) -> float:
+    """Seconds a download may take in all: ``timeout`` if given, else ``$COURSE_DOWNLOAD_TIMEOUT``, else 8."""
+    raw = timeout if timeout is not None else os.environ.get(TIMEOUT_ENV, "").strip() or DEFAULT_TIMEOUT_S
+    try:
+        seconds = float(raw)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if isinstance(raw, bool) or not (0 < seconds < math.inf):
+        source = "timeout" if timeout is not None else f"${TIMEOUT_ENV}"
+        raise ValueError(f"{source} must be a positive number of seconds such as 8, not {raw!r}")
+    return seconds
 
+
+def load_prices(ticker: str, start=None, end=None, *, offline: bool | None = None,
+                timeout: float | None = None) -> pd.DataFrame:
+    """Daily prices of ``ticker`` from ``start`` to ``end``, both inclusive.
+
+    ``start`` / ``end``: a year (``2015``, ``"2015"``: from 1 January / to 31 December), a date string
+    (``"2015-06-30"``), a ``datetime.date`` / ``datetime`` / ``pd.Timestamp`` (a time zone is dropped, the date is
+    kept), or None for "from the beginning" / "to the end". ``timeout``: seconds the download may take in all.
     Returns a DataFrame with a tz-naive ``DatetimeIndex`` named ``Date`` and the columns Open, High, Low, Close, Volume.
     Raises ``ValueError`` naming what is available when no source has the ticker or the date range.
     """
     ticker = _normalise_ticker(ticker)
     start_ts, end_ts = _parse_range(start, end)
+    limit = download_timeout(timeout)
     failure = "offline mode"
     if not is_offline(offline):
         try:
-            frame = clean_price_frame(_download(ticker, start_ts, end_ts), ticker)
+            frame = clean_price_frame(_download(ticker, start_ts, end_ts, limit), ticker)
             _write_cache(ticker, frame)
             return _select(frame, ticker, start_ts, end_ts, "live from Yahoo Finance (yfinance)")
         except Exception as exc:  # any failure means: fall back to local copies, and say why
             failure = f"download failed: {_one_line(exc)}"
     range_error = None
-    for source, frame in _local_sources(ticker):
+    for source, frame, note in _local_sources(ticker):
         try:
-            return _select(frame, ticker, start_ts, end_ts, f"{source} ({failure})")
+            return _select(frame, ticker, start_ts, end_ts, f"{source} ({failure}{note})")
         except ValueError as exc:  # this copy lacks the dates; a later one may have them
             range_error = exc
     if range_error is not None:
@@ -83,8 +130,11 @@ def load_monthly_closes() -> pd.DataFrame:
 def clean_price_frame(frame: pd.DataFrame, ticker: str) -> pd.DataFrame:
     """Bring a yfinance result into the course's shape, or raise ``DownloadError`` if it is unusable.
 
-    Handles what yfinance versions differ in: MultiIndex columns (since 0.2.48), a tz-aware index, extra columns.
+    Handles what yfinance versions differ in: MultiIndex columns (since 0.2.48), a tz-aware index, extra columns;
+    drops the rows without a close (yfinance pads holidays with them), then checks it like a cached file.
     """
+    if frame is not None and not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"frame must be the DataFrame yf.download() returns, not {type(frame).__name__}")
     if frame is None or len(frame) == 0:
         raise DownloadError(f"yfinance returned no rows for {ticker}")
     frame = frame.copy()
@@ -94,28 +144,122 @@ def clean_price_frame(frame: pd.DataFrame, ticker: str) -> pd.DataFrame:
     missing = [c for c in PRICE_COLUMNS if c not in frame.columns]
     if missing:
         raise DownloadError(f"yfinance result for {ticker} lacks columns {missing}")
-    frame = frame.loc[:, PRICE_COLUMNS]
-    frame.index = pd.DatetimeIndex(pd.to_datetime(frame.index))
+    frame = frame.loc[:, PRICE_COLUMNS].dropna(subset=["Close"])
+    if frame.empty:
+        raise DownloadError(f"yfinance returned only empty rows for {ticker}")
+    try:
+        return checked_prices(frame)
+    except BadPriceData as exc:
+        raise DownloadError(f"yfinance result for {ticker} is unusable: {exc}") from None
+
+
+def checked_prices(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a sorted, tz-naive ``DatetimeIndex`` named Date and float price columns, or ``BadPriceData``.
+
+    The one check every price table passes, downloaded or cached: every index value a date, no date twice, Open,
+    High, Low and Close numbers on every row and above zero, Volume a number where present.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"frame must be a DataFrame with columns {PRICE_COLUMNS}, not {type(frame).__name__}")
+    missing = [c for c in PRICE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise BadPriceData(f"columns {missing} are missing")
+    frame = frame.loc[:, PRICE_COLUMNS].copy()
+    if not isinstance(frame.index, pd.DatetimeIndex):
+        parsed = pd.to_datetime(pd.Series(frame.index.astype(str)), errors="coerce", format="ISO8601")
+        if parsed.isna().any():
+            raise BadPriceData(f"unreadable dates, e.g. {frame.index[int(parsed.isna().to_numpy().argmax())]!r}")
+        frame.index = pd.DatetimeIndex(parsed)
     if frame.index.tz is not None:
         frame.index = frame.index.tz_localize(None)
     frame.index.name = "Date"
-    frame = frame.dropna(subset=["Close"]).sort_index()
+    for column in PRICE_COLUMNS:
+        numbers_ = pd.to_numeric(frame[column], errors="coerce")
+        bad = numbers_.isna() & frame[column].notna()
+        if bad.any():
+            raise BadPriceData(f"non-numeric {column} values, e.g. {frame[column][bad].iloc[0]!r}")
+        frame[column] = numbers_.astype(float)
+    gaps = frame[REQUIRED_PRICES].isna().any(axis=1)
+    if gaps.any():
+        raise BadPriceData(f"{int(gaps.sum())} row(s) without a price, the first on {frame.index[gaps][0].date()}")
+    if (frame[REQUIRED_PRICES] <= 0).any(axis=None):
+        raise BadPriceData("prices of zero or below")
+    if frame.index.has_duplicates:
+        raise BadPriceData(f"the date {frame.index[frame.index.duplicated()][0].date()} appears twice")
     if frame.empty:
-        raise DownloadError(f"yfinance returned only empty rows for {ticker}")
-    return frame
+        raise BadPriceData("no rows")
+    return frame.sort_index()
 
 
 # --- download -------------------------------------------------------------------------------------------------------
 
 
-def _download(ticker: str, start: pd.Timestamp | None, end: pd.Timestamp | None) -> pd.DataFrame:
-    """Download with yfinance, in this process if curl_cffi works here, else in a fresh Python process."""
+def _download(ticker: str, start: pd.Timestamp | None, end: pd.Timestamp | None,
+              limit: float = DEFAULT_TIMEOUT_S) -> pd.DataFrame:
+    """Download with yfinance within ``limit`` seconds, in this process if curl_cffi works here, else in a fresh one."""
     if _impersonation_works():
-        return _yfinance_download(ticker, start, end)
-    return _download_in_subprocess(ticker, start, end)
+        return _within(limit, _quiet_download, ticker, start, end, limit)
+    return _download_in_subprocess(ticker, start, end, limit)
 
 
-def _yfinance_download(ticker: str, start, end) -> pd.DataFrame:
+def _within(limit: float, function, *args):
+    """``function(*args)`` in a worker thread; ``DownloadError`` if it has not finished after ``limit`` seconds.
+
+    A network that accepts connections and never answers would otherwise hold the cell for minutes (yfinance retries).
+    The abandoned thread is a daemon: it ends with its own socket timeout and never blocks the kernel from exiting.
+    """
+    outcome = {}
+
+    def work():
+        try:
+            outcome["value"] = function(*args)
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, name="course-download", daemon=True)
+    worker.start()
+    worker.join(limit)
+    if worker.is_alive():
+        raise DownloadError(f"no answer within {limit:g} s (set {TIMEOUT_ENV} to wait longer)")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+class _Collect(logging.Handler):
+    """Keeps log messages in a list instead of printing them."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(" ".join(record.getMessage().split()))
+
+
+def _quiet_download(ticker: str, start, end, limit: float = DEFAULT_TIMEOUT_S) -> pd.DataFrame:
+    """``_yfinance_download`` without its log lines and pandas warnings; an empty result names yfinance's reason.
+
+    Offline, yfinance logs about ten lines (crumb, failed download, deprecations) above the course's one line.
+    """
+    import yfinance  # noqa: F401  (first: importing it puts its own "show DeprecationWarnings" filter in front)
+
+    warnings.filterwarnings("ignore", module=r"yfinance(\.|$)")  # warnings raised inside yfinance's own code
+    logger, collect = logging.getLogger("yfinance"), _Collect()
+    propagate, logger.propagate = logger.propagate, False
+    logger.addHandler(collect)
+    try:
+        frame = _yfinance_download(ticker, start, end, limit)
+    finally:
+        logger.removeHandler(collect)
+        logger.propagate = propagate
+    if (frame is None or len(frame) == 0) and collect.messages:
+        reason = next((m for m in reversed(collect.messages) if ticker in m), collect.messages[-1])
+        raise DownloadError(f"yfinance returned no rows for {ticker}: {reason[:160]}")
+    return frame
+
+
+def _yfinance_download(ticker: str, start, end, timeout: float = DEFAULT_TIMEOUT_S) -> pd.DataFrame:
     """One yfinance call, ``auto_adjust`` explicit (its default changed in 0.2.51).
 
     ``yf.download`` swallows errors and returns an empty frame; ``clean_price_frame`` turns that into a failure.
@@ -124,7 +268,7 @@ def _yfinance_download(ticker: str, start, end) -> pd.DataFrame:
 
     end_exclusive = None if end is None else end + pd.Timedelta(days=1)  # yfinance's end date is exclusive
     kwargs = {"start": start, "end": end_exclusive} if start is not None or end is not None else {"period": "max"}
-    return yf.download(ticker, auto_adjust=True, progress=False, threads=False, **kwargs)
+    return yf.download(ticker, auto_adjust=True, progress=False, threads=False, timeout=timeout, **kwargs)
 
 
 def _impersonation_works() -> bool:
@@ -143,12 +287,14 @@ def _impersonation_works() -> bool:
     return True
 
 
-def _download_in_subprocess(ticker: str, start, end) -> pd.DataFrame:
-    """Run ``_yfinance_download`` in a fresh interpreter (no TensorFlow loaded) and read its CSV back."""
+def _download_in_subprocess(ticker: str, start, end, limit: float = DEFAULT_TIMEOUT_S) -> pd.DataFrame:
+    """Run the download in a fresh interpreter (no TensorFlow loaded), killed after ``limit`` s; read its CSV back."""
     args = [ticker, "" if start is None else start.date().isoformat(), "" if end is None else end.date().isoformat()]
-    done = subprocess.run(
-        [sys.executable, "-m", "utils.data", *args], capture_output=True, text=True, timeout=120, cwd=DATA_DIR.parent
-    )
+    try:
+        done = subprocess.run([sys.executable, "-W", "ignore", "-m", "utils.data", *args, str(limit)],
+                              capture_output=True, text=True, timeout=limit, cwd=DATA_DIR.parent)
+    except subprocess.TimeoutExpired:
+        raise DownloadError(f"no answer within {limit:g} s (set {TIMEOUT_ENV} to wait longer)") from None
     if done.returncode != 0:
         raise DownloadError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "download process failed")
     return pd.read_csv(io.StringIO(done.stdout), index_col=0, parse_dates=True)
@@ -158,19 +304,19 @@ def _download_in_subprocess(ticker: str, start, end) -> pd.DataFrame:
 
 
 def _cache_path(ticker: str) -> Path:
-    return CACHE_DIR / f"{ticker}.csv"
+    return cache_dir() / f"{ticker}.csv"
 
 
 def _write_cache(ticker: str, frame: pd.DataFrame) -> None:
     """Write the cache atomically: a temporary file in the same folder, moved into place only when complete.
 
-    A download that covers less than the cached copy does not shrink the cache.
+    A download that covers less than the cached copy does not shrink the cache; a damaged cache is moved aside.
     """
     path = _cache_path(ticker)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
-        old = _read_csv_prices(path)
-        frame = pd.concat([old[~old.index.isin(frame.index)], frame]).sort_index()
+        old, _ = _read_cache(path)
+        if old is not None:
+            frame = pd.concat([old[~old.index.isin(frame.index)], frame]).sort_index()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{ticker}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as handle:
@@ -182,9 +328,26 @@ def _write_cache(ticker: str, frame: pd.DataFrame) -> None:
 
 
 def _read_csv_prices(path_or_buffer) -> pd.DataFrame:
-    frame = pd.read_csv(path_or_buffer, index_col=0, parse_dates=True)
-    frame.index.name = "Date"
-    return frame.loc[:, PRICE_COLUMNS]
+    """Read a price CSV (Date index first) and check it with ``checked_prices``."""
+    return checked_prices(pd.read_csv(path_or_buffer, index_col=0))
+
+
+def _read_cache(path: Path) -> tuple[pd.DataFrame | None, str]:
+    """(the cached prices, "") if the file passes the checks, else (None, a note saying why and where it went).
+
+    A file that fails is renamed ``<TICKER>.csv.damaged`` so it is neither used nor merged into again.
+    """
+    try:
+        return _read_csv_prices(path), ""
+    except Exception as exc:  # unreadable CSV, unreadable dates, non-numeric or missing prices
+        reason = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+        aside = path.with_name(path.name + ".damaged")
+        try:
+            os.replace(path, aside)
+            where = f"moved to {aside}"
+        except OSError:
+            where = f"left at {path}"
+    return None, f"; the cached copy was unusable ({reason}), {where}"
 
 
 def _read_bundled(ticker: str) -> pd.DataFrame:
@@ -194,14 +357,17 @@ def _read_bundled(ticker: str) -> pd.DataFrame:
 
 
 def _local_sources(ticker: str):
-    """Yield (description, frame) for the cache, then the bundled copy, whichever exist."""
+    """Yield (description, frame, note) for the cache, then the bundled copy, whichever exist and are usable.
+
+    ``note`` says why a damaged cache was skipped, so the one printed line can say it too.
+    """
+    note = ""
     if _cache_path(ticker).exists():
-        try:
-            yield "cached copy in data/cache/", _read_csv_prices(_cache_path(ticker))
-        except Exception:  # a damaged cache is skipped, never fatal
-            pass
+        cached, note = _read_cache(_cache_path(ticker))
+        if cached is not None:
+            yield "cached copy in the course data folder", cached, ""
     if ticker in BUNDLED_PRICES:
-        yield "bundled copy (see data/README.md)", _read_bundled(ticker)
+        yield "bundled copy (see data/README.md)", _read_bundled(ticker), note
 
 
 def _describe_available() -> str:
@@ -209,8 +375,7 @@ def _describe_available() -> str:
     for ticker in sorted(BUNDLED_PRICES):
         frame = _read_bundled(ticker)
         parts.append(f"{ticker} (bundled, {_span(frame)})")
-    if CACHE_DIR.exists():
-        parts += [f"{p.stem} (cached)" for p in sorted(CACHE_DIR.glob("*.csv")) if p.stem not in BUNDLED_PRICES]
+    parts += [f"{p.stem} (cached)" for p in sorted(cache_dir().glob("*.csv")) if p.stem not in BUNDLED_PRICES]
     return ", ".join(parts)
 
 
@@ -223,9 +388,33 @@ def _normalise_ticker(ticker) -> str:
     return ticker.strip().upper()
 
 
+_DATE_FIX = "write a year (2015), a date string ('2015-06-30'), a datetime.date or a pd.Timestamp, or None"
+
+
+def _parse_day(value, name: str, last: bool) -> pd.Timestamp | None:
+    """One end of a date range as a tz-naive day; a bare year means its first (``last=False``) or last day."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) == 4:
+        value = int(value)
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        if not 1900 <= value <= 2100:
+            raise ValueError(f"{name}={value!r} is not a year between 1900 and 2100: {_DATE_FIX}")
+        return pd.Timestamp(year=int(value), month=12 if last else 1, day=31 if last else 1)
+    if not isinstance(value, (str, dt.date, pd.Timestamp)) and not hasattr(value, "dtype"):
+        raise ValueError(f"{name}={value!r} ({type(value).__name__}) is not a date: {_DATE_FIX}")
+    try:
+        ts = pd.Timestamp(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name}={value!r} is not a date pandas can read: {_DATE_FIX}") from None
+    if ts is pd.NaT:
+        raise ValueError(f"{name} is missing (NaT): {_DATE_FIX}")
+    return ts.tz_localize(None) if ts.tz is not None else ts
+
+
 def _parse_range(start, end):
-    start_ts = None if start is None else pd.Timestamp(start)
-    end_ts = None if end is None else pd.Timestamp(end)
+    """``start`` and ``end`` as tz-naive timestamps (see ``load_prices``), or a ValueError that names the fix."""
+    start_ts, end_ts = _parse_day(start, "start", last=False), _parse_day(end, "end", last=True)
     if start_ts is not None and end_ts is not None and start_ts > end_ts:
         raise ValueError(f"start {start_ts.date()} is after end {end_ts.date()}: swap them")
     return start_ts, end_ts
@@ -256,10 +445,17 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-if __name__ == "__main__":  # used by _download_in_subprocess: python -m utils.data TICKER START END
-    _ticker, _start, _end = (sys.argv[1:] + ["", ""])[:3]
-    _frame = _yfinance_download(_ticker, pd.Timestamp(_start) if _start else None, pd.Timestamp(_end) if _end else None)
-    clean_price_frame(_frame, _ticker).to_csv(sys.stdout)
+def _main(argv: list[str]) -> int:
+    """``python -m utils.data TICKER START END [TIMEOUT]`` (``_download_in_subprocess``): prices as CSV on stdout."""
+    ticker, start, end, limit = (argv + ["", "", "", ""])[:4]
+    try:
+        frame = _quiet_download(ticker, pd.Timestamp(start) if start else None, pd.Timestamp(end) if end else None,
+                                download_timeout(limit or None))
+        clean_price_frame(frame, ticker).to_csv(sys.stdout)
+    except Exception as exc:  # one line on stderr: the parent shows it as the reason for falling back
+        print(_one_line(exc), file=sys.stderr)
+        return 1
+    return 0
 
 
 # --- windows for forecasting (notebook 08) --------------------------------------------------------------------------
@@ -314,3 +510,7 @@ def load_elnino() -> pd.Series:
     series = pd.Series(long.to_numpy(dtype=float), index=pd.DatetimeIndex(index, name="Month"),
                        name="Niño 1+2 SST (°C)")
     return series.sort_index()
+
+
+if __name__ == "__main__":  # used by _download_in_subprocess
+    sys.exit(_main(sys.argv[1:]))

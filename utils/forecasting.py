@@ -23,12 +23,14 @@ import numpy as np
 import pandas as pd
 
 from utils.data import make_windows
+from utils.validate import finite_array, has, number, whole
 
 # --- splits and scaling ---------------------------------------------------------------------------------------------
 
 
 def split_points(n: int, train: float = 0.7, val: float = 0.15) -> tuple[int, int]:
     """Chronological split of ``n`` time steps: returns ``(train_end, val_end)`` (train = [0, train_end), ...)."""
+    n, train, val = whole(n, "n", fix="pass len(series)"), number(train, "train"), number(val, "val")
     if not (0 < train < 1 and 0 < val < 1 and train + val < 1):
         raise ValueError(f"train={train} and val={val} must be fractions in (0, 1) that leave room for a test part")
     if n < 10:
@@ -45,7 +47,7 @@ class Scaler:
     scale: float = field(default=np.nan)
 
     def fit(self, values) -> Scaler:
-        values = np.asarray(values, dtype=float)
+        values = _numbers(values, "values").reshape(-1)
         values = values[~np.isnan(values)]
         if values.size < 2:
             raise ValueError("fit the scaler on at least two non-NaN values (the training part of the series)")
@@ -65,11 +67,20 @@ class Scaler:
 
     def transform(self, values):
         self._check()
-        return (np.asarray(values, dtype=float) - self.offset) / self.scale
+        return (_numbers(values, "values") - self.offset) / self.scale
 
     def inverse_transform(self, values):
         self._check()
-        return np.asarray(values, dtype=float) * self.scale + self.offset
+        return _numbers(values, "values") * self.scale + self.offset
+
+
+def _numbers(values, name: str) -> np.ndarray:
+    """``values`` as a float array (NaN kept: a scaler passes gaps through), else a ValueError naming the fix."""
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numbers (a list, NumPy array or pandas Series of floats), "
+                         f"not {type(values).__name__}") from None
 
 
 def fit_scaler(values, kind: str = "minmax") -> Scaler:
@@ -80,9 +91,29 @@ def fit_scaler(values, kind: str = "minmax") -> Scaler:
 # --- windows --------------------------------------------------------------------------------------------------------
 
 
-def _as_2d(values) -> np.ndarray:
-    values = np.asarray(values, dtype="float32")
+def _as_2d(values, name: str = "values") -> np.ndarray:
+    values = finite_array(values, name, ndim=(1, 2)).astype("float32")
     return values[:, None] if values.ndim == 1 else values
+
+
+def _checked_windows(inputs, targets, window: int, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
+    """``inputs`` and ``targets`` as 2-D float32 arrays after every check windowing needs, each naming the fix.
+
+    Only the part the windows read must be free of NaN: ``horizon_targets`` leaves NaN past the end on purpose.
+    """
+    window = whole(window, "window", fix="the number of past time steps each forecast sees, e.g. 30")
+    first, last = whole(first, "first", minimum=0), whole(last, "last", minimum=0)
+    inputs, targets = _numbers(inputs, "inputs"), _numbers(targets, "targets")
+    if inputs.ndim not in (1, 2) or targets.ndim not in (1, 2):
+        raise ValueError(f"inputs and targets must be (time,) or (time, features), got {inputs.shape} and "
+                         f"{targets.shape}")
+    _check_range(len(targets), window, first, last)
+    if len(inputs) < last - 1:
+        raise ValueError(f"inputs has {len(inputs)} steps but the windows need {last - 1}: pass the whole series")
+    _as_2d(inputs[first - window:last - 1], "inputs (the part the windows read)")
+    _as_2d(targets[first:last], "targets (the part [first, last) the windows predict)")
+    as_2d = [(a[:, None] if a.ndim == 1 else a).astype("float32") for a in (inputs, targets)]
+    return as_2d[0], as_2d[1]
 
 
 def _check_range(n: int, window: int, first: int, last: int) -> None:
@@ -99,8 +130,7 @@ def window_arrays(inputs, targets, window: int, first: int, last: int):
     ``inputs``: (time,) or (time, features); ``targets``: (time,) or (time, horizon). Returns X (n, window, features)
     and y (n, horizon). The same windows as ``window_dataset`` (which uses Keras) and as ``utils.data.make_windows``.
     """
-    inputs, targets = _as_2d(inputs), _as_2d(targets)
-    _check_range(len(targets), window, first, last)
+    inputs, targets = _checked_windows(inputs, targets, window, first, last)
     X, _ = make_windows(inputs[first - window:last], window, horizon=1)
     return X.astype("float32"), targets[first:last]
 
@@ -113,8 +143,8 @@ def window_dataset(inputs, targets, window: int, first: int, last: int, *, batch
     The windows are cut once and cached (cutting them again every epoch is slow on a CPU); ``shuffle=True`` (training
     data only) reshuffles them every epoch with a fixed seed.
     """
-    inputs, targets = _as_2d(inputs), _as_2d(targets)
-    _check_range(len(targets), window, first, last)
+    inputs, targets = _checked_windows(inputs, targets, window, first, last)
+    batch_size = whole(batch_size, "batch_size")
     windows = keras.utils.timeseries_dataset_from_array(
         data=inputs[first - window:last - 1], targets=targets[first:last], sequence_length=window, batch_size=None)
     windows = windows.cache()
@@ -125,7 +155,11 @@ def window_dataset(inputs, targets, window: int, first: int, last: int, *, batch
 
 def dataset_arrays(dataset):
     """Concatenate the (inputs, targets) batches of a dataset into two NumPy arrays (in the dataset's order)."""
-    xs, ys = zip(*[(np.asarray(x), np.asarray(y)) for x, y in dataset], strict=True)
+    has(dataset, "__iter__", "dataset", "a batched tf.data.Dataset of (inputs, targets), from window_dataset")
+    batches = [(np.asarray(x), np.asarray(y)) for x, y in dataset]
+    if not batches:
+        raise ValueError("the dataset is empty: make it from a range [first, last) with at least one target")
+    xs, ys = zip(*batches, strict=True)
     return np.concatenate(xs), np.concatenate(ys)
 
 
@@ -134,7 +168,8 @@ def horizon_targets(series, horizon: int) -> np.ndarray:
 
     Shape (time, horizon); a window ending at step t-1 predicts the whole row t at once.
     """
-    series = np.asarray(series, dtype=float).reshape(-1)
+    series = finite_array(series, "series").reshape(-1)
+    horizon = whole(horizon, "horizon", fix="the number of future steps to predict, e.g. 5")
     out = np.full((len(series), horizon), np.nan)
     for h in range(horizon):
         out[: len(series) - h, h] = series[h:]
@@ -146,23 +181,33 @@ def horizon_targets(series, horizon: int) -> np.ndarray:
 
 def persistence(X, target: int = 0) -> np.ndarray:
     """"Tomorrow = today": the last value of each window. ``X``: (n, window, features) -> (n,)."""
-    return np.asarray(X)[:, -1, target].astype(float)
+    X = _windows(X, target)
+    return X[:, -1, target]
 
 
 def moving_average(X, k: int, target: int = 0) -> np.ndarray:
     """The mean of the last ``k`` values of each window. ``X``: (n, window, features) -> (n,)."""
-    X = np.asarray(X)
-    if not 1 <= k <= X.shape[1]:
+    X = _windows(X, target)
+    if not 1 <= whole(k, "k") <= X.shape[1]:
         raise ValueError(f"k={k} must be between 1 and the window length {X.shape[1]}")
     return X[:, -k:, target].astype(float).mean(axis=1)
 
 
 def seasonal_naive(X, period: int, target: int = 0) -> np.ndarray:
     """"Same as one season ago": the value ``period`` steps before the target. ``X``: (n, window, features) -> (n,)."""
-    X = np.asarray(X)
-    if not 1 <= period <= X.shape[1]:
+    X = _windows(X, target)
+    if not 1 <= whole(period, "period") <= X.shape[1]:
         raise ValueError(f"period={period} must be between 1 and the window length {X.shape[1]}")
     return X[:, -period, target].astype(float)
+
+
+def _windows(X, target: int = 0) -> np.ndarray:
+    """Windows (n, window, features) as floats, with ``target`` one of the features; else a ValueError."""
+    X = finite_array(X, "X", ndim=3)
+    if not 0 <= whole(target, "target", minimum=0) < X.shape[2]:
+        raise ValueError(f"target={target} is not a feature of windows with {X.shape[2]} feature(s): use 0 … "
+                         f"{X.shape[2] - 1}")
+    return X
 
 
 class LinearWindowModel:
@@ -170,7 +215,10 @@ class LinearWindowModel:
 
     def fit(self, X, y) -> LinearWindowModel:
         A = self._design(X)
-        self.coef_, *_ = np.linalg.lstsq(A, np.asarray(y, dtype=float).reshape(len(A), -1), rcond=None)
+        y = finite_array(y, "y")
+        if y.size % len(A):
+            raise ValueError(f"y has {y.size} values for {len(A)} windows: pass one target row per window")
+        self.coef_, *_ = np.linalg.lstsq(A, y.reshape(len(A), -1), rcond=None)
         return self
 
     def predict(self, X) -> np.ndarray:
@@ -181,7 +229,7 @@ class LinearWindowModel:
 
     @staticmethod
     def _design(X) -> np.ndarray:
-        X = np.asarray(X, dtype=float)
+        X = finite_array(X, "X", ndim=(2, 3))
         return np.column_stack([X.reshape(len(X), -1), np.ones(len(X))])
 
 
@@ -189,8 +237,8 @@ class LinearWindowModel:
 
 
 def _pair(y_true, y_pred):
-    y_true = np.asarray(y_true, dtype=float).reshape(-1)
-    y_pred = np.asarray(y_pred, dtype=float).reshape(-1)
+    y_true = finite_array(y_true, "y_true").reshape(-1)
+    y_pred = finite_array(y_pred, "y_pred").reshape(-1)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true has {y_true.size} values and y_pred {y_pred.size}: compare the same test steps")
     return y_true, y_pred
@@ -243,6 +291,9 @@ def comparison_table(y_true, forecasts: dict, last=None, unit: str = "", metrics
     function ``(y_true, y_pred) -> dict`` to use (default ``forecast_metrics``; the notebook passes the student's).
     """
     metrics = metrics or forecast_metrics
+    if not isinstance(forecasts, dict) or not forecasts:
+        raise ValueError(f"forecasts must be a dict name -> predictions, e.g. {{'persistence': persistence(X_test)}}, "
+                         f"not {forecasts!r:.40}")
     rows = {}
     for name, y_pred in forecasts.items():
         row = dict(metrics(y_true, y_pred))
@@ -262,6 +313,9 @@ def comparison_table(y_true, forecasts: dict, last=None, unit: str = "", metrics
 def build_lstm(window: int, n_features: int = 1, units: int = 32, horizon: int = 1,
                learning_rate: float = 3e-3) -> keras.Model:
     """Input (window, n_features) -> LSTM(units) -> Dense(horizon), linear output, compiled with Adam and MSE."""
+    window, n_features = whole(window, "window"), whole(n_features, "n_features")
+    units, horizon = whole(units, "units"), whole(horizon, "horizon")
+    learning_rate = number(learning_rate, "learning_rate", positive=True, fix="e.g. 3e-3")
     model = keras.Sequential([
         keras.Input(shape=(window, n_features)),
         keras.layers.LSTM(units),
@@ -273,6 +327,8 @@ def build_lstm(window: int, n_features: int = 1, units: int = 32, horizon: int =
 
 def train(model: keras.Model, train_ds, val_ds, epochs: int, patience: int = 5):
     """Fit with EarlyStopping on the validation loss (best weights restored); returns the ``History``."""
+    has(model, "fit", "model", "a compiled Keras model, e.g. from build_lstm(window)")
+    epochs, patience = whole(epochs, "epochs"), whole(patience, "patience")
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
     # shuffle=False: a Dataset is shuffled when it is made (training windows only); Keras can't reshuffle it anyway.
     return model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[stop], shuffle=False, verbose=0)
@@ -284,7 +340,9 @@ def predict(model: keras.Model, X) -> np.ndarray:
     Calls the model directly (one batch) rather than ``model.predict``: for a few hundred windows that is faster, and
     it does not build a new prediction function for every model.
     """
-    out = keras.ops.convert_to_numpy(model(np.asarray(X, dtype="float32"), training=False))
+    if not callable(model):
+        raise ValueError(f"model must be a Keras model, e.g. from build_lstm(window), not {type(model).__name__}")
+    out = keras.ops.convert_to_numpy(model(finite_array(X, "X", ndim=3).astype("float32"), training=False))
     return out[:, 0] if out.shape[1] == 1 else out
 
 
@@ -293,7 +351,10 @@ def recursive_forecast(predict_one, X, horizon: int) -> np.ndarray:
 
     ``predict_one``: windows (n, window, 1) -> next values (n,). ``X``: (n, window, 1). Returns (n, horizon).
     """
-    X = np.array(X, dtype="float32")
+    if not callable(predict_one):
+        raise ValueError(f"predict_one must be a function windows -> next values, not {type(predict_one).__name__}")
+    horizon = whole(horizon, "horizon", fix="the number of steps to forecast, e.g. 5")
+    X = finite_array(X, "X").astype("float32")
     if X.ndim != 3 or X.shape[2] != 1:
         raise ValueError(f"recursive forecasting needs univariate windows (n, window, 1), got {X.shape}")
     out = []
@@ -330,7 +391,9 @@ def one_step_experiment(series: pd.Series, window: int, *, epochs: int, units: i
     (persistence, moving average of ``ma_k``, seasonal naive if ``season``, linear on the same window) on the same test
     steps, in the series' units.
     """
-    values = series.to_numpy(dtype=float)
+    has(series, "to_numpy", "series", "a pandas Series, e.g. data.load_elnino()")
+    values = finite_array(series.to_numpy(dtype=float), "series", ndim=1)
+    epochs = whole(epochs, "epochs")
     train_end, val_end = split_points(len(values))
     scaler = fit_scaler(values[:train_end], scaler_kind)
     scaled = scaler.transform(values)
@@ -356,6 +419,9 @@ def one_step_experiment(series: pd.Series, window: int, *, epochs: int, units: i
 
 def shuffled_split(n: int, train: float = 0.7, val: float = 0.15, seed: int = 0):
     """The *wrong* split, for the pitfall demo: window indices 0 … n-1 dealt at random into train / val / test."""
+    n, train, val = whole(n, "n"), number(train, "train"), number(val, "val")
+    if not (0 < train < 1 and 0 < val < 1 and train + val < 1):
+        raise ValueError(f"train={train} and val={val} must be fractions in (0, 1) that leave room for a test part")
     order = np.random.default_rng(seed).permutation(n)
     a, b = int(round(n * train)), int(round(n * (train + val)))
     return np.sort(order[:a]), np.sort(order[a:b]), np.sort(order[b:])
@@ -366,8 +432,12 @@ def shuffled_split(n: int, train: float = 0.7, val: float = 0.15, seed: int = 0)
 
 def plot_learning_curves(history, title: str, ax=None, loss_label: str = "MSE on scaled values"):
     """Training and validation loss per epoch, with the epoch EarlyStopping kept marked."""
+    log = getattr(history, "history", None)
+    if not isinstance(log, dict) or not log.get("loss") or not log.get("val_loss"):
+        raise ValueError("history must be what model.fit(..., validation_data=...) returns (train() does), "
+                         f"with 'loss' and 'val_loss', not {history!r:.40}")
     ax = ax or plt.subplots()[1]
-    loss, val = history.history["loss"], history.history["val_loss"]
+    loss, val = log["loss"], log["val_loss"]
     epochs = np.arange(1, len(loss) + 1)
     ax.plot(epochs, loss, label="training loss")
     ax.plot(epochs, val, label="validation loss")
@@ -380,6 +450,13 @@ def plot_learning_curves(history, title: str, ax=None, loss_label: str = "MSE on
 
 def plot_forecasts(index, actual, forecasts: dict, title: str, ylabel: str, ax=None, last: int | None = None):
     """Actual values and some forecasts over the test period (optionally only its ``last`` steps)."""
+    if not isinstance(forecasts, dict):
+        raise ValueError(f"forecasts must be a dict name -> predictions, not {type(forecasts).__name__}")
+    actual = finite_array(actual, "actual", ndim=1)
+    if not hasattr(index, "__len__") or len(index) != len(actual):
+        raise ValueError("index must have one entry per actual value: pass the test period's dates")
+    if last is not None:
+        whole(last, "last")
     ax = ax or plt.subplots()[1]
     sl = slice(-last, None) if last else slice(None)
     ax.plot(index[sl], np.asarray(actual)[sl], color="black", lw=2, label="actual")

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from utils.rnn import toy_rnn_forward, toy_rnn_keras
+from utils.validate import finite_array, has, number, whole
 
 #: The recurrent weights the notebook compares: shrinking (< 1), neutral (1) and growing (> 1).
 W2_VALUES = (0.5, 0.9, 1.0, 1.1, 2.0)
@@ -27,7 +28,7 @@ LAYER_KINDS = ("SimpleRNN", "LSTM")
 
 def unroll_factor(w2: float, n: int) -> float:
     """What day 1's input is multiplied by after ``n`` unrolls through the recurrent weight: ``w2 ** n``."""
-    return float(w2) ** int(n)
+    return number(w2, "w2") ** whole(n, "n", minimum=0, fix="the number of unrolls, e.g. 20")
 
 
 def unroll_factor_table(w2_values=W2_VALUES, n_max: int = 50, input_day1: float = 1.0) -> pd.DataFrame:
@@ -44,6 +45,7 @@ def plot_unroll_factors(table: pd.DataFrame, ax=None):
     """The table of ``unroll_factor_table`` on a log scale: one line per W2."""
     import matplotlib.pyplot as plt
 
+    has(table, "columns", "table", "the DataFrame from unroll_factor_table()")
     if ax is None:
         _, ax = plt.subplots()
     for column in table.columns:
@@ -60,6 +62,8 @@ def unroll_factor_widget(n_max: int = 50):
     """An ipywidgets control (W2 slider, n slider) redrawing W2^n, for live demos. Returns the widget."""
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
+
+    n_max = whole(n_max, "n_max", fix="the largest n the slider offers, e.g. 50")
 
     def draw(w2=2.0, n=20):
         fig, ax = plt.subplots()
@@ -199,9 +203,9 @@ def clip_by_norm(gradient, max_norm: float):
 
     Same rule as ``tf.clip_by_norm``: ``gradient * max_norm / max(norm, max_norm)``.
     """
-    if max_norm <= 0:
+    if number(max_norm, "max_norm") <= 0:
         raise ValueError(f"max_norm must be positive, got {max_norm}")
-    gradient = np.asarray(gradient, dtype=float)
+    gradient = finite_array(gradient, "gradient", min_size=0)
     norm = np.sqrt(np.sum(gradient**2))
     return gradient * (max_norm / max(norm, max_norm))
 
@@ -253,6 +257,10 @@ def side_by_side(kind: str, layers, features: int = 1):
     ``k*units … (k+1)*units - 1``: the kernels are block-diagonal. Measuring several random initialisations then
     costs one call instead of one per layer (each call of a new layer pays for building its computation graph).
     """
+    layers = list(layers) if hasattr(layers, "__iter__") and not isinstance(layers, str) else []
+    if not layers or not all(hasattr(layer, "units") for layer in layers):
+        raise ValueError("layers must be a non-empty list of built SimpleRNN or LSTM layers (make_recurrent_layer)")
+    features = whole(features, "features")
     units = layers[0].units
     count, gates = len(layers), (1 if kind == "SimpleRNN" else 4)
     kernel = np.zeros((count * features, gates * count * units), dtype="float32")
@@ -321,6 +329,9 @@ def first_input_gradient_ratios(kind: str, lengths=(10, 25, 50, 100, 150), seeds
 
 def geometric_mean_by_length(ratios: pd.DataFrame, column: str = "ratio first/last") -> pd.Series:
     """Geometric mean over seeds, per length: the right average for numbers spread over many orders of magnitude."""
+    if not hasattr(ratios, "groupby") or "length T" not in getattr(ratios, "columns", ()) or column not in ratios:
+        raise ValueError(f"ratios must be the DataFrame from first_input_gradient_ratios() with 'length T' and "
+                         f"{column!r} columns")
     return ratios.groupby("length T")[column].apply(lambda v: float(10 ** np.mean(np.log10(v))))
 
 
@@ -335,7 +346,7 @@ def memory_task(n: int, gap: int, seed: int = 0, noise: float = 1.0):
     the value to remember from the noise. Returns ``xs`` (n, gap + 1, 2) float32 and labels ``ys`` (n,) in {0, 1}
     (1 when the first value was +1). Half the labels are 1 on average, so chance accuracy is 50 %.
     """
-    if n < 1 or gap < 0:
+    if whole(n, "n", minimum=-10**9) < 1 or whole(gap, "gap", minimum=-10**9) < 0:
         raise ValueError(f"need n >= 1 sequences and a gap >= 0, got n={n}, gap={gap}")
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 2, size=n)
@@ -431,4 +442,5 @@ def _lstm_numpy(layer, xs):
 
 def lstm_forget_gates(layer, xs) -> np.ndarray:
     """The forget-gate values f_t (batch, T, units) of a Keras ``LSTM`` layer on ``xs``; see ``_lstm_numpy``."""
+    has(layer, "cell", "layer", "a built keras.layers.LSTM")
     return _lstm_numpy(layer, xs)[0]

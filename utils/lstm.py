@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
+from utils.validate import finite_array, has, whole
+
 #: Keras' gate order of the column blocks in the kernel, recurrent kernel and bias.
 GATES = ("i", "f", "c", "o")
 GATE_NAMES = {"i": "input gate i_t", "f": "forget gate f_t", "c": "candidate C~_t", "o": "output gate o_t"}
@@ -39,13 +41,13 @@ def parameter_count(input_dim: int, units: int) -> int:
 
     Four blocks (i, f, c, o), each with u·d input weights, u·u recurrent weights and u biases.
     """
-    if input_dim < 1 or units < 1:
-        raise ValueError(f"input_dim and units must be positive integers, got {input_dim} and {units}")
+    input_dim, units = whole(input_dim, "input_dim"), whole(units, "units")
     return 4 * (units * (input_dim + units) + units)
 
 
 def gate_slices(units: int) -> dict[str, slice]:
     """The columns of W, U and b that belong to each gate: ``{"i": slice(0, u), "f": slice(u, 2u), ...}``."""
+    units = whole(units, "units")
     return {gate: slice(k * units, (k + 1) * units) for k, gate in enumerate(GATES)}
 
 
@@ -134,6 +136,7 @@ def keras_lstm_weights(layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _named_weights(layer) -> dict[str, np.ndarray]:
+    has(layer, "built", "layer", "a Keras LSTM layer or an RNN around an LSTM-like cell, e.g. random_keras_lstm(2, 3)")
     if not layer.built:
         raise ValueError(f"layer {layer.name!r} is not built yet: call it once on an input (or layer.build(shape))")
     named = {}
@@ -172,6 +175,7 @@ def random_keras_lstm(input_dim: int, units: int, *, seed: int = 0, dtype: str =
     The default initialisation has a bias of zeros (ones in the forget block), which would hide mistakes with the bias;
     here every weight is drawn from N(0, 0.7²) so that each gate is visibly different.
     """
+    input_dim, units = whole(input_dim, "input_dim"), whole(units, "units")
     rng = np.random.default_rng(seed)
     layer = keras.layers.LSTM(units, return_sequences=True, return_state=True, dtype=dtype)
     layer.build((None, None, input_dim))
@@ -211,9 +215,7 @@ class ReferenceLSTMCell(keras.layers.Layer):
 
     def __init__(self, units: int, **kwargs):
         super().__init__(**kwargs)
-        if int(units) < 1:
-            raise ValueError(f"units must be a positive integer, got {units}")
-        self.units = int(units)
+        self.units = whole(units, "units", fix="e.g. ReferenceLSTMCell(3)")
         self.state_size = [self.units, self.units]  # [h, c], the order keras.layers.LSTM uses
         self.output_size = self.units
 
@@ -266,7 +268,7 @@ def one_unit_table(xs, weights=None, h0: float = 0.0, c0: float = 0.0) -> pd.Dat
     keeps, the candidate and the share of it the input gate adds, the new long-term memory C_t, the output gate and
     the new short-term memory h_t.
     """
-    xs = np.asarray(xs, dtype=float).reshape(-1)
+    xs = finite_array(xs, "xs", min_size=0).reshape(-1)
     if xs.size == 0:
         raise ValueError("xs must hold at least one value")
     W, U, b = one_unit_keras_weights(weights)
@@ -292,7 +294,7 @@ def cell_state_gradient(xs, weights=None, eps: float = 1e-6) -> tuple[float, flo
     path, also those through h and the weights), and the product of the forget gates f_1 … f_T, which is the
     derivative along the cell-state line alone.
     """
-    xs = np.asarray(xs, dtype=float).reshape(1, -1, 1)
+    xs = finite_array(xs, "xs", min_size=0).reshape(1, -1, 1)
     if xs.shape[1] == 0:
         raise ValueError("xs must hold at least one value")
     W, U, b = one_unit_keras_weights(weights)
@@ -313,7 +315,7 @@ def make_recall_task(n: int, length: int = 20, seed: int = 0) -> tuple[np.ndarra
     step in the first half (0 elsewhere). The target is the value at the marked step, so the network must store it and
     keep it until the end. Returns ``xs (n, length, 2)`` float32 and ``ys (n, 1)`` float32.
     """
-    if n < 1 or length < 2:
+    if whole(n, "n", minimum=-10**9) < 1 or whole(length, "length", minimum=-10**9) < 2:
         raise ValueError(f"need n >= 1 sequences of length >= 2, got n={n}, length={length}")
     rng = np.random.default_rng(seed)
     values = rng.uniform(-1, 1, (n, length))
@@ -338,7 +340,8 @@ def plot_gate_heatmaps(activations: dict, example: int = 0, marker_step: int | N
               "c_tilde": "candidate C~_t", "h": "short-term memory h_t"}
     unknown = [k for k in keys if k not in activations]
     if unknown:
-        raise ValueError(f"no activations called {unknown}; available: {sorted(activations)}")
+        raise ValueError(f"no activations called {unknown}; available: {sorted(activations)}: pass the dict that "
+                         "lstm_gate_activations() returns")
     fig, axes = plt.subplots(len(keys), 1, figsize=(8, 1.6 * len(keys) + 0.6), sharex=True)
     axes = np.atleast_1d(axes)
     for ax, key in zip(axes, keys, strict=True):

@@ -32,7 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-from utils import DATA_DIR, ROOT
+import utils
+from utils import DATA_DIR
+from utils.validate import finite_array, has, non_empty, number, string, whole
+from utils.validate import path as as_path
 
 BOS, EOS, PAD = "<s>", "</s>", "<pad>"
 REST = "rest"
@@ -42,11 +45,18 @@ GERMAN_FILES = ("altdeu10", "altdeu20", "ballad10", "ballad20", "ballad30", "bal
                 "kinder0", "zuccal0")
 CACHE = DATA_DIR / "essen_german.json.gz"
 WEIGHTS = DATA_DIR / "music_lstm.weights.h5"
-OUTPUT_DIR = ROOT / "output" / "music"
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 #: The model shipped with the notebook (``python -m utils.music train``): sizes, training schedule, split.
 MODEL = {"embed_dim": 64, "units": 256, "dropout": 0.1, "epochs": 20, "batch_size": 64, "learning_rate": 2e-3,
          "val_fraction": 0.1, "split_seed": 0}
+
+
+
+def __getattr__(name: str):
+    """``music.OUTPUT_DIR``: where notebook 09 writes MIDI files, ``utils.data_home("music")``, not the repository."""
+    if name == "OUTPUT_DIR":
+        return utils.data_home("music")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --- parsing the corpus with music21 (slow; cached) ------------------------------------------------------------------
@@ -56,6 +66,7 @@ def corpus_path(name: str) -> Path:
     """The path of one Essen ABC file inside the installed music21 package, e.g. ``corpus_path("kinder0")``."""
     from music21 import corpus
 
+    string(name, "name", "'kinder0'")
     for path in corpus.getCorePaths():
         path = Path(path)
         if path.parent.name == "essenFolksong" and path.stem == name:
@@ -65,6 +76,7 @@ def corpus_path(name: str) -> Path:
 
 def split_abc(text: str) -> list[str]:
     """Split the text of an ABC file into one chunk per tune (each starts with its ``X:`` line)."""
+    string(text, "text", "the contents of an .abc file")
     return [chunk.strip() + "\n" for chunk in re.split(r"\n(?=X:)", "\n" + text) if chunk.strip().startswith("X:")]
 
 
@@ -78,6 +90,9 @@ def parse_tune(abc: str, fast: bool = True) -> dict | None:
     """
     from music21 import converter, key, meter, stream
 
+    if not isinstance(abc, str) or "X:" not in abc:
+        raise ValueError(f"abc must be the text of one ABC tune starting with 'X:', not {abc!r:.60}: "
+                         "use split_abc(file_text) to cut a file into tunes")
     if fast:
         saved, stream.Stream.makeBeams = stream.Stream.makeBeams, lambda self, *a, **k: None
         try:
@@ -123,11 +138,11 @@ def _parse_file(args: tuple[str, int | None]) -> list[dict]:
     name, limit = args
     chunks = split_abc(corpus_path(name).read_text(encoding="latin-1"))
     tunes = []
-    for number, chunk in enumerate(chunks[:limit], start=1):
+    for position, chunk in enumerate(chunks[:limit], start=1):
         try:
             tune = parse_tune(chunk)
         except Exception as exc:  # music21 rejects a handful of malformed tunes: skip them, say so
-            print(f"  skipped {name} tune {number}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            print(f"  skipped {name} tune {position}: {type(exc).__name__}: {exc}", file=sys.stderr)
             continue
         if tune is not None:
             tune["file"] = name
@@ -166,7 +181,7 @@ def build_cache(files=GERMAN_FILES, out: Path = CACHE, limit: int | None = None,
 
 def load_tunes(path: Path = CACHE) -> list[dict]:
     """The cached tunes; each has ``notes`` as a list of ``(pitch or None, Fraction)`` pairs."""
-    path = Path(path)
+    path = as_path(path, "path", "music.CACHE")
     if not path.exists():
         raise ValueError(f"{path} is missing: run `python -m utils.music parse` to parse the corpus and cache it")
     with gzip.open(path, "rt", encoding="utf-8") as handle:
@@ -181,7 +196,7 @@ def load_tunes(path: Path = CACHE) -> list[dict]:
 
 def key_tonic(key_sharps: int) -> int:
     """Pitch class (0 = C … 11 = B) of the major key with this many sharps (negative = flats): 1 → G, -1 → F."""
-    if not -7 <= int(key_sharps) <= 7:
+    if not -7 <= whole(key_sharps, "key_sharps", minimum=-7) <= 7:
         raise ValueError(f"key_sharps must be between -7 (7 flats) and 7 (7 sharps), got {key_sharps}")
     return (7 * int(key_sharps)) % 12
 
@@ -194,11 +209,14 @@ def shift_to_c(key_sharps: int) -> int:
 
 def transpose(notes, semitones: int) -> list[tuple]:
     """Every pitch moved by ``semitones``; rests stay rests and durations are unchanged."""
+    semitones = whole(semitones, "semitones", minimum=-127)
     return [(None if pitch is None else pitch + semitones, duration) for pitch, duration in notes]
 
 
 def in_c(tune: dict) -> list[tuple]:
     """A cached tune's notes transposed to C major / A minor."""
+    if not isinstance(tune, dict) or "notes" not in tune or "key_sharps" not in tune:
+        raise ValueError(f"tune must be a dict with 'notes' and 'key_sharps', as load_tunes() gives, not {tune!r:.60}")
     return transpose(tune["notes"], shift_to_c(tune["key_sharps"]))
 
 
@@ -207,6 +225,8 @@ def in_c(tune: dict) -> list[tuple]:
 
 def pitch_name(pitch: int | None) -> str:
     """``60`` → ``"C4"``, ``None`` → ``"rest"``."""
+    if pitch is not None:
+        whole(pitch, "pitch", minimum=0, fix="a MIDI note number 0 … 127 (60 is middle C), or None for a rest")
     return REST if pitch is None else f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
@@ -217,6 +237,7 @@ def note_to_token(pitch: int | None, duration) -> str:
 
 def token_to_note(token: str) -> tuple[int | None, Fraction]:
     """``"E4:1/2"`` → ``(64, Fraction(1, 2))``; ``"rest:1"`` → ``(None, Fraction(1))``."""
+    string(token, "token", "'E4:1/2'")
     match = re.fullmatch(r"([A-G][b#]?)(-?\d+):(\d+(?:/\d+)?)|rest:(\d+(?:/\d+)?)", token)
     if not match:
         raise ValueError(f"{token!r} is not a note token like 'E4:1/2' or 'rest:1'")
@@ -240,7 +261,8 @@ class Vocabulary:
     """Token ↔ integer id. Id 0 is padding (``<pad>``), so a Keras Embedding can mask it (``mask_zero=True``)."""
 
     def __init__(self, token_lists):
-        counts = Counter(t for tokens in token_lists for t in tokens)
+        token_lists = non_empty(token_lists, "token_lists", "list of tokens")
+        counts = Counter(t for tokens in token_lists for t in non_empty(tokens, "each token list", "token"))
         ordered = sorted(counts, key=lambda t: (t not in (BOS, EOS), -counts[t], t))
         self.tokens = [PAD] + ordered
         self.index = {t: i for i, t in enumerate(self.tokens)}
@@ -261,7 +283,8 @@ class Vocabulary:
 
 def split_by_tune(n_tunes: int, val_fraction: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Indices of training and validation tunes: whole tunes go to one side, never split inside a tune."""
-    if not 0 < val_fraction < 1:
+    n_tunes = whole(n_tunes, "n_tunes", minimum=2, fix="pass len(tunes); a split needs two tunes or more")
+    if not 0 < number(val_fraction, "val_fraction") < 1:
         raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
     order = np.random.default_rng(seed).permutation(n_tunes)
     n_val = max(1, round(n_tunes * val_fraction))
@@ -285,11 +308,13 @@ class KneserNey:
             raise ValueError(f"order must be 1 … 5, got {order}")
         if not 0 < discount < 1:
             raise ValueError(f"discount must be between 0 and 1, got {discount}")
+        vocab_size = whole(vocab_size, "vocab_size", 2, "pass len(vocab)")
         self.order, self.vocab_size, self.discount = order, vocab_size, discount
 
     def fit(self, sequences) -> KneserNey:
         """``sequences``: lists of ids, each starting with the start marker and ending with the end marker."""
         n = self.order
+        sequences = _id_sequences(sequences, "sequences", self.vocab_size)
         self.counts = [defaultdict(Counter) for _ in range(n)]  # counts[k][context of length k][w]
         for seq in sequences:
             padded = [seq[0]] * (n - 1) + list(seq)
@@ -332,7 +357,7 @@ class KneserNey:
     def token_nlls(self, sequences) -> list[np.ndarray]:
         """Negative log-likelihood (nats) of each predicted token of each sequence (every token after the start)."""
         n, out = self.order, []
-        for seq in sequences:
+        for seq in _id_sequences(sequences, "sequences", self.vocab_size):
             padded = [seq[0]] * (n - 1) + list(seq)
             out.append(np.array([-math.log(self.prob(tuple(padded[i - n + 1:i]) if n > 1 else (), padded[i]))
                                  for i in range(n, len(padded))]))
@@ -346,8 +371,26 @@ class KneserNey:
 # --- the LSTM language model -----------------------------------------------------------------------------------------
 
 
+def _id_sequences(sequences, name: str, vocab_size: int | None = None, min_length: int = 2) -> list[list[int]]:
+    """``sequences`` as lists of ids, each at least ``min_length`` long (start and end marker), else a ValueError."""
+    sequences = non_empty(sequences, name, "list of token ids")
+    out = []
+    for seq in sequences:
+        ids = non_empty(seq, f"each of {name}", "token id")
+        if len(ids) < min_length or any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) or i < 0 or
+                                        (vocab_size is not None and i >= vocab_size) for i in ids):
+            limit = f" below {vocab_size}" if vocab_size is not None else ""
+            raise ValueError(f"each of {name} must hold at least {min_length} ids >= 0{limit}, got {ids[:8]!r}: "
+                             "encode tunes with vocab.encode(tune_tokens(notes))")
+        out.append(ids)
+    return out
+
+
 def pad_batch(sequences, length: int | None = None) -> np.ndarray:
     """Sequences of ids → an int32 array (n, length), right-padded with 0 (``<pad>``), cut at ``length``."""
+    sequences = _id_sequences(sequences, "sequences", min_length=1)
+    if length is not None:
+        whole(length, "length")
     length = length or max(len(s) for s in sequences)
     out = np.zeros((len(sequences), length), dtype="int32")
     for row, seq in enumerate(sequences):
@@ -358,6 +401,8 @@ def pad_batch(sequences, length: int | None = None) -> np.ndarray:
 
 def lm_arrays(sequences, max_len: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Inputs and targets for next-token prediction: x = tokens[:-1], y = tokens[1:], both (n, time), 0 = padding."""
+    sequences = _id_sequences(sequences, "sequences")
+    max_len = whole(max_len, "max_len")
     inputs = pad_batch([s[:-1] for s in sequences], min(max_len, max(len(s) for s in sequences) - 1))
     targets = pad_batch([s[1:] for s in sequences], inputs.shape[1])
     return inputs, targets
@@ -371,6 +416,8 @@ def build_lstm(vocab_size: int, embed_dim: int = MODEL["embed_dim"], units: int 
     """
     import keras
 
+    vocab_size, embed_dim, units = (whole(vocab_size, "vocab_size", 2, "pass len(vocab)"),
+                                    whole(embed_dim, "embed_dim"), whole(units, "units"))
     model = keras.Sequential([
         keras.Input(shape=(None,), dtype="int32"),
         keras.layers.Embedding(vocab_size, embed_dim, mask_zero=True, name="embedding"),
@@ -386,6 +433,8 @@ def build_lstm(vocab_size: int, embed_dim: int = MODEL["embed_dim"], units: int 
 
 def length_batches(sequences, batch_size: int) -> list[np.ndarray]:
     """Indices of the sequences grouped into batches of similar length, so that little time is spent on padding."""
+    sequences = _id_sequences(sequences, "sequences", min_length=1)
+    batch_size = whole(batch_size, "batch_size")
     order = np.argsort([len(s) for s in sequences], kind="stable")
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
@@ -393,6 +442,8 @@ def length_batches(sequences, batch_size: int) -> list[np.ndarray]:
 def tune_batches(sequences, batch_size: int = MODEL["batch_size"], seed: int = 0):
     """A Keras dataset of (inputs, targets) batches of tunes of similar length, in a new random order every epoch."""
     import keras
+
+    sequences, batch_size = _id_sequences(sequences, "sequences"), whole(batch_size, "batch_size")
 
     class TuneBatches(keras.utils.PyDataset):
         def __init__(self):
@@ -415,6 +466,8 @@ def tune_batches(sequences, batch_size: int = MODEL["batch_size"], seed: int = 0
 
 def lstm_token_nlls(model, sequences, batch_size: int = 256) -> list[np.ndarray]:
     """Negative log-likelihood (nats) of each predicted token of each sequence, as ``KneserNey.token_nlls``."""
+    has(model, "predict", "model", "a Keras model (from build_lstm)")
+    sequences = _id_sequences(sequences, "sequences")
     out = [None] * len(sequences)
     for batch in length_batches(sequences, batch_size):
         x, y = lm_arrays([sequences[j] for j in batch], max_len=10_000)
@@ -434,15 +487,19 @@ def lstm_nll(model, sequences, batch_size: int = 256) -> float:
 
 def softmax(logits, temperature: float = 1.0) -> np.ndarray:
     """softmax(logits / temperature), computed stably."""
-    z = np.asarray(logits, dtype="float64") / temperature
+    temperature = number(temperature, "temperature", positive=True, fix="use a small value like 0.05 for almost-greedy")
+    z = finite_array(logits, "logits", ndim=1, minus_infinity_ok=True) / temperature
+    if np.isneginf(z).all():
+        raise ValueError("every logit is -inf: leave at least one token allowed")
     z = np.exp(z - z.max())
     return z / z.sum()
 
 
 def sample_with_temperature(logits, temperature: float, rng: np.random.Generator) -> int:
     """Draw one index from softmax(logits / temperature): T < 1 sharpens (safer), T > 1 flattens (bolder)."""
-    if temperature <= 0:
+    if number(temperature, "temperature") <= 0:
         raise ValueError(f"temperature must be > 0 (use a small value like 0.05 for almost-greedy), got {temperature}")
+    has(rng, "choice", "rng", "a NumPy random generator such as np.random.default_rng(0)")
     probs = softmax(logits, temperature)
     return int(rng.choice(len(probs), p=probs))
 
@@ -455,6 +512,7 @@ class LSTMStepper:
     """
 
     def __init__(self, model):
+        has(model, "get_layer", "model", "the Keras model from build_lstm (with layers embedding, lstm, logits)")
         self.embedding = model.get_layer("embedding").get_weights()[0]
         self.kernel, self.recurrent, self.bias = model.get_layer("lstm").get_weights()
         self.dense_w, self.dense_b = model.get_layer("logits").get_weights()
@@ -481,7 +539,10 @@ def generate(model, vocab: Vocabulary, seeds, temperature: float = 1.0, max_note
     The model reads the seed, then at each step its next-token logits are sampled with
     ``sampler(logits, temperature, rng)`` and the chosen token is fed back in.
     """
-    rng = rng if rng is not None else np.random.default_rng(0)
+    has(vocab, "encode", "vocab", "a music.Vocabulary")
+    seeds = non_empty(seeds, "seeds", "token list starting with '<s>'")
+    max_notes, temperature = whole(max_notes, "max_notes"), number(temperature, "temperature", positive=True)
+    rng = has(rng if rng is not None else np.random.default_rng(0), "choice", "rng", "np.random.default_rng(0)")
     stepper = model if isinstance(model, LSTMStepper) else LSTMStepper(model)
     banned = [vocab.index[PAD], vocab.index[BOS]]  # never sample padding or a second start marker
     tunes = []
@@ -504,7 +565,11 @@ def generate(model, vocab: Vocabulary, seeds, temperature: float = 1.0, max_note
 
 def sample_ngram(model: KneserNey, vocab: Vocabulary, seed, rng, max_notes: int = 120) -> list[str]:
     """Continue a seed phrase with an n-gram model (to compare its tunes with the LSTM's)."""
-    ids = vocab.encode(seed)
+    has(model, "distribution", "model", "a fitted music.KneserNey")
+    has(vocab, "encode", "vocab", "a music.Vocabulary")
+    has(rng, "choice", "rng", "a NumPy random generator such as np.random.default_rng(0)")
+    max_notes = whole(max_notes, "max_notes")
+    ids = vocab.encode(non_empty(seed, "seed", "token such as '<s>'"))
     for _ in range(max_notes):
         context = tuple(([ids[0]] * model.order + ids)[len(ids) + 1:]) if model.order > 1 else ()
         probs = model.distribution(context)
@@ -523,7 +588,7 @@ C_MAJOR = {0, 2, 4, 5, 7, 9, 11}
 def pitch_class_histogram(tunes_notes) -> np.ndarray:
     """Share of notes on each pitch class C … B (rests ignored), each note weighted by its duration; sums to 1."""
     hist = np.zeros(12)
-    for notes in tunes_notes:
+    for notes in _tunes(tunes_notes):
         for pitch, duration in notes:
             if pitch is not None:
                 hist[pitch % 12] += float(duration)
@@ -535,7 +600,7 @@ def pitch_class_histogram(tunes_notes) -> np.ndarray:
 def tune_statistics(tunes_notes) -> dict[str, float]:
     """Summary of tunes in C major / A minor: share of notes in the key, range, length, share ending on C or A."""
     in_key, ranges, lengths, endings = [], [], [], []
-    for notes in tunes_notes:
+    for notes in _tunes(tunes_notes):
         pitches = [p for p, _ in notes if p is not None]
         if not pitches:
             continue
@@ -543,6 +608,8 @@ def tune_statistics(tunes_notes) -> dict[str, float]:
         ranges.append(max(pitches) - min(pitches))
         lengths.append(len(notes))
         endings.append(pitches[-1] % 12 in (0, 9))
+    if not lengths:
+        raise ValueError("no tune has a note (only rests): pass tunes as lists of (pitch, duration) pairs")
     return {"tunes": len(lengths), "notes per tune": float(np.mean(lengths)),
             "share of notes in key (%)": 100 * float(np.mean(in_key)), "range (semitones)": float(np.mean(ranges)),
             "share ending on C or A (%)": 100 * float(np.mean(endings))}
@@ -550,7 +617,10 @@ def tune_statistics(tunes_notes) -> dict[str, float]:
 
 def histogram_distance(p, q) -> float:
     """Total-variation distance between two histograms: half the sum of absolute differences, 0 (same) … 1."""
-    return 0.5 * float(np.abs(np.asarray(p) - np.asarray(q)).sum())
+    p, q = finite_array(p, "p", ndim=1), finite_array(q, "q", ndim=1)
+    if p.shape != q.shape:
+        raise ValueError(f"p and q must have the same length, got {len(p)} and {len(q)}: use pitch_class_histogram")
+    return 0.5 * float(np.abs(p - q).sum())
 
 
 # --- MIDI, audio, piano roll -----------------------------------------------------------------------------------------
@@ -560,6 +630,8 @@ def notes_to_midi(notes, path, bpm: float = 100.0, program: int = 0) -> Path:
     """Write ``(pitch, duration)`` pairs to a MIDI file (one instrument, ``bpm`` quarter notes per minute)."""
     import pretty_midi
 
+    notes, path = _notes(notes, "notes"), as_path(path, "path", "music.OUTPUT_DIR / 'tune.mid'")
+    bpm = number(bpm, "bpm", positive=True)
     midi = pretty_midi.PrettyMIDI(initial_tempo=bpm)
     instrument = pretty_midi.Instrument(program=program, name="melody")
     seconds_per_quarter, time_now = 60.0 / bpm, 0.0
@@ -571,8 +643,12 @@ def notes_to_midi(notes, path, bpm: float = 100.0, program: int = 0) -> Path:
         time_now += length
     midi.instruments.append(instrument)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    midi.write(str(path))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        midi.write(str(path))
+    except OSError as exc:
+        raise ValueError(f"Cannot write {path} ({exc.strerror}): write into music.OUTPUT_DIR, which is always "
+                         "writable, e.g. music.OUTPUT_DIR / 'tune.mid'.") from None
     return path
 
 
@@ -580,6 +656,10 @@ def midi_to_notes(path, bpm: float = 100.0) -> list[tuple]:
     """Read a one-melody MIDI file back into ``(pitch, duration)`` pairs (gaps become rests, durations in quarters)."""
     import pretty_midi
 
+    path = as_path(path, "path", "music.OUTPUT_DIR / 'tune.mid'")
+    if not path.is_file():
+        raise ValueError(f"No MIDI file at {path}: write one first with notes_to_midi(notes, path).")
+    bpm = number(bpm, "bpm", positive=True)
     midi = pretty_midi.PrettyMIDI(str(path))
     seconds_per_quarter, notes, time_now = 60.0 / bpm, [], 0.0
     for note in sorted(midi.instruments[0].notes, key=lambda n: n.start):
@@ -596,6 +676,8 @@ def synthesize(notes, bpm: float = 100.0, rate: int = 8000, max_seconds: float =
 
     Returns float samples in [-1, 1] at ``rate`` Hz, cut after ``max_seconds`` (short keeps the notebook small).
     """
+    notes, bpm = _notes(notes, "notes"), number(bpm, "bpm", positive=True)
+    rate, max_seconds = whole(rate, "rate"), number(max_seconds, "max_seconds", positive=True)
     seconds_per_quarter = 60.0 / bpm
     total = sum(float(d) for _, d in notes) * seconds_per_quarter
     samples = np.zeros(int(min(total, max_seconds) * rate) + 1)
@@ -627,6 +709,9 @@ def plot_piano_roll(tunes_notes, titles, bpm: float | None = None, max_quarters:
     """One piano roll per tune: a bar per note, pitch (MIDI number, named) against time in quarter notes."""
     import matplotlib.pyplot as plt
 
+    tunes_notes = _tunes(tunes_notes)
+    if isinstance(titles, str) or not hasattr(titles, "__len__") or len(titles) != len(tunes_notes):
+        raise ValueError(f"titles must be a list with one title per tune ({len(tunes_notes)}), not {titles!r:.60}")
     fig, axes = plt.subplots(len(tunes_notes), 1, figsize=(8, 1.9 * len(tunes_notes)), sharex=True, squeeze=False)
     for ax, notes, title in zip(axes[:, 0], tunes_notes, titles, strict=True):
         start, pitches = 0.0, []
@@ -647,6 +732,30 @@ def plot_piano_roll(tunes_notes, titles, bpm: float | None = None, max_quarters:
     axes[-1, 0].set_xlim(0, max_quarters)
     fig.tight_layout()
     return fig
+
+
+def _notes(notes, name: str) -> list[tuple]:
+    """``notes`` as a list of ``(pitch or None, duration > 0)`` pairs, else a ValueError naming the expected form."""
+    notes = non_empty(notes, name, "(pitch, duration) pair")
+    for pair in notes:
+        ok = isinstance(pair, (tuple, list)) and len(pair) == 2
+        if ok:
+            pitch, duration = pair
+            ok = (pitch is None or (isinstance(pitch, (int, np.integer)) and not isinstance(pitch, bool)
+                                    and 0 <= pitch <= 127))
+            try:
+                ok = ok and float(duration) > 0 and math.isfinite(float(duration))
+            except (TypeError, ValueError):
+                ok = False
+        if not ok:
+            raise ValueError(f"{name} must be (pitch, duration) pairs such as (60, 1) or (None, 0.5) for a rest, "
+                             f"with pitch 0 … 127 and duration > 0 quarters; got {pair!r:.40}")
+    return notes
+
+
+def _tunes(tunes_notes) -> list[list[tuple]]:
+    """A non-empty list of tunes, each checked by ``_notes``."""
+    return [_notes(notes, "each tune") for notes in non_empty(tunes_notes, "tunes_notes", "list of (pitch, duration)")]
 
 
 # --- the scripts: parse the corpus, train the shipped model ----------------------------------------------------------

@@ -59,6 +59,8 @@ def draw_lstm_cell(ax=None, title: str = "One LSTM cell at time step t"):
     """
     from matplotlib.patches import FancyBboxPatch
 
+    if ax is not None and not hasattr(ax, "add_patch"):
+        raise ValueError(f"ax must be a matplotlib Axes (e.g. plt.subplots()[1]) or None, not {type(ax).__name__}")
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 5.2))
     long_term, short_term, gate_colour, tanh_colour = "tab:red", "tab:purple", "#cfe2f3", "#fde0c5"

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from utils.validate import finite_array, has, number, whole
+
 #: Weights used throughout the lecture (the deck's worked example): w2 < 0 so ReLU visibly clips some steps.
 TOY_WEIGHTS = {"w1": 1.8, "b1": 0.0, "w2": -0.5, "w3": 1.1, "b2": 0.0}
 
@@ -27,17 +29,30 @@ def toy_rnn_forward(xs, w1, b1, w2, w3, b2):
 
     Returns ``(hidden, prediction)``: the hidden values h_1 … h_T as an array of shape (T,), and w3 * h_T + b2.
     """
+    xs, (w1, b1, w2, w3, b2) = _toy_inputs(xs, w1, b1, w2, w3, b2)
     hidden, h = [], 0.0
-    for x in np.asarray(xs, dtype=float).reshape(-1):
+    for x in xs:
         h = relu(w1 * x + w2 * h + b1)
         hidden.append(h)
     return np.array(hidden), w3 * hidden[-1] + b2
 
 
+def _toy_weights(*weights) -> list[float]:
+    """The five toy weights as floats, else a ValueError naming the one at fault."""
+    return [number(w, name, fix="pass one number, e.g. rnn.TOY_WEIGHTS['" + name + "']")
+            for w, name in zip(weights, ("w1", "b1", "w2", "w3", "b2"), strict=True)]
+
+
+def _toy_inputs(xs, *weights) -> tuple[np.ndarray, list[float]]:
+    """A sequence of at least one number (T,) and the five weights, checked."""
+    return finite_array(xs, "xs", ndim=(0, 1)).reshape(-1), _toy_weights(*weights)
+
+
 def toy_rnn_table(xs, w1, b1, w2, w3, b2) -> pd.DataFrame:
     """The unrolled computation step by step, one row per day: what goes in, what the unit computes, what comes out."""
+    xs, (w1, b1, w2, w3, b2) = _toy_inputs(xs, w1, b1, w2, w3, b2)
     rows, h = [], 0.0
-    for t, x in enumerate(np.asarray(xs, dtype=float).reshape(-1), start=1):
+    for t, x in enumerate(xs, start=1):
         z = w1 * x + w2 * h + b1
         rows.append({"day t": t, "x_t": x, "w1·x_t": w1 * x, "w2·h_(t-1)": w2 * h, "z_t = … + b1": z,
                      "h_t = ReLU(z_t)": relu(z)})
@@ -54,6 +69,7 @@ def toy_rnn_keras(w1, b1, w2, w3, b2):
     """
     import keras
 
+    w1, b1, w2, w3, b2 = _toy_weights(w1, b1, w2, w3, b2)
     model = keras.Sequential([
         keras.Input(shape=(None, 1)),
         keras.layers.SimpleRNN(1, activation="relu", name="recurrent_unit"),
@@ -73,6 +89,10 @@ def monthly_training_data(closes: pd.DataFrame, split, min_len: int = 3, max_len
     test. Returns ``(train_x, train_y, test_x, test_y)``; x has shape (n, max_len, 1), padded at the end with
     ``pad_value``, y has shape (n,).
     """
+    has(closes, "items", "closes", "a DataFrame of prices, one column per company (data.load_monthly_closes())")
+    min_len, max_len = whole(min_len, "min_len"), whole(max_len, "max_len")
+    if not isinstance(split, (str, pd.Timestamp)) and not hasattr(split, "year"):
+        raise ValueError(f"split must be a date such as '2006-01-01', not {split!r}")
     if not 1 <= min_len <= max_len:
         raise ValueError(f"need 1 <= min_len <= max_len, got min_len={min_len}, max_len={max_len}")
     rng = np.random.default_rng(seed)

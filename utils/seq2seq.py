@@ -13,7 +13,8 @@ The pieces, in the order the notebooks meet them:
 * **Decoding.** ``greedy_decode`` (one sequence; the notebook-06 exercise), ``greedy_decode_batch`` (many at once) and
   ``sample_decode`` (temperature sampling).
 * **Evaluation.** ``per_token_loss`` (cross-entropy in nats per token) and ``unigram_loss`` (the baseline).
-* **Files.** ``save_seq2seq`` / ``load_seq2seq`` (``.keras``), by default under ``output/`` (git-ignored).
+* **Files.** ``save_seq2seq`` / ``load_seq2seq`` (``.keras``), by default in ``OUTPUT_DIR``,
+  ``utils.data_home("models")`` (the repository may be read-only).
 """
 
 from __future__ import annotations
@@ -27,10 +28,17 @@ from pathlib import Path
 
 import numpy as np
 
-from utils import ROOT
+import utils
+from utils.validate import finite_array, has, number, string, whole
+from utils.validate import path as as_path
 
-#: Where notebooks save trained models (git-ignored).
-OUTPUT_DIR = ROOT / "output"
+
+def __getattr__(name: str):
+    """``s2s.OUTPUT_DIR``: where notebooks save trained models, ``utils.data_home("models")`` (never the repository)."""
+    if name == "OUTPUT_DIR":
+        return utils.data_home("models")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 PAD, UNK, START, END = "", "[UNK]", "[start]", "[end]"
 SPECIALS = (PAD, UNK, START, END)
@@ -46,7 +54,7 @@ def number_split(n_train: int, n_test: int, max_number: int = 99_999, seed: int 
 
     No test number appears in training, so test accuracy measures how well the model generalises to unseen numbers.
     """
-    if n_train < 1 or n_test < 1:
+    if whole(n_train, "n_train", minimum=-10**9) < 1 or whole(n_test, "n_test", minimum=-10**9) < 1:
         raise ValueError(f"n_train and n_test must be at least 1 (got {n_train} and {n_test}).")
     if n_train + n_test > max_number + 1:
         raise ValueError(f"Cannot draw {n_train} + {n_test} distinct numbers from 0 … {max_number}: "
@@ -77,7 +85,7 @@ def number_tokens(text: str) -> list[str]:
     ``"quatre-vingt-onze mille"`` → ``["quatre", "-", "vingt", "-", "onze", "mille"]``; ``join_number_tokens``
     undoes it.
     """
-    return _TOKEN.findall(text.lower())
+    return _TOKEN.findall(string(text, "text", "'forty-two'").lower())
 
 
 def join_number_tokens(tokens: Sequence[str]) -> str:
@@ -392,6 +400,9 @@ def build_seq2seq(source_vocab_size: int, target_vocab_size: int, embed_dim: int
     """
     import keras
 
+    source_vocab_size, target_vocab_size = whole(source_vocab_size, "source_vocab_size", fix="pass len(vocab)"), \
+        whole(target_vocab_size, "target_vocab_size", fix="pass len(vocab)")
+    embed_dim, units = whole(embed_dim, "embed_dim"), whole(units, "units")
     if min(source_vocab_size, target_vocab_size) <= len(SPECIALS):
         raise ValueError("Vocabulary sizes must count the 4 special tokens plus at least one word: pass len(vocab).")
     if embed_dim < 1 or units < 1:
@@ -453,9 +464,9 @@ def greedy_decode_batch(seq2seq: Seq2Seq, encoder_input, max_len: int, batch_siz
 
 def apply_temperature(probabilities, temperature: float) -> np.ndarray:
     """Reweight probabilities p to p^(1/temperature), renormalised to sum to 1 (computed in log space for stability)."""
-    if not temperature > 0:
+    if not number(temperature, "temperature") > 0:
         raise ValueError(f"temperature must be > 0 (got {temperature}); for temperature 0 use greedy decoding.")
-    logits = np.log(np.clip(np.asarray(probabilities, dtype="float64"), 1e-12, None)) / temperature
+    logits = np.log(np.clip(finite_array(probabilities, "probabilities"), 1e-12, None)) / temperature
     weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return weights / weights.sum(axis=-1, keepdims=True)
 
@@ -486,6 +497,7 @@ def sample_decode(step: Callable, state, start_id: int, end_id: int, max_len: in
 
 def per_token_loss(seq2seq: Seq2Seq, encoder_input, decoder_input, decoder_target, batch_size: int = 256) -> float:
     """Mean cross-entropy −ln p(true next token), in nats per token, over the non-padding target positions."""
+    has(seq2seq, "model", "seq2seq", "a Seq2Seq from build_seq2seq()")
     probabilities = seq2seq.model.predict([encoder_input, decoder_input], batch_size=batch_size, verbose=0)
     target = np.asarray(decoder_target)
     mask = target != PAD_ID
@@ -562,11 +574,17 @@ def dictionary_translate(dictionary: dict[str, str], english: str) -> str:
 
 def save_seq2seq(seq2seq: Seq2Seq, path: str | Path) -> Path:
     """Save the training model (its layers hold all the weights) as a ``.keras`` file; returns the path."""
-    path = Path(path)
+    path = as_path(path, "path", "s2s.OUTPUT_DIR / 'nmt.keras'")
     if path.suffix != ".keras":
-        raise ValueError(f"Save to a file ending in .keras (got {path.name!r}), e.g. OUTPUT_DIR / 'nmt.keras'.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    seq2seq.model.save(path)
+        raise ValueError(f"Save to a file ending in .keras (got {path.name!r}), e.g. s2s.OUTPUT_DIR / 'nmt.keras'.")
+    if not hasattr(seq2seq, "model"):
+        raise ValueError(f"pass the Seq2Seq that build_seq2seq() returned, not {type(seq2seq).__name__}.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        seq2seq.model.save(path)
+    except OSError as exc:
+        raise ValueError(f"Cannot write {path} ({exc.strerror}): save into s2s.OUTPUT_DIR, which is always "
+                         "writable, e.g. s2s.OUTPUT_DIR / 'nmt.keras'.") from None
     return path
 
 
@@ -574,7 +592,7 @@ def load_seq2seq(path: str | Path) -> Seq2Seq:
     """Reload a ``.keras`` file written by ``save_seq2seq`` and rebuild its inference encoder and decoder."""
     import keras
 
-    path = Path(path)
+    path = as_path(path, "path", "s2s.OUTPUT_DIR / 'nmt.keras'")
     if not path.exists():
         raise ValueError(f"No model file at {path}: train and save_seq2seq() first.")
     return Seq2Seq.from_model(keras.models.load_model(path))

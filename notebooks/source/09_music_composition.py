@@ -368,7 +368,8 @@ plt.show()
 # `music.generate` copies the trained weights into a NumPy LSTM cell (the one you build in notebook 04) and steps it
 # one note at a time, carrying the memories $h_t$ and $C_t$ from step to step; that is much faster than asking Keras to
 # re-read the whole tune for every new note.
-# Each tune is written as a MIDI file under `output/music/` (a folder git ignores); open them in any music program.
+# Each tune is written as a MIDI file in `music.OUTPUT_DIR`, the course's folder for your files (never the repository,
+# which may be read-only; see data/README.md); open them in any music program.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -381,7 +382,7 @@ composed_notes = [music.tokens_to_notes(t) for t in composed]
 for k, (tokens, notes) in enumerate(zip(composed, composed_notes)):
     path = music.notes_to_midi(notes, music.OUTPUT_DIR / f"lstm_tune_{k + 1}.mid")
     ended = "ends with </s>" if tokens[-1] == music.EOS else "cut at the length limit"
-    print(f"{path.relative_to(utils.ROOT)}: {len(notes)} notes, {ended}; starts "
+    print(f"{path.name}: {len(notes)} notes, {ended}; starts "
           + " ".join(tokens[1:9]))
 
 # %% [markdown]
