@@ -330,7 +330,7 @@ print(f"hidden unit active (h_t > 0) at {np.mean(np.concatenate(active)):.0%} of
 
 # %% [markdown]
 # Read the numbers above. If the unit is active at (almost) none of the steps, training has switched it off: with the
-# learned $w_1$ and $b_1$, $z_t$ stays negative, ReLU outputs 0, and the network predicts the constant $b_2 pprox 1$,
+# learned $w_1$ and $b_1$, $z_t$ stays negative, ReLU outputs 0, and the network predicts the constant $b_2 \approx 1$,
 # which is persistence in disguise. This is called a **dead ReLU unit**, a known hazard of ReLU networks: once $z_t$ is
 # negative everywhere, its gradient is 0 and training can't bring it back. Here it is also a sensible answer: monthly
 # stock prices are close to a *random walk* (next month is this month plus noise), and "no change" is about the best a
