@@ -67,10 +67,12 @@ $(COLAB_STAMP): requirements.txt pyproject.toml $(COLAB_CONSTRAINTS)
 ## A second venv with Colab's versions (Python 3.13, tests/colab-constraints.txt)
 venv-colab: $(COLAB_STAMP)
 
+export COLAB_VERSIONS := import sys; from importlib.metadata import version; print("Colab stack: Python", \
+  sys.version.split()[0], *(f"{n} {version(n)}" for n in "tensorflow keras numpy pandas yfinance music21".split()))
+
 ## The solution notebooks again, on Colab's versions (timings go to build/timings-colab.json, not the README's)
 nbval-colab: $(COLAB_STAMP)
-	$(COLAB_VENV)/bin/python -c 'import sys, tensorflow, keras, numpy, pandas; print("Colab stack: Python",' \
-	  'sys.version.split()[0], *(f"{m.__name__} {m.__version__}" for m in (tensorflow, keras, numpy, pandas)))'
+	@$(COLAB_VENV)/bin/python -c "$$COLAB_VERSIONS"
 	COURSE_TIMINGS=build/timings-colab.json $(COLAB_VENV)/bin/python -m pytest $(NBVAL) notebooks/solutions/
 
 ## Regenerate student + solution notebooks from notebooks/source/ and execute the solutions (make notebooks NB=01)
