@@ -259,16 +259,10 @@ def stamp(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def serialize(nb: nbformat.NotebookNode) -> str:
-    """The file text this tool writes: validated, stable key order, one-space indent, UTF-8 as is."""
-    nbformat.validate(nb)
-    return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-
-
 def write(nb: nbformat.NotebookNode, path: Path) -> None:
-    text = serialize(nb)
+    nbformat.validate(nb)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 def read_or_report(path: Path) -> nbformat.NotebookNode | None:
