@@ -269,3 +269,12 @@ def test_frames_only_refreshes_navigation_everywhere_and_executes_nothing(course
     assert "[02 · Second, renamed →](02_second.ipynb)" in _nav(solution, "top").source
     assert nbformat.read(solution, as_version=4).cells[-2].outputs[0].text == "42\n"  # outputs kept
     assert "Second, renamed" in _cells_text(course / "02_second.ipynb")  # student versions fully rebuilt
+
+
+def test_executed_solutions_keep_their_figures_even_when_mplbackend_is_set(tmp_path, monkeypatch):
+    """CI and many shells export MPLBACKEND=Agg; a kernel that inherits it shows no figure, so none would be stored."""
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])\nplt.title('a line')\nplt.show()")])
+    build.execute(nb, tmp_path)
+    assert any("image/png" in o.get("data", {}) for o in nb.cells[0].outputs), nb.cells[0].outputs

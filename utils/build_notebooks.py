@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import sys
 import time
@@ -213,12 +214,16 @@ def build(source: Path, order: list[Path]) -> tuple[nbformat.NotebookNode, nbfor
 
 
 def execute(nb: nbformat.NotebookNode, cwd: Path) -> float:
-    """Run every cell top to bottom in a fresh kernel, storing outputs; returns the seconds it took."""
+    """Run every cell top to bottom in a fresh kernel, storing outputs; returns the seconds it took.
+
+    The kernel does not inherit MPLBACKEND: with it set (CI exports MPLBACKEND=Agg), Jupyter's inline backend is not
+    used, plt.show() displays nothing, and the solution would be stored without its figures.
+    """
     from nbclient import NotebookClient
 
     started = time.perf_counter()
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
-    client.execute()
+    client.execute(env={name: value for name, value in os.environ.items() if name != "MPLBACKEND"})
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
