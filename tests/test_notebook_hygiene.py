@@ -132,6 +132,15 @@ def test_solutions_were_executed_top_to_bottom(path):
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
 
 
+@pytest.mark.parametrize("path", SOLUTION, ids=_ids(SOLUTION))
+def test_every_figure_a_solution_shows_is_stored(path):
+    """A kernel run with MPLBACKEND=Agg shows nothing: the notebook would read on GitHub without its figures."""
+    for cell in _read(path).cells:
+        if cell.cell_type == "code" and re.search(r"^\s*plt\.show\(\)", cell.source, flags=re.M):
+            assert any("image/png" in o.get("data", {}) for o in cell.outputs), (
+                f"{path.name} cell {cell.id} calls plt.show() but stored no figure: rebuild it without MPLBACKEND")
+
+
 @pytest.mark.parametrize("path", STUDENT, ids=_ids(STUDENT))
 def test_student_versions_have_no_outputs(path):
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in _read(path).cells
