@@ -37,11 +37,11 @@ lab: $(STAMP)
 	@$(if $(ALLOW_ROOT),echo "Running as root (a container?): starting JupyterLab with --allow-root")
 	$(VENV)/bin/jupyter lab notebooks/ $(ALLOW_ROOT) $(LAB_ARGS)
 
-## Everything CI runs: unit tests, the slide decks, then every notebook under nbval (solutions, then student versions,
-## then the solutions again on Colab's versions)
-test: unit test-slides nbval-solutions nbval-students nbval-colab
+## Everything CI runs: the slide decks and Chromium first, so that the unit tests render a deck too; then every
+## notebook under nbval (solutions, then student versions, then the solutions again on Colab's versions)
+test: slides browser unit nbval-solutions nbval-students nbval-colab
 
-# Unit tests need only the environment; the slide-rendering tests skip (saying why) until `make test-slides` runs.
+# Unit tests need only the environment; the slide-rendering tests skip, saying why, until `make slides browser` ran.
 unit: $(STAMP)
 	$(PY) -m pytest tests -p no:cacheprovider
 
