@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh machine (see README): `make lab` and `make test`.
-# Both create the virtual environment .venv from requirements.txt first if it is missing or out of date.
+# Both create the virtual environment .venv from requirements.txt first if it is missing or out of date; `make test`
+# also creates .venv-colab (Colab's versions, tests/colab-constraints.txt) and runs the solution notebooks in it.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -9,8 +10,19 @@ NB     ?=
 # nbval: only cells marked `# NBVAL_CHECK_OUTPUT` are compared; every cell must run without error within the timeout.
 NBVAL  := -p tests.nbval_plugin --nbval-lax --nbval-current-env --nbval-cell-timeout=120 \
           --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+# JupyterLab refuses to start as root ("Running as root is not recommended") unless told: containers often run as root.
+ALLOW_ROOT = $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: venv lab test unit nbval-solutions nbval-students notebooks check-notebooks slides browser clean
+# Colab's stack: Python 3.13 and the versions pinned in tests/colab-constraints.txt, in a second venv.
+COLAB_VENV        ?= .venv-colab
+COLAB_CONSTRAINTS := tests/colab-constraints.txt
+COLAB_STAMP       := $(COLAB_VENV)/.installed
+# python3.13 on PATH, else pyenv's 3.13 (its shim answers only when 3.13 is the selected version); or COLAB_PYTHON=...
+COLAB_PYTHON      ?= $(firstword $(foreach p,python3.13 $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13),\
+                       $(shell $(p) -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && echo $(p))))
+
+.PHONY: venv venv-colab lab test unit test-slides nbval-solutions nbval-students nbval-colab notebooks \
+        check-notebooks slides browser clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,13 +34,20 @@ venv: $(STAMP)
 
 ## Open the notebooks in JupyterLab (extra options: make lab LAB_ARGS="--no-browser --port 8890")
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/ $(LAB_ARGS)
+	@$(if $(ALLOW_ROOT),echo "Running as root (a container?): starting JupyterLab with --allow-root")
+	$(VENV)/bin/jupyter lab notebooks/ $(ALLOW_ROOT) $(LAB_ARGS)
 
-## Everything CI runs: unit tests (slides included), then every notebook under nbval (solutions, then student versions)
-test: unit nbval-solutions nbval-students
+## Everything CI runs: the slide decks and Chromium first, so that the unit tests render a deck too; then every
+## notebook under nbval (solutions, then student versions, then the solutions again on Colab's versions)
+test: slides browser unit nbval-solutions nbval-students nbval-colab
 
-unit: $(STAMP) slides browser
+# Unit tests need only the environment; the slide-rendering tests skip, saying why, until `make slides browser` ran.
+unit: $(STAMP)
 	$(PY) -m pytest tests -p no:cacheprovider
+
+## Build every slide deck, install Chromium where we may, and render a deck headless (tests/test_slides.py)
+test-slides: slides browser
+	$(PY) -m pytest tests/test_slides.py -p no:cacheprovider
 
 nbval-solutions: $(STAMP)
 	$(PY) -m pytest $(NBVAL) notebooks/solutions/
@@ -36,6 +55,25 @@ nbval-solutions: $(STAMP)
 # Student versions run with COURSE_QUICK=1: the same code with fewer training epochs (see utils/course.py).
 nbval-students: $(STAMP)
 	COURSE_QUICK=1 $(PY) -m pytest $(NBVAL) notebooks/*.ipynb
+
+$(COLAB_STAMP): requirements.txt pyproject.toml $(COLAB_CONSTRAINTS)
+	@test -n "$(COLAB_PYTHON)" || { echo "Colab's stack needs Python 3.13: install it (e.g. pyenv install 3.13)," \
+	  "or pass COLAB_PYTHON=/path/to/python3.13"; exit 1; }
+	test -x $(COLAB_VENV)/bin/python || $(COLAB_PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(COLAB_VENV)/bin/python -m pip install --quiet -r requirements.txt -c $(COLAB_CONSTRAINTS)
+	touch $(COLAB_STAMP)
+
+## A second venv with Colab's versions (Python 3.13, tests/colab-constraints.txt)
+venv-colab: $(COLAB_STAMP)
+
+export COLAB_VERSIONS := import sys; from importlib.metadata import version; print("Colab stack: Python", \
+  sys.version.split()[0], *(f"{n} {version(n)}" for n in "tensorflow keras numpy pandas yfinance music21".split()))
+
+## The solution notebooks again, on Colab's versions (timings go to build/timings-colab.json, not the README's)
+nbval-colab: $(COLAB_STAMP)
+	@$(COLAB_VENV)/bin/python -c "$$COLAB_VERSIONS"
+	COURSE_TIMINGS=build/timings-colab.json $(COLAB_VENV)/bin/python -m pytest $(NBVAL) notebooks/solutions/
 
 ## Regenerate student + solution notebooks from notebooks/source/ and execute the solutions (make notebooks NB=01)
 notebooks: $(STAMP)
@@ -56,4 +94,4 @@ check-notebooks: $(STAMP)
 	$(PY) -m utils.build_notebooks --check
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache data/cache output build
+	rm -rf $(VENV) $(COLAB_VENV) .pytest_cache .ruff_cache data/cache output build

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
 import pytest
 
@@ -68,10 +70,10 @@ def _pair():
 
 def test_regenerating_never_overwrites_an_edited_student_notebook(tmp_path, capsys):
     student, _ = _pair()
-    path, manifest = tmp_path / "01.ipynb", {}
-    assert build.write_student(student, path, manifest, force=False)
+    path = tmp_path / "01.ipynb"
+    assert build.write_student(student, path) == build.WRITTEN
     # unchanged since generated: may be rewritten
-    assert build.write_student(student, path, manifest, force=False)
+    assert build.write_student(student, path) == build.WRITTEN
     # the student edits it: regenerating must leave it alone and say so
     edited = nbformat.read(path, as_version=4)
     edited.cells[3].source += "\n# my own note"
@@ -79,11 +81,11 @@ def test_regenerating_never_overwrites_an_edited_student_notebook(tmp_path, caps
     before = path.read_text()
     changed = nbformat.read(path, as_version=4)
     changed.cells[1].source = "a newer version from the maintainers"
-    assert build.write_student(changed, path, manifest, force=False) is False
+    assert build.write_student(changed, path) == build.EDITED
     assert path.read_text() == before
     assert "was edited since it was generated" in capsys.readouterr().out
     # a maintainer can force it
-    assert build.write_student(changed, path, manifest, force=True)
+    assert build.write_student(changed, path, force=True) == build.WRITTEN
     assert "a newer version" in path.read_text()
 
 
@@ -91,5 +93,188 @@ def test_a_notebook_not_made_by_the_tool_is_not_overwritten(tmp_path):
     student, _ = _pair()
     path = tmp_path / "01.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), path)
-    assert build.write_student(student, path, {}, force=False) is False
+    assert build.write_student(student, path) == build.EDITED
     assert "x = 1" in path.read_text()
+
+
+# --- the command on a small course of its own ------------------------------------------------------------------------
+
+TINY = """# %% [markdown]
+# # {number} · {title}
+#
+# What this notebook is about.
+
+# %%
+import math
+
+# %%
+def double(x):
+    \"\"\"Twice x.\"\"\"
+    ### BEGIN SOLUTION
+    return 2 * x
+    ### END SOLUTION
+
+# %%
+print(double(21))
+"""
+
+
+def _write_source(folder, stem, title):
+    (folder / f"{stem}.py").write_text(TINY.format(number=stem[:2], title=title))
+
+
+@pytest.fixture
+def course(tmp_path, monkeypatch):
+    """A course of three sources (01, 02, 12: a number that contains another) in a temporary folder."""
+    notebooks = tmp_path / "notebooks"
+    (notebooks / "source").mkdir(parents=True)
+    for stem, title in (("01_first", "First"), ("02_second", "Second"), ("12_twelfth", "Twelfth")):
+        _write_source(notebooks / "source", stem, title)
+    monkeypatch.setattr(build, "NOTEBOOKS", notebooks)
+    monkeypatch.setattr(build, "SOURCES", notebooks / "source")
+    monkeypatch.setattr(build, "SOLUTIONS", notebooks / "solutions")
+    monkeypatch.setattr(build, "MANIFEST", notebooks / ".generated.json", raising=False)  # the old record, if any
+    assert build.main(["--no-execute"]) == 0
+    return notebooks
+
+
+def _cells_text(path):
+    return "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+
+
+def _built(output):
+    return [line.split()[1] for line in output.splitlines() if line.startswith("built ")]
+
+
+def test_select_takes_a_number_or_the_start_of_a_name():
+    order = [Path(f"{stem}.py") for stem in ("01_rnn", "02_vanishing", "07_chat", "12_more")]
+    assert build.select(order, ["2"]) == build.select(order, ["02"]) == [order[1]]
+    assert build.select(order, ["02_vanishing"]) == build.select(order, ["02_van"]) == [order[1]]
+    assert build.select(order, ["notebooks/source/02_vanishing.py"]) == [order[1]]
+    assert build.select(order, ["7", "1"]) == [order[0], order[2]]
+    for wrong in ("3", "vanishing", "0"):
+        with pytest.raises(ValueError, match="give a number"):
+            build.select(order, [wrong])
+
+
+def test_a_number_builds_that_notebook_only_not_every_name_containing_it(course, capsys):
+    capsys.readouterr()
+    assert build.main(["2", "--no-execute"]) == 0
+    assert _built(capsys.readouterr().out) == ["02_second.ipynb"]
+    assert build.main(["nothing_like_it", "--no-execute"]) == 1
+    assert "no notebook source matches 'nothing_like_it'" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("broken", ["", '{"cells": [{"cell_type": "mark', "{}"], ids=["empty", "truncated", "no-cells"])
+def test_an_unreadable_student_notebook_is_named_and_skipped_and_the_rest_are_built(course, capsys, broken):
+    (course / "01_first.ipynb").write_text(broken)
+    for stem, title in (("01_first", "First, revised"), ("12_twelfth", "Twelfth, revised")):
+        _write_source(course / "source", stem, title)
+    capsys.readouterr()
+    assert build.main(["--no-execute"]) == 1
+    out = capsys.readouterr().out
+    assert "01_first.ipynb is not a readable notebook" in out and "skipped" in out
+    assert (course / "01_first.ipynb").read_text() == broken  # left as it is
+    assert "Twelfth, revised" in _cells_text(course / "12_twelfth.ipynb")  # the notebooks after it were built
+    assert _built(out) == ["01_first.ipynb", "02_second.ipynb", "12_twelfth.ipynb"]
+    assert "First, revised" in _cells_text(course / "solutions" / "01_first.ipynb")
+
+
+def test_an_unreadable_solution_is_named_when_only_its_frame_is_refreshed(course, capsys):
+    (course / "solutions" / "02_second.ipynb").write_text("")
+    capsys.readouterr()
+    assert build.main(["1", "--no-execute"]) == 1
+    out = capsys.readouterr().out
+    assert "02_second.ipynb is not a readable notebook" in out and _built(out) == ["01_first.ipynb"]
+    assert any("02_second.ipynb is not a readable notebook" in p for p in build.out_of_sync())
+
+
+def test_protection_needs_no_record_outside_the_notebook(course, capsys):
+    """Rule: a student notebook is overwritten only while its cells are exactly as the tool wrote them."""
+    (course / ".generated.json").unlink(missing_ok=True)  # a record beside the notebooks can be lost; nothing breaks
+    _write_source(course / "source", "02_second", "Second, renamed")  # its title is in 01's and 12's navigation too
+    capsys.readouterr()
+    assert build.main(["--no-execute"]) == 0
+    assert "edited" not in capsys.readouterr().out
+    for stem in ("01_first", "02_second", "12_twelfth"):
+        assert "Second, renamed" in _cells_text(course / f"{stem}.ipynb"), stem
+    nb = nbformat.read(course / "01_first.ipynb", as_version=4)
+    assert nb.metadata[build.STAMP_KEY] == build.fingerprint(nb)
+
+
+def test_an_edited_student_notebook_is_left_alone_by_the_command(course, capsys):
+    edited = nbformat.read(course / "02_second.ipynb", as_version=4)
+    edited.cells[4].source = edited.cells[4].source.replace(build.STUB, "return x + x")
+    nbformat.write(edited, course / "02_second.ipynb")
+    _write_source(course / "source", "02_second", "Second, renamed")
+    capsys.readouterr()
+    assert build.main(["--no-execute"]) == 0
+    assert "02_second.ipynb was edited since it was generated: left as it is" in capsys.readouterr().out
+    assert "return x + x" in _cells_text(course / "02_second.ipynb")
+    assert "Second, renamed" in _cells_text(course / "12_twelfth.ipynb")
+
+
+def _save_a_run(path):
+    """What Jupyter leaves after Run all + Save: execution counts, outputs, extra metadata; cells unchanged."""
+    nb = nbformat.read(path, as_version=4)
+    for count, cell in enumerate([c for c in nb.cells if c.cell_type == "code"], 1):
+        cell.execution_count = count
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="42\n")] if count == 4 else []
+    nb.metadata["language_info"]["version"] = "3.12.3"
+    nbformat.write(nb, path)
+
+
+def test_a_notebook_the_student_only_ran_is_replaced_and_the_command_says_so(course, capsys):
+    path = course / "01_first.ipynb"
+    _save_a_run(path)
+    capsys.readouterr()
+    assert build.main(["--no-execute"]) == 0  # nothing new in its source: the student's run is kept
+    assert "  ~ " not in capsys.readouterr().out and '"42\\n"' in path.read_text()
+    _write_source(course / "source", "01_first", "First, revised")
+    assert build.main(["--no-execute"]) == 0
+    out = capsys.readouterr().out
+    assert "01_first.ipynb: replaced by the new version" in out and "outputs you saved in 4 code cells" in out
+    assert "First, revised" in _cells_text(path) and '"42\\n"' not in path.read_text()
+
+
+def _nav(path, where):
+    return next(c for c in nbformat.read(path, as_version=4).cells if f"nav-{where}" in c.metadata.get("tags", []))
+
+
+def test_navigation_links_neighbours_index_and_colab_in_each_version(course):
+    slug = build.repository_url().removeprefix("https://github.com/")
+    for folder, readme, colab in ((course, "../README.md", "notebooks"),
+                                  (course / "solutions", "../../README.md", "notebooks/solutions")):
+        first, middle, last = (folder / f"{s}.ipynb" for s in ("01_first", "02_second", "12_twelfth"))
+        top = _nav(middle, "top")
+        assert top.source.startswith("[← 01 · First](01_first.ipynb) · [Course index](" + readme + ")")
+        assert "[12 · Twelfth →](12_twelfth.ipynb)" in top.source
+        assert f"colab.research.google.com/github/{slug}/blob/main/{colab}/02_second.ipynb" in top.source
+        assert _nav(middle, "bottom").source == top.source
+        assert top.metadata["slideshow"] == {"slide_type": "skip"}
+        assert "←" not in _nav(first, "top").source and "→" not in _nav(last, "bottom").source
+        cells = nbformat.read(first, as_version=4).cells
+        assert cells[2].metadata["tags"] == ["colab-bootstrap"] and cells[3].source == "import math"  # before code
+
+
+def test_frames_only_refreshes_navigation_everywhere_and_executes_nothing(course, monkeypatch):
+    solution = course / "solutions" / "01_first.ipynb"
+    executed = nbformat.read(solution, as_version=4)
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    code[-1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="42\n")]
+    nbformat.write(executed, solution)
+    _write_source(course / "source", "02_second", "Second, renamed")
+    monkeypatch.setattr(build, "execute", lambda *a, **k: pytest.fail("--frames-only must execute nothing"))
+    assert build.main(["--frames-only"]) == 0
+    assert "[02 · Second, renamed →](02_second.ipynb)" in _nav(solution, "top").source
+    assert nbformat.read(solution, as_version=4).cells[-2].outputs[0].text == "42\n"  # outputs kept
+    assert "Second, renamed" in _cells_text(course / "02_second.ipynb")  # student versions fully rebuilt
+
+
+def test_executed_solutions_keep_their_figures_even_when_mplbackend_is_set(tmp_path, monkeypatch):
+    """CI and many shells export MPLBACKEND=Agg; a kernel that inherits it shows no figure, so none would be stored."""
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])\nplt.title('a line')\nplt.show()")])
+    build.execute(nb, tmp_path)
+    assert any("image/png" in o.get("data", {}) for o in nb.cells[0].outputs), nb.cells[0].outputs

@@ -6,17 +6,71 @@ import re
 import shutil
 import subprocess
 import sys
+import unicodedata
 
 import nbformat
 import pytest
 
 from utils import ROOT, readme
-from utils.build_notebooks import KERNELSPEC, NOTEBOOKS, SOLUTIONS, repository_url
+from utils.build_notebooks import KERNELSPEC, NOTEBOOKS, SOLUTIONS, STAMP_KEY, fingerprint, repository_url, sources
 
 STUDENT = sorted(NOTEBOOKS.glob("*.ipynb"))
 SOLUTION = sorted(SOLUTIONS.glob("*.ipynb"))
 ALL = STUDENT + SOLUTION
 MACHINE_PATH = re.compile(r"(/work/|/root/|/home/\w+|/tmp/|/Users/\w+|[A-Z]:\\\\Users)")
+
+
+#: Unicode categories that print nothing (or not what they are): controls (BEL, ESC, CR...), format characters
+#: (zero-width space / joiner, byte-order mark, soft hyphen, bidi overrides), line / paragraph separators, private-use,
+#: surrogate and unassigned code points. Tab and newline are the only controls text files need (Makefiles need tabs).
+INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"}
+UNNAMED = {"Cc": "control character", "Co": "private-use character", "Cs": "surrogate", "Cn": "unassigned code point"}
+#: Jupyter renders ANSI colour codes in outputs (Keras' model.summary() prints bold headers): allowed there only.
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def invisible_characters(text: str) -> list[str]:
+    """Each character in ``text`` that a reader cannot see for what it is, as 'line L, column C: U+XXXX NAME'.
+
+    A typo such as ``"\\approx"`` written as ``"\approx"`` in a Python string leaves a BEL (U+0007) that renders as
+    nothing; a zero-width space or a no-break space pasted from the web silently breaks a search or a keyword.
+    """
+    found = []
+    for number, line in enumerate(text.split("\n"), 1):
+        for column, char in enumerate(line, 1):
+            category = unicodedata.category(char)
+            if char != "\t" and (category in INVISIBLE_CATEGORIES or (category == "Zs" and char != " ")):
+                name = unicodedata.name(char, UNNAMED.get(category, category))
+                found.append(f"line {number}, column {column}: U+{ord(char):04X} {name}")
+    return found
+
+
+def _notebook_texts(nb) -> list[tuple[str, str]]:
+    """(where, text) for every cell source and every text an output carries (ANSI colour codes removed)."""
+    texts = []
+    for cell in nb.cells:
+        texts.append((f"cell {cell.id} source", cell.source))
+        for output in cell.get("outputs", []):
+            values = [output.get("text", "")] + [v for v in output.get("data", {}).values() if isinstance(v, str)]
+            texts += [(f"cell {cell.id} output", ANSI_COLOUR.sub("", v)) for v in values]
+    return texts
+
+
+def _committed_text_files() -> list:
+    """Files git tracks that decode as UTF-8 (binary data such as .gz and .h5 does not), notebooks aside."""
+    done = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip("not a git checkout: no list of committed files")
+    files = []
+    for name in filter(None, done.stdout.split("\0")):
+        path = ROOT / name
+        if path.suffix == ".ipynb" or not path.is_file():
+            continue
+        try:
+            files.append((name, path.read_bytes().decode("utf-8")))
+        except UnicodeDecodeError:
+            continue
+    return files
 
 
 def _read(path):
@@ -31,7 +85,10 @@ def _ids(paths):
 def test_valid_portable_and_small(path):
     nb = _read(path)
     nbformat.validate(nb)
-    assert nb.metadata == {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
+    expected = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
+    if path.parent == NOTEBOOKS:  # student versions record what they were generated as (see write_student)
+        expected[STAMP_KEY] = fingerprint(nb)
+    assert nb.metadata == expected
     assert path.stat().st_size < 3_000_000, "keep notebooks small: lower dpi, shorter audio"
     for cell in nb.cells:
         texts = [cell.source] + [o.get("text", "") for o in cell.get("outputs", [])]
@@ -42,10 +99,46 @@ def test_valid_portable_and_small(path):
         assert not any(o.get("output_type") == "error" for o in cell.get("outputs", [])), f"error stored in {cell.id}"
 
 
+def test_the_invisible_character_finder_flags_controls_zero_widths_and_odd_spaces_only():
+    assert invisible_characters("$b_2 \approx 1$") == ["line 1, column 6: U+0007 control character"]
+    assert invisible_characters("ok\nzero\u200bwidth") == ["line 2, column 5: U+200B ZERO WIDTH SPACE"]
+    assert [f.split(": ")[1] for f in invisible_characters("\ufeffx = 1\r\ny\u00a0=\u2028")] == [
+        "U+FEFF ZERO WIDTH NO-BREAK SPACE", "U+000D control character", "U+00A0 NO-BREAK SPACE",
+        "U+2028 LINE SEPARATOR"]
+    # tabs, newlines, emoji, arrows, combining accents (C̃) and typographic text are fine
+    assert invisible_characters("\tC\u0303_t ✅ ❌ → ≈ ≤ · – “quoted”\n") == []
+
+
+@pytest.mark.parametrize("path", sources(), ids=_ids(sources()))
+def test_notebook_sources_are_clean_text(path):
+    found = invisible_characters(path.read_text(encoding="utf-8"))
+    assert not found, f"{path.name}: invisible characters (a '\\a' meant as '\\\\a'?): " + "; ".join(found)
+
+
+@pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
+def test_generated_notebooks_are_clean_text(path):
+    found = [f"{where}, {hit}" for where, text in _notebook_texts(_read(path)) for hit in invisible_characters(text)]
+    assert not found, f"{path.name}: invisible characters (fix the source, then make notebooks): " + "; ".join(found)
+
+
+def test_committed_text_files_are_clean_text():
+    found = [f"{name}: {hit}" for name, text in _committed_text_files() for hit in invisible_characters(text)]
+    assert not found, "invisible characters in committed files:\n" + "\n".join(found[:50])
+
+
 @pytest.mark.parametrize("path", SOLUTION, ids=_ids(SOLUTION))
 def test_solutions_were_executed_top_to_bottom(path):
     code = [c for c in _read(path).cells if c.cell_type == "code"]
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
+
+
+@pytest.mark.parametrize("path", SOLUTION, ids=_ids(SOLUTION))
+def test_every_figure_a_solution_shows_is_stored(path):
+    """A kernel run with MPLBACKEND=Agg shows nothing: the notebook would read on GitHub without its figures."""
+    for cell in _read(path).cells:
+        if cell.cell_type == "code" and re.search(r"^\s*plt\.show\(\)", cell.source, flags=re.M):
+            assert any("image/png" in o.get("data", {}) for o in cell.outputs), (
+                f"{path.name} cell {cell.id} calls plt.show() but stored no figure: rebuild it without MPLBACKEND")
 
 
 @pytest.mark.parametrize("path", STUDENT, ids=_ids(STUDENT))

@@ -3,7 +3,7 @@
 Usage (``make notebooks`` runs the first form)::
 
     python -m utils.build_notebooks            # build every notebook and execute the solution versions
-    python -m utils.build_notebooks 01 04      # only these (matched by number or name)
+    python -m utils.build_notebooks 1 04_home  # only these: a number (2 = 02) or the start of a file name
     python -m utils.build_notebooks --no-execute
     python -m utils.build_notebooks --check    # exit 1 if a committed notebook differs from its source (tests use it)
 
@@ -17,9 +17,11 @@ A source is a Jupytext "percent" script. Exercise code sits between ``### BEGIN 
 Both versions get the same generated frame: a navigation bar with a Colab badge at the top and bottom, and a Colab
 bootstrap cell before the first code cell. The repository URL comes from ``pyproject.toml`` only.
 
-A student notebook is never overwritten once somebody has edited it: ``notebooks/.generated.json`` records a fingerprint
-of what this tool last wrote, and a file whose cells no longer match it is left alone (with a message). ``--force``
-overrides that, for maintainers.
+The one rule that protects students' work: **a student notebook is overwritten only while its cells are exactly as
+this tool wrote them**, which the notebook itself records (a fingerprint of its cells in its metadata, so nothing
+outside the file can get out of step with it). One a student has edited is left alone, with a message; one they only
+ran is replaced, with a message saying their outputs are gone. ``--force`` overwrites anyway, for maintainers. A file
+that is not a readable notebook (empty, truncated) is named and skipped, and the other notebooks are still built.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import sys
 import time
@@ -41,7 +44,8 @@ from utils import ROOT
 NOTEBOOKS = ROOT / "notebooks"
 SOURCES = NOTEBOOKS / "source"
 SOLUTIONS = NOTEBOOKS / "solutions"
-MANIFEST = NOTEBOOKS / ".generated.json"
+#: Notebook metadata key of the fingerprint of the cells as generated (see ``stamp`` and ``write_student``).
+STAMP_KEY = "course_generated_cells"
 COLAB_DIR = "/content/rnn-lstm-course"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = 'raise NotImplementedError("Exercise: write this part, then run the check below.")'
@@ -60,6 +64,25 @@ def repository_url() -> str:
 def sources() -> list[Path]:
     """All notebook sources, in lecture order (their file names start with the number)."""
     return sorted(SOURCES.glob("[0-9][0-9]_*.py"))
+
+
+def select(order: list[Path], names: list[str]) -> list[Path]:
+    """The sources that ``names`` ask for: a number means that notebook (2, 02), other text the start of its name.
+
+    A number is never matched inside a name (2 must not pick 07 or 12), and a name that picks nothing is an error.
+    """
+    chosen = []
+    for name in names:
+        stem = Path(name).name.removesuffix(".py").removesuffix(".ipynb")
+        if stem.isdigit():
+            hits = [s for s in order if int(s.stem.split("_", 1)[0]) == int(stem)]
+        else:
+            hits = [s for s in order if s.stem.startswith(stem)]
+        if not hits:
+            raise ValueError(f"no notebook source matches {name!r}: give a number (2 or 02) or the start of one "
+                             f"of {[s.stem for s in order]}")
+        chosen += [s for s in hits if s not in chosen]
+    return [s for s in order if s in chosen]
 
 
 def title_of(source: Path) -> str:
@@ -194,6 +217,8 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, name: str = "a solution notebo
     """Run every cell top to bottom in a fresh kernel, storing outputs; returns the seconds it took.
 
     The kernel runs with strict checks (``utils.checks.STRICT_ENV``): a solution failing its own check stops the build.
+    It does not inherit MPLBACKEND: with it set (CI exports MPLBACKEND=Agg), Jupyter's inline backend is not used,
+    plt.show() displays nothing, and the solution would be stored without its figures.
     """
     from nbclient import NotebookClient
 
@@ -201,7 +226,8 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, name: str = "a solution notebo
 
     started = time.perf_counter()
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
-    client.execute(env=strict_env(name))
+    env = {key: value for key, value in strict_env(name).items() if key != "MPLBACKEND"}
+    client.execute(env=env)
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
@@ -236,35 +262,81 @@ def fingerprint(nb: nbformat.NotebookNode) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def stamp(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Record in the notebook's own metadata the fingerprint of its cells as generated (Jupyter keeps it on save)."""
+    nb.metadata[STAMP_KEY] = fingerprint(nb)
+    return nb
+
+
 def write(nb: nbformat.NotebookNode, path: Path) -> None:
     nbformat.validate(nb)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
 
 
-def write_student(nb: nbformat.NotebookNode, path: Path, manifest: dict, force: bool) -> bool:
-    """Write a student notebook unless the existing file was edited since this tool last wrote it."""
-    new_print = fingerprint(nb)
+def read_or_report(path: Path) -> nbformat.NotebookNode | None:
+    """The notebook at ``path``, or None after printing that it is not a readable notebook (empty, truncated...).
+
+    nbformat's own errors (NotJSONError, a schema error) do not name the file, and one broken file must not stop the
+    notebooks after it from being built.
+    """
+    try:
+        return nbformat.read(path, as_version=4)
+    except (ValueError, KeyError, AttributeError, TypeError, nbformat.ValidationError) as error:  # bad JSON or schema
+        reason = str(error).splitlines()[0][:120] if str(error).strip() else type(error).__name__
+        print(f"  ! {_rel(path)} is not a readable notebook ({reason}): skipped. Restore it "
+              f"(git checkout -- {_rel(path)}), or delete it to have it generated again.")
+        return None
+
+
+def _ran_cells(nb: nbformat.NotebookNode) -> int:
+    """How many code cells carry outputs or an execution count: what saving a run leaves in a notebook."""
+    return sum(1 for c in nb.cells if c.cell_type == "code" and (c.get("outputs") or c.get("execution_count")))
+
+
+WRITTEN, CURRENT, EDITED, UNREADABLE = "written", "current", "edited", "unreadable"
+
+
+def write_student(nb: nbformat.NotebookNode, path: Path, force: bool = False) -> str:
+    """Write a student notebook, unless the file there is not exactly as this tool wrote it (see the module doc).
+
+    Returns WRITTEN, CURRENT (the file already has these cells: left alone, outputs kept), EDITED or UNREADABLE (left
+    alone). Prints a line for each case a student should hear about: left alone, or a saved run replaced.
+    """
+    stamp(nb)
     if path.exists() and not force:
-        current = fingerprint(nbformat.read(path, as_version=4))
-        if current not in (manifest.get(path.name), new_print):
+        current = read_or_report(path)
+        if current is None:
+            return UNREADABLE
+        cells, ran = fingerprint(current), _ran_cells(current)
+        if cells == fingerprint(nb) and ran:
+            return CURRENT  # the cells are up to date: a run the student saved keeps its outputs
+        if cells not in (current.metadata.get(STAMP_KEY), fingerprint(nb)):
             print(f"  ! {_rel(path)} was edited since it was generated: left as it is "
                   "(move your copy aside, or pass --force to overwrite it).")
-            return False
+            return EDITED
+        if ran:
+            print(f"  ~ {_rel(path)}: replaced by the new version. You had not edited it, but the outputs you saved "
+                  f"in {ran} code cells are gone (run it again).")
     write(nb, path)
-    manifest[path.name] = new_print
-    return True
+    return WRITTEN
 
 
-def refresh_frame(fresh: nbformat.NotebookNode, path: Path) -> None:
-    """Replace the generated cells (navigation, Colab bootstrap) of an executed notebook, keeping its outputs."""
-    stored = nbformat.read(path, as_version=4)
+def refresh_frame(fresh: nbformat.NotebookNode, path: Path) -> bool:
+    """Replace the generated cells (navigation, Colab bootstrap) of an executed notebook, keeping its outputs.
+
+    Returns False (after saying so) when the file there is not a readable notebook.
+    """
+    stored = read_or_report(path)
+    if stored is None:
+        return False
     generated = {tag: cell for cell in fresh.cells for tag in cell.metadata.get("tags", []) if _is_frame_tag(tag)}
     for cell in stored.cells:
         for tag in cell.metadata.get("tags", []):
             if _is_frame_tag(tag) and generated[tag].source != cell.source:
                 cell.source = generated[tag].source
     write(stored, path)
+    return True
 
 
 def _is_frame_tag(tag: str) -> bool:
@@ -275,14 +347,6 @@ def _rel(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
-def load_manifest() -> dict:
-    return json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
-
-
-def save_manifest(manifest: dict) -> None:
-    MANIFEST.write_text(json.dumps(dict(sorted(manifest.items())), indent=1) + "\n")
-
-
 def out_of_sync() -> list[str]:
     """Committed notebooks whose cells differ from what their sources generate (outputs are not compared)."""
     order, problems = sources(), []
@@ -291,15 +355,20 @@ def out_of_sync() -> list[str]:
         name = source.with_suffix(".ipynb").name
         for nb, path in ((student, NOTEBOOKS / name), (solution, SOLUTIONS / name)):
             if not path.exists():
-                problems.append(f"{path.relative_to(ROOT)} is missing")
-            elif fingerprint(nbformat.read(path, as_version=4)) != fingerprint(nb):
-                problems.append(f"{path.relative_to(ROOT)} differs from {source.relative_to(ROOT)}")
+                problems.append(f"{_rel(path)} is missing")
+                continue
+            stored = read_or_report(path)
+            if stored is None:
+                problems.append(f"{_rel(path)} is not a readable notebook")
+            elif fingerprint(stored) != fingerprint(nb):
+                problems.append(f"{_rel(path)} differs from {_rel(source)}")
     return problems
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("names", nargs="*", help="notebook numbers or names to build (default: all)")
+    parser.add_argument("names", nargs="*", help="notebooks to build: numbers (2 or 02) or starts of names "
+                        "(02_vanishing); default: all")
     parser.add_argument("--no-execute", action="store_true", help="write solution notebooks without running them")
     parser.add_argument("--force", action="store_true", help="overwrite student notebooks even if they were edited")
     parser.add_argument("--check", action="store_true", help="only report notebooks that are out of sync")
@@ -313,25 +382,26 @@ def main(argv: list[str] | None = None) -> int:
         print("All notebooks match their sources." if not problems else "Run: make notebooks")
         return 1 if problems else 0
     order = sources()
-    chosen = [s for s in order if not args.names or any(s.stem.startswith(n) or n in s.stem for n in args.names)]
-    if args.frames_only:
-        chosen = []
-    elif not chosen:
-        print(f"No source matches {args.names}; sources are: {[s.stem for s in order]}")
+    try:
+        chosen = [] if args.frames_only else select(order, args.names) if args.names else order
+    except ValueError as error:
+        print(error)
         return 1
-    manifest = load_manifest()
+    unreadable = []
     for source in order:  # student versions are cheap: always rebuilt, so navigation stays right everywhere
         student, solution = build(source, order)
         name = source.with_suffix(".ipynb").name
-        if write_student(student, NOTEBOOKS / name, manifest, args.force):
-            save_manifest(manifest)  # at once, so that a failed execution below can't orphan this notebook
+        if write_student(student, NOTEBOOKS / name, args.force) == UNREADABLE:
+            unreadable.append(_rel(NOTEBOOKS / name))
         if source in chosen:
             seconds = 0.0 if args.no_execute else execute(solution, SOLUTIONS, _rel(SOLUTIONS / name))
             write(solution, SOLUTIONS / name)
             print(f"built {name}" + ("" if args.no_execute else f" (solution executed in {seconds:.1f} s)"))
-        elif (SOLUTIONS / name).exists():  # not re-executed: only its generated frame is refreshed
-            refresh_frame(solution, SOLUTIONS / name)
-    return 0
+        elif (SOLUTIONS / name).exists() and not refresh_frame(solution, SOLUTIONS / name):
+            unreadable.append(_rel(SOLUTIONS / name))
+    if unreadable:
+        print(f"Done, except {len(unreadable)} unreadable notebook(s) left as they are: {', '.join(unreadable)}")
+    return 1 if unreadable else 0
 
 
 if __name__ == "__main__":

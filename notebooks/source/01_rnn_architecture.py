@@ -354,7 +354,7 @@ _ = course.claim("the hidden unit is off (h_t = 0) at more than 95% of the test 
 
 # %% [markdown]
 # The unit is active at (almost) none of the steps: training has switched it off. With the
-# learned $w_1$ and $b_1$, $z_t$ stays negative, ReLU outputs 0, and the network predicts the constant $b_2 pprox 1$,
+# learned $W_1$ and $b_1$, $z_t$ stays negative, ReLU outputs 0, and the network predicts the constant $b_2 \approx 1$,
 # which is persistence in disguise. This is called a **dead ReLU unit**, a known hazard of ReLU networks: once $z_t$ is
 # negative everywhere, its gradient is 0 and training can't bring it back. Here it is also a sensible answer: monthly
 # stock prices are close to a *random walk* (next month is this month plus noise), and "no change" is about the best a

@@ -1,0 +1,85 @@
+"""The Makefile: what `make lab`, `make unit` and `make test` run (read with `make -n`, which runs nothing)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+
+import pytest
+from packaging.requirements import Requirement
+
+from utils import ROOT
+
+MAKE = shutil.which("make")
+pytestmark = pytest.mark.skipif(MAKE is None, reason="make is not installed")
+CONSTRAINTS = ROOT / "tests" / "colab-constraints.txt"
+
+
+def dry_run(target: str) -> str:
+    """The commands `make target` would run, without running them."""
+    done = subprocess.run([MAKE, "-n", target], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_lab_allows_root_exactly_when_running_as_root():
+    """JupyterLab stops with 'Running as root is not recommended' unless given --allow-root (containers run as root)."""
+    lab = [line for line in dry_run("lab").splitlines() if "jupyter lab" in line]
+    assert len(lab) == 1
+    assert ("--allow-root" in lab[0]) == (os.geteuid() == 0), lab[0]
+
+
+def test_unit_tests_need_only_the_environment():
+    commands = dry_run("unit")
+    for slow in ("utils.slides", "apt-get", "npm", "chromium"):
+        assert slow not in commands, f"`make unit` runs {slow!r}: it belongs to `make test-slides`"
+    assert "pytest tests " in commands
+
+
+def test_make_test_builds_and_renders_the_slides_and_runs_the_solutions_on_colabs_versions():
+    commands = dry_run("test")
+    slides, browser = commands.index("-m utils.slides"), commands.index("apt-get install")
+    assert max(slides, browser) < commands.index("-m pytest tests ")  # the unit tests include tests/test_slides.py
+    assert re.search(r"\.venv-colab/bin/python -m pytest .*notebooks/solutions/", commands)
+    assert re.search(r"\.venv/bin/python -m pytest .*notebooks/solutions/", commands)  # and on the newest releases
+
+
+def _pins() -> dict[str, str]:
+    pins = {}
+    for line in CONSTRAINTS.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            requirement = Requirement(line)
+            (spec,) = requirement.specifier
+            assert spec.operator == "==", f"{line}: pin one version with =="
+            pins[requirement.name] = spec.version
+    return pins
+
+
+def test_colab_constraints_agree_with_readme_and_are_accepted_by_pyproject():
+    """The pins, README's list of Colab's versions and pyproject's lower bounds must not drift apart."""
+    pins = _pins()
+    readme = (ROOT / "README.md").read_text()
+    stated = re.search(r"Colab's preinstalled versions \(([^)]+)\)", readme)
+    assert stated, "README's 'On Colab' section lists Colab's versions"
+    names = {"tensorflow": "TensorFlow", "keras": "Keras", "numpy": "numpy", "pandas": "pandas",
+             "yfinance": "yfinance", "music21": "music21"}
+    assert set(pins) == set(names)
+    for package, label in names.items():
+        version = re.search(rf"{label} ([\d.]+)", stated.group(1))
+        assert version and (pins[package] + ".").startswith(version.group(1) + "."), (package, pins[package])
+    with open(ROOT / "pyproject.toml", "rb") as handle:
+        dependencies = [Requirement(d) for d in tomllib.load(handle)["project"]["dependencies"]]
+    for requirement in dependencies:
+        if requirement.name in pins:
+            assert requirement.specifier.contains(pins[requirement.name]), (str(requirement), pins[requirement.name])
+    python = re.search(r"Python ([\d.]+)", stated.group(1)).group(1)
+    assert f"COLAB_PYTHON      ?= $(firstword $(foreach p,python{python} " in (ROOT / "Makefile").read_text()
+
+
+def test_the_colab_venv_is_not_committed():
+    """.gitignore names it (Python 3.13's venv also ignores itself, but a venv made by another Python does not)."""
+    venv = re.search(r"^COLAB_VENV\s*\?=\s*(\S+)", (ROOT / "Makefile").read_text(), flags=re.M).group(1)
+    assert f"{venv}/" in (ROOT / ".gitignore").read_text().split()
