@@ -49,12 +49,16 @@ unit: $(STAMP)
 test-slides: slides browser
 	$(PY) -m pytest tests/test_slides.py -p no:cacheprovider
 
+# Each notebook run gets a fresh data folder (COURSE_DATA_HOME), so a cache left by an earlier online run cannot change
+# the offline results.
 nbval-solutions: $(STAMP)
-	$(PY) -m pytest $(NBVAL) notebooks/solutions/
+	COURSE_DATA_HOME="$$(mktemp -d)" $(PY) -m pytest $(NBVAL) notebooks/solutions/
 
-# Student versions run with COURSE_QUICK=1: the same code with fewer training epochs (see utils/course.py).
+# Student versions run with COURSE_QUICK=1 (the same code with fewer training epochs, see utils/course.py), from a
+# read-only view of the repository: nothing a notebook does may write into it (a shared JupyterHub's course copy).
 nbval-students: $(STAMP)
-	COURSE_QUICK=1 $(PY) -m pytest $(NBVAL) notebooks/*.ipynb
+	COURSE_QUICK=1 COURSE_DATA_HOME="$$(mktemp -d)" tests/run_readonly.sh --writable build \
+	  $(PY) -m pytest $(NBVAL) notebooks/*.ipynb
 
 $(COLAB_STAMP): requirements.txt pyproject.toml $(COLAB_CONSTRAINTS)
 	@test -n "$(COLAB_PYTHON)" || { echo "Colab's stack needs Python 3.13: install it (e.g. pyenv install 3.13)," \
@@ -73,7 +77,8 @@ export COLAB_VERSIONS := import sys; from importlib.metadata import version; pri
 ## The solution notebooks again, on Colab's versions (timings go to build/timings-colab.json, not the README's)
 nbval-colab: $(COLAB_STAMP)
 	@$(COLAB_VENV)/bin/python -c "$$COLAB_VERSIONS"
-	COURSE_TIMINGS=build/timings-colab.json $(COLAB_VENV)/bin/python -m pytest $(NBVAL) notebooks/solutions/
+	COURSE_TIMINGS=build/timings-colab.json COURSE_DATA_HOME="$$(mktemp -d)" \
+	  $(COLAB_VENV)/bin/python -m pytest $(NBVAL) notebooks/solutions/
 
 ## Regenerate student + solution notebooks from notebooks/source/ and execute the solutions (make notebooks NB=01)
 notebooks: $(STAMP)
@@ -94,4 +99,4 @@ check-notebooks: $(STAMP)
 	$(PY) -m utils.build_notebooks --check
 
 clean:
-	rm -rf $(VENV) $(COLAB_VENV) .pytest_cache .ruff_cache data/cache output build
+	rm -rf $(VENV) $(COLAB_VENV) .pytest_cache .ruff_cache build
