@@ -271,7 +271,7 @@ model = music.build_lstm(len(vocab), compile=False)  # for predictions only: no 
 model.load_weights(music.WEIGHTS)
 shipped_token_nlls = music.lstm_token_nlls(model, val_ids)  # one array per tune, as for the n-grams
 shipped_nll = np.concatenate(shipped_token_nlls).mean()
-results["LSTM, live run (1 epoch, 640 tunes)"] = live_nll
+results[f"LSTM, live run ({live_epochs} epoch, {len(live_tunes)} tunes)"] = live_nll
 results["LSTM, shipped weights"] = shipped_nll
 table = pd.DataFrame({"validation NLL (nats/token)": results})
 table["perplexity"] = np.exp(table.iloc[:, 0])
