@@ -42,7 +42,7 @@ def _claims(nb):
 # --- every result the prose states is a printed, compared verdict ---------------------------------------------------
 
 
-@pytest.mark.parametrize("number, at_least", [("02", 20), ("08", 20), ("09", 10)])
+@pytest.mark.parametrize("number, at_least", [("02", 15), ("08", 15), ("09", 10)])
 def test_result_claims_are_printed_in_compared_cells_and_hold(number, at_least):
     claims = _claims(_solution(number))
     assert len(claims) >= at_least, f"notebook {number}: only {len(claims)} claims printed by course.claim"
@@ -102,7 +102,8 @@ def test_08_shows_no_reference_windows_before_the_check_passes():
     check = next(i for i, c in enumerate(cells) if "check_make_windows(make_windows)" in c.source and i > exercise)
     for cell in cells[:check + 1]:
         if cell.cell_type == "code":
-            assert "make_windows(" not in cell.source or "def make_windows" in cell.source, cell.source[:80]
+            calls = re.findall(r"(?<!def )\bmake_windows\(", cell.source)  # check_make_windows( does not match
+            assert not calls, f"windows are cut before the check passes: {cell.source[:80]!r}"
     toy = next(c for c in cells[check + 1:] if "np.arange(8.0)" in c.source)
     assert "if passed:" in toy.source
 
