@@ -1,4 +1,4 @@
-"""Notebooks 02, 08 and 09 say only what their outputs show, keep exercise answers hidden, and use the deck's notation."""
+"""Notebooks 02, 08 and 09 say only what their outputs show, hide exercise answers, and use the deck's notation."""
 
 from __future__ import annotations
 

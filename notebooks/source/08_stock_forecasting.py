@@ -496,18 +496,20 @@ noise_table.round(3)
 # NBVAL_CHECK_OUTPUT
 def beats_persistence(name):
     """True if the model's loss is lower than persistence's by more than noise, in squared or absolute error."""
-    return any(noise_table.loc[name, f"DM ({l})"] < 0 and noise_table.loc[name, f"p ({l})"] < 0.05 for l in LOSSES)
+    row = noise_table.loc[name]
+    return any(row[f"DM ({loss})"] < 0 and row[f"p ({loss})"] < 0.05 for loss in LOSSES)
 
 
 def worse_than_persistence(name):
     """True if the model's loss is higher than persistence's by more than noise, in both losses."""
-    return all(noise_table.loc[name, f"DM ({l})"] > 0 and noise_table.loc[name, f"p ({l})"] < 0.05 for l in LOSSES)
+    row = noise_table.loc[name]
+    return all(row[f"DM ({loss})"] > 0 and row[f"p ({loss})"] < 0.05 for loss in LOSSES)
 
 
 _ = course.claim("no model beats persistence on the MSFT test days by more than noise",
                  not any(beats_persistence(name) for name in noise_table.index))
 _ = course.claim("the LSTM on returns and persistence differ by noise only (p above 0.05 in RMSE's and MAE's loss)",
-                 all(noise_table.loc["LSTM on returns", f"p ({l})"] > 0.05 for l in LOSSES))
+                 all(noise_table.loc["LSTM on returns", f"p ({loss})"] > 0.05 for loss in LOSSES))
 persistence_mae = msft_table.loc["persistence (tomorrow = today)", "MAE ($)"]
 _ = course.claim("the two linear models are within 3 % of persistence's MAE",
                  all(abs(msft_table.loc[name, "MAE ($)"] / persistence_mae - 1) < 0.03
