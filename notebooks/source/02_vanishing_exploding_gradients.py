@@ -255,9 +255,10 @@ plt.show()
 #
 # ## 4. Measured on real layers: SimpleRNN and LSTM
 #
-# **The LSTM's forget gate, in brief.** This section and the next also measure an LSTM, whose full story is notebook 03.
-# Here is the one part of it that you need now, and we say so where it is used. Besides its short-term memory h_t, an
-# LSTM unit keeps a long-term memory, the cell state C_t, which the lecture updates as
+# **The LSTM's forget gate, in brief.** This section and the next also measure an LSTM, a cell that notebook 03 takes
+# apart in full. They need only one part of it, the forget gate, so it is introduced here, ahead of notebook 03.
+# Besides its short-term memory h_t, an LSTM unit keeps a long-term memory, the cell state C_t, which the lecture
+# updates as
 #
 # $$C_t = f_t * C_{t-1} + i_t * \tilde{C}_t, \qquad f_t = \sigma\left(W_f \cdot [h_{t-1}, x_t] + b_f\right).$$
 #
