@@ -31,6 +31,11 @@ def unroll_factor(w2: float, n: int) -> float:
     return number(w2, "w2") ** whole(n, "n", minimum=0, fix="the number of unrolls, e.g. 20")
 
 
+def day1_factor(w2: float, days: int) -> float:
+    """dh_T/dh_1 of the toy RNN over ``days`` = T days with every ReLU active (notebook 02's Exercise 1 reference)."""
+    return unroll_factor(w2, int(days) - 1)
+
+
 def unroll_factor_table(w2_values=W2_VALUES, n_max: int = 50, input_day1: float = 1.0) -> pd.DataFrame:
     """``input_day1 × w2 ** n`` for n = 1 … n_max (rows) and each w2 (columns named ``W2 = …``)."""
     if int(n_max) < 1:
@@ -184,13 +189,13 @@ def plot_descent(ax, path: pd.DataFrame, ssr_of_w1, title: str, w1_range=None):
     lo, hi = w1_range if w1_range is not None else (w1s.min(), w1s.max())
     pad = 0.1 * (hi - lo or 1.0)
     grid = np.linspace(lo - pad, hi + pad, 300)
-    ax.plot(grid, [ssr_of_w1(w) for w in grid], color="grey", label="SSR(w1)")
+    ax.plot(grid, [ssr_of_w1(w) for w in grid], color="grey", label="SSR(W1)")
     shown = path[(path["w1"] >= lo - pad) & (path["w1"] <= hi + pad)]
     ax.plot(shown["w1"], shown["SSR"], "o-", color="tab:red", ms=4, lw=1, label="gradient-descent steps")
     for step, row in shown.iterrows():
         if step < 6:
             ax.annotate(str(step), (row["w1"], row["SSR"]), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    ax.set(title=title, xlabel="w1", ylabel="SSR")
+    ax.set(title=title, xlabel="W1", ylabel="SSR")
     ax.legend(fontsize="small")
     return ax
 
@@ -357,8 +362,13 @@ def memory_task(n: int, gap: int, seed: int = 0, noise: float = 1.0):
     return xs, labels.astype("float32")
 
 
-def memory_model(kind: str, units: int = 16, learning_rate: float = 3e-3, forget_bias: float | None = None):
-    """A small classifier for ``memory_task``: one recurrent layer (``kind``) then a sigmoid unit, Adam, accuracy."""
+def memory_model(kind: str, units: int = 16, learning_rate: float = 3e-3, forget_bias: float | None = None,
+                 clipnorm: float | None = None):
+    """A small classifier for ``memory_task``: one recurrent layer (``kind``) then a sigmoid unit, Adam, accuracy.
+
+    ``clipnorm`` caps the norm of each update's gradient (Adam's ``clipnorm``), which keeps a run that has learned the
+    task from being thrown off it by one steep step.
+    """
     import keras
 
     model = keras.Sequential([
@@ -366,7 +376,8 @@ def memory_model(kind: str, units: int = 16, learning_rate: float = 3e-3, forget
         make_recurrent_layer(kind, units, forget_bias, name="recurrent"),
         keras.layers.Dense(1, activation="sigmoid", name="first_value_was_positive"),
     ], name=f"{kind}_memory")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm), loss="binary_crossentropy",
+                  metrics=["accuracy"])
     return model
 
 

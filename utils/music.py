@@ -201,6 +201,18 @@ def key_tonic(key_sharps: int) -> int:
     return (7 * int(key_sharps)) % 12
 
 
+def key_name(key_sharps: int) -> str:
+    """The major key of this signature as musicians spell it, from music21: -5 → "D♭", 6 → "F♯", 0 → "C".
+
+    A pitch-class name (``NOTE_NAMES``) cannot do this: five flats and seven sharps share a pitch class, but the first
+    is D♭ major and the second C♯ major.
+    """
+    from music21 import key
+
+    key_tonic(key_sharps)  # the same range check
+    return key.KeySignature(int(key_sharps)).asKey("major").tonic.unicodeName
+
+
 def shift_to_c(key_sharps: int) -> int:
     """Semitones that move a tune with this key signature to C major (or A minor), by the smallest move, -5 … +6."""
     shift = -key_tonic(key_sharps) % 12

@@ -1,0 +1,159 @@
+"""Notebooks 02, 08 and 09 say only what their outputs show, hide exercise answers, and use the deck's notation."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from utils import gradients, music
+from utils.build_notebooks import NOTEBOOKS, SOLUTIONS
+
+NAMES = {"02": "02_vanishing_exploding_gradients", "08": "08_stock_forecasting", "09": "09_music_composition"}
+CLAIM_CELL = "# NBVAL_CHECK_OUTPUT"
+
+
+def _student(number):
+    return nbformat.read(NOTEBOOKS / f"{NAMES[number]}.ipynb", as_version=4)
+
+
+def _solution(number):
+    return nbformat.read(SOLUTIONS / f"{NAMES[number]}.ipynb", as_version=4)
+
+
+def _outputs(cell):
+    return "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")) for o in cell.get("outputs", []))
+
+
+def _markdown(nb):
+    return [cell.source for cell in nb.cells if cell.cell_type == "markdown"]
+
+
+def _claims(nb):
+    """Every line that ``course.claim`` printed in a compared cell (a "✓ …" or "✗ not in this run: …" line)."""
+    lines = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.source.startswith(CLAIM_CELL):
+            lines += [line for line in _outputs(cell).splitlines() if line.startswith(("✓ ", "✗ "))]
+    return lines
+
+
+# --- every result the prose states is a printed, compared verdict ---------------------------------------------------
+
+
+@pytest.mark.parametrize("number, at_least", [("02", 15), ("08", 15), ("09", 10)])
+def test_result_claims_are_printed_in_compared_cells_and_hold(number, at_least):
+    claims = _claims(_solution(number))
+    assert len(claims) >= at_least, f"notebook {number}: only {len(claims)} claims printed by course.claim"
+    failing = [line for line in claims if not line.startswith("✓ ")]
+    assert not failing, f"notebook {number}: claims that do not hold in the stored run: {failing}"
+
+
+def test_02_memory_demo_claims_cover_the_lesson():
+    claims = "\n".join(_claims(_solution("02")))
+    assert "the LSTM with forget bias 5 remembers across 10, 30 and 60 steps" in claims
+    assert "the SimpleRNN is at chance at gap 30" in claims
+
+
+def test_02_memory_models_train_with_clipping_and_the_best_epoch_restored():
+    source = next(c.source for c in _solution("02").cells if "def train_on_gap" in c.source)
+    assert "clipnorm=CLIP_NORM" in source and "restore_best_weights=True" in source
+    assert "validation_data=validation_sets[gap]" in source
+
+
+def test_memory_model_passes_clipnorm_to_adam():
+    pytest.importorskip("keras")
+    assert gradients.memory_model("LSTM", clipnorm=1.0).optimizer.clipnorm == 1.0
+    assert gradients.memory_model("SimpleRNN").optimizer.clipnorm is None
+
+
+def test_08_says_the_lstm_on_returns_ties_persistence_by_noise():
+    text = "\n".join(_markdown(_solution("08")))
+    assert "nothing beats" not in text.lower()
+    assert "Diebold–Mariano" in text
+    claims = "\n".join(_claims(_solution("08")))
+    assert "✓ no model beats persistence on the MSFT test days by more than noise" in claims
+    assert "✓ the LSTM on returns and persistence differ by noise only" in claims
+
+
+def test_08_promises_no_follow_up_exercise():
+    text = "\n".join(_markdown(_solution("08")))
+    assert "follow-up" not in text and "follow up" not in text
+
+
+def test_09_gives_no_target_that_was_never_set():
+    text = "\n".join(_markdown(_solution("09")))
+    assert "target was" not in text
+
+
+# --- exercises do not show their answers ----------------------------------------------------------------------------
+
+
+def test_02_check_cell_does_not_show_the_day1_formula():
+    for cell in _student("02").cells:
+        if cell.cell_type == "code":
+            assert "days - 1" not in cell.source, "the check cell gives Exercise 1's answer away"
+
+
+def test_08_shows_no_reference_windows_before_the_check_passes():
+    cells = _student("08").cells
+    exercise = next(i for i, c in enumerate(cells) if c.cell_type == "markdown" and "Exercise 1 ·" in c.source)
+    check = next(i for i, c in enumerate(cells) if "check_make_windows(make_windows)" in c.source and i > exercise)
+    for cell in cells[:check + 1]:
+        if cell.cell_type == "code":
+            calls = re.findall(r"(?<!def )\bmake_windows\(", cell.source)  # check_make_windows( does not match
+            assert not calls, f"windows are cut before the check passes: {cell.source[:80]!r}"
+    toy = next(c for c in cells[check + 1:] if "np.arange(8.0)" in c.source)
+    assert "if passed:" in toy.source
+
+
+def test_08_toy_windows_are_printed_after_the_check_in_the_solution():
+    cells = _solution("08").cells
+    check = next(i for i, c in enumerate(cells) if "check_make_windows(make_windows)" in c.source)
+    after = "".join(_outputs(c) for c in cells[check + 1:check + 4])
+    assert "X[3] = [3. 4. 5.]  ->  y[3] = [6. 7.]" in after
+
+
+# --- notation of the deck; forget gate introduced where it is used ---------------------------------------------------
+
+
+def test_02_text_writes_the_toy_weights_as_the_deck_does():
+    for text in _markdown(_solution("02")):
+        prose = re.sub(r"`[^`]*`", "", text)  # Python names in code spans may stay lower-case
+        hit = re.search(r"\b[wW]_?\{?[123]\}?\b", prose)
+        lower = [m.group(0) for m in re.finditer(r"\bw_?[123]\b", prose)]
+        assert not lower, f"lower-case weight names in the text: {lower} in {text[:80]!r}"
+        assert hit is None or hit.group(0)[0] == "W"
+
+
+def test_02_introduces_the_forget_gate_before_it_uses_one():
+    cells = _solution("02").cells
+    first_use = next(i for i, c in enumerate(cells) if c.cell_type == "code" and "forget_bias" in c.source)
+    introduced = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and r"f_t = \sigma" in c.source]
+    assert introduced and introduced[0] < first_use
+
+
+def test_day1_factor_reference():
+    assert gradients.day1_factor(2.0, 4) == 8.0
+    assert gradients.day1_factor(0.5, 1) == 1.0
+
+
+# --- keys spelled as musicians do ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sharps, name", [(-5, "D♭"), (-6, "G♭"), (-1, "F"), (0, "C"), (6, "F♯"), (7, "C♯")])
+def test_key_name_spells_the_major_key(sharps, name):
+    pytest.importorskip("music21")
+    assert music.key_name(sharps) == name
+
+
+def test_key_name_rejects_impossible_signatures():
+    with pytest.raises(ValueError, match="between -7"):
+        music.key_name(9)
+
+
+def test_09_key_table_says_d_flat_for_five_flats():
+    table = next(_outputs(c) for c in _solution("09").cells if "major key" in _outputs(c))
+    row = next(line for line in table.splitlines() if line.split()[:1] == ["-5"])
+    assert row.split()[1] == "D♭"
