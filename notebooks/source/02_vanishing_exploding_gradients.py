@@ -9,7 +9,7 @@
 # %% [markdown]
 # # 02 · Shortcomings of RNNs: vanishing and exploding gradients
 # <!-- summary: input day 1 × W2^n; dSSR/dW1 by hand vs GradientTape; gradient vs length in SimpleRNN and LSTM; a memory task; clipping; BPTT cost -->
-# <!-- fixed facts: 1994 1997 2000 2013 2015 2018 5(2) 9(8) -->
+# <!-- facts: 1994 1997 2000 2013 2015 2018 5(2) 9(8) -->
 #
 # **Lecture part 2 of 4 — Shortcomings of RNNs: vanishing / exploding gradients, and the cost of training.**
 #

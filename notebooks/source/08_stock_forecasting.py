@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 08 · Class exercise 2: forecasting stock prices with an LSTM, honestly
 # <!-- summary: windows, splits and scaling without leaks; an LSTM forecaster judged against persistence, moving-average and linear baselines; multi-step forecasts -->
-# <!-- fixed facts: 0.01 1 1.96 -->
+# <!-- facts: 0.01 1 1.96 -->
 #
 # The lecture's running example is a model that "looks at the sequential data of the stock market for a given
 # company and predicts the next day's stock price". In this class exercise you build that model, train it, and, most

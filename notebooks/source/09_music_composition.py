@@ -9,7 +9,7 @@
 # %% [markdown]
 # # 09 · Home exercise: compose folk tunes with an LSTM
 # <!-- summary: folk tunes as (pitch, duration) tokens; an LSTM language model vs Kneser–Ney n-grams; temperature sampling; MIDI, audio and piano roll -->
-# <!-- fixed facts: 8,500 1850 371 0.75 20 1713 2 2015 2016 23,000 1998 -->
+# <!-- facts: 8,500 1850 371 0.75 20 1713 2 2015 2016 23,000 1998 -->
 #
 # The lecture ends with a home exercise: teach an LSTM to **write melodies**. A melody is a sequence, just like the
 # stock prices of notebook 08, but each step is now a *symbol* (a note) chosen from a vocabulary, not a number. The model
