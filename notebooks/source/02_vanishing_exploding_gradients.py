@@ -165,11 +165,11 @@ for w2 in (rnn.TOY_WEIGHTS["w2"], 2.0, 0.5):
     by_hand = gradients.dssr_dw1_by_hand(batch, targets, **weights)
     by_tape = gradients.dssr_dw1_tape(batch, targets, **weights)
     assert np.isclose(by_hand, by_tape, rtol=1e-6, atol=1e-6), (by_hand, by_tape)
-    print(f"W2 = {w2:>4}: by hand {by_hand:12.6f}   GradientTape {by_tape:12.6f}   agree to 1e-6: yes")
+    print(f"W2 = {w2:>4}: by hand {by_hand:10.6g}   GradientTape {by_tape:10.6g}   agree to 1e-6: yes")
 
 # %% [markdown]
-# The hand-written chain rule and TensorFlow's automatic differentiation agree (TensorFlow computes in 32-bit floats,
-# hence the last digits).
+# The hand-written chain rule and TensorFlow's automatic differentiation agree to six significant digits. (TensorFlow
+# computes in 32-bit floats, so digits beyond those differ between TensorFlow versions: the cell prints six.)
 #
 # ### Exercise 1 · day 1's gradient factor
 #
