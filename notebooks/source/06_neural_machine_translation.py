@@ -55,8 +55,7 @@ course.setup(6)
 # NBVAL_CHECK_OUTPUT
 MAX_NUMBER = 99_999
 train_numbers, test_numbers = s2s.number_split(n_train=20_000, n_test=10_000, max_number=MAX_NUMBER, seed=6)
-train_pairs, test_pairs = s2s.number_pairs(train_numbers), s2s.number_pairs(test_numbers)
-print(f"{len(train_pairs):,} training pairs, {len(test_pairs):,} test pairs, "
+print(f"{len(train_numbers):,} training numbers, {len(test_numbers):,} test numbers, "
       f"{len(set(train_numbers) & set(test_numbers))} numbers in both")
 for number in [71, 80, 81, 200, 201, 21_071]:
     english, french = s2s.number_pairs([number])[0]
@@ -65,6 +64,19 @@ for number in [71, 80, 81, 200, 201, 21_071]:
 # %% [markdown]
 # The two sets share no number. Look at the examples: French is not English with the words replaced. The same English
 # word *one* becomes *un*, *et un* or nothing at all (*one hundred* → *cent*), and *seventy-one* becomes three words.
+#
+# Writing tens of thousands of numbers in two languages keeps `num2words` busy for a few seconds, so the training and
+# the test sentences get a cell each.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+train_pairs = s2s.number_pairs(train_numbers)
+print(f"{len(train_pairs):,} training pairs, the first: {train_pairs[0]}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+test_pairs = s2s.number_pairs(test_numbers)
+print(f"{len(test_pairs):,} test pairs, the first: {test_pairs[0]}")
 
 # %% [markdown]
 # ## A baseline: a dictionary without grammar
@@ -150,8 +162,8 @@ for name, array, vocab in zip(["encoder_input", "decoder_input", "decoder_target
 # %% [markdown]
 # Each row of `decoder_target` is its `decoder_input` shifted one step to the left. The zeros are padding. The loss
 # will ignore padded targets (`sample_weight = decoder_target != 0`), and the encoder will skip padded sources: its
-# embedding layer **masks** id 0 (`mask_zero=True`, as in notebook 01), so a padded step leaves the encoder's memory
-# as it was, and a sentence reads the same however much padding it gets.
+# embedding layer **masks** id 0 (`mask_zero=True`; notebook 01 did the same with a `Masking` layer), so a padded step
+# leaves the encoder's memory as it was, and a sentence reads the same however much padding it gets.
 
 # %%
 _ = s2s.plot_encoder_decoder(s2s.number_tokens(example[0]), s2s.number_tokens(example[1]))

@@ -157,8 +157,8 @@ print(f"{chatbot.model.count_params():,} parameters")
 
 # %% [markdown]
 # Training runs in three cells, so each stays short: two epochs, then twice up to four more that continue from the
-# same weights. Each cell stops early if the validation loss stops improving for two epochs. The first cell also pays for
-# TensorFlow building the training and validation steps, so it is slower per epoch.
+# same weights. Each cell stops early if the validation loss stops improving for two epochs. The first cell also pays
+# for TensorFlow building the training and validation steps, so it is slower per epoch.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -215,10 +215,10 @@ _ = course.claim("the validation loss was still falling in the last epoch",
 
 # %% [markdown]
 # The training loss is averaged while the weights are still changing during each epoch, so in the first epoch it is
-# above the validation loss; it then falls faster and ends below it. The validation loss (prompts never trained on) falls below the unigram
-# baseline and keeps falling, more slowly than the training loss; the second claim above says whether it was still
-# improving in the last epoch (then more training would still help) or had flattened. The test set is scored only
-# once, below.
+# above the validation loss; it then falls faster and ends below it. The validation loss (prompts never trained on)
+# falls below the unigram baseline and keeps falling, more slowly than the training loss; the last claim above says
+# whether it was still improving in the last epoch (then more training would still help) or had flattened. The test
+# set is scored only once, below.
 #
 # ## Held-out loss: model against baseline
 
@@ -376,8 +376,8 @@ print(reply("Do you like music?", temperature=0.8))
 #
 # * **It has no memory of the conversation.** Each reply depends only on the last message; ask "What did I just say?"
 #   and it cannot know. Chatbots that hold a dialogue feed the whole history back in.
-# * **It knows only its 955 training pairs.** Facts, names and words outside them are `[UNK]` or never produced. It does not
-#   *understand* the prompt; it maps word patterns to likely word patterns.
+# * **It knows only its 955 training pairs.** Facts, names and words outside them are `[UNK]` or never produced. It
+#   does not *understand* the prompt; it maps word patterns to likely word patterns.
 # * **Greedy decoding is bland.** The most probable reply is often a generic one that fits many prompts; sampling adds
 #   variety and also nonsense. Beam search (keeping several candidate replies) helps a little.
 # * **One fixed-size memory is a bottleneck.** The encoder must squeeze the whole prompt into `[h, c]`. **Attention**
