@@ -433,3 +433,19 @@ def test_temperature_checker_accepts_reference(capsys):
 def test_temperature_checker_rejects_mistakes(wrong, hint, capsys):
     assert checks.check_apply_temperature(wrong) is False
     assert hint in capsys.readouterr().out
+
+
+# --- notebook 06 shows what its text describes -----------------------------------------------------------------------
+
+
+def test_notebook_06_lays_out_the_pair_its_text_names():
+    """The teacher-forcing cell is meant to show 71 (*soixante et onze*); it once showed whatever pair came first."""
+    import json
+
+    from utils import ROOT
+
+    notebook = json.loads((ROOT / "notebooks" / "solutions" / "06_neural_machine_translation.ipynb").read_text("utf-8"))
+    outputs = ["".join(out.get("text", "")) for cell in notebook["cells"] if cell["cell_type"] == "code"
+               for out in cell.get("outputs", []) if "encoder_input:" in "".join(out.get("text", ""))]
+    assert len(outputs) == 1, "expected one cell printing the three teacher-forcing arrays"
+    assert "'seventy'" in outputs[0] and "'soixante', 'et', 'onze'" in outputs[0], outputs[0]
