@@ -227,7 +227,7 @@ losses, accuracies = [], []
 training_seconds = train(course.epochs(1))
 
 # %% [markdown]
-# The first cell also pays for TensorFlow building the training step, so it is slower per epoch than the next ones.
+# The first cell's time includes TensorFlow building the training step, which happens once.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
