@@ -168,7 +168,7 @@ def test_tiny_model_trains_decodes_saves_and_reloads(tmp_path):
     sources = [[4 + i % 3, 4 + (i // 3) % 3] for i in range(9)]
     targets = [[s[1], s[0]] for s in sources]  # learn to swap two tokens
     arrays = s2s.teacher_forcing(sources, targets)
-    model = s2s.build_seq2seq(7, 7, embed_dim=8, units=16, learning_rate=2e-2)
+    model = s2s.build_seq2seq(7, 7, source_length=2, embed_dim=8, units=16, learning_rate=2e-2)
     repeated = [np.tile(a, (40, 1)) for a in arrays]  # one long epoch: far less Keras overhead than 150 short ones
     model.model.fit(repeated[:2], repeated[2], sample_weight=(repeated[2] != 0).astype("float32"), epochs=6,
                     batch_size=36, verbose=0)
@@ -188,6 +188,116 @@ def test_tiny_model_trains_decodes_saves_and_reloads(tmp_path):
         s2s.load_seq2seq(tmp_path / "missing.keras")
     with pytest.raises(ValueError, match="no layer named"):
         s2s.Seq2Seq.from_model(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+
+
+# --- one sentence at a time must equal the batch ---------------------------------------------------------------------
+
+
+def _train_briefly(seq2seq, arrays, repeats, batch_size):
+    """One quick epoch of teacher forcing over ``repeats`` copies of the data: enough for replies to depend on the
+    source, at far less Keras overhead than several short epochs."""
+    arrays = [np.tile(a, (repeats, 1)) for a in arrays]
+    seq2seq.model.fit(list(arrays[:2]), arrays[2], sample_weight=(arrays[2] != 0).astype("float32"), epochs=1,
+                      batch_size=batch_size, verbose=0)
+
+
+def _assert_one_at_a_time_equals_batch(seq2seq, sources, max_len, what):
+    """Encoder states and greedy decodings, sentence by sentence (as notebooks 06 and 07 do: ``initial_state``, then
+    ``step_one``) must equal the batch's (``encoder_input`` of all sentences, ``greedy_decode_batch``)."""
+    encoder_input = seq2seq.encoder_input(sources)
+    batch_h, batch_c = seq2seq.encode(encoder_input)
+    batch = s2s.greedy_decode_batch(seq2seq, encoder_input, max_len=max_len)
+    wrong_states, wrong_outputs = [], []
+    for i, ids in enumerate(sources):
+        state = seq2seq.initial_state(ids)
+        if not (np.allclose(state[0][0], batch_h[i], atol=1e-5) and np.allclose(state[1][0], batch_c[i], atol=1e-5)):
+            wrong_states.append(i)
+        if s2s.greedy_decode(seq2seq.step_one, state, s2s.START_ID, s2s.END_ID, max_len) != batch[i]:
+            wrong_outputs.append(i)
+    assert not wrong_states and not wrong_outputs, (
+        f"one at a time, {len(wrong_states)} of {len(sources)} {what} get another encoder state and "
+        f"{len(wrong_outputs)} another output than in the batch")
+    assert len({tuple(b) for b in batch}) > 3, f"the {what} must depend on the source for this test to mean anything"
+
+
+@pytest.fixture(scope="module")
+def number_translator():
+    """A small translator trained briefly on numbers below 1,000; its 500 held-out numbers as id lists."""
+    import keras
+
+    keras.utils.set_random_seed(5)
+    train_numbers, test_numbers = s2s.number_split(500, 500, max_number=999, seed=5)
+    train_pairs, test_pairs = s2s.number_pairs(train_numbers), s2s.number_pairs(test_numbers)
+    english = s2s.Vocabulary.from_corpus(s2s.number_tokens(e) for e, _ in train_pairs + test_pairs)
+    french = s2s.Vocabulary.from_corpus(s2s.number_tokens(f) for _, f in train_pairs + test_pairs)
+
+    def ids(pairs):
+        return ([english.encode(s2s.number_tokens(e)) for e, _ in pairs],
+                [french.encode(s2s.number_tokens(f)) for _, f in pairs])
+
+    source_length = max(len(s) for s in ids(train_pairs + test_pairs)[0]) + 2  # every source has some padding
+    target_length = max(len(t) for t in ids(train_pairs + test_pairs)[1]) + 1
+    model = s2s.build_seq2seq(len(english), len(french), source_length, embed_dim=16, units=32, learning_rate=2e-2)
+    _train_briefly(model, s2s.teacher_forcing(*ids(train_pairs), source_length, target_length), 8, 100)
+    return model, ids(test_pairs)[0], target_length
+
+
+def test_translating_one_number_at_a_time_equals_the_batch(number_translator):
+    model, sources, max_len = number_translator
+    assert len(sources) >= 500
+    _assert_one_at_a_time_equals_batch(model, sources, max_len, "numbers")
+
+
+def test_source_length_survives_save_and_load(number_translator, tmp_path):
+    model, sources, max_len = number_translator
+    reloaded = s2s.load_seq2seq(s2s.save_seq2seq(model, tmp_path / "numbers.keras"))
+    assert reloaded.source_length == model.source_length
+    assert s2s.greedy_decode_batch(reloaded, model.encoder_input(sources), max_len) == \
+        s2s.greedy_decode_batch(model, model.encoder_input(sources), max_len)
+    _assert_one_at_a_time_equals_batch(reloaded, sources[:100], max_len, "numbers after reloading")
+
+
+def test_encoder_refuses_input_laid_out_for_another_length(number_translator):
+    model, sources, max_len = number_translator
+    too_wide = s2s.source_array(sources[:3], model.source_length + 1)
+    for use in (model.encode, lambda x: s2s.greedy_decode_batch(model, x, max_len)):
+        with pytest.raises(ValueError, match=r"encoder_input\(list_of_id_lists\)"):
+            use(too_wide)
+    long_source = sources[0] * (model.source_length + 3)
+    assert model.encoder_input([long_source]).shape == (1, model.source_length)  # cut, as in the training arrays
+    with pytest.raises(ValueError, match="source_length must be a positive int"):
+        s2s.build_seq2seq(9, 9, source_length=0)
+
+
+def test_masking_makes_padding_irrelevant(number_translator):
+    model, sources, _ = number_translator
+    layers = model.layers
+    wider = s2s.Seq2Seq.from_layers(layers, model.source_length + 5)  # same weights, five more padding steps
+    narrow_state = model.encode(model.encoder_input(sources[:50]))
+    wide_state = wider.encode(wider.encoder_input(sources[:50]))
+    assert np.allclose(narrow_state[0], wide_state[0], atol=1e-5) and np.allclose(narrow_state[1], wide_state[1],
+                                                                                   atol=1e-5)
+
+
+def test_chat_reply_one_prompt_at_a_time_equals_the_batch():
+    import keras
+
+    keras.utils.set_random_seed(6)
+    train, test = s2s.split_by_prompt(s2s.chat_pairs(categories=["greetings", "emotion", "computers", "ai"]),
+                                      test_fraction=0.3, seed=6)
+    vectorizer, vocab = s2s.keras_word_vectorizer([p for p, _ in train] + [r for _, r in train], max_tokens=400)
+
+    def word_ids(texts):
+        rows = np.asarray(vectorizer(list(texts)))
+        return [row[row > 0].tolist() or [s2s.UNK_ID] for row in rows]
+
+    source_length, target_length = 12, 16  # some prompts are longer: they must be cut the same way on both paths
+    model = s2s.build_seq2seq(len(vocab), len(vocab), source_length, embed_dim=16, units=32, learning_rate=3e-2)
+    _train_briefly(model, s2s.teacher_forcing(word_ids(p for p, _ in train), word_ids(r for _, r in train),
+                                              source_length, target_length), 3, 32)
+    prompts = word_ids(dict.fromkeys(p for p, _ in test))
+    assert any(len(p) > source_length for p in prompts) and any(len(p) < source_length for p in prompts)
+    _assert_one_at_a_time_equals_batch(model, prompts, target_length, "prompts")
 
 
 # --- the exercise checker, both ways ---------------------------------------------------------------------------------
@@ -323,3 +433,19 @@ def test_temperature_checker_accepts_reference(capsys):
 def test_temperature_checker_rejects_mistakes(wrong, hint, capsys):
     assert checks.check_apply_temperature(wrong) is False
     assert hint in capsys.readouterr().out
+
+
+# --- notebook 06 shows what its text describes -----------------------------------------------------------------------
+
+
+def test_notebook_06_lays_out_the_pair_its_text_names():
+    """The teacher-forcing cell is meant to show 71 (*soixante et onze*); it once showed whatever pair came first."""
+    import json
+
+    from utils import ROOT
+
+    notebook = json.loads((ROOT / "notebooks" / "solutions" / "06_neural_machine_translation.ipynb").read_text("utf-8"))
+    outputs = ["".join(out.get("text", "")) for cell in notebook["cells"] if cell["cell_type"] == "code"
+               for out in cell.get("outputs", []) if "encoder_input:" in "".join(out.get("text", ""))]
+    assert len(outputs) == 1, "expected one cell printing the three teacher-forcing arrays"
+    assert "'seventy'" in outputs[0] and "'soixante', 'et', 'onze'" in outputs[0], outputs[0]

@@ -9,7 +9,9 @@ The pieces, in the order the notebooks meet them:
   ``keras_word_vectorizer`` builds the same layout from a Keras ``TextVectorization`` layer. ``teacher_forcing`` turns
   id sequences into the three padded arrays training needs.
 * **Model.** ``build_seq2seq`` returns a ``Seq2Seq``: the training model (teacher forcing, functional API) and the
-  separate encoder and one-step decoder models used at inference, built from the *same layer objects*.
+  separate encoder and one-step decoder models used at inference, built from the *same layer objects*. The model knows
+  the source length it reads, and ``Seq2Seq.encoder_input`` is the one place that lays sources out for it, so one
+  sentence and a whole batch reach the encoder in the same form.
 * **Decoding.** ``greedy_decode`` (one sequence; the notebook-06 exercise), ``greedy_decode_batch`` (many at once) and
   ``sample_decode`` (temperature sampling).
 * **Evaluation.** ``per_token_loss`` (cross-entropy in nats per token) and ``unigram_loss`` (the baseline).
@@ -255,8 +257,8 @@ def source_array(source_ids: Sequence[Sequence[int]], source_length: int | None 
     """Source ids as a (batch, source_length) int array, **reversed and padded at the front** (id 0).
 
     Reversing puts the first source word right before the decoder starts, where the first target word needs it (a trick
-    from Sutskever et al., 2014); padding at the front means the encoder always finishes on a real word, so its final
-    state summarises the sentence without any masking. Longer sources are cut at the end.
+    from Sutskever et al., 2014). The encoder built by ``build_seq2seq`` masks the padding, so how much of it a row has
+    does not change what the encoder reads. Longer sources keep their first ``source_length`` ids.
     """
     if len(source_ids) == 0:
         raise ValueError("Empty corpus: pass at least one source sequence.")
@@ -313,7 +315,9 @@ class Seq2Seq:
     """An LSTM encoder–decoder: the training model and the two inference models, sharing the same layer objects.
 
     * ``model``: ``[encoder_input (batch, S), decoder_input (batch, T)] -> next-token probabilities (batch, T, V)``,
-      trained with teacher forcing (the decoder reads the true previous token).
+      trained with teacher forcing (the decoder reads the true previous token). S, the source length, is fixed when the
+      model is built and stored in the model itself (its input shape), so it survives ``save_seq2seq`` /
+      ``load_seq2seq``.
     * ``encoder``: ``encoder_input -> [h, c]``, the final short-term (h) and long-term (c) memories, each
       (batch, units).
     * ``decoder``: ``[token (batch, 1), h, c] -> [probabilities (batch, V), h, c]``: one step of the decoder, which
@@ -326,8 +330,11 @@ class Seq2Seq:
     layers: dict
 
     @classmethod
-    def from_layers(cls, layers: dict, model=None) -> Seq2Seq:
-        """Wire the training, encoder and decoder models from the five layer objects (see ``LAYER_NAMES``)."""
+    def from_layers(cls, layers: dict, source_length: int | None = None, model=None) -> Seq2Seq:
+        """Wire the training, encoder and decoder models from the five layer objects (see ``LAYER_NAMES``).
+
+        A new training model reads sources of ``source_length`` ids; a given ``model`` brings its own.
+        """
         import keras
 
         missing = [name for name in LAYER_NAMES if name not in layers]
@@ -337,12 +344,19 @@ class Seq2Seq:
         emb_out, lstm_out, dense = layers["decoder_embedding"], layers["decoder_lstm"], layers["decoder_output"]
         units = lstm_out.units
         if model is None:
-            encoder_input = keras.Input(shape=(None,), dtype="int32", name="encoder_input")
+            if not isinstance(source_length, (int, np.integer)) or source_length < 1:
+                raise ValueError(f"source_length must be a positive int, the width of the encoder_input arrays "
+                                 f"(got {source_length!r}).")
+            encoder_input = keras.Input(shape=(int(source_length),), dtype="int32", name="encoder_input")
             decoder_input = keras.Input(shape=(None,), dtype="int32", name="decoder_input")
             _, h, c = lstm_in(emb_in(encoder_input))
             sequence, _, _ = lstm_out(emb_out(decoder_input), initial_state=[h, c])
             model = keras.Model([encoder_input, decoder_input], dense(sequence), name="seq2seq_teacher_forcing")
-        source = keras.Input(shape=(None,), dtype="int32", name="source")
+        source_length = model.inputs[0].shape[1]
+        if source_length is None:
+            raise ValueError("The training model reads sources of any length; rebuild it with "
+                             "build_seq2seq(..., source_length=S) so one sentence and a batch are laid out alike.")
+        source = keras.Input(shape=(source_length,), dtype="int32", name="source")
         _, h, c = lstm_in(emb_in(source))
         encoder = keras.Model(source, [h, c], name="inference_encoder")
         token = keras.Input(shape=(1,), dtype="int32", name="previous_token")
@@ -368,9 +382,33 @@ class Seq2Seq:
     def units(self) -> int:
         return self.layers["decoder_lstm"].units
 
+    @property
+    def source_length(self) -> int:
+        """How many source ids the encoder reads per sentence (the width of ``encoder_input`` arrays)."""
+        return int(self.model.inputs[0].shape[1])
+
+    def encoder_input(self, source_ids: Sequence[Sequence[int]]) -> np.ndarray:
+        """Lay out lists of source ids for this model: ``source_array`` at the model's own source length.
+
+        The one function that prepares encoder input, for one sentence or many, so both reach the encoder alike.
+        """
+        return source_array(source_ids, self.source_length)
+
+    def checked_encoder_input(self, encoder_input) -> np.ndarray:
+        """``encoder_input`` as an int32 array, after checking it is (batch, source_length) for this model."""
+        array = np.asarray(encoder_input, dtype="int32")
+        if array.ndim != 2 or len(array) == 0:
+            raise ValueError(f"encoder_input must be a non-empty 2-D array of ids (batch, {self.source_length}); got "
+                             f"shape {array.shape}. Build it with seq2seq.encoder_input(list_of_id_lists).")
+        if array.shape[1] != self.source_length:
+            raise ValueError(f"encoder_input has {array.shape[1]} columns but this model reads sources of "
+                             f"{self.source_length} ids: build it with seq2seq.encoder_input(list_of_id_lists) or "
+                             f"teacher_forcing(..., source_length={self.source_length}).")
+        return array
+
     def encode(self, encoder_input) -> list[np.ndarray]:
-        """Final [h, c] of the encoder for a batch of source ids (batch, S)."""
-        h, c = self.encoder.predict_on_batch(np.asarray(encoder_input, dtype="int32"))
+        """Final [h, c] of the encoder for a batch of source ids (batch, source_length)."""
+        h, c = self.encoder.predict_on_batch(self.checked_encoder_input(encoder_input))
         return [np.asarray(h), np.asarray(c)]
 
     def step(self, tokens, state):
@@ -385,18 +423,23 @@ class Seq2Seq:
         return probabilities[0], state
 
     def initial_state(self, source_ids: Sequence[int]):
-        """The encoder's [h, c] for one source sequence of ids: the decoder's starting state."""
+        """The encoder's [h, c] for one source sequence of ids: the decoder's starting state.
+
+        Laid out by ``encoder_input`` exactly like a row of a batch, so decoding it alone gives the batch's answer.
+        """
         if len(source_ids) == 0:
             raise ValueError("Empty source sequence: give at least one token.")
-        return self.encode(source_array([source_ids]))
+        return self.encode(self.encoder_input([source_ids]))
 
 
-def build_seq2seq(source_vocab_size: int, target_vocab_size: int, embed_dim: int = 32, units: int = 128,
-                  learning_rate: float = 3e-3) -> Seq2Seq:
+def build_seq2seq(source_vocab_size: int, target_vocab_size: int, source_length: int, embed_dim: int = 32,
+                  units: int = 128, learning_rate: float = 3e-3) -> Seq2Seq:
     """A compiled LSTM encoder–decoder (functional API) with its inference encoder and decoder.
 
-    No masking: sources are padded at the front (see ``source_array``) and padded target positions get sample weight 0
-    in ``fit``; the loss averages over the weighted (real) tokens only, so it is the per-token cross-entropy in nats.
+    ``source_length``: how many ids each source row holds (the width ``teacher_forcing`` was given). The encoder's
+    embedding masks padding (``mask_zero=True``): padded steps leave its memories unchanged, so a sentence's final
+    [h, c] does not depend on how much padding it has. Padded target positions get sample weight 0 in ``fit``; the loss
+    averages over the weighted (real) tokens only, so it is the per-token cross-entropy in nats.
     """
     import keras
 
@@ -408,13 +451,14 @@ def build_seq2seq(source_vocab_size: int, target_vocab_size: int, embed_dim: int
     if embed_dim < 1 or units < 1:
         raise ValueError("embed_dim and units must be positive integers.")
     layers = {
-        "encoder_embedding": keras.layers.Embedding(source_vocab_size, embed_dim, name="encoder_embedding"),
+        "encoder_embedding": keras.layers.Embedding(source_vocab_size, embed_dim, mask_zero=True,
+                                                    name="encoder_embedding"),
         "encoder_lstm": keras.layers.LSTM(units, return_state=True, name="encoder_lstm"),
         "decoder_embedding": keras.layers.Embedding(target_vocab_size, embed_dim, name="decoder_embedding"),
         "decoder_lstm": keras.layers.LSTM(units, return_sequences=True, return_state=True, name="decoder_lstm"),
         "decoder_output": keras.layers.Dense(target_vocab_size, activation="softmax", name="decoder_output"),
     }
-    seq2seq = Seq2Seq.from_layers(layers)
+    seq2seq = Seq2Seq.from_layers(layers, source_length)
     loss = keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
     seq2seq.model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, weighted_metrics=["accuracy"])
     return seq2seq
@@ -440,9 +484,7 @@ def greedy_decode(step: Callable, state, start_id: int, end_id: int, max_len: in
 
 def greedy_decode_batch(seq2seq: Seq2Seq, encoder_input, max_len: int, batch_size: int = 4096) -> list[list[int]]:
     """``greedy_decode`` for many sources at once (same result, one decoder call per step for the whole batch)."""
-    encoder_input = np.asarray(encoder_input, dtype="int32")
-    if encoder_input.ndim != 2 or len(encoder_input) == 0:
-        raise ValueError("encoder_input must be a non-empty 2-D array of ids (batch, source_length).")
+    encoder_input = seq2seq.checked_encoder_input(encoder_input)
     results = []
     for begin in range(0, len(encoder_input), batch_size):
         state = seq2seq.encode(encoder_input[begin: begin + batch_size])
@@ -498,6 +540,7 @@ def sample_decode(step: Callable, state, start_id: int, end_id: int, max_len: in
 def per_token_loss(seq2seq: Seq2Seq, encoder_input, decoder_input, decoder_target, batch_size: int = 256) -> float:
     """Mean cross-entropy −ln p(true next token), in nats per token, over the non-padding target positions."""
     has(seq2seq, "model", "seq2seq", "a Seq2Seq from build_seq2seq()")
+    encoder_input = seq2seq.checked_encoder_input(encoder_input)
     probabilities = seq2seq.model.predict([encoder_input, decoder_input], batch_size=batch_size, verbose=0)
     target = np.asarray(decoder_target)
     mask = target != PAD_ID

@@ -8,7 +8,8 @@
 # Conversational Model*, 2015), and it is the lecture's last encoder–decoder example: an LSTM encoder reads the prompt,
 # an LSTM decoder writes the answer.
 #
-# This notebook is also about **honesty**. Translation of numbers has one right answer and a model can get 99% of them;
+# This notebook is also about **honesty**. Translation of numbers has one right answer and a model can get nearly all
+# of them;
 # conversation has many acceptable answers, our corpus is tiny, and the model will be far from a chatbot you would
 # want to talk to. We measure *how much* it learned, with a number, against a baseline that knows nothing.
 #
@@ -55,7 +56,7 @@ for prompt, reply in pairs[::450]:
     print(f"  {prompt!r:<45} → {reply!r}")
 
 # %% [markdown]
-# About 1,200 pairs (the count is printed above): a *very* small corpus (the 2015 paper used 62 million sentences of movie subtitles and IT
+# 1,176 pairs: a *very* small corpus (the 2015 paper used tens of millions of sentences of movie subtitles and IT
 # helpdesk chats). Some prompts have several replies, and many lines are questions with factual answers.
 #
 # ## Held-out prompts the model never sees
@@ -67,8 +68,10 @@ for prompt, reply in pairs[::450]:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-train_val, test = s2s.split_by_prompt(pairs, test_fraction=0.1, seed=7)
-train, val = s2s.split_by_prompt(train_val, test_fraction=0.1, seed=8)
+HELD_OUT = 0.1
+train_val, test = s2s.split_by_prompt(pairs, test_fraction=HELD_OUT, seed=7)
+train, val = s2s.split_by_prompt(train_val, test_fraction=HELD_OUT, seed=8)
+print(f"{HELD_OUT:.0%} of the distinct prompts held out for testing, {HELD_OUT:.0%} of the rest for validation")
 print(f"train {len(train):,} pairs, validation {len(val):,}, test {len(test):,}")
 print("prompts in both train and test:", len({p for p, _ in train} & {p for p, _ in test}))
 
@@ -91,7 +94,7 @@ print(f"{example!r} → {ids[ids > 0].tolist()} → {vocab.decode(ids)}")
 # %% [markdown]
 # The punctuation is gone and the words are lowercase: that is the layer's default standardisation. Now the three
 # teacher-forcing arrays, as in notebook 06. Prompts are cut to 16 words and replies to 24 (including `[end]`); that
-# keeps well over 90% of replies whole.
+# keeps nearly all replies whole (the cell counts the ones it cuts).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -115,6 +118,7 @@ train_arrays, val_arrays, test_arrays = to_arrays(train), to_arrays(val), to_arr
 reply_lengths = np.array([len(r) for r in word_ids(r for _, r in train)])
 print(f"arrays: {train_arrays[0].shape} prompts, {train_arrays[2].shape} replies (train)")
 print(f"replies cut at {TARGET_LENGTH - 1} words: {np.mean(reply_lengths > TARGET_LENGTH - 1):.1%} of training replies")
+_ = course.claim("over nine in ten training replies fit whole", np.mean(reply_lengths > TARGET_LENGTH - 1) < 0.1)
 test_tokens = test_arrays[2][test_arrays[2] > 0]
 print(f"test reply tokens: {test_tokens.size:,}, of which [UNK]: {np.mean(test_tokens == s2s.UNK_ID):.1%}")
 
@@ -139,14 +143,22 @@ print(f"Unigram baseline on held-out replies: {unigram_test:.3f} nats/token (per
 # ## Build and train the same encoder–decoder
 #
 # `s2s.build_seq2seq` is the function from notebook 06; only the vocabulary changes (the same word list on both sides
-# here) and the sizes grow a little: 64-number embeddings, 96 LSTM units. With so little data the model can memorise
-# the training replies, so we watch the **validation** loss and stop when it stops improving (`EarlyStopping`, keeping
-# the best weights). The test set stays untouched until the end.
+# here) and the sizes grow a little: 64-number embeddings, 96 LSTM units. The prompt's length, `SOURCE_LENGTH`, is
+# part of the model: a prompt that is replied to on its own is laid out (cut, reversed, padded) exactly like the
+# training prompts. With so little data the model can memorise the training replies, so we watch the **validation**
+# loss and stop when it stops improving (`EarlyStopping`, keeping the best weights). The test set stays untouched until
+# the end.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-chatbot = s2s.build_seq2seq(len(vocab), len(vocab), embed_dim=64, units=96, learning_rate=1e-2)
+chatbot = s2s.build_seq2seq(len(vocab), len(vocab), source_length=SOURCE_LENGTH, embed_dim=64, units=96,
+                            learning_rate=1e-2)
 print(f"{chatbot.model.count_params():,} parameters")
+
+# %% [markdown]
+# Training runs in three cells, so each stays short: two epochs, then twice up to four more that continue from the
+# same weights. Each cell stops early if the validation loss stops improving for two epochs. The first cell's time
+# includes TensorFlow building the training and validation steps, which happens once.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -155,35 +167,58 @@ def weights(arrays):
     return (arrays[2] != 0).astype("float32")
 
 
-epochs = course.epochs(10)
-started = time.perf_counter()
-history = chatbot.model.fit(
-    list(train_arrays[:2]), train_arrays[2], sample_weight=weights(train_arrays),
-    validation_data=(list(val_arrays[:2]), val_arrays[2], weights(val_arrays)),
-    batch_size=64, epochs=epochs, verbose=0,
-    callbacks=[keras.callbacks.EarlyStopping(patience=2, restore_best_weights=True)])
-print(f"trained {len(history.history['loss'])} epochs in {time.perf_counter() - started:.1f} s; "
-      f"best validation loss {min(history.history['val_loss']):.3f} nats/token")
+def train(epochs):
+    """Continue training for up to ``epochs`` epochs; record the losses in ``curves``; print what happened."""
+    started = time.perf_counter()
+    history = chatbot.model.fit(
+        list(train_arrays[:2]), train_arrays[2], sample_weight=weights(train_arrays),
+        validation_data=(list(val_arrays[:2]), val_arrays[2], weights(val_arrays)),
+        batch_size=64, epochs=epochs, verbose=0,
+        callbacks=[keras.callbacks.EarlyStopping(patience=2, restore_best_weights=True)])
+    for key in curves:
+        curves[key] += history.history[key]
+    print(f"trained {len(history.history['loss'])} epochs in {time.perf_counter() - started:.1f} s; "
+          f"validation loss {curves['val_loss'][-1]:.3f} nats/token after epoch {len(curves['val_loss'])}")
+
+
+curves = {"loss": [], "val_loss": []}
+train(course.epochs(2))
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+train(course.epochs(4))
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+train(course.epochs(4))
 
 # %%
 # NBVAL_IGNORE_OUTPUT
 unigram_val = s2s.unigram_loss(train_arrays[2], val_arrays[2], len(vocab))
-epochs_run = np.arange(1, len(history.history["loss"]) + 1)
+epochs_run = np.arange(1, len(curves["loss"]) + 1)
 fig, ax = plt.subplots()
-ax.plot(epochs_run, history.history["loss"], "o-", label="training (teacher forcing)")
-ax.plot(epochs_run, history.history["val_loss"], "o-", label="validation (unseen prompts)")
+ax.plot(epochs_run, curves["loss"], "o-", label="training (teacher forcing)")
+ax.plot(epochs_run, curves["val_loss"], "o-", label="validation (unseen prompts)")
 ax.axhline(unigram_val, color="gray", linestyle="--", label="unigram baseline (validation)")
 ax.set(title="Chat model: per-token loss while training", xlabel="epoch", ylabel="cross-entropy (nats / token)")
 ax.legend()
 plt.show()
 
+# %%
+# NBVAL_CHECK_OUTPUT
+_ = course.claim("the training loss of the first epoch is above its validation loss",
+                 curves["loss"][0] > curves["val_loss"][0])
+_ = course.claim("the training loss ends below the validation loss", curves["loss"][-1] < curves["val_loss"][-1])
+_ = course.claim("the validation loss ends below the unigram baseline", curves["val_loss"][-1] < unigram_val)
+_ = course.claim("the validation loss was still falling in the last epoch",
+                 len(curves["val_loss"]) > 1 and curves["val_loss"][-1] < curves["val_loss"][-2])
+
 # %% [markdown]
-# The training loss is averaged while the weights are still changing during each epoch, so it starts above the
-# validation loss; it then falls steadily. The validation loss (prompts never trained on) is below the unigram
-# baseline from the second epoch on and keeps falling, more slowly than the training loss: look at the last epochs to
-# see whether it is still improving when the epoch limit is reached (then more training would still help) or has
-# flattened. `EarlyStopping` would stop training after two epochs without improvement and restore the best weights;
-# the test set is scored only once, below.
+# The training loss is averaged while the weights are still changing during each epoch, so in the first epoch it is
+# above the validation loss; it then falls faster and ends below it. The validation loss (prompts never trained on)
+# falls below the unigram baseline and keeps falling, more slowly than the training loss; the last claim above says
+# whether it was still improving in the last epoch (then more training would still help) or had flattened. The test
+# set is scored only once, below.
 #
 # ## Held-out loss: model against baseline
 
@@ -195,15 +230,24 @@ print(pd.DataFrame({
     "perplexity": [round(float(np.exp(unigram_test)), 1), round(float(np.exp(model_test)), 1)],
 }, index=["unigram baseline", "LSTM encoder–decoder"]).to_string())
 print(f"tokens scored: {test_tokens.size:,} (the same held-out reply tokens for both)")
+gain = unigram_test - model_test
+print(f"the model's loss is {gain:.2f} nats/token lower: it gives the true next word e^{gain:.2f} = "
+      f"{np.exp(gain):.1f} times the baseline's probability, on average (geometric mean)")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+_ = course.claim("the encoder–decoder beats the unigram baseline on the held-out replies", model_test < unigram_test)
+_ = course.claim("its held-out perplexity is well above ten: it is still unsure of most words",
+                 np.exp(model_test) > 10)
 
 # %% [markdown]
-# On the same held-out reply tokens, the encoder–decoder's loss is about 0.65 nats/token lower than the unigram
-# baseline's: on average it gives the true next word $e^{0.65} \approx 1.9$ times more probability, and its
-# perplexity is about half the baseline's. So it did learn something that carries over to unseen prompts, mostly which words start
-# a reply and which words tend to follow which. Two caveats keep this modest: almost a quarter of the held-out tokens
-# are `[UNK]` (rare words, which both models score the same way), and a loss around 4 nats means the model is still choosing
-# among roughly 45 equally likely words at every step. Lower loss than a baseline is not the same as good replies, as
-# we are about to see.
+# On the same held-out reply tokens, the encoder–decoder's loss is lower than the unigram baseline's: the cell prints
+# by how much, and how many times more probability it gives, on average, to the true next word. So it did learn
+# something that carries over to unseen prompts, mostly which words start a reply and which words tend to follow
+# which. Two caveats keep this modest: almost a quarter of the held-out tokens are `[UNK]` (rare words, which both
+# models score the same way), and its perplexity (printed in the table) means the model is still choosing among
+# dozens of equally likely words at every step. Lower loss than a baseline is not the same as good replies, as we are
+# about to see.
 #
 # ## Exercise 1 · temperature
 #
@@ -264,7 +308,7 @@ def step_without_unk(token, state):
 def reply(prompt, temperature=None, max_len=TARGET_LENGTH):
     """The chat model's reply to ``prompt``: greedy when temperature is None, else temperature sampling."""
     prompt_ids = word_ids([prompt])[0] or [s2s.UNK_ID]  # a prompt of unknown words is one [UNK]
-    state = chatbot.initial_state(prompt_ids[:SOURCE_LENGTH])
+    state = chatbot.initial_state(prompt_ids)  # laid out like the training prompts: cut, reversed, padded
     if temperature is None:
         ids = s2s.greedy_decode(step_without_unk, state, s2s.START_ID, s2s.END_ID, max_len)
     else:
@@ -279,30 +323,46 @@ print(reply("Hello"))
 
 # %%
 # NBVAL_IGNORE_OUTPUT
+greedy_replies = []
 for prompt, true_reply in test[::max(1, len(test) // 10)][:10]:
-    print(f"prompt:  {prompt}\n  model:  {reply(prompt)}\n  corpus: {true_reply}\n")
+    greedy_replies.append(reply(prompt))
+    print(f"prompt:  {prompt}\n  model:  {greedy_replies[-1]}\n  corpus: {true_reply}\n")
+print(f"{len(set(greedy_replies))} different replies to {len(greedy_replies)} prompts")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+_ = course.claim("greedy replies repeat: fewer different replies than prompts",
+                 len(set(greedy_replies)) < len(greedy_replies))
 
 # %% [markdown]
-# In our run, greedy replies are short and generic: a handful of stock openings (*i am not*, *i dont know*,
-# *heres a …*, *the computer*) cover almost every prompt. The model picks them by the *kind* of prompt, not its
-# meaning: a remark about feelings gets *i am …*, a request for code gets *heres a …* (the coding replies in the corpus
-# start with "Here's a …"), and every trivia question gets *the computer*, because trivia answers are rare words the
-# model never learned to produce. This is the **bland reply** problem of greedy chat models.
+# Greedy replies are short and generic: a few stock replies (the cell counts them) cover all the prompts. They start
+# with the openings most common in the corpus' replies (*i am …*, *heres a …*, from "Here's a …"), chosen by the
+# *kind* of prompt rather than its meaning; trivia questions, whose answers are rare words the model never learned to
+# produce, get a stock reply too. This is the **bland reply** problem of greedy chat models.
 #
 # The same prompt, sampled three times at each of three temperatures:
 
 # %%
 # NBVAL_IGNORE_OUTPUT
+sampled_words = {0.5: set(), 1.0: set(), 1.5: set()}
 for prompt in ["What is your favorite movie?", "My computer is very slow."]:
     print(f"prompt: {prompt}")
-    for temperature in (0.5, 1.0, 1.5):
+    for temperature in sampled_words:
         for _ in range(3):
-            print(f"  T={temperature}: {reply(prompt, temperature)}")
+            sample = reply(prompt, temperature)
+            sampled_words[temperature] |= set(sample.split())
+            print(f"  T={temperature}: {sample}")
+print("different words in the six samples:", {t: len(words) for t, words in sampled_words.items()})
+
+# %%
+# NBVAL_CHECK_OUTPUT
+_ = course.claim("the hotter the temperature, the more different words the samples use",
+                 len(sampled_words[0.5]) < len(sampled_words[1.0]) < len(sampled_words[1.5]))
 
 # %% [markdown]
-# At $T = 0.5$ the replies stay mostly short and close to the stock openings (with the odd stray word); at $T = 1$ they vary more and rarely make
-# sense; at $T = 1.5$ they become word salad mixing every topic of the corpus (Python keywords such as *lambda* and
-# *yield*, emotions, computers). Sampling buys variety, not understanding.
+# The hotter the temperature, the more different words the samples use (counted above, and checked by the claim).
+# At $T = 0.5$ the samples mostly keep the stock openings; at $T = 1.5$ they become word salad mixing every topic of
+# the corpus (Python names, emotions, computers, people). Sampling buys variety, not understanding.
 #
 # Try your own: edit the text and run the cell.
 
@@ -316,8 +376,8 @@ print(reply("Do you like music?", temperature=0.8))
 #
 # * **It has no memory of the conversation.** Each reply depends only on the last message; ask "What did I just say?"
 #   and it cannot know. Chatbots that hold a dialogue feed the whole history back in.
-# * **It knows only its training pairs (under a thousand).** Facts, names and words outside them are `[UNK]` or never produced. It does not
-#   *understand* the prompt; it maps word patterns to likely word patterns.
+# * **It knows only its 955 training pairs.** Facts, names and words outside them are `[UNK]` or never produced. It
+#   does not *understand* the prompt; it maps word patterns to likely word patterns.
 # * **Greedy decoding is bland.** The most probable reply is often a generic one that fits many prompts; sampling adds
 #   variety and also nonsense. Beam search (keeping several candidate replies) helps a little.
 # * **One fixed-size memory is a bottleneck.** The encoder must squeeze the whole prompt into `[h, c]`. **Attention**
