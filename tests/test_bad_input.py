@@ -19,7 +19,6 @@ Exempt, with the reason:
 * ``utils.build_notebooks``, ``utils.readme``, ``utils.slides`` and the ``main`` / ``build_cache`` / ``prepare`` /
   ``train_shipped_model`` scripts of ``utils.music``: maintainers' command-line tools that no notebook calls; a bad
   call to the scripts would start a 10-minute corpus parse or a 30-minute training run.
-* ``utils.seq2seq.greedy_decode_batch``: the decoding functions are being rewritten on another branch.
 """
 
 from __future__ import annotations
@@ -40,9 +39,7 @@ import pytest
 import utils
 
 EXEMPT_MODULES = {"checks", "build_notebooks", "readme", "slides"}
-EXEMPT_FUNCTIONS = {"music.main", "music.build_cache", "music.prepare", "music.train_shipped_model",
-                    # decoding is being rewritten on another branch, which validates its arguments there
-                    "seq2seq.greedy_decode_batch"}
+EXEMPT_FUNCTIONS = {"music.main", "music.build_cache", "music.prepare", "music.train_shipped_model"}
 BAD_VALUES = {"empty": [], "nan": math.nan, "negative": -2, "wrong-type": object()}
 UTILS_DIR = str(Path(utils.__file__).parent)
 #: A message "names the fix" when it says what to pass or do.

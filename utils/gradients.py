@@ -33,7 +33,7 @@ def unroll_factor(w2: float, n: int) -> float:
 
 def day1_factor(w2: float, days: int) -> float:
     """dh_T/dh_1 of the toy RNN over ``days`` = T days with every ReLU active (notebook 02's Exercise 1 reference)."""
-    return unroll_factor(w2, int(days) - 1)
+    return unroll_factor(w2, whole(days, "days", fix="the sequence length T, e.g. 4") - 1)
 
 
 def unroll_factor_table(w2_values=W2_VALUES, n_max: int = 50, input_day1: float = 1.0) -> pd.DataFrame:

@@ -484,7 +484,10 @@ def greedy_decode(step: Callable, state, start_id: int, end_id: int, max_len: in
 
 def greedy_decode_batch(seq2seq: Seq2Seq, encoder_input, max_len: int, batch_size: int = 4096) -> list[list[int]]:
     """``greedy_decode`` for many sources at once (same result, one decoder call per step for the whole batch)."""
+    has(seq2seq, "checked_encoder_input", "seq2seq", "a Seq2Seq from build_seq2seq()")
     encoder_input = seq2seq.checked_encoder_input(encoder_input)
+    max_len = whole(max_len, "max_len", fix="the longest output to produce, e.g. 20")
+    batch_size = whole(batch_size, "batch_size", fix="e.g. 4096")
     results = []
     for begin in range(0, len(encoder_input), batch_size):
         state = seq2seq.encode(encoder_input[begin: begin + batch_size])
