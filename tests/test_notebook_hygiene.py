@@ -29,17 +29,19 @@ UNNAMED = {"Cc": "control character", "Co": "private-use character", "Cs": "surr
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def invisible_characters(text: str) -> list[str]:
+def invisible_characters(text: str, allow_tab: bool = True) -> list[str]:
     """Each character in ``text`` that a reader cannot see for what it is, as 'line L, column C: U+XXXX NAME'.
 
     A typo such as ``"\\approx"`` written as ``"\approx"`` in a Python string leaves a BEL (U+0007) that renders as
     nothing; a zero-width space or a no-break space pasted from the web silently breaks a search or a keyword.
+    ``allow_tab=False`` for notebook sources, where a tab is ``\text`` or ``\tau`` with its backslash eaten.
     """
     found = []
     for number, line in enumerate(text.split("\n"), 1):
         for column, char in enumerate(line, 1):
             category = unicodedata.category(char)
-            if char != "\t" and (category in INVISIBLE_CATEGORIES or (category == "Zs" and char != " ")):
+            invisible = category in INVISIBLE_CATEGORIES or (category == "Zs" and char != " ")
+            if invisible and (char != "\t" or not allow_tab):
                 name = unicodedata.name(char, UNNAMED.get(category, category))
                 found.append(f"line {number}, column {column}: U+{ord(char):04X} {name}")
     return found
@@ -107,11 +109,13 @@ def test_the_invisible_character_finder_flags_controls_zero_widths_and_odd_space
         "U+2028 LINE SEPARATOR"]
     # tabs, newlines, emoji, arrows, combining accents (C̃) and typographic text are fine
     assert invisible_characters("\tC\u0303_t ✅ ❌ → ≈ ≤ · – “quoted”\n") == []
+    # ... except a tab in a notebook source: "$\text{DM}$" written in a plain string loses its backslash
+    assert invisible_characters("$\text{DM}$", allow_tab=False) == ["line 1, column 2: U+0009 control character"]
 
 
 @pytest.mark.parametrize("path", sources(), ids=_ids(sources()))
 def test_notebook_sources_are_clean_text(path):
-    found = invisible_characters(path.read_text(encoding="utf-8"))
+    found = invisible_characters(path.read_text(encoding="utf-8"), allow_tab=False)
     assert not found, f"{path.name}: invisible characters (a '\\a' meant as '\\\\a'?): " + "; ".join(found)
 
 

@@ -179,25 +179,15 @@ def unprinted_claims(nb) -> list[str]:
     return findings
 
 
-def _exercise_numbers(nb) -> set[str]:
-    numbers = set()
-    for cell in _body(nb):
-        if cell.cell_type == "markdown":
-            numbers |= set(re.findall(r"^#{1,6}\s+Exercise\s+(\d+)", cell.source, flags=re.M))
-    return numbers
-
-
-def _section_numbers(nb) -> set[str]:
-    numbers = set()
-    for cell in _body(nb):
-        if cell.cell_type == "markdown":
-            numbers |= set(re.findall(r"^#{1,6}\s+(\d+)\b", cell.source, flags=re.M))
-    return numbers
+def _heading_numbers(nb, heading: str) -> set[str]:
+    """The numbers N of the notebook's markdown headings that match ``heading`` (a regex with one group for N)."""
+    return {number for cell in _body(nb) if cell.cell_type == "markdown"
+            for number in re.findall(r"^#{1,6}\s+" + heading, cell.source, flags=re.M)}
 
 
 def dangling_references(nb) -> list[str]:
     """Rule 3: "Exercise N", "notebook NN", "section N" that do not exist; references to unnumbered exercise parts."""
-    exercises, sections = _exercise_numbers(nb), _section_numbers(nb)
+    exercises, sections = _heading_numbers(nb, r"Exercise\s+(\d+)"), _heading_numbers(nb, r"(\d+)\b")
     notebooks = {s.name[:2] for s in sources()}
     findings = []
     for cell in _body(nb):

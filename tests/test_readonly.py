@@ -120,7 +120,7 @@ import pandas as pd
 from utils import data, music
 from utils import seq2seq as s2s
 print(music.notes_to_midi([(60, 1), (None, 0.5), (64, 1)], music.OUTPUT_DIR / "t.mid").name)
-pair = s2s.build_seq2seq(8, 8, embed_dim=4, units=4)
+pair = s2s.build_seq2seq(8, 8, 5, embed_dim=4, units=4)
 print(s2s.load_seq2seq(s2s.save_seq2seq(pair, s2s.OUTPUT_DIR / "m.keras")).units)
 frame = pd.DataFrame({c: [1.0, 2.0] for c in data.PRICE_COLUMNS}, index=pd.to_datetime(["2024-01-02", "2024-01-03"]))
 data._write_cache("MSFT", frame)

@@ -315,21 +315,6 @@ ax.set(title="How much the first input still counts, at random initialisation",
 ax.legend(fontsize="small")
 plt.show()
 
-# %% [markdown]
-# What the measurements show (thin lines: single initialisations; thick: their geometric mean):
-#
-# * **At initialisation the first input's gradient vanishes in both layers**, faster the longer the sequence: at
-#   T = 100 the first input moves s more than 10⁵ times less than the last one does, in both layers.
-# * Here the default LSTM vanishes *faster* than the SimpleRNN. Its forget gates start at sigmoid(1) = 0.731
-#   (Keras' forget-gate bias 1), and 0.731¹⁰⁰ is about 2·10⁻¹⁴ (printed above); Keras starts the SimpleRNN's recurrent
-#   matrix orthogonal (it keeps the length of the vectors it multiplies), and with these small inputs tanh stays in its
-#   linear range.
-# * The same LSTM with its forget-gate bias started at 5 (f_t = 0.993, and 0.993¹⁰⁰ is about 0.5) does not vanish at
-#   these lengths: its ratio stays of order 1. One number in the initialisation changes the ratio at T = 100 by
-#   many powers of ten.
-#
-# The verdicts below are computed from the table, so a rerun on another machine prints ✗ if one stops holding:
-
 # %%
 # NBVAL_CHECK_OUTPUT
 _ = course.claim("the first input's gradient vanishes with length in SimpleRNN and default LSTM (ratio below 1e-5 "
@@ -344,6 +329,19 @@ _ = course.claim("at T = 100 the forget-gate bias moves the LSTM's ratio by more
                  ratio_table.loc[100, "LSTM, forget bias 5"] > 1e6 * ratio_table.loc[100, "LSTM"])
 
 # %% [markdown]
+# What the measurements show (thin lines: single initialisations; thick: their geometric mean; the verdicts just above
+# are computed from the table, so a rerun on another machine prints ✗ if one stops holding):
+#
+# * **At initialisation the first input's gradient vanishes in both layers**, faster the longer the sequence: at
+#   T = 100 the first input moves s more than 10⁵ times less than the last one does, in both layers.
+# * Here the default LSTM vanishes *faster* than the SimpleRNN. Its forget gates start at sigmoid(1) = 0.731
+#   (Keras' forget-gate bias 1), and 0.731¹⁰⁰ is about 2·10⁻¹⁴ (printed above); Keras starts the SimpleRNN's recurrent
+#   matrix orthogonal (it keeps the length of the vectors it multiplies), and with these small inputs tanh stays in its
+#   linear range.
+# * The same LSTM with its forget-gate bias started at 5 (f_t = 0.993, and 0.993¹⁰⁰ is about 0.5) does not vanish at
+#   these lengths: its ratio stays of order 1. One number in the initialisation changes the ratio at T = 100 by
+#   many powers of ten.
+#
 # How loud the inputs are matters too. tanh saturates for large inputs (its slope tanh' falls towards 0), and every
 # saturated step multiplies the gradient by a small slope. Same measurement at T = 100 with inputs three times larger
 # (N(0, 3²)):

@@ -1,6 +1,7 @@
 # %% [markdown]
 # # 06 · Neural machine translation
 # <!-- summary: an LSTM encoder–decoder with teacher forcing translates English number words to French; greedy decoding; exact match vs a dictionary baseline -->
+# <!-- facts: 2014 (Sutskever, Vinyals and Le) -->
 #
 # The lecture's first application of LSTMs beyond forecasting: **translation**. A sentence in one language goes in, a
 # sentence in another language comes out, and the two need not have the same length. One LSTM, the **encoder**, reads
@@ -82,7 +83,7 @@ print(f"{len(test_pairs):,} test pairs, the first: {test_pairs[0]}")
 # ## A baseline: a dictionary without grammar
 #
 # Before training anything, how far does a pocket dictionary get? `s2s.word_dictionary()` knows the French for each
-# of the 30 English number words (*seventy* → *soixante-dix*, *hundred* → *cent*, looked up one word at a time), and
+# English number word (*seventy* → *soixante-dix*, *hundred* → *cent*, looked up one word at a time), and
 # `dictionary_translate` replaces each English word by its entry, in English order, dropping *and* and commas.
 
 # %%
@@ -135,7 +136,7 @@ print("French tokens:", " ".join(french_vocab.tokens[4:]))
 # build three arrays:
 #
 # * `encoder_input`: the English ids, **reversed** and padded at the front to `SOURCE_LENGTH` (reversing puts the first
-#   English word right before the first French word, a trick from Sutskever et al. that makes learning much faster);
+#   English word right before the first French word, a trick from Sutskever et al. that they found makes learning much easier);
 # * `decoder_input`: `[start]` followed by the French ids;
 # * `decoder_target`: the French ids followed by `[end]`, one step ahead of `decoder_input`.
 

@@ -1,6 +1,7 @@
 # %% [markdown]
 # # 07 · Sequence-to-sequence chat model
 # <!-- summary: the same encoder–decoder on real dialogues; greedy and temperature sampling; held-out loss vs a unigram baseline; what such models cannot do -->
+# <!-- facts: 2014 2015 2017 (years of the papers cited) -->
 #
 # Notebook 06 translated English into French with an LSTM **encoder–decoder**. Nothing in that model knows it is
 # translating: it maps one sequence of tokens to another. Feed it a *message* and train it to produce the *reply*, and

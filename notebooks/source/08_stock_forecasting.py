@@ -308,15 +308,15 @@ print(f"mean absolute error, persistence:    ${fc.mae(actual, today):.2f}")
 print(f"test days on which the LSTM's forecast is below the actual close: {100 * np.mean(lstm_on_prices < actual):.0f} %")
 
 # %%
+_ = fc.plot_forecasts(test_dates, actual, {"LSTM on scaled prices": lstm_on_prices, "persistence": today},
+                      "MSFT test period: forecasts of the next close", "close (US$)")
+
+# %%
 # NBVAL_CHECK_OUTPUT
 _ = course.claim("the LSTM on prices is far worse than persistence (MAE more than 3 times larger)",
                  fc.mae(actual, lstm_on_prices) > 3 * fc.mae(actual, today))
 _ = course.claim("its forecasts stay below the actual close on at least 9 test days in 10",
                  np.mean(lstm_on_prices < actual) >= 0.9)
-
-# %%
-_ = fc.plot_forecasts(test_dates, actual, {"LSTM on scaled prices": lstm_on_prices, "persistence": today},
-                      "MSFT test period: forecasts of the next close", "close (US$)")
 
 # %% [markdown]
 # The LSTM is far worse than "tomorrow = today", and the plot shows why: its forecasts stay **below** the actual
@@ -408,13 +408,13 @@ print(f"trained {len(return_history.epoch)} epochs; best validation MSE "
 print(f"for comparison, always forecasting the average training return scores {np.mean(val_targets ** 2):.3f}")
 
 # %%
+_ = fc.plot_learning_curves(return_history, "LSTM on standardised MSFT log returns: learning curves",
+                            loss_label="MSE (standardised returns)")
+
+# %%
 # NBVAL_CHECK_OUTPUT
 _ = course.claim("on the validation days the LSTM on returns is within 5 % of the constant forecast's MSE",
                  abs(min(return_history.history["val_loss"]) / np.mean(val_targets ** 2) - 1) < 0.05)
-
-# %%
-_ = fc.plot_learning_curves(return_history, "LSTM on standardised MSFT log returns: learning curves",
-                            loss_label="MSE (standardised returns)")
 
 # %% [markdown]
 # The two numbers printed above are almost the same (the verdict says within 5 %): on the validation days, the LSTM forecasts tomorrow's return
@@ -466,9 +466,9 @@ _ = fc.plot_forecasts(test_dates, actual, {"persistence": today, "LSTM on return
 # day-to-day noise of their difference. For every test day take $d_t$ = the model's loss − persistence's loss (the
 # squared error, which RMSE averages, or the absolute error, which MAE averages); then
 #
-# $$	ext{DM} = rac{ar d}{s_d / \sqrt{n}},$$
+# $$\text{DM} = \frac{\bar d}{s_d / \sqrt{n}},$$
 #
-# with $ar d$ the mean of the $d_t$, $s_d$ their standard deviation and $n$ the number of test days. If the two
+# with $\bar d$ the mean of the $d_t$, $s_d$ their standard deviation and $n$ the number of test days. If the two
 # forecasts are equally good, DM is close to a standard normal number, so a two-sided p-value below 0.05
 # (|DM| > 1.96) is a real difference; a negative DM means the model's loss is the lower one. (For one-step forecasts
 # this is a paired t-test on the daily losses.)
