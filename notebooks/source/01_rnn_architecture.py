@@ -336,8 +336,10 @@ _ = course.claim("the trained RNN's test MAE is within 5% of persistence's: no b
                  holds=abs(rnn_mae - persistence_mae) <= 0.05 * persistence_mae)
 
 # %% [markdown]
-# The RNN has learned next to nothing beyond persistence. Why? Look inside: run your own `toy_rnn_forward` with the
-# learned weights over every test stretch (without its padding) and count how often the hidden unit is switched on.
+# In the plot, training and validation error fall over the first few epochs and then stay flat, near the dashed line
+# of persistence's test error. The RNN has learned next to nothing beyond persistence. Why? Look inside: run your own
+# `toy_rnn_forward` with the learned weights over every test stretch (without its padding) and count how often the
+# hidden unit is switched on.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
