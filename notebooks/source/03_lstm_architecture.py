@@ -7,7 +7,7 @@
 # weight $W_2$ again and again (input day 1 × $W_2^n$), so its influence, and its gradient, either vanishes or explodes.
 # The **Long Short-Term Memory** (LSTM) cell fixes this with a second, protected path for memory. This notebook takes
 # the cell apart: its six equations, one unit stepped by hand with real numbers, and then the Keras layer that runs
-# thousands of these units at once.
+# many of these units side by side.
 #
 # **By the end of this notebook you will be able to**
 #
@@ -225,6 +225,11 @@ ax_gates.set(title="Its gates on company A", xlabel="day t", ylabel="gate value 
 ax_gates.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
+
+# %% [markdown]
+# Left, the two tables as curves: company B's memories (dashed) start far above A's and the gap narrows, but has
+# not closed by day 4. Right, A's three gates day by day: on day 4 the forget gate falls while the input and output
+# gates rise.
 
 # %% [markdown]
 # ## See why the memory line does not vanish
@@ -510,6 +515,8 @@ print(f"LSTM(8) after {len(history.history['loss'])} epochs: validation MSE {lst
 # %% [markdown]
 # Now read the trained layer's gates with the NumPy reference and the layer's own weights, and draw them for one
 # validation sequence (each row is one of the 8 units, each column one time step; the dashed line is the marked step).
+# The picture and the printed marked step count from 0, as Python does: a printed t = 1 is the text's step 2, and
+# the picture's last column holds $C_{20}$.
 
 # %%
 activations = lstm.lstm_gate_activations(val_xs, np.zeros((len(val_xs), 8)), np.zeros((len(val_xs), 8)),
@@ -570,9 +577,9 @@ _ = course.claim("the forget gates after the mark average below 0.9 (the C line 
 #   long-term memory $C_{20}$ follows the marked value almost perfectly (|correlation| close to one; the scatter plot
 #   shows the closest). The sign does not matter: the Dense layer on top can flip it.
 # * The gates are less tidy than the hand-made unit's. Compare the first two columns: some units open the input gate
-#   wider at the marked step, others even close it. The forget gates after the mark sit well below 100 %: at their
-#   average (printed under the scatter plot) the C line alone would keep only a small share of a value stored ten
-#   steps earlier, so the units must be writing the value back in at every step, through h and the candidate.
+#   wider at the marked step, others open it less there than at the other steps. The forget gates after the mark sit
+#   well below 100 %: at their average (printed under the scatter plot) the C line alone would keep only a small
+#   share of a value stored ten steps earlier, so the units must be writing the value back in at every step, through h and the candidate.
 #
 # A trained LSTM finds *a* way to use its gates, not necessarily the textbook one; what the equations guarantee is
 # that storing, holding and overwriting are all possible.
