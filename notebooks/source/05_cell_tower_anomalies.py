@@ -177,7 +177,7 @@ print(f"where: {where_train.shape}, first rows (cell, target hour): {where_train
 # **Train on normal behaviour only.** A forecaster that also learns from faulty hours learns to expect faults. The
 # training cells come with an incident log (their labels), so we keep only windows whose 24 input hours *and* target
 # hour are all normal. We also take every second window: neighbouring windows overlap in 23 of their 24 hours, so this
-# halves the training time and loses little.
+# halves the number of training windows and loses little.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -241,7 +241,6 @@ rmse_yesterday = np.sqrt(((X_val[:, 0, :len(KPIS)] - y_val)[normal_val] ** 2).me
 pd.DataFrame({"LSTM": rmse_lstm, "same hour yesterday": rmse_yesterday}, index=list(KPIS)).rename_axis(
     "RMSE on normal validation hours (scaled units)")
 
-# %% [markdown]
 # %%
 # NBVAL_CHECK_OUTPUT
 _ = course.claim("on normal validation hours the LSTM's RMSE is below 0.7 × that of 'the same hour yesterday', "
@@ -280,9 +279,10 @@ print(f"typical training error per KPI, sigma (scaled units): {np.round(error_sc
 # %% [markdown]
 # ### Choose the threshold on validation cells
 #
-# An hour is flagged when its score exceeds a threshold. A low threshold catches more faults (higher **recall**) but
-# raises more false alarms (lower **precision**). We pick the threshold with the best **F1** (their harmonic mean,
-# defined in Exercise 2) on the **validation** cells, then freeze it. Choosing it on the test cells would flatter
+# An hour is flagged when its score exceeds a threshold. A low threshold catches more faults (higher **recall**: the
+# share of anomalous hours flagged) but raises more false alarms (lower **precision**: the share of flags that are
+# real). We pick the threshold with the best **F1**, a single number that is high only when both are (the formulas
+# come before Exercise 2), on the **validation** cells, then freeze it. Choosing it on the test cells would flatter
 # the test numbers: they would no longer say what a new cell would see.
 
 # %%
@@ -564,7 +564,7 @@ _ = course.claim("the LSTM has a higher held-out F1 than the rolling z-score on 
 #   finds every event, as the LSTM does. If only gross failures matter, it is a reasonable first alarm. Its cost is
 #   false alarms: its rate per cell per day (printed above) would mean thousands a day in a network of thousands of
 #   cells.
-# - **Neither sees what looks normal**: short freezes at ordinary values slip past both. A dedicated rule ("no KPI
+# - **Neither sees what looks normal**: most short freezes at ordinary values slip past both. A dedicated rule ("no KPI
 #   changed for 3 hours") would catch them; not every fault needs a neural network.
 # - **The LSTM's main weakness is its window**: after a fault its inputs are spoiled (the echo, most of its false
 #   alarms), and during a long fault it starts to expect the faulty level. Operators often silence a cell for a while
