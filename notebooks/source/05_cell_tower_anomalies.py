@@ -255,8 +255,8 @@ _ = course.claim("on normal validation hours the LSTM's RMSE is below 0.7 × tha
 # ## From forecast errors to an anomaly score
 #
 # An hour is suspicious when the forecast misses it by much more than usual. For each KPI $k$ we divide the absolute
-# error $|x_{t,k} - \hat{x}_{t,k}|$ by $\sigma_k$, the standard deviation of the training errors of that KPI, and take
-# the largest over the 4 KPIs:
+# error $|x_{t,k} - \hat{x}_{t,k}|$ by $\sigma_k$, the standard deviation of the training errors of that KPI (here
+# $\sigma$ is a standard deviation, not the sigmoid of notebooks 03 and 04), and take the largest over the 4 KPIs:
 #
 # $$\text{score}_t = \max_k \frac{|x_{t,k} - \hat{x}_{t,k}|}{\sigma_k}$$
 #
