@@ -261,8 +261,8 @@ print(f"validation NLL of the live model: {live_nll:.3f} nats/token")
 # %% [markdown]
 # ### The shipped model
 #
-# `python -m utils.music train` trained the same architecture for longer (up to 20 epochs, stopping when 5% of the
-# training tunes, held back for that purpose, stopped improving) and saved its weights in
+# `python -m utils.music train` trained the same architecture for longer (up to 20 epochs, stopping when the loss on
+# 5% of the training tunes, held back for that purpose, stopped improving) and saved its weights in
 # `data/music_lstm.weights.h5` (about 2 MB; details in `data/README.md`). It never saw the validation tunes. We load
 # those weights into a fresh copy of the model.
 
@@ -390,12 +390,15 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
+# In the plot, $T = 0.5$ gives the likeliest token an even larger share and $T = 2$ levels the bars, so the rarer
+# tokens gain: halving $T$ squares the ratio of any two probabilities, doubling it takes the square root.
+#
 # Now compose: eight new tunes, each started from the first four notes of a different validation tune, at $T = 0.8$.
 # `music.generate` copies the trained weights into a NumPy LSTM cell (the one you build in notebook 04) and steps it
 # one note at a time, carrying the memories $h_t$ and $C_t$ from step to step, instead of asking Keras to re-read the
 # whole tune for every new note.
 # Each tune is written as a MIDI file in `music.OUTPUT_DIR`, the course's folder for your files (never the repository,
-# which may be read-only; see data/README.md); open them in any music program.
+# which may be read-only; see "Where notebooks write" in the course README); open them in any music program.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -465,7 +468,6 @@ lstm_hist = music.pitch_class_histogram([music.tokens_to_notes(t) for t in sampl
 print(stats.round(2).to_string())
 print(f"({time.perf_counter() - started:.0f} s to sample and measure)")
 
-# %% [markdown]
 # %%
 # NBVAL_CHECK_OUTPUT
 cool, hot, real = stats.loc["LSTM, T = 0.8"], stats.loc["LSTM, T = 1.2"], stats.loc["validation tunes (real)"]
