@@ -463,6 +463,9 @@ _ = fc.plot_forecasts(test_dates, actual, {"persistence": today, "LSTM on return
                       "MSFT, last 40 test days: next-close forecasts", "close (US$)", last=40)
 
 # %% [markdown]
+# The plot of the last 40 test days shows why the table is so tight: the LSTM on returns lies almost on top of
+# persistence, which is the actual close one day late, and the 5-day moving average trails further behind the rise.
+#
 # ### Is a difference in this table real, or noise?
 #
 # Several rows differ from persistence by a fraction of a cent, and a handful of test days can tip such a difference
