@@ -332,7 +332,8 @@ for i in shown:
     print(f"{'✓' if one_at_a_time[i] == french else '✗'} {english:<55} → {one_at_a_time[i]}")
 
 # %% [markdown]
-# These come from your loop, one number at a time. Below, all test numbers are translated in one batch; the first
+# These come from your loop, one number at a time; a ✗ marks a wrong one (which numbers fail, and why, is the subject
+# of "The errors it still makes" below). Below, all test numbers are translated in one batch; the first
 # claim after the table checks that the batch gives these same translations, right or wrong.
 
 # %% [markdown]
