@@ -614,8 +614,10 @@ _ = course.claim("persistence still has the lower MAE in every row", bool((persi
 # %% [markdown]
 # Each leak makes the same architecture look much better than the honest run: fitting the scaler on the full series
 # cuts the test error by more than half, because the network now trains inside the range of the test prices, and the
-# shuffled split cuts it further, because every test day sits between training days. Neither improvement would
-# survive contact with the real future. (Persistence still has the lower error in every row.) The rule: **split by
+# shuffled split cuts it further, because every test day sits between training days. (Its test days are spread over
+# all years, at lower prices where a dollar error is smaller, so read its row against the persistence MAE on the same
+# days, in the second column.) Neither improvement would survive contact with the real future. (Persistence still has
+# the lower error in every row.) The rule: **split by
 # time first, then fit every statistic (scaler, linear weights, early stopping) on the past part only.**
 
 # %% [markdown]
