@@ -147,8 +147,8 @@ rare = sum(1 for t in vocab.tokens[1:] if vocab.counts[t] < 5)
 print(f"{rare} tokens occur fewer than 5 times in the whole corpus")
 
 # %% [markdown]
-# A few common tokens carry most of the music (quarter and eighth notes on the C-major scale in the octave above middle C); a long
-# tail of rare durations and high or low notes appears only a handful of times. The model has to give each of them
+# A few tokens are played thousands of times (the twelve printed are quarter and eighth notes of the C-major scale,
+# from D4 to G5); a long tail of rare durations and high or low notes appears only a handful of times. The model has to give each of them
 # *some* probability.
 #
 # We hold out 10% of the **tunes** (not 10% of the notes: a tune is never cut in two, otherwise the model would be
@@ -187,7 +187,7 @@ print(f"validation: {len(val_ids):,} tunes, {n_val_tokens:,} tokens to predict "
 # We score every model by the **negative log-likelihood (NLL) per token** on the validation tunes: the average of
 # $-\ln P(\text{actual next token})$, in nats. Lower is better; $e^{\text{NLL}}$ (the *perplexity*) is the number of
 # equally likely tokens the model is, on average, as unsure as. Guessing uniformly among all tokens would score
-# $\ln(|V|)$.
+# $\ln(|V|)$, with $|V|$ the number of tokens in the vocabulary.
 
 # %%
 # NBVAL_CHECK_OUTPUT
