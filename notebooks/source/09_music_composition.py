@@ -148,8 +148,8 @@ print(f"{rare} tokens occur fewer than 5 times in the whole corpus")
 
 # %% [markdown]
 # A few tokens are played thousands of times (the twelve printed are quarter and eighth notes of the C-major scale,
-# from D4 to G5); a long tail of rare durations and high or low notes appears only a handful of times. The model has to give each of them
-# *some* probability.
+# from D4 to G5); a long tail of rare durations and high or low notes appears only a handful of times. The model has
+# to give each of them *some* probability.
 #
 # We hold out 10% of the **tunes** (not 10% of the notes: a tune is never cut in two, otherwise the model would be
 # tested on the second half of a melody whose first half it trained on). `vocab.encode` turns tokens into integers, the
