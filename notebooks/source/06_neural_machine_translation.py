@@ -99,9 +99,9 @@ for number in [71, 80, 81, 200, 21_071, 42_537]:
 
 # %% [markdown]
 # The dictionary is right about half the time: whenever French happens to follow English word order (*quarante-deux
-# mille cinq cent trente-sept*). It fails on exactly the grammar we listed: *et*, the *s* of *quatre-vingts* and
-# *cents*, *soixante et onze* for 71, and dropping *un* before *cent* and *mille*. That is the bar the neural model has to
-# clear.
+# mille cinq cent trente-sept*). It fails on the grammar we listed: *et*, the *s* of *quatre-vingts* and *cents*,
+# *soixante et onze* for 71, and the *un* French drops before *cent* and *mille* (*one thousand* is *mille*, where the
+# dictionary writes *un mille*). That is the bar the neural model has to clear.
 
 # %% [markdown]
 # ## Tokens and vocabularies
@@ -126,7 +126,7 @@ print(f"French vocabulary:  {len(french_vocab)} tokens (4 special + {len(french_
 print("French tokens:", " ".join(french_vocab.tokens[4:]))
 
 # %% [markdown]
-# Thirty-odd words per language are enough to write every number up to 99,999. The test sentences use no word the
+# About thirty words per language are enough to write every number up to 99,999. The test sentences use no word the
 # training sentences lack (otherwise `encode` would raise an error and tell us so).
 #
 # ## Teacher forcing: what the decoder reads and what it must predict
@@ -332,7 +332,8 @@ for i in shown:
     print(f"{'✓' if one_at_a_time[i] == french else '✗'} {english:<55} → {one_at_a_time[i]}")
 
 # %% [markdown]
-# These come from your loop, one number at a time. Below, all test numbers are translated in one batch; the first
+# These come from your loop, one number at a time; a ✗ marks a wrong one (which numbers fail, and why, is the subject
+# of "The errors it still makes" below). Below, all test numbers are translated in one batch; the first
 # claim after the table checks that the batch gives these same translations, right or wrong.
 
 # %% [markdown]
@@ -433,8 +434,10 @@ print(f"saved {path.name} ({path.stat().st_size / 1024:.0f} KiB);",
 #
 # ## More exercises
 #
-# 1. Train without reversing the source (`s2s.source_array(..., reverse=False)` in a copy of `to_arrays`). How many
-#    epochs does it need to reach the same accuracy?
+# 1. Train without reversing the source: in a copy of `to_arrays`, replace the `encoder_input` that
+#    `s2s.teacher_forcing` returns by `s2s.source_array(english_ids, SOURCE_LENGTH, reverse=False)`, and score with
+#    `s2s.greedy_decode_batch` on those arrays (`translator.initial_state` always reverses). How many epochs does it
+#    need to reach the same accuracy?
 # 2. Add all numbers below 1,000 that are not in the test set to the training set. Do the small-number errors go?
 # 3. Shrink the training set to a tenth of its size. Which kinds of numbers break first?
 # 4. Translate French → English: swap the roles of the two vocabularies.

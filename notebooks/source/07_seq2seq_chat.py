@@ -217,8 +217,8 @@ _ = course.claim("the validation loss was still falling in the last epoch",
 # %% [markdown]
 # The training loss is averaged while the weights are still changing during each epoch, so in the first epoch it is
 # above the validation loss; it then falls faster and ends below it. The validation loss (prompts never trained on)
-# falls below the unigram baseline and keeps falling, more slowly than the training loss; the last claim above says
-# whether it was still improving in the last epoch (then more training would still help) or had flattened. The test
+# ends below the unigram baseline (the dashed line); the last claim above says whether it was still falling in the
+# last epoch (then more training would still help) or had flattened. The test
 # set is scored only once, below.
 #
 # ## Held-out loss: model against baseline
@@ -246,8 +246,8 @@ _ = course.claim("its held-out perplexity is well above ten: it is still unsure 
 # by how much, and how many times more probability it gives, on average, to the true next word. So it did learn
 # something that carries over to unseen prompts, mostly which words start a reply and which words tend to follow
 # which. Two caveats keep this modest: almost a quarter of the held-out tokens are `[UNK]` (rare words, which both
-# models score the same way), and its perplexity (printed in the table) means the model is still choosing among
-# dozens of equally likely words at every step. Lower loss than a baseline is not the same as good replies, as we are
+# models score the same way), and its perplexity (printed in the table) means the model is still as unsure as if it
+# chose among that many equally likely words at every step. Lower loss than a baseline is not the same as good replies, as we are
 # about to see.
 #
 # ## Exercise 1 · temperature
@@ -285,13 +285,15 @@ print(pd.DataFrame({f"T = {t}": np.round(apply_temperature(first_word, t)[top], 
                    index=[vocab.tokens[i] for i in top]).to_string())
 
 # %% [markdown]
+# Read the table across: at $T = 0.5$ the likeliest word takes an even larger share, at $T = 2$ the five come closer
+# together. That holds for any model: $p^{1/T}$ squares the ratio of any two probabilities at $T = 0.5$ and takes its
+# square root at $T = 2$.
+#
 # ## Replies: greedy and sampled
 #
 # `reply(prompt)` vectorises the prompt, runs the encoder, and decodes a reply, never writing `[UNK]` (we set its
-# probability to 0 at each step). With `temperature=None` it decodes
-# greedily (notebook 06's loop); with a temperature it **samples** each next word from the model's probabilities
-# reshaped as $p^{1/T}$: $T = 1$ samples the model's own distribution, $T < 1$ sharpens it towards the greedy choice,
-# $T > 1$ flattens it towards random words.
+# probability to 0 at each step). With `temperature=None` it decodes greedily (notebook 06's loop); with a
+# temperature it **samples** each next word from the probabilities `apply_temperature` returns.
 
 # %%
 rng = np.random.default_rng(7)

@@ -292,6 +292,9 @@ print(f"trained {len(price_history.epoch)} epochs; best validation MSE "
 _ = fc.plot_learning_curves(price_history, "LSTM on scaled MSFT prices: learning curves")
 
 # %% [markdown]
+# In the curves, the training loss falls and stays low while the validation loss stops improving after a few epochs;
+# early stopping ends the run and keeps the weights of the best validation epoch (the dotted line).
+#
 # Now the test days. For every test day we have its window (the 30 closes before it), the actual close, and
 # forecasts. The simplest forecast of all is **persistence**: tomorrow's close = today's close.
 
@@ -323,7 +326,8 @@ _ = course.claim("its forecasts stay below the actual close on at least 9 test d
 # prices (the printed share of test days) and fall further behind as the price climbs. Every test price lies above the training range (scaled
 # value > 1), and the network never had to produce such an output: the LSTM's hidden state is squashed by tanh into
 # (−1, 1), so its output is bounded too. A network does not extrapolate a trend it has not seen. Early stopping cannot
-# rescue it either, since many validation prices were above the training range too.
+# rescue it either, since the validation closes rise above the training range too (up to 56.80 dollars, against a
+# training maximum of 46.11).
 #
 # This is the most common failure of stock-price LSTM tutorials. The fix is to forecast something whose range does
 # not drift: the **return** of tomorrow, which is then turned back into a price.
@@ -417,9 +421,9 @@ _ = course.claim("on the validation days the LSTM on returns is within 5 % of th
                  abs(min(return_history.history["val_loss"]) / np.mean(val_targets ** 2) - 1) < 0.05)
 
 # %% [markdown]
-# The two numbers printed above are almost the same (the verdict says within 5 %): on the validation days, the LSTM forecasts tomorrow's return
-# barely better than a constant, the average training return (0 in standardised units). The curves show the same
-# thing: the validation loss hardly moves from its first epoch. Let's see what that is worth in dollars.
+# The two numbers printed above are almost the same (the verdict says within 5 %): on the validation days, the LSTM
+# forecasts tomorrow's return about as well as a constant, the average training return (0 in standardised units).
+# The curves show the same thing: the validation loss hardly moves from its first epoch. Let's see what that is worth in dollars.
 #
 # ### The comparison table: every forecast, the same test days, in dollars
 #
@@ -459,6 +463,9 @@ _ = fc.plot_forecasts(test_dates, actual, {"persistence": today, "LSTM on return
                       "MSFT, last 40 test days: next-close forecasts", "close (US$)", last=40)
 
 # %% [markdown]
+# The plot of the last 40 test days shows why the table is so tight: the LSTM on returns lies almost on top of
+# persistence, which is the actual close one day late, and the 5-day moving average trails further behind the rise.
+#
 # ### Is a difference in this table real, or noise?
 #
 # Several rows differ from persistence by a fraction of a cent, and a handful of test days can tip such a difference
@@ -607,8 +614,10 @@ _ = course.claim("persistence still has the lower MAE in every row", bool((persi
 # %% [markdown]
 # Each leak makes the same architecture look much better than the honest run: fitting the scaler on the full series
 # cuts the test error by more than half, because the network now trains inside the range of the test prices, and the
-# shuffled split cuts it further, because every test day sits between training days. Neither improvement would
-# survive contact with the real future. (Persistence still has the lower error in every row.) The rule: **split by
+# shuffled split cuts it further, because every test day sits between training days. (Its test days are spread over
+# all years, at lower prices where a dollar error is smaller, so read its row against the persistence MAE on the same
+# days, in the second column.) Neither improvement would survive contact with the real future. (Persistence still has
+# the lower error in every row.) The rule: **split by
 # time first, then fit every statistic (scaler, linear weights, early stopping) on the past part only.**
 
 # %% [markdown]
@@ -669,9 +678,11 @@ fig.tight_layout()
 # months) with the current anomaly. But the **linear model on the same window is as good** (the two MAEs are within
 # a tenth of each other): most of this series' structure is linear (a cycle plus slowly fading anomalies), and a few
 # hundred training windows (the number is printed above) are few for the LSTM's 4,385 weights. One caveat: the LSTM
-# used every epoch it was allowed, and the learning curves show its validation loss still falling at the end, so
-# longer training might change the comparison: raise `epochs` in the cell above to try it. An LSTM earns its cost when
-# the structure is nonlinear and data are plentiful; the baseline table is how you find out.
+# used every epoch it was allowed (early stopping never fired, though its learning curves flatten after the first few
+# epochs), so longer training might change the comparison: raise `epochs` in the `fc.one_step_experiment` call to
+# try it. In the right-hand plot, persistence is the actual curve shifted one month later, so it misses each turn of
+# the cycle by a month; the LSTM's forecast turns with the actual temperature. An LSTM earns its cost when the
+# structure is nonlinear and data are plentiful; the baseline table is how you find out.
 
 # %% [markdown]
 # ## 9 · Several steps ahead: recursive vs direct

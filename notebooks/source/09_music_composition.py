@@ -147,9 +147,9 @@ rare = sum(1 for t in vocab.tokens[1:] if vocab.counts[t] < 5)
 print(f"{rare} tokens occur fewer than 5 times in the whole corpus")
 
 # %% [markdown]
-# A few common tokens carry most of the music (quarter and eighth notes on the C-major scale in the octave above middle C); a long
-# tail of rare durations and high or low notes appears only a handful of times. The model has to give each of them
-# *some* probability.
+# A few tokens are played thousands of times (the twelve printed are quarter and eighth notes of the C-major scale,
+# from D4 to G5); a long tail of rare durations and high or low notes appears only a handful of times. The model has
+# to give each of them *some* probability.
 #
 # We hold out 10% of the **tunes** (not 10% of the notes: a tune is never cut in two, otherwise the model would be
 # tested on the second half of a melody whose first half it trained on). `vocab.encode` turns tokens into integers, the
@@ -187,7 +187,7 @@ print(f"validation: {len(val_ids):,} tunes, {n_val_tokens:,} tokens to predict "
 # We score every model by the **negative log-likelihood (NLL) per token** on the validation tunes: the average of
 # $-\ln P(\text{actual next token})$, in nats. Lower is better; $e^{\text{NLL}}$ (the *perplexity*) is the number of
 # equally likely tokens the model is, on average, as unsure as. Guessing uniformly among all tokens would score
-# $\ln(|V|)$.
+# $\ln(|V|)$, with $|V|$ the number of tokens in the vocabulary.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -261,8 +261,8 @@ print(f"validation NLL of the live model: {live_nll:.3f} nats/token")
 # %% [markdown]
 # ### The shipped model
 #
-# `python -m utils.music train` trained the same architecture for longer (up to 20 epochs, stopping when 5% of the
-# training tunes, held back for that purpose, stopped improving) and saved its weights in
+# `python -m utils.music train` trained the same architecture for longer (up to 20 epochs, stopping when the loss on
+# 5% of the training tunes, held back for that purpose, stopped improving) and saved its weights in
 # `data/music_lstm.weights.h5` (about 2 MB; details in `data/README.md`). It never saw the validation tunes. We load
 # those weights into a fresh copy of the model.
 
@@ -390,12 +390,15 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
+# In the plot, $T = 0.5$ gives the likeliest token an even larger share and $T = 2$ levels the bars, so the rarer
+# tokens gain: halving $T$ squares the ratio of any two probabilities, doubling it takes the square root.
+#
 # Now compose: eight new tunes, each started from the first four notes of a different validation tune, at $T = 0.8$.
 # `music.generate` copies the trained weights into a NumPy LSTM cell (the one you build in notebook 04) and steps it
 # one note at a time, carrying the memories $h_t$ and $C_t$ from step to step, instead of asking Keras to re-read the
 # whole tune for every new note.
 # Each tune is written as a MIDI file in `music.OUTPUT_DIR`, the course's folder for your files (never the repository,
-# which may be read-only; see data/README.md); open them in any music program.
+# which may be read-only; see "Where notebooks write" in the course README); open them in any music program.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -423,7 +426,8 @@ fig = music.plot_piano_roll(
 plt.show()
 
 # %% [markdown]
-# And listen (the first 12 seconds):
+# Compare the rolls: does the LSTM's tune move in small steps like the real one, repeat figures, end on its home
+# note? Section 6 measures such things over many tunes. And listen (the first 12 seconds):
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -465,7 +469,6 @@ lstm_hist = music.pitch_class_histogram([music.tokens_to_notes(t) for t in sampl
 print(stats.round(2).to_string())
 print(f"({time.perf_counter() - started:.0f} s to sample and measure)")
 
-# %% [markdown]
 # %%
 # NBVAL_CHECK_OUTPUT
 cool, hot, real = stats.loc["LSTM, T = 0.8"], stats.loc["LSTM, T = 1.2"], stats.loc["validation tunes (real)"]
