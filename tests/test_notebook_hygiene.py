@@ -171,6 +171,14 @@ def test_readme_table_is_generated_and_current():
     assert readme.main(["--check"]) == 0
 
 
+def test_readme_check_is_not_fooled_by_the_rounding_of_the_total():
+    # nine notebooks of 10.5 s each show "10 s" per row, but a total of 94 s: still a current table
+    timings = {f"notebooks/solutions/{s.with_suffix('.ipynb').name}": {"seconds": 10.5, "slowest_cell": 1.0}
+               for s in sources()}
+    text = readme.render(readme.README.read_text(), timings)
+    assert readme._without_total(readme.render(text, readme._stored_timings(text))) == readme._without_total(text)
+
+
 def test_ruff_is_clean_on_utils_tests_and_notebooks():
     ruff = shutil.which("ruff") or str(ROOT / ".venv" / "bin" / "ruff")
     done = subprocess.run([ruff, "check", "utils", "tests", "notebooks"], cwd=ROOT, capture_output=True, text=True)
