@@ -1,15 +1,18 @@
-"""Shared helpers for the RNN / LSTM lecture notebooks, one module per topic.
+"""Shared helpers for the RNN / LSTM lecture notebooks: data, plots, exercise checks and code several notebooks share.
 
-Import ``utils`` before TensorFlow. TensorFlow 2.21 loads its own TLS library, and curl_cffi (which yfinance uses
-to reach Yahoo Finance) can no longer impersonate a browser when it is loaded afterwards: downloads then fail.
-Importing curl_cffi here, first, avoids that; ``utils.data`` also copes when a notebook imported TensorFlow first.
+Every notebook imports ``utils`` before Keras, for two reasons that both act when TensorFlow loads:
+
+* ``TF_CPP_MIN_LOG_LEVEL`` is set here (the one place), so TensorFlow's C++ start-up chatter (CUDA probing, CPU
+  features) stays out of the notebooks; real errors still show.
+* TensorFlow 2.21 loads its own TLS library, after which curl_cffi (which yfinance uses to reach Yahoo Finance) can no
+  longer impersonate a browser. Importing curl_cffi first keeps downloads in-process; ``utils.data`` still copes
+  (it downloads in a fresh process) when TensorFlow came first.
 """
 
 import os
 from pathlib import Path
 
-# Keep TensorFlow's C++ start-up chatter (CUDA probing, CPU features) out of the notebooks; real errors still show.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: see the docstring
 
 try:  # pragma: no cover - the import itself is the point
     import curl_cffi  # noqa: F401
@@ -25,6 +28,14 @@ DATA_DIR = ROOT / "data"
 DATA_HOME_ENV = "COURSE_DATA_HOME"
 _APP = "rnn-lstm-course"
 _fallback_announced: set[str] = set()
+
+
+def env_flag(name: str) -> bool:
+    """Whether the environment variable ``name`` switches a course option on (``1``, ``true``, ``yes`` or ``on``).
+
+    The one reading of the course's switches (``COURSE_QUICK``, ``COURSE_OFFLINE``), so they all accept the same words.
+    """
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def default_data_home() -> Path:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
+from utils import env_flag
 
 QUICK_ENV = "COURSE_QUICK"
 
 
 def quick() -> bool:
     """True when ``COURSE_QUICK=1``: CI's student-version run, where training is shortened (same code, fewer epochs)."""
-    return os.environ.get(QUICK_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+    return env_flag(QUICK_ENV)
 
 
 def epochs(full: int, quick_epochs: int | None = None) -> int:
@@ -24,12 +24,11 @@ def epochs(full: int, quick_epochs: int | None = None) -> int:
 def setup(seed: int = 42) -> None:
     """Make the notebook reproducible and its figures readable.
 
-    Seeds Python, NumPy and TensorFlow (``keras.utils.set_random_seed``), asks TensorFlow for deterministic ops, keeps
-    its log quiet, and sets a modest figure size and dpi so stored outputs stay small on GitHub.
+    Seeds Python, NumPy and TensorFlow (``keras.utils.set_random_seed``), asks TensorFlow for deterministic ops, and
+    sets a modest figure size and dpi so stored outputs stay small on GitHub.
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, such as 42, not {seed!r}")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import matplotlib.pyplot as plt
     import tensorflow as tf

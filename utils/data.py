@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 import utils
-from utils import DATA_DIR
+from utils import DATA_DIR, env_flag
 
 PRICE_COLUMNS = ["Open", "High", "Low", "Close", "Volume"]
 #: Columns that must hold a number on every row (Volume may be missing on some days).
@@ -63,7 +63,7 @@ def is_offline(offline: bool | None = None) -> bool:
     """True when the caller or the environment (``COURSE_OFFLINE=1``) asks for no network access."""
     if offline is not None:
         return bool(offline)
-    return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+    return env_flag(OFFLINE_ENV)
 
 
 def download_timeout(timeout: float | None = None) -> float:

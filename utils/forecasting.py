@@ -12,10 +12,7 @@ The conventions, used everywhere in this module:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # as course.setup does; this module may import Keras first
 
 import keras
 import matplotlib.pyplot as plt

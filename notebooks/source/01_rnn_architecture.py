@@ -31,12 +31,12 @@
 # %% [markdown]
 # ## Setup
 #
-# `utils` is this course's small helper package. Import it before TensorFlow (it prepares the download library that
-# `yfinance` uses). `course.setup(42)` seeds every random number generator so that a rerun gives the same numbers.
+# `utils` is this course's package (the `utils/` folder): data loaders, plots, exercise checks and the code that
+# several notebooks share. It comes before Keras because it keeps TensorFlow's start-up log quiet.
+# `course.setup(seed=42)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers.
 
 # %%
-import utils  # first: before anything imports TensorFlow
-from utils import course, data, plots, rnn
+from utils import course, data, plots, rnn  # first, before Keras: see utils/__init__.py
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.rnn import check_toy_rnn_forward
 
@@ -45,7 +45,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-course.setup(42)
+course.setup(seed=42)  # seeds Python, NumPy and TensorFlow; deterministic ops; figure style (utils/course.py)
+
 
 # %% [markdown]
 # ## Sequences come in different lengths

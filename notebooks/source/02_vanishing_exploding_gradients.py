@@ -42,15 +42,16 @@
 # %% [markdown]
 # ## Setup
 #
-# `utils` is imported first (before TensorFlow, see notebook 01), then the seeds are set.
+# `utils` is this course's package (the `utils/` folder): data loaders, plots, exercise checks and the code that
+# several notebooks share. It comes before Keras because it keeps TensorFlow's start-up log quiet.
+# `course.setup(seed=42)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers.
 
 # %%
-import utils
-from utils import course, gradients, rnn
+import time
+
+from utils import course, gradients, rnn  # first, before Keras: see utils/__init__.py
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.gradients import check_clip_by_norm, check_day1_factor
-
-import time
 
 import keras
 import matplotlib.pyplot as plt
@@ -58,9 +59,9 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-course.setup(42)
+course.setup(seed=42)  # seeds Python, NumPy and TensorFlow; deterministic ops; figure style (utils/course.py)
 pd.set_option("display.precision", 4)
-print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
+
 
 # %% [markdown]
 # ## 1. Input day 1 × W2ⁿ

@@ -22,29 +22,25 @@
 # 6. look inside a trained LSTM and see its gates open and close.
 
 # %% [markdown]
-# ## Set up
+# ## Setup
 #
-# `utils` is imported before anything that loads TensorFlow (see the course README); `course.setup` fixes the seeds
-# so that a rerun gives the same numbers.
+# `utils` is this course's package (the `utils/` folder): data loaders, plots, exercise checks and the code that
+# several notebooks share. It comes before Keras because it keeps TensorFlow's start-up log quiet.
+# `course.setup(seed=42)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers.
 
 # %%
-import utils  # first: before TensorFlow
+from utils import course, lstm, plots  # first, before Keras: see utils/__init__.py
+from utils.checks import progress, use_reference_if_needed
+from utils.checks.lstm import check_lstm_param_count
 
+import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from utils import course
-
-course.setup(42)  # seeds, deterministic ops, quiet TensorFlow log: before anything below loads TensorFlow
-import keras
-
-from utils import lstm, plots
-from utils.checks import progress, use_reference_if_needed
-from utils.checks.lstm import check_lstm_param_count
-
+course.setup(seed=42)  # seeds Python, NumPy and TensorFlow; deterministic ops; figure style (utils/course.py)
 pd.set_option("display.precision", 3)
-print("Keras", keras.__version__)
+
 
 # %% [markdown]
 # ## Start from the problem LSTMs solve
@@ -499,7 +495,7 @@ print(f"baseline (always predict the training mean {train_ys.mean():.3f}): valid
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-course.setup(3)
+course.setup(seed=3)
 recall_model = keras.Sequential([
     keras.Input(shape=(None, 2)),
     keras.layers.LSTM(8, name="memory"),

@@ -20,28 +20,27 @@
 # the reference solution, so the later parts still run.
 
 # %% [markdown]
-# ## Set up
+# ## Setup
+#
+# `utils` is this course's package (the `utils/` folder): data loaders, plots, exercise checks and the code that
+# several notebooks share. It comes before Keras because it keeps TensorFlow's start-up log quiet.
+# `course.setup(seed=4)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers.
 
 # %%
-import utils  # first: before TensorFlow
-
 import time
 
-import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-
-from utils import course
-
-course.setup(4)  # seeds, deterministic ops, quiet TensorFlow log: before anything below loads TensorFlow
-import keras
-from keras import ops
-
-from utils import lstm
+from utils import course, lstm  # first, before Keras: see utils/__init__.py
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.lstm import check_lstm_cell_class, check_lstm_cell_step, check_lstm_forward
 
-print("Keras", keras.__version__)
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from keras import ops
+
+course.setup(seed=4)  # seeds Python, NumPy and TensorFlow; deterministic ops; figure style (utils/course.py)
+
 
 # %% [markdown]
 # ## The equations in Keras' layout
@@ -221,7 +220,7 @@ def recall_model(recurrent_layer):
     return model
 
 
-course.setup(4)
+course.setup(seed=4)
 home_made = recall_model(keras.layers.RNN(HomeMadeLSTMCell(8), name="home_made_lstm"))
 built_in = recall_model(keras.layers.LSTM(8, name="keras_lstm"))
 lstm.copy_lstm_weights(home_made.get_layer("home_made_lstm"), built_in.get_layer("keras_lstm"))

@@ -33,29 +33,29 @@
 # $x_t$.
 
 # %% [markdown]
-# ## Set up
+# ## Setup
 #
-# `utils` is imported before anything that imports TensorFlow (see the course README), then `course.setup` seeds
-# every random number generator so a rerun gives the same network and the same numbers.
+# `utils` is this course's package (the `utils/` folder): data loaders, plots, exercise checks and the code that
+# several notebooks share. It comes before Keras because it keeps TensorFlow's start-up log quiet.
+# `course.setup(seed=5)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers.
 
 # %%
 import time
 
-import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-
-import utils
-from utils import anomaly, course
+from utils import anomaly, course  # first, before Keras: see utils/__init__.py
 from utils.anomaly import KINDS, KPIS, SIZES
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.anomaly import check_precision_recall_f1, check_rolling_zscore
 
-course.setup(5)
 import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
+course.setup(seed=5)  # seeds Python, NumPy and TensorFlow; deterministic ops; figure style (utils/course.py)
 pd.set_option("display.precision", 2)
 pd.set_option("display.width", 130)
+
 
 # %% [markdown]
 # ## Simulate a small network

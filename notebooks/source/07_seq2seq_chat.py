@@ -24,12 +24,15 @@
 
 # %% [markdown]
 # ## Setup
+#
+# `utils` is this course's package (the `utils/` folder): data loaders, plots, exercise checks and the code that
+# several notebooks share. It comes before Keras because it keeps TensorFlow's start-up log quiet.
+# `course.setup(seed=7)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers.
 
 # %%
 import time
 
-import utils
-from utils import course
+from utils import course  # first, before Keras: see utils/__init__.py
 from utils import seq2seq as s2s
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.seq2seq import check_apply_temperature
@@ -39,7 +42,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-course.setup(7)
+course.setup(seed=7)  # seeds Python, NumPy and TensorFlow; deterministic ops; figure style (utils/course.py)
+
 
 # %% [markdown]
 # ## The corpus: chatterbot-corpus dialogues

@@ -25,26 +25,27 @@
 # %% [markdown]
 # ## Setup
 #
-# `utils` is imported before TensorFlow (see the course README: yfinance's downloads break otherwise).
-# `course.setup(42)` seeds Python, NumPy and TensorFlow, so a rerun gives the same numbers.
+# `utils` is this course's package (the `utils/` folder): data loaders, plots, exercise checks and the code that
+# several notebooks share. It comes before Keras because it keeps TensorFlow's start-up log quiet.
+# `course.setup(seed=42)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers.
 
 # %%
 import math
 
-import numpy as np
-import pandas as pd
-import matplotlib.pyplot as plt
-
-import utils
-from utils import course, data, forecasting as fc
+from utils import course, data  # first, before Keras: see utils/__init__.py
+from utils import forecasting as fc
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.forecasting import (check_evaluate_forecast, check_forecaster, check_make_windows,
                                       check_moving_average)
 
 import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-course.setup(42)
+course.setup(seed=42)  # seeds Python, NumPy and TensorFlow; deterministic ops; figure style (utils/course.py)
 pd.set_option("display.precision", 3)
+
 
 # %% [markdown]
 # ## 1 · Look at the data before any model

@@ -31,23 +31,24 @@
 # %% [markdown]
 # ## Setup
 #
-# `utils` is the course's small helper package; `utils.music` holds this notebook's code (parsing, tokens, n-grams,
-# MIDI, a small synthesizer). Import it before TensorFlow, as in every notebook.
+# `utils` is this course's package (the `utils/` folder): data loaders, plots, exercise checks and the code that
+# several notebooks share. It comes before Keras because it keeps TensorFlow's start-up log quiet.
+# `course.setup(seed=9)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers.
 
 # %%
 import time
 from collections import Counter
 
+from utils import course, music  # first, before Keras: see utils/__init__.py
+from utils.checks import progress, use_reference_if_needed
+from utils.checks.music import check_sample_with_temperature, check_transpose
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-import utils
-from utils import course, music
-from utils.checks import progress, use_reference_if_needed
-from utils.checks.music import check_sample_with_temperature, check_transpose
+course.setup(seed=9)  # seeds Python, NumPy and TensorFlow; deterministic ops; figure style (utils/course.py)
 
-course.setup(9)
 
 # %% [markdown]
 # ## 1 · The corpus: German folk songs from the Essen collection

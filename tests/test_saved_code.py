@@ -1,0 +1,69 @@
+"""The lesson's code is written in the notebook that teaches it; what others reuse is saved to ``utils`` from there.
+
+A code cell of a notebook source whose first line reads ``# Saved in utils/<module>.py ...`` (d2l's ``#@save`` idea)
+defines functions or classes that also live in that module, because a later notebook, a checker or a tool imports
+them. These tests keep the two copies identical (same code and docstring; comments may differ), so the student reads
+exactly what later runs.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = sorted((ROOT / "notebooks" / "source").glob("[0-9][0-9]_*.py"))
+MARKER = re.compile(r"^# Saved in (utils/[\w/]+\.py)\b")
+
+
+def saved_cells(source: Path) -> list[tuple[str, str]]:
+    """The (module path, cell code) of every cell of a Jupytext percent source that starts with the save marker."""
+    cells = re.split(r"^# %%.*$", source.read_text(encoding="utf-8"), flags=re.M)[1:]
+    found = []
+    for cell in cells:
+        code = cell.strip("\n")
+        match = MARKER.match(code)
+        if match:
+            found.append((match.group(1), code))
+    return found
+
+
+def top_level_definitions(code: str) -> dict[str, str]:
+    """Name -> normalised source (``ast.dump``) of each top-level function and class in ``code``."""
+    return {node.name: ast.dump(node) for node in ast.parse(code).body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+
+
+SAVED = [(source.name, module, code) for source in SOURCES for module, code in saved_cells(source)]
+
+
+def test_the_marker_is_found_in_a_cell():
+    """The parser sees a marked cell and its definitions (guards the tests below against finding nothing)."""
+    cell = "# Saved in utils/rnn.py: notebook 02 imports it from there.\ndef f(x):\n    return x\n"
+    assert MARKER.match(cell).group(1) == "utils/rnn.py"
+    assert list(top_level_definitions(cell)) == ["f"]
+
+
+def test_a_changed_copy_is_told_apart():
+    """Two definitions that differ in one operator are different; comments alone are not a difference."""
+    a = top_level_definitions("def f(x):\n    return x + 1  # one\n")
+    assert a == top_level_definitions("def f(x):\n    # two\n    return x + 1\n")
+    assert a != top_level_definitions("def f(x):\n    return x - 1\n")
+
+
+@pytest.mark.parametrize("notebook, module, code", SAVED, ids=[f"{n}:{m}" for n, m, _ in SAVED])
+def test_saved_code_is_identical_in_utils(notebook, module, code):
+    """Each definition in a marked cell exists in the named module with exactly the same code."""
+    path = ROOT / module
+    assert path.exists(), f"{notebook} saves code to {module}, which does not exist"
+    in_cell = top_level_definitions(code)
+    assert in_cell, f"{notebook}: a cell marked 'Saved in {module}' defines no function or class"
+    in_module = top_level_definitions(path.read_text(encoding="utf-8"))
+    for name, dump in in_cell.items():
+        assert name in in_module, f"{notebook} saves {name} to {module}, but {module} has no top-level {name}"
+        assert dump == in_module[name], (
+            f"{name} in {notebook} and in {module} differ: edit the notebook source, then copy the definition into "
+            f"{module} (the notebook is where the lesson is written)")
