@@ -414,7 +414,7 @@ def test_apply_temperature():
     p = np.array([0.5, 0.3, 0.2])
     assert np.allclose(s2s.apply_temperature(p, 1.0), p)
     assert np.allclose(s2s.apply_temperature(p, 0.5), p**2 / (p**2).sum())
-    with pytest.raises(ValueError, match="temperature must be > 0"):
+    with pytest.raises(ValueError, match="temperature must be a positive finite number.*greedy"):
         s2s.apply_temperature(p, -1)
 
 

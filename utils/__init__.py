@@ -35,6 +35,9 @@ def env_flag(name: str) -> bool:
 
     The one reading of the course's switches (``COURSE_QUICK``, ``COURSE_OFFLINE``), so they all accept the same words.
     """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"env_flag takes the variable's name as a string, such as env_flag('COURSE_QUICK'), "
+                         f"not {name!r}")
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 

@@ -34,6 +34,7 @@ import numpy as np
 
 import utils
 from utils import DATA_DIR
+from utils.sampling import softmax
 from utils.validate import finite_array, has, non_empty, number, string, whole
 from utils.validate import path as as_path
 
@@ -495,16 +496,6 @@ def lstm_token_nlls(model, sequences, batch_size: int = 256) -> list[np.ndarray]
 def lstm_nll(model, sequences, batch_size: int = 256) -> float:
     """Mean negative log-likelihood in nats per predicted token, over exactly the tokens the n-grams predict."""
     return float(np.concatenate(lstm_token_nlls(model, sequences, batch_size)).mean())
-
-
-def softmax(logits, temperature: float = 1.0) -> np.ndarray:
-    """softmax(logits / temperature), computed stably."""
-    temperature = number(temperature, "temperature", positive=True, fix="use a small value like 0.05 for almost-greedy")
-    z = finite_array(logits, "logits", ndim=1, minus_infinity_ok=True) / temperature
-    if np.isneginf(z).all():
-        raise ValueError("every logit is -inf: leave at least one token allowed")
-    z = np.exp(z - z.max())
-    return z / z.sum()
 
 
 def sample_with_temperature(logits, temperature: float, rng: np.random.Generator) -> int:

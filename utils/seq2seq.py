@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 import utils
-from utils.validate import finite_array, has, number, string, whole
+from utils.sampling import apply_temperature
+from utils.validate import has, string, whole
 from utils.validate import path as as_path
 
 
@@ -505,15 +506,6 @@ def greedy_decode_batch(seq2seq: Seq2Seq, encoder_input, max_len: int, batch_siz
             ends = np.flatnonzero(row == END_ID)
             results.append(row[: ends[0] if len(ends) else max_len].tolist())
     return results
-
-
-def apply_temperature(probabilities, temperature: float) -> np.ndarray:
-    """Reweight probabilities p to p^(1/temperature), renormalised to sum to 1 (computed in log space for stability)."""
-    if not number(temperature, "temperature") > 0:
-        raise ValueError(f"temperature must be > 0 (got {temperature}); for temperature 0 use greedy decoding.")
-    logits = np.log(np.clip(finite_array(probabilities, "probabilities"), 1e-12, None)) / temperature
-    weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return weights / weights.sum(axis=-1, keepdims=True)
 
 
 def sample_decode(step: Callable, state, start_id: int, end_id: int, max_len: int, temperature: float = 1.0,
