@@ -427,24 +427,6 @@ def shuffled_split(n: int, train: float = 0.7, val: float = 0.15, seed: int = 0)
 # --- plots ----------------------------------------------------------------------------------------------------------
 
 
-def plot_learning_curves(history, title: str, ax=None, loss_label: str = "MSE on scaled values"):
-    """Training and validation loss per epoch, with the epoch EarlyStopping kept marked."""
-    log = getattr(history, "history", None)
-    if not isinstance(log, dict) or not log.get("loss") or not log.get("val_loss"):
-        raise ValueError("history must be what model.fit(..., validation_data=...) returns (train() does), "
-                         f"with 'loss' and 'val_loss', not {history!r:.40}")
-    ax = ax or plt.subplots()[1]
-    loss, val = log["loss"], log["val_loss"]
-    epochs = np.arange(1, len(loss) + 1)
-    ax.plot(epochs, loss, label="training loss")
-    ax.plot(epochs, val, label="validation loss")
-    best = int(np.argmin(val)) + 1
-    ax.axvline(best, color="grey", ls=":", label=f"best validation (epoch {best}, weights kept)")
-    ax.set(title=title, xlabel="epoch", ylabel=loss_label)
-    ax.legend()
-    return ax
-
-
 def plot_forecasts(index, actual, forecasts: dict, title: str, ylabel: str, ax=None, last: int | None = None):
     """Actual values and some forecasts over the test period (optionally only its ``last`` steps)."""
     if not isinstance(forecasts, dict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.patches import Circle, FancyArrowPatch
 
 
@@ -126,4 +127,29 @@ def draw_lstm_cell(ax=None, title: str = "One LSTM cell at time step t"):
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title(title)
+    return ax
+
+
+def plot_learning_curves(history, title: str, ax=None, loss_label: str = "loss", mark_best: bool = False):
+    """Training and validation loss per epoch: the picture that shows whether a model learns and when it overfits.
+
+    ``history`` is what ``model.fit(..., validation_data=...)`` returns, or a dict with the lists ``loss`` and
+    ``val_loss`` (several ``fit`` calls joined). ``mark_best`` draws a line at the epoch of lowest validation loss, for
+    training that keeps those weights (``EarlyStopping(restore_best_weights=True)``). Returns the axes.
+    """
+    log = history if isinstance(history, dict) else getattr(history, "history", None)
+    if not isinstance(log, dict) or not log.get("loss") or not log.get("val_loss"):
+        raise ValueError("history must be what model.fit(..., validation_data=...) returns, or a dict with the lists "
+                         f"'loss' and 'val_loss', not {history!r:.40}")
+    ax = ax or plt.subplots()[1]
+    loss, val = log["loss"], log["val_loss"]
+    epochs = np.arange(1, len(loss) + 1)
+    ax.plot(epochs, loss, "o-", label="training loss", ms=3)
+    ax.plot(np.arange(1, len(val) + 1), val, "s-", label="validation loss", ms=3)
+    if mark_best:
+        best = int(np.argmin(val)) + 1
+        ax.axvline(best, color="grey", ls=":", label=f"best validation (epoch {best}, weights kept)")
+    ax.set(title=title, xlabel="epoch", ylabel=loss_label)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend()
     return ax

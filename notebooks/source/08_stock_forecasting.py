@@ -32,7 +32,7 @@
 # %%
 import math
 
-from utils import course, data  # first, before Keras: see utils/__init__.py
+from utils import course, data, plots  # first, before Keras: see utils/__init__.py
 from utils import forecasting as fc
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.forecasting import (check_evaluate_forecast, check_forecaster, check_make_windows,
@@ -290,7 +290,8 @@ print(f"trained {len(price_history.epoch)} epochs; best validation MSE "
       f"{min(price_history.history['val_loss']):.5f} (scaled units)")
 
 # %%
-_ = fc.plot_learning_curves(price_history, "LSTM on scaled MSFT prices: learning curves")
+_ = plots.plot_learning_curves(price_history, "LSTM on scaled MSFT prices: learning curves",
+                              loss_label="MSE on scaled values", mark_best=True)
 
 # %% [markdown]
 # In the curves, the training loss falls and stays low while the validation loss stops improving after a few epochs;
@@ -413,8 +414,8 @@ print(f"trained {len(return_history.epoch)} epochs; best validation MSE "
 print(f"for comparison, always forecasting the average training return scores {np.mean(val_targets ** 2):.3f}")
 
 # %%
-_ = fc.plot_learning_curves(return_history, "LSTM on standardised MSFT log returns: learning curves",
-                            loss_label="MSE (standardised returns)")
+_ = plots.plot_learning_curves(return_history, "LSTM on standardised MSFT log returns: learning curves",
+                               loss_label="MSE (standardised returns)", mark_best=True)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -667,7 +668,8 @@ _ = course.claim("the LSTM used all its epochs (early stopping did not stop it)"
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-fc.plot_learning_curves(sst_run.history, "Niño 1+2 LSTM: learning curves", ax=axes[0])
+plots.plot_learning_curves(sst_run.history, "Niño 1+2 LSTM: learning curves", ax=axes[0],
+                           loss_label="MSE on scaled values", mark_best=True)
 fc.plot_forecasts(sst_run.test_index, sst_run.actual,
                   {name: sst_run.forecasts[name] for name in ("persistence", "LSTM(32)")},
                   "Niño 1+2 test months: next-month forecasts", "temperature (°C)", ax=axes[1])
