@@ -149,7 +149,7 @@ def _series(n=40):
 
 def _issue_cases():
     """The reproductions of the issue: each must be refused with a ValueError that names the fix."""
-    from utils import course, forecasting, gradients, lstm, music, rnn
+    from utils import course, forecasting, gradients, music, rnn
     from utils import seq2seq as s2s
 
     x = _series()
@@ -188,8 +188,6 @@ def _issue_cases():
         "notes_to_midi([])": lambda: music.notes_to_midi([], "x.mid"),
         "save_seq2seq(not a Seq2Seq)": lambda: s2s.save_seq2seq(object(), "m.keras"),
         "clip_by_norm(NaN gradient)": lambda: gradients.clip_by_norm([np.nan, 1.0], 1.0),
-        "one_unit_table([nan])": lambda: lstm.one_unit_table([np.nan]),
-        "cell_state_gradient([nan])": lambda: lstm.cell_state_gradient([1.0, np.nan]),
         "course.epochs([])": lambda: course.epochs([]),
         "course.claim('', True)": lambda: course.claim("", True),
     }

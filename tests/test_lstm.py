@@ -1,15 +1,81 @@
-"""Tests of utils.lstm (reference LSTM in NumPy and Keras) and of the notebook-04 checkers, both ways."""
+"""Tests of utils.lstm (reference LSTM in NumPy and Keras), of the code notebook 03 writes in its cells, and of the
+notebook-03 and notebook-04 checkers, both ways."""
 
 from __future__ import annotations
 
+import ast
+import re
+from pathlib import Path
+
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 from keras import ops
 
 from utils import lstm
 from utils.checks.lstm import check_lstm_cell_class, check_lstm_cell_step, check_lstm_forward, check_lstm_param_count
 from utils.lstm import sigmoid
+
+SOURCES = Path(__file__).resolve().parent.parent / "notebooks" / "source"
+NB03 = next(SOURCES.glob("03_*.py"))
+NB04 = next(SOURCES.glob("04_*.py"))
+
+
+def code_cells(source: Path) -> list[str]:
+    """The code cells of a Jupytext percent source, in order."""
+    cells = re.split(r"^(# %%.*)$", source.read_text(encoding="utf-8"), flags=re.M)[1:]
+    return [body for marker, body in zip(cells[::2], cells[1::2], strict=True) if "[markdown]" not in marker]
+
+
+def notebook_definitions(source: Path) -> dict:
+    """Run every code cell of ``source`` that only defines functions or classes, in order, as the notebook does.
+
+    They run in one namespace holding the notebook's imports (np, pd, lstm, step_arrays), so a test calls exactly the
+    code a student reads.
+    """
+    namespace = {"np": np, "pd": pd, "lstm": lstm, "step_arrays": lstm.step_arrays}
+    for code in code_cells(source):
+        body = ast.parse(code).body
+        if body and all(isinstance(node, (ast.FunctionDef, ast.ClassDef)) for node in body):
+            exec(compile(code, str(source), "exec"), namespace)
+    return namespace
+
+
+@pytest.fixture(scope="module")
+def nb03():
+    """The functions notebook 03 defines in its cells."""
+    return notebook_definitions(NB03)
+
+
+# --- what notebook 03 writes in sight --------------------------------------------------------------------------------
+
+
+def test_notebook_03_writes_the_numpy_lstm_and_its_own_helpers_in_its_cells(nb03):
+    """The NumPy LSTM is taught in 03's cells (and saved to utils); what only 03 uses lives only there."""
+    saved = {"sigmoid", "lstm_cell_gates", "lstm_cell_step", "lstm_gate_activations", "lstm_forward"}
+    notebook_only = {"one_unit_table", "cell_state_gradient"}
+    assert saved | notebook_only <= nb03.keys()
+    assert all(hasattr(lstm, name) for name in saved)
+    assert not any(hasattr(lstm, name) for name in notebook_only | {"gate_slices", "gate_permutations"})
+
+
+def test_the_loop_over_time_is_written_once(monkeypatch):
+    """lstm_forward is the h and C of lstm_gate_activations, not a second copy of the loop."""
+    calls = []
+    real = lstm.lstm_gate_activations
+    monkeypatch.setattr(lstm, "lstm_gate_activations", lambda *args: calls.append(1) or real(*args))
+    W, U, b = lstm.one_unit_keras_weights()
+    hs, h_T, c_T = lstm.lstm_forward(np.ones((2, 3, 1)), np.zeros((2, 1)), np.zeros((2, 1)), W, U, b)
+    assert calls == [1]
+    np.testing.assert_array_equal(h_T, hs[:, -1])
+
+
+def test_notebook_04_draws_its_learning_curves_with_the_shared_helper():
+    """One learning-curve plot in the course: 04 calls plots.plot_learning_curves, it does not draw val_loss itself."""
+    code = "\n".join(code_cells(NB04))
+    assert "plots.plot_learning_curves(history" in code
+    assert not re.search(r"\.plot\([^)]*val_loss", code)
 
 # --- the reference implementation -------------------------------------------------------------------------------------
 
@@ -56,15 +122,25 @@ def test_parameter_count_formula_matches_keras():
         lstm.parameter_count(0, 3)
 
 
-def test_gate_activations_and_one_unit_table_agree_with_the_step():
+def test_notebook_03_one_unit_table_follows_the_step_day_by_day(nb03):
     W, U, b = lstm.one_unit_keras_weights()
     xs = np.array([0.0, 0.5, 0.25, 1.0])
-    table = lstm.one_unit_table(xs)
-    acts = lstm.lstm_gate_activations(xs.reshape(1, -1, 1), np.zeros((1, 1)), np.zeros((1, 1)), W, U, b)
-    np.testing.assert_allclose(table["h_t (short-term)"], acts["h"][0, :, 0])
-    np.testing.assert_allclose(table["C_t (long-term)"], acts["c"][0, :, 0])
-    np.testing.assert_allclose(table["f_t: % to remember"], 100 * acts["f"][0, :, 0])
+    table = nb03["one_unit_table"](xs)
+    h, c = np.zeros((1, 1)), np.zeros((1, 1))
+    for t, x in enumerate(xs, start=1):  # one hand-made step per day, from the memories of the day before
+        row = table.loc[t]
+        assert (row["h_(t-1)"], row["C_(t-1)"]) == (h[0, 0], c[0, 0])
+        step = lstm.lstm_cell_gates(np.array([[x]]), h, c, W, U, b)
+        assert row["f_t: % to remember"] == pytest.approx(100 * step["f"][0, 0])
+        assert row["i_t: % of potential to add"] == pytest.approx(100 * step["i"][0, 0])
+        assert row["o_t: % to output"] == pytest.approx(100 * step["o"][0, 0])
+        h, c = step["h"], step["c"]
+        assert (row["h_t (short-term)"], row["C_t (long-term)"]) == pytest.approx((h[0, 0], c[0, 0]))
     np.testing.assert_allclose(table["kept f·C_(t-1)"] + table["added i·C~_t"], table["C_t (long-term)"])
+    first = nb03["one_unit_table"]([1.0], h0=0.5, c0=-1.0).iloc[0]
+    assert (first["h_(t-1)"], first["C_(t-1)"]) == (0.5, -1.0)
+    with pytest.raises(ValueError, match="at least one time step"):
+        nb03["one_unit_table"]([])
 
 
 def test_sigmoid_is_stable_and_in_range():
@@ -144,26 +220,12 @@ WRONG_STEPS = {
 }
 
 
-def test_step_check_accepts_the_reference(capsys):
-    assert check_lstm_cell_step(lstm.lstm_cell_step) is True
-    assert "✅" in capsys.readouterr().out
-
-
 def test_step_check_accepts_a_float32_implementation(capsys):
     def in_float32(*args):
         return lstm.lstm_cell_step(*(np.asarray(a, dtype="float32") for a in args))
 
     assert check_lstm_cell_step(in_float32) is True  # right maths in single precision is still right
     assert "✅" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("name", list(WRONG_STEPS))
-def test_step_check_rejects_typical_mistakes_with_their_hint(name, capsys):
-    fn, hint = WRONG_STEPS[name]
-    assert check_lstm_cell_step(fn) is False
-    out = capsys.readouterr().out
-    assert hint in out, out
-    assert "❌" in out
 
 
 def test_step_check_says_not_done(capsys):
@@ -234,19 +296,6 @@ WRONG_LOOPS = {
 }
 
 
-def test_forward_check_accepts_the_reference(capsys):
-    assert check_lstm_forward(lstm.lstm_forward) is True
-    assert "✅" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("name", list(WRONG_LOOPS))
-def test_forward_check_rejects_typical_mistakes_with_their_hint(name, capsys):
-    fn, hint = WRONG_LOOPS[name]
-    assert check_lstm_forward(fn) is False
-    out = capsys.readouterr().out
-    assert hint in out, out
-
-
 # --- wrong cell classes ----------------------------------------------------------------------------------------------
 
 
@@ -305,18 +354,35 @@ WRONG_CELLS = {
 }
 
 
-def test_cell_class_check_accepts_the_reference(capsys):
-    assert check_lstm_cell_class(lstm.ReferenceLSTMCell) is True
+# --- every checker, both ways ----------------------------------------------------------------------------------------
+
+RIGHT_ANSWERS = {
+    "step: the reference": (check_lstm_cell_step, lstm.lstm_cell_step),
+    "loop: the reference": (check_lstm_forward, lstm.lstm_forward),
+    "cell: the reference": (check_lstm_cell_class, lstm.ReferenceLSTMCell),
+    "cell: the students' skeleton done right": (check_lstm_cell_class, _cell_class()),
+}
+WRONG_ANSWERS = {
+    **{f"step: {name}": (check_lstm_cell_step, fn, hint) for name, (fn, hint) in WRONG_STEPS.items()},
+    **{f"loop: {name}": (check_lstm_forward, fn, hint) for name, (fn, hint) in WRONG_LOOPS.items()},
+    **{f"cell: {name}": (check_lstm_cell_class, fn, hint) for name, (fn, hint) in WRONG_CELLS.items()},
+}
+
+
+@pytest.mark.parametrize("name", list(RIGHT_ANSWERS))
+def test_checks_accept_right_answers(name, capsys):
+    checker, answer = RIGHT_ANSWERS[name]
+    assert checker(answer) is True
     assert "✅" in capsys.readouterr().out
-    assert check_lstm_cell_class(_cell_class()) is True
 
 
-@pytest.mark.parametrize("name", list(WRONG_CELLS))
-def test_cell_class_check_rejects_typical_mistakes_with_their_hint(name, capsys):
-    cls, hint = WRONG_CELLS[name]
-    assert check_lstm_cell_class(cls) is False
+@pytest.mark.parametrize("name", list(WRONG_ANSWERS))
+def test_checks_reject_typical_mistakes_with_their_hint(name, capsys):
+    checker, answer, hint = WRONG_ANSWERS[name]
+    assert checker(answer) is False
     out = capsys.readouterr().out
     assert hint in out, out
+    assert "❌" in out
 
 
 class _RaisesOops(lstm.ReferenceLSTMCell):
@@ -394,8 +460,9 @@ def test_param_count_check_both_ways(capsys):
         assert hint in out, out
 
 
-def test_cell_state_gradient_matches_the_forget_gates_for_one_step():
-    total, direct = lstm.cell_state_gradient([0.3])
+def test_notebook_03_cell_state_gradient_matches_the_forget_gates_for_one_step(nb03):
+    cell_state_gradient = nb03["cell_state_gradient"]
+    total, direct = cell_state_gradient([0.3])
     assert abs(total - direct) < 1e-6  # one step: dC_1/dC_0 is exactly f_1
-    total, direct = lstm.cell_state_gradient(np.full(10, 0.1))
+    total, direct = cell_state_gradient(np.full(10, 0.1))
     assert 0 < total < 1 and 0 < direct < 1

@@ -16,24 +16,15 @@ order **i, f, c, o**, so for example W_f·[h, x] + b_f = x @ W[:, u:2u] + h @ U[
 
 from __future__ import annotations
 
-import itertools
-
 import keras
 import numpy as np
-import pandas as pd
 from keras import ops
 
-from utils.validate import finite_array, has, whole
+from utils.validate import has, whole
 
 #: Keras' gate order of the column blocks in the kernel, recurrent kernel and bias.
 GATES = ("i", "f", "c", "o")
 GATE_NAMES = {"i": "input gate i_t", "f": "forget gate f_t", "c": "candidate C~_t", "o": "output gate o_t"}
-
-
-def sigmoid(z):
-    """The logistic function 1 / (1 + e^-z), elementwise, written so it never overflows: its values lie in (0, 1)."""
-    z = np.asarray(z)
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
 def parameter_count(input_dim: int, units: int) -> int:
@@ -45,14 +36,11 @@ def parameter_count(input_dim: int, units: int) -> int:
     return 4 * (units * (input_dim + units) + units)
 
 
-def gate_slices(units: int) -> dict[str, slice]:
-    """The columns of W, U and b that belong to each gate: ``{"i": slice(0, u), "f": slice(u, 2u), ...}``."""
-    units = whole(units, "units")
-    return {gate: slice(k * units, (k + 1) * units) for k, gate in enumerate(GATES)}
+def step_arrays(x_t, h_prev, c_prev, W, U, b):
+    """The six arguments of one step as NumPy arrays, or a ValueError that names the wrong one and its right shape.
 
-
-def _check_step_shapes(x_t, h_prev, c_prev, W, U, b):
-    """Shapes of one step's arguments, or a ValueError that says which one is wrong and what it should be."""
+    Shapes: x_t (batch, d); h_prev, c_prev (batch, u); W (d, 4u); U (u, 4u); b (4u,).
+    """
     x_t, h_prev, c_prev, W, U, b = (np.asarray(a) for a in (x_t, h_prev, c_prev, W, U, b))
     if x_t.ndim != 2:
         raise ValueError(f"x_t must be 2-D (batch, d), got shape {x_t.shape}: use x_t.reshape(1, -1) for one example")
@@ -68,16 +56,24 @@ def _check_step_shapes(x_t, h_prev, c_prev, W, U, b):
     return x_t, h_prev, c_prev, W, U, b
 
 
+# --- the NumPy LSTM: written in notebook 03, where it is taught; the copies here must stay identical ---------------
+
+
+def sigmoid(z):
+    """The logistic function 1 / (1 + e^-z), elementwise, written so it never overflows: its values lie in (0, 1)."""
+    z = np.asarray(z)
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
 def lstm_cell_gates(x_t, h_prev, c_prev, W, U, b) -> dict[str, np.ndarray]:
     """Everything one LSTM step computes, by name: ``i, f, c_tilde, o`` (the gates) and ``c, h`` (the new memories).
 
     x_t: (batch, d); h_prev, c_prev: (batch, u); W: (d, 4u); U: (u, 4u); b: (4u,). Every result is (batch, u).
     """
-    x_t, h_prev, c_prev, W, U, b = _check_step_shapes(x_t, h_prev, c_prev, W, U, b)
-    z = x_t @ W + h_prev @ U + b  # (batch, 4u): the four pre-activations side by side, in the order i, f, c, o
-    blocks = {gate: z[:, cols] for gate, cols in gate_slices(U.shape[0]).items()}
-    i, f, o = sigmoid(blocks["i"]), sigmoid(blocks["f"]), sigmoid(blocks["o"])
-    c_tilde = np.tanh(blocks["c"])
+    x_t, h_prev, c_prev, W, U, b = step_arrays(x_t, h_prev, c_prev, W, U, b)
+    z = x_t @ W + h_prev @ U + b
+    z_i, z_f, z_c, z_o = np.split(z, 4, axis=-1)
+    i, f, c_tilde, o = sigmoid(z_i), sigmoid(z_f), np.tanh(z_c), sigmoid(z_o)
     c = f * c_prev + i * c_tilde
     h = o * np.tanh(c)
     return {"i": i, "f": f, "c_tilde": c_tilde, "o": o, "c": c, "h": h}
@@ -90,22 +86,21 @@ def lstm_cell_step(x_t, h_prev, c_prev, W, U, b):
 
 
 def lstm_gate_activations(xs, h0, c0, W, U, b) -> dict[str, np.ndarray]:
-    """Run the LSTM over ``xs (batch, T, d)`` and keep every step's gates and memories, each (batch, T, u).
+    """Run the LSTM over ``xs (batch, T, d)`` from ``h0, c0 (batch, u)``; every step's gates and memories (batch, T, u).
 
-    Keys: ``i, f, c_tilde, o, c, h``. This is what the gate heatmaps of notebook 03 show.
+    Keys: ``i, f, c_tilde, o, c, h``. Each step starts from the memories h, c that the step before it left.
     """
     xs = np.asarray(xs)
     if xs.ndim != 3:
         raise ValueError(f"xs must be 3-D (batch, T, d), got shape {xs.shape}: add a batch axis with xs[None]")
     if xs.shape[1] < 1:
         raise ValueError("xs must hold at least one time step")
-    h, c = np.asarray(h0), np.asarray(c0)
-    steps = []
+    h, c, steps = h0, c0, []
     for t in range(xs.shape[1]):
         step = lstm_cell_gates(xs[:, t], h, c, W, U, b)
         h, c = step["h"], step["c"]
         steps.append(step)
-    return {key: np.stack([s[key] for s in steps], axis=1) for key in steps[0]}
+    return {key: np.stack([step[key] for step in steps], axis=1) for key in steps[0]}
 
 
 def lstm_forward(xs, h0, c0, W, U, b):
@@ -113,17 +108,8 @@ def lstm_forward(xs, h0, c0, W, U, b):
 
     xs: (batch, T, d); h0, c0: (batch, u). hs: (batch, T, u) holds h_1 … h_T; h_T, c_T: (batch, u), the last memories.
     """
-    xs = np.asarray(xs)
-    if xs.ndim != 3:
-        raise ValueError(f"xs must be 3-D (batch, T, d), got shape {xs.shape}: add a batch axis with xs[None]")
-    h, c = np.asarray(h0), np.asarray(c0)
-    hs = []
-    for t in range(xs.shape[1]):
-        h, c = lstm_cell_step(xs[:, t], h, c, W, U, b)
-        hs.append(h)
-    if not hs:
-        raise ValueError("xs must hold at least one time step")
-    return np.stack(hs, axis=1), h, c
+    run = lstm_gate_activations(xs, h0, c0, W, U, b)
+    return run["h"], run["h"][:, -1], run["c"][:, -1]
 
 
 # --- Keras: the layer's weights, a reference cell class, copying weights ----------------------------------------------
@@ -211,6 +197,10 @@ class ReferenceLSTMCell(keras.layers.Layer):
 
     Its weights have the names and shapes of ``keras.layers.LSTM``'s (kernel (d, 4u), recurrent_kernel (u, 4u),
     bias (4u,), gate order i, f, c, o), so weights copy either way with ``copy_lstm_weights``. States are [h, c].
+
+    ``call`` is also the solution of notebook 04's Exercise 3, and stays a second copy on purpose: there it is the
+    student's to write (the student version has a stub), so the known-good cell that the notebook falls back to and
+    the checker's tests accept has to live here.
     """
 
     def __init__(self, units: int, **kwargs):
@@ -259,50 +249,6 @@ def one_unit_keras_weights(weights=None) -> tuple[np.ndarray, np.ndarray, np.nda
     U = np.array([[weights[g]["h"] for g in GATES]], dtype=float)
     b = np.array([weights[g]["b"] for g in GATES], dtype=float)
     return W, U, b
-
-
-def one_unit_table(xs, weights=None, h0: float = 0.0, c0: float = 0.0) -> pd.DataFrame:
-    """One LSTM unit stepped over the 1-D sequence ``xs``: one row per step, gates in percent.
-
-    Columns follow the order of the computation: what comes in (x_t, h_(t-1), C_(t-1)), the forget gate and what it
-    keeps, the candidate and the share of it the input gate adds, the new long-term memory C_t, the output gate and
-    the new short-term memory h_t.
-    """
-    xs = finite_array(xs, "xs", min_size=0).reshape(-1)
-    if xs.size == 0:
-        raise ValueError("xs must hold at least one value")
-    W, U, b = one_unit_keras_weights(weights)
-    rows, h, c = [], np.array([[h0]]), np.array([[c0]])
-    for t, x in enumerate(xs, start=1):
-        s = {k: float(v[0, 0]) for k, v in lstm_cell_gates(np.array([[x]]), h, c, W, U, b).items()}
-        c_prev = float(c[0, 0])
-        rows.append({
-            "t": t, "x_t": x, "h_(t-1)": float(h[0, 0]), "C_(t-1)": c_prev,
-            "f_t: % to remember": 100 * s["f"], "kept f·C_(t-1)": s["f"] * c_prev,
-            "C~_t: potential memory": s["c_tilde"], "i_t: % of potential to add": 100 * s["i"],
-            "added i·C~_t": s["i"] * s["c_tilde"], "C_t (long-term)": s["c"],
-            "o_t: % to output": 100 * s["o"], "h_t (short-term)": s["h"],
-        })
-        h, c = np.array([[s["h"]]]), np.array([[s["c"]]])
-    return pd.DataFrame(rows).set_index("t")
-
-
-def cell_state_gradient(xs, weights=None, eps: float = 1e-6) -> tuple[float, float]:
-    """How much C_T moves when C_0 moves, for one unit run over the 1-D sequence ``xs`` from h_0 = C_0 = 0.
-
-    Returns ``(total, direct)``: the measured derivative dC_T/dC_0 (central finite difference, so it includes every
-    path, also those through h and the weights), and the product of the forget gates f_1 … f_T, which is the
-    derivative along the cell-state line alone.
-    """
-    xs = finite_array(xs, "xs", min_size=0).reshape(1, -1, 1)
-    if xs.shape[1] == 0:
-        raise ValueError("xs must hold at least one value")
-    W, U, b = one_unit_keras_weights(weights)
-    zero = np.zeros((1, 1))
-    c_up = lstm_forward(xs, zero, zero + eps, W, U, b)[2]
-    c_down = lstm_forward(xs, zero, zero - eps, W, U, b)[2]
-    forget = lstm_gate_activations(xs, zero, zero, W, U, b)["f"]
-    return float((c_up - c_down)[0, 0] / (2 * eps)), float(np.prod(forget))
 
 
 # --- a small memory task, gate plots, the gate playground -------------------------------------------------------------
@@ -416,11 +362,3 @@ def gate_playground():
     defaults = {"x_t": 1.0, "h_prev": 0.0, "c_prev": 1.0, **{f"b_{g}": ONE_UNIT_WEIGHTS[g]["b"] for g in "fico"}}
     controls = {name: widgets.FloatSlider(value=value, description=name, **slider) for name, value in defaults.items()}
     return widgets.interactive(show, **controls)
-
-
-# --- a vocabulary of mistakes, shared by the checks and their tests ---------------------------------------------------
-
-
-def gate_permutations() -> list[tuple[str, ...]]:
-    """Every wrong order of the four gate blocks (23 of them), for recognising a mix-up."""
-    return [order for order in itertools.permutations(GATES) if order != GATES]

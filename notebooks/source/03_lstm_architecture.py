@@ -32,6 +32,7 @@
 from utils import course, lstm, plots  # first, before Keras: see utils/__init__.py
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.lstm import check_lstm_param_count
+from utils.lstm import step_arrays  # the shape checks of the NumPy LSTM step below
 
 import keras
 import matplotlib.pyplot as plt
@@ -103,17 +104,28 @@ plt.show()
 # **fraction**, which is exactly what a gate is ("let four fifths through"). tanh maps into (-1, 1): a **signed amount**, which
 # is what memory content needs (the price went up / down). A ReLU, the toy RNN's activation, would be a poor gate: it
 # has no upper limit, so it could not mean "at most 100 %".
+#
+# In NumPy the sigmoid is one line. Written with tanh, $\sigma(z) = (1 + \tanh(z/2))/2$, it gives the same values as
+# $1/(1+e^{-z})$ but never overflows, where $e^{-z}$ would for a very negative z:
+
+# %%
+# Saved in utils/lstm.py: notebook 04, the checks and the LSTM step in utils/lstm.py use it from there
+def sigmoid(z):
+    """The logistic function 1 / (1 + e^-z), elementwise, written so it never overflows: its values lie in (0, 1)."""
+    z = np.asarray(z)
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
 
 # %%
 # NBVAL_CHECK_OUTPUT
 z = np.array([-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0])
-squash = pd.DataFrame({"sigmoid(z)": lstm.sigmoid(z), "tanh(z)": np.tanh(z)}, index=pd.Index(z, name="z"))
+squash = pd.DataFrame({"sigmoid(z)": sigmoid(z), "tanh(z)": np.tanh(z)}, index=pd.Index(z, name="z"))
 print(squash.T.to_string(float_format=lambda v: f"{v:.3f}"))
 
 # %%
 z_axis = np.linspace(-6, 6, 241)
 fig, ax = plt.subplots()
-ax.plot(z_axis, lstm.sigmoid(z_axis), label="sigmoid: gates f, i, o (0 … 1)")
+ax.plot(z_axis, sigmoid(z_axis), label="sigmoid: gates f, i, o (0 … 1)")
 ax.plot(z_axis, np.tanh(z_axis), label="tanh: candidate C~ and tanh(C) (-1 … 1)")
 ax.axhline(0, color="black", lw=0.6)
 ax.set(title="The two squashing functions of an LSTM", xlabel="pre-activation z (no units)",
@@ -149,11 +161,11 @@ print(weights.to_string())
 company_a = [0.0, 0.5, 0.25, 1.0]
 x, h_prev, c_prev = company_a[0], 0.0, 0.0
 g = lstm.ONE_UNIT_WEIGHTS
-forget = lstm.sigmoid(g["f"]["x"] * x + g["f"]["h"] * h_prev + g["f"]["b"])
-remember = lstm.sigmoid(g["i"]["x"] * x + g["i"]["h"] * h_prev + g["i"]["b"])
+forget = sigmoid(g["f"]["x"] * x + g["f"]["h"] * h_prev + g["f"]["b"])
+remember = sigmoid(g["i"]["x"] * x + g["i"]["h"] * h_prev + g["i"]["b"])
 potential = np.tanh(g["c"]["x"] * x + g["c"]["h"] * h_prev + g["c"]["b"])
 c_new = forget * c_prev + remember * potential
-show = lstm.sigmoid(g["o"]["x"] * x + g["o"]["h"] * h_prev + g["o"]["b"])
+show = sigmoid(g["o"]["x"] * x + g["o"]["h"] * h_prev + g["o"]["b"])
 h_new = show * np.tanh(c_new)
 print(f"x_1 = {x}, h_0 = {h_prev}, C_0 = {c_prev}")
 print(f"f_1  = sigmoid({g['f']['x']}·{x} + {g['f']['h']}·{h_prev} + {g['f']['b']}) = {forget:.4f}  -> remember {100 * forget:.1f} % of C_0")
@@ -164,11 +176,93 @@ print(f"o_1  = sigmoid({g['o']['x']}·{x} + {g['o']['h']}·{h_prev} + {g['o']['b
 print(f"h_1  = {show:.4f}·tanh({c_new:.4f}) = {h_new:.4f}  (new short-term memory and output)")
 
 # %% [markdown]
-# `lstm.one_unit_table` repeats exactly these lines for every day (one column per day; gates in percent):
+# The same lines as code, written once for a batch of examples and any number of units u, in the layout Keras
+# uses (see "Read the weight layout from the layer" below): `W` multiplies $x_t$, `U` multiplies $h_{t-1}$, and the
+# four gates' columns sit side by side in the order i, f, c, o. This is the course's NumPy LSTM step:
+
+# %%
+# Saved in utils/lstm.py: notebook 04 falls back to it and checks against it; notebooks 02 and 09 step with it
+def lstm_cell_gates(x_t, h_prev, c_prev, W, U, b) -> dict[str, np.ndarray]:
+    """Everything one LSTM step computes, by name: ``i, f, c_tilde, o`` (the gates) and ``c, h`` (the new memories).
+
+    x_t: (batch, d); h_prev, c_prev: (batch, u); W: (d, 4u); U: (u, 4u); b: (4u,). Every result is (batch, u).
+    """
+    x_t, h_prev, c_prev, W, U, b = step_arrays(x_t, h_prev, c_prev, W, U, b)  # a wrong shape gets a clear error
+    z = x_t @ W + h_prev @ U + b  # (batch, 4u): the four pre-activations side by side
+    z_i, z_f, z_c, z_o = np.split(z, 4, axis=-1)  # four blocks of u columns, in Keras' gate order i, f, c, o
+    i, f, c_tilde, o = sigmoid(z_i), sigmoid(z_f), np.tanh(z_c), sigmoid(z_o)
+    c = f * c_prev + i * c_tilde  # keep the remembered share of C_(t-1), add the admitted share of C~_t
+    h = o * np.tanh(c)  # show the output gate's share of the squashed memory
+    return {"i": i, "f": f, "c_tilde": c_tilde, "o": o, "c": c, "h": h}
+
+
+def lstm_cell_step(x_t, h_prev, c_prev, W, U, b):
+    """One LSTM step in Keras' layout; returns ``(h_t, c_t)``, both (batch, u). Shapes as in ``lstm_cell_gates``."""
+    step = lstm_cell_gates(x_t, h_prev, c_prev, W, U, b)
+    return step["h"], step["c"]
+
+
+# %% [markdown]
+# Over a sequence, each step starts from the two memories the step before it left. `lstm_gate_activations` keeps
+# every step's gates (the heatmaps at the end of this notebook show them); `lstm_forward` returns what a Keras layer
+# returns:
+
+# %%
+# Saved in utils/lstm.py: notebook 04 falls back to it and its checks compare with it
+def lstm_gate_activations(xs, h0, c0, W, U, b) -> dict[str, np.ndarray]:
+    """Run the LSTM over ``xs (batch, T, d)`` from ``h0, c0 (batch, u)``; every step's gates and memories (batch, T, u).
+
+    Keys: ``i, f, c_tilde, o, c, h``. Each step starts from the memories h, c that the step before it left.
+    """
+    xs = np.asarray(xs)
+    if xs.ndim != 3:
+        raise ValueError(f"xs must be 3-D (batch, T, d), got shape {xs.shape}: add a batch axis with xs[None]")
+    if xs.shape[1] < 1:
+        raise ValueError("xs must hold at least one time step")
+    h, c, steps = h0, c0, []
+    for t in range(xs.shape[1]):
+        step = lstm_cell_gates(xs[:, t], h, c, W, U, b)
+        h, c = step["h"], step["c"]
+        steps.append(step)
+    return {key: np.stack([step[key] for step in steps], axis=1) for key in steps[0]}
+
+
+def lstm_forward(xs, h0, c0, W, U, b):
+    """Run the LSTM over a batch of sequences; returns ``(hs, h_T, c_T)``.
+
+    xs: (batch, T, d); h0, c0: (batch, u). hs: (batch, T, u) holds h_1 … h_T; h_T, c_T: (batch, u), the last memories.
+    """
+    run = lstm_gate_activations(xs, h0, c0, W, U, b)
+    return run["h"], run["h"][:, -1], run["c"][:, -1]
+
+
+# %% [markdown]
+# `one_unit_table` runs that loop on the one unit over a list of days and lays out each day's numbers in the order
+# they are computed:
+
+# %%
+def one_unit_table(xs, weights=None, h0=0.0, c0=0.0):
+    """One LSTM unit stepped over the 1-D sequence ``xs``: one row per day t, gates in percent, memories as values."""
+    xs = np.asarray(xs, dtype=float)
+    run = lstm_gate_activations(xs.reshape(1, -1, 1), np.array([[h0]]), np.array([[c0]]),
+                                *lstm.one_unit_keras_weights(weights))
+    s = {key: values[0, :, 0] for key, values in run.items()}  # each one value per day
+    h_prev, c_prev = np.append(h0, s["h"][:-1]), np.append(c0, s["c"][:-1])  # the memories each day starts from
+    return pd.DataFrame({
+        "x_t": xs, "h_(t-1)": h_prev, "C_(t-1)": c_prev,
+        "f_t: % to remember": 100 * s["f"], "kept f·C_(t-1)": s["f"] * c_prev,
+        "C~_t: potential memory": s["c_tilde"], "i_t: % of potential to add": 100 * s["i"],
+        "added i·C~_t": s["i"] * s["c_tilde"], "C_t (long-term)": s["c"],
+        "o_t: % to output": 100 * s["o"], "h_t (short-term)": s["h"],
+    }, index=pd.Index(np.arange(1, len(xs) + 1), name="t"))
+
+
+# %% [markdown]
+# Company A's four days, one column per day (day 1 repeats the lines above):
 
 # %%
 # NBVAL_CHECK_OUTPUT
-table_a = lstm.one_unit_table(company_a)
+table_a = one_unit_table(company_a)
 print(table_a.T.to_string(float_format=lambda v: f"{v:.3f}"))
 
 # %% [markdown]
@@ -183,7 +277,7 @@ print(table_a.T.to_string(float_format=lambda v: f"{v:.3f}"))
 # %%
 # NBVAL_CHECK_OUTPUT
 company_b = [1.0, 0.5, 0.25, 1.0]
-table_b = lstm.one_unit_table(company_b)
+table_b = one_unit_table(company_b)
 both = pd.DataFrame({"C_t company A": table_a["C_t (long-term)"], "C_t company B": table_b["C_t (long-term)"],
                      "h_t company A": table_a["h_t (short-term)"], "h_t company B": table_b["h_t (short-term)"]})
 print(both.to_string(float_format=lambda v: f"{v:.3f}"))
@@ -243,12 +337,29 @@ plt.show()
 #   paths through h, which *do* pass through weights at every step.
 
 # %%
+def cell_state_gradient(xs, weights=None, eps=1e-6):
+    """How much C_T moves when C_0 moves, for the one unit run over the 1-D sequence ``xs`` from h_0 = C_0 = 0.
+
+    Returns ``(total, direct)``: dC_T/dC_0 measured by nudging C_0 by ±eps (every path), and f_1 … f_T (the C line).
+    """
+    xs, zero = np.asarray(xs, dtype=float).reshape(1, -1, 1), np.zeros((1, 1))
+    W, U, b = lstm.one_unit_keras_weights(weights)
+    c_up = lstm_forward(xs, zero, zero + eps, W, U, b)[2]
+    c_down = lstm_forward(xs, zero, zero - eps, W, U, b)[2]
+    forget = lstm_gate_activations(xs, zero, zero, W, U, b)["f"]
+    return float((c_up - c_down)[0, 0] / (2 * eps)), float(np.prod(forget))
+
+
+# %% [markdown]
+# Both, next to the plain RNN's $W_2^n$:
+
+# %%
 # NBVAL_CHECK_OUTPUT
 open_forget = {gate: dict(values) for gate, values in lstm.ONE_UNIT_WEIGHTS.items()}
 open_forget["f"]["b"] = 4.0
 rows = []
 for n in steps:
-    total, direct = lstm.cell_state_gradient(np.full(n, 0.1), open_forget)
+    total, direct = cell_state_gradient(np.full(n, 0.1), open_forget)
     rows.append({"steps n": n, "RNN W2^n, W2 = 0.5": 0.5**n, "RNN W2^n, W2 = 2": 2.0**n,
                  "LSTM f_1…f_n (C line only)": direct, "LSTM dC_n/dC_0 (all paths)": total})
 print(pd.DataFrame(rows).set_index("steps n").to_string(float_format=lambda v: f"{v:.3g}"))
@@ -278,11 +389,11 @@ fig = lstm.plot_gate_scenarios(scenarios)
 plt.show()
 
 # %% [markdown]
-# The same three snapshots as numbers, one column each (one step of `lstm.one_unit_table` from the given memories):
+# The same three snapshots as numbers, one column each (one step of `one_unit_table` from the given memories):
 
 # %%
 # NBVAL_CHECK_OUTPUT
-snapshots = pd.concat({name: lstm.one_unit_table([x], h0=h, c0=c).iloc[0] for name, (x, h, c) in scenarios.items()},
+snapshots = pd.concat({name: one_unit_table([x], h0=h, c0=c).iloc[0] for name, (x, h, c) in scenarios.items()},
                       axis=1)
 shown = snapshots.apply(lambda row: row.map(("{:.1f}" if "%" in row.name else "{:.3f}").format), axis=1)
 print(shown.to_string())  # gates in percent to one decimal, memories to three
@@ -456,13 +567,14 @@ for variable in layout.weights:
     print(f"{variable.path:<32} shape {tuple(variable.shape)}")
 kernel, recurrent_kernel, bias = layout.get_weights()
 print("bias of a fresh LSTM(3):", bias)
-for gate, columns in lstm.gate_slices(3).items():
+for k, gate in enumerate(lstm.GATES):  # four blocks of u = 3 columns
+    columns = slice(3 * k, 3 * (k + 1))
     print(f"  columns {columns.start}:{columns.stop} -> {lstm.GATE_NAMES[gate]:<16} bias {bias[columns]}")
 
 # %% [markdown]
 # The ones sit in the second block, columns 3:6, so the order is **i, f, c, o** (input, forget, candidate, output),
 # not the f, i, C, o order in which the equations are usually written. Final check of the layout: the NumPy
-# reference `lstm.lstm_forward`, which slices W, U and b in exactly this order, reproduces the layer's own outputs.
+# `lstm_forward` written above, which cuts z into blocks in exactly this order, reproduces the layer's own outputs.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -471,7 +583,7 @@ layout_seq.build((None, None, 2))
 layout_seq.set_weights(layout.get_weights())
 sample = rng.normal(size=(4, 6, 2)).astype("float32")
 zeros = np.zeros((4, 3), dtype="float32")
-numpy_hs, numpy_h, numpy_c = lstm.lstm_forward(sample, zeros, zeros, kernel, recurrent_kernel, bias)
+numpy_hs, numpy_h, numpy_c = lstm_forward(sample, zeros, zeros, kernel, recurrent_kernel, bias)
 keras_hs, keras_h, keras_c = lstm.run_keras_lstm(layout_seq, sample)
 print("NumPy reference = keras.layers.LSTM (to 1e-6):",
       all(np.allclose(a, b, atol=1e-6) for a, b in [(numpy_hs, keras_hs), (numpy_h, keras_h), (numpy_c, keras_c)]))
@@ -515,8 +627,8 @@ print(f"LSTM(8) after {len(history.history['loss'])} epochs: validation MSE {lst
 # the picture's last column holds $C_{20}$.
 
 # %%
-activations = lstm.lstm_gate_activations(val_xs, np.zeros((len(val_xs), 8)), np.zeros((len(val_xs), 8)),
-                                         *lstm.keras_lstm_weights(recall_model.get_layer("memory")))
+activations = lstm_gate_activations(val_xs, np.zeros((len(val_xs), 8)), np.zeros((len(val_xs), 8)),
+                                    *lstm.keras_lstm_weights(recall_model.get_layer("memory")))
 example = 0
 marked = int(np.argmax(val_xs[example, :, 1]))
 print(f"sequence {example}: marked step t = {marked}, value to remember {val_xs[example, marked, 0]:.3f}")

@@ -3,11 +3,11 @@
 # <!-- summary: write an LSTM cell and loop in NumPy, then a Keras cell class; checks copy weights from keras.layers.LSTM and name the mistake -->
 # <!-- facts: 2000 (Gers and Schmidhuber's peephole LSTM); 2015 (Olah's blog post) -->
 #
-# In notebook 03 you stepped one LSTM unit by hand and read the weights of `keras.layers.LSTM`. Now you build the cell
-# yourself, three times over: one step in NumPy, the loop over a whole sequence, and finally a Keras layer that you
-# train like any other. Each exercise has a check cell underneath that compares your code with `keras.layers.LSTM`
-# (random weights, float32 and float64, a batch of one and larger batches) and, when something is off, names the likely
-# mistake.
+# In notebook 03 you stepped one LSTM unit by hand, read the six equations as NumPy code and read the weights of
+# `keras.layers.LSTM`. Now you build the cell yourself (try it without looking back), three times over: one step in
+# NumPy, the loop over a whole sequence, and finally a Keras layer that you train like any other. Each exercise has a
+# check cell underneath that compares your code with `keras.layers.LSTM` (random weights, float32 and float64, a batch
+# of one and larger batches) and, when something is off, names the likely mistake.
 #
 # **By the end of this notebook you will be able to**
 #
@@ -29,7 +29,7 @@
 # %%
 import time
 
-from utils import course, lstm  # first, before Keras: see utils/__init__.py
+from utils import course, lstm, plots  # first, before Keras: see utils/__init__.py
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.lstm import check_lstm_cell_class, check_lstm_cell_step, check_lstm_forward
 
@@ -262,14 +262,16 @@ gap = max(abs(a - b) for a, b in zip(histories["home-made"]["val_loss"], histori
                                      strict=True))
 print(f"largest difference between the two validation curves, over all epochs: {gap:.1e}")
 
+# %% [markdown]
+# The learning curves of each model, training and validation loss per epoch, with the baseline for scale:
+
 # %%
-fig, ax = plt.subplots()
-for name, history in histories.items():
-    ax.plot(range(1, epochs + 1), history["val_loss"], "-o", label=name)
-ax.axhline(baseline_mse, color="gray", ls="--", label="baseline (training mean)")
-ax.set(title="Remember the marked number: validation error while training", xlabel="epoch",
-       ylabel="validation MSE (value units²)", yscale="log")
-ax.legend()
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
+for ax, (name, history) in zip(axes, histories.items(), strict=True):
+    plots.plot_learning_curves(history, f"{name}: remember the marked number", ax=ax, loss_label="MSE (value units²)")
+    ax.axhline(baseline_mse, color="gray", ls="--", label="baseline (training mean)")
+    ax.set_yscale("log")
+    ax.legend()
 plt.show()
 
 # %%
@@ -283,9 +285,9 @@ _ = course.claim("the two training times are within a factor of 3 of each other"
 
 # %% [markdown]
 # What to notice: both LSTMs learn the task, ending far below the baseline's validation MSE (the table above), and
-# their curves coincide (the home-made one is hidden under the Keras one): same maths, same starting weights, same
-# data. Bit-for-bit equality is not guaranteed, since the two implementations may add the same numbers in a different
-# order, but the printed gap between the curves is far below anything the plot can show.
+# the two panels show the same curves: same maths, same starting weights, same data. Bit-for-bit equality is not
+# guaranteed, since the two implementations may add the same numbers in a different order, but the printed gap
+# between the curves is far below anything the plot can show.
 #
 # The training times printed above are of the same order. On a CPU, `keras.layers.LSTM` also runs a step-by-step loop
 # (its fused cuDNN kernel, NVIDIA's GPU library, is used only on a GPU), so neither model has a built-in advantage here: which one finishes

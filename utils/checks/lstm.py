@@ -8,6 +8,7 @@ sigmoid and tanh swapped, tanh missing in h_t, ...) to name the likely fault.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -111,7 +112,8 @@ def step_mistakes() -> list[tuple[str, dict]]:
         "bias b missing: the pre-activations are x_t @ W + h_prev @ U + b": dict(use_bias=False),
         "h_prev not used: the gates see x_t @ W + h_prev @ U + b (the h_prev @ U term is missing)": dict(use_h=False),
     }.items())
-    catalogue += [(_order_hint(order), dict(order=order)) for order in lstm.gate_permutations()]
+    wrong_orders = [order for order in itertools.permutations(lstm.GATES) if order != lstm.GATES]  # 23 of them
+    catalogue += [(_order_hint(order), dict(order=order)) for order in wrong_orders]
     return catalogue
 
 
@@ -144,6 +146,32 @@ def _diagnose_step(got_h, got_c, x, h, c, W, U, b, tol) -> str | None:
     return None
 
 
+#: (argument names, what is returned, hint for inputs changed in place, hint for results that are not arrays).
+_STEP_CLEAN = (("x_t", "h_prev", "c_prev", "W", "U", "b"), "h_t and c_t",
+               "compute new arrays (c_t = f_t * c_prev + ...) instead of updating the inputs (c_prev *= ...)",
+               "return the arrays themselves (no .tolist()): the cells below read h_t[0, 0] and feed h_t back into "
+               "the next step")
+_FORWARD_CLEAN = (("xs", "h0", "c0", "W", "U", "b"), "hs, h_T and c_T",
+                  "keep h, c in new variables; don't update h0, c0 or xs in place",
+                  "return np.stack(hs, axis=1), h, c (no .tolist()): the cells below slice them")
+
+
+def _clean(report, label: str, args, originals, result, wording) -> bool:
+    """A right answer still fails when it changed its inputs in place or is not NumPy arrays: later cells need both."""
+    names, returned, in_place_hint, arrays_hint = wording
+    changed = [name for name, a, orig in zip(names, args, originals, strict=True)
+               if as_array(a) is None or as_array(a).shape != orig.shape or not np.array_equal(a, orig)]
+    if changed:
+        report.fail(f"{label}: right answer, but your function changed its input(s) {changed} in place",
+                    hint=in_place_hint)
+        return False
+    if not all(isinstance(r, np.ndarray) for r in result):
+        report.fail(f"{label}: right values, but {returned} must be NumPy arrays",
+                    got=tuple(type(r).__name__ for r in result), hint=arrays_hint)
+        return False
+    return True
+
+
 def _error_hint(error: str) -> str:
     """A hint for an exception raised by the student's code, from its message."""
     error = error.split(" (line ")[0]  # the message only, not the student's line of code that ``call`` appends
@@ -172,9 +200,6 @@ def check_lstm_cell_step(fn, report) -> None:
             hint = _BATCH_HINT if batch_one_ok and batch > 1 else _error_hint(error)
             report.fail(f"{label}: your function raised {error}", hint=hint)
             return
-        names, originals = ("x_t", "h_prev", "c_prev", "W", "U", "b"), (x, h, c, W, U, b)
-        changed = [name for name, a, orig in zip(names, args, originals, strict=True)
-                   if as_array(a) is None or as_array(a).shape != orig.shape or not np.array_equal(a, orig)]
         if not (isinstance(result, (tuple, list)) and len(result) == 2):
             report.fail(f"{label}: return a pair (h_t, c_t)", got=result, hint="end with `return h_t, c_t`")
             return
@@ -195,16 +220,7 @@ def check_lstm_cell_step(fn, report) -> None:
                         got=(got_h.shape, got_c.shape), hint=hint)
             return
         if close(got_h, exp_h, **tol) and close(got_c, exp_c, **tol):
-            if changed:
-                report.fail(f"{label}: right answer, but your function changed its input(s) {changed} in place",
-                            hint="compute new arrays (c_t = f_t * c_prev + ...) instead of updating the inputs "
-                                 "(c_prev *= ...)")
-                return
-            if not all(isinstance(r, np.ndarray) for r in result):
-                report.fail(f"{label}: right values, but h_t and c_t must be NumPy arrays",
-                            got=tuple(type(r).__name__ for r in result),
-                            hint="return the arrays themselves (no .tolist()): the cells below read h_t[0, 0] and "
-                                 "feed h_t back into the next step")
+            if not _clean(report, label, args, (x, h, c, W, U, b), result, _STEP_CLEAN):
                 return
             batch_one_ok = batch_one_ok or batch == 1
             continue
@@ -293,16 +309,7 @@ def check_lstm_forward(fn, report) -> None:
             report.fail(f"{label}: wrong shapes", expected=want, got=[g.shape for g in got], hint=hint)
             return
         if all(close(g, e, **tol) for g, e in zip(got, expected, strict=True)):
-            changed = [n for n, a, o in zip(("xs", "h0", "c0", "W", "U", "b"), args, (xs, h0, c0, W, U, b), strict=True)
-                       if not np.array_equal(np.asarray(a), o)]
-            if changed:
-                report.fail(f"{label}: right answer, but your function changed its input(s) {changed} in place",
-                            hint="keep h, c in new variables; don't update h0, c0 or xs in place")
-                return
-            if not all(isinstance(r, np.ndarray) for r in result):
-                report.fail(f"{label}: right values, but hs, h_T and c_T must be NumPy arrays",
-                            got=tuple(type(r).__name__ for r in result),
-                            hint="return np.stack(hs, axis=1), h, c (no .tolist()): the cells below slice them")
+            if not _clean(report, label, args, (xs, h0, c0, W, U, b), result, _FORWARD_CLEAN):
                 return
             batch_one_ok = batch_one_ok or batch == 1
             continue
