@@ -26,7 +26,9 @@
 #
 # `utils` is this course's package (the `utils/` folder): data loaders, plots, exercise checks and the code that
 # several notebooks share. It comes before Keras because it keeps TensorFlow's start-up log quiet.
-# `course.setup(seed=42)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers.
+# `course.setup(seed=42)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers. A code cell that
+# starts with `# Saved in utils/...` is the lesson's code, kept identical in that module because later notebooks or
+# the checks use it from there.
 
 # %%
 from utils import course, lstm, plots  # first, before Keras: see utils/__init__.py
@@ -246,7 +248,7 @@ def one_unit_table(xs, weights=None, h0=0.0, c0=0.0):
     xs = np.asarray(xs, dtype=float)
     run = lstm_gate_activations(xs.reshape(1, -1, 1), np.array([[h0]]), np.array([[c0]]),
                                 *lstm.one_unit_keras_weights(weights))
-    s = {key: values[0, :, 0] for key, values in run.items()}  # each one value per day
+    s = {key: values[0, :, 0] for key, values in run.items()}  # one value per day in each
     h_prev, c_prev = np.append(h0, s["h"][:-1]), np.append(c0, s["c"][:-1])  # the memories each day starts from
     return pd.DataFrame({
         "x_t": xs, "h_(t-1)": h_prev, "C_(t-1)": c_prev,

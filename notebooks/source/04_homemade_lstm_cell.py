@@ -62,7 +62,7 @@ course.setup(seed=4)  # seeds Python, NumPy and TensorFlow; deterministic ops; f
 #    sigmoid and $z_i, z_f, z_c, z_o$ are the four blocks of step 2.
 # 4. $C_t = f_t * C_{t-1} + i_t * \tilde{C}_t$ and $h_t = o_t * \tanh(C_t)$ ($*$ multiplies element by element).
 #
-# `lstm.sigmoid` is a NumPy sigmoid you may use (`np.tanh` is NumPy's tanh).
+# `lstm.sigmoid` is notebook 03's NumPy sigmoid, which you may use (`np.tanh` is NumPy's tanh).
 
 # %% [markdown]
 # ## Exercise 1: one step in NumPy
