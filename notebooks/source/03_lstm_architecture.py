@@ -34,7 +34,6 @@
 from utils import course, lstm, plots  # first, before Keras: see utils/__init__.py
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.lstm import check_lstm_param_count
-from utils.lstm import step_arrays  # the shape checks of the NumPy LSTM step below
 
 import keras
 import matplotlib.pyplot as plt
@@ -111,7 +110,7 @@ plt.show()
 # $1/(1+e^{-z})$ but never overflows, where $e^{-z}$ would for a very negative z:
 
 # %%
-# Saved in utils/lstm.py: notebook 04, the checks and the LSTM step in utils/lstm.py use it from there
+# Saved in utils/lstm.py: the LSTM step there, notebook 04 and the checks use it from there
 def sigmoid(z):
     """The logistic function 1 / (1 + e^-z), elementwise, written so it never overflows: its values lie in (0, 1)."""
     z = np.asarray(z)
@@ -178,75 +177,22 @@ print(f"o_1  = sigmoid({g['o']['x']}·{x} + {g['o']['h']}·{h_prev} + {g['o']['b
 print(f"h_1  = {show:.4f}·tanh({c_new:.4f}) = {h_new:.4f}  (new short-term memory and output)")
 
 # %% [markdown]
-# The same lines as code, written once for a batch of examples and any number of units u, in the layout Keras
-# uses (see "Read the weight layout from the layer" below): `W` multiplies $x_t$, `U` multiplies $h_{t-1}$, and the
-# four gates' columns sit side by side in the order i, f, c, o. This is the course's NumPy LSTM step:
-
-# %%
-# Saved in utils/lstm.py: notebook 04 falls back to it and checks against it; notebooks 02 and 09 step with it
-def lstm_cell_gates(x_t, h_prev, c_prev, W, U, b) -> dict[str, np.ndarray]:
-    """Everything one LSTM step computes, by name: ``i, f, c_tilde, o`` (the gates) and ``c, h`` (the new memories).
-
-    x_t: (batch, d); h_prev, c_prev: (batch, u); W: (d, 4u); U: (u, 4u); b: (4u,). Every result is (batch, u).
-    """
-    x_t, h_prev, c_prev, W, U, b = step_arrays(x_t, h_prev, c_prev, W, U, b)  # a wrong shape gets a clear error
-    z = x_t @ W + h_prev @ U + b  # (batch, 4u): the four pre-activations side by side
-    z_i, z_f, z_c, z_o = np.split(z, 4, axis=-1)  # four blocks of u columns, in Keras' gate order i, f, c, o
-    i, f, c_tilde, o = sigmoid(z_i), sigmoid(z_f), np.tanh(z_c), sigmoid(z_o)
-    c = f * c_prev + i * c_tilde  # keep the remembered share of C_(t-1), add the admitted share of C~_t
-    h = o * np.tanh(c)  # show the output gate's share of the squashed memory
-    return {"i": i, "f": f, "c_tilde": c_tilde, "o": o, "c": c, "h": h}
-
-
-def lstm_cell_step(x_t, h_prev, c_prev, W, U, b):
-    """One LSTM step in Keras' layout; returns ``(h_t, c_t)``, both (batch, u). Shapes as in ``lstm_cell_gates``."""
-    step = lstm_cell_gates(x_t, h_prev, c_prev, W, U, b)
-    return step["h"], step["c"]
-
+# Written once for a batch of examples and any number of units u, in the layout Keras uses (see "Read the weight
+# layout from the layer" below: `W` multiplies $x_t$, `U` multiplies $h_{t-1}$, the four gates' columns side by side
+# in the order i, f, c, o), these lines are the first two exercises of notebook 04, where you write the step and the
+# loop over time yourself. Until then this notebook runs the course's reference versions from `utils/lstm.py`:
+# `lstm.lstm_cell_step` (one step), `lstm.lstm_gate_activations` (every step's gates, for the heatmaps at the end)
+# and `lstm.lstm_forward` (what a Keras layer returns).
 
 # %% [markdown]
-# Over a sequence, each step starts from the two memories the step before it left. `lstm_gate_activations` keeps
-# every step's gates (the heatmaps at the end of this notebook show them); `lstm_forward` returns what a Keras layer
-# returns:
-
-# %%
-# Saved in utils/lstm.py: notebook 04 falls back to it and its checks compare with it
-def lstm_gate_activations(xs, h0, c0, W, U, b) -> dict[str, np.ndarray]:
-    """Run the LSTM over ``xs (batch, T, d)`` from ``h0, c0 (batch, u)``; every step's gates and memories (batch, T, u).
-
-    Keys: ``i, f, c_tilde, o, c, h``. Each step starts from the memories h, c that the step before it left.
-    """
-    xs = np.asarray(xs)
-    if xs.ndim != 3:
-        raise ValueError(f"xs must be 3-D (batch, T, d), got shape {xs.shape}: add a batch axis with xs[None]")
-    if xs.shape[1] < 1:
-        raise ValueError("xs must hold at least one time step")
-    h, c, steps = h0, c0, []
-    for t in range(xs.shape[1]):
-        step = lstm_cell_gates(xs[:, t], h, c, W, U, b)
-        h, c = step["h"], step["c"]
-        steps.append(step)
-    return {key: np.stack([step[key] for step in steps], axis=1) for key in steps[0]}
-
-
-def lstm_forward(xs, h0, c0, W, U, b):
-    """Run the LSTM over a batch of sequences; returns ``(hs, h_T, c_T)``.
-
-    xs: (batch, T, d); h0, c0: (batch, u). hs: (batch, T, u) holds h_1 … h_T; h_T, c_T: (batch, u), the last memories.
-    """
-    run = lstm_gate_activations(xs, h0, c0, W, U, b)
-    return run["h"], run["h"][:, -1], run["c"][:, -1]
-
-
-# %% [markdown]
-# `one_unit_table` runs that loop on the one unit over a list of days and lays out each day's numbers in the order
+# `one_unit_table` runs `lstm.lstm_gate_activations` on the one unit over a list of days and lays out each day's numbers in the order
 # they are computed:
 
 # %%
 def one_unit_table(xs, weights=None, h0=0.0, c0=0.0):
     """One LSTM unit stepped over the 1-D sequence ``xs``: one row per day t, gates in percent, memories as values."""
     xs = np.asarray(xs, dtype=float)
-    run = lstm_gate_activations(xs.reshape(1, -1, 1), np.array([[h0]]), np.array([[c0]]),
+    run = lstm.lstm_gate_activations(xs.reshape(1, -1, 1), np.array([[h0]]), np.array([[c0]]),
                                 *lstm.one_unit_keras_weights(weights))
     s = {key: values[0, :, 0] for key, values in run.items()}  # one value per day in each
     h_prev, c_prev = np.append(h0, s["h"][:-1]), np.append(c0, s["c"][:-1])  # the memories each day starts from
@@ -346,9 +292,9 @@ def cell_state_gradient(xs, weights=None, eps=1e-6):
     """
     xs, zero = np.asarray(xs, dtype=float).reshape(1, -1, 1), np.zeros((1, 1))
     W, U, b = lstm.one_unit_keras_weights(weights)
-    c_up = lstm_forward(xs, zero, zero + eps, W, U, b)[2]
-    c_down = lstm_forward(xs, zero, zero - eps, W, U, b)[2]
-    forget = lstm_gate_activations(xs, zero, zero, W, U, b)["f"]
+    c_up = lstm.lstm_forward(xs, zero, zero + eps, W, U, b)[2]
+    c_down = lstm.lstm_forward(xs, zero, zero - eps, W, U, b)[2]
+    forget = lstm.lstm_gate_activations(xs, zero, zero, W, U, b)["f"]
     return float((c_up - c_down)[0, 0] / (2 * eps)), float(np.prod(forget))
 
 
@@ -576,7 +522,8 @@ for k, gate in enumerate(lstm.GATES):  # four blocks of u = 3 columns
 # %% [markdown]
 # The ones sit in the second block, columns 3:6, so the order is **i, f, c, o** (input, forget, candidate, output),
 # not the f, i, C, o order in which the equations are usually written. Final check of the layout: the NumPy
-# `lstm_forward` written above, which cuts z into blocks in exactly this order, reproduces the layer's own outputs.
+# `lstm.lstm_forward` (the loop of notebook 04), which cuts z into blocks in exactly this order, reproduces
+# the layer's own outputs.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -585,7 +532,7 @@ layout_seq.build((None, None, 2))
 layout_seq.set_weights(layout.get_weights())
 sample = rng.normal(size=(4, 6, 2)).astype("float32")
 zeros = np.zeros((4, 3), dtype="float32")
-numpy_hs, numpy_h, numpy_c = lstm_forward(sample, zeros, zeros, kernel, recurrent_kernel, bias)
+numpy_hs, numpy_h, numpy_c = lstm.lstm_forward(sample, zeros, zeros, kernel, recurrent_kernel, bias)
 keras_hs, keras_h, keras_c = lstm.run_keras_lstm(layout_seq, sample)
 print("NumPy reference = keras.layers.LSTM (to 1e-6):",
       all(np.allclose(a, b, atol=1e-6) for a, b in [(numpy_hs, keras_hs), (numpy_h, keras_h), (numpy_c, keras_c)]))
@@ -629,8 +576,8 @@ print(f"LSTM(8) after {len(history.history['loss'])} epochs: validation MSE {lst
 # the picture's last column holds $C_{20}$.
 
 # %%
-activations = lstm_gate_activations(val_xs, np.zeros((len(val_xs), 8)), np.zeros((len(val_xs), 8)),
-                                    *lstm.keras_lstm_weights(recall_model.get_layer("memory")))
+activations = lstm.lstm_gate_activations(val_xs, np.zeros((len(val_xs), 8)), np.zeros((len(val_xs), 8)),
+                                         *lstm.keras_lstm_weights(recall_model.get_layer("memory")))
 example = 0
 marked = int(np.argmax(val_xs[example, :, 1]))
 print(f"sequence {example}: marked step t = {marked}, value to remember {val_xs[example, marked, 0]:.3f}")

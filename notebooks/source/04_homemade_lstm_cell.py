@@ -3,11 +3,11 @@
 # <!-- summary: write an LSTM cell and loop in NumPy, then a Keras cell class; checks copy weights from keras.layers.LSTM and name the mistake -->
 # <!-- facts: 2000 (Gers and Schmidhuber's peephole LSTM); 2015 (Olah's blog post) -->
 #
-# In notebook 03 you stepped one LSTM unit by hand, read the six equations as NumPy code and read the weights of
-# `keras.layers.LSTM`. Now you build the cell yourself (try it without looking back), three times over: one step in
-# NumPy, the loop over a whole sequence, and finally a Keras layer that you train like any other. Each exercise has a
-# check cell underneath that compares your code with `keras.layers.LSTM` (random weights, float32 and float64, a batch
-# of one and larger batches) and, when something is off, names the likely mistake.
+# In notebook 03 you stepped one LSTM unit by hand and read the weights of `keras.layers.LSTM`. Now you build the
+# cell yourself, three times over: one step in NumPy, the loop over a whole sequence, and finally a Keras layer that
+# you train like any other. Each exercise has a check cell underneath that compares your code with `keras.layers.LSTM`
+# (random weights, float32 and float64, a batch of one and larger batches) and, when something is off, names the
+# likely mistake.
 #
 # **By the end of this notebook you will be able to**
 #
