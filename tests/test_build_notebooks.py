@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from utils import build_notebooks as build
+from tools import build_notebooks as build
 
 SOURCE = '''def f(x):
     """Doc."""

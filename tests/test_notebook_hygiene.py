@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 import unicodedata
@@ -11,8 +10,9 @@ import unicodedata
 import nbformat
 import pytest
 
-from utils import ROOT, readme
-from utils.build_notebooks import KERNELSPEC, NOTEBOOKS, SOLUTIONS, STAMP_KEY, fingerprint, repository_url, sources
+from tools import readme
+from tools.build_notebooks import KERNELSPEC, NOTEBOOKS, SOLUTIONS, STAMP_KEY, fingerprint, repository_url, sources
+from utils import ROOT
 
 STUDENT = sorted(NOTEBOOKS.glob("*.ipynb"))
 SOLUTION = sorted(SOLUTIONS.glob("*.ipynb"))
@@ -145,12 +145,6 @@ def test_every_figure_a_solution_shows_is_stored(path):
                 f"{path.name} cell {cell.id} calls plt.show() but stored no figure: rebuild it without MPLBACKEND")
 
 
-@pytest.mark.parametrize("path", STUDENT, ids=_ids(STUDENT))
-def test_student_versions_have_no_outputs(path):
-    assert all(not c.get("outputs") and c.get("execution_count") is None for c in _read(path).cells
-               if c.cell_type == "code")
-
-
 @pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
 def test_navigation_and_colab_links_use_the_one_repository_url(path):
     nb = _read(path)
@@ -179,11 +173,7 @@ def test_readme_check_is_not_fooled_by_the_rounding_of_the_total():
     assert readme._without_total(readme.render(text, readme._stored_timings(text))) == readme._without_total(text)
 
 
-def test_ruff_is_clean_on_utils_tests_and_notebooks():
-    ruff = shutil.which("ruff") or str(ROOT / ".venv" / "bin" / "ruff")
-    done = subprocess.run([ruff, "check", "utils", "tests", "notebooks"], cwd=ROOT, capture_output=True, text=True)
+def test_ruff_is_clean_on_utils_tools_tests_and_notebooks():
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "utils", "tools", "tests", "notebooks"], cwd=ROOT,
+                          capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:]
-
-
-def test_python_version_matches_pyproject():
-    assert sys.version_info >= (3, 11)
