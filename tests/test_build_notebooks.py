@@ -277,7 +277,8 @@ def test_frames_only_refreshes_navigation_everywhere_and_executes_nothing(course
     for where in ("top", "bottom"):
         assert "[02 · Second, renamed →](02_second.ipynb)" in _nav(solution, where).source, where
         assert "someone-else/course-fork/blob/main/notebooks/solutions/01_first.ipynb" in _nav(solution, where).source
-    bootstrap = next(c for c in nbformat.read(solution, as_version=4).cells if "colab-bootstrap" in c.metadata.get("tags", []))
+    cells = nbformat.read(solution, as_version=4).cells
+    bootstrap = next(c for c in cells if "colab-bootstrap" in c.metadata.get("tags", []))
     assert f'REPO_URL = "{moved}"' in bootstrap.source
     assert nbformat.read(solution, as_version=4).cells[-2].outputs[0].text == "42\n"  # outputs kept
     assert "Second, renamed" in _cells_text(course / "02_second.ipynb")  # student versions fully rebuilt

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -177,3 +178,37 @@ def test_ruff_is_clean_on_utils_tools_tests_and_notebooks():
     done = subprocess.run([sys.executable, "-m", "ruff", "check", "utils", "tools", "tests", "notebooks"], cwd=ROOT,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+def _imports_of(source) -> tuple[set[str], dict[str, set[str]]]:
+    """The utils modules a notebook source imports (course aside) and the checkers it imports, by checks module."""
+    modules, checkers = set(), {}
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith("utils"):
+            continue
+        parts = node.module.split(".")
+        if parts[1:2] == ["checks"] and len(parts) == 3:
+            checkers.setdefault(parts[2], set()).update(alias.name for alias in node.names)
+        elif len(parts) == 2 and parts[1] != "checks":
+            modules.add(parts[1])
+        elif parts == ["utils"]:
+            modules.update(alias.name for alias in node.names)
+    return modules - {"course"}, checkers
+
+
+def test_contributings_map_lists_what_each_notebook_imports_and_tests_that_exist():
+    """CONTRIBUTING's table notebook -> utils modules -> checkers -> tests, read against the sources' imports."""
+    rows = {row[0].split()[0]: row for row in (
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in (ROOT / "CONTRIBUTING.md").read_text().splitlines() if re.match(r"\| \d\d ", line))}
+    assert sorted(rows) == [s.name[:2] for s in sources()], "one row per notebook"
+    for source in sources():
+        _, listed_modules, listed_checkers, listed_tests = rows[source.name[:2]]
+        modules, checkers = _imports_of(source)
+        where = f"CONTRIBUTING's map, row {source.name[:2]} (update it from the imports of {source.name})"
+        assert set(re.findall(r"`(\w+)`", listed_modules)) == modules, where
+        listed = {match.group(1): set(re.findall(r"`(\w+)`", match.group(2)))
+                  for match in re.finditer(r"(\w+)\.py`?: ((?:`\w+`(?:, )?)+)", listed_checkers)}
+        assert listed == checkers, where
+        tests = re.findall(r"`(tests/[\w/]+\.py)`", listed_tests)
+        assert tests and all((ROOT / t).exists() for t in tests), where
