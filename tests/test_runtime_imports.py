@@ -19,7 +19,8 @@ from packaging.utils import canonicalize_name
 from utils import ROOT
 
 #: Packages that only authoring (building notebooks, slides) and testing need: never imported by a module of utils.
-AUTHORING = ("jupytext", "nbformat", "nbconvert", "nbclient", "nbval", "pytest", "_pytest", "jupyterlab")
+#: ``tools`` too: the maintainers' package is not installed with the course (pyproject installs utils only).
+AUTHORING = ("jupytext", "nbformat", "nbconvert", "nbclient", "nbval", "pytest", "_pytest", "jupyterlab", "tools")
 #: Distribution names of requirements.txt's authoring and test tools: none may be a run-time dependency.
 AUTHORING_DISTRIBUTIONS = {canonicalize_name(n) for n in ("jupytext", "nbformat", "nbconvert", "nbclient", "nbval",
                                                           "pytest", "pytest-timeout", "jupyterlab", "jupyterlab-rise",
