@@ -21,7 +21,7 @@ COLAB_STAMP       := $(COLAB_VENV)/.installed
 COLAB_PYTHON      ?= $(firstword $(foreach p,python3.13 $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13),\
                        $(shell $(p) -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && echo $(p))))
 
-.PHONY: venv venv-colab lab test unit test-slides nbval-solutions nbval-students nbval-colab notebooks \
+.PHONY: venv venv-colab lab test unit browser-tests nbval-solutions nbval-students nbval-colab notebooks \
         check-notebooks slides browser clean
 
 $(STAMP): requirements.txt pyproject.toml
@@ -37,17 +37,17 @@ lab: $(STAMP)
 	@$(if $(ALLOW_ROOT),echo "Running as root (a container?): starting JupyterLab with --allow-root")
 	$(VENV)/bin/jupyter lab notebooks/ $(ALLOW_ROOT) $(LAB_ARGS)
 
-## Everything CI runs: the slide decks and Chromium first, so that the unit tests render a deck too; then every
-## notebook under nbval (solutions, then student versions, then the solutions again on Colab's versions)
-test: slides browser unit nbval-solutions nbval-students nbval-colab
+## Everything CI runs: the unit tests, the tests that render in a browser, then every notebook under nbval
+## (solutions, then student versions, then the solutions again on Colab's versions)
+test: unit browser-tests nbval-solutions nbval-students nbval-colab
 
-# Unit tests need only the environment; the slide-rendering tests skip, saying why, until `make slides browser` ran.
+# Unit tests need only the environment: the tests marked `browser` (they render slide decks) run in browser-tests.
 unit: $(STAMP)
-	$(PY) -m pytest tests -p no:cacheprovider
+	$(PY) -m pytest tests -m "not browser" -p no:cacheprovider
 
-## Build every slide deck, install Chromium where we may, and render a deck headless (tests/test_slides.py)
-test-slides: slides browser
-	$(PY) -m pytest tests/test_slides.py -p no:cacheprovider
+## The tests marked `browser`: build the slide decks, install Chromium where we may, and render them headless
+browser-tests: slides browser
+	$(PY) -m pytest tests -m browser -p no:cacheprovider
 
 # Each notebook run gets a fresh data folder (COURSE_DATA_HOME), so a cache left by an earlier online run cannot change
 # the offline results.
@@ -82,21 +82,21 @@ nbval-colab: $(COLAB_STAMP)
 
 ## Regenerate student + solution notebooks from notebooks/source/ and execute the solutions (make notebooks NB=01)
 notebooks: $(STAMP)
-	COURSE_OFFLINE=1 $(PY) -m utils.build_notebooks $(NB)
+	COURSE_OFFLINE=1 $(PY) -m tools.build_notebooks $(NB)
 
 ## Slide decks for presenting, with reveal.js / MathJax copied locally (npm, once): open build/slides/*.slides.html
 slides: $(STAMP)
-	$(PY) -m utils.slides
+	$(PY) -m tools.slides
 
-# Debian's Chromium for the test that renders a slide deck headless. Installed only where we may (root + apt-get);
-# elsewhere that one test is skipped with a message.
+# Debian's Chromium for the tests that render a page headless. Installed only where we may (root + apt-get);
+# elsewhere those tests are skipped with a message.
 browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
-	  echo "chromium is not installed: the slide rendering test will be skipped"
+	  echo "chromium is not installed: the tests that render in it will be skipped"
 
 check-notebooks: $(STAMP)
-	$(PY) -m utils.build_notebooks --check
+	$(PY) -m tools.build_notebooks --check
 
 clean:
 	rm -rf $(VENV) $(COLAB_VENV) .pytest_cache .ruff_cache build

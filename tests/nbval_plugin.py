@@ -2,7 +2,7 @@
 
 * stderr is never compared: TensorFlow writes timestamped log lines there.
 * Per-notebook wall time (sum of its cells) and the slowest cell are printed at the end of the run, flagged against the
-  budgets (90 s per notebook, 20 s per cell), and saved to ``build/timings.json`` for ``python -m utils.readme``
+  budgets (90 s per notebook, 20 s per cell), and saved to ``build/timings.json`` for ``python -m tools.readme``
   (or to the file ``COURSE_TIMINGS`` names: the run on Colab's versions must not change the README's table).
 * Instructor notebooks (those in a ``solutions`` folder) run with strict checks: their kernel starts with
   ``COURSE_STRICT_CHECKS`` set to the notebook's path, so a check cell that does not pass, or a ``progress()`` that

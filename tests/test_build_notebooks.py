@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from utils import build_notebooks as build
+from tools import build_notebooks as build
 
 SOURCE = '''def f(x):
     """Doc."""
@@ -151,6 +151,8 @@ def test_select_takes_a_number_or_the_start_of_a_name():
     assert build.select(order, ["2"]) == build.select(order, ["02"]) == [order[1]]
     assert build.select(order, ["02_vanishing"]) == build.select(order, ["02_van"]) == [order[1]]
     assert build.select(order, ["notebooks/source/02_vanishing.py"]) == [order[1]]
+    assert build.select(order, ["notebooks/solutions/02_vanishing.ipynb"]) == [order[1]]  # a notebook's path works too
+    assert build.select(order, ["12"]) == [order[3]] and build.select(order, ["1"]) == [order[0]]  # 1 is not 12
     assert build.select(order, ["7", "1"]) == [order[0], order[2]]
     for wrong in ("3", "vanishing", "0"):
         with pytest.raises(ValueError, match="give a number"):
@@ -253,6 +255,10 @@ def test_navigation_links_neighbours_index_and_colab_in_each_version(course):
         assert _nav(middle, "bottom").source == top.source
         assert top.metadata["slideshow"] == {"slide_type": "skip"}
         assert "←" not in _nav(first, "top").source and "→" not in _nav(last, "bottom").source
+        assert "[02 · Second →](02_second.ipynb)" in _nav(first, "top").source
+        assert "[← 02 · Second](02_second.ipynb)" in _nav(last, "bottom").source
+        version = "student version (exercises to fill in)" if folder == course else "instructor version (solutions"
+        assert f"*{version}" in top.source
         cells = nbformat.read(first, as_version=4).cells
         assert cells[2].metadata["tags"] == ["colab-bootstrap"] and cells[3].source == "import math"  # before code
 
@@ -264,11 +270,19 @@ def test_frames_only_refreshes_navigation_everywhere_and_executes_nothing(course
     code[-1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="42\n")]
     nbformat.write(executed, solution)
     _write_source(course / "source", "02_second", "Second, renamed")
+    moved = "https://github.com/someone-else/course-fork"
+    monkeypatch.setattr(build, "repository_url", lambda: moved)  # the Colab bootstrap and badges change with it
     monkeypatch.setattr(build, "execute", lambda *a, **k: pytest.fail("--frames-only must execute nothing"))
-    assert build.main(["--frames-only"]) == 0
-    assert "[02 · Second, renamed →](02_second.ipynb)" in _nav(solution, "top").source
+    assert build.main(["--frames-only", "01"]) == 0  # names are ignored: nothing is executed, every frame refreshed
+    for where in ("top", "bottom"):
+        assert "[02 · Second, renamed →](02_second.ipynb)" in _nav(solution, where).source, where
+        assert "someone-else/course-fork/blob/main/notebooks/solutions/01_first.ipynb" in _nav(solution, where).source
+    cells = nbformat.read(solution, as_version=4).cells
+    bootstrap = next(c for c in cells if "colab-bootstrap" in c.metadata.get("tags", []))
+    assert f'REPO_URL = "{moved}"' in bootstrap.source
     assert nbformat.read(solution, as_version=4).cells[-2].outputs[0].text == "42\n"  # outputs kept
     assert "Second, renamed" in _cells_text(course / "02_second.ipynb")  # student versions fully rebuilt
+    assert "Second, renamed" not in _cells_text(course / "solutions" / "02_second.ipynb")  # its body: not rebuilt
 
 
 def test_executed_solutions_keep_their_figures_even_when_mplbackend_is_set(tmp_path, monkeypatch):

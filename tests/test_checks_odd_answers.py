@@ -90,7 +90,7 @@ def test_forecaster_check_rejects_an_odd_training_function(kind, capsys):
 
 
 def _stub():
-    from utils.build_notebooks import STUB
+    from tools.build_notebooks import STUB
 
     exec(STUB)  # the very line the student version has in place of the solution
 

@@ -7,8 +7,8 @@ import re
 import nbformat
 import pytest
 
+from tools.build_notebooks import NOTEBOOKS, SOLUTIONS
 from utils import gradients, music
-from utils.build_notebooks import NOTEBOOKS, SOLUTIONS
 
 NAMES = {"02": "02_vanishing_exploding_gradients", "08": "08_stock_forecasting", "09": "09_music_composition"}
 CLAIM_CELL = "# NBVAL_CHECK_OUTPUT"

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 
 import pytest
@@ -34,17 +35,39 @@ def test_lab_allows_root_exactly_when_running_as_root():
 
 def test_unit_tests_need_only_the_environment():
     commands = dry_run("unit")
-    for slow in ("utils.slides", "apt-get", "npm", "chromium"):
-        assert slow not in commands, f"`make unit` runs {slow!r}: it belongs to `make test-slides`"
-    assert "pytest tests " in commands
+    for slow in ("tools.slides", "apt-get", "npm", "chromium"):
+        assert slow not in commands, f"`make unit` runs {slow!r}: it belongs to `make browser-tests`"
+    assert re.search(r"-m pytest tests -m \"not browser\" ", commands), commands
 
 
-def test_make_test_builds_and_renders_the_slides_and_runs_the_solutions_on_colabs_versions():
+def test_browser_tests_build_the_slides_and_chromium_first_then_run_only_the_browser_tests():
+    commands = dry_run("browser-tests")
+    slides, browser = commands.index("-m tools.slides"), commands.index("apt-get install")
+    assert max(slides, browser) < commands.index("-m pytest tests -m browser ")
+
+
+def test_make_test_runs_unit_then_browser_tests_then_the_notebooks_also_on_colabs_versions():
     commands = dry_run("test")
-    slides, browser = commands.index("-m utils.slides"), commands.index("apt-get install")
-    assert max(slides, browser) < commands.index("-m pytest tests ")  # the unit tests include tests/test_slides.py
+    order = [commands.index(step) for step in ('-m pytest tests -m "not browser" ', "-m tools.slides",
+                                               "-m pytest tests -m browser ", "notebooks/solutions/")]
+    assert order == sorted(order), commands
     assert re.search(r"\.venv-colab/bin/python -m pytest .*notebooks/solutions/", commands)
     assert re.search(r"\.venv/bin/python -m pytest .*notebooks/solutions/", commands)  # and on the newest releases
+
+
+def _collected(marker: str) -> set[str]:
+    """The test ids of tests/test_slides.py that ``pytest -m marker`` selects (collected only, nothing run)."""
+    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                           "-m", marker, "tests/test_slides.py"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return {line.split("::")[1] for line in done.stdout.splitlines() if "::" in line}
+
+
+def test_the_deck_tests_carry_the_browser_marker_so_unit_leaves_them_out():
+    deck_tests = {"test_deck_loads_no_script_or_style_from_the_internet",
+                  "test_deck_renders_title_and_figure_offline_in_chromium"}
+    assert _collected("browser") == deck_tests
+    unit = _collected("not browser")
+    assert unit and not unit & deck_tests
 
 
 def _pins() -> dict[str, str]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import ast
 import re
-import shutil
 import subprocess
 import sys
 import unicodedata
@@ -11,8 +11,9 @@ import unicodedata
 import nbformat
 import pytest
 
-from utils import ROOT, readme
-from utils.build_notebooks import KERNELSPEC, NOTEBOOKS, SOLUTIONS, STAMP_KEY, fingerprint, repository_url, sources
+from tools import readme
+from tools.build_notebooks import KERNELSPEC, NOTEBOOKS, SOLUTIONS, STAMP_KEY, fingerprint, repository_url, sources
+from utils import ROOT
 
 STUDENT = sorted(NOTEBOOKS.glob("*.ipynb"))
 SOLUTION = sorted(SOLUTIONS.glob("*.ipynb"))
@@ -145,12 +146,6 @@ def test_every_figure_a_solution_shows_is_stored(path):
                 f"{path.name} cell {cell.id} calls plt.show() but stored no figure: rebuild it without MPLBACKEND")
 
 
-@pytest.mark.parametrize("path", STUDENT, ids=_ids(STUDENT))
-def test_student_versions_have_no_outputs(path):
-    assert all(not c.get("outputs") and c.get("execution_count") is None for c in _read(path).cells
-               if c.cell_type == "code")
-
-
 @pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
 def test_navigation_and_colab_links_use_the_one_repository_url(path):
     nb = _read(path)
@@ -179,11 +174,41 @@ def test_readme_check_is_not_fooled_by_the_rounding_of_the_total():
     assert readme._without_total(readme.render(text, readme._stored_timings(text))) == readme._without_total(text)
 
 
-def test_ruff_is_clean_on_utils_tests_and_notebooks():
-    ruff = shutil.which("ruff") or str(ROOT / ".venv" / "bin" / "ruff")
-    done = subprocess.run([ruff, "check", "utils", "tests", "notebooks"], cwd=ROOT, capture_output=True, text=True)
+def test_ruff_is_clean_on_utils_tools_tests_and_notebooks():
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "utils", "tools", "tests", "notebooks"], cwd=ROOT,
+                          capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:]
 
 
-def test_python_version_matches_pyproject():
-    assert sys.version_info >= (3, 11)
+def _imports_of(source) -> tuple[set[str], dict[str, set[str]]]:
+    """The utils modules a notebook source imports (course aside) and the checkers it imports, by checks module."""
+    modules, checkers = set(), {}
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith("utils"):
+            continue
+        parts = node.module.split(".")
+        if parts[1:2] == ["checks"] and len(parts) == 3:
+            checkers.setdefault(parts[2], set()).update(alias.name for alias in node.names)
+        elif len(parts) == 2 and parts[1] != "checks":
+            modules.add(parts[1])
+        elif parts == ["utils"]:
+            modules.update(alias.name for alias in node.names)
+    return modules - {"course"}, checkers
+
+
+def test_contributings_map_lists_what_each_notebook_imports_and_tests_that_exist():
+    """CONTRIBUTING's table notebook -> utils modules -> checkers -> tests, read against the sources' imports."""
+    rows = {row[0].split()[0]: row for row in (
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in (ROOT / "CONTRIBUTING.md").read_text().splitlines() if re.match(r"\| \d\d ", line))}
+    assert sorted(rows) == [s.name[:2] for s in sources()], "one row per notebook"
+    for source in sources():
+        _, listed_modules, listed_checkers, listed_tests = rows[source.name[:2]]
+        modules, checkers = _imports_of(source)
+        where = f"CONTRIBUTING's map, row {source.name[:2]} (update it from the imports of {source.name})"
+        assert set(re.findall(r"`(\w+)`", listed_modules)) == modules, where
+        listed = {match.group(1): set(re.findall(r"`(\w+)`", match.group(2)))
+                  for match in re.finditer(r"(\w+)\.py`?: ((?:`\w+`(?:, )?)+)", listed_checkers)}
+        assert listed == checkers, where
+        tests = re.findall(r"`(tests/[\w/]+\.py)`", listed_tests)
+        assert tests and all((ROOT / t).exists() for t in tests), where

@@ -20,7 +20,7 @@ Four rules, checked on every committed solution notebook (``notebooks/solutions/
    ``71 in numbers``; values above 10) prints that value, so text written about "the 71 example" is about what the
    output shows.
 
-The README table's exercise counts come from the sources (``utils.readme``) and must match the exercises the checks
+The README table's exercise counts come from the sources (``tools.readme``) and must match the exercises the checks
 print in the solution notebooks.
 """
 
@@ -32,8 +32,9 @@ import re
 import nbformat
 import pytest
 
-from utils import ROOT, readme
-from utils.build_notebooks import SOLUTIONS, sources
+from tools import readme
+from tools.build_notebooks import SOLUTIONS, sources
+from utils import ROOT
 
 SOLUTION = sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb"))
 CHECK = "# NBVAL_CHECK_OUTPUT"

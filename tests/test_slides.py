@@ -1,7 +1,8 @@
 """Slides: decks build from the notebooks, need nothing from the internet, and render in headless Chromium.
 
-The local reveal.js / MathJax copy is installed by `make slides` (npm) and Chromium by `make browser`; `make test` runs
-both first. Run by hand without them, these tests are skipped with a message saying which command sets them up.
+The tests that build or render a deck carry the `browser` marker: `make unit` leaves them out, and `make browser-tests`
+runs them after installing the local reveal.js / MathJax copy (`make slides`, npm) and Chromium (`make browser`).
+Run by hand without those, they are skipped with a message saying which command sets them up.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import sys
 import nbformat
 import pytest
 
-from utils import slides
-from utils.build_notebooks import SOLUTIONS
+from tools import slides
+from tools.build_notebooks import SOLUTIONS
 
 FIRST = sorted(SOLUTIONS.glob("*.ipynb"))[0]
 needs_vendor = pytest.mark.skipif(not (slides.VENDOR / "node_modules" / "reveal.js").exists(),
@@ -41,6 +42,7 @@ def deck(tmp_path_factory):
     return slides.build_deck(FIRST, tmp_path_factory.mktemp("slides"))
 
 
+@pytest.mark.browser
 @needs_vendor
 def test_deck_loads_no_script_or_style_from_the_internet(deck):
     html = deck.read_text()
@@ -48,6 +50,7 @@ def test_deck_loads_no_script_or_style_from_the_internet(deck):
     assert "unpkg.com" not in html and "cdnjs" not in html and "cdn.jsdelivr" not in html
 
 
+@pytest.mark.browser
 @needs_vendor
 @needs_chromium
 def test_deck_renders_title_and_figure_offline_in_chromium(deck, tmp_path):

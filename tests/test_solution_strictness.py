@@ -77,7 +77,7 @@ def test_strict_mode_raises_naming_notebook_and_exercise_and_is_off_by_default(m
 def test_the_builder_executes_solutions_with_strict_checks(tmp_path):
     from nbclient.exceptions import CellExecutionError
 
-    from utils.build_notebooks import execute
+    from tools.build_notebooks import execute
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(WRONG)])
     with pytest.raises(CellExecutionError, match=f"notebooks/solutions/demo.ipynb: {EXERCISE} is failing"):

@@ -1,4 +1,5 @@
-"""What every notebook's setup cell does: seeds, deterministic ops, plot style, and the quick-run switch for CI."""
+"""What every notebook's setup cell does (seeds, deterministic ops, plot style), the quick-run switch for CI, and
+``claim``, which prints each training result the text states."""
 
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ STRICT_ENV = "COURSE_STRICT_CHECKS"
 """Set (to the notebook's name, or to 1) for runs of the instructor notebooks: there every check must pass.
 
 The nbval plugin (``tests/nbval_plugin.py``) sets it for the kernels of ``notebooks/solutions/``, and the builder
-(``python -m utils.build_notebooks``) for the kernels that execute the solutions. A check that does not pass, and a
+(``python -m tools.build_notebooks``) for the kernels that execute the solutions. A check that does not pass, and a
 ``progress()`` that lists an exercise not done, then raise ``SolutionCheckFailed``: the cell fails, and so does the run.
 """
 

@@ -2,10 +2,10 @@
 
 Usage (``make notebooks`` runs the first form)::
 
-    python -m utils.build_notebooks            # build every notebook and execute the solution versions
-    python -m utils.build_notebooks 1 04_home  # only these: a number (2 = 02) or the start of a file name
-    python -m utils.build_notebooks --no-execute
-    python -m utils.build_notebooks --check    # exit 1 if a committed notebook differs from its source (tests use it)
+    python -m tools.build_notebooks            # build every notebook and execute the solution versions
+    python -m tools.build_notebooks 1 04_home  # only these: a number (2 = 02) or the start of a file name
+    python -m tools.build_notebooks --no-execute
+    python -m tools.build_notebooks --check    # exit 1 if a committed notebook differs from its source (tests use it)
 
 A source is a Jupytext "percent" script. Exercise code sits between ``### BEGIN SOLUTION`` and ``### END SOLUTION``:
 

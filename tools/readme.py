@@ -1,8 +1,8 @@
 """Generate README's notebook table from the notebook sources and the last timing run (``build/timings.json``).
 
     make test                 # the nbval runs write build/timings.json (per-notebook seconds, slowest cell)
-    python -m utils.readme    # rewrites the table between the markers in README.md
-    python -m utils.readme --check   # exit 1 if the table's titles/links no longer match the sources
+    python -m tools.readme    # rewrites the table between the markers in README.md
+    python -m tools.readme --check   # exit 1 if the table's titles/links no longer match the sources
 
 The table is never typed by hand: titles come from the sources' first heading, "what you learn" from a
 ``<!-- summary: ... -->`` comment in the title cell, the kind of notebook from its title and its exercise headings
@@ -17,8 +17,8 @@ import json
 import re
 import sys
 
+from tools.build_notebooks import repository_url, sources, title_of
 from utils import ROOT
-from utils.build_notebooks import repository_url, sources, title_of
 
 README = ROOT / "README.md"
 TIMINGS = ROOT / "build" / "timings.json"
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     current = README.read_text()
     if args.check:
         stale = _without_total(render(current, _stored_timings(current))) != _without_total(current)
-        print("README's notebook table is stale: run python -m utils.readme" if stale else "README table is current.")
+        print("README's notebook table is stale: run python -m tools.readme" if stale else "README table is current.")
         return 1 if stale else 0
     timings = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
     README.write_text(render(current, timings))

@@ -1,12 +1,12 @@
 """Build reveal.js slide decks from the instructor notebooks, working with no internet in the room.
 
-    make slides                     # = python -m utils.slides: every notebook -> build/slides/NN_name.slides.html
-    python -m utils.slides 03       # one notebook
+    make slides                     # = python -m tools.slides: every notebook -> build/slides/NN_name.slides.html
+    python -m tools.slides 03       # one notebook
 
 nbconvert's slides exporter loads reveal.js, MathJax, require.js and jQuery from CDNs by default. Here they come from
 a local copy installed once from the npm registry into ``build/slides/vendor/`` (git-ignored), so the folder
 ``build/slides/`` can be copied to a USB stick and opened in any browser offline. Slide boundaries come from the cells'
-``slideshow`` metadata, which ``utils.build_notebooks`` sets: headings start slides, long code cells sub-slides, and
+``slideshow`` metadata, which ``tools.build_notebooks`` sets: headings start slides, long code cells sub-slides, and
 navigation / Colab cells are skipped.
 """
 
@@ -19,8 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tools.build_notebooks import SOLUTIONS
 from utils import ROOT
-from utils.build_notebooks import SOLUTIONS
 
 OUT = ROOT / "build" / "slides"
 VENDOR = OUT / "vendor"
