@@ -78,6 +78,32 @@ def test_readme_section_is_replaced_in_place(tmp_path):
     assert "old text" not in text and text.count("new text") == 1 and "## `b.csv` — B\n\nkept" in text
 
 
+def _readme_section(text: str, heading: str) -> str:
+    return re.search(rf"{re.escape(heading)}\n.*?(?=\n## |\Z)", text, re.S).group(0).strip()
+
+
+def test_data_readme_sections_are_what_the_tool_writes():
+    """data/README.md documents the cache and the weights in the very words the tool writes after a run."""
+    readme = (ROOT / "data" / "README.md").read_text(encoding="utf-8")
+    cache, weights = (_readme_section(readme, h) for h in (music_data.CACHE_HEADING, music_data.WEIGHTS_HEADING))
+
+    def found(pattern, text, kind=int):
+        return kind(re.search(pattern, text, re.S).group(1).replace(",", ""))
+
+    cache_info = {"tunes": found(r"\*\*Rows:\*\* ([\d,]+) tunes", cache),
+                  "notes": found(r"\(([\d,]+) notes and rests\)", cache),
+                  "music21": found(r"inside music21 (\S+) on PyPI", cache, str),
+                  "files": re.findall(r"`(\w+)\.abc`", cache), "sha256": found(r"sha256:\*\* `(\w+)`", cache, str)}
+    assert tuple(cache_info["files"]) == music.GERMAN_FILES
+    assert music_data.cache_section(cache_info) == cache
+    weights_info = {"vocab": found(r"build_melody_lstm\((\d+)\)", weights),
+                    "params": found(r"([\d,]+) parameters", weights),
+                    "best_epoch": found(r"best epoch (\d+) of", weights), "epochs_run": found(r"of (\d+);", weights),
+                    "seconds": found(r"(\d+) s on 2", weights), "val_nll": found(r"is ([\d.]+) nats", weights, float),
+                    "sha256": found(r"sha256:\*\* `(\w+)`", weights, str)}
+    assert music_data.weights_section(weights_info) == weights
+
+
 def test_fast_parse_gives_the_same_notes_as_strip_ties():
     chunks = music.split_abc(music.corpus_path("erk5").read_text(encoding="latin-1"))
     tune = chunks[1]  # X:2 has ties ("d6-d4", "z2-z6")

@@ -84,7 +84,7 @@ def prepare(tunes=None):
 
 
 def model_sizes() -> dict:
-    """The default sizes and learning rate of ``music.build_melody_lstm``: what ``train`` builds, and the README says."""
+    """The default sizes and learning rate of ``music.build_melody_lstm``: what ``train`` builds and the README says."""
     return {name: p.default for name, p in inspect.signature(music.build_melody_lstm).parameters.items()
             if p.default is not p.empty and name != "compile"}
 
@@ -155,7 +155,8 @@ def cache_section(info: dict) -> str:
   the command below.
 - **How extracted:** `python -m tools.music_data parse --jobs 2` (`tools.music_data.build_cache`, about 10 minutes on
   2 busy cores): split each file into tunes at `X:`, parse each tune with `music21.converter.parse(..., format="abc")`,
-  merge tied notes (the same notes as `stripTies()`, checked in `tests/test_music.py`), read notes, rests, key signature.
+  merge tied notes (the same notes as `stripTies()`, checked in `tests/test_music.py`), read notes, rests, key
+  signature.
 - **Rows:** {info['tunes']:,} tunes. **sha256:** `{info['sha256']}`
 - **Read by:** `utils.music.load_tunes()` (notebook 09)."""
 

@@ -311,7 +311,7 @@ class KneserNey:
         return self
 
     def prob(self, context: tuple, w: int) -> float:
-        """P(w | context), with ``context`` the last ``order - 1`` ids: ``kneser_ney_prob``, the formula of notebook 09."""
+        """P(w | context), with ``context`` the last ``order - 1`` ids: ``kneser_ney_prob``, written in notebook 09."""
         return kneser_ney_prob(self, context, w)
 
     def distribution(self, context: tuple) -> np.ndarray:
