@@ -63,9 +63,9 @@ course.setup(seed=9)  # seeds Python, NumPy and TensorFlow; deterministic ops; f
 # * with 5,979 tunes (counted below) it is the largest of the three sources of one musical style (O'Neill's Irish dance tunes
 #   are fewer, longer and full of ornaments and repeat signs).
 #
-# Reading the ABC files with music21 takes several minutes, so the maintainers' tool `python -m tools.music_data parse` did it once and cached the
-# notes in `data/essen_german.json.gz` (its source and checksum are in `data/README.md`). Each tune keeps its title,
-# meter, key signature (the number of sharps, negative for flats) and its notes.
+# Reading the ABC files with music21 takes several minutes, so the maintainers' tool `python -m tools.music_data parse`
+# did it once and cached the notes in `data/essen_german.json.gz` (its source and checksum are in `data/README.md`).
+# Each tune keeps its title, meter, key signature (the number of sharps, negative for flats) and its notes.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -248,7 +248,10 @@ ngram_seconds = time.perf_counter() - started
 #
 # The training target is the same sequence shifted by one: at step $t$ the model sees tokens $1 … t$ and must predict
 # token $t+1$. The loss is the cross-entropy, the same NLL per token we use to compare models (padding ignored).
-# Output shapes are (batch, time, …); `None` means "any size": any number of tunes, of any length.
+#
+# `build_melody_lstm` below builds exactly that with Keras (the tool that trained the shipped weights builds the same
+# model). In the table under it, output shapes are (batch, time, …); `None` means "any size": any number of tunes, of
+# any length.
 
 # %%
 # Saved in utils/music.py: the weights tool (tools/music_data.py) builds the same model
