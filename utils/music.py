@@ -1,12 +1,10 @@
 """Music composition with an LSTM (notebook 09): a real folk-song corpus, tokens, n-grams, sampling, MIDI, audio.
 
 The corpus is the German part of the Essen folk-song collection that ships inside music21 (ABC files, one melody per
-tune, every tune with its key signature). Parsing it with music21 is slow (about 0.1 s per tune), so the command below
-parses once and caches the notes in ``data/essen_german.json.gz``; the notebook only reads that cache::
-
-    python -m utils.music parse --jobs 2     # all 20 German files (~5,400 tunes), several minutes
-    python -m utils.music parse --files kinder0 --limit 5 --out /tmp/few.json.gz --no-readme   # a quick subset
-    python -m utils.music train              # trains the LSTM whose weights the notebook ships with
+tune, every tune with its key signature). Parsing it with music21 is slow (about 0.1 s per tune), so the maintainers'
+tool ``python -m tools.music_data parse`` parses once and caches the notes in ``data/essen_german.json.gz``, and
+``python -m tools.music_data train`` trains the shipped weights; the notebook only reads those files. Keras is
+imported inside the functions that need it, so that parsing (in worker processes) never loads TensorFlow.
 
 Representation (what the notebook explains):
 
@@ -14,18 +12,17 @@ Representation (what the notebook explains):
   ``duration`` a ``Fraction`` of quarter notes (1 = a quarter, 1/2 = an eighth, 3/2 = a dotted quarter);
 * a **token** is that pair written as text, ``"E4:1/2"`` or ``"rest:1"``; each tune becomes
   ``["<s>", token, ..., "</s>"]``, so the model learns where tunes begin and end.
+
+``build_melody_lstm``, ``kneser_ney_prob`` and ``compose`` are written in notebook 09, where they are taught, and saved
+here (tests/test_saved_code.py keeps the copies identical).
 """
 
 from __future__ import annotations
 
-import argparse
 import gzip
-import hashlib
 import json
 import math
 import re
-import sys
-import time
 from collections import Counter, defaultdict
 from fractions import Fraction
 from pathlib import Path
@@ -47,9 +44,9 @@ GERMAN_FILES = ("altdeu10", "altdeu20", "ballad10", "ballad20", "ballad30", "bal
 CACHE = DATA_DIR / "essen_german.json.gz"
 WEIGHTS = DATA_DIR / "music_lstm.weights.h5"
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-#: The model shipped with the notebook (``python -m utils.music train``): sizes, training schedule, split.
-MODEL = {"embed_dim": 64, "units": 256, "dropout": 0.1, "epochs": 20, "batch_size": 64, "learning_rate": 2e-3,
-         "val_fraction": 0.1, "split_seed": 0}
+#: How the shipped model was trained (``python -m tools.music_data train``): schedule and the tune split. Its sizes are
+#: the defaults of ``build_melody_lstm``.
+TRAINING = {"epochs": 20, "batch_size": 64, "val_fraction": 0.1, "split_seed": 0}
 
 
 
@@ -135,56 +132,11 @@ def parse_tune(abc: str, fast: bool = True) -> dict | None:
             "notes": notes}
 
 
-def _parse_file(args: tuple[str, int | None]) -> list[dict]:
-    name, limit = args
-    chunks = split_abc(corpus_path(name).read_text(encoding="latin-1"))
-    tunes = []
-    for position, chunk in enumerate(chunks[:limit], start=1):
-        try:
-            tune = parse_tune(chunk)
-        except Exception as exc:  # music21 rejects a handful of malformed tunes: skip them, say so
-            print(f"  skipped {name} tune {position}: {type(exc).__name__}: {exc}", file=sys.stderr)
-            continue
-        if tune is not None:
-            tune["file"] = name
-            tunes.append(tune)
-    return tunes
-
-
-def build_cache(files=GERMAN_FILES, out: Path = CACHE, limit: int | None = None, jobs: int = 1) -> dict:
-    """Parse the given Essen files (the first ``limit`` tunes of each, or all) and write the cache; returns its info."""
-    import music21
-
-    if not files:
-        raise ValueError("give at least one Essen file name, e.g. files=('kinder0',)")
-    work = [(name, limit) for name in files]
-    if jobs > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(jobs) as pool:
-            per_file = list(pool.map(_parse_file, work))
-    else:
-        per_file = [_parse_file(w) for w in work]
-    tunes = [tune for chunk in per_file for tune in chunk]
-    payload = {"corpus": "music21 essenFolksong (German files)", "music21_version": music21.__version__,
-               "files": list(files), "tunes": tunes}
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    tmp = out.with_suffix(".tmp")
-    with open(tmp, "wb") as handle, gzip.GzipFile(fileobj=handle, mode="wb", mtime=0, filename="") as gz:
-        gz.write(raw)  # mtime=0 and no file name: the same notes give the same bytes, hence the same sha256
-    tmp.replace(out)
-    return {"path": out, "tunes": len(tunes), "notes": sum(len(t["notes"]) for t in tunes),
-            "sha256": hashlib.sha256(out.read_bytes()).hexdigest(), "music21": music21.__version__,
-            "files": list(files)}
-
-
 def load_tunes(path: Path = CACHE) -> list[dict]:
     """The cached tunes; each has ``notes`` as a list of ``(pitch or None, Fraction)`` pairs."""
     path = as_path(path, "path", "music.CACHE")
     if not path.exists():
-        raise ValueError(f"{path} is missing: run `python -m utils.music parse` to parse the corpus and cache it")
+        raise ValueError(f"{path} is missing: run `python -m tools.music_data parse` to parse the corpus and cache it")
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         tunes = json.load(handle)["tunes"]
     for tune in tunes:
@@ -270,7 +222,7 @@ def tokens_to_notes(tokens) -> list[tuple]:
     return [token_to_note(t) for t in tokens if t not in (BOS, EOS, PAD)]
 
 
-class Vocabulary:
+class NoteVocabulary:
     """Token ↔ integer id. Id 0 is padding (``<pad>``), so a Keras Embedding can mask it (``mask_zero=True``)."""
 
     def __init__(self, token_lists):
@@ -287,7 +239,7 @@ class Vocabulary:
     def encode(self, tokens) -> list[int]:
         unknown = [t for t in tokens if t not in self.index]
         if unknown:
-            raise ValueError(f"tokens not in the vocabulary: {unknown[:5]}; build the Vocabulary from all tunes")
+            raise ValueError(f"tokens not in the vocabulary: {unknown[:5]}; build the NoteVocabulary from all tunes")
         return [self.index[t] for t in tokens]
 
     def decode(self, ids) -> list[str]:
@@ -305,6 +257,23 @@ def split_by_tune(n_tunes: int, val_fraction: float = 0.1, seed: int = 0) -> tup
 
 
 # --- n-gram baselines (interpolated Kneser-Ney) ----------------------------------------------------------------------
+
+
+def kneser_ney_prob(model, context: tuple, w: int) -> float:
+    """P(w | context) of a fitted ``KneserNey`` model: a uniform guess, refined by ever longer contexts.
+
+    For k = 0, 1, … order − 1, the last k tokens of ``context`` are looked up: ``model.counts[k][ctx]`` counts the
+    tokens seen after them (for k < order − 1: in how many different longer contexts), ``model.totals[k][ctx]`` is
+    c(ctx), their sum. Each seen context discounts its counts by D and hands the freed share to the estimate so far.
+    """
+    has(model, "totals", "model", "a fitted music.KneserNey: call .fit(train_ids) first")
+    D, p = model.discount, 1.0 / model.vocab_size
+    for k in range(model.order):
+        ctx = tuple(context[len(context) - k:]) if k else ()
+        followers = model.counts[k].get(ctx)
+        if followers:
+            p = (max(followers.get(w, 0) - D, 0.0) + D * len(followers) * p) / model.totals[k][ctx]
+    return p
 
 
 class KneserNey:
@@ -339,23 +308,18 @@ class KneserNey:
                 for w in followers:
                     self.counts[k - 1][context[1:]][w] += 1
         self.totals = [{c: sum(f.values()) for c, f in level.items()} for level in self.counts]
-        self._cache: dict = {}
         return self
 
     def prob(self, context: tuple, w: int) -> float:
-        """P(w | context), with ``context`` the last ``order - 1`` ids."""
-        p = 1.0 / self.vocab_size
-        for k in range(0, self.order):
-            ctx = tuple(context[len(context) - k:]) if k else ()
-            followers = self.counts[k].get(ctx)
-            if not followers:
-                continue
-            total = self.totals[k][ctx]
-            p = (max(followers.get(w, 0) - self.discount, 0.0) + self.discount * len(followers) * p) / total
-        return p
+        """P(w | context), with ``context`` the last ``order - 1`` ids: ``kneser_ney_prob``, written in notebook 09."""
+        return kneser_ney_prob(self, context, w)
 
     def distribution(self, context: tuple) -> np.ndarray:
-        """P(· | context) over the whole vocabulary at once, shape (vocab_size,); the same numbers as ``prob``."""
+        """P(· | context) over the whole vocabulary at once, shape (vocab_size,).
+
+        ``kneser_ney_prob`` for every token in one pass of NumPy (sampling needs all of them at each step); the test
+        ``test_kneser_ney_is_a_distribution_and_orders_help`` keeps the two equal.
+        """
         p = np.full(self.vocab_size, 1.0 / self.vocab_size)
         for k in range(0, self.order):
             ctx = tuple(context[len(context) - k:]) if k else ()
@@ -366,6 +330,20 @@ class KneserNey:
             counts[list(followers)] = list(followers.values())
             p = (np.maximum(counts - self.discount, 0.0) + self.discount * len(followers) * p) / self.totals[k][ctx]
         return p
+
+    def start(self) -> None:
+        """No token read yet (for ``compose``, which drives an n-gram and an LSTM the same way)."""
+        return None
+
+    def step(self, token: int, context: tuple | None) -> tuple[np.ndarray, tuple]:
+        """Read one token id: the log-probabilities of the next token (logits for ``compose``) and the new context.
+
+        The first token read (the start marker) also pads the context on the left, as ``fit`` pads every tune.
+        """
+        n = self.order - 1
+        history = ((token,) * n if context is None else context) + (token,)
+        context = history[len(history) - n:]
+        return np.log(self.distribution(context)), context
 
     def token_nlls(self, sequences) -> list[np.ndarray]:
         """Negative log-likelihood (nats) of each predicted token of each sequence (every token after the start)."""
@@ -421,26 +399,25 @@ def lm_arrays(sequences, max_len: int = 256) -> tuple[np.ndarray, np.ndarray]:
     return inputs, targets
 
 
-def build_lstm(vocab_size: int, embed_dim: int = MODEL["embed_dim"], units: int = MODEL["units"],
-               dropout: float = MODEL["dropout"], learning_rate: float = MODEL["learning_rate"], compile: bool = True):
-    """Embedding → LSTM (one output per step) → Dense logits over the vocabulary; loss ignores padding (id 0).
+def build_melody_lstm(vocab_size: int, embed_dim: int = 64, units: int = 256, dropout: float = 0.1,
+                      learning_rate: float = 2e-3, compile: bool = True):
+    """Embedding → LSTM (one output per step) → Dense logits over the vocabulary; the loss ignores padding (id 0).
 
-    ``compile=False`` gives a model for inference only (its saved weights then hold no optimizer state).
+    ``compile=False`` gives a model for predictions only (its saved weights then hold no optimizer state).
     """
     import keras
 
-    vocab_size, embed_dim, units = (whole(vocab_size, "vocab_size", 2, "pass len(vocab)"),
-                                    whole(embed_dim, "embed_dim"), whole(units, "units"))
+    vocab_size = whole(vocab_size, "vocab_size", 2, "pass len(vocab)")
+    embed_dim, units = whole(embed_dim, "embed_dim"), whole(units, "units")
     model = keras.Sequential([
         keras.Input(shape=(None,), dtype="int32"),
         keras.layers.Embedding(vocab_size, embed_dim, mask_zero=True, name="embedding"),
         keras.layers.LSTM(units, return_sequences=True, dropout=dropout, name="lstm"),
         keras.layers.Dense(vocab_size, name="logits"),
     ], name="music_lstm")
-    if not compile:
-        return model
-    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0), loss=loss)
+    if compile:
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0), loss=loss)
     return model
 
 
@@ -452,7 +429,7 @@ def length_batches(sequences, batch_size: int) -> list[np.ndarray]:
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def tune_batches(sequences, batch_size: int = MODEL["batch_size"], seed: int = 0):
+def tune_batches(sequences, batch_size: int = TRAINING["batch_size"], seed: int = 0):
     """A Keras dataset of (inputs, targets) batches of tunes of similar length, in a new random order every epoch."""
     import keras
 
@@ -479,7 +456,7 @@ def tune_batches(sequences, batch_size: int = MODEL["batch_size"], seed: int = 0
 
 def lstm_token_nlls(model, sequences, batch_size: int = 256) -> list[np.ndarray]:
     """Negative log-likelihood (nats) of each predicted token of each sequence, as ``KneserNey.token_nlls``."""
-    has(model, "predict", "model", "a Keras model (from build_lstm)")
+    has(model, "predict", "model", "a Keras model (from build_melody_lstm)")
     sequences = _id_sequences(sequences, "sequences")
     out = [None] * len(sequences)
     for batch in length_batches(sequences, batch_size):
@@ -508,78 +485,47 @@ def sample_with_temperature(logits, temperature: float, rng: np.random.Generator
 
 
 class LSTMStepper:
-    """The trained model's arithmetic, one token at a time, in NumPy (the LSTM cell of notebook 04).
+    """The trained model's arithmetic, one token at a time, in NumPy, with the LSTM cell of notebook 04.
 
     Calling the Keras model once per new note would re-read the whole tune every time; stepping the cell keeps the
-    memories ``(h, c)`` between steps instead, so composing a tune takes milliseconds. Keras' gate order: i, f, c, o.
+    memories ``(h, c)`` between steps instead, so composing a tune takes milliseconds.
     """
 
     def __init__(self, model):
-        has(model, "get_layer", "model", "the Keras model from build_lstm (with layers embedding, lstm, logits)")
+        has(model, "get_layer", "model", "the Keras model from build_melody_lstm (layers embedding, lstm, logits)")
         self.embedding = model.get_layer("embedding").get_weights()[0]
-        self.kernel, self.recurrent, self.bias = model.get_layer("lstm").get_weights()
+        self.W, self.U, self.b = model.get_layer("lstm").get_weights()
         self.dense_w, self.dense_b = model.get_layer("logits").get_weights()
-        self.units = self.recurrent.shape[0]
 
-    def start(self, batch: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """Empty short-term (h) and long-term (c) memories for ``batch`` tunes."""
-        return np.zeros((batch, self.units)), np.zeros((batch, self.units))
+    def start(self) -> tuple[np.ndarray, np.ndarray]:
+        """Empty short-term (h) and long-term (c) memories, shape (1, units) each."""
+        units = self.U.shape[0]
+        return np.zeros((1, units)), np.zeros((1, units))
 
-    def step(self, token_ids, h, c):
-        """Read one token per tune: returns the logits of the next token (batch, vocab) and the new (h, c)."""
-        z = self.embedding[np.asarray(token_ids)] @ self.kernel + h @ self.recurrent + self.bias
-        i, f, g, o = np.split(z, 4, axis=-1)
-        sigmoid = lambda x: 1.0 / (1.0 + np.exp(-x))
-        c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
-        h = sigmoid(o) * np.tanh(c)
-        return h @ self.dense_w + self.dense_b, h, c
+    def step(self, token: int, state: tuple[np.ndarray, np.ndarray]):
+        """Read one token id: the logits of the next token, shape (vocab,), and the new memories ``(h, c)``."""
+        from utils.lstm import lstm_cell_step  # here, not at the top: utils.lstm loads Keras
+
+        h, c = lstm_cell_step(self.embedding[[token]], *state, self.W, self.U, self.b)
+        return (h @ self.dense_w + self.dense_b)[0], (h, c)
 
 
-def generate(model, vocab: Vocabulary, seeds, temperature: float = 1.0, max_notes: int = 120, rng=None,
-             sampler=sample_with_temperature) -> list[list[str]]:
-    """Continue each seed phrase (a token list starting with ``<s>``) until ``</s>`` or ``max_notes`` new tokens.
+def compose(stepper, vocab, seed, temperature, rng, sampler, max_notes=120):
+    """Continue a seed phrase (tokens starting with "<s>") until the model picks "</s>" or after max_notes new tokens.
 
-    The model reads the seed, then at each step its next-token logits are sampled with
-    ``sampler(logits, temperature, rng)`` and the chosen token is fed back in.
+    ``stepper`` reads one token id at a time and carries its memory in ``state`` (an LSTM: h and C; an n-gram: the
+    last tokens); after each token, ``sampler(logits, temperature, rng)`` draws the next one from its logits.
     """
-    has(vocab, "encode", "vocab", "a music.Vocabulary")
-    seeds = non_empty(seeds, "seeds", "token list starting with '<s>'")
-    max_notes, temperature = whole(max_notes, "max_notes"), number(temperature, "temperature", positive=True)
-    rng = has(rng if rng is not None else np.random.default_rng(0), "choice", "rng", "np.random.default_rng(0)")
-    stepper = model if isinstance(model, LSTMStepper) else LSTMStepper(model)
-    banned = [vocab.index[PAD], vocab.index[BOS]]  # never sample padding or a second start marker
-    tunes = []
-    for seed in seeds:
-        ids = vocab.encode(seed)
-        h, c = stepper.start()
-        for token in ids:
-            logits, h, c = stepper.step([token], h, c)
-        for _ in range(max_notes):
-            step = logits[0].astype("float64")
-            step[banned] = -np.inf
-            token = int(sampler(step, temperature, rng))
-            ids.append(token)
-            if token == vocab.index[EOS]:
-                break
-            logits, h, c = stepper.step([token], h, c)
-        tunes.append(vocab.decode(ids))
-    return tunes
-
-
-def sample_ngram(model: KneserNey, vocab: Vocabulary, seed, rng, max_notes: int = 120) -> list[str]:
-    """Continue a seed phrase with an n-gram model (to compare its tunes with the LSTM's)."""
-    has(model, "distribution", "model", "a fitted music.KneserNey")
-    has(vocab, "encode", "vocab", "a music.Vocabulary")
-    has(rng, "choice", "rng", "a NumPy random generator such as np.random.default_rng(0)")
-    max_notes = whole(max_notes, "max_notes")
-    ids = vocab.encode(non_empty(seed, "seed", "token such as '<s>'"))
+    has(stepper, "step", "stepper", "music.LSTMStepper(model) or a fitted music.KneserNey")
+    ids, state = vocab.encode(seed), stepper.start()
+    for token in ids:
+        logits, state = stepper.step(token, state)
     for _ in range(max_notes):
-        context = tuple(([ids[0]] * model.order + ids)[len(ids) + 1:]) if model.order > 1 else ()
-        probs = model.distribution(context)
-        probs[[vocab.index[PAD], vocab.index[BOS]]] = 0
-        ids.append(int(rng.choice(len(probs), p=probs / probs.sum())))
-        if ids[-1] == vocab.index[EOS]:
+        logits[[vocab.index["<pad>"], vocab.index["<s>"]]] = -np.inf
+        ids.append(int(sampler(logits, temperature, rng)))
+        if ids[-1] == vocab.index["</s>"]:
             break
+        logits, state = stepper.step(ids[-1], state)
     return vocab.decode(ids)
 
 
@@ -759,128 +705,3 @@ def _notes(notes, name: str) -> list[tuple]:
 def _tunes(tunes_notes) -> list[list[tuple]]:
     """A non-empty list of tunes, each checked by ``_notes``."""
     return [_notes(notes, "each tune") for notes in non_empty(tunes_notes, "tunes_notes", "list of (pitch, duration)")]
-
-
-# --- the scripts: parse the corpus, train the shipped model ----------------------------------------------------------
-
-
-def prepare(tunes=None):
-    """Everything the notebook and the training script share: tunes in C, tokens, vocabulary, the tune split."""
-    tunes = load_tunes() if tunes is None else tunes
-    tokens = [tune_tokens(in_c(t)) for t in tunes]
-    vocab = Vocabulary(tokens)
-    train_idx, val_idx = split_by_tune(len(tunes), MODEL["val_fraction"], MODEL["split_seed"])
-    return tokens, vocab, train_idx, val_idx
-
-
-def train_shipped_model(out: Path = WEIGHTS, epochs: int = MODEL["epochs"], seed: int = 1) -> dict:
-    """Train the LSTM the notebook ships with, on the training tunes only, and save its weights.
-
-    5% of the training tunes are held back to keep the best epoch (early stopping); the validation tunes are never seen.
-    """
-    import keras
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-    tokens, vocab, train_idx, val_idx = prepare()
-    ids = [vocab.encode(t) for t in tokens]
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(train_idx)
-    n_hold = max(1, len(order) // 20)
-    fit_ids, hold_ids = [ids[i] for i in order[n_hold:]], [ids[i] for i in order[:n_hold]]
-    model = build_lstm(len(vocab))
-    started = time.perf_counter()
-    stop = keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)
-    history = model.fit(tune_batches(fit_ids, seed=seed), validation_data=tune_batches(hold_ids), epochs=epochs,
-                        verbose=2, callbacks=[stop])
-    seconds = time.perf_counter() - started
-    out = Path(out)
-    inference = build_lstm(len(vocab), compile=False)  # saved without Adam's moments: a third of the size
-    inference.set_weights(model.get_weights())
-    inference.save_weights(out)
-    val = lstm_nll(model, [ids[i] for i in val_idx])
-    best = int(np.argmin(history.history["val_loss"])) + 1
-    return {"path": out, "epochs_run": len(history.history["loss"]), "best_epoch": best, "seconds": seconds,
-            "val_nll": val, "vocab": len(vocab), "params": model.count_params(),
-            "sha256": hashlib.sha256(out.read_bytes()).hexdigest()}
-
-
-def _append_readme(section: str, heading: str) -> None:
-    """Replace (or append) our section of data/README.md, identified by its heading."""
-    readme = DATA_DIR / "README.md"
-    text = readme.read_text() if readme.exists() else "# Bundled data\n"
-    pattern = re.compile(rf"\n{re.escape(heading)}\n.*?(?=\n## |\Z)", re.S)
-    text = pattern.sub("", text).rstrip("\n") + "\n\n" + section.strip() + "\n"
-    readme.write_text(text)
-
-
-def _cache_section(info: dict) -> str:
-    return f"""## `essen_german.json.gz` — German folk songs of the Essen collection, parsed by music21
-
-- **What:** {info['tunes']:,} monophonic folk-song melodies ({info['notes']:,} notes and rests) with title, Essen id
-  (`N:` field), meter and key signature; each note a pair `[MIDI pitch or null for a rest, duration in quarter notes]`,
-  ties merged, grace notes dropped. Gzipped JSON (written with mtime 0, so the same notes give the same bytes).
-- **Source:** the Essen Folksong Collection (encoded under Helmut Schaffrath, continued by Ewa Dahlig-Turek; ABC
-  encodings by Seymour Schlien), in the ABC files that ship inside music21 {info['music21']} on PyPI, folder
-  `music21/corpus/essenFolksong/`, files {', '.join(f"`{name}.abc`" for name in info['files'])}.
-- **License:** music21's code is BSD-3-Clause, but its `essenFolksong/license.txt` says the legal status of the Essen
-  data "is unclear", that Prof. Dahlig-Turek gave permission for non-commercial distribution and use of the files in
-  music21, and that the ABC encodings are distributed by Seymour Schlien's permission. This cache holds only notes,
-  rests, titles, meters and key signatures derived from those files, for non-commercial teaching; it is **not** covered
-  by this repository's MIT license. Anyone who needs a clean license can delete it and rebuild it from music21 with
-  the command below.
-- **How extracted:** `python -m utils.music parse --jobs 2` (`utils.music.build_cache`, about 10 minutes on 2 busy
-  cores): split each file into tunes at `X:`, parse each tune with `music21.converter.parse(..., format="abc")`, merge
-  tied notes (the same notes as `stripTies()`, checked in `tests/test_music.py`), read notes, rests, key signature.
-- **Rows:** {info['tunes']:,} tunes. **sha256:** `{info['sha256']}`
-- **Read by:** `utils.music.load_tunes()` (notebook 09)."""
-
-
-def _weights_section(info: dict) -> str:
-    m = MODEL
-    return f"""## `music_lstm.weights.h5` — the LSTM melody model of notebook 09
-
-- **What:** weights of `utils.music.build_lstm({info['vocab']})`: Embedding({m['embed_dim']}) → LSTM({m['units']}) →
-  Dense({info['vocab']}), {info['params']:,} parameters, trained on the training tunes of `essen_german.json.gz`
-  (tunes moved to C major / A minor; split `split_by_tune(val_fraction={m['val_fraction']}, seed={m['split_seed']})`).
-- **How made:** `python -m utils.music train` (`utils.music.train_shipped_model`): Adam {m['learning_rate']}, batch
-  {m['batch_size']}, up to {m['epochs']} epochs with early stopping on 5% of the training tunes (best
-  epoch {info['best_epoch']} of {info['epochs_run']}; {info['seconds']:.0f} s on 2 shared CPU cores). The validation
-  tunes are never seen; their NLL with these weights is {info['val_nll']:.3f} nats per token.
-- **sha256:** `{info['sha256']}` (the bytes may differ between TensorFlow versions; the notebook recomputes the NLL).
-- **Read by:** notebook 09 (`model.load_weights(utils.music.WEIGHTS)`)."""
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Parse the Essen corpus into a token cache, or train the LSTM.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("parse", help="parse the Essen ABC files with music21 and cache the notes")
-    p.add_argument("--files", nargs="+", default=list(GERMAN_FILES), help="Essen file names (default: German files)")
-    p.add_argument("--limit", type=int, default=None, help="only the first LIMIT tunes of each file (for tests)")
-    p.add_argument("--out", type=Path, default=CACHE)
-    p.add_argument("--jobs", type=int, default=1, help="parallel processes")
-    p.add_argument("--no-readme", action="store_true", help="do not update data/README.md")
-    t = sub.add_parser("train", help="train the shipped LSTM and save its weights")
-    t.add_argument("--out", type=Path, default=WEIGHTS)
-    t.add_argument("--epochs", type=int, default=MODEL["epochs"])
-    t.add_argument("--no-readme", action="store_true")
-    args = parser.parse_args(argv)
-    started = time.perf_counter()
-    if args.command == "parse":
-        info = build_cache(args.files, args.out, args.limit, args.jobs)
-        if not args.no_readme:
-            _append_readme(_cache_section(info), "## `essen_german.json.gz` — German folk songs of the Essen "
-                                                 "collection, parsed by music21")
-    else:
-        info = train_shipped_model(args.out, args.epochs)
-        if not args.no_readme:
-            _append_readme(_weights_section(info), "## `music_lstm.weights.h5` — the LSTM melody model of notebook 09")
-    info = {k: v for k, v in info.items()}
-    print(json.dumps({k: str(v) for k, v in info.items()}, indent=1))
-    print(f"done in {time.perf_counter() - started:.0f} s")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

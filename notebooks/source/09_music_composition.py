@@ -42,6 +42,7 @@ from collections import Counter
 from utils import course, music  # first, before Keras: see utils/__init__.py
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.music import check_sample_with_temperature, check_transpose
+from utils.validate import has, whole
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -62,9 +63,9 @@ course.setup(seed=9)  # seeds Python, NumPy and TensorFlow; deterministic ops; f
 # * with 5,979 tunes (counted below) it is the largest of the three sources of one musical style (O'Neill's Irish dance tunes
 #   are fewer, longer and full of ornaments and repeat signs).
 #
-# Reading the ABC files with music21 takes several minutes, so `python -m utils.music parse` did it once and cached the
-# notes in `data/essen_german.json.gz` (its source and checksum are in `data/README.md`). Each tune keeps its title,
-# meter, key signature (the number of sharps, negative for flats) and its notes.
+# Reading the ABC files with music21 takes several minutes, so the maintainers' tool `python -m tools.music_data parse`
+# did it once and cached the notes in `data/essen_german.json.gz` (its source and checksum are in `data/README.md`).
+# Each tune keeps its title, meter, key signature (the number of sharps, negative for flats) and its notes.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -140,7 +141,7 @@ for sharps in sorted(signatures):
 # NBVAL_CHECK_OUTPUT
 in_c = [transpose(t["notes"], music.shift_to_c(t["key_sharps"])) for t in tunes]
 token_lists = [music.tune_tokens(notes) for notes in in_c]
-vocab = music.Vocabulary(token_lists)
+vocab = music.NoteVocabulary(token_lists)
 print("the lullaby in C, as tokens:", " ".join(music.tune_tokens(transpose(lullaby["notes"], music.shift_to_c(lullaby["key_sharps"])))[:12]), "…")
 print(f"vocabulary: {len(vocab)} tokens (including <pad>, <s>, </s>)")
 print("the 12 most common:", ", ".join(f"{t} ({vocab.counts[t]:,})" for t in vocab.tokens[3:15]))
@@ -158,14 +159,14 @@ print(f"{rare} tokens occur fewer than 5 times in the whole corpus")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-train_idx, val_idx = music.split_by_tune(len(tunes), music.MODEL["val_fraction"], music.MODEL["split_seed"])
+train_idx, val_idx = music.split_by_tune(len(tunes), music.TRAINING["val_fraction"], music.TRAINING["split_seed"])
 ids = [vocab.encode(t) for t in token_lists]
 train_ids, val_ids = [ids[i] for i in train_idx], [ids[i] for i in val_idx]
 n_train_tokens = sum(len(s) - 1 for s in train_ids)
 n_val_tokens = sum(len(s) - 1 for s in val_ids)
 print(f"training: {len(train_ids):,} tunes, {n_train_tokens:,} tokens to predict")
 print(f"validation: {len(val_ids):,} tunes, {n_val_tokens:,} tokens to predict "
-      f"({music.MODEL['val_fraction']:.0%} of the tunes, held out whole)")
+      f"({music.TRAINING['val_fraction']:.0%} of the tunes, held out whole)")
 
 # %% [markdown]
 # ## 3 · Baselines: n-gram models
@@ -189,6 +190,29 @@ print(f"validation: {len(val_ids):,} tunes, {n_val_tokens:,} tokens to predict "
 # $-\ln P(\text{actual next token})$, in nats. Lower is better; $e^{\text{NLL}}$ (the *perplexity*) is the number of
 # equally likely tokens the model is, on average, as unsure as. Guessing uniformly among all tokens would score
 # $\ln(|V|)$, with $|V|$ the number of tokens in the vocabulary.
+
+# %% [markdown]
+# In code, the formula is one short loop, from no context (a uniform guess) to the longest context the model counts.
+# `music.KneserNey` does the counting (`fit`) and computes every probability with this function:
+
+# %%
+# Saved in utils/music.py: music.KneserNey.prob calls it (the n-gram baselines below, and tests/test_music.py)
+def kneser_ney_prob(model, context: tuple, w: int) -> float:
+    """P(w | context) of a fitted ``KneserNey`` model: a uniform guess, refined by ever longer contexts.
+
+    For k = 0, 1, … order − 1, the last k tokens of ``context`` are looked up: ``model.counts[k][ctx]`` counts the
+    tokens seen after them (for k < order − 1: in how many different longer contexts), ``model.totals[k][ctx]`` is
+    c(ctx), their sum. Each seen context discounts its counts by D and hands the freed share to the estimate so far.
+    """
+    has(model, "totals", "model", "a fitted music.KneserNey: call .fit(train_ids) first")  # a clear error otherwise
+    D, p = model.discount, 1.0 / model.vocab_size  # p starts as the uniform guess 1 / |V|
+    for k in range(model.order):  # contexts of 0, 1, … order - 1 previous tokens, shortest first
+        ctx = tuple(context[len(context) - k:]) if k else ()
+        followers = model.counts[k].get(ctx)
+        if followers:  # a context never seen in training leaves p as the shorter contexts made it
+            p = (max(followers.get(w, 0) - D, 0.0) + D * len(followers) * p) / model.totals[k][ctx]
+    return p
+
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -224,16 +248,43 @@ ngram_seconds = time.perf_counter() - started
 #
 # The training target is the same sequence shifted by one: at step $t$ the model sees tokens $1 … t$ and must predict
 # token $t+1$. The loss is the cross-entropy, the same NLL per token we use to compare models (padding ignored).
-# Output shapes are (batch, time, …); `None` means "any size": any number of tunes, of any length.
+#
+# `build_melody_lstm` below builds exactly that with Keras (the tool that trained the shipped weights builds the same
+# model). In the table under it, output shapes are (batch, time, …); `None` means "any size": any number of tunes, of
+# any length.
+
+# %%
+# Saved in utils/music.py: the weights tool (tools/music_data.py) builds the same model
+def build_melody_lstm(vocab_size: int, embed_dim: int = 64, units: int = 256, dropout: float = 0.1,
+                      learning_rate: float = 2e-3, compile: bool = True):
+    """Embedding → LSTM (one output per step) → Dense logits over the vocabulary; the loss ignores padding (id 0).
+
+    ``compile=False`` gives a model for predictions only (its saved weights then hold no optimizer state).
+    """
+    import keras  # inside the function, as in utils/music.py, which parses the corpus without loading TensorFlow
+
+    vocab_size = whole(vocab_size, "vocab_size", 2, "pass len(vocab)")  # whole numbers, or a clear error
+    embed_dim, units = whole(embed_dim, "embed_dim"), whole(units, "units")
+    model = keras.Sequential([
+        keras.Input(shape=(None,), dtype="int32"),
+        keras.layers.Embedding(vocab_size, embed_dim, mask_zero=True, name="embedding"),
+        keras.layers.LSTM(units, return_sequences=True, dropout=dropout, name="lstm"),
+        keras.layers.Dense(vocab_size, name="logits"),
+    ], name="music_lstm")
+    if compile:
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0), loss=loss)
+    return model
+
 
 # %%
 # NBVAL_CHECK_OUTPUT
-live_model = music.build_lstm(len(vocab))
+live_model = build_melody_lstm(len(vocab))
 for layer in live_model.layers:
     print(f"{layer.name:<10} {type(layer).__name__:<10} output shape {str(tuple(layer.output.shape)):<16} "
           f"{layer.count_params():>8,} parameters")
 print(f"{'total':<38} {live_model.count_params():>8,} parameters")
-d, u = music.MODEL["embed_dim"], music.MODEL["units"]
+d, u = live_model.get_layer("embedding").output_dim, live_model.get_layer("lstm").units
 print(f"LSTM check: 4 gates x units x (inputs + units + 1) = 4 x {u} x ({d} + {u} + 1) = {4 * u * (d + u + 1):,}")
 
 # %% [markdown]
@@ -262,14 +313,14 @@ print(f"validation NLL of the live model: {live_nll:.3f} nats/token")
 # %% [markdown]
 # ### The shipped model
 #
-# `python -m utils.music train` trained the same architecture for longer (up to 20 epochs, stopping when the loss on
+# `python -m tools.music_data train` trained the same architecture for longer (up to 20 epochs, stopping when the loss on
 # 5% of the training tunes, held back for that purpose, stopped improving) and saved its weights in
 # `data/music_lstm.weights.h5` (about 2 MB; details in `data/README.md`). It never saw the validation tunes. We load
 # those weights into a fresh copy of the model.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-model = music.build_lstm(len(vocab), compile=False)  # for predictions only: no optimizer
+model = build_melody_lstm(len(vocab), compile=False)  # for predictions only: no optimizer
 model.load_weights(music.WEIGHTS)
 shipped_token_nlls = music.lstm_token_nlls(model, val_ids)  # one array per tune, as for the n-grams
 shipped_nll = np.concatenate(shipped_token_nlls).mean()
@@ -394,10 +445,35 @@ plt.show()
 # In the plot, $T = 0.5$ gives the likeliest token an even larger share and $T = 2$ levels the bars, so the rarer
 # tokens gain: halving $T$ squares the ratio of any two probabilities, doubling it takes the square root.
 #
+# Composing is one loop: read the seed, then draw a token with your sampler, append it and feed it back, until the
+# model picks `</s>`. The loop only needs a *stepper* that reads one token at a time and returns logits for the next:
+# `music.LSTMStepper` copies the trained weights into the NumPy LSTM cell of notebook 04 (`utils.lstm.lstm_cell_step`)
+# and carries the memories $h_t$ and $C_t$ from step to step, instead of asking Keras to re-read the whole tune for
+# every new note. (Section 6 drives the trigram model with the same loop.)
+
+# %%
+# Saved in utils/music.py: tests/test_music.py checks it, with the LSTM and with an n-gram model
+def compose(stepper, vocab, seed, temperature, rng, sampler, max_notes=120):
+    """Continue a seed phrase (tokens starting with "<s>") until the model picks "</s>" or after max_notes new tokens.
+
+    ``stepper`` reads one token id at a time and carries its memory in ``state`` (an LSTM: h and C; an n-gram: the
+    last tokens); after each token, ``sampler(logits, temperature, rng)`` draws the next one from its logits.
+    """
+    has(stepper, "step", "stepper", "music.LSTMStepper(model) or a fitted music.KneserNey")  # a clear error otherwise
+    ids, state = vocab.encode(seed), stepper.start()
+    for token in ids:  # read the seed phrase
+        logits, state = stepper.step(token, state)
+    for _ in range(max_notes):
+        logits[[vocab.index["<pad>"], vocab.index["<s>"]]] = -np.inf  # never padding, never a second start
+        ids.append(int(sampler(logits, temperature, rng)))
+        if ids[-1] == vocab.index["</s>"]:  # the model ends the tune
+            break
+        logits, state = stepper.step(ids[-1], state)
+    return vocab.decode(ids)
+
+
+# %% [markdown]
 # Now compose: eight new tunes, each started from the first four notes of a different validation tune, at $T = 0.8$.
-# `music.generate` copies the trained weights into a NumPy LSTM cell (the one you build in notebook 04) and steps it
-# one note at a time, carrying the memories $h_t$ and $C_t$ from step to step, instead of asking Keras to re-read the
-# whole tune for every new note.
 # Each tune is written as a MIDI file in `music.OUTPUT_DIR`, the course's folder for your files (never the repository,
 # which may be read-only; see "Where notebooks write" in the course README); open them in any music program.
 
@@ -406,7 +482,8 @@ plt.show()
 rng = np.random.default_rng(2024)
 seeds = [token_lists[i][:5] for i in val_idx[:8]]
 started = time.perf_counter()
-composed = music.generate(model, vocab, seeds, temperature=0.8, rng=rng, sampler=sample_with_temperature)
+stepper = music.LSTMStepper(model)
+composed = [compose(stepper, vocab, seed, 0.8, rng, sample_with_temperature) for seed in seeds]
 print(f"8 tunes composed in {time.perf_counter() - started:.1f} s")
 composed_notes = [music.tokens_to_notes(t) for t in composed]
 for k, (tokens, notes) in enumerate(zip(composed, composed_notes)):
@@ -452,11 +529,12 @@ music.audio_player(composed_notes[0], bpm=100)
 # NBVAL_IGNORE_OUTPUT
 started = time.perf_counter()
 stat_seeds = [token_lists[i][:5] for i in val_idx[:40]]
+rng_cool, rng_hot = np.random.default_rng(1), np.random.default_rng(2)
 samples = {
-    "LSTM, T = 0.8": music.generate(model, vocab, stat_seeds, 0.8, rng=np.random.default_rng(1)),
-    "LSTM, T = 1.2": music.generate(model, vocab, stat_seeds, 1.2, rng=np.random.default_rng(2)),
-    "trigram": [music.sample_ngram(ngrams["trigram"], vocab, s, np.random.default_rng(k)) for k, s in
-                enumerate(stat_seeds)],
+    "LSTM, T = 0.8": [compose(stepper, vocab, s, 0.8, rng_cool, sample_with_temperature) for s in stat_seeds],
+    "LSTM, T = 1.2": [compose(stepper, vocab, s, 1.2, rng_hot, sample_with_temperature) for s in stat_seeds],
+    "trigram": [compose(ngrams["trigram"], vocab, s, 1.0, np.random.default_rng(k), sample_with_temperature)
+                for k, s in enumerate(stat_seeds)],  # T = 1: the trigram's own probabilities
 }
 real_notes = [in_c[i] for i in val_idx]
 reference_hist = music.pitch_class_histogram(real_notes)
@@ -549,8 +627,9 @@ plt.show()
 #    Does the NLL per *note* improve (count only note tokens to compare fairly)?
 # 4. **Separate pitch and duration.** Replace the single token by two embeddings (pitch and duration) added together,
 #    and two softmax outputs. How many parameters does that save, and what happens to the NLL?
-# 5. **Bigger, longer, or dropout?** Train the model for more epochs with `python -m utils.music train` after changing
-#    `utils.music.MODEL`; plot training and validation NLL per epoch and find where it starts to overfit.
+# 5. **Bigger, longer, or dropout?** Train `build_melody_lstm` for more epochs, with more units or more dropout, on
+#    `music.tune_batches(train_ids)` (`train_shipped_model` in `tools/music_data.py` is the shipped run: read it for the
+#    schedule); plot training and validation NLL per epoch and find where it starts to overfit.
 # 6. **Another corpus.** Parse O'Neill's Irish tunes (`music21.corpus` folder `oneills1850`) with `utils.music.parse_tune`
 #    and compare the generated jigs and reels with the German tunes.
 #

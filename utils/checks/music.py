@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 
 from utils.checks import call, exercise
-from utils.music import softmax
+from utils.sampling import softmax
 
 # "Alle meine Entchen" opening in G major, with a rest and a dotted note, so each typical mistake shows.
 _MELODY = [(67, Fraction(1, 2)), (69, Fraction(1, 2)), (71, Fraction(1, 2)), (72, Fraction(1, 2)), (74, Fraction(1)),

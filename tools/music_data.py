@@ -1,0 +1,212 @@
+"""Make notebook 09's shipped data: the cached Essen corpus and the trained LSTM weights (maintainers only).
+
+Parsing the corpus with music21 is slow (about 0.1 s per tune), so it is done once and its notes are cached in
+``data/essen_german.json.gz``; the notebook only reads that cache (``utils.music.load_tunes``). Training the shipped
+model takes about half an hour on two CPU cores. Both commands rewrite their section of ``data/README.md``::
+
+    python -m tools.music_data parse --jobs 2     # all 20 German files (~6,000 tunes), several minutes
+    python -m tools.music_data parse --files kinder0 --limit 5 --out few.json.gz --no-readme   # a quick subset
+    python -m tools.music_data train              # trains the LSTM whose weights the notebook ships with
+
+The parsing and modelling code itself is in ``utils.music`` (the notebook, its tests and this tool share it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import inspect
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from utils import DATA_DIR, music
+
+
+def _parse_file(args: tuple[str, int | None]) -> list[dict]:
+    """The tunes of one Essen file (the first ``limit`` of them, or all), each tagged with the file's name."""
+    name, limit = args
+    chunks = music.split_abc(music.corpus_path(name).read_text(encoding="latin-1"))
+    tunes = []
+    for position, chunk in enumerate(chunks[:limit], start=1):
+        try:
+            tune = music.parse_tune(chunk)
+        except Exception as exc:  # music21 rejects a handful of malformed tunes: skip them, say so
+            print(f"  skipped {name} tune {position}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            continue
+        if tune is not None:
+            tune["file"] = name
+            tunes.append(tune)
+    return tunes
+
+
+def build_cache(files=music.GERMAN_FILES, out: Path = music.CACHE, limit: int | None = None, jobs: int = 1) -> dict:
+    """Parse the given Essen files (the first ``limit`` tunes of each, or all) and write the cache; returns its info."""
+    import music21
+
+    if not files:
+        raise ValueError("give at least one Essen file name, e.g. files=('kinder0',)")
+    work = [(name, limit) for name in files]
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs) as pool:
+            per_file = list(pool.map(_parse_file, work))
+    else:
+        per_file = [_parse_file(w) for w in work]
+    tunes = [tune for chunk in per_file for tune in chunk]
+    payload = {"corpus": "music21 essenFolksong (German files)", "music21_version": music21.__version__,
+               "files": list(files), "tunes": tunes}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    tmp = out.with_suffix(".tmp")
+    with open(tmp, "wb") as handle, gzip.GzipFile(fileobj=handle, mode="wb", mtime=0, filename="") as gz:
+        gz.write(raw)  # mtime=0 and no file name: the same notes give the same bytes, hence the same sha256
+    tmp.replace(out)
+    return {"path": out, "tunes": len(tunes), "notes": sum(len(t["notes"]) for t in tunes),
+            "sha256": hashlib.sha256(out.read_bytes()).hexdigest(), "music21": music21.__version__,
+            "files": list(files)}
+
+
+def prepare(tunes=None):
+    """What the notebook computes before training, the same way: tunes in C, tokens, vocabulary, the tune split."""
+    tunes = music.load_tunes() if tunes is None else tunes
+    tokens = [music.tune_tokens(music.in_c(t)) for t in tunes]
+    vocab = music.NoteVocabulary(tokens)
+    train_idx, val_idx = music.split_by_tune(len(tunes), music.TRAINING["val_fraction"], music.TRAINING["split_seed"])
+    return tokens, vocab, train_idx, val_idx
+
+
+def model_sizes() -> dict:
+    """The default sizes and learning rate of ``music.build_melody_lstm``: what ``train`` builds and the README says."""
+    return {name: p.default for name, p in inspect.signature(music.build_melody_lstm).parameters.items()
+            if p.default is not p.empty and name != "compile"}
+
+
+def train_shipped_model(out: Path = music.WEIGHTS, epochs: int = music.TRAINING["epochs"], seed: int = 1,
+                        tunes=None) -> dict:
+    """Train the LSTM the notebook ships with, on the training tunes only, and save its weights.
+
+    5% of the training tunes are held back to keep the best epoch (early stopping); the validation tunes are never seen.
+    ``tunes`` (default: the cached corpus) lets a test train on a handful.
+    """
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    tokens, vocab, train_idx, val_idx = prepare(tunes)
+    ids = [vocab.encode(t) for t in tokens]
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(train_idx)
+    n_hold = max(1, len(order) // 20)
+    fit_ids, hold_ids = [ids[i] for i in order[n_hold:]], [ids[i] for i in order[:n_hold]]
+    model = music.build_melody_lstm(len(vocab))
+    started = time.perf_counter()
+    stop = keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)
+    batches = music.tune_batches(fit_ids, seed=seed)
+    history = model.fit(batches, validation_data=music.tune_batches(hold_ids), epochs=epochs, verbose=2,
+                        callbacks=[stop])
+    seconds = time.perf_counter() - started
+    out = Path(out)
+    inference = music.build_melody_lstm(len(vocab), compile=False)  # saved without Adam's moments: a third the size
+    inference.set_weights(model.get_weights())
+    inference.save_weights(out)
+    val = music.lstm_nll(model, [ids[i] for i in val_idx])
+    best = int(np.argmin(history.history["val_loss"])) + 1
+    return {"path": out, "epochs_run": len(history.history["loss"]), "best_epoch": best, "seconds": seconds,
+            "val_nll": val, "vocab": len(vocab), "params": model.count_params(),
+            "sha256": hashlib.sha256(out.read_bytes()).hexdigest()}
+
+
+def replace_readme_section(section: str, heading: str, readme: Path = DATA_DIR / "README.md") -> None:
+    """Replace (or append) the section of ``readme`` that starts with ``heading``, up to the next ``## `` heading."""
+    text = readme.read_text() if readme.exists() else "# Bundled data\n"
+    pattern = re.compile(rf"\n{re.escape(heading)}\n.*?(?=\n## |\Z)", re.S)
+    text = pattern.sub("", text).rstrip("\n") + "\n\n" + section.strip() + "\n"
+    readme.write_text(text)
+
+
+CACHE_HEADING = "## `essen_german.json.gz` — German folk songs of the Essen collection, parsed by music21"
+WEIGHTS_HEADING = "## `music_lstm.weights.h5` — the LSTM melody model of notebook 09"
+
+
+def cache_section(info: dict) -> str:
+    """The data/README.md section of the corpus cache, from what ``build_cache`` returned."""
+    return f"""{CACHE_HEADING}
+
+- **What:** {info['tunes']:,} monophonic folk-song melodies ({info['notes']:,} notes and rests) with title, Essen id
+  (`N:` field), meter and key signature; each note a pair `[MIDI pitch or null for a rest, duration in quarter notes]`,
+  ties merged, grace notes dropped. Gzipped JSON (written with mtime 0, so the same notes give the same bytes).
+- **Source:** the Essen Folksong Collection (encoded under Helmut Schaffrath, continued by Ewa Dahlig-Turek; ABC
+  encodings by Seymour Schlien), in the ABC files that ship inside music21 {info['music21']} on PyPI, folder
+  `music21/corpus/essenFolksong/`, files {', '.join(f"`{name}.abc`" for name in info['files'])}.
+- **License:** music21's code is BSD-3-Clause, but its `essenFolksong/license.txt` says the legal status of the Essen
+  data "is unclear", that Prof. Dahlig-Turek gave permission for non-commercial distribution and use of the files in
+  music21, and that the ABC encodings are distributed by Seymour Schlien's permission. This cache holds only notes,
+  rests, titles, meters and key signatures derived from those files, for non-commercial teaching; it is **not** covered
+  by this repository's MIT license. Anyone who needs a clean license can delete it and rebuild it from music21 with
+  the command below.
+- **How extracted:** `python -m tools.music_data parse --jobs 2` (`tools.music_data.build_cache`, about 10 minutes on
+  2 busy cores): split each file into tunes at `X:`, parse each tune with `music21.converter.parse(..., format="abc")`,
+  merge tied notes (the same notes as `stripTies()`, checked in `tests/test_music.py`), read notes, rests, key
+  signature.
+- **Rows:** {info['tunes']:,} tunes. **sha256:** `{info['sha256']}`
+- **Read by:** `utils.music.load_tunes()` (notebook 09)."""
+
+
+def weights_section(info: dict) -> str:
+    """The data/README.md section of the shipped weights, from what ``train_shipped_model`` returned."""
+    m, t = model_sizes(), music.TRAINING
+    return f"""{WEIGHTS_HEADING}
+
+- **What:** weights of `utils.music.build_melody_lstm({info['vocab']})`: Embedding({m['embed_dim']}) →
+  LSTM({m['units']}) → Dense({info['vocab']}), {info['params']:,} parameters, trained on the training tunes of
+  `essen_german.json.gz` (tunes moved to C major / A minor;
+  split `split_by_tune(val_fraction={t['val_fraction']}, seed={t['split_seed']})`).
+- **How made:** `python -m tools.music_data train` (`tools.music_data.train_shipped_model`): Adam
+  {m['learning_rate']}, batch {t['batch_size']}, up to {t['epochs']} epochs with early stopping on 5% of the training
+  tunes (best epoch {info['best_epoch']} of {info['epochs_run']}; {info['seconds']:.0f} s on 2 shared CPU cores). The
+  validation tunes are never seen; their NLL with these weights is {info['val_nll']:.3f} nats per token.
+- **sha256:** `{info['sha256']}` (the bytes may differ between TensorFlow versions; the notebook recomputes the NLL).
+- **Read by:** notebook 09 (`model.load_weights(utils.music.WEIGHTS)`)."""
+
+
+def main(argv=None) -> int:
+    """The command line: ``parse`` (the corpus cache) or ``train`` (the shipped weights); see the module docstring."""
+    parser = argparse.ArgumentParser(prog="python -m tools.music_data",
+                                     description="Parse the Essen corpus into a token cache, or train the LSTM.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("parse", help="parse the Essen ABC files with music21 and cache the notes")
+    p.add_argument("--files", nargs="+", default=list(music.GERMAN_FILES), help="Essen file names (default: German)")
+    p.add_argument("--limit", type=int, default=None, help="only the first LIMIT tunes of each file (for tests)")
+    p.add_argument("--out", type=Path, default=music.CACHE)
+    p.add_argument("--jobs", type=int, default=1, help="parallel processes")
+    p.add_argument("--no-readme", action="store_true", help="do not update data/README.md")
+    t = sub.add_parser("train", help="train the shipped LSTM and save its weights")
+    t.add_argument("--out", type=Path, default=music.WEIGHTS)
+    t.add_argument("--epochs", type=int, default=music.TRAINING["epochs"])
+    t.add_argument("--no-readme", action="store_true", help="do not update data/README.md")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    if args.command == "parse":
+        info = build_cache(args.files, args.out, args.limit, args.jobs)
+        if not args.no_readme:
+            replace_readme_section(cache_section(info), CACHE_HEADING)
+    else:
+        info = train_shipped_model(args.out, args.epochs)
+        if not args.no_readme:
+            replace_readme_section(weights_section(info), WEIGHTS_HEADING)
+    print(json.dumps({k: str(v) for k, v in info.items()}, indent=1))
+    print(f"done in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
