@@ -16,8 +16,9 @@ Exempt, with the reason:
 
 * ``utils.checks``: the exercise checkers take a *student's* function and must never raise; they report a finding
   instead (tested in tests/test_checks_*.py).
-* ``utils.build_notebooks``, ``utils.readme``, ``utils.slides``: maintainers' command-line tools that no notebook
-  calls. (Notebook 09's corpus and weights scripts are in ``tools/music_data.py``, outside ``utils``.)
+
+Maintainers' command-line tools (the notebook builder, the slide and README generators, notebook 09's corpus and
+weights scripts) are in ``tools/``, outside ``utils``, and are not walked here.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import pytest
 
 import utils
 
-EXEMPT_MODULES = {"checks", "build_notebooks", "readme", "slides"}
+EXEMPT_MODULES = {"checks"}
 EXEMPT_FUNCTIONS: set[str] = set()
 BAD_VALUES = {"empty": [], "nan": math.nan, "negative": -2, "wrong-type": object()}
 UTILS_DIR = str(Path(utils.__file__).parent)
