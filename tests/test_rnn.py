@@ -31,6 +31,24 @@ def test_keras_model_matches_numpy_on_random_weights_and_lengths():
         assert keras_out == pytest.approx(rnn.toy_rnn_forward(xs, **weights)[1], abs=1e-5)
 
 
+def test_keras_model_refuses_a_weight_that_is_not_a_finite_number():
+    with pytest.raises(ValueError, match=r"finite numbers.*pass e\.g\. \*\*rnn\.TOY_WEIGHTS"):
+        rnn.toy_rnn_keras(**{**rnn.TOY_WEIGHTS, "w2": np.nan})
+    with pytest.raises(TypeError):
+        rnn.toy_rnn_keras(**{**rnn.TOY_WEIGHTS, "b1": [0.0, 1.0]})
+
+
+def test_table_terms_add_up_to_z_and_its_relu_is_the_forward_pass():
+    xs = np.array([0.2, 1.0, -0.3, 0.9, 0.4])
+    weights = {"w1": 1.3, "b1": 0.1, "w2": -0.7, "w3": 0.8, "b2": -0.2}
+    table = rnn.toy_rnn_table(xs, **weights)
+    hidden, prediction = rnn.toy_rnn_forward(xs, **weights)
+    np.testing.assert_allclose(table["z_t = … + b1"], table["w1·x_t"] + table["w2·h_(t-1)"] + weights["b1"])
+    np.testing.assert_allclose(table["h_t = ReLU(z_t)"], np.maximum(table["z_t = … + b1"], 0.0))
+    np.testing.assert_allclose(table["w2·h_(t-1)"], weights["w2"] * np.concatenate([[0.0], hidden[:-1]]))
+    assert table["prediction w3·h_t + b2"].iloc[-1] == pytest.approx(prediction)
+
+
 def test_monthly_training_data_shapes_split_and_padding():
     train_x, train_y, test_x, test_y = rnn.monthly_training_data(load_monthly_closes(), split="2008-01-01")
     assert train_x.shape[1:] == (12, 1) and test_x.shape[1:] == (12, 1)
