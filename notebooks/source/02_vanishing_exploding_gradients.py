@@ -138,7 +138,7 @@ def dssr_dw1_terms(xs, y, w1, b1, w2, w3, b2):
     table = pd.DataFrame({"x_t": xs, "z_t": z, "ReLU'(z_t)": slope, "dh_T/dh_t": path,
                           "term of day t": dssr_dpred * w3 * path * slope * xs},
                          index=pd.Index(np.arange(1, len(xs) + 1), name="day t"))
-    table.attrs.update(prediction=float(prediction), dssr_dpred=float(dssr_dpred))
+    table.attrs.update(prediction=float(prediction), dssr_dpred=float(dssr_dpred))  # kept with the table, to print
     return table
 
 
@@ -483,15 +483,11 @@ _ = course.claim("with loud inputs the default LSTM vanishes less than the Simpl
 # deviation 2, so louder than the value itself). A second input feature marks the first step (1 there, 0 after). After
 # the last step the network must say whether the first value was +1. About half the answers are "yes", so guessing gives
 # about half right; the table's baseline column, "chance", is "always give the more common answer" on the test set.
-# The function below makes such sequences:
+# The function below makes such sequences; the cell after it prints one, with a gap of 10 steps.
 
 # %%
 def memory_task(n, gap, seed=0, noise=1.0):
-    """``n`` sequences of ``gap + 1`` steps: "was the first value +1 or -1?", asked after ``gap`` steps of noise.
-
-    Returns ``xs`` (n, gap + 1, 2) float32: feature 0 is the value (±1 on step 1, then Gaussian noise of standard
-    deviation ``noise``), feature 1 marks step 1; and labels ``ys`` (n,), 1 when the first value was +1.
-    """
+    """``n`` sequences (n, gap + 1, 2): a value ±1 then ``gap`` noisy steps, and a marker; labels (n,), 1 for +1."""
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 2, size=n)
     xs = np.zeros((n, gap + 1, 2), dtype="float32")
@@ -500,9 +496,6 @@ def memory_task(n, gap, seed=0, noise=1.0):
     xs[:, 0, 1] = 1.0
     return xs, labels.astype("float32")
 
-
-# %% [markdown]
-# Three example sequences with a gap of 10 steps:
 
 # %%
 # NBVAL_CHECK_OUTPUT
