@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.notebook_code import code_cells, notebook_namespace
 from utils import checks, rnn
 from utils.checks.rnn import check_toy_rnn_forward
 from utils.data import load_monthly_closes
@@ -47,6 +48,20 @@ def test_table_terms_add_up_to_z_and_its_relu_is_the_forward_pass():
     np.testing.assert_allclose(table["h_t = ReLU(z_t)"], np.maximum(table["z_t = … + b1"], 0.0))
     np.testing.assert_allclose(table["w2·h_(t-1)"], weights["w2"] * np.concatenate([[0.0], hidden[:-1]]))
     assert table["prediction w3·h_t + b2"].iloc[-1] == pytest.approx(prediction)
+
+
+def test_notebook_01_writes_the_keras_toy_rnn_in_a_cell_and_it_gives_the_numpy_numbers():
+    toy_rnn_keras = notebook_namespace("01", "toy_rnn_keras")["toy_rnn_keras"]
+    xs = np.array([0.0, 0.5, 1.0])
+    model = toy_rnn_keras(**rnn.TOY_WEIGHTS)
+    assert float(model(xs.reshape(1, -1, 1).astype("float32"))[0, 0]) == pytest.approx(1.485, abs=1e-6)
+
+
+def test_notebook_01_draws_its_learning_curves_with_the_shared_helper():
+    cells = code_cells("01")
+    assert any("plots.plot_learning_curves(history" in cell for cell in cells)
+    inline = [cell for cell in cells if "ax.plot(" in cell and "history.history" in cell]
+    assert not inline, f"learning curves drawn inline: {inline[0][:120]!r}"
 
 
 def test_monthly_training_data_shapes_split_and_padding():
