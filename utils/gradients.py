@@ -18,7 +18,6 @@ import pandas as pd
 
 from utils.validate import finite_array, has, number, whole
 
-
 # --- the deck's "input day 1 × W2^n" --------------------------------------------------------------------------------
 
 
