@@ -1,11 +1,13 @@
-"""Unit tests for utils.gradients and the notebook-02 checkers (fast, offline)."""
+"""utils.gradients, the lesson code notebook 02 writes in its own cells, and the notebook-02 checkers (offline)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from tests.notebook_code import notebook_namespace
 from utils import gradients as g
+from utils import lstm
 from utils.checks.gradients import check_clip_by_norm, check_day1_factor
 from utils.rnn import TOY_WEIGHTS
 
@@ -13,65 +15,69 @@ XS = np.array([[1.0, 0.5, 0.25, 0.8], [0.3, 1.2, 0.7, 0.4]])
 YS = np.array([1.0, 0.2])
 
 
+@pytest.fixture(scope="module")
+def nb02():
+    """The functions notebook 02 defines in its cells (the chain rule, gradient descent, the memory task, ...)."""
+    return notebook_namespace("02", "factors", "dssr_dw1_terms", "dssr_dw1_by_hand", "dssr_dw1_tape", "toy_ssr",
+                              "gradient_descent_w1", "make_recurrent_layer", "memory_task", "memory_model",
+                              "forget_gates")
+
+
 # --- W2^n -----------------------------------------------------------------------------------------------------------
 
 
-def test_unroll_table_is_w2_to_the_n():
-    table = g.unroll_factor_table(n_max=50)
-    assert table.shape == (50, 5)
+def test_unroll_table_is_w2_to_the_n(nb02):
+    table = nb02["factors"]
+    assert table.shape == (50, 5) and list(table.index[:2]) == [1, 2]
     assert table.loc[10, "W2 = 2"] == 1024.0
     assert table.loc[1, "W2 = 0.5"] == 0.5
     assert (table["W2 = 1"] == 1.0).all()
-    assert g.unroll_factor(0.9, 3) == pytest.approx(0.729)
+    assert table.loc[3, "W2 = 0.9"] == pytest.approx(0.729)
 
 
-def test_unroll_table_rejects_bad_n():
-    with pytest.raises(ValueError, match="n_max"):
-        g.unroll_factor_table(n_max=0)
+def test_day1_factor_reference_counts_t_minus_1_unrolls_and_refuses_bad_input():
+    assert g.day1_factor(2.0, 4) == 8.0 and g.day1_factor(0.9, 1) == 1.0
+    with pytest.raises(ValueError, match="sequence length T"):
+        g.day1_factor(2.0, 0)
 
 
 # --- chain rule -----------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("w2", [TOY_WEIGHTS["w2"], 0.5, 2.0])
-def test_hand_gradient_matches_finite_differences(w2):
+def test_hand_gradient_matches_finite_differences(nb02, w2):
     weights = dict(TOY_WEIGHTS, w2=w2)
     eps = 1e-6
     others = {k: v for k, v in weights.items() if k != "w1"}
-    numeric = (g.toy_ssr(XS, YS, w1=weights["w1"] + eps, **others)
-               - g.toy_ssr(XS, YS, w1=weights["w1"] - eps, **others)) / (2 * eps)
-    assert g.dssr_dw1_by_hand(XS, YS, **weights) == pytest.approx(numeric, rel=1e-6, abs=1e-6)
+    numeric = (nb02["toy_ssr"](XS, YS, w1=weights["w1"] + eps, **others)
+               - nb02["toy_ssr"](XS, YS, w1=weights["w1"] - eps, **others)) / (2 * eps)
+    assert nb02["dssr_dw1_by_hand"](XS, YS, **weights) == pytest.approx(numeric, rel=1e-6, abs=1e-6)
 
 
-def test_hand_gradient_matches_gradient_tape():
+def test_hand_gradient_matches_gradient_tape(nb02):
     for w2 in (TOY_WEIGHTS["w2"], 2.0):
         weights = dict(TOY_WEIGHTS, w2=w2)
-        assert g.dssr_dw1_tape(XS, YS, **weights) == pytest.approx(g.dssr_dw1_by_hand(XS, YS, **weights), rel=1e-6)
+        by_hand = nb02["dssr_dw1_by_hand"](XS, YS, **weights)
+        assert by_hand != 0 and nb02["dssr_dw1_tape"](XS, YS, **weights) == pytest.approx(by_hand, rel=1e-6)
 
 
-def test_terms_table_day1_path_is_w2_power_when_relu_active():
-    table = g.dssr_dw1_terms([1.0, 0.0, 0.0, 0.0], 4.0, w1=1.0, b1=0.0, w2=2.0, w3=1.0, b2=0.0)
-    assert table.loc[1, "dh_T/dh_t"] == 8.0
+def test_terms_table_day1_path_is_w2_power_when_relu_active(nb02):
+    table = nb02["dssr_dw1_terms"]([1.0, 0.0, 0.0, 0.0], 4.0, w1=1.0, b1=0.0, w2=2.0, w3=1.0, b2=0.0)
+    assert table["dh_T/dh_t"].tolist() == [8.0, 4.0, 2.0, 1.0]
     assert list(table.index) == [1, 2, 3, 4]
+    # prediction 8, target 4: dSSR/dprediction = -2 (4 - 8) = 8; only day 1 has an input, so the sum is 8 · 8 · 1
+    assert table.attrs["dssr_dpred"] == 8.0 and table["term of day t"].sum() == 64.0
 
 
-def test_bad_shapes_raise_clear_errors():
-    with pytest.raises(ValueError, match="one target per sequence"):
-        g.dssr_dw1_by_hand(XS, [1.0], **TOY_WEIGHTS)
-    with pytest.raises(ValueError, match="xs must be"):
-        g.dssr_dw1_by_hand(np.zeros((2, 2, 2)), [1.0, 2.0], **TOY_WEIGHTS)
-
-
-def test_gradient_descent_diverges_for_large_w2_and_stalls_for_small():
+def test_gradient_descent_diverges_for_large_w2_and_stalls_for_small(nb02):
+    descend = nb02["gradient_descent_w1"]
     xs, weights = [[1.0, 0.0, 0.0, 0.0]], dict(w1=1.0, b1=0.0, w2=2.0, w3=1.0, b2=0.0)
-    big = g.gradient_descent_w1(xs, [8.0], weights, learning_rate=0.018, steps=8, w1_start=0.95)
+    big = descend(xs, [8.0], weights, learning_rate=0.018, steps=8, w1_start=0.95)
     assert abs(big["w1"].iloc[-1] - 1.0) > abs(big["w1"].iloc[0] - 1.0)
-    small = g.gradient_descent_w1(xs, [0.125], dict(weights, w2=0.5), 0.018, 8, w1_start=0.95)
+    small = descend(xs, [0.125], dict(weights, w2=0.5), 0.018, 8, w1_start=0.95)
     assert abs(small["w1"].iloc[-1] - 0.95) < 1e-3
-    clipped = g.gradient_descent_w1(xs, [8.0], weights, 0.018, 8, w1_start=0.95, clip_norm=1.0)
+    clipped = descend(xs, [8.0], weights, 0.018, 8, w1_start=0.95, clip_norm=1.0)
     assert (clipped["step taken"].abs() <= 0.018 + 1e-12).all()
-    with pytest.raises(ValueError):
-        g.gradient_descent_w1(xs, [8.0], weights, learning_rate=0.0, steps=3, w1_start=1.0)
 
 
 # --- clipping -------------------------------------------------------------------------------------------------------
@@ -92,6 +98,7 @@ def test_reference_clip_by_norm_matches_tensorflow():
 
 
 def test_make_recurrent_layer_sets_forget_bias_and_rejects_bad_kinds():
+    """The utils copy (the notebook's copy is kept identical by tests/test_saved_code.py)."""
     layer = g.make_recurrent_layer("LSTM", 3, forget_bias=2.5)
     layer.build((None, None, 1))
     bias = layer.cell.bias.numpy()
@@ -111,13 +118,20 @@ def test_first_input_gradient_ratios_shape_and_vanishing():
         g.first_input_gradient_ratios("LSTM", lengths=(1,), seeds=[0])
 
 
-def test_memory_task_layout():
-    xs, ys = g.memory_task(50, gap=7, seed=3)
+def test_memory_task_layout(nb02):
+    xs, ys = nb02["memory_task"](50, gap=7, seed=3)
     assert xs.shape == (50, 8, 2) and ys.shape == (50,)
     assert np.array_equal(xs[:, 0, 0], 2 * ys - 1)
     assert np.all(xs[:, 0, 1] == 1) and np.all(xs[:, 1:, 1] == 0)
-    with pytest.raises(ValueError):
-        g.memory_task(0, gap=3)
+    assert 0.2 < ys.mean() < 0.8 and xs[:, 1:, 0].std() == pytest.approx(1.0, abs=0.1)
+
+
+def test_memory_model_is_one_recurrent_layer_and_a_sigmoid_with_clipping(nb02):
+    model = nb02["memory_model"]("LSTM", units=4, forget_bias=5.0, clipnorm=1.0)
+    assert [type(layer).__name__ for layer in model.layers] == ["LSTM", "Dense"]
+    assert np.allclose(model.get_layer("recurrent").cell.bias.numpy()[4:8], 5.0)
+    assert model.optimizer.clipnorm == 1.0 and nb02["memory_model"]("SimpleRNN").optimizer.clipnorm is None
+    assert model.predict(np.zeros((3, 5, 2)), verbose=0).shape == (3, 1)
 
 
 def test_train_step_seconds_returns_one_row_per_length():
@@ -192,17 +206,17 @@ def test_clip_checker_rejects_mistakes(wrong, hint, capsys):
     assert hint in capsys.readouterr().out
 
 
-def test_lstm_forget_gates_follow_keras_equations():
+def test_forget_gates_follow_keras_equations(nb02):
     layer = g.make_recurrent_layer("LSTM", 4, forget_bias=5.0)
     layer.build((None, None, 2))
-    xs, _ = g.memory_task(3, gap=6, seed=0)
-    gates, last_hidden = g._lstm_numpy(layer, xs)
+    xs, _ = nb02["memory_task"](3, gap=6, seed=0)
+    gates = nb02["forget_gates"](layer, xs)
     assert gates.shape == (3, 7, 4) and np.all((gates > 0) & (gates < 1))
-    np.testing.assert_allclose(last_hidden, layer(xs).numpy(), atol=1e-5)
-    zero = g.lstm_forget_gates(layer, np.zeros((1, 1, 2)))
+    W, U, b = lstm.keras_lstm_weights(layer)
+    # step 1 starts from h_0 = 0: f_1 = sigmoid(x_1 · W_f + b_f), the forget block being the second of i, f, c, o
+    np.testing.assert_allclose(gates[:, 0], 1 / (1 + np.exp(-(xs[:, 0] @ W[:, 4:8] + b[4:8]))), rtol=1e-5)
+    zero = nb02["forget_gates"](layer, np.zeros((1, 1, 2)))
     np.testing.assert_allclose(zero, 1 / (1 + np.exp(-5.0)), rtol=1e-6)
-    with pytest.raises(ValueError, match="xs must have shape"):
-        g.lstm_forget_gates(layer, np.zeros((1, 3)))
 
 
 def test_side_by_side_layers_compute_what_each_layer_computes():

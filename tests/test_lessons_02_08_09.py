@@ -62,12 +62,6 @@ def test_02_memory_models_train_with_clipping_and_the_best_epoch_restored():
     assert "validation_data=validation_sets[gap]" in source
 
 
-def test_memory_model_passes_clipnorm_to_adam():
-    pytest.importorskip("keras")
-    assert gradients.memory_model("LSTM", clipnorm=1.0).optimizer.clipnorm == 1.0
-    assert gradients.memory_model("SimpleRNN").optimizer.clipnorm is None
-
-
 def test_08_says_the_lstm_on_returns_ties_persistence_by_noise():
     text = "\n".join(_markdown(_solution("08")))
     assert "nothing beats" not in text.lower()

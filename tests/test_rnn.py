@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.notebook_code import code_cells, notebook_namespace
 from utils import checks, rnn
 from utils.checks.rnn import check_toy_rnn_forward
 from utils.data import load_monthly_closes
@@ -29,6 +30,38 @@ def test_keras_model_matches_numpy_on_random_weights_and_lengths():
         xs = rng.uniform(size=length)
         keras_out = float(rnn.toy_rnn_keras(**weights)(xs.reshape(1, -1, 1).astype("float32"))[0, 0])
         assert keras_out == pytest.approx(rnn.toy_rnn_forward(xs, **weights)[1], abs=1e-5)
+
+
+def test_keras_model_refuses_a_weight_that_is_not_a_finite_number():
+    with pytest.raises(ValueError, match=r"finite numbers.*pass e\.g\. \*\*rnn\.TOY_WEIGHTS"):
+        rnn.toy_rnn_keras(**{**rnn.TOY_WEIGHTS, "w2": np.nan})
+    with pytest.raises(TypeError):
+        rnn.toy_rnn_keras(**{**rnn.TOY_WEIGHTS, "b1": [0.0, 1.0]})
+
+
+def test_table_terms_add_up_to_z_and_its_relu_is_the_forward_pass():
+    xs = np.array([0.2, 1.0, -0.3, 0.9, 0.4])
+    weights = {"w1": 1.3, "b1": 0.1, "w2": -0.7, "w3": 0.8, "b2": -0.2}
+    table = rnn.toy_rnn_table(xs, **weights)
+    hidden, prediction = rnn.toy_rnn_forward(xs, **weights)
+    np.testing.assert_allclose(table["z_t = … + b1"], table["w1·x_t"] + table["w2·h_(t-1)"] + weights["b1"])
+    np.testing.assert_allclose(table["h_t = ReLU(z_t)"], np.maximum(table["z_t = … + b1"], 0.0))
+    np.testing.assert_allclose(table["w2·h_(t-1)"], weights["w2"] * np.concatenate([[0.0], hidden[:-1]]))
+    assert table["prediction w3·h_t + b2"].iloc[-1] == pytest.approx(prediction)
+
+
+def test_notebook_01_writes_the_keras_toy_rnn_in_a_cell_and_it_gives_the_numpy_numbers():
+    toy_rnn_keras = notebook_namespace("01", "toy_rnn_keras")["toy_rnn_keras"]
+    xs = np.array([0.0, 0.5, 1.0])
+    model = toy_rnn_keras(**rnn.TOY_WEIGHTS)
+    assert float(model(xs.reshape(1, -1, 1).astype("float32"))[0, 0]) == pytest.approx(1.485, abs=1e-6)
+
+
+def test_notebook_01_draws_its_learning_curves_with_the_shared_helper():
+    cells = code_cells("01")
+    assert any("plots.plot_learning_curves(history" in cell for cell in cells)
+    inline = [cell for cell in cells if "ax.plot(" in cell and "history.history" in cell]
+    assert not inline, f"learning curves drawn inline: {inline[0][:120]!r}"
 
 
 def test_monthly_training_data_shapes_split_and_padding():

@@ -1,56 +1,36 @@
-"""Vanishing and exploding gradients, measured: the helpers of notebook 02.
+"""Vanishing and exploding gradients, measured: the plumbing and the exercise references of notebook 02.
 
-The lecture's toy RNN (``utils.rnn``) carries the first day's input to the prediction through the recurrent weight w2
-once per unroll, so the gradient with respect to anything on day 1 is scaled by about ``w2 ** (number of unrolls)``.
-This module computes that factor, writes the chain rule dSSR/dw1 out term by term, runs plain gradient descent on the
-toy RNN, and measures the same effect on real Keras layers (``SimpleRNN``, ``LSTM``): gradient of the output with
-respect to the first input, a long-memory task, gradient clipping and the cost of backpropagation through time.
+Notebook 02 writes its lesson in its own cells: the factor W2ⁿ, the chain rule dSSR/dw1 of the toy RNN and its check
+with ``tf.GradientTape``, gradient descent on w1, the memory task and its models. This module keeps what the notebook
+hides: the exercise references (``day1_factor``, ``clip_by_norm``), the plots and the slider, and the measuring
+machinery on real Keras layers (gradient of the last state with respect to the first input, the cost of
+backpropagation through time). ``make_recurrent_layer`` is written in the notebook too; this copy serves the
+measurements here.
 """
 
 from __future__ import annotations
 
 import time
 
+import keras
 import numpy as np
 import pandas as pd
 
-from utils.rnn import toy_rnn_forward, toy_rnn_keras
 from utils.validate import finite_array, has, number, whole
-
-#: The recurrent weights the notebook compares: shrinking (< 1), neutral (1) and growing (> 1).
-W2_VALUES = (0.5, 0.9, 1.0, 1.1, 2.0)
-#: The Keras recurrent layers the notebook measures, by short name.
-LAYER_KINDS = ("SimpleRNN", "LSTM")
-
 
 # --- the deck's "input day 1 × W2^n" --------------------------------------------------------------------------------
 
 
-def unroll_factor(w2: float, n: int) -> float:
-    """What day 1's input is multiplied by after ``n`` unrolls through the recurrent weight: ``w2 ** n``."""
-    return number(w2, "w2") ** whole(n, "n", minimum=0, fix="the number of unrolls, e.g. 20")
-
-
 def day1_factor(w2: float, days: int) -> float:
     """dh_T/dh_1 of the toy RNN over ``days`` = T days with every ReLU active (notebook 02's Exercise 1 reference)."""
-    return unroll_factor(w2, whole(days, "days", fix="the sequence length T, e.g. 4") - 1)
-
-
-def unroll_factor_table(w2_values=W2_VALUES, n_max: int = 50, input_day1: float = 1.0) -> pd.DataFrame:
-    """``input_day1 × w2 ** n`` for n = 1 … n_max (rows) and each w2 (columns named ``W2 = …``)."""
-    if int(n_max) < 1:
-        raise ValueError(f"n_max must be at least 1, got {n_max}")
-    n = np.arange(1, int(n_max) + 1)
-    table = pd.DataFrame({f"W2 = {w2:g}": input_day1 * np.asarray(w2, dtype=float) ** n for w2 in w2_values},
-                         index=pd.Index(n, name="unrolls n"))
-    return table
+    return number(w2, "w2") ** (whole(days, "days", fix="the sequence length T, e.g. 4") - 1)
 
 
 def plot_unroll_factors(table: pd.DataFrame, ax=None):
-    """The table of ``unroll_factor_table`` on a log scale: one line per W2."""
+    """A table of ``input day 1 × w2 ** n`` (rows n, one column per W2) on a log scale: one line per W2."""
     import matplotlib.pyplot as plt
 
-    has(table, "columns", "table", "the DataFrame from unroll_factor_table()")
+    has(table, "columns", "table", "a DataFrame with one column of factors per W2, indexed by n")
     if ax is None:
         _, ax = plt.subplots()
     for column in table.columns:
@@ -87,100 +67,7 @@ def unroll_factor_widget(n_max: int = 50):
     )
 
 
-# --- the chain rule for the toy RNN, by hand ------------------------------------------------------------------------
-
-
-def _as_batch(xs, ys):
-    """Sequences as a (batch, T) float array and targets as (batch,), with clear errors for bad shapes."""
-    xs = np.asarray(xs, dtype=float)
-    if xs.ndim == 1:
-        xs = xs[None, :]
-    if xs.ndim != 2 or xs.shape[1] < 1:
-        raise ValueError(f"xs must be one sequence (T,) or a batch (batch, T) with T >= 1, got shape {xs.shape}")
-    ys = np.asarray(ys, dtype=float).reshape(-1)
-    if ys.shape[0] != xs.shape[0]:
-        raise ValueError(f"one target per sequence: {xs.shape[0]} sequences but {ys.shape[0]} targets")
-    return xs, ys
-
-
-def dssr_dw1_terms(xs, y, w1, b1, w2, w3, b2) -> pd.DataFrame:
-    """dSSR/dw1 for ONE sequence ``xs`` (T,) and its target ``y``, one row per day t (the term day t contributes).
-
-    SSR = (y - prediction)², prediction = w3·h_T + b2, h_t = ReLU(z_t), z_t = w1·x_t + w2·h_(t-1) + b1. Day t's term is
-
-        dSSR/dpred · dpred/dh_T · dh_T/dh_t · dh_t/dz_t · dz_t/dw1
-        = -2(y - pred) · w3 · Π_(k=t+1..T) [w2 · ReLU'(z_k)] · ReLU'(z_t) · x_t
-
-    where ReLU'(z) is 1 for z > 0 and 0 otherwise. The column "term of day t" sums to dSSR/dw1.
-    """
-    xs_batch, ys = _as_batch(xs, [y])
-    xs = xs_batch[0]
-    hidden, prediction = toy_rnn_forward(xs, w1, b1, w2, w3, b2)
-    previous = np.concatenate([[0.0], hidden[:-1]])
-    z = w1 * xs + w2 * previous + b1
-    slope = (z > 0).astype(float)  # ReLU'(z_t)
-    # dh_T/dh_t = product over the later days k = t+1 … T of w2·ReLU'(z_k); it is 1 for t = T.
-    later = np.append(w2 * slope[1:], 1.0)
-    path = np.cumprod(later[::-1])[::-1]
-    dssr_dpred = -2.0 * (ys[0] - prediction)
-    table = pd.DataFrame({
-        "x_t": xs, "z_t": z, "ReLU'(z_t)": slope, "dh_T/dh_t": path,
-        "term of day t": dssr_dpred * w3 * path * slope * xs,
-    }, index=pd.Index(np.arange(1, len(xs) + 1), name="day t"))
-    table.attrs.update(prediction=float(prediction), dssr_dpred=float(dssr_dpred))
-    return table
-
-
-def dssr_dw1_by_hand(xs, ys, w1, b1, w2, w3, b2) -> float:
-    """dSSR/dw1 summed over a batch of sequences ``xs`` (batch, T) with targets ``ys`` (batch,), by the chain rule."""
-    xs, ys = _as_batch(xs, ys)
-    return float(sum(dssr_dw1_terms(x, y, w1, b1, w2, w3, b2).iloc[:, -1].sum() for x, y in zip(xs, ys, strict=True)))
-
-
-def dssr_dw1_tape(xs, ys, w1, b1, w2, w3, b2) -> float:
-    """The same gradient from TensorFlow: notebook 01's Keras toy RNN, SSR, ``tf.GradientTape`` w.r.t. its kernel w1."""
-    import tensorflow as tf
-
-    xs, ys = _as_batch(xs, ys)
-    model = toy_rnn_keras(w1, b1, w2, w3, b2)
-    kernel = model.get_layer("recurrent_unit").cell.kernel
-    inputs = tf.constant(xs[:, :, None], dtype=tf.float32)
-    with tf.GradientTape() as tape:
-        predictions = tf.reshape(model(inputs), [-1])
-        ssr = tf.reduce_sum((tf.constant(ys, dtype=tf.float32) - predictions) ** 2)
-    return float(tape.gradient(ssr, kernel).numpy().reshape(-1)[0])
-
-
-# --- gradient descent on w1 -----------------------------------------------------------------------------------------
-
-
-def gradient_descent_w1(xs, ys, weights: dict, learning_rate: float, steps: int, w1_start: float,
-                        clip_norm: float | None = None) -> pd.DataFrame:
-    """Plain gradient descent on w1 alone (the other four weights fixed), with the hand-computed gradient.
-
-    Returns one row per step: w1, SSR at that w1, the gradient and the step actually taken. ``clip_norm`` clips the
-    gradient to at most that size (for one weight, clipping by norm is clipping its absolute value).
-    """
-    if steps < 1 or learning_rate <= 0:
-        raise ValueError("steps must be >= 1 and learning_rate > 0")
-    xs, ys = _as_batch(xs, ys)
-    others = {k: v for k, v in weights.items() if k != "w1"}
-    rows, w1 = [], float(w1_start)
-    for step in range(steps + 1):
-        ssr = toy_ssr(xs, ys, w1=w1, **others)
-        grad = dssr_dw1_by_hand(xs, ys, w1=w1, **others)
-        used = grad if clip_norm is None else float(np.clip(grad, -clip_norm, clip_norm))
-        rows.append({"step": step, "w1": w1, "SSR": ssr, "dSSR/dw1": grad, "step taken": -learning_rate * used})
-        if not np.isfinite(w1) or abs(w1) > 1e12:
-            break
-        w1 = w1 - learning_rate * used
-    return pd.DataFrame(rows).set_index("step")
-
-
-def toy_ssr(xs, ys, w1, b1, w2, w3, b2) -> float:
-    """Sum of squared residuals of the toy RNN over a batch of sequences."""
-    xs, ys = _as_batch(xs, ys)
-    return float(sum((y - toy_rnn_forward(x, w1, b1, w2, w3, b2)[1]) ** 2 for x, y in zip(xs, ys, strict=True)))
+# --- gradient descent on w1, drawn --------------------------------------------------------------------------------
 
 
 def plot_descent(ax, path: pd.DataFrame, ssr_of_w1, title: str, w1_range=None):
@@ -218,19 +105,17 @@ def clip_by_norm(gradient, max_norm: float):
 # --- real layers: how much the first input still counts -------------------------------------------------------------
 
 
-def make_recurrent_layer(kind: str, units: int, forget_bias: float | None = None, **kwargs):
+def make_recurrent_layer(kind, units, forget_bias=None, **kwargs):
     """A fresh ``SimpleRNN`` or ``LSTM`` layer (``kind``); for an LSTM, ``forget_bias`` sets every forget-gate bias.
 
     Keras' default LSTM starts its forget-gate biases at 1 (``unit_forget_bias=True``): the forget gate is then
     sigmoid(1) ≈ 0.73 open, so the long-term memory keeps about 73 % of itself per step before any learning.
     """
-    import keras
-
-    if kind not in LAYER_KINDS:
-        raise ValueError(f"kind must be one of {LAYER_KINDS}, got {kind!r}")
+    if kind not in ("SimpleRNN", "LSTM"):
+        raise ValueError(f"kind must be 'SimpleRNN' or 'LSTM', got {kind!r}")
     if kind == "SimpleRNN":
         if forget_bias is not None:
-            raise ValueError("forget_bias only applies to an LSTM (a SimpleRNN has no forget gate)")
+            raise ValueError("forget_bias only applies to an LSTM (a SimpleRNN has no forget gate): leave it None")
         return keras.layers.SimpleRNN(units, **kwargs)
     if forget_bias is None:
         return keras.layers.LSTM(units, **kwargs)
@@ -298,8 +183,6 @@ def first_input_gradient_ratios(kind: str, lengths=(10, 25, 50, 100, 150), seeds
     sequences are padded in front with masked steps, which leave the state at zero exactly as if the sequence
     started later.
     """
-    import keras
-
     lengths, seeds = [int(t) for t in lengths], [int(s) for s in seeds]
     if min(lengths) < 2:
         raise ValueError("every length must be at least 2 (a first and a last step)")
@@ -340,47 +223,6 @@ def geometric_mean_by_length(ratios: pd.DataFrame, column: str = "ratio first/la
     return ratios.groupby("length T")[column].apply(lambda v: float(10 ** np.mean(np.log10(v))))
 
 
-# --- the long-memory task -------------------------------------------------------------------------------------------
-
-
-def memory_task(n: int, gap: int, seed: int = 0, noise: float = 1.0):
-    """Sequences where the answer is at the very start: "was the first value +1 or -1?", asked after ``gap`` steps.
-
-    Each sequence has ``gap + 1`` steps and two features: feature 0 is the value (±1 on step 1, then Gaussian noise
-    of standard deviation ``noise``), feature 1 is a marker that is 1 on step 1 and 0 after, so the network can tell
-    the value to remember from the noise. Returns ``xs`` (n, gap + 1, 2) float32 and labels ``ys`` (n,) in {0, 1}
-    (1 when the first value was +1). Half the labels are 1 on average, so chance accuracy is 50 %.
-    """
-    if whole(n, "n", minimum=-10**9) < 1 or whole(gap, "gap", minimum=-10**9) < 0:
-        raise ValueError(f"need n >= 1 sequences and a gap >= 0, got n={n}, gap={gap}")
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 2, size=n)
-    xs = np.zeros((n, gap + 1, 2), dtype="float32")
-    xs[:, :, 0] = rng.normal(0.0, noise, size=(n, gap + 1))
-    xs[:, 0, 0] = 2 * labels - 1
-    xs[:, 0, 1] = 1.0
-    return xs, labels.astype("float32")
-
-
-def memory_model(kind: str, units: int = 16, learning_rate: float = 3e-3, forget_bias: float | None = None,
-                 clipnorm: float | None = None):
-    """A small classifier for ``memory_task``: one recurrent layer (``kind``) then a sigmoid unit, Adam, accuracy.
-
-    ``clipnorm`` caps the norm of each update's gradient (Adam's ``clipnorm``), which keeps a run that has learned the
-    task from being thrown off it by one steep step.
-    """
-    import keras
-
-    model = keras.Sequential([
-        keras.Input(shape=(None, 2)),
-        make_recurrent_layer(kind, units, forget_bias, name="recurrent"),
-        keras.layers.Dense(1, activation="sigmoid", name="first_value_was_positive"),
-    ], name=f"{kind}_memory")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm), loss="binary_crossentropy",
-                  metrics=["accuracy"])
-    return model
-
-
 # --- the cost of backpropagation through time -----------------------------------------------------------------------
 
 
@@ -393,7 +235,6 @@ def train_step_seconds(kind: str, lengths=(25, 50, 100, 200, 400), units: int = 
     One model and one compiled step serve every length (the time axis is left open), so only the first call pays
     for tracing; it is not timed. Times depend on the machine and on its load.
     """
-    import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(0)
@@ -421,37 +262,3 @@ def train_step_seconds(kind: str, lengths=(25, 50, 100, 200, 400), units: int = 
             times.append(time.perf_counter() - started)
         rows.append({"layer": kind, "length T": int(length), "ms per train step": 1000 * float(np.min(times))})
     return pd.DataFrame(rows)
-
-
-def _lstm_numpy(layer, xs):
-    """The forget-gate values f_t of a built Keras ``LSTM`` layer on inputs ``xs`` (batch, T, features), in NumPy.
-
-    Returns ``(forget_gates, last_hidden)``: forget gates (batch, T, units) and h_T (batch, units).
-
-    Steps the layer's own equations with its weights (gate order i, f, c, o; sigmoid gates, tanh memory):
-    f_t = sigmoid(x_t·W_f + h_(t-1)·U_f + b_f). Along the long-term memory the
-    gradient is multiplied by f_t at each step: the LSTM's counterpart of W2ⁿ is the product of the f_t.
-    """
-    kernel, recurrent, bias = (v.numpy() for v in (layer.cell.kernel, layer.cell.recurrent_kernel, layer.cell.bias))
-    units = recurrent.shape[0]
-    xs = np.asarray(xs, dtype="float32")
-    if xs.ndim != 3 or xs.shape[-1] != kernel.shape[0]:
-        raise ValueError(f"xs must have shape (batch, T, {kernel.shape[0]}), got {xs.shape}")
-    sigmoid = lambda z: 1.0 / (1.0 + np.exp(-z))
-    h = np.zeros((xs.shape[0], units))
-    c = np.zeros((xs.shape[0], units))
-    gates = []
-    for t in range(xs.shape[1]):
-        z = xs[:, t] @ kernel + h @ recurrent + bias
-        i, f = sigmoid(z[:, :units]), sigmoid(z[:, units:2 * units])
-        g, o = np.tanh(z[:, 2 * units:3 * units]), sigmoid(z[:, 3 * units:])
-        c = f * c + i * g
-        h = o * np.tanh(c)
-        gates.append(f)
-    return np.stack(gates, axis=1), h
-
-
-def lstm_forget_gates(layer, xs) -> np.ndarray:
-    """The forget-gate values f_t (batch, T, units) of a Keras ``LSTM`` layer on ``xs``; see ``_lstm_numpy``."""
-    has(layer, "cell", "layer", "a built keras.layers.LSTM")
-    return _lstm_numpy(layer, xs)[0]

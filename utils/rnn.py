@@ -5,11 +5,14 @@ At every step t the unit mixes today's input with its own previous value, and on
     h_t        = ReLU(w1 * x_t + w2 * h_{t-1} + b1)      with h_0 = 0
     prediction = w3 * h_T + b2
 
-The same five numbers are used at every step (weight sharing), however long the sequence is.
+The same five numbers are used at every step (weight sharing), however long the sequence is. Notebook 01 writes
+``toy_rnn_keras`` in a cell of its own (this is the copy notebook 02 imports); ``toy_rnn_forward`` is the reference
+answer of its Exercise 1, which the checker and notebook 02 use.
 """
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pandas as pd
 
@@ -49,31 +52,33 @@ def _toy_inputs(xs, *weights) -> tuple[np.ndarray, list[float]]:
 
 
 def toy_rnn_table(xs, w1, b1, w2, w3, b2) -> pd.DataFrame:
-    """The unrolled computation step by step, one row per day: what goes in, what the unit computes, what comes out."""
+    """The unrolled computation step by step, one row per day: what goes in, what the unit computes, what comes out.
+
+    The hidden values come from ``toy_rnn_forward`` (the one recurrence); the table adds the terms of each z_t.
+    """
+    hidden, _ = toy_rnn_forward(xs, w1, b1, w2, w3, b2)
     xs, (w1, b1, w2, w3, b2) = _toy_inputs(xs, w1, b1, w2, w3, b2)
-    rows, h = [], 0.0
-    for t, x in enumerate(xs, start=1):
-        z = w1 * x + w2 * h + b1
-        rows.append({"day t": t, "x_t": x, "w1·x_t": w1 * x, "w2·h_(t-1)": w2 * h, "z_t = … + b1": z,
-                     "h_t = ReLU(z_t)": relu(z)})
-        h = relu(z)
-    table = pd.DataFrame(rows).set_index("day t")
+    previous = np.concatenate([[0.0], hidden[:-1]])  # h_(t-1), with h_0 = 0
+    table = pd.DataFrame({"x_t": xs, "w1·x_t": w1 * xs, "w2·h_(t-1)": w2 * previous,
+                          "z_t = … + b1": w1 * xs + w2 * previous + b1, "h_t = ReLU(z_t)": hidden},
+                         index=pd.Index(np.arange(1, len(xs) + 1), name="day t"))
     table["prediction w3·h_t + b2"] = w3 * table["h_t = ReLU(z_t)"] + b2
     return table
 
 
 def toy_rnn_keras(w1, b1, w2, w3, b2):
-    """The same network as a Keras model: ``SimpleRNN(1, relu)`` then ``Dense(1)``, with the five weights set.
+    """The toy RNN as a Keras model: ``SimpleRNN(1, relu)`` then ``Dense(1)``, with the five weights set.
 
-    Input shape (batch, time, 1); output (batch, 1), the prediction after the last step.
+    Input shape (batch, time steps, 1); output (batch, 1), the prediction after the last step.
     """
-    import keras
-
-    w1, b1, w2, w3, b2 = _toy_weights(w1, b1, w2, w3, b2)
+    values = [float(w) for w in (w1, b1, w2, w3, b2)]  # a TypeError for anything that is not a number
+    if not np.isfinite(values).all():
+        raise ValueError(f"the five weights must be finite numbers, not {values}: pass e.g. **rnn.TOY_WEIGHTS")
+    w1, b1, w2, w3, b2 = values
     model = keras.Sequential([
         keras.Input(shape=(None, 1)),
-        keras.layers.SimpleRNN(1, activation="relu", name="recurrent_unit"),
-        keras.layers.Dense(1, name="output"),
+        keras.layers.SimpleRNN(1, activation="relu", name="recurrent_unit"),  # holds w1 (kernel), w2, b1
+        keras.layers.Dense(1, name="output"),  # holds w3 and b2
     ])
     model.get_layer("recurrent_unit").set_weights([np.array([[w1]]), np.array([[w2]]), np.array([b1])])
     model.get_layer("output").set_weights([np.array([[w3]]), np.array([b2])])

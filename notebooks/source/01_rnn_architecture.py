@@ -218,12 +218,39 @@ for name, series in [("A (MSFT)", company_a), ("B (GOOG)", company_b)]:
 #
 # Keras' `SimpleRNN` layer is exactly this recurrence, for any number of units. With one unit and a ReLU activation,
 # its three parameters are $W_1$ (the *kernel*), $W_2$ (the *recurrent kernel*) and $b_1$ (the *bias*); a `Dense(1)`
-# layer on top holds $W_3$ and $b_2$. `utils.rnn.toy_rnn_keras` builds that model and sets the five weights.
-# Keras expects input of shape `(batch, time steps, features)`: here one sequence, 3 days, 1 feature per day.
+# layer on top holds $W_3$ and $b_2$. The function below builds that model and sets the five weights with
+# `set_weights`; each Keras weight is an array (the kernel is a 1 × 1 matrix), hence the brackets. It first makes sure
+# the five weights are numbers, because a `nan` weight would only show up later as a `nan` prediction.
+
+# %%
+# Saved in utils/rnn.py: notebook 02 builds this model (rnn.toy_rnn_keras) to check its chain rule with GradientTape.
+def toy_rnn_keras(w1, b1, w2, w3, b2):
+    """The toy RNN as a Keras model: ``SimpleRNN(1, relu)`` then ``Dense(1)``, with the five weights set.
+
+    Input shape (batch, time steps, 1); output (batch, 1), the prediction after the last step.
+    """
+    values = [float(w) for w in (w1, b1, w2, w3, b2)]  # a TypeError for anything that is not a number
+    if not np.isfinite(values).all():
+        raise ValueError(f"the five weights must be finite numbers, not {values}: pass e.g. **rnn.TOY_WEIGHTS")
+    w1, b1, w2, w3, b2 = values
+    model = keras.Sequential([
+        keras.Input(shape=(None, 1)),
+        keras.layers.SimpleRNN(1, activation="relu", name="recurrent_unit"),  # holds w1 (kernel), w2, b1
+        keras.layers.Dense(1, name="output"),  # holds w3 and b2
+    ])
+    model.get_layer("recurrent_unit").set_weights([np.array([[w1]]), np.array([[w2]]), np.array([b1])])
+    model.get_layer("output").set_weights([np.array([[w3]]), np.array([b2])])
+    return model
+
+
+# %% [markdown]
+# Keras expects input of shape `(batch, time steps, features)`: here one sequence, 3 days, 1 feature per day. The
+# cell runs both price paths through the Keras model and through the NumPy reference, and prints the weights each
+# layer holds.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-toy_model = rnn.toy_rnn_keras(**weights)
+toy_model = toy_rnn_keras(**weights)
 for days in (falling, rising):
     keras_prediction = float(toy_model(np.array(days).reshape(1, -1, 1))[0, 0])
     _, numpy_prediction = rnn.toy_rnn_forward(days, **weights)
@@ -322,12 +349,8 @@ rnn_mae = float(np.mean(np.abs(learned.predict(test_x, verbose=0)[:, 0] - test_y
 persistence_mae = float(np.mean(np.abs(1.0 - test_y)))
 print(f"test mean absolute error, in units of this month's price: RNN {rnn_mae:.4f}, persistence {persistence_mae:.4f}")
 
-epochs_run = range(1, len(history.history["loss"]) + 1)
-fig, ax = plt.subplots()
-ax.plot(epochs_run, history.history["loss"], label="training")
-ax.plot(epochs_run, history.history["val_loss"], label="validation")
+ax = plots.plot_learning_curves(history, "Learning the five weights", loss_label="mean absolute error (relative price)")
 ax.axhline(persistence_mae, color="gray", ls="--", label="persistence on the test set")
-ax.set(title="Learning the five weights", xlabel="epoch", ylabel="mean absolute error (relative price)")
 ax.legend()
 plt.show()
 

@@ -49,7 +49,7 @@
 # %%
 import time
 
-from utils import course, gradients, rnn  # first, before Keras: see utils/__init__.py
+from utils import course, gradients, lstm, rnn  # first, before Keras: see utils/__init__.py
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.gradients import check_clip_by_norm, check_day1_factor
 
@@ -72,12 +72,14 @@ pd.set_option("display.precision", 4)
 #
 # $$\text{input day 1} \times W_2^{\,n}.$$
 #
-# The table below computes this factor for n = 1 … 50 and five values of W2 (input day 1 = 1). All 50 rows are
-# computed; a readable subset is printed.
+# The table below computes this factor for n = 1 … 50 and five values of W2 (input day 1 = 1): one column
+# `input_day1 * w2 ** unrolls` per W2. All 50 rows are computed; a readable subset is printed.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-factors = gradients.unroll_factor_table(gradients.W2_VALUES, n_max=50)
+input_day1, unrolls = 1.0, np.arange(1, 51)
+factors = pd.DataFrame({f"W2 = {w2:g}": input_day1 * w2 ** unrolls for w2 in (0.5, 0.9, 1.0, 1.1, 2.0)},
+                       index=pd.Index(unrolls, name="unrolls n"))
 print(f"table: {factors.shape[0]} values of n × {factors.shape[1]} values of W2")
 print(factors.loc[[1, 2, 3, 5, 10, 20, 30, 40, 50]].to_string(float_format=lambda v: f"{v:.3g}"))
 
@@ -118,15 +120,37 @@ display(gradients.unroll_factor_widget(n_max=50))
 # where ŷ is the prediction, y the observed value, and ReLU'(z) = 1 when z > 0, else 0. The factor dh_T/dh_t is the
 # W2ⁿ of section 1, with n = T − t unrolls (times 0 whenever a ReLU on the way was switched off).
 #
-# `gradients.dssr_dw1_terms` computes each factor with NumPy, from notebook 01's `rnn.toy_rnn_forward`. First with
-# the lecture's weights (W2 = −0.5, so some ReLUs switch off) on one four-day sequence:
+# The function below computes each factor with NumPy, one row per day. It takes the hidden values h_t from notebook
+# 01's `rnn.toy_rnn_forward`, recomputes z_t from them, and builds dh_T/dh_t as a running product from the last day
+# backwards.
+
+# %%
+def dssr_dw1_terms(xs, y, w1, b1, w2, w3, b2):
+    """dSSR/dW1 for ONE sequence ``xs`` (T,) with target ``y``: a table with one row per day t, the term it adds."""
+    xs = np.asarray(xs, dtype=float)
+    hidden, prediction = rnn.toy_rnn_forward(xs, w1, b1, w2, w3, b2)
+    previous = np.concatenate([[0.0], hidden[:-1]])  # h_(t-1), with h_0 = 0
+    z = w1 * xs + w2 * previous + b1
+    slope = (z > 0).astype(float)  # ReLU'(z_t)
+    # dh_T/dh_t = product over the later days k = t+1 … T of w2·ReLU'(z_k); it is 1 for t = T.
+    path = np.cumprod(np.append(w2 * slope[1:], 1.0)[::-1])[::-1]
+    dssr_dpred = -2.0 * (y - prediction)
+    table = pd.DataFrame({"x_t": xs, "z_t": z, "ReLU'(z_t)": slope, "dh_T/dh_t": path,
+                          "term of day t": dssr_dpred * w3 * path * slope * xs},
+                         index=pd.Index(np.arange(1, len(xs) + 1), name="day t"))
+    table.attrs.update(prediction=float(prediction), dssr_dpred=float(dssr_dpred))  # kept with the table, to print
+    return table
+
+
+# %% [markdown]
+# First with the lecture's weights (W2 = −0.5, so some ReLUs switch off) on one four-day sequence:
 
 # %%
 # NBVAL_CHECK_OUTPUT
 days = np.array([1.0, 0.3, 0.25, 0.8])
 observed = 1.0
 print("weights:", rnn.TOY_WEIGHTS)
-terms = gradients.dssr_dw1_terms(days, observed, **rnn.TOY_WEIGHTS)
+terms = dssr_dw1_terms(days, observed, **rnn.TOY_WEIGHTS)
 print(f"prediction = {terms.attrs['prediction']:.4f}, dSSR/dprediction = {terms.attrs['dssr_dpred']:.4f}")
 print(terms.to_string(float_format=lambda v: f"{v:.4f}"))
 print(f"dSSR/dW1 = sum of the terms = {terms['term of day t'].sum():.6f}")
@@ -140,7 +164,7 @@ print(f"dSSR/dW1 = sum of the terms = {terms['term of day t'].sum():.6f}")
 # NBVAL_CHECK_OUTPUT
 for w2 in (2.0, 0.5):
     weights = dict(rnn.TOY_WEIGHTS, w2=w2)
-    terms = gradients.dssr_dw1_terms(days, observed, **weights)
+    terms = dssr_dw1_terms(days, observed, **weights)
     term = terms["term of day t"]
     print(f"W2 = {w2}: dh_T/dh_t = {terms['dh_T/dh_t'].tolist()}")
     print(f"          terms by day = {np.round(term.to_numpy(), 4).tolist()}; day 1 gives "
@@ -153,9 +177,31 @@ print(f"day 1's path factor, W2 = 2 against W2 = 0.5: after 4 days {2.0**3 / 0.5
 # 0.5³ = 0.125 and the last day gives 71.1%. Between the two, day 1's path factor differs by 8 / 0.125 = 64 after only
 # 4 days; over 50 days it would be 2⁴⁹ / 0.5⁴⁹, about 3·10²⁹ (the last line printed).
 #
-# **Check against TensorFlow.** `gradients.dssr_dw1_tape` builds notebook 01's Keras model (`rnn.toy_rnn_keras`:
-# `SimpleRNN(1, relu)` + `Dense(1)`) with the same five weights and asks `tf.GradientTape` for dSSR/dW1 on a batch of
-# two sequences. The assertion fails if the two differ by more than 10⁻⁶ (relative).
+# **Check against TensorFlow.** On a batch of sequences, dSSR/dW1 is the sum of every sequence's terms
+# (`dssr_dw1_by_hand`). `dssr_dw1_tape` builds notebook 01's Keras model (`rnn.toy_rnn_keras`: `SimpleRNN(1, relu)` +
+# `Dense(1)`) with the same five weights, computes SSR under a `tf.GradientTape` and asks the tape for the gradient
+# with respect to the SimpleRNN's kernel, which is W1.
+
+# %%
+def dssr_dw1_by_hand(xs, ys, w1, b1, w2, w3, b2):
+    """dSSR/dW1 summed over a batch of sequences ``xs`` (batch, T) with targets ``ys`` (batch,), by the chain rule."""
+    return float(sum(dssr_dw1_terms(x, y, w1, b1, w2, w3, b2)["term of day t"].sum() for x, y in zip(xs, ys)))
+
+
+def dssr_dw1_tape(xs, ys, w1, b1, w2, w3, b2):
+    """The same gradient from TensorFlow: notebook 01's Keras toy RNN, SSR, and ``tf.GradientTape``."""
+    model = rnn.toy_rnn_keras(w1, b1, w2, w3, b2)
+    kernel = model.get_layer("recurrent_unit").cell.kernel  # W1
+    inputs = tf.constant(np.asarray(xs, dtype="float32")[:, :, None])  # (batch, T, 1 feature)
+    with tf.GradientTape() as tape:
+        predictions = tf.reshape(model(inputs), [-1])
+        ssr = tf.reduce_sum((tf.constant(ys, dtype=tf.float32) - predictions) ** 2)
+    return float(tape.gradient(ssr, kernel).numpy().reshape(-1)[0])
+
+
+# %% [markdown]
+# On a batch of two sequences, for three values of W2: the assertion fails if the two differ by more than 10⁻⁶
+# (relative).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -163,8 +209,8 @@ batch = np.array([[1.0, 0.3, 0.25, 0.8], [0.3, 1.2, 0.7, 0.4]])
 targets = np.array([1.0, 0.2])
 for w2 in (rnn.TOY_WEIGHTS["w2"], 2.0, 0.5):
     weights = dict(rnn.TOY_WEIGHTS, w2=w2)
-    by_hand = gradients.dssr_dw1_by_hand(batch, targets, **weights)
-    by_tape = gradients.dssr_dw1_tape(batch, targets, **weights)
+    by_hand = dssr_dw1_by_hand(batch, targets, **weights)
+    by_tape = dssr_dw1_tape(batch, targets, **weights)
     assert np.isclose(by_hand, by_tape, rtol=1e-6, atol=1e-6), (by_hand, by_tape)
     print(f"W2 = {w2:>4}: by hand {by_hand:10.6g}   GradientTape {by_tape:10.6g}   agree to 1e-6: yes")
 
@@ -202,6 +248,36 @@ print(f"over a year of trading days (T = 250): W2 = 0.9 gives {day1_factor(0.9, 
 # (x = 1, 0, 0, 0). Fix W2, W3 = 1 and b1 = b2 = 0, and generate the target with the true value W1 = 1; then the
 # prediction is W1·W2³ and SSR(W1) = (W2³ − W1·W2³)², a parabola whose steepness grows with W2⁶. Plain gradient
 # descent, W1 ← W1 − learning rate × dSSR/dW1, starts at W1 = 0.95 with the **same learning rate 0.018** for every W2.
+#
+# The loop below is that rule, with the gradient written by hand in section 2; `clip_norm` is for section 6. It stops
+# early if W1 runs off to infinity.
+
+# %%
+def toy_ssr(xs, ys, w1, b1, w2, w3, b2):
+    """Sum of squared residuals of the toy RNN over a batch of sequences ``xs`` (batch, T) with targets ``ys``."""
+    return float(sum((y - rnn.toy_rnn_forward(x, w1, b1, w2, w3, b2)[1]) ** 2 for x, y in zip(xs, ys)))
+
+
+def gradient_descent_w1(xs, ys, weights, learning_rate, steps, w1_start, clip_norm=None):
+    """Gradient descent on W1 alone (the other four weights fixed): one row per step with W1, SSR, gradient, step.
+
+    ``clip_norm`` clips the gradient to at most that size (for one weight, clipping by norm clips its absolute value).
+    """
+    others = {k: v for k, v in weights.items() if k != "w1"}
+    rows, w1 = [], float(w1_start)
+    for step in range(steps + 1):
+        grad = dssr_dw1_by_hand(xs, ys, w1=w1, **others)
+        used = grad if clip_norm is None else float(np.clip(grad, -clip_norm, clip_norm))
+        rows.append({"step": step, "w1": w1, "SSR": toy_ssr(xs, ys, w1=w1, **others), "dSSR/dw1": grad,
+                     "step taken": -learning_rate * used})
+        if not np.isfinite(w1) or abs(w1) > 1e12:
+            break
+        w1 = w1 - learning_rate * used
+    return pd.DataFrame(rows).set_index("step")
+
+
+# %% [markdown]
+# The four runs, and a summary of each after 10 steps:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -213,10 +289,9 @@ def descend(w2, rate, clip_norm=None):
     """Gradient descent on W1 (Python name `w1`) for the quiet-days data generated with W1 = 1 and this W2."""
     weights = dict(w1=1.0, b1=0.0, w2=w2, w3=1.0, b2=0.0)
     targets = [rnn.toy_rnn_forward(quiet_days[0], **weights)[1]]
-    path = gradients.gradient_descent_w1(quiet_days, targets, weights, rate, steps, w1_start=0.95,
-                                         clip_norm=clip_norm)
+    path = gradient_descent_w1(quiet_days, targets, weights, rate, steps, w1_start=0.95, clip_norm=clip_norm)
     others = {k: v for k, v in weights.items() if k != "w1"}
-    return path, (lambda w1: gradients.toy_ssr(quiet_days, targets, w1=w1, **others))
+    return path, (lambda w1: toy_ssr(quiet_days, targets, w1=w1, **others))
 
 
 runs = {
@@ -277,8 +352,36 @@ for forget_bias in (1.0, 5.0):
           f"{forget:.3f} ** 100 = {forget ** 100:.1g}")
 
 # %% [markdown]
-# With Keras' default bias, 100 steps leave almost nothing of the memory; with bias 5, about half. Now the
-# measurement. Keras' layers have many units, tanh or sigmoid instead of ReLU, and random initial weights, so W2 is a matrix and the
+# With Keras' default bias, 100 steps leave almost nothing of the memory; with bias 5, about half. In Keras, an LSTM
+# with another forget-gate bias is an `LSTM` layer whose bias starts at a constant, with the forget block (the second
+# of the four blocks i, f, c, o) set to b_f. The function below makes either kind of layer; every SimpleRNN and LSTM
+# measured or trained in sections 4, 5 and 7 comes from it.
+
+# %%
+# Saved in utils/gradients.py: its measurements of sections 4 and 7 build their layers with it.
+def make_recurrent_layer(kind, units, forget_bias=None, **kwargs):
+    """A fresh ``SimpleRNN`` or ``LSTM`` layer (``kind``); for an LSTM, ``forget_bias`` sets every forget-gate bias.
+
+    Keras' default LSTM starts its forget-gate biases at 1 (``unit_forget_bias=True``): the forget gate is then
+    sigmoid(1) ≈ 0.73 open, so the long-term memory keeps about 73 % of itself per step before any learning.
+    """
+    if kind not in ("SimpleRNN", "LSTM"):
+        raise ValueError(f"kind must be 'SimpleRNN' or 'LSTM', got {kind!r}")
+    if kind == "SimpleRNN":
+        if forget_bias is not None:
+            raise ValueError("forget_bias only applies to an LSTM (a SimpleRNN has no forget gate): leave it None")
+        return keras.layers.SimpleRNN(units, **kwargs)
+    if forget_bias is None:
+        return keras.layers.LSTM(units, **kwargs)
+    # Keras packs the LSTM bias as [input gate, forget gate, candidate, output gate], `units` values each.
+    bias = np.zeros(4 * units, dtype="float32")
+    bias[units:2 * units] = forget_bias
+    return keras.layers.LSTM(units, unit_forget_bias=False, bias_initializer=keras.initializers.Constant(bias),
+                             **kwargs)
+
+
+# %% [markdown]
+# Now the measurement. Keras' layers have many units, tanh or sigmoid instead of ReLU, and random initial weights, so W2 is a matrix and the
 # "path factor" a product of matrices. We measure its effect directly: feed one random sequence x_1 … x_T, take
 # s = sum of the last hidden state h_T, and compare how strongly s depends on the **first** input with how strongly it
 # depends on the **last** one:
@@ -380,10 +483,23 @@ _ = course.claim("with loud inputs the default LSTM vanishes less than the Simpl
 # deviation 2, so louder than the value itself). A second input feature marks the first step (1 there, 0 after). After
 # the last step the network must say whether the first value was +1. About half the answers are "yes", so guessing gives
 # about half right; the table's baseline column, "chance", is "always give the more common answer" on the test set.
+# The function below makes such sequences; the cell after it prints one, with a gap of 10 steps.
+
+# %%
+def memory_task(n, gap, seed=0, noise=1.0):
+    """``n`` sequences (n, gap + 1, 2): a value ±1 then ``gap`` noisy steps, and a marker; labels (n,), 1 for +1."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, size=n)
+    xs = np.zeros((n, gap + 1, 2), dtype="float32")
+    xs[:, :, 0] = rng.normal(0.0, noise, size=(n, gap + 1))
+    xs[:, 0, 0] = 2 * labels - 1
+    xs[:, 0, 1] = 1.0
+    return xs, labels.astype("float32")
+
 
 # %%
 # NBVAL_CHECK_OUTPUT
-example_xs, example_ys = gradients.memory_task(3, gap=10, seed=0, noise=2.0)
+example_xs, example_ys = memory_task(3, gap=10, seed=0, noise=2.0)
 print(f"inputs {example_xs.shape} (sequences, steps, features); labels {example_ys.shape}")
 print("first sequence, feature 0 (value):  ", np.round(example_xs[0, :, 0], 2))
 print("first sequence, feature 1 (marker): ", example_xs[0, :, 1])
@@ -404,6 +520,22 @@ print("label (1 = the first value was +1): ", example_ys[0])
 # and 300 separate validation sequences pick the best epoch, whose weights are restored at the end
 # (`EarlyStopping(restore_best_weights=True)`, as in notebook 08). The test sequences only give the final score.
 #
+# Each model is one recurrent layer (from `make_recurrent_layer`, section 4) and one sigmoid unit that answers:
+
+# %%
+def memory_model(kind, units=16, learning_rate=3e-3, forget_bias=None, clipnorm=None):
+    """A classifier for ``memory_task``: one recurrent layer (``kind``) then a sigmoid unit; Adam, accuracy."""
+    model = keras.Sequential([
+        keras.Input(shape=(None, 2)),
+        make_recurrent_layer(kind, units, forget_bias, name="recurrent"),
+        keras.layers.Dense(1, activation="sigmoid", name="first_value_was_positive"),
+    ], name=f"{kind}_memory")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm), loss="binary_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+# %% [markdown]
 # Each training cell below trains one model on one gap length. The SimpleRNN is not trained at gap 60: it already
 # fails at gap 30.
 
@@ -411,16 +543,16 @@ print("label (1 = the first value was +1): ", example_ys[0])
 GAPS = (10, 30, 60)
 EPOCHS = course.epochs(6, 2)
 LEARNING_RATE, CLIP_NORM, BATCH = 0.003, 1.0, 32
-test_sets = {gap: gradients.memory_task(1000, gap, seed=999, noise=2.0) for gap in GAPS}
-validation_sets = {gap: gradients.memory_task(300, gap, seed=2, noise=2.0) for gap in GAPS}
+test_sets = {gap: memory_task(1000, gap, seed=999, noise=2.0) for gap in GAPS}
+validation_sets = {gap: memory_task(300, gap, seed=2, noise=2.0) for gap in GAPS}
 results, trained = [], {}
 
 
 def train_on_gap(kind, gap, forget_bias=None, label=None):
     """Train one memory model on `gap`, restore its best validation epoch, record its test accuracy, keep the model."""
     keras.utils.set_random_seed(0)
-    xs, ys = gradients.memory_task(1000, gap, seed=1, noise=2.0)
-    model = gradients.memory_model(kind, units=16, learning_rate=LEARNING_RATE, forget_bias=forget_bias,
+    xs, ys = memory_task(1000, gap, seed=1, noise=2.0)
+    model = memory_model(kind, units=16, learning_rate=LEARNING_RATE, forget_bias=forget_bias,
                                    clipnorm=CLIP_NORM)
     best_epoch = keras.callbacks.EarlyStopping(monitor="val_loss", patience=EPOCHS, restore_best_weights=True)
     started = time.perf_counter()
@@ -505,8 +637,17 @@ _ = course.claim("the two models at chance did not fit their training sequences 
 #
 # **What moved the LSTM: its forget gates.** Along the LSTM's long-term memory the gradient is multiplied at each step
 # by the forget gate f_t, so the product of f_t over the 30 noise steps is the LSTM's version of W2ⁿ (section 4).
-# `gradients.lstm_forget_gates` steps the trained layers' equations in NumPy on 200 test sequences of gap 30, next to
-# the same layers before training:
+# The function below reads a layer's weights and steps its equations in NumPy with the course's LSTM step
+# (`utils.lstm`, the one notebook 04 has you write; Keras' gate order i, f, c, o), keeping every f_t. It runs on 200
+# test sequences of gap 30, for the trained layers and for the same layers before training:
+
+# %%
+def forget_gates(layer, xs):
+    """The forget-gate values f_t (batch, T, units) of a Keras ``LSTM`` layer on ``xs`` (batch, T, features)."""
+    W, U, b = lstm.keras_lstm_weights(layer)
+    start = np.zeros((len(xs), U.shape[0]))  # h_0 = C_0 = 0, as in the layer
+    return lstm.lstm_gate_activations(xs, start, start, W, U, b)["f"]
+
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -514,10 +655,10 @@ probe = test_sets[30][0][:200]
 gate_stats = {}
 for label, forget_bias in [("LSTM, default forget bias 1", None), ("LSTM, forget bias 5", 5.0)]:
     keras.utils.set_random_seed(0)
-    layers = {"before training": gradients.memory_model("LSTM", forget_bias=forget_bias).get_layer("recurrent"),
+    layers = {"before training": memory_model("LSTM", forget_bias=forget_bias).get_layer("recurrent"),
               "after training": trained[label, 30].get_layer("recurrent")}
     for when, layer in layers.items():
-        forget = gradients.lstm_forget_gates(layer, probe)[:, 1:, :]  # the 30 noise steps
+        forget = forget_gates(layer, probe)[:, 1:, :]  # the 30 noise steps
         kept = forget.prod(axis=1).max(axis=1)  # per sequence: the unit that keeps most of its memory
         gate_stats[label, when] = {"mean f_t": float(forget.mean()), "memory kept": float(np.median(kept))}
         print(f"{label:<28} {when:<16} mean f_t {forget.mean():.3f};  best unit keeps "

@@ -1,0 +1,47 @@
+"""Run the lesson code a notebook writes in its own cells, so that unit tests can test it where it lives.
+
+Code that only one notebook needs is defined in that notebook, not in ``utils``. A test takes it from the notebook's
+Jupytext source: the imports of the setup cell, then every code cell that defines one of the names asked for (a
+``def``, a ``class`` or an assignment at the top of the cell), in the notebook's order, in one fresh namespace.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+SOURCES = Path(__file__).resolve().parent.parent / "notebooks" / "source"
+
+
+def code_cells(number: str) -> list[str]:
+    """The code cells of notebook ``number`` (e.g. "02"), from its Jupytext percent source, in order."""
+    (source,) = SOURCES.glob(f"{number}_*.py")
+    parts = re.split(r"^(# %%.*)$", source.read_text(encoding="utf-8"), flags=re.M)[1:]
+    return [body for header, body in zip(parts[::2], parts[1::2], strict=True) if "[markdown]" not in header]
+
+
+def _defined(cell: str) -> set[str]:
+    names = set()
+    for node in ast.parse(cell).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {n.id for target in node.targets for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return names
+
+
+def notebook_namespace(number: str, *names: str) -> dict:
+    """A namespace with the setup cell's imports and the cells of notebook ``number`` that define ``names``."""
+    cells = code_cells(number)
+    setup = next(cell for cell in cells if "course.setup(" in cell)
+    namespace: dict = {}
+    imports = [node for node in ast.parse(setup).body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    exec(compile(ast.Module(body=imports, type_ignores=[]), f"notebook {number}, setup", "exec"), namespace)
+    wanted = [cell for cell in cells if _defined(cell) & set(names)]
+    missing = set(names) - set().union(*(_defined(cell) for cell in wanted))
+    if missing:
+        raise LookupError(f"notebook {number} defines no {sorted(missing)} at the top of a code cell")
+    for cell in wanted:
+        exec(compile(cell, f"notebook {number}", "exec"), namespace)
+    return namespace
