@@ -21,7 +21,8 @@ def code_cells(number: str) -> list[str]:
     return [body for header, body in zip(parts[::2], parts[1::2], strict=True) if "[markdown]" not in header]
 
 
-def _defined(cell: str) -> set[str]:
+def defined_names(cell: str) -> set[str]:
+    """The names a code cell defines at its top level (``def``, ``class``, assignment)."""
     names = set()
     for node in ast.parse(cell).body:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
@@ -38,8 +39,8 @@ def notebook_namespace(number: str, *names: str) -> dict:
     namespace: dict = {}
     imports = [node for node in ast.parse(setup).body if isinstance(node, (ast.Import, ast.ImportFrom))]
     exec(compile(ast.Module(body=imports, type_ignores=[]), f"notebook {number}, setup", "exec"), namespace)
-    wanted = [cell for cell in cells if _defined(cell) & set(names)]
-    missing = set(names) - set().union(*(_defined(cell) for cell in wanted))
+    wanted = [cell for cell in cells if defined_names(cell) & set(names)]
+    missing = set(names) - set().union(*(defined_names(cell) for cell in wanted))
     if missing:
         raise LookupError(f"notebook {number} defines no {sorted(missing)} at the top of a code cell")
     for cell in wanted:

@@ -3,49 +3,23 @@ notebook-03 and notebook-04 checkers, both ways."""
 
 from __future__ import annotations
 
-import ast
 import re
-from pathlib import Path
 
 import keras
 import numpy as np
-import pandas as pd
 import pytest
 from keras import ops
 
+from tests.notebook_code import code_cells, defined_names, notebook_namespace
 from utils import lstm
 from utils.checks.lstm import check_lstm_cell_class, check_lstm_cell_step, check_lstm_forward, check_lstm_param_count
 from utils.lstm import sigmoid
 
-SOURCES = Path(__file__).resolve().parent.parent / "notebooks" / "source"
-NB03 = next(SOURCES.glob("03_*.py"))
-NB04 = next(SOURCES.glob("04_*.py"))
-
-
-def code_cells(source: Path) -> list[str]:
-    """The code cells of a Jupytext percent source, in order."""
-    cells = re.split(r"^(# %%.*)$", source.read_text(encoding="utf-8"), flags=re.M)[1:]
-    return [body for marker, body in zip(cells[::2], cells[1::2], strict=True) if "[markdown]" not in marker]
-
-
-def notebook_definitions(source: Path) -> dict:
-    """Run every code cell of ``source`` that only defines functions or classes, in order, as the notebook does.
-
-    They run in one namespace holding the notebook's imports (np, pd, lstm, step_arrays), so a test calls exactly the
-    code a student reads.
-    """
-    namespace = {"np": np, "pd": pd, "lstm": lstm, "step_arrays": lstm.step_arrays}
-    for code in code_cells(source):
-        body = ast.parse(code).body
-        if body and all(isinstance(node, (ast.FunctionDef, ast.ClassDef)) for node in body):
-            exec(compile(code, str(source), "exec"), namespace)
-    return namespace
-
 
 @pytest.fixture(scope="module")
 def nb03():
-    """The functions notebook 03 defines in its cells."""
-    return notebook_definitions(NB03)
+    """The functions notebook 03 defines in its cells, run as the notebook runs them."""
+    return notebook_namespace("03", "sigmoid", "one_unit_table", "cell_state_gradient")
 
 
 # --- what notebook 03 writes in sight --------------------------------------------------------------------------------
@@ -54,10 +28,11 @@ def nb03():
 def test_notebook_03_writes_its_own_helpers_but_not_the_answers_to_04(nb03):
     """03 shows the sigmoid (saved to utils) and its own helpers; the NumPy step and loop are 04's Exercises 1 and 2,
     so 03 runs utils' reference and does not write them out."""
-    notebook_only = {"one_unit_table", "cell_state_gradient"}
-    assert {"sigmoid"} | notebook_only <= nb03.keys()
-    assert not {"lstm_cell_gates", "lstm_cell_step", "lstm_gate_activations", "lstm_forward"} & nb03.keys()
-    assert not any(hasattr(lstm, name) for name in notebook_only | {"gate_slices", "gate_permutations"})
+    defined = set().union(*map(defined_names, code_cells("03")))
+    assert {"sigmoid", "one_unit_table", "cell_state_gradient"} <= defined
+    assert not {"lstm_cell_gates", "lstm_cell_step", "lstm_gate_activations", "lstm_forward"} & defined
+    assert not any(hasattr(lstm, name) for name in ("one_unit_table", "cell_state_gradient", "gate_slices",
+                                                    "gate_permutations"))
 
 
 def test_the_loop_over_time_is_written_once(monkeypatch):
@@ -73,7 +48,7 @@ def test_the_loop_over_time_is_written_once(monkeypatch):
 
 def test_notebook_04_draws_its_learning_curves_with_the_shared_helper():
     """One learning-curve plot in the course: 04 calls plots.plot_learning_curves, it does not draw val_loss itself."""
-    code = "\n".join(code_cells(NB04))
+    code = "\n".join(code_cells("04"))
     assert "plots.plot_learning_curves(history" in code
     assert not re.search(r"\.plot\([^)]*val_loss", code)
 
