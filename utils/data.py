@@ -503,7 +503,8 @@ def _checked_windows(inputs, targets, window: int, first: int, last: int) -> tup
 
 
 def _float_array(values, name: str) -> np.ndarray:
-    """``values`` as a float array (NaN kept: only the part a window reads must be finite), else a ValueError."""
+    """``values`` as a float array, else a ValueError naming the fix. NaN is kept: only the part a window reads must be
+    finite, and ``utils.forecasting``'s scalers pass gaps through."""
     try:
         return np.asarray(values, dtype=float)
     except (TypeError, ValueError):

@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from utils.data import window_arrays
+from utils.data import _float_array, window_arrays
 from utils.validate import finite_array, has, number, whole
 
 # --- splits and scaling ---------------------------------------------------------------------------------------------
@@ -45,7 +45,7 @@ class Scaler:
     scale: float = field(default=np.nan)
 
     def fit(self, values) -> Scaler:
-        values = _numbers(values, "values").reshape(-1)
+        values = _float_array(values, "values").reshape(-1)
         values = values[~np.isnan(values)]
         if values.size < 2:
             raise ValueError("fit the scaler on at least two non-NaN values (the training part of the series)")
@@ -65,20 +65,11 @@ class Scaler:
 
     def transform(self, values):
         self._check()
-        return (_numbers(values, "values") - self.offset) / self.scale
+        return (_float_array(values, "values") - self.offset) / self.scale
 
     def inverse_transform(self, values):
         self._check()
-        return _numbers(values, "values") * self.scale + self.offset
-
-
-def _numbers(values, name: str) -> np.ndarray:
-    """``values`` as a float array (NaN kept: a scaler passes gaps through), else a ValueError naming the fix."""
-    try:
-        return np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numbers (a list, NumPy array or pandas Series of floats), "
-                         f"not {type(values).__name__}") from None
+        return _float_array(values, "values") * self.scale + self.offset
 
 
 def fit_scaler(values, kind: str = "minmax") -> Scaler:

@@ -243,7 +243,8 @@ print(f"{sum(len(y) for _, y in train_ds)} training windows, {len(y_val_check)} 
 # `build_forecaster(window, n_features, units=32, horizon=1)`: `keras.Input(shape=(window, n_features))`, an
 # `LSTM(units)`, a `Dense(horizon)` (one output per future step: `horizon=1` for tomorrow, more in section 9);
 # compile with `keras.optimizers.Adam(learning_rate=0.003)` and `loss="mse"`; return the model. Every LSTM in this
-# notebook is built and trained by your two functions.
+# notebook is built by your `build_forecaster` and, but for one leak demo in section 7, trained by your
+# `train_forecaster`.
 #
 # `train_forecaster(model, train_ds, val_ds, epochs, patience=5)`: fit with `validation_data=val_ds`, an
 # `EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)` callback, `shuffle=False`
@@ -644,10 +645,10 @@ print(f"{len(sst)} months, {sst.index[0]:%Y-%m} … {sst.index[-1]:%Y-%m}; "
 
 # %% [markdown]
 # `fc.one_step_experiment` runs the steps of this notebook in one call: chronological 70/15/15 split, scaler fitted
-# on the training months, Keras windows of 24 months, an LSTM(32) built and trained by your `build_forecaster` and
-# `train_forecaster` (early stopping included), and the baselines on the same
-# test months. Since the series is seasonal, it adds the **seasonal naive** forecast, "same as twelve months ago",
-# the classic baseline for a yearly cycle.
+# on the training months, windows of 24 months, an LSTM(32) built and trained by your `build_forecaster` and
+# `train_forecaster` (early stopping included), and the baselines on the same test months. Since the series is
+# seasonal, it adds the **seasonal naive** forecast, "same as twelve months ago", the classic baseline for a yearly
+# cycle.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
