@@ -461,7 +461,7 @@ def _main(argv: list[str]) -> int:
     return 0
 
 
-# --- windows (notebooks 05 and 08) ---------------------------------------------------------------------------------
+# --- windows (notebooks 05 and 08) ----------------------------------------------------------------------------------
 
 
 def window_arrays(inputs, targets, window: int, first: int, last: int, *, dtype="float32"):

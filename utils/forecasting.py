@@ -77,7 +77,7 @@ def fit_scaler(values, kind: str = "minmax") -> Scaler:
     return Scaler(kind).fit(values)
 
 
-# --- windows (cut by utils.data.window_arrays) ------------------------------------------------------------------
+# --- windows (cut by utils.data.window_arrays) ----------------------------------------------------------------------
 
 
 def window_dataset(inputs, targets, window: int, first: int, last: int, *, batch_size: int = 64,

@@ -740,7 +740,7 @@ X_origin, Y_future = data.window_arrays(scaled_sst, targets_H, SST_WINDOW, sst_v
 truth = sst_run.scaler.inverse_transform(Y_future)
 windows_c = sst_run.scaler.inverse_transform(X_origin[:, :, 0])
 X_train_H, Y_train_H = data.window_arrays(sst_values, data.horizon_targets(sst_values, H), SST_WINDOW, SST_WINDOW,
-                                        sst_train_end - H + 1)
+                                          sst_train_end - H + 1)
 multi = {
     "LSTM, recursive": sst_run.scaler.inverse_transform(
         recursive_forecast(lambda X: fc.predict(sst_run.model, X), X_origin, H)),
