@@ -46,3 +46,16 @@ def notebook_namespace(number: str, *names: str) -> dict:
     for cell in wanted:
         exec(compile(cell, f"notebook {number}", "exec"), namespace)
     return namespace
+
+
+def notebook_function(number: str, name: str, **namespace):
+    """Just the top-level function ``name`` of notebook ``number``'s source, with ``namespace`` as its globals.
+
+    For a function whose cell also runs other code: ``notebook_function("05", "choose_threshold", np=np)``.
+    """
+    (source,) = SOURCES.glob(f"{number}_*.py")
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    found = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == name]
+    assert len(found) == 1, f"notebook {number} defines {len(found)} top-level functions named {name}"
+    exec(compile(ast.Module(body=found, type_ignores=[]), str(source), "exec"), namespace)
+    return namespace[name]

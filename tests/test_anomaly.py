@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.notebook_code import SOURCES, notebook_function
 from utils import anomaly
 from utils.anomaly import HOURS_PER_WEEK, KINDS, KPIS, SIZES
 from utils.checks.anomaly import _zscore_variant, check_precision_recall_f1, check_rolling_zscore
@@ -107,13 +108,13 @@ def test_bad_input_names_the_fix(net):
     with pytest.raises(ValueError, match="too short"):
         anomaly.scale_cells(net.kpis[:, :100])
     with pytest.raises(ValueError, match="too short"):
-        anomaly.make_windows(net.kpis[:, :10], window=24)
+        anomaly.kpi_windows(net.kpis[:, :10], window=24)
     with pytest.raises(ValueError, match="at least 1 hour"):
-        anomaly.make_windows(net.kpis, window=0)
+        anomaly.kpi_windows(net.kpis, window=0)
     with pytest.raises(ValueError, match="same hours"):
-        anomaly.make_windows(net.kpis, 24, anomaly.time_features(50))
+        anomaly.kpi_windows(net.kpis, 24, anomaly.time_features(50))
     with pytest.raises(ValueError, match="no NaN"):
-        anomaly.make_windows(net.kpis, 24, np.full((net.n_hours, 3), np.nan))
+        anomaly.kpi_windows(net.kpis, 24, np.full((net.n_hours, 3), np.nan))
     with pytest.raises(ValueError, match="dimensions"):
         anomaly.scale_cells(net.kpis[0])
     with pytest.raises(ValueError, match="NaN"):
@@ -130,10 +131,10 @@ def test_time_features():
     assert (weekend[:5] == 0).all() and (weekend[5:] == 1).all()  # the series start on a Monday
 
 
-def test_make_windows_matches_a_loop():
+def test_kpi_windows_match_a_loop():
     rng = np.random.default_rng(0)
     scaled, extra, window = rng.normal(size=(2, 30, 4)), rng.normal(size=(30, 3)), 5
-    X, y, where = anomaly.make_windows(scaled, window, extra)
+    X, y, where = anomaly.kpi_windows(scaled, window, extra)
     assert X.shape == (2 * 25, window, 7) and y.shape == (50, 4) and X.dtype == np.float32
     for i, (cell, t) in enumerate(where):
         assert np.allclose(X[i], np.concatenate([scaled[cell, t - window:t], extra[t - window:t]], axis=1))
@@ -143,16 +144,30 @@ def test_make_windows_matches_a_loop():
 
 def test_normal_windows_matches_a_loop(net):
     window = 24
-    _, _, where = anomaly.make_windows(anomaly.scale_cells(net.kpis), window)
+    _, _, where = anomaly.kpi_windows(anomaly.scale_cells(net.kpis), window)
     mask = anomaly.normal_windows(net.labels, where, window)
     expected = [not net.labels[c, t - window:t + 1].any() for c, t in where]
     assert mask.tolist() == expected and 0 < mask.mean() < 1
 
 
-def test_forecast_scores():
-    where = np.array([[0, 2], [1, 3]])
-    scores = anomaly.forecast_scores([[1.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, -3.0]], where, (2, 4), [0.5, 1.0])
-    assert scores[0, 2] == 2.0 and scores[1, 3] == 3.0 and np.isnan(scores[0, 0]) and np.isnan(scores).sum() == 6
+class _ConstantForecaster:
+    """Stands in for notebook 05's trained model: forecasts 0 for every KPI of every window."""
+
+    def predict(self, X, verbose=0):
+        return np.zeros((len(X), len(KPIS)), dtype="float32")
+
+
+def test_the_notebooks_lstm_score_is_the_largest_error_in_typical_errors(net):
+    """Score of hour t = max over KPIs of |x - forecast| / sigma_k, at the hour the window forecasts; NaN before."""
+    window, scaled = 24, anomaly.scale_cells(net.kpis)
+    calendar = anomaly.time_features(net.n_hours)
+    sigma = np.array([1.0, 2.0, 0.5, 4.0], dtype="float32")
+    lstm_scores = notebook_function("05", "lstm_scores", np=np, anomaly=anomaly, scaled=scaled, WINDOW=window,
+                                    calendar=calendar, model=_ConstantForecaster(), error_scale=sigma, network=net)
+    scores = lstm_scores([1, 3])
+    assert scores.shape == (2, net.n_hours) and np.isnan(scores[:, :window]).all()
+    expected = (np.abs(scaled[[1, 3], window:]) / sigma).max(axis=-1)
+    np.testing.assert_allclose(scores[:, window:], expected, rtol=1e-6)
 
 
 # --- detector helpers -------------------------------------------------------------------------------------------
@@ -164,8 +179,9 @@ def test_rolling_zscore_matches_a_loop_and_handles_flat_stretches():
     assert np.isnan(z[:6]).all() and np.isfinite(z[6:]).all()
     assert np.allclose(z[6:], _zscore_variant(x, 6)[6:])
     assert z[-1] == 0.0  # a flat window and the same value: z = 0, not a division by zero
-    scores = anomaly.zscore_scores(np.stack([np.stack([x, 2 * x], axis=-1)]), 6)
-    assert scores.shape == (1, 40) and np.allclose(scores[0, 6:], np.abs(z[6:]))
+    zscore_scores = notebook_function("05", "zscore_scores", np=np, rolling_zscore=anomaly.rolling_zscore)
+    scores = zscore_scores(np.stack([np.stack([x, -3 * x], axis=-1)]), 6)
+    assert scores.shape == (1, 40) and np.allclose(scores[0, 6:], np.abs(z[6:]))  # |z| of -3x is |z| of x
 
 
 def test_precision_recall_f1():
@@ -177,13 +193,24 @@ def test_precision_recall_f1():
         anomaly.precision_recall_f1(flags, truth[:3])
 
 
-def test_choose_threshold_separates_perfectly_when_it_can():
+def test_the_notebooks_threshold_separates_perfectly_when_it_can():
+    choose_threshold = notebook_function("05", "choose_threshold", np=np, anomaly=anomaly)
     scores = np.array([[np.nan, 0.1, 0.2, 0.3, 5.0, 6.0, 0.15, 0.25]])
     labels = np.array([[1, 0, 0, 0, 2, 3, 0, 0]])  # the NaN hour is skipped, whatever its label
-    threshold, f1 = anomaly.choose_threshold(scores, labels, candidates=50)
+    threshold, f1 = choose_threshold(scores, labels, candidates=50)
     assert f1 == 1.0 and 0.3 <= threshold < 5.0
-    with pytest.raises(ValueError, match="no anomaly"):
-        anomaly.choose_threshold(scores, np.zeros_like(labels))
+    labels[0, 6] = 1  # an anomalous hour scored below the median: no candidate reaches it
+    threshold, f1 = choose_threshold(scores, labels, candidates=50)
+    assert f1 == pytest.approx(0.8) and 0.3 <= threshold < 5.0  # 2 of 3 found, no false alarm
+
+
+def test_the_detector_of_05_is_written_in_the_notebook():
+    """The lesson (forecast error -> score -> threshold) is in visible cells of 05, not hidden in utils.anomaly."""
+    source = next(SOURCES.glob("05_*.py")).read_text(encoding="utf-8")
+    for name in ("lstm_scores", "choose_threshold", "zscore_scores"):
+        assert f"\ndef {name}(" in source
+    for gone in ("forecast_scores", "choose_threshold", "zscore_scores", "make_windows"):
+        assert not hasattr(anomaly, gone), gone
 
 
 def test_per_kind_table_and_events_found():

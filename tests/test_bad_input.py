@@ -149,22 +149,19 @@ def _series(n=40):
 
 def _issue_cases():
     """The reproductions of the issue: each must be refused with a ValueError that names the fix."""
-    from utils import course, forecasting, gradients, music, rnn
+    from utils import course, data, forecasting, gradients, music, rnn
     from utils import seq2seq as s2s
 
     x = _series()
     with_nan = x.copy()
     with_nan[5] = np.nan
-    windows = x[:30].reshape(10, 3, 1)
     return {
         "window_dataset(window=0)": lambda: forecasting.window_dataset(x, x, 0, 5, 30),
         "window_dataset(window=-2)": lambda: forecasting.window_dataset(x, x, -2, 5, 30),
         "window_dataset(NaN input)": lambda: forecasting.window_dataset(with_nan, x, 3, 3, 30),
         "window_dataset(NaN target)": lambda: forecasting.window_dataset(x, with_nan, 3, 3, 30),
-        "window_arrays(window=0)": lambda: forecasting.window_arrays(x, x, 0, 5, 30),
-        "recursive_forecast(horizon=0)": lambda: forecasting.recursive_forecast(lambda w: w[:, -1, 0], windows, 0),
-        "recursive_forecast(NaN windows)": lambda: forecasting.recursive_forecast(
-            lambda w: w[:, -1, 0], np.full((2, 3, 1), np.nan), 2),
+        "window_arrays(window=0)": lambda: data.window_arrays(x, x, 0, 5, 30),
+        "window_arrays(NaN input)": lambda: data.window_arrays(with_nan, x, 3, 3, 30),
         "NoteVocabulary([])": lambda: music.NoteVocabulary([]),
         "NoteVocabulary([[]])": lambda: music.NoteVocabulary([[]]),
         "KneserNey.fit([])": lambda: music.KneserNey(2, 5).fit([]),
@@ -182,7 +179,7 @@ def _issue_cases():
         "toy_rnn_forward([])": lambda: rnn.toy_rnn_forward([], **rnn.TOY_WEIGHTS),
         "toy_rnn_forward([nan])": lambda: rnn.toy_rnn_forward([np.nan], **rnn.TOY_WEIGHTS),
         "toy_rnn_forward(w1=nan)": lambda: rnn.toy_rnn_forward([1.0], **{**rnn.TOY_WEIGHTS, "w1": np.nan}),
-        "build_lstm(window=0)": lambda: forecasting.build_lstm(0),
+        "build_forecaster(window=0)": lambda: forecasting.build_forecaster(0),
         "music.build_melody_lstm(0)": lambda: music.build_melody_lstm(0),
         "mae(nan)": lambda: forecasting.mae([1.0, 2.0], [np.nan, 2.0]),
         "notes_to_midi([])": lambda: music.notes_to_midi([], "x.mid"),
@@ -207,7 +204,7 @@ def test_the_issues_cases_are_refused_with_the_fix(name):
 
 def test_valid_calls_still_work():
     """The checks refuse bad input only: the same functions on good input give what they gave before."""
-    from utils import forecasting, music, rnn
+    from utils import data, music, rnn
     from utils import seq2seq as s2s
 
     hidden, prediction = rnn.toy_rnn_forward([1.0, 2.0], **rnn.TOY_WEIGHTS)
@@ -218,5 +215,5 @@ def test_valid_calls_still_work():
     assert music.pad_batch([[1, 2], [3]]).tolist() == [[1, 2], [3, 0]]
     assert np.allclose(s2s.apply_temperature([0.5, 0.5], 2.0), [0.5, 0.5])
     assert np.isclose(music.softmax([0.0, -np.inf]).sum(), 1.0)  # -inf bans a token: allowed
-    X = _series(20).reshape(-1, 4, 1)
-    assert forecasting.recursive_forecast(lambda w: w[:, -1, 0], X, 3).shape == (5, 3)
+    x = _series(20)
+    assert data.window_arrays(x, x, 4, 4, 20)[0].shape == (16, 4, 1)

@@ -1,4 +1,5 @@
-"""utils.data: every yfinance failure mode (mocked, no network), the offline switch, the cache, bad input."""
+"""utils.data: every yfinance failure mode (mocked, no network), the offline switch, the cache, bad input; and the
+course's one windowing function (window_arrays) with the windows built on it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,6 +18,7 @@ import pytest
 
 import utils
 from utils import ROOT, data
+from utils.data import horizon_targets, make_windows, window_arrays
 
 
 def _yahoo_frame(start="2024-01-02", days=5, multiindex=True, tz="America/New_York", ticker="MSFT"):
@@ -357,3 +360,104 @@ def test_a_bad_time_limit_is_refused_with_the_fix(monkeypatch, value):
         data.load_prices("MSFT", offline=True)
     with pytest.raises(ValueError, match=r"timeout must be a positive number of seconds"):
         data.load_prices("MSFT", offline=True, timeout=value)
+
+
+# --- windows (window_arrays, make_windows, horizon_targets) -----------------------------------------------------------
+
+
+def test_make_windows_alignment_and_shapes():
+    series = np.arange(10.0)
+    X, y = make_windows(series, window=3)
+    assert X.shape == (7, 3, 1) and y.shape == (7, 1)
+    for i in range(7):
+        assert list(X[i, :, 0]) == [i, i + 1, i + 2]
+        assert y[i, 0] == i + 3  # the step right after the window
+        assert y[i, 0] not in X[i, :, 0]  # no window contains its target
+
+
+def test_make_windows_horizon_and_features():
+    series = np.column_stack([np.arange(12.0), -np.arange(12.0)])
+    X, y = make_windows(series, window=4, horizon=3)
+    assert X.shape == (12 - 4 - 3 + 1, 4, 2) and y.shape == (6, 3)
+    np.testing.assert_array_equal(X[2], series[2:6])
+    np.testing.assert_array_equal(y[2], [6, 7, 8])
+    _, y1 = make_windows(series, window=4, horizon=3, target=1)
+    np.testing.assert_array_equal(y1[2], [-6, -7, -8])
+
+
+def test_make_windows_exactly_one_window():
+    X, y = make_windows([1.0, 2.0, 3.0], window=2, horizon=1)
+    assert X.shape == (1, 2, 1) and y.tolist() == [[3.0]]
+
+
+@pytest.mark.parametrize(
+    ("series", "kwargs", "message"),
+    [
+        (np.arange(5.0), {"window": 4, "horizon": 2}, "longer than the series"),
+        (np.arange(5.0), {"window": 6}, "longer than the series"),
+        (np.array([1.0, np.nan, 3.0, 4.0]), {"window": 2}, "NaN"),
+        (np.arange(5.0), {"window": 0}, "positive whole number"),
+        (np.arange(5.0), {"window": 2, "horizon": 0}, "positive whole number"),
+        (np.arange(5.0), {"window": 2.5}, "positive whole number"),
+        (np.ones((5, 2, 2)), {"window": 2}, "shape"),
+        (np.ones((5, 2)), {"window": 2, "target": 2}, "not a column"),
+    ],
+)
+def test_make_windows_bad_input(series, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_windows(series, **kwargs)
+
+
+def test_make_windows_nan_message_names_the_fix():
+    with pytest.raises(ValueError, match="interpolate"):
+        make_windows([1.0, 2.0, np.nan, 4.0, 5.0], 2)
+
+
+def test_keras_windows_equal_hand_made():
+    """window_arrays, make_windows, fc.window_dataset and Keras' own timeseries_dataset_from_array: the same windows."""
+    import keras
+
+    from utils import forecasting as fc
+
+    series = np.sin(np.arange(60) / 3.0)
+    window, first, last = 7, 7, 60
+    X_hand, y_hand = make_windows(series, window)
+    X_arr, y_arr = window_arrays(series, series, window, first, last)
+    X_ds, y_ds = fc.dataset_arrays(fc.window_dataset(series, series, window, first, last, batch_size=16))
+    keras_ds = keras.utils.timeseries_dataset_from_array(series[:-1, None], series[window:], window, batch_size=16)
+    X_keras, y_keras = fc.dataset_arrays(keras_ds)
+    for X in (X_arr, X_ds, X_keras):
+        np.testing.assert_allclose(X, X_hand, rtol=1e-6)
+    for y in (y_arr, y_ds, y_keras[:, None]):
+        np.testing.assert_allclose(y, y_hand, rtol=1e-6)
+
+
+def test_windows_are_cut_in_one_place():
+    """utils.data.window_arrays is the one windowing function: no other module of utils cuts windows itself."""
+    from utils import anomaly, forecasting
+
+    for path in sorted((Path(utils.__file__).parent).rglob("*.py")):
+        if path.name != "data.py":
+            text = path.read_text(encoding="utf-8")
+            assert "sliding_window_view" not in text and "timeseries_dataset_from_array" not in text, path
+    assert anomaly.window_arrays is window_arrays and forecasting.window_arrays is window_arrays
+    assert not hasattr(anomaly, "make_windows")  # its windows of KPIs + calendar features are anomaly.kpi_windows
+    series = np.arange(30.0)
+    np.testing.assert_allclose(anomaly.rolling_zscore(series, 4)[4:], 2.5 / np.sqrt(1.25))  # its past windows too
+
+
+def test_window_ranges_select_targets_by_index():
+    series = np.arange(50.0)
+    X, y = window_arrays(series, series, 5, 30, 40)
+    assert y[:, 0].tolist() == list(range(30, 40))
+    assert X[0, :, 0].tolist() == [25, 26, 27, 28, 29]
+    with pytest.raises(ValueError, match="first >= 5"):
+        window_arrays(series, series, 5, 3, 40)
+    with pytest.raises(ValueError, match="first < last"):
+        window_arrays(series, series, 5, 10, 60)
+
+
+def test_horizon_targets():
+    targets = horizon_targets(np.arange(6.0), 3)
+    assert targets[1].tolist() == [1, 2, 3]
+    assert np.isnan(targets[5, 1])

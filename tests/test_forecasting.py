@@ -1,98 +1,28 @@
-"""Unit tests of notebook 08's code: make_windows, utils.forecasting, and the four exercise checkers (both ways)."""
+"""Unit tests of notebook 08's code: utils.forecasting, the notebook's own lesson code, and the four exercise checkers
+(both ways). The windows themselves (utils.data.window_arrays, make_windows) are tested in test_data.py."""
 
 from __future__ import annotations
+
+import re
 
 import keras
 import numpy as np
 import pandas as pd
 import pytest
 
+from tests.notebook_code import SOURCES, notebook_function
 from utils import forecasting as fc
+from utils.checks import answer_array, exercise
 from utils.checks import forecasting as checks
 from utils.data import load_elnino, make_windows
 
-# --- make_windows ---------------------------------------------------------------------------------------------------
 
-
-def test_make_windows_alignment_and_shapes():
-    series = np.arange(10.0)
-    X, y = make_windows(series, window=3)
-    assert X.shape == (7, 3, 1) and y.shape == (7, 1)
-    for i in range(7):
-        assert list(X[i, :, 0]) == [i, i + 1, i + 2]
-        assert y[i, 0] == i + 3  # the step right after the window
-        assert y[i, 0] not in X[i, :, 0]  # no window contains its target
-
-
-def test_make_windows_horizon_and_features():
-    series = np.column_stack([np.arange(12.0), -np.arange(12.0)])
-    X, y = make_windows(series, window=4, horizon=3)
-    assert X.shape == (12 - 4 - 3 + 1, 4, 2) and y.shape == (6, 3)
-    np.testing.assert_array_equal(X[2], series[2:6])
-    np.testing.assert_array_equal(y[2], [6, 7, 8])
-    _, y1 = make_windows(series, window=4, horizon=3, target=1)
-    np.testing.assert_array_equal(y1[2], [-6, -7, -8])
-
-
-def test_make_windows_exactly_one_window():
-    X, y = make_windows([1.0, 2.0, 3.0], window=2, horizon=1)
-    assert X.shape == (1, 2, 1) and y.tolist() == [[3.0]]
-
-
-@pytest.mark.parametrize(
-    ("series", "kwargs", "message"),
-    [
-        (np.arange(5.0), {"window": 4, "horizon": 2}, "longer than the series"),
-        (np.arange(5.0), {"window": 6}, "longer than the series"),
-        (np.array([1.0, np.nan, 3.0, 4.0]), {"window": 2}, "NaN"),
-        (np.arange(5.0), {"window": 0}, "positive whole number"),
-        (np.arange(5.0), {"window": 2, "horizon": 0}, "positive whole number"),
-        (np.arange(5.0), {"window": 2.5}, "positive whole number"),
-        (np.ones((5, 2, 2)), {"window": 2}, "shape"),
-        (np.ones((5, 2)), {"window": 2, "target": 2}, "not a column"),
-    ],
-)
-def test_make_windows_bad_input(series, kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        make_windows(series, **kwargs)
-
-
-def test_make_windows_nan_message_names_the_fix():
-    with pytest.raises(ValueError, match="interpolate"):
-        make_windows([1.0, 2.0, np.nan, 4.0, 5.0], 2)
-
-
-def test_keras_windows_equal_hand_made():
-    series = np.sin(np.arange(60) / 3.0)
-    window, first, last = 7, 7, 60
-    X_hand, y_hand = make_windows(series, window)
-    X_arr, y_arr = fc.window_arrays(series, series, window, first, last)
-    X_ds, y_ds = fc.dataset_arrays(fc.window_dataset(series, series, window, first, last, batch_size=16))
-    np.testing.assert_allclose(X_arr, X_hand, rtol=1e-6)
-    np.testing.assert_allclose(X_ds, X_hand, rtol=1e-6)
-    np.testing.assert_allclose(y_ds, y_hand, rtol=1e-6)
-    np.testing.assert_allclose(y_arr, y_hand, rtol=1e-6)
-
-
-def test_window_ranges_select_targets_by_index():
+def test_window_dataset_shuffles_pairs_together():
     series = np.arange(50.0)
-    X, y = fc.window_arrays(series, series, 5, 30, 40)
-    assert y[:, 0].tolist() == list(range(30, 40))
-    assert X[0, :, 0].tolist() == [25, 26, 27, 28, 29]
     shuffled = fc.window_dataset(series, series, 5, 30, 40, batch_size=4, shuffle=True, seed=1)
     Xs, ys = fc.dataset_arrays(shuffled)
-    assert sorted(ys[:, 0].tolist()) == list(range(30, 40))
+    assert sorted(ys[:, 0].tolist()) == list(range(30, 40)) and ys[:, 0].tolist() != list(range(30, 40))
     np.testing.assert_array_equal(Xs[:, -1, 0] + 1, ys[:, 0])  # pairs stay together when shuffled
-    with pytest.raises(ValueError, match="first >= 5"):
-        fc.window_arrays(series, series, 5, 3, 40)
-    with pytest.raises(ValueError, match="first < last"):
-        fc.window_arrays(series, series, 5, 10, 60)
-
-
-def test_horizon_targets():
-    targets = fc.horizon_targets(np.arange(6.0), 3)
-    assert targets[1].tolist() == [1, 2, 3]
-    assert np.isnan(targets[5, 1])
 
 
 # --- splits, scaling, baselines, metrics ----------------------------------------------------------------------------
@@ -161,12 +91,14 @@ def test_comparison_table_sorted_with_units():
     assert list(table.index) == ["good", "bad"] and "MAE ($)" in table.columns
 
 
-def test_recursive_forecast_feeds_predictions_back():
+def test_recursive_forecast_of_the_notebook_feeds_predictions_back():
+    recursive_forecast = notebook_function("08", "recursive_forecast", np=np)
     X = np.arange(6.0).reshape(2, 3, 1)
-    out = fc.recursive_forecast(lambda w: w[:, -1, 0] + 1.0, X, 3)  # "next = last + 1"
+    out = recursive_forecast(lambda w: w[:, -1, 0] + 1.0, X, 3)  # "next = last + 1"
     np.testing.assert_array_equal(out, [[3, 4, 5], [6, 7, 8]])
-    with pytest.raises(ValueError, match="univariate"):
-        fc.recursive_forecast(lambda w: w[:, -1, 0], np.ones((2, 3, 2)), 2)
+    seen = []
+    recursive_forecast(lambda w: seen.append(w[:, :, 0].tolist()) or w[:, -1, 0] * 10, X[:1], 2)
+    assert seen == [[[0, 1, 2]], [[1, 2, 20]]]  # the oldest value dropped, the forecast appended
 
 
 def test_shuffled_split_partitions():
@@ -175,9 +107,44 @@ def test_shuffled_split_partitions():
     assert sorted(np.concatenate([a, b, c]).tolist()) == list(range(100))
 
 
-def test_build_lstm_shapes():
-    model = fc.build_lstm(10, 2, units=4, horizon=3)
+def test_build_forecaster_shapes_and_a_name_of_its_own():
+    model = fc.build_forecaster(10, 2, units=4, horizon=3)
     assert model.input_shape == (None, 10, 2) and model.output_shape == (None, 3)
+    assert not hasattr(fc, "build_lstm")  # music.build_lstm is a language model with another contract
+
+
+def test_one_step_experiment_builds_and_trains_with_the_functions_it_is_given():
+    """Notebook 08 passes its own build_forecaster / train_forecaster (Exercise 2): the pipeline must use them."""
+    calls = []
+
+    def build(window, n_features, units):
+        calls.append(("build", window, n_features, units))
+        return fc.build_forecaster(window, n_features, units)
+
+    def train(model, train_ds, val_ds, epochs, patience):
+        calls.append(("train", epochs, patience))
+        return fc.train_forecaster(model, train_ds, val_ds, epochs, patience)
+
+    series = pd.Series(np.sin(np.arange(120) / 3.0) + 5.0)
+    run = fc.one_step_experiment(series, 6, build, train, epochs=1, units=3, patience=2)
+    assert calls == [("build", 6, 1, 3), ("train", 1, 2)]
+    assert "LSTM(3)" in run.table.index and run.model.count_params() == 4 * 3 * (1 + 3 + 1) + 3 + 1
+    with pytest.raises(ValueError, match="build_forecaster"):
+        fc.one_step_experiment(series, 6, None, train, epochs=1)
+
+
+def _source(number):
+    return next(SOURCES.glob(f"{number}_*.py")).read_text(encoding="utf-8")
+
+
+def test_every_lstm_of_08_is_built_and_trained_by_its_visible_exercise_functions():
+    """The lesson's model is in sight: utils' builder and trainer appear only as the exercise's fallback."""
+    source = _source("08")
+    assert re.findall(r"\bfc\.(build_\w+|train\w*)", source) == ["build_forecaster", "train_forecaster"]
+    assert "use_reference_if_needed(build_forecaster, passed, fc.build_forecaster)" in source
+    assert "fc.one_step_experiment(sst, SST_WINDOW, build_forecaster, train_forecaster," in source
+    assert "direct_model = build_forecaster(SST_WINDOW, 1, horizon=H)" in source
+    assert "def recursive_forecast(" in source and not hasattr(fc, "recursive_forecast")
 
 
 def test_load_elnino():
@@ -210,6 +177,26 @@ def _windows_mistake(kind):
         return X, y
 
     return fn
+
+
+def test_check_make_windows_keeps_no_copy_of_the_right_windows():
+    """The checker's mistaken windows are mistakes on every case: the right ones come from utils.data only."""
+    for series, window, horizon in checks._WINDOW_CASES:
+        right_X, right_y = make_windows(series, window, horizon)
+        X_mistakes, y_mistakes = checks._mistaken_windows(series, window, horizon)
+        assert all(wrong.shape == right_X.shape and not np.allclose(wrong, right_X, equal_nan=True)
+                   for wrong in X_mistakes.values())
+        assert all(wrong.shape == right_y.shape and not np.allclose(wrong, right_y, equal_nan=True)
+                   for wrong in y_mistakes.values())
+
+
+def test_answer_array_reports_a_crash_and_an_answer_that_is_not_numbers(capsys):
+    @exercise("a test exercise")
+    def check(fn, report):
+        assert answer_array(fn, (3,), report, "case", what="return numbers") is None
+
+    assert not check(lambda x: 1 / 0) and "your function raised ZeroDivisionError" in capsys.readouterr().out
+    assert not check(lambda x: "three") and "case: return numbers" in capsys.readouterr().out
 
 
 def test_check_make_windows_accepts_reference(capsys):
@@ -264,12 +251,13 @@ def test_check_make_windows_rejects_lists_the_later_cells_cannot_use(capsys):
     assert "right values, but X and y must be NumPy arrays" in capsys.readouterr().out
 
 
-def _build(units=4, return_sequences=False, activation=None, compiled=True, lstm=True, input_window=None):
-    def build(window, n_features):
+def _build(units=4, return_sequences=False, activation=None, compiled=True, lstm=True, input_window=None,
+           use_horizon=True):
+    def build(window, n_features, horizon=1):
         layers = [keras.Input(shape=(input_window or window, n_features))]
         layers.append(keras.layers.LSTM(units, return_sequences=return_sequences) if lstm
                       else keras.layers.Flatten())
-        layers.append(keras.layers.Dense(1, activation=activation))
+        layers.append(keras.layers.Dense(horizon if use_horizon else 1, activation=activation))
         model = keras.Sequential(layers)
         if compiled:
             model.compile(optimizer="adam", loss="mse")
@@ -289,7 +277,7 @@ def _train(early_stopping=True, validation=True, use_epochs=True):
 
 
 def test_check_forecaster_accepts_reference(capsys):
-    assert checks.check_forecaster(fc.build_lstm, fc.train)
+    assert checks.check_forecaster(fc.build_forecaster, fc.train_forecaster)
     assert "correct" in capsys.readouterr().out
 
 
@@ -301,6 +289,8 @@ def test_check_forecaster_accepts_reference(capsys):
         (_build(compiled=False), _train(), "model.compile"),
         (_build(lstm=False), _train(), "add keras.layers.LSTM"),
         (_build(input_window=5), _train(), "keras.Input(shape=(window, n_features))"),
+        (_build(use_horizon=False), _train(), "Dense(horizon)"),
+        (lambda window, n_features: _build()(window, n_features), _train(), "a parameter horizon=1"),
         (_build(), _train(early_stopping=False), "EarlyStopping"),
         (_build(), _train(validation=False), "validation_data=val_ds"),
         (_build(), _train(use_epochs=False), "epochs=epochs"),
@@ -312,19 +302,19 @@ def test_check_forecaster_rejects_mistakes(build, train, hint, capsys):
 
 
 def test_check_forecaster_wrong_return(capsys):
-    assert not checks.check_forecaster(lambda w, f: None, fc.train)
+    assert not checks.check_forecaster(lambda w, f: None, fc.train_forecaster)
     assert "return a Keras model" in capsys.readouterr().out.replace("should return", "return")
 
 
 @pytest.mark.parametrize("layer", [lambda: keras.layers.RNN(keras.layers.LSTMCell(4)),
                                    lambda: keras.layers.Bidirectional(keras.layers.LSTM(4))])
 def test_check_forecaster_accepts_other_ways_to_write_an_lstm(layer, capsys):
-    def build(window, n_features):
-        model = keras.Sequential([keras.Input(shape=(window, n_features)), layer(), keras.layers.Dense(1)])
+    def build(window, n_features, horizon=1):
+        model = keras.Sequential([keras.Input(shape=(window, n_features)), layer(), keras.layers.Dense(horizon)])
         model.compile(optimizer="adam", loss="mse")
         return model
 
-    assert checks.check_forecaster(build, fc.train) is True
+    assert checks.check_forecaster(build, fc.train_forecaster) is True
     out = capsys.readouterr().out
     assert "correct" in out and "no LSTM layer" not in out, out
 

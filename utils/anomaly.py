@@ -21,8 +21,9 @@ like what a network operator sees per cell and hour, not to be an exact radio mo
 
 The first ``clean_weeks`` of every cell carry no anomaly: they are the calibration period the detectors scale with.
 
-Detector helpers: per-cell scaling, time-of-day features, sliding windows for an LSTM forecaster, forecast-error
-scores, a rolling z-score baseline, a threshold chosen on validation data, and precision / recall / F1 per kind.
+Detector plumbing: per-cell scaling, time-of-day features, the windows an LSTM forecaster reads, the references of
+the notebook's exercises (rolling z-score, precision / recall / F1), and tables per kind. The detector itself (forecast
+error -> score -> threshold chosen on validation cells) is written in notebook 05.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from utils.data import window_arrays
 from utils.validate import finite_array, has, whole
 
 #: The KPIs, in the order of the last axis of ``CellNetwork.kpis``, and their units.
@@ -274,10 +276,10 @@ def _labels(labels) -> np.ndarray:
 
 
 def _where(where) -> np.ndarray:
-    """(n, 2) integer (cell, hour) pairs as from ``make_windows``, else a ValueError."""
+    """(n, 2) integer (cell, hour) pairs as from ``kpi_windows``, else a ValueError."""
     array = finite_array(where, "where", ndim=2, min_size=0)
     if array.shape[1:] != (2,) or (array < 0).any() or (array != np.round(array)).any():
-        raise ValueError(f"where must be (n, 2) whole (cell, hour) numbers as make_windows returns, got {array.shape}")
+        raise ValueError(f"where must be (n, 2) whole (cell, hour) numbers as kpi_windows returns, got {array.shape}")
     return array.astype(int)
 
 
@@ -304,12 +306,13 @@ def time_features(n_hours: int, start: pd.Timestamp = START) -> np.ndarray:
     return np.stack([np.sin(angle), np.cos(angle), (times.dayofweek.to_numpy() >= 5).astype(float)], axis=-1)
 
 
-def make_windows(scaled, window: int = 24, extra=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sliding windows to forecast each hour from the ``window`` hours before it, for every cell.
+def kpi_windows(scaled, window: int = 24, extra=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Windows of scaled KPIs (plus calendar features) to forecast each hour from the ``window`` hours before it.
 
-    scaled: (cells, hours, k) scaled KPIs; extra: optional (hours, e) calendar features of the hour being forecast's
-    window (the same for every cell). Returns ``X`` (n, window, k + e) float32, ``y`` (n, k) float32 (the KPIs of the
-    hour right after each window) and ``where`` (n, 2) int: the (cell, hour) each target belongs to.
+    scaled: (cells, hours, k) scaled KPIs; extra: optional (hours, e) calendar features, the same for every cell,
+    added to each hour of the window. Returns ``X`` (n, window, k + e) float32, ``y`` (n, k) float32 (the KPIs of the
+    hour right after each window) and ``where`` (n, 2) int: the (cell, hour) each target belongs to. Each cell is cut
+    by ``utils.data.window_arrays``, the course's one windowing function.
     """
     if whole(window, "window", minimum=-10**9) < 1:
         raise ValueError(f"window={window}: use a window of at least 1 hour.")
@@ -325,50 +328,26 @@ def make_windows(scaled, window: int = 24, extra=None) -> tuple[np.ndarray, np.n
             raise ValueError(f"extra has {extra.shape[0]} hours but the KPIs have {n_hours}: build both for the "
                              "same hours, e.g. time_features(scaled.shape[1]).")
         inputs = np.concatenate([scaled, np.broadcast_to(extra, (n_cells,) + extra.shape)], axis=-1)
-    starts = np.arange(n_hours - window)
-    view = np.lib.stride_tricks.sliding_window_view(inputs, window, axis=1)  # (cells, n_hours-window+1, f, window)
-    X = np.moveaxis(view[:, starts], -1, -2).reshape(-1, window, inputs.shape[-1])
-    y = scaled[:, window:].reshape(-1, scaled.shape[-1])
-    where = np.stack(np.meshgrid(np.arange(n_cells), starts + window, indexing="ij"), axis=-1).reshape(-1, 2)
-    return X.astype(np.float32), y.astype(np.float32), where
+    cells = [window_arrays(inputs[c], scaled[c], window, window, n_hours) for c in range(n_cells)]
+    X, y = (np.concatenate(parts) for parts in zip(*cells, strict=True))
+    where = np.stack(np.meshgrid(np.arange(n_cells), np.arange(window, n_hours), indexing="ij"), axis=-1)
+    return X, y, where.reshape(-1, 2)
 
 
 def normal_windows(labels, where, window: int) -> np.ndarray:
-    """Boolean mask over windows from ``make_windows``: True where the window's hours and its target are all normal.
+    """Boolean mask over windows from ``kpi_windows``: True where the window's hours and its target are all normal.
 
     labels: (cells, hours) of the same cells as the windows, 0 = normal; where: (n, 2) (cell, target hour).
     Training a forecaster only on these windows teaches it what *normal* traffic looks like.
     """
     labels, where = _labels(labels), _where(where)
-    window = whole(window, "window", fix="the window used by make_windows, e.g. 24")
+    window = whole(window, "window", fix="the window used by kpi_windows, e.g. 24")
     if where.size and (where[:, 0].max() >= labels.shape[0] or where[:, 1].max() >= labels.shape[1] or
                        where[:, 1].min() < window):
-        raise ValueError("where does not fit labels and window: pass the where, labels and window make_windows used")
+        raise ValueError("where does not fit labels and window: pass the where, labels and window kpi_windows used")
     anomalous = np.concatenate([np.zeros((labels.shape[0], 1), dtype=int), np.cumsum(labels > 0, axis=1)], axis=1)
     cells, targets = where[:, 0], where[:, 1]
     return (anomalous[cells, targets + 1] - anomalous[cells, targets - window]) == 0
-
-
-def forecast_scores(predicted, actual, where, shape: tuple[int, int], error_scale=None) -> np.ndarray:
-    """Anomaly score per (cell, hour): the largest absolute forecast error over the KPIs, in units of ``error_scale``.
-
-    predicted, actual: (n, k); where: (n, 2) (cell, hour) as from ``make_windows``; error_scale: (k,) typical error
-    of each KPI (e.g. the standard deviation of the training errors), 1 if None. Hours without a forecast are NaN.
-    """
-    predicted, actual = finite_array(predicted, "predicted", ndim=2), finite_array(actual, "actual", ndim=2)
-    where = _where(where)
-    if not (isinstance(shape, tuple) and len(shape) == 2):
-        raise ValueError(f"shape must be (cells, hours), e.g. labels.shape, not {shape!r}")
-    shape = (whole(shape[0], "shape[0] (cells)"), whole(shape[1], "shape[1] (hours)"))
-    if len(where) != len(predicted) or (where.size and (where.max(axis=0) >= np.array(shape)).any()):
-        raise ValueError(f"where must hold one (cell, hour) inside {shape} per forecast ({len(predicted)}): pass the "
-                         "where from make_windows")
-    if predicted.shape != actual.shape:
-        raise ValueError(f"predicted {predicted.shape} and actual {actual.shape} must have the same shape.")
-    errors = np.abs(predicted - actual) / (1.0 if error_scale is None else np.asarray(error_scale, dtype=float))
-    scores = np.full(shape, np.nan)
-    scores[where[:, 0], where[:, 1]] = errors.max(axis=-1)
-    return scores
 
 
 def rolling_zscore(x, window: int = 24, min_std: float = 1e-8) -> np.ndarray:
@@ -380,17 +359,10 @@ def rolling_zscore(x, window: int = 24, min_std: float = 1e-8) -> np.ndarray:
     if whole(window, "window", minimum=-10**9) < 2:
         raise ValueError(f"window={window}: a standard deviation needs a window of at least 2 hours.")
     x = _check_series(x, "x", window + 1, 1)
-    past = np.lib.stride_tricks.sliding_window_view(x, window)[:-1]  # past[i] = x[i : i + window], before t = i+window
+    past = window_arrays(x, x, window, window, len(x), dtype=float)[0][:, :, 0]  # row i: x[i : i+window]
     z = np.full(x.shape, np.nan)
     z[window:] = (x[window:] - past.mean(axis=1)) / np.maximum(past.std(axis=1), min_std)
     return z
-
-
-def zscore_scores(kpis, window: int = 24, zscore=rolling_zscore) -> np.ndarray:
-    """Baseline anomaly score per (cell, hour): the largest |rolling z-score| over the KPIs. kpis: (cells, hours, k)."""
-    kpis = _check_series(kpis, "kpis", window + 1, 3)
-    z = np.stack([[zscore(kpis[c, :, k], window) for k in range(kpis.shape[2])] for c in range(kpis.shape[0])])
-    return np.abs(z).max(axis=1)
 
 
 def precision_recall_f1(flags, truth) -> tuple[float, float, float]:
@@ -409,27 +381,6 @@ def precision_recall_f1(flags, truth) -> tuple[float, float, float]:
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return precision, recall, f1
-
-
-def choose_threshold(scores, labels, candidates: int = 200, metric=precision_recall_f1) -> tuple[float, float]:
-    """The score threshold with the best F1 on validation data, and that F1. Flag an hour when ``score > threshold``.
-
-    scores: (cells, hours) with NaN where a detector gives no score (those hours are left out); labels: same shape,
-    0 = normal. Candidates are ``candidates`` quantiles of the scores between the 50th and the 100th percentile.
-    """
-    scores, labels = np.asarray(scores, dtype=float), np.asarray(labels)
-    if scores.shape != labels.shape:
-        raise ValueError(f"scores {scores.shape} and labels {labels.shape} must have the same shape.")
-    scored = ~np.isnan(scores)
-    if not (labels[scored] > 0).any():
-        raise ValueError("the validation data hold no anomaly: choose the threshold on data that contain some.")
-    values, truth = scores[scored], labels[scored] > 0
-    best = (np.nan, -1.0)
-    for threshold in np.unique(np.quantile(values, np.linspace(0.5, 1.0, candidates, endpoint=False))):
-        f1 = metric(values > threshold, truth)[2]
-        if f1 > best[1]:
-            best = (float(threshold), float(f1))
-    return best
 
 
 def per_kind_table(flags, labels, anomalies=None, metric=precision_recall_f1) -> pd.DataFrame:

@@ -1,4 +1,5 @@
-"""Data loading that works offline: daily stock prices (yfinance, then a cache, then bundled data) and monthly closes.
+"""Data loading that works offline (daily stock prices: yfinance, then a cache, then bundled data; monthly closes;
+the Niño 1+2 series), and the course's one windowing function, ``window_arrays``.
 
 ``load_prices`` tries, in order: a live download with yfinance (at most ``COURSE_DOWNLOAD_TIMEOUT`` seconds, 8 by
 default), the last download cached in the course's data folder (``utils.data_home("cache")``, never the repository,
@@ -23,10 +24,12 @@ import threading
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import utils
 from utils import DATA_DIR, env_flag
+from utils.validate import finite_array, whole
 
 PRICE_COLUMNS = ["Open", "High", "Low", "Close", "Volume"]
 #: Columns that must hold a number on every row (Volume may be missing on some days).
@@ -458,18 +461,75 @@ def _main(argv: list[str]) -> int:
     return 0
 
 
-# --- windows for forecasting (notebook 08) --------------------------------------------------------------------------
+# --- windows (notebooks 05 and 08) ----------------------------------------------------------------------------------
+
+
+def window_arrays(inputs, targets, window: int, first: int, last: int, *, dtype="float32"):
+    """The course's one windowing function: for each target index ``t`` in ``[first, last)``, the window
+    ``X[j] = inputs[t-window : t]`` and its target ``y[j] = targets[t]``.
+
+    ``inputs``: (time,) or (time, features); ``targets``: (time,) or (time, k). Returns X (n, window, features) and
+    y (n, k), n = last - first, as ``dtype`` (float32 by default, Keras' dtype). The window always ends the step
+    before its target. Cut with NumPy's ``sliding_window_view``; ``make_windows``, the Keras datasets of
+    ``utils.forecasting`` and the KPI windows of ``utils.anomaly`` are all made by this function.
+    """
+    inputs, targets = _checked_windows(inputs, targets, window, first, last)
+    view = np.lib.stride_tricks.sliding_window_view(inputs[first - window:last - 1], window, axis=0)
+    return np.moveaxis(view, -1, 1).astype(dtype), targets[first:last].astype(dtype)
+
+
+def _checked_windows(inputs, targets, window: int, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
+    """``inputs`` and ``targets`` as 2-D float arrays after every check windowing needs, each naming the fix.
+
+    Only the part the windows read must be free of NaN: ``horizon_targets`` leaves NaN past the end on purpose.
+    """
+    window = whole(window, "window", fix="the number of past time steps each forecast sees, e.g. 30")
+    first, last = whole(first, "first", minimum=0), whole(last, "last", minimum=0)
+    inputs, targets = _float_array(inputs, "inputs"), _float_array(targets, "targets")
+    if inputs.ndim not in (1, 2) or targets.ndim not in (1, 2):
+        raise ValueError(f"inputs and targets must be (time,) or (time, features), got {inputs.shape} and "
+                         f"{targets.shape}")
+    if first < window:
+        raise ValueError(f"first target index {first} leaves no room for a window of {window} steps before it: "
+                         f"use first >= {window}")
+    if not first < last <= len(targets):
+        raise ValueError(f"need first < last <= {len(targets)} (the series length), got first={first}, last={last}")
+    if len(inputs) < last - 1:
+        raise ValueError(f"inputs has {len(inputs)} steps but the windows need {last - 1}: pass the whole series")
+    finite_array(inputs[first - window:last - 1], "inputs (the part the windows read)")
+    finite_array(targets[first:last], "targets (the part [first, last) the windows predict)")
+    inputs, targets = (a[:, None] if a.ndim == 1 else a for a in (inputs, targets))
+    return inputs, targets
+
+
+def _float_array(values, name: str) -> np.ndarray:
+    """``values`` as a float array, else a ValueError naming the fix. NaN is kept: only the part a window reads must be
+    finite, and ``utils.forecasting``'s scalers pass gaps through."""
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numbers (a list, NumPy array or pandas Series of floats), "
+                         f"not {type(values).__name__}") from None
+
+
+def horizon_targets(series, horizon: int) -> np.ndarray:
+    """Targets for direct multi-step forecasting: row ``t`` holds ``series[t : t+horizon]`` (NaN past the end).
+
+    Shape (time, horizon); with ``window_arrays`` a window ending at step t-1 predicts the whole row t at once.
+    """
+    series = finite_array(series, "series").reshape(-1)
+    horizon = whole(horizon, "horizon", fix="the number of future steps to predict, e.g. 5")
+    padded = np.concatenate([series, np.full(horizon - 1, np.nan)])
+    return np.lib.stride_tricks.sliding_window_view(padded, horizon).copy()
 
 
 def make_windows(series, window: int, horizon: int = 1, target: int = 0):
-    """Cut a series into (input window, future values) pairs for supervised forecasting.
+    """Cut a series into (input window, future values) pairs for supervised forecasting (notebook 08's Exercise 1).
 
     ``series``: shape (time,) or (time, features). Returns ``(X, y)`` with ``X[i] = series[i : i+window]`` of shape
     (n, window, features) and ``y[i] = series[i+window : i+window+horizon, target]`` of shape (n, horizon), where
     n = time - window - horizon + 1. The target values always come *after* the window: no window contains its target.
     """
-    import numpy as np
-
     values = np.asarray(series, dtype=float)
     if values.ndim == 1:
         values = values[:, None]
@@ -491,11 +551,8 @@ def make_windows(series, window: int, horizon: int = 1, target: int = 0):
             f"series has {int(np.isnan(values).sum())} NaN value(s), the first at position {first}: "
             "fill them first (e.g. pandas .interpolate() or .ffill()) or drop those rows"
         )
-    n = len(values) - window - horizon + 1
-    starts = np.arange(n)
-    X = values[starts[:, None] + np.arange(window)]
-    y = values[starts[:, None] + window + np.arange(horizon), target]
-    return X, y
+    last = len(values) - horizon + 1  # one past the last target index whose horizon fits in the series
+    return window_arrays(values, horizon_targets(values[:, target], horizon), window, window, last, dtype=float)
 
 
 def load_elnino() -> pd.Series:

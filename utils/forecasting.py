@@ -1,4 +1,5 @@
-"""Time-series forecasting with honest baselines (notebook 08): splits, scaling, windows, baselines, metrics, LSTMs.
+"""Time-series forecasting with honest baselines (notebook 08): splits, scaling, Keras datasets, baselines, metrics,
+Exercise 2's reference LSTM forecaster, and the whole pipeline for a second series.
 
 The conventions, used everywhere in this module:
 
@@ -19,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from utils.data import make_windows
+from utils.data import _float_array, window_arrays
 from utils.validate import finite_array, has, number, whole
 
 # --- splits and scaling ---------------------------------------------------------------------------------------------
@@ -44,7 +45,7 @@ class Scaler:
     scale: float = field(default=np.nan)
 
     def fit(self, values) -> Scaler:
-        values = _numbers(values, "values").reshape(-1)
+        values = _float_array(values, "values").reshape(-1)
         values = values[~np.isnan(values)]
         if values.size < 2:
             raise ValueError("fit the scaler on at least two non-NaN values (the training part of the series)")
@@ -64,20 +65,11 @@ class Scaler:
 
     def transform(self, values):
         self._check()
-        return (_numbers(values, "values") - self.offset) / self.scale
+        return (_float_array(values, "values") - self.offset) / self.scale
 
     def inverse_transform(self, values):
         self._check()
-        return _numbers(values, "values") * self.scale + self.offset
-
-
-def _numbers(values, name: str) -> np.ndarray:
-    """``values`` as a float array (NaN kept: a scaler passes gaps through), else a ValueError naming the fix."""
-    try:
-        return np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numbers (a list, NumPy array or pandas Series of floats), "
-                         f"not {type(values).__name__}") from None
+        return _float_array(values, "values") * self.scale + self.offset
 
 
 def fit_scaler(values, kind: str = "minmax") -> Scaler:
@@ -85,68 +77,24 @@ def fit_scaler(values, kind: str = "minmax") -> Scaler:
     return Scaler(kind).fit(values)
 
 
-# --- windows --------------------------------------------------------------------------------------------------------
-
-
-def _as_2d(values, name: str = "values") -> np.ndarray:
-    values = finite_array(values, name, ndim=(1, 2)).astype("float32")
-    return values[:, None] if values.ndim == 1 else values
-
-
-def _checked_windows(inputs, targets, window: int, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
-    """``inputs`` and ``targets`` as 2-D float32 arrays after every check windowing needs, each naming the fix.
-
-    Only the part the windows read must be free of NaN: ``horizon_targets`` leaves NaN past the end on purpose.
-    """
-    window = whole(window, "window", fix="the number of past time steps each forecast sees, e.g. 30")
-    first, last = whole(first, "first", minimum=0), whole(last, "last", minimum=0)
-    inputs, targets = _numbers(inputs, "inputs"), _numbers(targets, "targets")
-    if inputs.ndim not in (1, 2) or targets.ndim not in (1, 2):
-        raise ValueError(f"inputs and targets must be (time,) or (time, features), got {inputs.shape} and "
-                         f"{targets.shape}")
-    _check_range(len(targets), window, first, last)
-    if len(inputs) < last - 1:
-        raise ValueError(f"inputs has {len(inputs)} steps but the windows need {last - 1}: pass the whole series")
-    _as_2d(inputs[first - window:last - 1], "inputs (the part the windows read)")
-    _as_2d(targets[first:last], "targets (the part [first, last) the windows predict)")
-    as_2d = [(a[:, None] if a.ndim == 1 else a).astype("float32") for a in (inputs, targets)]
-    return as_2d[0], as_2d[1]
-
-
-def _check_range(n: int, window: int, first: int, last: int) -> None:
-    if first < window:
-        raise ValueError(f"first target index {first} leaves no room for a window of {window} steps before it: "
-                         f"use first >= {window}")
-    if not first < last <= n:
-        raise ValueError(f"need first < last <= {n} (the series length), got first={first}, last={last}")
-
-
-def window_arrays(inputs, targets, window: int, first: int, last: int):
-    """NumPy windows for the targets ``t`` in ``[first, last)``: ``X[j] = inputs[t-window : t]``, ``y[j] = targets[t]``.
-
-    ``inputs``: (time,) or (time, features); ``targets``: (time,) or (time, horizon). Returns X (n, window, features)
-    and y (n, horizon). The same windows as ``window_dataset`` (which uses Keras) and as ``utils.data.make_windows``.
-    """
-    inputs, targets = _checked_windows(inputs, targets, window, first, last)
-    X, _ = make_windows(inputs[first - window:last], window, horizon=1)
-    return X.astype("float32"), targets[first:last]
+# --- windows (cut by utils.data.window_arrays) ----------------------------------------------------------------------
 
 
 def window_dataset(inputs, targets, window: int, first: int, last: int, *, batch_size: int = 64,
                    shuffle: bool = False, seed: int = 0):
-    """The windows of ``window_arrays`` as a batched ``tf.data.Dataset``, made by
-    ``keras.utils.timeseries_dataset_from_array``.
+    """The windows of ``utils.data.window_arrays`` (targets ``t`` in ``[first, last)``) as a batched
+    ``tf.data.Dataset``, for ``model.fit``.
 
     The windows are cut once and cached (cutting them again every epoch is slow on a CPU); ``shuffle=True`` (training
     data only) reshuffles them every epoch with a fixed seed.
     """
-    inputs, targets = _checked_windows(inputs, targets, window, first, last)
+    import tensorflow as tf
+
+    X, y = window_arrays(inputs, targets, window, first, last)
     batch_size = whole(batch_size, "batch_size")
-    windows = keras.utils.timeseries_dataset_from_array(
-        data=inputs[first - window:last - 1], targets=targets[first:last], sequence_length=window, batch_size=None)
-    windows = windows.cache()
+    windows = tf.data.Dataset.from_tensor_slices((X, y)).cache()
     if shuffle:
-        windows = windows.shuffle(last - first, seed=seed, reshuffle_each_iteration=True)
+        windows = windows.shuffle(len(X), seed=seed, reshuffle_each_iteration=True)
     return windows.batch(batch_size)
 
 
@@ -158,19 +106,6 @@ def dataset_arrays(dataset):
         raise ValueError("the dataset is empty: make it from a range [first, last) with at least one target")
     xs, ys = zip(*batches, strict=True)
     return np.concatenate(xs), np.concatenate(ys)
-
-
-def horizon_targets(series, horizon: int) -> np.ndarray:
-    """Targets for direct multi-step forecasting: row ``t`` holds ``series[t : t+horizon]`` (NaN past the end).
-
-    Shape (time, horizon); a window ending at step t-1 predicts the whole row t at once.
-    """
-    series = finite_array(series, "series").reshape(-1)
-    horizon = whole(horizon, "horizon", fix="the number of future steps to predict, e.g. 5")
-    out = np.full((len(series), horizon), np.nan)
-    for h in range(horizon):
-        out[: len(series) - h, h] = series[h:]
-    return out
 
 
 # --- baselines ------------------------------------------------------------------------------------------------------
@@ -307,24 +242,23 @@ def comparison_table(y_true, forecasts: dict, last=None, unit: str = "", metrics
 # --- the LSTM forecaster --------------------------------------------------------------------------------------------
 
 
-def build_lstm(window: int, n_features: int = 1, units: int = 32, horizon: int = 1,
-               learning_rate: float = 3e-3) -> keras.Model:
-    """Input (window, n_features) -> LSTM(units) -> Dense(horizon), linear output, compiled with Adam and MSE."""
+def build_forecaster(window: int, n_features: int = 1, units: int = 32, horizon: int = 1) -> keras.Model:
+    """Exercise 2's reference: Input (window, n_features) -> LSTM(units) -> Dense(horizon), linear output, compiled
+    with Adam (learning rate 0.003) and MSE."""
     window, n_features = whole(window, "window"), whole(n_features, "n_features")
     units, horizon = whole(units, "units"), whole(horizon, "horizon")
-    learning_rate = number(learning_rate, "learning_rate", positive=True, fix="e.g. 3e-3")
     model = keras.Sequential([
         keras.Input(shape=(window, n_features)),
         keras.layers.LSTM(units),
         keras.layers.Dense(horizon),
     ])
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.003), loss="mse")
     return model
 
 
-def train(model: keras.Model, train_ds, val_ds, epochs: int, patience: int = 5):
-    """Fit with EarlyStopping on the validation loss (best weights restored); returns the ``History``."""
-    has(model, "fit", "model", "a compiled Keras model, e.g. from build_lstm(window)")
+def train_forecaster(model: keras.Model, train_ds, val_ds, epochs: int, patience: int = 5):
+    """Exercise 2's reference: fit with EarlyStopping on the validation loss (best weights restored); the History."""
+    has(model, "fit", "model", "a compiled Keras model, e.g. from build_forecaster(window)")
     epochs, patience = whole(epochs, "epochs"), whole(patience, "patience")
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
     # shuffle=False: a Dataset is shuffled when it is made (training windows only); Keras can't reshuffle it anyway.
@@ -338,28 +272,9 @@ def predict(model: keras.Model, X) -> np.ndarray:
     it does not build a new prediction function for every model.
     """
     if not callable(model):
-        raise ValueError(f"model must be a Keras model, e.g. from build_lstm(window), not {type(model).__name__}")
+        raise ValueError(f"model must be a Keras model, e.g. from build_forecaster(window), not {type(model).__name__}")
     out = keras.ops.convert_to_numpy(model(finite_array(X, "X", ndim=3).astype("float32"), training=False))
     return out[:, 0] if out.shape[1] == 1 else out
-
-
-def recursive_forecast(predict_one, X, horizon: int) -> np.ndarray:
-    """Multi-step forecast by feeding each one-step prediction back in as the newest input.
-
-    ``predict_one``: windows (n, window, 1) -> next values (n,). ``X``: (n, window, 1). Returns (n, horizon).
-    """
-    if not callable(predict_one):
-        raise ValueError(f"predict_one must be a function windows -> next values, not {type(predict_one).__name__}")
-    horizon = whole(horizon, "horizon", fix="the number of steps to forecast, e.g. 5")
-    X = finite_array(X, "X").astype("float32")
-    if X.ndim != 3 or X.shape[2] != 1:
-        raise ValueError(f"recursive forecasting needs univariate windows (n, window, 1), got {X.shape}")
-    out = []
-    for _ in range(horizon):
-        step = np.asarray(predict_one(X), dtype="float32").reshape(-1)
-        out.append(step)
-        X = np.concatenate([X[:, 1:], step[:, None, None]], axis=1)
-    return np.stack(out, axis=1)
 
 
 # --- the whole pipeline, for a second series ------------------------------------------------------------------------
@@ -379,15 +294,19 @@ class Experiment:
     splits: tuple[int, int]
 
 
-def one_step_experiment(series: pd.Series, window: int, *, epochs: int, units: int = 32, ma_k: int = 3,
-                        season: int | None = None, scaler_kind: str = "standard", patience: int = 8,
-                        batch_size: int = 32, learning_rate: float = 3e-3, unit: str = "") -> Experiment:
+def one_step_experiment(series: pd.Series, window: int, build, train, *, epochs: int, units: int = 32,
+                        ma_k: int = 3, season: int | None = None, scaler_kind: str = "standard", patience: int = 8,
+                        batch_size: int = 32, unit: str = "") -> Experiment:
     """The notebook's pipeline in one call, for a series whose level an LSTM can model directly.
 
-    Chronological 70/15/15 split, scaler fitted on train, Keras windows, LSTM with EarlyStopping, and the baselines
-    (persistence, moving average of ``ma_k``, seasonal naive if ``season``, linear on the same window) on the same test
-    steps, in the series' units.
+    Chronological 70/15/15 split, scaler fitted on train, Keras windows, the LSTM made by the notebook's
+    ``build(window, n_features, units)`` and fitted by its ``train(model, train_ds, val_ds, epochs, patience)``
+    (Exercise 2), and the baselines (persistence, moving average of ``ma_k``, seasonal naive if ``season``, linear on
+    the same window) on the same test steps, in the series' units.
     """
+    for name, fn in (("build", build), ("train", train)):
+        if not callable(fn):
+            raise ValueError(f"{name} must be a function, e.g. the notebook's {name}_forecaster, not {fn!r:.40}")
     has(series, "to_numpy", "series", "a pandas Series, e.g. data.load_elnino()")
     values = finite_array(series.to_numpy(dtype=float), "series", ndim=1)
     epochs = whole(epochs, "epochs")
@@ -397,7 +316,7 @@ def one_step_experiment(series: pd.Series, window: int, *, epochs: int, units: i
     n = len(values)
     train_ds = window_dataset(scaled, scaled, window, window, train_end, batch_size=batch_size, shuffle=True)
     val_ds = window_dataset(scaled, scaled, window, train_end, val_end, batch_size=batch_size)
-    model = build_lstm(window, 1, units, learning_rate=learning_rate)
+    model = build(window, 1, units)
     history = train(model, train_ds, val_ds, epochs, patience)
     X_train, y_train = window_arrays(values, values, window, window, train_end)
     X_test, y_test = window_arrays(values, values, window, val_end, n)

@@ -207,8 +207,9 @@ print("same windows:", np.allclose(hand_X, keras_X), "  same targets:", np.allcl
 # %% [markdown]
 # Same windows, same targets. (`data=series[:-1, None]`: the `[:-1]` stops Keras from cutting a last window that has
 # no target, and `None` adds the features axis.)
-# From now on the model reads Keras datasets. `fc.window_dataset(inputs, targets, window, first, last)` makes the
-# windows whose **target** day lies in `[first, last)`, with the same call; its inputs may reach back into the
+# From now on two helpers cut the windows. `data.window_arrays(inputs, targets, window, first, last)` returns, as
+# NumPy arrays, the windows whose **target** day lies in `[first, last)`, and `fc.window_dataset` with the same
+# arguments gives them as a batched `tf.data` dataset for `fit`. A window's inputs may reach back into the
 # previous part (the first test windows read validation days, which are in the past on the day we forecast, so that
 # is honest). Training windows are reshuffled every epoch; validation and test windows keep their order.
 #
@@ -239,21 +240,24 @@ print(f"{sum(len(y) for _, y in train_ds)} training windows, {len(y_val_check)} 
 # %% [markdown]
 # ### Exercise 2 · build and train the forecaster
 #
-# `build_forecaster(window, n_features, units=32)`: `keras.Input(shape=(window, n_features))`, an `LSTM(units)`, a
-# `Dense(1)`; compile with `keras.optimizers.Adam(learning_rate=0.003)` and `loss="mse"`; return the model.
+# `build_forecaster(window, n_features, units=32, horizon=1)`: `keras.Input(shape=(window, n_features))`, an
+# `LSTM(units)`, a `Dense(horizon)` (one output per future step: `horizon=1` for tomorrow, more in section 9);
+# compile with `keras.optimizers.Adam(learning_rate=0.003)` and `loss="mse"`; return the model. Every LSTM in this
+# notebook is built by your `build_forecaster` and, but for one leak demo in section 7, trained by your
+# `train_forecaster`.
 #
 # `train_forecaster(model, train_ds, val_ds, epochs, patience=5)`: fit with `validation_data=val_ds`, an
 # `EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)` callback, `shuffle=False`
 # (the dataset is already shuffled) and `verbose=0`; return the `History` that `fit` returns.
 
 # %%
-def build_forecaster(window, n_features, units=32):
-    """A compiled Keras model: (batch, window, n_features) -> LSTM(units) -> Dense(1), Adam + MSE."""
+def build_forecaster(window, n_features, units=32, horizon=1):
+    """A compiled Keras model: (batch, window, n_features) -> LSTM(units) -> Dense(horizon), Adam + MSE."""
     ### BEGIN SOLUTION
     model = keras.Sequential([
         keras.Input(shape=(window, n_features)),
         keras.layers.LSTM(units),
-        keras.layers.Dense(1),
+        keras.layers.Dense(horizon),
     ])
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.003), loss="mse")
     return model
@@ -271,8 +275,8 @@ def train_forecaster(model, train_ds, val_ds, epochs, patience=5):
 # %%
 # NBVAL_IGNORE_OUTPUT
 passed = check_forecaster(build_forecaster, train_forecaster)
-build_forecaster = use_reference_if_needed(build_forecaster, passed, fc.build_lstm)
-train_forecaster = use_reference_if_needed(train_forecaster, passed, fc.train)
+build_forecaster = use_reference_if_needed(build_forecaster, passed, fc.build_forecaster)
+train_forecaster = use_reference_if_needed(train_forecaster, passed, fc.train_forecaster)
 
 # %% [markdown]
 # ### First attempt: an LSTM on scaled prices
@@ -301,7 +305,7 @@ _ = plots.plot_learning_curves(price_history, "LSTM on scaled MSFT prices: learn
 # forecasts. The simplest forecast of all is **persistence**: tomorrow's close = today's close.
 
 # %%
-X_test, y_test = fc.window_arrays(close, close, WINDOW, val_end, len(close))  # windows in dollars
+X_test, y_test = data.window_arrays(close, close, WINDOW, val_end, len(close))  # windows in dollars
 actual = y_test[:, 0].astype(float)  # the close of each test day
 today = fc.persistence(X_test)  # the close the day before: persistence's forecast
 lstm_on_prices = price_scaler.inverse_transform(fc.predict(price_model, price_scaler.transform(X_test)))
@@ -435,13 +439,13 @@ _ = course.claim("on the validation days the LSTM on returns is within 5 % of th
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-X_test_ret, _ = fc.window_arrays(scaled_return, scaled_return, WINDOW, val_end, len(close))
+X_test_ret, _ = data.window_arrays(scaled_return, scaled_return, WINDOW, val_end, len(close))
 lstm_on_returns = today * np.exp(return_scaler.inverse_transform(fc.predict(return_model, X_test_ret)))
 
-X_train, y_train = fc.window_arrays(close, close, WINDOW, FIRST, train_end)
+X_train, y_train = data.window_arrays(close, close, WINDOW, FIRST, train_end)
 linear_on_prices = fc.LinearWindowModel().fit(X_train, y_train).predict(X_test)
-X_train_r, y_train_r = fc.window_arrays(log_return, log_return, WINDOW, FIRST, train_end)
-X_test_r, _ = fc.window_arrays(log_return, log_return, WINDOW, val_end, len(close))
+X_train_r, y_train_r = data.window_arrays(log_return, log_return, WINDOW, FIRST, train_end)
+X_test_r, _ = data.window_arrays(log_return, log_return, WINDOW, val_end, len(close))
 linear_on_returns = today * np.exp(fc.LinearWindowModel().fit(X_train_r, y_train_r).predict(X_test_r))
 
 MA_K = 5
@@ -582,7 +586,7 @@ print(f"leak 1: trained {len(leaky_history.epoch)} epochs")
 # %%
 # NBVAL_IGNORE_OUTPUT
 # Leak 2: the windows of the whole period are dealt at random into train / validation / test
-X_all, y_all = fc.window_arrays(scaled_close, scaled_close, WINDOW, FIRST, len(close))
+X_all, y_all = data.window_arrays(scaled_close, scaled_close, WINDOW, FIRST, len(close))
 shuffled_train, shuffled_val, shuffled_test = fc.shuffled_split(len(X_all), seed=0)
 shuffled_model = build_forecaster(WINDOW, 1)
 stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)
@@ -641,14 +645,16 @@ print(f"{len(sst)} months, {sst.index[0]:%Y-%m} … {sst.index[-1]:%Y-%m}; "
 
 # %% [markdown]
 # `fc.one_step_experiment` runs the steps of this notebook in one call: chronological 70/15/15 split, scaler fitted
-# on the training months, Keras windows of 24 months, an LSTM(32) with early stopping, and the baselines on the same
-# test months. Since the series is seasonal, it adds the **seasonal naive** forecast, "same as twelve months ago",
-# the classic baseline for a yearly cycle.
+# on the training months, windows of 24 months, an LSTM(32) built and trained by your `build_forecaster` and
+# `train_forecaster` (early stopping included), and the baselines on the same test months. Since the series is
+# seasonal, it adds the **seasonal naive** forecast, "same as twelve months ago", the classic baseline for a yearly
+# cycle.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
 SST_WINDOW = 24
-sst_run = fc.one_step_experiment(sst, SST_WINDOW, epochs=course.epochs(30), season=12, unit="°C", batch_size=64)
+sst_run = fc.one_step_experiment(sst, SST_WINDOW, build_forecaster, train_forecaster, epochs=course.epochs(30),
+                                 season=12, unit="°C", batch_size=64)
 print(f"LSTM trained {len(sst_run.history.epoch)} epochs; test: {sst_run.test_index[0]:%Y-%m} … "
       f"{sst_run.test_index[-1]:%Y-%m} ({len(sst_run.actual)} months); "
       f"{sst_run.splits[0] - SST_WINDOW} training windows, {sst_run.model.count_params():,} LSTM weights")
@@ -698,7 +704,20 @@ fig.tight_layout()
 #   s_{i+w+H-1})$ (`make_windows(..., horizon=H)`).
 #
 # We compare both on the Niño 1+2 test months for $H = 12$, with persistence ("all future months = this month"),
-# seasonal naive ("each future month = the same month last year") and a direct linear model as references.
+# seasonal naive ("each future month = the same month last year") and a direct linear model as references. The
+# recursive strategy is a short loop around any one-step forecaster:
+
+# %%
+def recursive_forecast(predict_one, X, horizon):
+    """Forecast `horizon` steps from each window of X (n, window, 1): forecast one step, append it to the window as
+    its newest value, drop the oldest, repeat. predict_one: windows -> next values (n,). Returns (n, horizon)."""
+    forecasts = []
+    for _ in range(horizon):
+        step = predict_one(X)
+        forecasts.append(step)
+        X = np.concatenate([X[:, 1:], step[:, None, None]], axis=1)
+    return np.stack(forecasts, axis=1)
+
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -706,25 +725,25 @@ H = 12
 sst_values = sst.to_numpy(dtype=float)
 sst_train_end, sst_val_end = sst_run.splits
 scaled_sst = sst_run.scaler.transform(sst_values)
-targets_H = fc.horizon_targets(scaled_sst, H)  # row t: months t … t+H-1
+targets_H = data.horizon_targets(scaled_sst, H)  # row t: months t … t+H-1
 last_origin = len(sst_values) - H + 1  # the last target row that is complete
 
-direct_model = fc.build_lstm(SST_WINDOW, 1, units=32, horizon=H)
-direct_history = fc.train(
+direct_model = build_forecaster(SST_WINDOW, 1, horizon=H)
+direct_history = train_forecaster(
     direct_model,
     fc.window_dataset(scaled_sst, targets_H, SST_WINDOW, SST_WINDOW, sst_train_end - H + 1, batch_size=64,
                       shuffle=True),
     fc.window_dataset(scaled_sst, targets_H, SST_WINDOW, sst_train_end, sst_val_end - H + 1, batch_size=64),
     course.epochs(30), patience=8)
 
-X_origin, Y_future = fc.window_arrays(scaled_sst, targets_H, SST_WINDOW, sst_val_end, last_origin)
+X_origin, Y_future = data.window_arrays(scaled_sst, targets_H, SST_WINDOW, sst_val_end, last_origin)
 truth = sst_run.scaler.inverse_transform(Y_future)
 windows_c = sst_run.scaler.inverse_transform(X_origin[:, :, 0])
-X_train_H, Y_train_H = fc.window_arrays(sst_values, fc.horizon_targets(sst_values, H), SST_WINDOW, SST_WINDOW,
-                                        sst_train_end - H + 1)
+X_train_H, Y_train_H = data.window_arrays(sst_values, data.horizon_targets(sst_values, H), SST_WINDOW, SST_WINDOW,
+                                          sst_train_end - H + 1)
 multi = {
     "LSTM, recursive": sst_run.scaler.inverse_transform(
-        fc.recursive_forecast(lambda X: fc.predict(sst_run.model, X), X_origin, H)),
+        recursive_forecast(lambda X: fc.predict(sst_run.model, X), X_origin, H)),
     "LSTM, direct": sst_run.scaler.inverse_transform(fc.predict(direct_model, X_origin)),
     "linear, direct": fc.LinearWindowModel().fit(X_train_H, Y_train_H).predict(windows_c),
     "persistence": np.repeat(windows_c[:, -1:], H, axis=1),

@@ -246,6 +246,24 @@ def as_array(value) -> np.ndarray | None:
         return None
 
 
+def answer_array(fn, args: tuple, report: Report, label: str, *, what: str, hint: str | None = None,
+                 scalar_ok: bool = True) -> np.ndarray | None:
+    """Call the student's ``fn(*args)``; the answer as a float array, or None once a finding is recorded.
+
+    The finding says that the function raised, or that it returned something that is not numbers (``what``: what to
+    return instead, ``hint``: how). ``scalar_ok=False`` also refuses a single number where an array is wanted.
+    """
+    got, error = call(fn, *args)
+    if error:
+        report.fail(f"{label}: your function raised {error}")
+        return None
+    answer = as_array(got)
+    if answer is None or (not scalar_ok and answer.ndim == 0):
+        report.fail(f"{label}: {what}", got=got, hint=hint)
+        return None
+    return answer
+
+
 def diagnose(got, candidates: dict[str, object], **tolerance) -> str | None:
     """Name the known mistake whose output ``got`` matches, if any (``candidates``: hint -> that mistake's output)."""
     for hint, value in candidates.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from utils.anomaly import precision_recall_f1, rolling_zscore
-from utils.checks import as_array, call, close, exercise
+from utils.checks import answer_array, call, close, exercise
 
 _RNG = np.random.default_rng(5)
 # A noisy daily-looking series; a short one; one with a flat stretch (a frozen counter), where the std is 0.
@@ -69,16 +69,11 @@ def check_rolling_zscore(fn, report) -> None:
     for x, window in _ZSCORE_CASES:
         expected = rolling_zscore(x, window)
         label = f"series of {len(x)} hours, window={window}"
-        got, error = call(fn, x.copy(), window)
-        if error:
-            report.fail(f"{label}: your function raised {error}")
+        got = answer_array(fn, (x.copy(), window), report, label, scalar_ok=False,
+                           what="return an array of numbers, one z-score per hour",
+                           hint="start from z = np.full(len(x), np.nan) and fill z[t] for t >= window")
+        if got is None:
             continue
-        answer = as_array(got)
-        if answer is None or answer.ndim == 0:
-            report.fail(f"{label}: return an array of numbers, one z-score per hour", got=got,
-                        hint="start from z = np.full(len(x), np.nan) and fill z[t] for t >= window")
-            continue
-        got = answer
         if got.shape != expected.shape:
             report.fail(f"{label}: return one z-score per hour, NaN for the first `window` hours",
                         expected=expected.shape, got=got.shape)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import as_array, call, close, diagnose, exercise
+from utils.checks import answer_array, as_array, call, close, diagnose, exercise
 from utils.data import make_windows
 from utils.forecasting import forecast_metrics, moving_average
 
@@ -19,25 +19,27 @@ _WINDOW_CASES = [
 ]
 
 
-def _windows_with(series, window, horizon, *, x_shift=0, y_shift=0, n_less=0):
-    """Windows with one mistake switched on: inputs/targets shifted by some steps, or fewer windows."""
+def _mistaken_windows(series, window: int, horizon: int) -> tuple[dict, dict]:
+    """What the typical mistakes return, to name the one a student made: (hint -> X, hint -> y).
+
+    Each is the right formula with one index off by a step (NaN past the end of the series, so every mistake has the
+    right shape); the right windows themselves come from ``utils.data.make_windows``.
+    """
     values = np.asarray(series, dtype=float)
     values = values[:, None] if values.ndim == 1 else values
-    n = len(values) - window - horizon + 1 - n_less
-    values = np.concatenate([values, np.full((2, values.shape[1]), np.nan)])  # shifted slices stay full length
-    X = np.stack([values[i + x_shift:i + x_shift + window] for i in range(n)]) if n > 0 else None
-    y = np.stack([values[i + window + y_shift:i + window + y_shift + horizon, 0] for i in range(n)]) if n > 0 else None
-    return X, y
-
-
-_X_MISTAKES = {
-    "the window includes the target: X[i] = series[i : i+window] ends the step BEFORE y[i] starts": {"x_shift": 1},
-}
-_Y_MISTAKES = {
-    "off-by-one target: y[i] starts at series[i+window] (the step after the window), "
-    "not at series[i+window-1] (the window's own last value)": {"y_shift": -1},
-    "target two steps late: y[i] starts at series[i+window], right after the window": {"y_shift": 1},
-}
+    values = np.concatenate([values, np.full((2, values.shape[1]), np.nan)])
+    starts = np.arange(len(series) - window - horizon + 1)[:, None]
+    future = starts + window + np.arange(horizon)  # the right target steps of each window
+    X_mistakes = {
+        "the window includes the target: X[i] = series[i : i+window] ends the step BEFORE y[i] starts":
+            values[starts + 1 + np.arange(window)],
+    }
+    y_mistakes = {
+        "off-by-one target: y[i] starts at series[i+window] (the step after the window), "
+        "not at series[i+window-1] (the window's own last value)": values[future - 1, 0],
+        "target two steps late: y[i] starts at series[i+window], right after the window": values[future + 1, 0],
+    }
+    return X_mistakes, y_mistakes
 
 
 @exercise("Exercise 1 · cut a series into windows")
@@ -70,12 +72,12 @@ def check_make_windows(fn, report) -> None:
                         hint=_shape_hint_y(y.shape, expected_y.shape, horizon, n))
             continue
         if not close(X, expected_X):
-            hint = diagnose(X, {h: _windows_with(series, window, horizon, **kw)[0] for h, kw in _X_MISTAKES.items()})
+            hint = diagnose(X, _mistaken_windows(series, window, horizon)[0])
             report.fail(f"{label}: wrong input windows X", expected=expected_X[0, :, 0], got=X[0, :, 0],
                         hint=hint or "X[i] = series[i : i+window] (all features)")
             continue
         if not close(y, expected_y):
-            hint = diagnose(y, {h: _windows_with(series, window, horizon, **kw)[1] for h, kw in _Y_MISTAKES.items()})
+            hint = diagnose(y, _mistaken_windows(series, window, horizon)[1])
             if hint is None and series.ndim == 2:
                 other = make_windows(series, window, horizon, target=1)[1]
                 hint = "y comes from the wrong column: the target is column 0" if close(y, other) else None
@@ -116,18 +118,21 @@ def _shape_hint_y(got, expected, horizon, n) -> str:
 
 @exercise("Exercise 2 · build and train the LSTM forecaster")
 def check_forecaster(build_fn, report, train_fn=None) -> None:
-    """Check ``build_fn(window, n_features) -> compiled keras.Model`` and ``train_fn(model, train_ds, val_ds, epochs)``.
+    """Check ``build_fn(window, n_features, horizon=1) -> compiled keras.Model`` and
+    ``train_fn(model, train_ds, val_ds, epochs)``.
 
     The model is inspected (input, output, an LSTM layer, a linear output, compiled). The training function is run
     on a tiny model whose learning rate is 0, so its validation loss can never improve: EarlyStopping must stop it.
     """
     import keras
 
-    for window, n_features in ((30, 1), (12, 3)):
-        label = f"build_forecaster({window}, {n_features})"
-        model, error = call(build_fn, window, n_features)
+    for window, n_features, horizon in ((30, 1, 1), (12, 3, 4)):
+        kwargs = {} if horizon == 1 else {"horizon": horizon}  # the first call leaves horizon at its default
+        label = f"build_forecaster({window}, {n_features}{''.join(f', horizon={h}' for h in kwargs.values())})"
+        model, error = call(build_fn, window, n_features, **kwargs)
         if error:
-            report.fail(f"{label} raised {error}")
+            report.fail(f"{label} raised {error}", hint="give build_forecaster a parameter horizon=1 and end with "
+                        "Dense(horizon)" if "horizon" in error else None)
             return
         if not isinstance(model, keras.Model):
             report.fail(f"{label} should return a Keras model", got=model,
@@ -141,10 +146,11 @@ def check_forecaster(build_fn, report, train_fn=None) -> None:
         if not _has_lstm(model):
             report.fail(f"{label}: no LSTM layer in the model", hint="add keras.layers.LSTM(units) after the input")
             continue
-        if out != (None, 1):
-            hint = ("the last LSTM returns the whole sequence (return_sequences=True): drop that so Dense(1) sees "
-                    "only the final hidden state" if len(out) == 3 else "end with keras.layers.Dense(1): one number")
-            report.fail(f"{label}: wrong output shape", expected=(None, 1), got=out, hint=hint)
+        if out != (None, horizon):
+            hint = ("the last LSTM returns the whole sequence (return_sequences=True): drop that so Dense(horizon) "
+                    "sees only the final hidden state" if len(out) == 3 else
+                    "end with keras.layers.Dense(horizon): one number per future step")
+            report.fail(f"{label}: wrong output shape", expected=(None, horizon), got=out, hint=hint)
             continue
         activation = getattr(model.layers[-1], "activation", None)
         name = getattr(activation, "__name__", "linear")
@@ -249,14 +255,10 @@ def check_moving_average(fn, report) -> None:
     for X, k in _MA_CASES:
         expected = moving_average(X, k)
         label = f"windows of shape {X.shape}, k={k}"
-        got, error = call(fn, X.copy(), k)
-        if error:
-            report.fail(f"{label}: your function raised {error}")
-            continue
-        got_arr = as_array(got)
+        got_arr = answer_array(fn, (X.copy(), k), report, label,
+                               what="return an array of forecasts, one number per window",
+                               hint="X[:, -k:, 0].mean(axis=1)")
         if got_arr is None:
-            report.fail(f"{label}: return an array of forecasts, one number per window", got=got,
-                        hint="X[:, -k:, 0].mean(axis=1)")
             continue
         if got_arr.shape != expected.shape:
             hint = "return one number per window, shape (n,): e.g. .mean(axis=1)" if got_arr.size == expected.size \
