@@ -184,8 +184,8 @@ plt.show()
 # (32 numbers here), and an `LSTM`; then a `Dense` softmax that gives a probability for each French token. For
 # training they are wired with the functional API: `return_state=True` makes the encoder LSTM also return its final
 # `h` and `c`, and `initial_state=[h, c]` starts the decoder from them. The decoder reads the whole `decoder_input` at
-# once (teacher forcing) and predicts a next token at every step. (`check_layers`, here and below, only refuses a wrong
-# argument with a clear message.)
+# once (teacher forcing) and predicts a next token at every step. (`check_layers` and, below, `check_sizes` only
+# refuse a wrong argument with a message that says what to pass.)
 
 # %%
 # Saved in utils/seq2seq.py: notebook 07 imports it from there
@@ -365,7 +365,7 @@ print("decoder LSTM shared with the training model:",
 # Return the list of token ids (ints), without `[end]`.
 
 # %%
-# Saved in utils/seq2seq.py: notebook 07 and the exercise check import it from there
+# Saved in utils/seq2seq.py (the reference answer): notebook 07 and the exercise check import it from there
 def run_decoder(step, state, start_id, end_id, max_len, pick=np.argmax):
     """Decode one sequence: feed start_id, then each token ``pick`` chose, until it picks end_id or after max_len.
 
