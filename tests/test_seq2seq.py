@@ -100,6 +100,7 @@ def test_split_by_prompt_keeps_test_prompts_unseen():
 
 
 def test_vocabulary_layout_and_unknown_policy():
+    assert not hasattr(s2s, "Vocabulary")  # music.Vocabulary is another contract: the names tell them apart
     vocab = s2s.WordVocabulary.from_corpus([["b", "a", "b"], ["c", "b"]])
     assert vocab.tokens[:4] == list(s2s.SPECIALS) and vocab.tokens[4:] == ["b", "a", "c"]
     assert vocab.encode(["a", "c"]) == [5, 6]
@@ -412,3 +413,36 @@ def test_notebook_06_lays_out_the_pair_its_text_names():
                for out in cell.get("outputs", []) if "encoder_input:" in "".join(out.get("text", ""))]
     assert len(outputs) == 1, "expected one cell printing the three teacher-forcing arrays"
     assert "'seventy'" in outputs[0] and "'soixante', 'et', 'onze'" in outputs[0], outputs[0]
+
+
+# --- the lesson's code is in the notebooks' sight ---------------------------------------------------------------------
+
+
+def _source(prefix: str) -> str:
+    from utils import ROOT
+
+    return next((ROOT / "notebooks" / "source").glob(f"{prefix}_*.py")).read_text(encoding="utf-8")
+
+
+def test_notebook_06_writes_the_wiring_and_the_decoding_loop_in_visible_saved_cells():
+    """The encoder–decoder and the loop are 06's topic: written there (identical copies checked by test_saved_code)."""
+    from tests.test_saved_code import SOURCES, saved_cells, top_level_definitions
+
+    notebook = next(path for path in SOURCES if path.name.startswith("06_"))
+    saved = {name for module, code in saved_cells(notebook) if module == "utils/seq2seq.py"
+             for name in top_level_definitions(code)}
+    assert {"training_model", "inference_models", "build_seq2seq", "run_decoder"} <= saved, saved
+    assert "s2s.build_seq2seq(" not in _source("06")  # 06 builds its translator with the function it shows
+
+
+def test_notebook_07_reuses_06s_code_and_the_shared_learning_curve_plot():
+    source = _source("07")
+    assert "s2s.build_seq2seq(" in source and "s2s.run_decoder(" in source
+    assert "plots.plot_learning_curves(curves" in source and "ax.plot(" not in source
+
+
+def test_the_checkers_module_says_which_notebooks_it_checks():
+    """Its docstring once said "notebook 06" while it also held 07's checker."""
+    for prefix, checker in (("06", "check_run_decoder"), ("07", "check_apply_temperature")):
+        assert f"from utils.checks.seq2seq import {checker}" in _source(prefix)
+        assert prefix in checks.__doc__.splitlines()[0], checks.__doc__.splitlines()[0]
