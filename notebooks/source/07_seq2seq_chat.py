@@ -147,12 +147,12 @@ print(f"Unigram baseline on held-out replies: {unigram_test:.3f} nats/token (per
 # %% [markdown]
 # ## Build and train the same encoder–decoder
 #
-# `s2s.build_seq2seq` is the function written in notebook 06 and saved in `utils/seq2seq.py`; only the vocabulary changes (the same word list on both sides
-# here) and the sizes grow a little: 64-number embeddings, 96 LSTM units. The prompt's length, `SOURCE_LENGTH`, is
-# part of the model: a prompt that is replied to on its own is laid out (cut, reversed, padded) exactly like the
-# training prompts. With so little data the model can memorise the training replies, so we watch the **validation**
-# loss and stop when it stops improving (`EarlyStopping`, keeping the best weights). The test set stays untouched until
-# the end.
+# `s2s.build_seq2seq` is the function written in notebook 06 and saved in `utils/seq2seq.py`; only the vocabulary
+# changes (the same word list on both sides here) and the sizes grow a little: 64-number embeddings, 96 LSTM units.
+# The prompt's length, `SOURCE_LENGTH`, is part of the model: a prompt that is replied to on its own is laid out
+# (cut, reversed, padded) exactly like the training prompts. With so little data the model can memorise the training
+# replies, so we watch the **validation** loss and stop when it stops improving (`EarlyStopping`, keeping the best
+# weights). The test set stays untouched until the end.
 
 # %%
 # NBVAL_CHECK_OUTPUT
