@@ -1,6 +1,8 @@
-"""Unit tests for utils.seq2seq (data builders, vocabulary, arrays, decoding, files) and its exercise checker."""
+"""Unit tests for utils.seq2seq (data builders, vocabulary, arrays, model, decoding, files) and its two checkers."""
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
@@ -98,18 +100,19 @@ def test_split_by_prompt_keeps_test_prompts_unseen():
 
 
 def test_vocabulary_layout_and_unknown_policy():
-    vocab = s2s.Vocabulary.from_corpus([["b", "a", "b"], ["c", "b"]])
+    assert not hasattr(s2s, "Vocabulary")  # music.Vocabulary is another contract: the names tell them apart
+    vocab = s2s.WordVocabulary.from_corpus([["b", "a", "b"], ["c", "b"]])
     assert vocab.tokens[:4] == list(s2s.SPECIALS) and vocab.tokens[4:] == ["b", "a", "c"]
     assert vocab.encode(["a", "c"]) == [5, 6]
     assert vocab.decode([2, 5, 6, 3, 4, 0]) == ["a", "c"]
     with pytest.raises(ValueError, match="unknown='unk'"):
         vocab.encode(["zebra"])
-    lenient = s2s.Vocabulary(["a"], unknown="unk")
+    lenient = s2s.WordVocabulary(["a"], unknown="unk")
     assert lenient.encode(["a", "zebra"]) == [4, s2s.UNK_ID]
     with pytest.raises(ValueError, match="'error' or 'unk'"):
-        s2s.Vocabulary(["a"], unknown="skip")
+        s2s.WordVocabulary(["a"], unknown="skip")
     with pytest.raises(ValueError, match="Empty corpus"):
-        s2s.Vocabulary.from_corpus([])
+        s2s.WordVocabulary.from_corpus([])
 
 
 def test_keras_vectorizer_matches_vocabulary():
@@ -140,15 +143,19 @@ def test_teacher_forcing_arrays():
 # --- decoding and losses ---------------------------------------------------------------------------------------------
 
 
-def test_greedy_and_sampling_on_stub():
+def test_one_decoding_loop_greedy_or_sampled_by_its_pick():
+    """Greedy decoding and sampling are the same loop with another ``pick``; a cold temperature is greedy."""
     stub = checks.StubDecoder([5, 7, 4])
-    assert s2s.greedy_decode(stub.step, stub.initial_state(), 2, 3, 10) == [5, 7, 4]
+    assert s2s.run_decoder(stub.step, stub.initial_state(), 2, 3, 10) == [5, 7, 4]
+    rng = np.random.default_rng(0)
+    cold = lambda p: rng.choice(len(p), p=s2s.apply_temperature(p, 0.05))
     stub = checks.StubDecoder([5, 7, 4])
-    sampled = s2s.sample_decode(stub.step, stub.initial_state(), 2, 3, 10, temperature=0.05,
-                                rng=np.random.default_rng(0))
-    assert sampled == [5, 7, 4]  # a cold temperature is greedy
-    with pytest.raises(ValueError, match="temperature must be > 0"):
-        s2s.sample_decode(stub.step, stub.initial_state(), 2, 3, 10, temperature=0)
+    assert s2s.run_decoder(stub.step, stub.initial_state(), 2, 3, 10, cold) == [5, 7, 4]
+    hot = lambda p: rng.choice(len(p), p=s2s.apply_temperature(p, 50.0))
+    draws = {tuple(s2s.run_decoder(checks.StubDecoder([5, 7, 4]).step, [np.zeros((1, 4))] * 2, 2, 3, 10, hot))
+             for _ in range(10)}
+    assert len(draws) > 1  # a hot temperature draws different sequences
+    assert not any(name in vars(s2s) for name in ("greedy_decode", "sample_decode"))  # one loop, not three
 
 
 def test_unigram_loss():
@@ -173,7 +180,7 @@ def test_tiny_model_trains_decodes_saves_and_reloads(tmp_path):
     model.model.fit(repeated[:2], repeated[2], sample_weight=(repeated[2] != 0).astype("float32"), epochs=6,
                     batch_size=36, verbose=0)
     batch = s2s.greedy_decode_batch(model, arrays[0], max_len=4)
-    single = [s2s.greedy_decode(model.step_one, model.initial_state(src), s2s.START_ID, s2s.END_ID, 4)
+    single = [s2s.run_decoder(model.step_one, model.initial_state(src), s2s.START_ID, s2s.END_ID, 4)
               for src in sources]
     assert batch == single
     assert np.mean([b == t for b, t in zip(batch, targets, strict=False)]) >= 0.8
@@ -212,7 +219,7 @@ def _assert_one_at_a_time_equals_batch(seq2seq, sources, max_len, what):
         state = seq2seq.initial_state(ids)
         if not (np.allclose(state[0][0], batch_h[i], atol=1e-5) and np.allclose(state[1][0], batch_c[i], atol=1e-5)):
             wrong_states.append(i)
-        if s2s.greedy_decode(seq2seq.step_one, state, s2s.START_ID, s2s.END_ID, max_len) != batch[i]:
+        if s2s.run_decoder(seq2seq.step_one, state, s2s.START_ID, s2s.END_ID, max_len) != batch[i]:
             wrong_outputs.append(i)
     assert not wrong_states and not wrong_outputs, (
         f"one at a time, {len(wrong_states)} of {len(sources)} {what} get another encoder state and "
@@ -228,8 +235,8 @@ def number_translator():
     keras.utils.set_random_seed(5)
     train_numbers, test_numbers = s2s.number_split(500, 500, max_number=999, seed=5)
     train_pairs, test_pairs = s2s.number_pairs(train_numbers), s2s.number_pairs(test_numbers)
-    english = s2s.Vocabulary.from_corpus(s2s.number_tokens(e) for e, _ in train_pairs + test_pairs)
-    french = s2s.Vocabulary.from_corpus(s2s.number_tokens(f) for _, f in train_pairs + test_pairs)
+    english = s2s.WordVocabulary.from_corpus(s2s.number_tokens(e) for e, _ in train_pairs + test_pairs)
+    french = s2s.WordVocabulary.from_corpus(s2s.number_tokens(f) for _, f in train_pairs + test_pairs)
 
     def ids(pairs):
         return ([english.encode(s2s.number_tokens(e)) for e, _ in pairs],
@@ -265,14 +272,14 @@ def test_encoder_refuses_input_laid_out_for_another_length(number_translator):
             use(too_wide)
     long_source = sources[0] * (model.source_length + 3)
     assert model.encoder_input([long_source]).shape == (1, model.source_length)  # cut, as in the training arrays
-    with pytest.raises(ValueError, match="source_length must be a positive int"):
+    with pytest.raises(ValueError, match="source_length must be a positive whole number.*encoder_input"):
         s2s.build_seq2seq(9, 9, source_length=0)
 
 
 def test_masking_makes_padding_irrelevant(number_translator):
     model, sources, _ = number_translator
-    layers = model.layers
-    wider = s2s.Seq2Seq.from_layers(layers, model.source_length + 5)  # same weights, five more padding steps
+    layers, width = model.layers, model.source_length + 5  # same weights, five more padding steps
+    wider = s2s.Seq2Seq(s2s.training_model(layers, width), *s2s.inference_models(layers, width), layers)
     narrow_state = model.encode(model.encoder_input(sources[:50]))
     wide_state = wider.encode(wider.encoder_input(sources[:50]))
     assert np.allclose(narrow_state[0], wide_state[0], atol=1e-5) and np.allclose(narrow_state[1], wide_state[1],
@@ -303,107 +310,64 @@ def test_chat_reply_one_prompt_at_a_time_equals_the_batch():
 # --- the exercise checker, both ways ---------------------------------------------------------------------------------
 
 
-def _feed_start_every_time(step, state, start_id, end_id, max_len):
-    out = []
-    for _ in range(max_len):
-        probabilities, state = step(start_id, state)
-        token = int(np.argmax(probabilities))
-        if token == end_id:
-            break
-        out.append(token)
-    return out
+#: The typical mistakes of the exercise, each a change to one line of the loop.
+MISTAKES = {
+    "feeds start every time": "feed back the token you just predicted",
+    "state not updated": "keep the new state",
+    "keeps end": "don't include end_id",
+    "never breaks": "stop the loop when the prediction is end_id",
+    "one too many": "at most max_len",
+    "no max_len": "never stops",
+    "returns probabilities": "not the probabilities",
+    "ignores pick": "choose each token with pick(probabilities)",
+    "no pick parameter": "pick=np.argmax)",
+}
 
 
-def _state_not_updated(step, state, start_id, end_id, max_len):
-    token, out = start_id, []
-    for _ in range(max_len):
-        probabilities, _ = step(token, state)
-        token = int(np.argmax(probabilities))
-        if token == end_id:
-            break
-        out.append(token)
-    return out
+def _loop_with(mistake):
+    """The exercise's loop with one typical mistake in it."""
+    def run_decoder(step, state, start_id, end_id, max_len, pick=np.argmax):
+        token, out = start_id, []
+        steps = itertools.count() if mistake == "no max_len" else range(max_len + (mistake == "one too many"))
+        for _ in steps:
+            probabilities, new_state = step(start_id if mistake == "feeds start every time" else token, state)
+            state = state if mistake == "state not updated" else new_state
+            token = int(np.argmax(probabilities) if mistake == "ignores pick" else pick(probabilities))
+            if token == end_id and mistake not in ("keeps end", "never breaks"):
+                break
+            out.append(probabilities if mistake == "returns probabilities" else token)
+            if token == end_id and mistake == "keeps end":
+                break
+        return out
+
+    if mistake == "no pick parameter":
+        return lambda step, state, start_id, end_id, max_len: run_decoder(step, state, start_id, end_id, max_len)
+    return run_decoder
 
 
-def _keeps_end(step, state, start_id, end_id, max_len):
-    token, out = start_id, []
-    for _ in range(max_len):
-        probabilities, state = step(token, state)
-        token = int(np.argmax(probabilities))
-        out.append(token)
-        if token == end_id:
-            break
-    return out
-
-
-def _never_breaks(step, state, start_id, end_id, max_len):
-    token, out = start_id, []
-    for _ in range(max_len):
-        probabilities, state = step(token, state)
-        token = int(np.argmax(probabilities))
-        out.append(token)
-    return out
-
-
-def _one_too_many(step, state, start_id, end_id, max_len):
-    token, out = start_id, []
-    for _ in range(max_len + 1):
-        probabilities, state = step(token, state)
-        token = int(np.argmax(probabilities))
-        if token == end_id:
-            break
-        out.append(token)
-    return out
-
-
-def _no_max_len(step, state, start_id, end_id, max_len):
-    token, out = start_id, []
-    while True:
-        probabilities, state = step(token, state)
-        token = int(np.argmax(probabilities))
-        if token == end_id:
-            break
-        out.append(token)
-    return out
-
-
-def _returns_probabilities(step, state, start_id, end_id, max_len):
-    token, out = start_id, []
-    for _ in range(max_len):
-        probabilities, state = step(token, state)
-        token = int(np.argmax(probabilities))
-        if token == end_id:
-            break
-        out.append(probabilities)
-    return out
-
-
-def _not_done(step, state, start_id, end_id, max_len):
+def _not_done(step, state, start_id, end_id, max_len, pick=np.argmax):
     raise NotImplementedError
 
 
+def test_the_mistakes_loop_without_a_mistake_is_the_reference(capsys):
+    """Guards the test below: each finding comes from the one mistake, not from a broken copy of the loop."""
+    assert checks.check_run_decoder(_loop_with(None)) is True
+
+
 def test_checker_accepts_reference(capsys):
-    assert checks.check_greedy_decode(s2s.greedy_decode) is True
+    assert checks.check_run_decoder(s2s.run_decoder) is True
     assert "correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, hint", [
-    (_feed_start_every_time, "feed back the token you just predicted"),
-    (_state_not_updated, "keep the new state"),
-    (_keeps_end, "don't include end_id"),
-    (_never_breaks, "stop the loop when the prediction is end_id"),
-    (_one_too_many, "at most max_len"),
-    (_no_max_len, "never stops"),
-    (_returns_probabilities, "not the probabilities"),
-])
-def test_checker_rejects_typical_mistakes_with_hint(wrong, hint, capsys):
-    assert checks.check_greedy_decode(wrong) is False
+@pytest.mark.parametrize("mistake", MISTAKES)
+def test_checker_rejects_typical_mistakes_with_hint(mistake, capsys):
+    assert checks.check_run_decoder(_loop_with(mistake)) is False
     out = capsys.readouterr().out
-    assert hint in out, out
+    assert MISTAKES[mistake] in out, out
 
 
 def test_checker_reports_not_done(capsys):
-    assert checks.check_greedy_decode(_not_done) is False
+    assert checks.check_run_decoder(_not_done) is False
     assert "not done yet" in capsys.readouterr().out
 
 
@@ -449,3 +413,36 @@ def test_notebook_06_lays_out_the_pair_its_text_names():
                for out in cell.get("outputs", []) if "encoder_input:" in "".join(out.get("text", ""))]
     assert len(outputs) == 1, "expected one cell printing the three teacher-forcing arrays"
     assert "'seventy'" in outputs[0] and "'soixante', 'et', 'onze'" in outputs[0], outputs[0]
+
+
+# --- the lesson's code is in the notebooks' sight ---------------------------------------------------------------------
+
+
+def _source(prefix: str) -> str:
+    from utils import ROOT
+
+    return next((ROOT / "notebooks" / "source").glob(f"{prefix}_*.py")).read_text(encoding="utf-8")
+
+
+def test_notebook_06_writes_the_wiring_and_the_decoding_loop_in_visible_saved_cells():
+    """The encoder–decoder and the loop are 06's topic: written there (identical copies checked by test_saved_code)."""
+    from tests.test_saved_code import SOURCES, saved_cells, top_level_definitions
+
+    notebook = next(path for path in SOURCES if path.name.startswith("06_"))
+    saved = {name for module, code in saved_cells(notebook) if module == "utils/seq2seq.py"
+             for name in top_level_definitions(code)}
+    assert {"training_model", "inference_models", "build_seq2seq", "run_decoder"} <= saved, saved
+    assert "s2s.build_seq2seq(" not in _source("06")  # 06 builds its translator with the function it shows
+
+
+def test_notebook_07_reuses_06s_code_and_the_shared_learning_curve_plot():
+    source = _source("07")
+    assert "s2s.build_seq2seq(" in source and "s2s.run_decoder(" in source
+    assert "plots.plot_learning_curves(curves" in source and "ax.plot(" not in source
+
+
+def test_the_checkers_module_says_which_notebooks_it_checks():
+    """Its docstring once said "notebook 06" while it also held 07's checker."""
+    for prefix, checker in (("06", "check_run_decoder"), ("07", "check_apply_temperature")):
+        assert f"from utils.checks.seq2seq import {checker}" in _source(prefix)
+        assert prefix in checks.__doc__.splitlines()[0], checks.__doc__.splitlines()[0]

@@ -5,15 +5,18 @@ The pieces, in the order the notebooks meet them:
 * **Data.** ``number_split`` / ``number_pairs``: English → French number words written by num2words (train and test
   numbers never overlap). ``chat_pairs``: (prompt, reply) pairs from the English dialogues that ship inside the
   chatterbot-corpus package (YAML files, read offline); ``split_by_prompt`` keeps every held-out prompt unseen.
-* **Vocabulary.** ``Vocabulary`` maps tokens to integer ids with four specials (padding 0, unknown 1, start 2, end 3).
-  ``keras_word_vectorizer`` builds the same layout from a Keras ``TextVectorization`` layer. ``teacher_forcing`` turns
-  id sequences into the three padded arrays training needs.
-* **Model.** ``build_seq2seq`` returns a ``Seq2Seq``: the training model (teacher forcing, functional API) and the
-  separate encoder and one-step decoder models used at inference, built from the *same layer objects*. The model knows
-  the source length it reads, and ``Seq2Seq.encoder_input`` is the one place that lays sources out for it, so one
-  sentence and a whole batch reach the encoder in the same form.
-* **Decoding.** ``greedy_decode`` (one sequence; the notebook-06 exercise), ``greedy_decode_batch`` (many at once) and
-  ``sample_decode`` (temperature sampling).
+* **Vocabulary.** ``WordVocabulary`` maps word tokens to integer ids with four specials (padding 0, unknown 1, start 2,
+  end 3). ``keras_word_vectorizer`` builds the same layout from a Keras ``TextVectorization`` layer.
+  ``teacher_forcing`` turns id sequences into the three padded arrays training needs.
+* **Model.** Written and explained in notebook 06, saved here for notebook 07 (``tests/test_saved_code.py`` keeps the
+  copies identical): ``training_model`` and ``inference_models`` wire five layers into the training model (teacher
+  forcing) and the separate encoder and one-step decoder used at inference, sharing the *same layer objects*;
+  ``build_seq2seq`` makes the layers and returns a ``Seq2Seq``. The model knows the source length it reads, and
+  ``Seq2Seq.encoder_input`` is the one place that lays sources out for it, so one sentence and a whole batch reach the
+  encoder in the same form.
+* **Decoding.** ``run_decoder``, the one decoding loop (notebook 06's exercise): ``pick`` chooses each next token,
+  ``np.argmax`` for greedy decoding, a random draw for sampling (notebook 07). ``greedy_decode_batch`` is its
+  vectorised greedy form, for whole test sets (a test checks that it gives the loop's answers).
 * **Evaluation.** ``per_token_loss`` (cross-entropy in nats per token) and ``unigram_loss`` (the baseline).
 * **Files.** ``save_seq2seq`` / ``load_seq2seq`` (``.keras``), by default in ``OUTPUT_DIR``,
   ``utils.data_home("models")`` (the repository may be read-only).
@@ -24,14 +27,15 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import keras
 import numpy as np
 
 import utils
-from utils.sampling import apply_temperature
+from utils.sampling import apply_temperature as apply_temperature  # notebook 07's exercise reference
 from utils.validate import has, string, whole
 from utils.validate import path as as_path
 
@@ -169,8 +173,10 @@ def split_by_prompt(pairs: Sequence[tuple[str, str]], test_fraction: float = 0.1
 # --- vocabulary and arrays -------------------------------------------------------------------------------------------
 
 
-class Vocabulary:
-    """Tokens ↔ integer ids. Ids 0–3 are the specials: padding, unknown, start, end; real tokens follow.
+class WordVocabulary:
+    """Word tokens ↔ integer ids, for the encoder–decoders of notebooks 06 and 07.
+
+    Ids 0–3 are the specials: padding, unknown, start, end; real tokens follow.
 
     ``unknown`` says what ``encode`` does with a token not in the vocabulary: ``"error"`` (raise, the default: for a
     closed vocabulary such as number words an unknown token is a bug) or ``"unk"`` (map it to the unknown id).
@@ -188,7 +194,7 @@ class Vocabulary:
 
     @classmethod
     def from_corpus(cls, token_lists: Iterable[Sequence[str]], min_count: int = 1,
-                    unknown: str = "error") -> Vocabulary:
+                    unknown: str = "error") -> WordVocabulary:
         """Every token seen at least ``min_count`` times, most frequent first (ties alphabetical)."""
         counts = Counter(token for tokens in token_lists for token in tokens)
         kept = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
@@ -228,15 +234,14 @@ class Vocabulary:
 
 
 def keras_word_vectorizer(texts: Sequence[str], max_tokens: int | None = None, output_length: int | None = None):
-    """A Keras ``TextVectorization`` layer adapted on ``texts`` and a ``Vocabulary`` with the same ids.
+    """A Keras ``TextVectorization`` layer adapted on ``texts`` and a ``WordVocabulary`` with the same ids.
 
     The layer lowercases, strips punctuation and splits on whitespace. Its vocabulary is rearranged to the
-    ``Vocabulary`` layout (padding, [UNK], [start], [end], then words by frequency), so the layer's output ids decode
-    with the ``Vocabulary`` and [start] / [end] ids can be added around replies. Unknown words become [UNK] (id 1).
+    ``WordVocabulary`` layout (padding, [UNK], [start], [end], then words by frequency), so the layer's output ids
+    decode with the ``WordVocabulary`` and [start] / [end] ids can be added around replies. Unknown words become
+    [UNK] (id 1).
     Returns ``(layer, vocabulary)``.
     """
-    import keras
-
     texts = [t for t in texts if t and t.strip()]
     if not texts:
         raise ValueError("Empty corpus: pass at least one non-empty text to build the vocabulary.")
@@ -247,9 +252,10 @@ def keras_word_vectorizer(texts: Sequence[str], max_tokens: int | None = None, o
     if max_tokens is not None:
         words = words[: max(max_tokens - len(SPECIALS), 1)]
     layer.set_vocabulary([START, END] + words)
-    vocabulary = Vocabulary(words, unknown="unk")
+    vocabulary = WordVocabulary(words, unknown="unk")
     if layer.get_vocabulary() != vocabulary.tokens:
-        raise RuntimeError("TextVectorization and Vocabulary disagree on the token ids (unexpected Keras behaviour).")
+        raise RuntimeError("TextVectorization and WordVocabulary disagree on the token ids "
+                           "(unexpected Keras behaviour).")
     return layer, vocabulary
 
 
@@ -306,9 +312,83 @@ def teacher_forcing(source_ids: Sequence[Sequence[int]], target_ids: Sequence[Se
     return encoder_input, decoder_input, decoder_target
 
 
-# --- model -----------------------------------------------------------------------------------------------------------
+# --- model: written and explained in notebook 06 (the cells marked "Saved in utils/seq2seq.py") ----------------------
 
 LAYER_NAMES = ("encoder_embedding", "encoder_lstm", "decoder_embedding", "decoder_lstm", "decoder_output")
+
+
+def check_sizes(source_vocab_size, target_vocab_size, source_length, embed_dim, units) -> None:
+    """Refuse sizes ``build_seq2seq`` cannot use, with the fix (Keras would fail deep inside a layer instead)."""
+    for size, name in ((source_vocab_size, "source_vocab_size"), (target_vocab_size, "target_vocab_size")):
+        if whole(size, name, fix="pass len(vocab)") <= len(SPECIALS):
+            raise ValueError("Vocabulary sizes must count the 4 special tokens plus at least one word: "
+                             "pass len(vocab).")
+    whole(source_length, "source_length", fix="pass the width of the encoder_input arrays (teacher_forcing's)")
+    whole(embed_dim, "embed_dim", fix="e.g. 32")
+    whole(units, "units", fix="e.g. 64")
+
+
+def check_layers(layers, source_length) -> None:
+    """Refuse what ``training_model`` / ``inference_models`` cannot wire, with the fix."""
+    if not isinstance(layers, dict) or any(name not in layers for name in LAYER_NAMES):
+        raise ValueError(f"layers must be a dict of the five layers {list(LAYER_NAMES)}: pass the .layers of a "
+                         "Seq2Seq made by build_seq2seq().")
+    whole(source_length, "source_length", fix="pass the width of the encoder_input arrays (teacher_forcing's)")
+
+
+def training_model(layers, source_length):
+    """The model training runs: [source ids (batch, source_length), decoder input ids (batch, T)] -> probabilities
+    of the next target token (batch, T, target vocabulary), the decoder reading the true previous token."""
+    check_layers(layers, source_length)
+    encoder_input = keras.Input(shape=(source_length,), dtype="int32", name="encoder_input")
+    decoder_input = keras.Input(shape=(None,), dtype="int32", name="decoder_input")
+    _, h, c = layers["encoder_lstm"](layers["encoder_embedding"](encoder_input))  # keep only the final memories
+    sequence, _, _ = layers["decoder_lstm"](layers["decoder_embedding"](decoder_input), initial_state=[h, c])
+    probabilities = layers["decoder_output"](sequence)  # a softmax over the target tokens, at every step
+    return keras.Model([encoder_input, decoder_input], probabilities, name="seq2seq_teacher_forcing")
+
+
+def inference_models(layers, source_length):
+    """The two models inference runs, built from the same layer objects (so with the trained weights):
+
+    the encoder, source ids (batch, source_length) -> [h, c], and the one-step decoder,
+    [previous token (batch, 1), h, c] -> [probabilities of the next token (batch, V), new h, new c].
+    """
+    check_layers(layers, source_length)
+    source = keras.Input(shape=(source_length,), dtype="int32", name="source")
+    _, h, c = layers["encoder_lstm"](layers["encoder_embedding"](source))
+    encoder = keras.Model(source, [h, c], name="inference_encoder")
+    units = layers["decoder_lstm"].units
+    token = keras.Input(shape=(1,), dtype="int32", name="previous_token")
+    h_in, c_in = keras.Input(shape=(units,), name="h_in"), keras.Input(shape=(units,), name="c_in")
+    step, h_out, c_out = layers["decoder_lstm"](layers["decoder_embedding"](token), initial_state=[h_in, c_in])
+    probabilities = keras.layers.Reshape((layers["decoder_output"].units,), name="drop_time_axis")(
+        layers["decoder_output"](step))  # one time step: (batch, 1, V) -> (batch, V)
+    decoder = keras.Model([token, h_in, c_in], [probabilities, h_out, c_out], name="inference_decoder")
+    return encoder, decoder
+
+
+def build_seq2seq(source_vocab_size, target_vocab_size, source_length, embed_dim=32, units=128, learning_rate=3e-3):
+    """A compiled LSTM encoder–decoder: five layers, wired for training and for inference (a ``Seq2Seq``).
+
+    The encoder's embedding masks padding (``mask_zero=True``): padded steps leave its memories unchanged. Padded
+    target positions get sample weight 0 in ``fit``, and the loss averages over the weighted (real) tokens only, so
+    it is the cross-entropy in nats per token.
+    """
+    check_sizes(source_vocab_size, target_vocab_size, source_length, embed_dim, units)
+    layers = {
+        "encoder_embedding": keras.layers.Embedding(source_vocab_size, embed_dim, mask_zero=True,
+                                                    name="encoder_embedding"),
+        "encoder_lstm": keras.layers.LSTM(units, return_state=True, name="encoder_lstm"),
+        "decoder_embedding": keras.layers.Embedding(target_vocab_size, embed_dim, name="decoder_embedding"),
+        "decoder_lstm": keras.layers.LSTM(units, return_sequences=True, return_state=True, name="decoder_lstm"),
+        "decoder_output": keras.layers.Dense(target_vocab_size, activation="softmax", name="decoder_output"),
+    }
+    model = training_model(layers, source_length)
+    encoder, decoder = inference_models(layers, source_length)
+    loss = keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, weighted_metrics=["accuracy"])
+    return Seq2Seq(model, encoder, decoder, layers)
 
 
 @dataclass
@@ -331,44 +411,6 @@ class Seq2Seq:
     layers: dict
 
     @classmethod
-    def from_layers(cls, layers: dict, source_length: int | None = None, model=None) -> Seq2Seq:
-        """Wire the training, encoder and decoder models from the five layer objects (see ``LAYER_NAMES``).
-
-        A new training model reads sources of ``source_length`` ids; a given ``model`` brings its own.
-        """
-        import keras
-
-        missing = [name for name in LAYER_NAMES if name not in layers]
-        if missing:
-            raise ValueError(f"Missing layers {missing}: a Seq2Seq needs {list(LAYER_NAMES)}.")
-        emb_in, lstm_in = layers["encoder_embedding"], layers["encoder_lstm"]
-        emb_out, lstm_out, dense = layers["decoder_embedding"], layers["decoder_lstm"], layers["decoder_output"]
-        units = lstm_out.units
-        if model is None:
-            if not isinstance(source_length, (int, np.integer)) or source_length < 1:
-                raise ValueError(f"source_length must be a positive int, the width of the encoder_input arrays "
-                                 f"(got {source_length!r}).")
-            encoder_input = keras.Input(shape=(int(source_length),), dtype="int32", name="encoder_input")
-            decoder_input = keras.Input(shape=(None,), dtype="int32", name="decoder_input")
-            _, h, c = lstm_in(emb_in(encoder_input))
-            sequence, _, _ = lstm_out(emb_out(decoder_input), initial_state=[h, c])
-            model = keras.Model([encoder_input, decoder_input], dense(sequence), name="seq2seq_teacher_forcing")
-        source_length = model.inputs[0].shape[1]
-        if source_length is None:
-            raise ValueError("The training model reads sources of any length; rebuild it with "
-                             "build_seq2seq(..., source_length=S) so one sentence and a batch are laid out alike.")
-        source = keras.Input(shape=(source_length,), dtype="int32", name="source")
-        _, h, c = lstm_in(emb_in(source))
-        encoder = keras.Model(source, [h, c], name="inference_encoder")
-        token = keras.Input(shape=(1,), dtype="int32", name="previous_token")
-        h_in = keras.Input(shape=(units,), name="h_in")
-        c_in = keras.Input(shape=(units,), name="c_in")
-        step, h_out, c_out = lstm_out(emb_out(token), initial_state=[h_in, c_in])
-        probabilities = keras.layers.Reshape((dense.units,), name="drop_time_axis")(dense(step))
-        decoder = keras.Model([token, h_in, c_in], [probabilities, h_out, c_out], name="inference_decoder")
-        return cls(model=model, encoder=encoder, decoder=decoder, layers=dict(layers))
-
-    @classmethod
     def from_model(cls, model) -> Seq2Seq:
         """Rebuild the inference models of a trained (e.g. reloaded) training model, finding its layers by name."""
         layers = {}
@@ -377,7 +419,11 @@ class Seq2Seq:
                 layers[name] = model.get_layer(name)
             except ValueError as exc:
                 raise ValueError(f"The model has no layer named {name!r}: load a model made by build_seq2seq.") from exc
-        return cls.from_layers(layers, model=model)
+        source_length = model.inputs[0].shape[1]
+        if source_length is None:
+            raise ValueError("The training model reads sources of any length; rebuild it with "
+                             "build_seq2seq(..., source_length=S) so one sentence and a batch are laid out alike.")
+        return cls(model, *inference_models(layers, source_length), layers)
 
     @property
     def units(self) -> int:
@@ -433,50 +479,20 @@ class Seq2Seq:
         return self.encode(self.encoder_input([source_ids]))
 
 
-def build_seq2seq(source_vocab_size: int, target_vocab_size: int, source_length: int, embed_dim: int = 32,
-                  units: int = 128, learning_rate: float = 3e-3) -> Seq2Seq:
-    """A compiled LSTM encoder–decoder (functional API) with its inference encoder and decoder.
-
-    ``source_length``: how many ids each source row holds (the width ``teacher_forcing`` was given). The encoder's
-    embedding masks padding (``mask_zero=True``): padded steps leave its memories unchanged, so a sentence's final
-    [h, c] does not depend on how much padding it has. Padded target positions get sample weight 0 in ``fit``; the loss
-    averages over the weighted (real) tokens only, so it is the per-token cross-entropy in nats.
-    """
-    import keras
-
-    source_vocab_size, target_vocab_size = whole(source_vocab_size, "source_vocab_size", fix="pass len(vocab)"), \
-        whole(target_vocab_size, "target_vocab_size", fix="pass len(vocab)")
-    embed_dim, units = whole(embed_dim, "embed_dim"), whole(units, "units")
-    if min(source_vocab_size, target_vocab_size) <= len(SPECIALS):
-        raise ValueError("Vocabulary sizes must count the 4 special tokens plus at least one word: pass len(vocab).")
-    if embed_dim < 1 or units < 1:
-        raise ValueError("embed_dim and units must be positive integers.")
-    layers = {
-        "encoder_embedding": keras.layers.Embedding(source_vocab_size, embed_dim, mask_zero=True,
-                                                    name="encoder_embedding"),
-        "encoder_lstm": keras.layers.LSTM(units, return_state=True, name="encoder_lstm"),
-        "decoder_embedding": keras.layers.Embedding(target_vocab_size, embed_dim, name="decoder_embedding"),
-        "decoder_lstm": keras.layers.LSTM(units, return_sequences=True, return_state=True, name="decoder_lstm"),
-        "decoder_output": keras.layers.Dense(target_vocab_size, activation="softmax", name="decoder_output"),
-    }
-    seq2seq = Seq2Seq.from_layers(layers, source_length)
-    loss = keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
-    seq2seq.model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, weighted_metrics=["accuracy"])
-    return seq2seq
-
-
 # --- decoding --------------------------------------------------------------------------------------------------------
 
 
-def greedy_decode(step: Callable, state, start_id: int, end_id: int, max_len: int) -> list[int]:
-    """Greedy decoding of one sequence: feed [start], then always the most probable token, until [end] or ``max_len``.
+def run_decoder(step, state, start_id, end_id, max_len, pick=np.argmax):
+    """Decode one sequence: feed start_id, then each token ``pick`` chose, until it picks end_id or after max_len.
 
-    ``step(token, state) -> (probabilities over the vocabulary, new state)``. Returns the ids produced, without [end].
+    step(token, state) -> (probabilities of the next token (vocab,), new state).
+    pick(probabilities) -> the next token: np.argmax (the default) is greedy decoding, a random draw is sampling.
+    Returns the token ids (a list of ints), without end_id.
     """
     token, output = start_id, []
     for _ in range(max_len):
         probabilities, state = step(token, state)
-        token = int(np.argmax(probabilities))
+        token = int(pick(probabilities))
         if token == end_id:
             break
         output.append(token)
@@ -484,7 +500,8 @@ def greedy_decode(step: Callable, state, start_id: int, end_id: int, max_len: in
 
 
 def greedy_decode_batch(seq2seq: Seq2Seq, encoder_input, max_len: int, batch_size: int = 4096) -> list[list[int]]:
-    """``greedy_decode`` for many sources at once (same result, one decoder call per step for the whole batch)."""
+    """``run_decoder`` with its greedy pick, for many sources at once: the same result, with one decoder call per step
+    for the whole batch instead of one per step and sentence."""
     has(seq2seq, "checked_encoder_input", "seq2seq", "a Seq2Seq from build_seq2seq()")
     encoder_input = seq2seq.checked_encoder_input(encoder_input)
     max_len = whole(max_len, "max_len", fix="the longest output to produce, e.g. 20")
@@ -506,27 +523,6 @@ def greedy_decode_batch(seq2seq: Seq2Seq, encoder_input, max_len: int, batch_siz
             ends = np.flatnonzero(row == END_ID)
             results.append(row[: ends[0] if len(ends) else max_len].tolist())
     return results
-
-
-def sample_decode(step: Callable, state, start_id: int, end_id: int, max_len: int, temperature: float = 1.0,
-                  rng: np.random.Generator | None = None) -> list[int]:
-    """Like ``greedy_decode`` but draws each token at random from the probabilities sharpened by ``temperature``.
-
-    The probabilities p are reweighted to p^(1/temperature), renormalised: temperature 1 samples the model's own
-    distribution, below 1 is closer to greedy (safer, more repetitive), above 1 is more random.
-    """
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0 (got {temperature}); for temperature 0 use greedy_decode.")
-    rng = rng if rng is not None else np.random.default_rng()
-    token, output = start_id, []
-    for _ in range(max_len):
-        probabilities, state = step(token, state)
-        weights = apply_temperature(probabilities, temperature)
-        token = int(rng.choice(len(weights), p=weights))
-        if token == end_id:
-            break
-        output.append(token)
-    return output
 
 
 # --- evaluation ------------------------------------------------------------------------------------------------------
@@ -628,8 +624,6 @@ def save_seq2seq(seq2seq: Seq2Seq, path: str | Path) -> Path:
 
 def load_seq2seq(path: str | Path) -> Seq2Seq:
     """Reload a ``.keras`` file written by ``save_seq2seq`` and rebuild its inference encoder and decoder."""
-    import keras
-
     path = as_path(path, "path", "s2s.OUTPUT_DIR / 'nmt.keras'")
     if not path.exists():
         raise ValueError(f"No model file at {path}: train and save_seq2seq() first.")

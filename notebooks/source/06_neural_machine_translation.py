@@ -36,7 +36,8 @@ import time
 from utils import course  # first, before Keras: see utils/__init__.py
 from utils import seq2seq as s2s
 from utils.checks import progress, use_reference_if_needed
-from utils.checks.seq2seq import check_greedy_decode
+from utils.checks.seq2seq import check_run_decoder
+from utils.seq2seq import Seq2Seq, check_layers, check_sizes
 
 import keras
 import matplotlib.pyplot as plt
@@ -109,7 +110,7 @@ for number in [71, 80, 81, 200, 21_071, 42_537]:
 #
 # A network reads integers, not words. We split each sentence into **tokens** (words, with hyphens and commas as tokens
 # of their own, so *quatre-vingt-dix* is `quatre - vingt - dix`), then give each distinct token an id. Each language gets
-# its own `Vocabulary`, built from the *training* sentences only. Ids 0–3 are reserved:
+# its own `WordVocabulary`, built from the *training* sentences only. Ids 0–3 are reserved:
 #
 # | id | token | meaning |
 # |---|---|---|
@@ -120,8 +121,8 @@ for number in [71, 80, 81, 200, 21_071, 42_537]:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-english_vocab = s2s.Vocabulary.from_corpus(s2s.number_tokens(english) for english, _ in train_pairs)
-french_vocab = s2s.Vocabulary.from_corpus(s2s.number_tokens(french) for _, french in train_pairs)
+english_vocab = s2s.WordVocabulary.from_corpus(s2s.number_tokens(english) for english, _ in train_pairs)
+french_vocab = s2s.WordVocabulary.from_corpus(s2s.number_tokens(french) for _, french in train_pairs)
 print(f"English vocabulary: {len(english_vocab)} tokens (4 special + {len(english_vocab) - 4} words)")
 print(f"French vocabulary:  {len(french_vocab)} tokens (4 special + {len(french_vocab) - 4} words)")
 print("French tokens:", " ".join(french_vocab.tokens[4:]))
@@ -179,24 +180,95 @@ plt.show()
 #
 # ## Build the encoder–decoder
 #
-# `s2s.build_seq2seq` wires five layers with the functional API (read its source: it is short):
-#
-# ```python
-# _, h, c = encoder_lstm(encoder_embedding(encoder_input))                          # keep only the final memories
-# sequence, _, _ = decoder_lstm(decoder_embedding(decoder_input), initial_state=[h, c])
-# probabilities = decoder_output(sequence)                                          # softmax over French tokens
-# ```
-#
-# An `Embedding` turns each token id into a small learned vector (32 numbers); `return_state=True` makes an LSTM also
-# return its final `h` and `c`; `initial_state=[h, c]` starts the decoder from them. The output at every step is a
-# probability for each of the French tokens, and the loss is the cross-entropy of the true next token. The model is
-# told `SOURCE_LENGTH`, the width of the `encoder_input` rows, and keeps it (it is the shape of its first input).
+# Five layers make the model: for each language an `Embedding`, which turns each token id into a small learned vector
+# (32 numbers here), and an `LSTM`; then a `Dense` softmax that gives a probability for each French token. For
+# training they are wired with the functional API: `return_state=True` makes the encoder LSTM also return its final
+# `h` and `c`, and `initial_state=[h, c]` starts the decoder from them. The decoder reads the whole `decoder_input` at
+# once (teacher forcing) and predicts a next token at every step. (`check_layers` and, below, `check_sizes` only
+# refuse a wrong argument with a message that says what to pass.)
+
+# %%
+# Saved in utils/seq2seq.py: notebook 07 imports it from there
+def training_model(layers, source_length):
+    """The model training runs: [source ids (batch, source_length), decoder input ids (batch, T)] -> probabilities
+    of the next target token (batch, T, target vocabulary), the decoder reading the true previous token."""
+    check_layers(layers, source_length)
+    encoder_input = keras.Input(shape=(source_length,), dtype="int32", name="encoder_input")
+    decoder_input = keras.Input(shape=(None,), dtype="int32", name="decoder_input")
+    _, h, c = layers["encoder_lstm"](layers["encoder_embedding"](encoder_input))  # keep only the final memories
+    sequence, _, _ = layers["decoder_lstm"](layers["decoder_embedding"](decoder_input), initial_state=[h, c])
+    probabilities = layers["decoder_output"](sequence)  # a softmax over the target tokens, at every step
+    return keras.Model([encoder_input, decoder_input], probabilities, name="seq2seq_teacher_forcing")
+
+
+# %% [markdown]
+# After training there is no French sentence to read at once: the decoder must write one token at a time and feed
+# each back in. That needs two more models, wired from the **same layer objects**, so they use the trained weights
+# (section "Inference" below runs them): the encoder alone, and a decoder that takes one token and a state `[h, c]`
+# and returns the next token's probabilities and the new state.
+
+# %%
+# Saved in utils/seq2seq.py: notebook 07 imports it from there
+def inference_models(layers, source_length):
+    """The two models inference runs, built from the same layer objects (so with the trained weights):
+
+    the encoder, source ids (batch, source_length) -> [h, c], and the one-step decoder,
+    [previous token (batch, 1), h, c] -> [probabilities of the next token (batch, V), new h, new c].
+    """
+    check_layers(layers, source_length)
+    source = keras.Input(shape=(source_length,), dtype="int32", name="source")
+    _, h, c = layers["encoder_lstm"](layers["encoder_embedding"](source))
+    encoder = keras.Model(source, [h, c], name="inference_encoder")
+    units = layers["decoder_lstm"].units
+    token = keras.Input(shape=(1,), dtype="int32", name="previous_token")
+    h_in, c_in = keras.Input(shape=(units,), name="h_in"), keras.Input(shape=(units,), name="c_in")
+    step, h_out, c_out = layers["decoder_lstm"](layers["decoder_embedding"](token), initial_state=[h_in, c_in])
+    probabilities = keras.layers.Reshape((layers["decoder_output"].units,), name="drop_time_axis")(
+        layers["decoder_output"](step))  # one time step: (batch, 1, V) -> (batch, V)
+    decoder = keras.Model([token, h_in, c_in], [probabilities, h_out, c_out], name="inference_decoder")
+    return encoder, decoder
+
+
+# %% [markdown]
+# `build_seq2seq` makes the five layers, wires all three models and compiles the training one. The encoder's
+# embedding **masks** id 0 (`mask_zero=True`), and the loss is the cross-entropy of the true next token averaged over
+# the real (weight 1) target tokens. It returns a `Seq2Seq` (from `utils/seq2seq.py`), which holds the three models
+# and the small helpers that run them on NumPy arrays.
+
+# %%
+# Saved in utils/seq2seq.py: notebook 07 imports it from there
+def build_seq2seq(source_vocab_size, target_vocab_size, source_length, embed_dim=32, units=128, learning_rate=3e-3):
+    """A compiled LSTM encoder–decoder: five layers, wired for training and for inference (a ``Seq2Seq``).
+
+    The encoder's embedding masks padding (``mask_zero=True``): padded steps leave its memories unchanged. Padded
+    target positions get sample weight 0 in ``fit``, and the loss averages over the weighted (real) tokens only, so
+    it is the cross-entropy in nats per token.
+    """
+    check_sizes(source_vocab_size, target_vocab_size, source_length, embed_dim, units)
+    layers = {
+        "encoder_embedding": keras.layers.Embedding(source_vocab_size, embed_dim, mask_zero=True,
+                                                    name="encoder_embedding"),
+        "encoder_lstm": keras.layers.LSTM(units, return_state=True, name="encoder_lstm"),
+        "decoder_embedding": keras.layers.Embedding(target_vocab_size, embed_dim, name="decoder_embedding"),
+        "decoder_lstm": keras.layers.LSTM(units, return_sequences=True, return_state=True, name="decoder_lstm"),
+        "decoder_output": keras.layers.Dense(target_vocab_size, activation="softmax", name="decoder_output"),
+    }
+    model = training_model(layers, source_length)
+    encoder, decoder = inference_models(layers, source_length)
+    loss = keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, weighted_metrics=["accuracy"])
+    return Seq2Seq(model, encoder, decoder, layers)
+
+
+# %% [markdown]
+# The model is told `SOURCE_LENGTH`, the width of the `encoder_input` rows, and keeps it (it is the shape of its first
+# input).
 
 # %%
 # NBVAL_CHECK_OUTPUT
 UNITS = 64
-translator = s2s.build_seq2seq(len(english_vocab), len(french_vocab), source_length=SOURCE_LENGTH, embed_dim=32,
-                               units=UNITS, learning_rate=1e-2)
+translator = build_seq2seq(len(english_vocab), len(french_vocab), source_length=SOURCE_LENGTH, embed_dim=32,
+                           units=UNITS, learning_rate=1e-2)
 translator.model.summary(line_length=100)
 
 # %% [markdown]
@@ -261,9 +333,9 @@ _ = course.claim("next-token accuracy (teacher forcing) ends above 99%", accurac
 # 2. feed the decoder `[start]` with that state; it returns probabilities for the first French token and a new state;
 # 3. pick a token, feed it back in as the next input with the new state, and repeat until `[end]` (or a length limit).
 #
-# For step 2 we need the decoder as a model that runs **one step** and returns its state. `s2s.build_seq2seq` already
-# built it, from the *same layer objects* as the training model (so it has the trained weights), not by digging into
-# `model.layers` by position:
+# For step 2 we need the decoder as a model that runs **one step** and returns its state. `inference_models` built
+# it inside `build_seq2seq`, from the *same layer objects* as the training model (so it has the trained weights), not
+# by digging into `model.layers` by position:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -282,24 +354,30 @@ print("decoder LSTM shared with the training model:",
 #
 # ## Exercise 1 · greedy decoding
 #
-# **Greedy decoding** always picks the single most probable next token. Write the loop. `step(token, state)` returns
-# the probabilities of the next token and the decoder's new state. The first input is `start_id`; after that, the
-# decoder reads the token it has just picked, from the state it has just returned. Decoding ends when the picked
-# token is `end_id` or when `max_len` tokens have been written, whichever comes first.
+# Write the decoding loop. `step(token, state)` returns the probabilities of the next token and the decoder's new
+# state. The first input is `start_id`; after that, the decoder reads the token it has just chosen, from the state it
+# has just returned. Decoding ends when the chosen token is `end_id` or when `max_len` tokens have been written,
+# whichever comes first.
+#
+# Each token is chosen by `pick(probabilities)`. Its default, `np.argmax`, picks the single most probable token: that
+# is **greedy decoding**. (Notebook 07 passes another `pick` to the same loop, to sample replies.)
 #
 # Return the list of token ids (ints), without `[end]`.
 
 # %%
-def greedy_decode(step, state, start_id, end_id, max_len):
-    """Greedy decoding of one sequence. step(token, state) -> (probabilities (vocab,), new state).
+# Saved in utils/seq2seq.py (the reference answer): notebook 07 and the exercise check import it from there
+def run_decoder(step, state, start_id, end_id, max_len, pick=np.argmax):
+    """Decode one sequence: feed start_id, then each token ``pick`` chose, until it picks end_id or after max_len.
 
-    Returns the predicted token ids (a list of ints), stopping before end_id or after max_len tokens.
+    step(token, state) -> (probabilities of the next token (vocab,), new state).
+    pick(probabilities) -> the next token: np.argmax (the default) is greedy decoding, a random draw is sampling.
+    Returns the token ids (a list of ints), without end_id.
     """
     ### BEGIN SOLUTION
     token, output = start_id, []
     for _ in range(max_len):
         probabilities, state = step(token, state)
-        token = int(np.argmax(probabilities))
+        token = int(pick(probabilities))
         if token == end_id:
             break
         output.append(token)
@@ -311,8 +389,8 @@ def greedy_decode(step, state, start_id, end_id, max_len):
 # The check runs your loop on pretend decoders whose right answers are known, and names the mistake if it finds one.
 
 # %%
-passed = check_greedy_decode(greedy_decode)
-greedy_decode = use_reference_if_needed(greedy_decode, passed, s2s.greedy_decode)
+passed = check_run_decoder(run_decoder)
+run_decoder = use_reference_if_needed(run_decoder, passed, s2s.run_decoder)
 
 # %% [markdown]
 # Now translate a few test numbers, one at a time, with your loop and the trained decoder:
@@ -322,7 +400,7 @@ greedy_decode = use_reference_if_needed(greedy_decode, passed, s2s.greedy_decode
 def translate(english, max_len=TARGET_LENGTH):
     """French for an English number sentence, by greedy decoding."""
     state = translator.initial_state(english_vocab.encode(s2s.number_tokens(english)))
-    ids = greedy_decode(translator.step_one, state, s2s.START_ID, s2s.END_ID, max_len)
+    ids = run_decoder(translator.step_one, state, s2s.START_ID, s2s.END_ID, max_len)  # greedy: pick=np.argmax
     return s2s.join_number_tokens(french_vocab.decode(ids))
 
 
@@ -408,7 +486,8 @@ _ = course.claim("numbers below 1,000 are at least five times more common among 
 # ## Save and reload
 #
 # The training model holds every weight; `.keras` is Keras 3's single-file format. `s2s.load_seq2seq` loads it and
-# rebuilds the inference encoder and decoder from the loaded layers, which it finds by their names.
+# rebuilds the inference encoder and decoder with `inference_models`, from the loaded layers, which it finds by their
+# names.
 
 # %%
 # NBVAL_IGNORE_OUTPUT

@@ -18,7 +18,7 @@
 #
 # 1. load a real dialogue corpus and split it so that held-out prompts are truly unseen;
 # 2. vectorise text at the word level with Keras' `TextVectorization`;
-# 3. reuse the encoder–decoder of notebook 06 (`utils.seq2seq`) on a new task;
+# 3. reuse the encoder–decoder of notebook 06 (saved in `utils/seq2seq.py`) on a new task;
 # 4. measure a language model by its **held-out per-token loss** and compare it with a **unigram baseline**;
 # 5. generate replies by **greedy decoding** and by **temperature sampling**, and say what such a model cannot do.
 
@@ -32,7 +32,7 @@
 # %%
 import time
 
-from utils import course  # first, before Keras: see utils/__init__.py
+from utils import course, plots  # first, before Keras: see utils/__init__.py
 from utils import seq2seq as s2s
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.seq2seq import check_apply_temperature
@@ -147,12 +147,12 @@ print(f"Unigram baseline on held-out replies: {unigram_test:.3f} nats/token (per
 # %% [markdown]
 # ## Build and train the same encoder–decoder
 #
-# `s2s.build_seq2seq` is the function from notebook 06; only the vocabulary changes (the same word list on both sides
-# here) and the sizes grow a little: 64-number embeddings, 96 LSTM units. The prompt's length, `SOURCE_LENGTH`, is
-# part of the model: a prompt that is replied to on its own is laid out (cut, reversed, padded) exactly like the
-# training prompts. With so little data the model can memorise the training replies, so we watch the **validation**
-# loss and stop when it stops improving (`EarlyStopping`, keeping the best weights). The test set stays untouched until
-# the end.
+# `s2s.build_seq2seq` is the function written in notebook 06 and saved in `utils/seq2seq.py`; only the vocabulary
+# changes (the same word list on both sides here) and the sizes grow a little: 64-number embeddings, 96 LSTM units.
+# The prompt's length, `SOURCE_LENGTH`, is part of the model: a prompt that is replied to on its own is laid out
+# (cut, reversed, padded) exactly like the training prompts. With so little data the model can memorise the training
+# replies, so we watch the **validation** loss and stop when it stops improving (`EarlyStopping`, keeping the best
+# weights). The test set stays untouched until the end.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -197,15 +197,16 @@ train(course.epochs(4))
 # NBVAL_IGNORE_OUTPUT
 train(course.epochs(4))
 
+# %% [markdown]
+# The learning curves of the three training cells, joined, with the unigram baseline's loss on the same validation
+# replies as a dashed line (`plots.plot_learning_curves` draws the curves, as in notebook 08).
+
 # %%
 # NBVAL_IGNORE_OUTPUT
 unigram_val = s2s.unigram_loss(train_arrays[2], val_arrays[2], len(vocab))
-epochs_run = np.arange(1, len(curves["loss"]) + 1)
-fig, ax = plt.subplots()
-ax.plot(epochs_run, curves["loss"], "o-", label="training (teacher forcing)")
-ax.plot(epochs_run, curves["val_loss"], "o-", label="validation (unseen prompts)")
+ax = plots.plot_learning_curves(curves, "Chat model: per-token loss while training (validation: unseen prompts)",
+                                loss_label="cross-entropy (nats / token)")
 ax.axhline(unigram_val, color="gray", linestyle="--", label="unigram baseline (validation)")
-ax.set(title="Chat model: per-token loss while training", xlabel="epoch", ylabel="cross-entropy (nats / token)")
 ax.legend()
 plt.show()
 
@@ -295,9 +296,10 @@ print(pd.DataFrame({f"T = {t}": np.round(apply_temperature(first_word, t)[top], 
 #
 # ## Replies: greedy and sampled
 #
-# `reply(prompt)` vectorises the prompt, runs the encoder, and decodes a reply, never writing `[UNK]` (we set its
-# probability to 0 at each step). With `temperature=None` it decodes greedily (notebook 06's loop); with a
-# temperature it **samples** each next word from the probabilities `apply_temperature` returns.
+# `reply(prompt)` vectorises the prompt, runs the encoder, and decodes a reply with notebook 06's loop, `run_decoder`,
+# never writing `[UNK]` (we set its probability to 0 at each step). Greedy and sampled replies differ only in how the
+# loop picks each word: `np.argmax` when `temperature=None`, otherwise a random draw from the probabilities your
+# `apply_temperature` returns.
 
 # %%
 rng = np.random.default_rng(7)
@@ -311,15 +313,15 @@ def step_without_unk(token, state):
     return probabilities / probabilities.sum(), state
 
 
-
 def reply(prompt, temperature=None, max_len=TARGET_LENGTH):
     """The chat model's reply to ``prompt``: greedy when temperature is None, else temperature sampling."""
     prompt_ids = word_ids([prompt])[0] or [s2s.UNK_ID]  # a prompt of unknown words is one [UNK]
     state = chatbot.initial_state(prompt_ids)  # laid out like the training prompts: cut, reversed, padded
     if temperature is None:
-        ids = s2s.greedy_decode(step_without_unk, state, s2s.START_ID, s2s.END_ID, max_len)
+        pick = np.argmax  # greedy: the most probable word
     else:
-        ids = s2s.sample_decode(step_without_unk, state, s2s.START_ID, s2s.END_ID, max_len, temperature, rng)
+        pick = lambda p: rng.choice(len(p), p=apply_temperature(p, temperature))  # sample: draw a word
+    ids = s2s.run_decoder(step_without_unk, state, s2s.START_ID, s2s.END_ID, max_len, pick)
     return " ".join(vocab.decode(ids))
 
 

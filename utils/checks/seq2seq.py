@@ -1,16 +1,21 @@
-"""Checks for notebook 06: the greedy decoding loop of an encoder–decoder.
+"""Checks for the encoder–decoder notebooks: 06's decoding loop and 07's temperature.
 
-The student's ``greedy_decode(step, state, start_id, end_id, max_len)`` is run against a *stub decoder*: a ``step``
-function whose answers are known in advance. The stub logs every call, so the check can say exactly where the loop went
-wrong (first token fed, token fed back, state passed on, when it stopped).
+Notebook 06: the student's ``run_decoder(step, state, start_id, end_id, max_len, pick=np.argmax)`` is run against a
+*stub decoder*: a ``step`` function whose answers are known in advance. The stub logs every call, so the check can say
+exactly where the loop went wrong (first token fed, token fed back, state passed on, when it stopped, whether it let
+``pick`` choose).
+
+Notebook 07: the student's ``apply_temperature(probabilities, temperature)`` is compared with ``utils.sampling``'s and
+with the outputs of typical mistakes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import call, exercise
-from utils.seq2seq import greedy_decode
+from utils.checks import call, close, diagnose, exercise
+from utils.sampling import apply_temperature
+from utils.seq2seq import run_decoder
 
 VOCAB_SIZE = 9
 START, END, WRONG = 2, 3, 1
@@ -51,13 +56,25 @@ class StubDecoder:
         return probabilities, new_state
 
 
-# (description, path the stub produces, max_len)
+class SecondBest:
+    """A ``pick`` other than np.argmax: the second most probable token. It counts how often it is asked."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, probabilities):
+        self.calls += 1
+        return int(np.argsort(probabilities)[-2])
+
+
+# (description, path the stub produces, max_len, pick: None for the default)
 _CASES = [
-    ("an answer of 4 tokens", [5, 7, 4, 6], 10),
-    ("an answer longer than max_len", [5, 6, 7, 8, 4, 5, 6], 4),
-    ("an answer that is empty (the first prediction is [end])", [], 5),
-    ("an answer with a repeated token", [6, 6, 8, 5, 4], 12),
-    ("a decoder that never predicts [end]", [4 + i % 5 for i in range(2 * CALL_LIMIT)], 6),
+    ("an answer of 4 tokens", [5, 7, 4, 6], 10, None),
+    ("an answer longer than max_len", [5, 6, 7, 8, 4, 5, 6], 4, None),
+    ("an answer that is empty (the first prediction is [end])", [], 5, None),
+    ("an answer with a repeated token", [6, 6, 8, 5, 4], 12, None),
+    ("a decoder that never predicts [end]", [4 + i % 5 for i in range(2 * CALL_LIMIT)], 6, None),
+    ("pick=<the second most probable token>", [5, 7, 4, 6], 5, SecondBest),
 ]
 
 
@@ -71,11 +88,13 @@ def _as_ids(result) -> list[int] | None:
     return ids
 
 
-def _diagnose(stub: StubDecoder, got: list[int], expected: list[int], max_len: int) -> str:
-    """The likely fault, read from the stub's call log and the answer."""
+def _diagnose(stub: StubDecoder, got: list[int], expected: list[int], max_len: int, pick=None) -> str:
+    """The likely fault, read from the stub's call log, the pick's count and the answer."""
     calls = stub.calls
     if not calls:
         return "call step(token, state) inside your loop"
+    if pick is not None and pick.calls == 0:
+        return "choose each token with pick(probabilities): np.argmax is only its default"
     if calls[0][0] != START:
         return f"start the loop by feeding start_id ({START}), not {calls[0][0]}"
     if len(calls) > 1 and all(steps == 0 for _, steps in calls):
@@ -96,31 +115,41 @@ def _diagnose(stub: StubDecoder, got: list[int], expected: list[int], max_len: i
     if len(got) < len(expected) and got == expected[: len(got)]:
         return "you stopped too early: keep going until end_id or max_len tokens"
     if expected and got and got[0] != expected[0]:
-        return "pick the most probable token with np.argmax(probabilities)"
+        return "choose each token with pick(probabilities) (by default np.argmax: the most probable)"
     return "compare your loop with the description above, one step at a time"
 
 
+def _error_hint(error: str) -> str | None:
+    """The likely fault behind an exception the student's loop raised."""
+    if "called more than" in error:
+        return "the loop never stops: run at most max_len steps"
+    if "unpack" in error or "not subscriptable" in error:
+        return "step(token, state) returns a pair (probabilities, new_state)"
+    if "positional argument" in error:
+        return "the signature is run_decoder(step, state, start_id, end_id, max_len, pick=np.argmax)"
+    return None
+
+
 @exercise("Exercise 1 · greedy decoding")
-def check_greedy_decode(fn, report) -> None:
-    """Run ``fn(step, state, start_id, end_id, max_len)`` on stub decoders with known answers."""
-    for description, path, max_len in _CASES:
-        expected = greedy_decode(StubDecoder(path).step, StubDecoder(path).initial_state(), START, END, max_len)
+def check_run_decoder(fn, report) -> None:
+    """Run ``fn(step, state, start_id, end_id, max_len[, pick])`` on stub decoders with known answers."""
+    for description, path, max_len, make_pick in _CASES:
+        picks = () if make_pick is None else (make_pick(),)
+        expected = run_decoder(StubDecoder(path).step, StubDecoder(path).initial_state(), START, END, max_len,
+                               *(make_pick() for _ in picks))
         stub = StubDecoder(path)
-        result, error = call(fn, stub.step, stub.initial_state(), START, END, max_len)
+        result, error = call(fn, stub.step, stub.initial_state(), START, END, max_len, *picks)
         if error:
-            hint = ("the loop never stops: run at most max_len steps" if "called more than" in error
-                    else "step(token, state) returns a pair (probabilities, new_state)"
-                    if "unpack" in error or "not subscriptable" in error else None)
-            report.fail(f"{description}: your function raised {error}", hint=hint)
+            report.fail(f"{description}: your function raised {error}", hint=_error_hint(error))
             continue
         got = _as_ids(result)
         if got is None:
             report.fail(f"{description}: return a flat list of token ids (ints)", expected=expected,
-                        got=result, hint="append int(np.argmax(probabilities)), not the probabilities")
+                        got=result, hint="append the token int(pick(probabilities)), not the probabilities")
             continue
         if got != expected:
             report.fail(f"{description} (max_len={max_len})", expected=expected, got=got,
-                        hint=_diagnose(stub, got, expected, max_len))
+                        hint=_diagnose(stub, got, expected, max_len, *picks))
 
 
 # --- notebook 07: temperature ----------------------------------------------------------------------------------------
@@ -150,9 +179,6 @@ def _temperature_mistakes(p: np.ndarray, t: float) -> dict[str, np.ndarray]:
 @exercise("Exercise 1 · temperature")
 def check_apply_temperature(fn, report) -> None:
     """Compare ``fn(probabilities, temperature)`` with p^(1/T) / sum(p^(1/T)) on small vectors."""
-    from utils.checks import close, diagnose
-    from utils.seq2seq import apply_temperature
-
     for probabilities, temperature in _TEMPERATURE_CASES:
         expected = apply_temperature(probabilities, temperature)
         result, error = call(fn, probabilities.copy(), temperature)
