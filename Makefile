@@ -22,7 +22,7 @@ COLAB_PYTHON      ?= $(firstword $(foreach p,python3.13 $(wildcard $(shell pyenv
                        $(shell $(p) -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && echo $(p))))
 
 .PHONY: venv venv-colab lab test unit test-slides nbval-solutions nbval-students nbval-colab notebooks \
-        check-notebooks slides browser clean
+        check-notebooks slides browser book browser-tests clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,13 +37,13 @@ lab: $(STAMP)
 	@$(if $(ALLOW_ROOT),echo "Running as root (a container?): starting JupyterLab with --allow-root")
 	$(VENV)/bin/jupyter lab notebooks/ $(ALLOW_ROOT) $(LAB_ARGS)
 
-## Everything CI runs: the slide decks and Chromium first, so that the unit tests render a deck too; then every
-## notebook under nbval (solutions, then student versions, then the solutions again on Colab's versions)
-test: slides browser unit nbval-solutions nbval-students nbval-colab
+## Everything CI runs: the slide decks and Chromium first, so that the unit tests render a deck too; the website and
+## its browser tests; then every notebook under nbval (solutions, then student versions, then Colab's versions)
+test: slides browser unit browser-tests nbval-solutions nbval-students nbval-colab
 
 # Unit tests need only the environment; the slide-rendering tests skip, saying why, until `make slides browser` ran.
 unit: $(STAMP)
-	$(PY) -m pytest tests -p no:cacheprovider
+	$(PY) -m pytest tests -m "not browser" -p no:cacheprovider
 
 ## Build every slide deck, install Chromium where we may, and render a deck headless (tests/test_slides.py)
 test-slides: slides browser
@@ -94,6 +94,14 @@ browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "chromium is not installed: the slide rendering test will be skipped"
+
+## The course as a website, offline: build/book/index.html (Sphinx + myst-nb; MathJax and axe-core from npm, once)
+book: $(STAMP)
+	$(PY) -m tools.book
+
+## The website read in headless Chromium with the network blocked: requests, console errors, math, audio, search, axe
+browser-tests: book browser
+	$(PY) -m pytest tests -m browser -p no:cacheprovider
 
 check-notebooks: $(STAMP)
 	$(PY) -m utils.build_notebooks --check

@@ -372,3 +372,14 @@ def test_built_pages_load_no_script_or_style_from_the_internet():
     if not INDEX.exists():
         pytest.skip("the website is not built: run `make book`")
     assert book.remote_assets() == {}
+
+
+def test_make_test_builds_the_book_before_its_browser_tests_and_unit_tests_leave_them_out():
+    from tests.test_make import MAKE, dry_run
+
+    if MAKE is None:
+        pytest.skip("make is not installed")
+    assert 'pytest tests -m "not browser"' in dry_run("unit") and "tools.book" not in dry_run("unit")
+    commands = dry_run("test")
+    assert commands.index("-m tools.book") < commands.index("pytest tests -m browser")
+    assert "-m tools.book" in dry_run("browser-tests")

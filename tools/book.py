@@ -197,12 +197,12 @@ def conf_py(title: str, repo: str) -> str:
         "mathjax_path": "mathjax/tex-chtml.js",  # copied into _static from the npm package
         "html_static_path": ["_static"],
         "templates_path": ["_templates"],
-        "html_sidebars": {"**": ["course-title.html", "search-button-field.html", "sbt-sidebar-nav.html"]},
+        "html_sidebars": {"**": ["course-title.html", "sbt-sidebar-nav.html"]},  # search: in the header
         "html_context": {"default_mode": "light"},  # the theme logs a console error when no mode is set
         "html_css_files": ["course.css"],
         "html_theme": "sphinx_book_theme",
         "html_theme_options": {"repository_url": repo, "use_repository_button": True, "use_download_button": True,
-                               "home_page_in_toc": True, "show_toc_level": 2},
+                               "show_toc_level": 2},
         "html_show_sourcelink": False,
         "html_copy_source": False,
     }
@@ -230,6 +230,12 @@ COURSE_TITLE_HTML = """\
 """
 
 
+def mathjax_unused(folder: str, names: list[str]) -> list[str]:
+    """What the pages never load from MathJax: the other combined bundles and the SVG output (a third of its size)."""
+    top = Path(folder) == MATHJAX
+    return [name for name in names if "svg" in name or (top and name.endswith(".js") and name != "tex-chtml.js")]
+
+
 def write_project(source: Path = SOURCE) -> None:
     """Generate the Sphinx project: conf.py, index.md, the nine pages, student notebooks, MathJax, the style sheet."""
     repo = repository_url()
@@ -245,7 +251,7 @@ def write_project(source: Path = SOURCE) -> None:
             raise ValueError(f"{solution.name} has no student version in notebooks/: run `python -m utils.build_notebooks`")
         nbformat.write(page_notebook(solution, student), source / solution.name)
         shutil.copy2(student, source / "notebooks" / student.name)
-    shutil.copytree(MATHJAX, source / "_static" / "mathjax")
+    shutil.copytree(MATHJAX, source / "_static" / "mathjax", ignore=mathjax_unused)
     (source / "_static" / "course.css").write_text(COURSE_CSS)
     (source / "_templates").mkdir()
     (source / "_templates" / "course-title.html").write_text(COURSE_TITLE_HTML)
