@@ -115,7 +115,14 @@ def test_page_drops_the_frame_cells_and_test_markers_and_explains_widgets():
     assert "# NBVAL_" not in code
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not any(book.WIDGET in o.get("data", {}) for o in outputs)
-    assert any(o.get("data", {}).get("text/markdown") == book.WIDGET_NOTE for o in outputs)
+    assert any(o.get("data", {}).get("text/markdown", "").startswith(book.WIDGET_NOTE) for o in outputs)
+
+
+def test_a_widget_keeps_its_description_on_the_site():
+    widget = nbformat.v4.new_output("display_data", data={book.WIDGET: {"model_id": "1"}, "text/plain": "interactive"},
+                                    metadata={book.WIDGET: {"alt": "Sliders for W2 and n redraw the curve."}})
+    (note,) = book.without_widgets([widget])
+    assert note.data["text/markdown"] == book.WIDGET_NOTE + "\n\nSliders for W2 and n redraw the curve."
 
 
 def test_student_colab_url_comes_from_the_generated_badge(tmp_path):

@@ -152,9 +152,16 @@ def alt_to_cell(cell: nbformat.NotebookNode, where: str) -> None:
 
 
 def without_widgets(outputs: list) -> list:
-    """Widget outputs need a live kernel: each becomes a sentence saying so (and where the same thing is shown)."""
-    return [nbformat.v4.new_output("display_data", data={"text/markdown": WIDGET_NOTE})
-            if WIDGET in output.get("data", {}) else output for output in outputs]
+    """Widget outputs need a live kernel: each becomes a sentence saying so, then the widget's own description (its
+    alt text, when the notebook gave one) of what it shows."""
+    return [widget_note(output) if WIDGET in output.get("data", {}) else output for output in outputs]
+
+
+def widget_note(output: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The text that stands in for one widget output on the site."""
+    alt = output.get("metadata", {}).get(WIDGET, {}).get("alt")
+    text = WIDGET_NOTE + (f"\n\n{alt}" if alt else "")
+    return nbformat.v4.new_output("display_data", data={"text/markdown": text})
 
 
 def page_notebook(solution: Path, student: Path) -> nbformat.NotebookNode:
