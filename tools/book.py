@@ -33,7 +33,7 @@ README = ROOT / "README.md"
 SOURCE = ROOT / "build" / "book-src"
 OUT = ROOT / "build" / "book"
 VENDOR = ROOT / "build" / "book-vendor"
-#: npm packages and a file each provides: MathJax for the pages, axe-core for the accessibility test (tests/test_book.py).
+#: npm packages and a file each provides: MathJax for the pages, axe-core for the audit in tests/test_book.py.
 PACKAGES = {
     "mathjax@3.2.2": "node_modules/mathjax/es5/tex-chtml.js",
     "axe-core@4.11.0": "node_modules/axe-core/axe.min.js",
@@ -86,10 +86,13 @@ def download(text: str, path: str) -> str:
 def site_links(markdown: str, repo: str) -> str:
     """README links rewritten for the site: in the notebook table the title opens the page and a second link downloads
     the student notebook; other student notebooks become downloads; the rest goes through site_link."""
+    def table_row(m: re.Match) -> str:
+        return f"[{m.group(1)}](notebooks/solutions/{m.group(3)}) ({download('student notebook', m.group(2))})"
+
     markdown = re.sub(r"\[([^\]]+)\]\((notebooks/([^/)]+\.ipynb))\) \(\[solution\]\(notebooks/solutions/\3\)\)",
-                      lambda m: f"[{m.group(1)}](notebooks/solutions/{m.group(3)}) ({download('student notebook', m.group(2))})",
+                      table_row, markdown)
+    markdown = re.sub(r"\[([^\]]+)\]\((notebooks/[^/)]+\.ipynb)\)", lambda m: download(m.group(1), m.group(2)),
                       markdown)
-    markdown = re.sub(r"\[([^\]]+)\]\((notebooks/[^/)]+\.ipynb)\)", lambda m: download(m.group(1), m.group(2)), markdown)
     return re.sub(r"\]\(([^)\s]+)\)", lambda m: f"]({site_link(m.group(1), repo)})", markdown)
 
 
@@ -98,7 +101,8 @@ def landing_page(readme: str, repo: str) -> str:
     intro, sections = readme_sections(readme)
     missing = [name for name in LANDING_SECTIONS if name not in sections]
     if missing:
-        raise ValueError(f"README.md has no '## {missing[0]}' section: add it, or update LANDING_SECTIONS in tools/book.py")
+        raise ValueError(f"README.md has no '## {missing[0]}' section: add it, or update LANDING_SECTIONS in "
+                         "tools/book.py")
     text = intro + "".join(f"## {name}\n{sections[name]}" for name in LANDING_SECTIONS)
     text = re.sub(r"<!--.*?-->\n?", "", text, flags=re.S)
     text = without_remote_badges(text)
@@ -255,7 +259,8 @@ def write_project(source: Path = SOURCE) -> None:
     for solution in solution_notebooks():
         student = NOTEBOOKS / solution.name
         if not student.exists():
-            raise ValueError(f"{solution.name} has no student version in notebooks/: run `python -m utils.build_notebooks`")
+            raise ValueError(f"{solution.name} has no student version in notebooks/: "
+                             "run `python -m utils.build_notebooks`")
         nbformat.write(page_notebook(solution, student), source / solution.name)
         shutil.copy2(student, source / "notebooks" / student.name)
     shutil.copytree(MATHJAX, source / "_static" / "mathjax", ignore=mathjax_unused)
