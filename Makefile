@@ -22,7 +22,7 @@ COLAB_PYTHON      ?= $(firstword $(foreach p,python3.13 $(wildcard $(shell pyenv
                        $(shell $(p) -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && echo $(p))))
 
 .PHONY: venv venv-colab lab test unit browser-tests nbval-solutions nbval-students nbval-colab notebooks \
-        check-notebooks slides browser clean
+        check-notebooks slides browser book clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,16 +37,17 @@ lab: $(STAMP)
 	@$(if $(ALLOW_ROOT),echo "Running as root (a container?): starting JupyterLab with --allow-root")
 	$(VENV)/bin/jupyter lab notebooks/ $(ALLOW_ROOT) $(LAB_ARGS)
 
-## Everything CI runs: the unit tests, the tests that render in a browser, then every notebook under nbval
+## Everything CI runs: the unit tests, the slide decks and the website in a browser, then every notebook under nbval
 ## (solutions, then student versions, then the solutions again on Colab's versions)
 test: unit browser-tests nbval-solutions nbval-students nbval-colab
 
-# Unit tests need only the environment: the tests marked `browser` (they render slide decks) run in browser-tests.
+# Unit tests need only the environment: the tests marked `browser` (slide decks and the website) run in browser-tests.
 unit: $(STAMP)
 	$(PY) -m pytest tests -m "not browser" -p no:cacheprovider
 
-## The tests marked `browser`: build the slide decks, install Chromium where we may, and render them headless
-browser-tests: slides browser
+## The tests marked `browser`: build the slide decks and the website, install Chromium where we may, and read them
+## headless with the network blocked (requests, console errors, math, audio, search, axe-core)
+browser-tests: slides book browser
 	$(PY) -m pytest tests -m browser -p no:cacheprovider
 
 # Each notebook run gets a fresh data folder (COURSE_DATA_HOME), so a cache left by an earlier online run cannot change
@@ -94,6 +95,10 @@ browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "chromium is not installed: the tests that render in it will be skipped"
+
+## The course as a website, offline: build/book/index.html (Sphinx + myst-nb; MathJax and axe-core from npm, once)
+book: $(STAMP)
+	$(PY) -m tools.book
 
 check-notebooks: $(STAMP)
 	$(PY) -m tools.build_notebooks --check

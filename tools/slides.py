@@ -33,15 +33,18 @@ PACKAGES = {
 }
 
 
-def install_vendor() -> None:
-    """Install the four front-end packages from the npm registry, once (skipped when already there)."""
-    if all((VENDOR / path.split("?")[0]).exists() for path in PACKAGES.values()):
+def install_vendor(packages: dict[str, str] = PACKAGES, vendor: Path = VENDOR, what: str = "`make slides`") -> None:
+    """Install front-end packages from the npm registry into ``vendor``, once (skipped when already there).
+
+    ``packages`` maps an npm spec to the path of a file it provides; the book (tools/book.py) passes its own.
+    """
+    if all((vendor / path.split("?")[0]).exists() for path in packages.values()):
         return
     npm = shutil.which("npm")
     if npm is None:
-        raise RuntimeError("`make slides` needs npm (Node.js) once, to fetch reveal.js and MathJax for offline use")
-    VENDOR.mkdir(parents=True, exist_ok=True)
-    subprocess.run([npm, "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(VENDOR), *PACKAGES],
+        raise RuntimeError(f"{what} needs npm (Node.js) once, to fetch {', '.join(packages)} for offline use")
+    vendor.mkdir(parents=True, exist_ok=True)
+    subprocess.run([npm, "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(vendor), *packages],
                    check=True)
 
 
