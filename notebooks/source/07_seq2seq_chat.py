@@ -32,7 +32,7 @@
 # %%
 import time
 
-from utils import course  # first, before Keras: see utils/__init__.py
+from utils import course, plots  # first, before Keras: see utils/__init__.py
 from utils import seq2seq as s2s
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.seq2seq import check_apply_temperature
@@ -207,7 +207,10 @@ ax.plot(epochs_run, curves["val_loss"], "o-", label="validation (unseen prompts)
 ax.axhline(unigram_val, color="gray", linestyle="--", label="unigram baseline (validation)")
 ax.set(title="Chat model: per-token loss while training", xlabel="epoch", ylabel="cross-entropy (nats / token)")
 ax.legend()
-plt.show()
+plots.show(fig, alt="Line chart of the chat model's per-token cross-entropy per epoch, for training (with teacher "
+                    "forcing) and for validation (unseen prompts), with a dashed line for the unigram baseline on "
+                    "validation. Notice that the training loss starts above the validation loss and ends below it, "
+                    "and that the validation loss ends below the unigram baseline, still falling in the last epoch.")
 
 # %%
 # NBVAL_CHECK_OUTPUT
