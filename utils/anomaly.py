@@ -47,7 +47,7 @@ HOURS_PER_WEEK = 168
 #: Monday 4 March 2024, 00:00: the simulated series start on a Monday at midnight.
 START = pd.Timestamp("2024-03-04 00:00")
 _MARKERS = ("v", "x", "^", "+")
-_KIND_COLORS = {"spike": "tab:red", "outage": "black", "level_shift": "tab:purple", "freeze": "tab:cyan"}
+_KIND_COLORS = {"spike": "C3", "outage": "black", "level_shift": "C4", "freeze": "C5"}  # the course palette
 
 
 @dataclass(frozen=True)
@@ -453,7 +453,7 @@ def plot_cell(network: CellNetwork, cell: int, hours: slice = slice(None), kpis=
     axes = ax
     axes = np.atleast_1d(axes)
     for axis, kpi in zip(axes, kpis, strict=True):
-        axis.plot(frame.index, frame[kpi], lw=0.9, color="tab:blue", label=kpi)
+        axis.plot(frame.index, frame[kpi], lw=0.9, color="C0", label=kpi)
         axis.set_ylabel(f"{kpi}\n({KPI_UNITS[kpi]})", fontsize=8)
     shown = set()
     for event in network.anomalies:

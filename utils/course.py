@@ -26,7 +26,8 @@ def setup(seed: int = 42) -> None:
     """Make the notebook reproducible and its figures readable.
 
     Seeds Python, NumPy and TensorFlow (``keras.utils.set_random_seed``), asks TensorFlow for deterministic ops, and
-    sets a modest figure size and dpi so stored outputs stay small on GitHub.
+    sets a modest figure size and dpi so stored outputs stay small on GitHub, and the colour-blind-safe line colours
+    (``utils.plots.COLOUR_CYCLE``).
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, such as 42, not {seed!r}")
@@ -36,7 +37,10 @@ def setup(seed: int = 42) -> None:
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    plt.rcParams.update({"figure.figsize": (7, 3.5), "figure.dpi": 80, "axes.grid": True, "grid.alpha": 0.3})
+    from utils.plots import COLOUR_CYCLE  # the colour-blind-safe course palette
+
+    plt.rcParams.update({"figure.figsize": (7, 3.5), "figure.dpi": 80, "axes.grid": True, "grid.alpha": 0.3,
+                         "axes.prop_cycle": COLOUR_CYCLE})
 
 
 def claim(statement: str, holds: bool) -> bool:

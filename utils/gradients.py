@@ -78,7 +78,7 @@ def plot_descent(ax, path: pd.DataFrame, ssr_of_w1, title: str, w1_range=None):
     grid = np.linspace(lo - pad, hi + pad, 300)
     ax.plot(grid, [ssr_of_w1(w) for w in grid], color="grey", label="SSR(W1)")
     shown = path[(path["w1"] >= lo - pad) & (path["w1"] <= hi + pad)]
-    ax.plot(shown["w1"], shown["SSR"], "o-", color="tab:red", ms=4, lw=1, label="gradient-descent steps")
+    ax.plot(shown["w1"], shown["SSR"], "o-", color="C3", ms=4, lw=1, label="gradient-descent steps")
     for step, row in shown.iterrows():
         if step < 6:
             ax.annotate(str(step), (row["w1"], row["SSR"]), textcoords="offset points", xytext=(4, 4), fontsize=8)

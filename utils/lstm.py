@@ -301,7 +301,7 @@ def plot_gate_heatmaps(activations: dict, example: int = 0, marker_step: int | N
         ax.set_ylabel("unit")
         ax.grid(False)
         if marker_step is not None:
-            ax.axvline(marker_step, color="red", lw=1.5, ls="--", label="marked step")
+            ax.axvline(marker_step, color="C3", lw=1.5, ls="--", label="marked step")
         fig.colorbar(image, ax=ax, pad=0.01)
     axes[0].legend(loc="upper right", fontsize=8) if marker_step is not None else None
     axes[-1].set_xlabel("time step t")
@@ -315,7 +315,7 @@ def _playground_bars(ax, x_t: float, h_prev: float, c_prev: float, weights=None)
     s = {k: float(v[0, 0]) for k, v in lstm_cell_gates([[x_t]], [[h_prev]], [[c_prev]], W, U, b).items()}
     labels = ["f_t", "i_t", "o_t", "C_(t-1)", "C~_t", "C_t", "h_t"]
     values = [s["f"], s["i"], s["o"], c_prev, s["c_tilde"], s["c"], s["h"]]
-    colors = ["tab:blue"] * 3 + ["tab:gray", "tab:orange", "tab:red", "tab:green"]
+    colors = ["C0"] * 3 + ["tab:gray", "C1", "C3", "C2"]
     ax.bar(labels, values, color=colors)
     for k, v in enumerate(values):
         ax.text(k, v + (0.05 if v >= 0 else -0.12), f"{v:.2f}", ha="center", fontsize=8)

@@ -668,7 +668,7 @@ def plot_piano_roll(tunes_notes, titles, bpm: float | None = None, max_quarters:
             if start >= max_quarters:
                 break
             if pitch is not None:
-                ax.barh(pitch, float(duration), left=start, height=0.8, color="tab:blue", edgecolor="navy")
+                ax.barh(pitch, float(duration), left=start, height=0.8, color="C0", edgecolor="black")
                 pitches.append(pitch)
             start += float(duration)
         if pitches:

@@ -1,10 +1,89 @@
-"""Diagrams and plots shared by the notebooks, drawn with matplotlib (no pasted images)."""
+"""Diagrams and plots shared by the notebooks, drawn with matplotlib (no pasted images), and the course's accessible
+way to show them: ``show(fig, alt=...)`` (alt text in the output's metadata) and one colour-blind-safe palette."""
 
 from __future__ import annotations
 
+import base64
+import html
+import io
+
 import matplotlib.pyplot as plt
 import numpy as np
+from cycler import cycler
+from matplotlib.colors import to_rgb
 from matplotlib.patches import Circle, FancyArrowPatch
+
+# Okabe & Ito's palette (Wong, "Color blindness", Nature Methods 8, 441, 2011): its colours stay distinct for the
+# common colour-vision deficiencies. ``course.setup`` makes COLOUR_CYCLE the line colours, so "C0" … "C6" in a plot
+# are these, in this order (the same roles as matplotlib's defaults: C0 blue, C1 orange, C2 green, C3 red, C4 purple).
+PALETTE = {"blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "vermillion": "#D55E00",
+           "purple": "#CC79A7", "sky blue": "#56B4E9", "black": "#000000", "yellow": "#F0E442"}
+COLOUR_CYCLE = cycler(color=[PALETTE[name] for name in
+                             ("blue", "orange", "green", "vermillion", "purple", "sky blue", "black")])
+
+ALT_KEY = "alt"  # the output metadata key, per MIME type: output["metadata"]["image/png"]["alt"] (as IPython's Image)
+MIN_ALT_CHARS = 40
+
+
+def _tint(colour: str, strength: float = 0.25) -> tuple[float, float, float]:
+    """A pale version of a palette colour (mixed with white), for filled boxes that carry black text."""
+    return tuple(1 - strength * (1 - c) for c in to_rgb(colour))
+
+
+def show(obj, alt: str) -> None:
+    """Display a figure (or a widget, or an audio player) with alt text that says what it shows and what to notice.
+
+    Use it instead of ``plt.show()``: ``plots.show(fig, alt="...")``. ``obj`` is a matplotlib Figure or Axes (its
+    figure is shown), or anything IPython can display. The alt text goes into the output's metadata under each of
+    its MIME types (``output["metadata"]["image/png"]["alt"]``, the key ``IPython.display.Image(alt=...)`` writes and
+    nbconvert's HTML reads) and replaces the ``text/plain`` fallback ("<Figure size 560x280 with 1 Axes>"), so the
+    description travels with the stored notebook to JupyterLab, Colab, GitHub and the course website. An audio
+    player's HTML also gets it as a visible caption. The figure is closed, so the inline backend does not show it twice.
+    """
+    from IPython import get_ipython
+    from IPython.display import display
+
+    data, metadata = alt_bundle(obj, alt)
+    if get_ipython() is None:  # a plain Python run: no notebook to store the output in
+        print(data["text/plain"])
+    else:
+        display(data, metadata=metadata, raw=True)
+    if isinstance(obj, plt.Axes | plt.Figure):
+        plt.close(obj.get_figure(root=True) if isinstance(obj, plt.Axes) else obj)
+
+
+def alt_bundle(obj, alt: str) -> tuple[dict, dict]:
+    """The (data, metadata) that ``show`` displays: ``obj``'s own MIME bundle with ``alt`` added (see ``show``).
+
+    A figure is rendered as IPython would (honouring the inline backend's settings, e.g. retina); where IPython cannot
+    render it (no inline backend, e.g. under MPLBACKEND=Agg or outside Jupyter) it becomes a PNG all the same.
+    """
+    if not isinstance(alt, str) or len(" ".join(alt.split())) < MIN_ALT_CHARS:
+        raise ValueError(f"alt must be a sentence or two ({MIN_ALT_CHARS}+ characters) saying what the figure shows "
+                         f"and what to notice, e.g. 'Loss against epoch: validation loss stops falling after epoch 5', "
+                         f"not {alt!r}")
+    from IPython import get_ipython
+    from IPython.core.formatters import DisplayFormatter
+
+    alt = " ".join(alt.split())
+    figure = obj.get_figure(root=True) if isinstance(obj, plt.Axes) else obj
+    shell = get_ipython()
+    data, metadata = (shell.display_formatter if shell is not None else DisplayFormatter()).format(figure)
+    data, metadata = dict(data), {key: dict(v) if isinstance(v, dict) else v for key, v in metadata.items()}
+    if isinstance(figure, plt.Figure) and not any(mime.startswith("image/") for mime in data):
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", bbox_inches="tight")
+        data = {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii")}
+    if not any(mime != "text/plain" for mime in data):
+        raise ValueError(f"obj must be a matplotlib Figure or Axes, a widget or an audio player, not "
+                         f"{type(obj).__name__}")
+    if "<audio" in data.get("text/html", ""):
+        data["text/html"] = f'<figure>{data["text/html"]}<figcaption>{html.escape(alt)}</figcaption></figure>'
+    for mime in data:
+        if mime != "text/plain":
+            metadata[mime] = {**metadata.get(mime, {}), ALT_KEY: alt}
+    data["text/plain"] = alt
+    return data, metadata
 
 
 def _node(ax, xy, text, color, radius=0.32):
@@ -33,15 +112,15 @@ def draw_unrolled_rnn(xs, hidden=None, prediction=None, ax=None, title=None):
         _, ax = plt.subplots(figsize=(2.1 * steps + 2.2, 3.4))
     for t in range(steps):
         x_pos = 2.0 * t
-        _node(ax, (x_pos, 0), f"x{t + 1}\n{xs[t]:g}", "#dbe9f6")
+        _node(ax, (x_pos, 0), f"x{t + 1}\n{xs[t]:g}", _tint(PALETTE["blue"]))
         h_text = f"ReLU\nh{t + 1}" if hidden is None else f"h{t + 1}\n{hidden[t]:.3g}"
-        _node(ax, (x_pos, 1.4), h_text, "#fde2c8", radius=0.38)
+        _node(ax, (x_pos, 1.4), h_text, _tint(PALETTE["orange"]), radius=0.38)
         _arrow(ax, (x_pos, 0), (x_pos, 1.4), "w1, b1", label_offset=(0.0, -0.05))
         if t > 0:
-            _arrow(ax, (x_pos - 2.0, 1.4), (x_pos, 1.4), "w2", color="#b03a2e")
+            _arrow(ax, (x_pos - 2.0, 1.4), (x_pos, 1.4), "w2", color=PALETTE["vermillion"])
     last = 2.0 * (steps - 1)
     out_text = "ŷ" if prediction is None else f"ŷ\n{prediction:.3g}"
-    _node(ax, (last + 1.6, 2.6), out_text, "#d5f5e3")
+    _node(ax, (last + 1.6, 2.6), out_text, _tint(PALETTE["green"]))
     _arrow(ax, (last, 1.4), (last + 1.6, 2.6), "w3, b2", label_offset=(-0.25, 0.1))
     ax.text(-0.9, 0, "inputs\n(day t)", ha="right", va="center", fontsize=9)
     ax.text(-0.9, 1.4, "hidden\nunit", ha="right", va="center", fontsize=9)
@@ -64,7 +143,8 @@ def draw_lstm_cell(ax=None, title: str = "One LSTM cell at time step t"):
         raise ValueError(f"ax must be a matplotlib Axes (e.g. plt.subplots()[1]) or None, not {type(ax).__name__}")
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 5.2))
-    long_term, short_term, gate_colour, tanh_colour = "tab:red", "tab:purple", "#cfe2f3", "#fde0c5"
+    long_term, short_term = PALETTE["vermillion"], PALETTE["purple"]
+    gate_colour, tanh_colour = _tint(PALETTE["sky blue"], 0.35), _tint(PALETTE["orange"])
 
     def line(points, colour, arrow=False, lw=2.0):
         xs, ys = zip(*points, strict=True)

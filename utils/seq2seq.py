@@ -664,12 +664,12 @@ def plot_encoder_decoder(source_tokens: Sequence[str], target_tokens: Sequence[s
     for i, (x, token) in enumerate(zip(enc_x, source, strict=False)):
         cell(x, "#cfe2f3", token, previous=i > 0)
     ax.annotate("", (dec_x[0] - 0.45, 1), (enc_x[-1] + 0.45, 1),
-                arrowprops=dict(arrowstyle="->", color="tab:red", linewidth=2))
-    ax.text((dec_x[0] + enc_x[-1]) / 2, 1.25, "[h, c]", ha="center", color="tab:red", fontsize=9)
+                arrowprops=dict(arrowstyle="->", color="C3", linewidth=2))
+    ax.text((dec_x[0] + enc_x[-1]) / 2, 1.25, "[h, c]", ha="center", color="C3", fontsize=9)
     for j, (x, read, predicted) in enumerate(zip(dec_x, reads, predicts, strict=False)):
         cell(x, "#d9ead3", read, predicted, previous=j > 0)
-    ax.text(enc_x[-1] / 2, 2.6, "encoder: reads English (reversed)", ha="center", color="tab:blue", fontsize=9)
-    ax.text((dec_x[0] + dec_x[-1]) / 2, 2.6, "decoder: writes French", ha="center", color="tab:green", fontsize=9)
+    ax.text(enc_x[-1] / 2, 2.6, "encoder: reads English (reversed)", ha="center", color="C0", fontsize=9)
+    ax.text((dec_x[0] + dec_x[-1]) / 2, 2.6, "decoder: writes French", ha="center", color="C2", fontsize=9)
     ax.text(-0.7, 0, "reads", ha="right", va="center", fontsize=9, style="italic")
     ax.text(-0.7, 2, "predicts", ha="right", va="center", fontsize=9, style="italic")
     ax.set_xlim(-2.0, dec_x[-1] + 0.8)

@@ -72,7 +72,11 @@ for name, series in [("Company A (MSFT)", company_a), ("Company B (GOOG)", compa
 ax.set(title="Two price histories of different lengths", xlabel="month",
        ylabel="closing price / first closing price", yscale="log")
 ax.legend()
-plt.show()
+plots.show(fig, alt="Line chart, log scale, of each company's monthly closing price divided by its first closing "
+                    f"price. Company A (MSFT) has {len(company_a)} months, from {company_a.index[0]:%Y-%m}; company B "
+                    f"(GOOG) has {len(company_b)} months, from {company_b.index[0]:%Y-%m}; both end in "
+                    f"{company_a.index[-1]:%Y-%m}. Notice the x-axis: B's line starts {late_start} months after A's, "
+                    "so the two sequences have different lengths.")
 
 # %% [markdown]
 # Prices are divided by each company's first price so both fit on one chart (log scale: equal vertical steps are equal
@@ -154,7 +158,12 @@ print(rnn.toy_rnn_table(falling, **weights).round(3).to_string())
 # %%
 hidden, prediction = rnn.toy_rnn_forward(falling, **weights)
 plots.draw_unrolled_rnn(falling, hidden, prediction)
-plt.show()
+plots.show(plt.gcf(), alt=f"Diagram of the toy RNN unrolled over {len(falling)} days. Bottom row: the inputs "
+                          f"{', '.join(map('{:g}'.format, falling))}; each feeds one ReLU hidden unit through w1, b1, "
+                          "and arrows labelled w2 carry each hidden value to the next day's unit; from the last unit, "
+                          "w3, b2 lead to the prediction. The hidden values are "
+                          f"{', '.join(map('{:.3g}'.format, hidden))} and the prediction is {prediction:.3g}. Notice "
+                          "that the same five weights are used at every step.")
 
 # %% [markdown]
 # Now rising prices, low → medium → high. The negative $W_2$ means a large memory *lowers* the next step, and ReLU cuts
@@ -352,7 +361,11 @@ print(f"test mean absolute error, in units of this month's price: RNN {rnn_mae:.
 ax = plots.plot_learning_curves(history, "Learning the five weights", loss_label="mean absolute error (relative price)")
 ax.axhline(persistence_mae, color="gray", ls="--", label="persistence on the test set")
 ax.legend()
-plt.show()
+plots.show(fig, alt="Learning curves of the five-weight RNN: mean absolute error per epoch for training and "
+                    "validation, falling steeply in the first epochs and then flat, with a dashed line at "
+                    "persistence's test error. Notice that the curves flatten at about the persistence line: the test "
+                    f"error is {rnn_mae:.4f} for the RNN and {persistence_mae:.4f} for persistence, so the RNN is no "
+                    "better than predicting 'no change'.")
 
 # %%
 # NBVAL_CHECK_OUTPUT

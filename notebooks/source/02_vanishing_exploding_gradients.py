@@ -49,7 +49,7 @@
 # %%
 import time
 
-from utils import course, gradients, lstm, rnn  # first, before Keras: see utils/__init__.py
+from utils import course, gradients, lstm, plots, rnn  # first, before Keras: see utils/__init__.py
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.gradients import check_clip_by_norm, check_day1_factor
 
@@ -91,7 +91,11 @@ print(factors.loc[[1, 2, 3, 5, 10, 20, 30, 40, 50]].to_string(float_format=lambd
 
 # %%
 gradients.plot_unroll_factors(factors)
-plt.show()
+plots.show(plt.gcf(), alt="Line chart, log scale, of the factor W2 to the power n that multiplies day 1's input, "
+                          "against the number of unrolls n up to 50: one straight line for each of "
+                          f"{', '.join(factors.columns)}, and a black line at 1. Notice that only W2 = 1 stays flat: "
+                          "above 1 the factor explodes (W2 = 2 reaches about 10 to the 15th at n = 50), below 1 it "
+                          "vanishes (W2 = 0.5 about 10 to the -15th).")
 
 # %% [markdown]
 # **For live demos:** the control below redraws |W2|ⁿ as you move the sliders (it needs a running Jupyter kernel; on
@@ -99,9 +103,10 @@ plt.show()
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-from IPython.display import display
-
-display(gradients.unroll_factor_widget(n_max=50))
+plots.show(gradients.unroll_factor_widget(n_max=50), alt="Interactive control (needs a running kernel): two sliders, "
+                                                         "W2 and the number of unrolls n, redraw the line of |W2| to "
+                                                         "the power n on a log scale. The static chart above shows "
+                                                         "the same curves for five values of W2.")
 
 # %% [markdown]
 # ## 2. The chain rule dSSR/dW1, term by term
@@ -317,7 +322,13 @@ for ax, (name, (path, ssr_of_w1)) in zip(axes.ravel(), runs.items(), strict=True
     gradients.plot_descent(ax, path, ssr_of_w1, name, w1_range=zoom)
 fig.suptitle("Gradient descent on W1 from W1 = 0.95 (the minimum is at W1 = 1): numbers are step indices")
 fig.tight_layout()
-plt.show()
+plots.show(fig, alt=f"Four panels, each a grey curve of SSR against W1 with the {steps} gradient-descent steps from "
+                    "W1 = 0.95 as numbered dots; the minimum is at W1 = 1. Top left, W2 = 2 with learning rate "
+                    f"{learning_rate}, and top right, W2 = 1 with a learning rate 64 times higher, trace the same "
+                    "zig-zag: every step jumps over the minimum and lands higher on the other side, ending farther "
+                    "from W1 = 1 than it started. Bottom left, W2 = 0.5, and bottom right, W2 = 1 with a learning "
+                    "rate 64 times lower, are zoomed in: the dots pile up at the start, W1 barely moves. Notice that "
+                    "changing W2 acts exactly like changing the learning rate.")
 
 # %% [markdown]
 # What the numbers show:
@@ -409,7 +420,7 @@ print(f"({time.perf_counter() - started:.1f} s)")
 
 # %%
 fig, ax = plt.subplots()
-for (layer, group), color in zip(measured.groupby("layer", sort=False), ["tab:blue", "tab:orange", "tab:green"], strict=True):
+for (layer, group), color in zip(measured.groupby("layer", sort=False), ["C0", "C1", "C2"], strict=True):
     for _, seed_rows in group.groupby("seed"):
         ax.plot(seed_rows["length T"], seed_rows["ratio first/last"], color=color, alpha=0.25, lw=0.8)
     ax.plot(ratio_table.index, ratio_table[layer], "o-", color=color, label=f"{layer} (geometric mean of 5)")
@@ -417,7 +428,12 @@ ax.set_yscale("log")
 ax.set(title="How much the first input still counts, at random initialisation",
        xlabel="sequence length T (steps)", ylabel="|∂s/∂x₁| / |∂s/∂x_T|  (log scale)")
 ax.legend(fontsize="small")
-plt.show()
+plots.show(fig, alt="Line chart, log scale, of how much the first input still counts, the ratio of the output's "
+                    "gradient with respect to the first input to that with respect to the last, against sequence "
+                    f"length T in {', '.join(map(str, lengths))}, at random initialisation, for a SimpleRNN, a "
+                    "default LSTM and an LSTM with forget-gate bias 5. Thin lines are single seeds, thick lines with "
+                    "dots their geometric mean. Notice that the SimpleRNN and the default LSTM fall by orders of "
+                    "magnitude as T grows, while the LSTM with forget bias 5 stays above 0.1 at every length.")
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -611,7 +627,12 @@ for column in accuracy.columns:
 ax.set(title="Remember the first value: test accuracy against gap length", xlabel="gap (steps of noise)",
        ylabel="test accuracy", ylim=(0.4, 1.05))
 ax.legend(fontsize="small")
-plt.show()
+plots.show(fig, alt="Line chart of test accuracy on the remember-the-first-value task against the gap, the number of "
+                    f"noise steps between the value and the question ({', '.join(map(str, accuracy.index))}), for the "
+                    "SimpleRNN, the default LSTM (forget bias 1) and the LSTM with forget bias 5, with a dashed line "
+                    "for chance (always giving the majority answer). Notice that the SimpleRNN is near perfect at gap "
+                    "10 but at chance at gap 30, where the default LSTM is at chance too, while the LSTM with forget "
+                    "bias 5 stays above 0.9 at every gap.")
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -818,7 +839,10 @@ for layer in bptt_table.columns:
           f"(16 × more steps)")
 ax = bptt_table.plot(marker="o", title="Cost of one training step against sequence length (BPTT)")
 ax.set(xlabel="sequence length T (steps)", ylabel="time per training step (ms)")
-plt.show()
+plots.show(ax, alt="Line chart of the time of one training step in milliseconds against sequence length T "
+                   f"({', '.join(map(str, bptt_table.index))} steps) for a SimpleRNN and an LSTM. Notice that both "
+                   "lines climb with T: backpropagation through time runs forward and backward through every step, so "
+                   "one step on the longest sequences costs several times as much as on the shortest.")
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -95,8 +95,14 @@ print(repeated.to_string(float_format=lambda v: f"{v:.3g}"))
 # multiplication (by $f_t$) and one addition, and **no weight**.
 
 # %%
-plots.draw_lstm_cell()
-plt.show()
+plots.show(plots.draw_lstm_cell(), alt="Diagram of one LSTM cell at time step t. The long-term memory runs straight "
+                                       "along the top from C_(t-1) to C_t, touched only by one multiplication, by the "
+                                       "forget gate f_t, and one addition, of the input gate i_t times the candidate "
+                                       "C~_t. Along the bottom, the short-term memory h_(t-1) and today's input x_t "
+                                       "are joined and go to all four gates: three sigmoid gates, f_t, i_t and o_t "
+                                       "(fractions from 0 to 1), and one tanh, the candidate C~_t (from -1 to 1). On "
+                                       "the right, tanh(C_t) times the output gate o_t gives the new short-term "
+                                       "memory h_t, which is also the cell's output.")
 
 # %% [markdown]
 # ## Compare sigmoid and tanh
@@ -132,7 +138,10 @@ ax.axhline(0, color="black", lw=0.6)
 ax.set(title="The two squashing functions of an LSTM", xlabel="pre-activation z (no units)",
        ylabel="activation (no units)")
 ax.legend()
-plt.show()
+plots.show(fig, alt="The sigmoid and tanh curves for pre-activation z from -6 to 6. The sigmoid, used by the gates, "
+                    "rises from 0 to 1 and is 0.5 at z = 0; tanh, used for the candidate and for tanh(C), rises from "
+                    "-1 to 1 and is 0 at z = 0. Notice that beyond z = 4 or -4 both are almost flat at their limits, "
+                    "so a gate can be almost fully open or almost fully closed.")
 
 # %% [markdown]
 # What to notice: at z = 0 the sigmoid is 0.5 ("keep half") while tanh is 0 ("write nothing"); from z = ±4 on, both
@@ -252,17 +261,21 @@ print("same as the hand-stepped table (to 1e-6):",
 fig, (ax_mem, ax_gates) = plt.subplots(1, 2, figsize=(10, 3.5))
 days = table_a.index
 for table, name, style in ((table_a, "A", "-o"), (table_b, "B", "--s")):
-    ax_mem.plot(days, table["C_t (long-term)"], style, color="tab:red", label=f"C_t long-term, company {name}")
-    ax_mem.plot(days, table["h_t (short-term)"], style, color="tab:purple", label=f"h_t short-term, company {name}")
+    ax_mem.plot(days, table["C_t (long-term)"], style, color="C3", label=f"C_t long-term, company {name}")
+    ax_mem.plot(days, table["h_t (short-term)"], style, color="C4", label=f"h_t short-term, company {name}")
 ax_mem.set(title="Memories of one LSTM unit", xlabel="day t", ylabel="memory value (no units)", xticks=days)
 ax_mem.legend(fontsize=8)
-for column, colour in (("f_t: % to remember", "tab:blue"), ("i_t: % of potential to add", "tab:green"),
-                       ("o_t: % to output", "tab:orange")):
+for column, colour in (("f_t: % to remember", "C0"), ("i_t: % of potential to add", "C2"),
+                       ("o_t: % to output", "C1")):
     ax_gates.plot(days, table_a[column], "-o", color=colour, label=column)
 ax_gates.set(title="Its gates on company A", xlabel="day t", ylabel="gate value (%)", ylim=(0, 100), xticks=days)
 ax_gates.legend(fontsize=8)
 fig.tight_layout()
-plt.show()
+plots.show(fig, alt=f"Two line charts over days {days[0]} to {days[-1]}. Left, the long-term memory C_t and the "
+                    "short-term memory h_t of one LSTM unit, for company A (solid lines) and company B (dashed). "
+                    "Notice that B's memories start far above A's and the gap narrows but has not closed by the last "
+                    "day. Right, company A's forget, input and output gates in percent: on the last day the forget "
+                    "gate falls while the input and output gates rise.")
 
 # %% [markdown]
 # Left, the two tables as curves: company B's memories (dashed) start far above A's and the gap narrows, but has
@@ -334,7 +347,12 @@ print(f"at 20 steps, all paths / W2^n (W2 = 0.5): {at_20['LSTM dC_n/dC_0 (all pa
 scenarios = {"quiet day: keep the memory": (0.0, 0.0, 1.0), "big rise: overwrite": (1.0, 0.0, -1.0),
              "big fall: hold on": (-1.0, 0.0, 1.0)}
 fig = lstm.plot_gate_scenarios(scenarios)
-plt.show()
+plots.show(fig, alt="Three bar charts of one step of an LSTM unit, one per situation, each with bars for the gates "
+                    "f_t, i_t and o_t (fractions from 0 to 1) and for C_(t-1), the candidate C~_t, C_t and h_t. Quiet "
+                    "day: the forget gate keeps most of the memory 1.0 and little of a negative candidate is added. "
+                    "Big rise: the forget gate drops, the input gate opens and the old memory -1.0 is mostly replaced "
+                    "by the positive candidate. Big fall: the input gate is nearly shut and the forget gate nearly "
+                    "fully open, so the memory 1.0 is held almost unchanged.")
 
 # %% [markdown]
 # The same three snapshots as numbers, one column each (one step of `one_unit_table` from the given memories):
@@ -356,7 +374,10 @@ print(shown.to_string())  # gates in percent to one decimal, memories to three
 # %%
 # NBVAL_IGNORE_OUTPUT
 # Interactive: needs a running kernel (in a static view on GitHub nothing appears here; the panels above are the same).
-lstm.gate_playground()
+plots.show(lstm.gate_playground(), alt="Interactive gate playground (needs a running kernel): seven sliders set x_t, "
+                                       "h_(t-1), C_(t-1) and the biases of the four gates, and a bar chart of f_t, "
+                                       "i_t, o_t, C_(t-1), C~_t, C_t and h_t redraws with the step's values. The "
+                                       "three panels above are the same chart for three fixed situations.")
 
 # %% [markdown]
 # ## Use `keras.layers.LSTM`
@@ -582,7 +603,11 @@ example = 0
 marked = int(np.argmax(val_xs[example, :, 1]))
 print(f"sequence {example}: marked step t = {marked}, value to remember {val_xs[example, marked, 0]:.3f}")
 fig = lstm.plot_gate_heatmaps(activations, example=example, marker_step=marked)
-plt.show()
+plots.show(fig, alt=f"Four heat maps for validation sequence {example}, each with the 8 units as rows and the time "
+                    "steps as columns: the input gate i_t, the forget gate f_t and the output gate o_t (from 0 to 1), "
+                    "and the cell state C_t (negative and positive on a diverging scale). A dashed line marks the "
+                    f"marked step t = {marked}. Notice that in some units the cell state takes on a value after the "
+                    "marked step and keeps it to the last step, while the gates vary from step to step.")
 
 # %% [markdown]
 # The picture is one sequence; the numbers below average over all 300 validation sequences, per unit: the input gate
@@ -610,7 +635,11 @@ fig, ax = plt.subplots()
 ax.scatter(val_ys[:, 0], activations["c"][:, -1, memory_unit], s=10, alpha=0.6)
 ax.set(title=f"Unit {memory_unit}'s long-term memory at the last step holds the marked value",
        xlabel="marked value to remember (no units)", ylabel=f"C_20 of unit {memory_unit} (no units)")
-plt.show()
+plots.show(fig, alt=f"Scatter plot over the {len(val_ys)} validation sequences of unit {memory_unit}'s long-term "
+                    "memory at the last step, C_20, against the marked value it had to remember. Notice that the "
+                    "points lie close to a straight line (correlation "
+                    f"{gate_stats.loc[memory_unit, 'corr(C_20, marked value)']:.2f}): this unit's memory holds the "
+                    "marked value.")
 mean_forget = gate_stats["f_t after the mark (%)"].mean() / 100
 print(f"mean forget gate after the mark: {mean_forget:.2f}; kept by the C line alone over 10 steps: {mean_forget**10:.0%}")
 

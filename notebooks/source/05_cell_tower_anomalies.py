@@ -42,7 +42,7 @@
 # %%
 import time
 
-from utils import anomaly, course  # first, before Keras: see utils/__init__.py
+from utils import anomaly, course, plots  # first, before Keras: see utils/__init__.py
 from utils.anomaly import KINDS, KPIS, SIZES
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.anomaly import check_precision_recall_f1, check_rolling_zscore
@@ -110,7 +110,12 @@ week = max(range(1, 6), key=lambda w: len({a.kind for a in network.anomalies
 _ = anomaly.plot_cell(network, cell, slice(week * 168, (week + 1) * 168),
                       kpis=("users", "dl_load_pct", "dl_throughput_mbps"),
                       title=f"Simulated cell {cell}, week {week + 1}: hourly KPIs with the injected faults shaded")
-plt.show()
+plots.show(plt.gcf(), alt=f"Three stacked line charts of simulated cell {cell}'s hourly KPIs over week {week + 1}: "
+                          "connected users, downlink load in percent and downlink throughput in Mbit/s, with the "
+                          "injected faults shaded and named by kind in the legend. Notice the daily rhythm and the "
+                          "quieter weekend at the end of the week. The outage drops every KPI to 0 and the spike "
+                          "jumps above every other hour: those are easy. The level shift is hard to see: throughput "
+                          "falls relative to load, in hours that are quiet anyway.")
 
 # %% [markdown]
 # Notice the daily rhythm and the quieter weekend (the last two days of the week shown). The outage (grey) drops every KPI to 0 and the spike
@@ -320,7 +325,11 @@ plt.title("LSTM anomaly scores on the validation cells")
 plt.xlabel("score (largest forecast error, in typical errors)")
 plt.ylabel("density (log scale)")
 plt.legend()
-plt.show()
+plots.show(plt.gcf(), alt="Two overlaid histograms, log density, of the LSTM anomaly score on the validation cells, "
+                          "one for normal hours and one for anomalous hours, with a dashed line at the threshold "
+                          f"chosen on validation (a score of {lstm_threshold:.2f}). Notice that the two overlap: "
+                          "normal hours pile up at low scores, anomalous hours spread far to the right but many sit "
+                          "among the normal ones, so no threshold separates them perfectly.")
 
 # %% [markdown]
 # The two distributions overlap: no threshold separates them perfectly. Normal hours pile up at low scores; anomalous
@@ -567,7 +576,12 @@ _ = anomaly.plot_cell(held_out, test_position, slice(plot_week * 168, (plot_week
                       kpis=("users", "dl_load_pct", "dl_throughput_mbps"),
                       flags={"LSTM": lstm_flags[test_position], "z-score": z_flags[test_position]},
                       title=f"Held-out cell {test_cells[test_position]}, week {plot_week + 1}: faults and alarms")
-plt.show()
+plots.show(plt.gcf(), alt=f"Three stacked line charts of held-out cell {test_cells[test_position]}'s hourly KPIs over "
+                          f"week {plot_week + 1}: connected users, downlink load and downlink throughput, with the "
+                          "injected faults shaded by kind and, above the users curve, markers for the hours flagged "
+                          "by the LSTM detector and by the rolling z-score. Look at which faults get markers from "
+                          "both detectors and which only from the LSTM, runs of LSTM markers just after a fault has "
+                          "ended, and markers of both on ordinary evening peaks.")
 
 # %% [markdown]
 # What to look for: which shaded faults get markers from both detectors and which only from the LSTM (the subtle

@@ -33,7 +33,7 @@
 # %%
 import time
 
-from utils import course  # first, before Keras: see utils/__init__.py
+from utils import course, plots  # first, before Keras: see utils/__init__.py
 from utils import seq2seq as s2s
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.seq2seq import check_run_decoder
@@ -170,7 +170,12 @@ for name, array, vocab in zip(["encoder_input", "decoder_input", "decoder_target
 
 # %%
 _ = s2s.plot_encoder_decoder(s2s.number_tokens(example[0]), s2s.number_tokens(example[1]))
-plt.show()
+plots.show(plt.gcf(), alt=f"Diagram of the encoder-decoder unrolled in time for '{example[0]}' to '{example[1]}'. On "
+                          "the left, the encoder's LSTM boxes, one per English token, read the sentence in reverse "
+                          "order; one arrow carries their final memories [h, c] to the decoder on the right, whose "
+                          "boxes each read one token (the start marker, then the French tokens) and predict the next "
+                          "one, ending with the end marker. Each row of boxes shares one set of weights. Notice that "
+                          "[h, c] is the only link between the English and the French half.")
 
 # %% [markdown]
 # In the picture, each box is one time step of an LSTM (notebook 03); the encoder's boxes all share one set of weights,

@@ -88,6 +88,11 @@ print(f"Daily log return: mean {100 * np.nanmean(log_return):.3f} %, standard de
       f"{100 * np.nanstd(log_return):.2f} %, largest fall {100 * np.nanmin(log_return):.1f} %, "
       f"largest rise {100 * np.nanmax(log_return):.1f} %.")
 print(f"Days the close went up: {100 * np.mean(log_return[1:] > 0):.1f} %.")
+plots.show(fig, alt=f"Three stacked charts of MSFT over {len(close):,} trading days: the daily close in US$, the "
+                    "daily log return in percent, and the daily volume in millions of shares. Notice that the close "
+                    f"more than triples, from ${close[0]:.2f} to ${close[-1]:.2f}, mostly in the last years; the "
+                    "returns look like noise around zero, with big moves in clusters; volume has spikes and drifts "
+                    "down over the years.")
 
 # %% [markdown]
 # What to notice:
@@ -296,6 +301,10 @@ print(f"trained {len(price_history.epoch)} epochs; best validation MSE "
 # %%
 _ = plots.plot_learning_curves(price_history, "LSTM on scaled MSFT prices: learning curves",
                               loss_label="MSE on scaled values", mark_best=True)
+plots.show(plt.gcf(), alt="Learning curves of the LSTM on scaled MSFT prices: training and validation MSE per epoch "
+                          f"over {len(price_history.epoch)} epochs, with a dotted line at the best validation epoch, "
+                          "whose weights early stopping keeps. Notice that the training loss falls and stays low "
+                          "while the validation loss stops improving after a few epochs.")
 
 # %% [markdown]
 # In the curves, the training loss falls and stays low while the validation loss stops improving after a few epochs;
@@ -319,6 +328,10 @@ print(f"test days on which the LSTM's forecast is below the actual close: {100 *
 # %%
 _ = fc.plot_forecasts(test_dates, actual, {"LSTM on scaled prices": lstm_on_prices, "persistence": today},
                       "MSFT test period: forecasts of the next close", "close (US$)")
+plots.show(plt.gcf(), alt=f"Line chart of the actual MSFT close over the {len(actual)} test days, with the next-close "
+                          "forecasts of the LSTM on scaled prices and of persistence. Notice that persistence follows "
+                          "the actual close closely, while the LSTM's forecast stays below the actual close on "
+                          f"{100 * np.mean(lstm_on_prices < actual):.0f} % of the test days.")
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -420,6 +433,11 @@ print(f"for comparison, always forecasting the average training return scores {n
 # %%
 _ = plots.plot_learning_curves(return_history, "LSTM on standardised MSFT log returns: learning curves",
                                loss_label="MSE (standardised returns)", mark_best=True)
+plots.show(plt.gcf(), alt="Learning curves of the LSTM on standardised MSFT log returns: training and validation MSE "
+                          f"per epoch over {len(return_history.epoch)} epochs, with a dotted line at the best "
+                          "validation epoch. Notice that the validation loss hardly improves: its best, "
+                          f"{min(return_history.history['val_loss']):.3f}, is about what always forecasting the "
+                          f"average training return scores, {np.mean(val_targets ** 2):.3f}.")
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -467,6 +485,10 @@ msft_table
 _ = fc.plot_forecasts(test_dates, actual, {"persistence": today, "LSTM on returns": lstm_on_returns,
                                            f"moving average ({MA_K})": msft_forecasts[f"moving average, last {MA_K} days"]},
                       "MSFT, last 40 test days: next-close forecasts", "close (US$)", last=40)
+plots.show(plt.gcf(), alt="Line chart of the MSFT close over the last 40 test days, with the next-close forecasts of "
+                          f"persistence, the LSTM on returns and the {MA_K}-day moving average. Notice that the LSTM "
+                          "on returns lies almost on top of persistence, which is the actual close one day late, and "
+                          "the moving average trails further behind the rise.")
 
 # %% [markdown]
 # The plot of the last 40 test days shows why the table is so tight: the LSTM on returns lies almost on top of
@@ -642,6 +664,9 @@ ax.plot(sst.index, sst.to_numpy())
 ax.set(title="Niño 1+2 monthly sea-surface temperature", xlabel="month", ylabel="temperature (°C)")
 print(f"{len(sst)} months, {sst.index[0]:%Y-%m} … {sst.index[-1]:%Y-%m}; "
       f"{sst.min():.1f} … {sst.max():.1f} °C, no missing months: {not sst.isna().any()}")
+plots.show(fig, alt=f"Line chart of the Niño 1+2 monthly mean sea-surface temperature, {sst.index[0]:%Y-%m} to "
+                    f"{sst.index[-1]:%Y-%m}, between {sst.min():.1f} and {sst.max():.1f} °C. Notice the strong yearly "
+                    "cycle, and the El Niño years that push the temperature up irregularly.")
 
 # %% [markdown]
 # `fc.one_step_experiment` runs the steps of this notebook in one call: chronological 70/15/15 split, scaler fitted
@@ -680,6 +705,11 @@ fc.plot_forecasts(sst_run.test_index, sst_run.actual,
                   {name: sst_run.forecasts[name] for name in ("persistence", "LSTM(32)")},
                   "Niño 1+2 test months: next-month forecasts", "temperature (°C)", ax=axes[1])
 fig.tight_layout()
+plots.show(fig, alt="Two charts. Left, learning curves of the Niño 1+2 LSTM: training and validation MSE per epoch, "
+                    "flattening after the first few epochs. Right, the actual temperature over the test months with "
+                    "the next-month forecasts of persistence and of the LSTM. Notice that persistence is the actual "
+                    "curve shifted one month later, so it misses each turn of the cycle by a month, while the LSTM's "
+                    "forecast turns with the actual temperature.")
 
 # %% [markdown]
 # **What the table says.** Here the LSTM learns real structure: its test MAE is less than half that of persistence
@@ -764,6 +794,12 @@ ax.set(title="Niño 1+2: test error against forecast horizon", xlabel="months ah
        xticks=range(1, H + 1))
 ax.legend(fontsize=8)
 fig.tight_layout()
+plots.show(fig, alt=f"Line chart of test MAE in °C against the forecast horizon, 1 to {H} months ahead, for the "
+                    "recursive and the direct LSTM (lines with dots) and for the direct linear model, persistence and "
+                    "the seasonal naive forecast (dashed). Notice that the learned models' error grows with the "
+                    "horizon and levels off from about four months on, below the seasonal naive forecast, while "
+                    "persistence is worst at six months, when the cycle is at its opposite phase, and recovers at "
+                    "twelve.")
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -39,7 +39,7 @@
 import time
 from collections import Counter
 
-from utils import course, music  # first, before Keras: see utils/__init__.py
+from utils import course, music, plots  # first, before Keras: see utils/__init__.py
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.music import check_sample_with_temperature, check_transpose
 from utils.validate import has, whole
@@ -89,7 +89,12 @@ print("its first notes as (MIDI pitch, duration in quarter notes):",
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-music.audio_player(lullaby["notes"], bpm=100)
+plots.show(music.audio_player(lullaby["notes"], bpm=100), alt="Audio player: the lullaby 'Schlaf, Kindlein, schlaf' "
+                                                              f"from Hesse (tune K0001, {len(lullaby['notes'])} notes "
+                                                              "and rests; its first notes are printed above as "
+                                                              "(pitch, duration) pairs), played by the course's NumPy "
+                                                              "synthesizer at 100 beats per minute, at most its first "
+                                                              "12 seconds.")
 
 # %% [markdown]
 # ## 2 · From notes to tokens
@@ -372,7 +377,10 @@ ax.set_title("Validation NLL by position in the tune")
 ax.set_xlabel("position of the predicted token in its tune")
 ax.set_ylabel("mean NLL (nats/token)")
 ax.legend()
-plt.show()
+plots.show(fig, alt="Line chart of the mean validation NLL per token, in nats, by the position of the predicted token "
+                    f"in its tune ({', '.join(labels)}), for the trigram and the shipped LSTM. Notice that the LSTM "
+                    "is below the trigram at every position, and that its advantage is small in a tune's first four "
+                    "notes and larger from the ninth note on.")
 print(pd.DataFrame(by_position, index=pd.Index(labels, name="position")).T.round(2).to_string())
 
 # %%
@@ -439,7 +447,9 @@ ax.set_title(f"Next-token probabilities after {' '.join(seed_phrase[1:])}")
 ax.set_xlabel("next token (pitch:duration)")
 ax.set_ylabel("probability")
 ax.legend()
-plt.show()
+plots.show(fig, alt="Grouped bar chart of the shipped model's probabilities for the 10 likeliest next tokens after "
+                    f"{' '.join(seed_phrase[1:])}, at temperatures 0.5, 1 and 2. Notice that T = 0.5 gives the "
+                    "likeliest token an even larger share while T = 2 levels the bars, so the rarer tokens gain.")
 
 # %% [markdown]
 # In the plot, $T = 0.5$ gives the likeliest token an even larger share and $T = 2$ levels the bars, so the rarer
@@ -501,7 +511,10 @@ for k, (tokens, notes) in enumerate(zip(composed, composed_notes)):
 fig = music.plot_piano_roll(
     [composed_notes[0], composed_notes[1], in_c[val_idx[0]]],
     ["LSTM tune 1 (T = 0.8)", "LSTM tune 2 (T = 0.8)", f"the real tune seed 1 came from: '{tunes[val_idx[0]]['title']}'"])
-plt.show()
+plots.show(fig, alt="Three piano rolls, pitch against time in quarter notes, one bar per note: two tunes composed by "
+                    f"the LSTM at T = 0.8 and, below, the real tune '{tunes[val_idx[0]]['title']}' whose first four "
+                    "notes seeded the first one. Compare whether the LSTM's tunes move in small steps like the real "
+                    "one, repeat figures and end on their home note.")
 
 # %% [markdown]
 # Compare the rolls: does the LSTM's tune move in small steps like the real one, repeat figures, end on its home
@@ -509,7 +522,10 @@ plt.show()
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-music.audio_player(composed_notes[0], bpm=100)
+plots.show(music.audio_player(composed_notes[0], bpm=100), alt="Audio player: LSTM tune 1 (T = 0.8), the top piano "
+                                                               f"roll above, {len(composed_notes[0])} notes and rests "
+                                                               "played by the course's NumPy synthesizer at 100 beats "
+                                                               "per minute, at most its first 12 seconds.")
 
 # %% [markdown]
 # ## 6 · Judging the tunes with numbers
@@ -596,7 +612,10 @@ ax.set_title("How often each note name is played (weighted by duration)")
 ax.set_xlabel("pitch class")
 ax.set_ylabel("share of played time")
 ax.legend()
-plt.show()
+plots.show(fig, alt="Grouped bar chart of the share of played time for each of the 12 note names, weighted by "
+                    "duration, for the real tunes, the LSTM's tunes at T = 0.8 and the trigram's tunes. Notice where "
+                    "the LSTM's bars differ from the real tunes'; the trigram, which only counts, matches the overall "
+                    "mix of note names best.")
 
 # %% [markdown]
 # ## Key takeaways
