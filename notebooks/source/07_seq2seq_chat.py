@@ -208,10 +208,10 @@ ax = plots.plot_learning_curves(curves, "Chat model: per-token loss while traini
                                 loss_label="cross-entropy (nats / token)")
 ax.axhline(unigram_val, color="gray", linestyle="--", label="unigram baseline (validation)")
 ax.legend()
-plots.show(fig, alt="Line chart of the chat model's per-token cross-entropy per epoch, for training (with teacher "
-                    "forcing) and for validation (unseen prompts), with a dashed line for the unigram baseline on "
-                    "validation. Notice that the training loss starts above the validation loss and ends below it, "
-                    "and that the validation loss ends below the unigram baseline, still falling in the last epoch.")
+plots.show(ax.figure, alt="Line chart of the chat model's per-token cross-entropy per epoch, for training (with teacher "
+                         "forcing) and for validation (unseen prompts), with a dashed line for the unigram baseline on "
+                         "validation. Notice that the training loss starts above the validation loss and ends below it, "
+                         "and that the validation loss ends below the unigram baseline, still falling in the last epoch.")
 
 # %%
 # NBVAL_CHECK_OUTPUT
