@@ -95,7 +95,7 @@ NOTEBOOK_CELLS = [
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     """A small notebook run as the builder runs the solutions (fresh kernel, Jupyter's inline backend)."""
-    from utils.build_notebooks import execute
+    from tools.build_notebooks import execute
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in NOTEBOOK_CELLS])
     execute(nb, tmp_path_factory.mktemp("alt"), "notebooks/solutions/alt_demo.ipynb")

@@ -361,11 +361,11 @@ print(f"test mean absolute error, in units of this month's price: RNN {rnn_mae:.
 ax = plots.plot_learning_curves(history, "Learning the five weights", loss_label="mean absolute error (relative price)")
 ax.axhline(persistence_mae, color="gray", ls="--", label="persistence on the test set")
 ax.legend()
-plots.show(fig, alt="Learning curves of the five-weight RNN: mean absolute error per epoch for training and "
-                    "validation, falling steeply in the first epochs and then flat, with a dashed line at "
-                    "persistence's test error. Notice that the curves flatten at about the persistence line: the test "
-                    f"error is {rnn_mae:.4f} for the RNN and {persistence_mae:.4f} for persistence, so the RNN is no "
-                    "better than predicting 'no change'.")
+plots.show(ax.figure, alt="Learning curves of the five-weight RNN: mean absolute error per epoch for training and "
+                          "validation, falling steeply in the first epochs and then flat, with a dashed line at "
+                          "persistence's test error. Notice that the curves flatten at about the persistence line: the test "
+                          f"error is {rnn_mae:.4f} for the RNN and {persistence_mae:.4f} for persistence, so the RNN is no "
+                          "better than predicting 'no change'.")
 
 # %%
 # NBVAL_CHECK_OUTPUT
