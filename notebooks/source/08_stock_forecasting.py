@@ -709,10 +709,11 @@ fc.plot_forecasts(sst_run.test_index, sst_run.actual,
 fig.tight_layout()
 plots.show(fig, alt="Two charts. Left, learning curves of the Niño 1+2 LSTM: training and validation MSE per epoch "
                     f"over {len(sst_run.history.epoch)} epochs, the training loss going from "
-                    f"{sst_run.history.history['loss'][0]:.4f} to {sst_run.history.history['loss'][-1]:.4f}. Right, the actual temperature over the test months with "
-                    "the next-month forecasts of persistence and of the LSTM. Notice that persistence is the actual "
-                    "curve shifted one month later, so it misses each turn of the cycle by a month, while the LSTM's "
-                    "forecast turns with the actual temperature.")
+                    f"{sst_run.history.history['loss'][0]:.4f} to {sst_run.history.history['loss'][-1]:.4f}. "
+                    "Right, the actual temperature over the test months with the next-month forecasts of "
+                    "persistence and of the LSTM. Notice that persistence is the actual curve shifted one month "
+                    "later, so it misses each turn of the cycle by a month, while the LSTM's forecast turns with the "
+                    "actual temperature.")
 
 # %% [markdown]
 # **What the table says.** Here the LSTM learns real structure: its test MAE is less than half that of persistence
