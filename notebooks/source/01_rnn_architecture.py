@@ -33,7 +33,9 @@
 #
 # `utils` is this course's package (the `utils/` folder): data loaders, plots, exercise checks and the code that
 # several notebooks share. It comes before Keras because it keeps TensorFlow's start-up log quiet.
-# `course.setup(seed=42)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers.
+# `course.setup(seed=42)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers. A code cell that
+# starts with `# Saved in utils/...` is the lesson's code, kept identical in that module because later notebooks or
+# the checks use it from there.
 
 # %%
 from utils import course, data, plots, rnn  # first, before Keras: see utils/__init__.py
@@ -361,9 +363,11 @@ print(f"test mean absolute error, in units of this month's price: RNN {rnn_mae:.
 ax = plots.plot_learning_curves(history, "Learning the five weights", loss_label="mean absolute error (relative price)")
 ax.axhline(persistence_mae, color="gray", ls="--", label="persistence on the test set")
 ax.legend()
-plots.show(ax.figure, alt="Learning curves of the five-weight RNN: mean absolute error per epoch for training and "
-                          "validation, falling steeply in the first epochs and then flat, with a dashed line at "
-                          "persistence's test error. Notice that the curves flatten at about the persistence line: the test "
+plots.show(ax.figure, alt="Learning curves of the five-weight RNN: mean absolute error per epoch for training "
+                          f"(from {history.history['loss'][0]:.4f} in epoch 1 to {history.history['loss'][-1]:.4f} in "
+                          f"epoch {len(history.history['loss'])}) and validation (from "
+                          f"{history.history['val_loss'][0]:.4f} to {history.history['val_loss'][-1]:.4f}), with a "
+                          "dashed line at persistence's test error. Compare the curves with that line: the test "
                           f"error is {rnn_mae:.4f} for the RNN and {persistence_mae:.4f} for persistence, so the RNN is no "
                           "better than predicting 'no change'.")
 

@@ -44,7 +44,9 @@
 #
 # `utils` is this course's package (the `utils/` folder): data loaders, plots, exercise checks and the code that
 # several notebooks share. It comes before Keras because it keeps TensorFlow's start-up log quiet.
-# `course.setup(seed=42)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers.
+# `course.setup(seed=42)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers. A code cell that
+# starts with `# Saved in utils/...` is the lesson's code, kept identical in that module because later notebooks or
+# the checks use it from there.
 
 # %%
 import time
@@ -569,7 +571,7 @@ def train_on_gap(kind, gap, forget_bias=None, label=None):
     keras.utils.set_random_seed(0)
     xs, ys = memory_task(1000, gap, seed=1, noise=2.0)
     model = memory_model(kind, units=16, learning_rate=LEARNING_RATE, forget_bias=forget_bias,
-                                   clipnorm=CLIP_NORM)
+                         clipnorm=CLIP_NORM)
     best_epoch = keras.callbacks.EarlyStopping(monitor="val_loss", patience=EPOCHS, restore_best_weights=True)
     started = time.perf_counter()
     history = model.fit(xs, ys, epochs=EPOCHS, batch_size=BATCH, validation_data=validation_sets[gap],

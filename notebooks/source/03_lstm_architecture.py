@@ -606,8 +606,9 @@ fig = lstm.plot_gate_heatmaps(activations, example=example, marker_step=marked)
 plots.show(fig, alt=f"Four heat maps for validation sequence {example}, each with the 8 units as rows and the time "
                     "steps as columns: the input gate i_t, the forget gate f_t and the output gate o_t (from 0 to 1), "
                     "and the cell state C_t (negative and positive on a diverging scale). A dashed line marks the "
-                    f"marked step t = {marked}. Notice that in some units the cell state takes on a value after the "
-                    "marked step and keeps it to the last step, while the gates vary from step to step.")
+                    f"marked step t = {marked}. Look, in the cell-state map, for units whose value changes at the "
+                    "marked step and then keeps its sign to the last step; the table below measures how closely "
+                    "each unit's last cell state follows the marked value.")
 
 # %% [markdown]
 # The picture is one sequence; the numbers below average over all 300 validation sequences, per unit: the input gate

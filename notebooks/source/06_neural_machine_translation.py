@@ -28,7 +28,9 @@
 #
 # `utils` is this course's package (the `utils/` folder): data loaders, plots, exercise checks and the code that
 # several notebooks share. It comes before Keras because it keeps TensorFlow's start-up log quiet.
-# `course.setup(seed=6)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers.
+# `course.setup(seed=6)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers. A code cell that
+# starts with `# Saved in utils/...` is the lesson's code, kept identical in that module because later notebooks or
+# the checks use it from there.
 
 # %%
 import time
@@ -359,10 +361,10 @@ print("decoder LSTM shared with the training model:",
 #
 # ## Exercise 1 · greedy decoding
 #
-# Write the decoding loop. `step(token, state)` returns the probabilities of the next token and the decoder's new
-# state. The first input is `start_id`; after that, the decoder reads the token it has just chosen, from the state it
-# has just returned. Decoding ends when the chosen token is `end_id` or when `max_len` tokens have been written,
-# whichever comes first.
+# Write the decoding loop, `run_decoder(step, state, start_id, end_id, max_len, pick=np.argmax)`. `step(token, state)`
+# returns the probabilities of the next token and the decoder's new state. The first input is `start_id`; after that,
+# the decoder reads the token it has just chosen, from the state it has just returned. Decoding ends when the chosen
+# token is `end_id` or when `max_len` tokens have been written, whichever comes first.
 #
 # Each token is chosen by `pick(probabilities)`. Its default, `np.argmax`, picks the single most probable token: that
 # is **greedy decoding**. (Notebook 07 passes another `pick` to the same loop, to sample replies.)

@@ -303,8 +303,10 @@ _ = plots.plot_learning_curves(price_history, "LSTM on scaled MSFT prices: learn
                               loss_label="MSE on scaled values", mark_best=True)
 plots.show(plt.gcf(), alt="Learning curves of the LSTM on scaled MSFT prices: training and validation MSE per epoch "
                           f"over {len(price_history.epoch)} epochs, with a dotted line at the best validation epoch, "
-                          "whose weights early stopping keeps. Notice that the training loss falls and stays low "
-                          "while the validation loss stops improving after a few epochs.")
+                          "whose weights early stopping keeps. Notice that the training loss goes from "
+                          f"{price_history.history['loss'][0]:.5f} to {price_history.history['loss'][-1]:.5f}, while "
+                          "the validation loss is lowest at epoch "
+                          f"{int(np.argmin(price_history.history['val_loss'])) + 1} and does not improve after it.")
 
 # %% [markdown]
 # In the curves, the training loss falls and stays low while the validation loss stops improving after a few epochs;
@@ -705,11 +707,13 @@ fc.plot_forecasts(sst_run.test_index, sst_run.actual,
                   {name: sst_run.forecasts[name] for name in ("persistence", "LSTM(32)")},
                   "Niño 1+2 test months: next-month forecasts", "temperature (°C)", ax=axes[1])
 fig.tight_layout()
-plots.show(fig, alt="Two charts. Left, learning curves of the Niño 1+2 LSTM: training and validation MSE per epoch, "
-                    "flattening after the first few epochs. Right, the actual temperature over the test months with "
-                    "the next-month forecasts of persistence and of the LSTM. Notice that persistence is the actual "
-                    "curve shifted one month later, so it misses each turn of the cycle by a month, while the LSTM's "
-                    "forecast turns with the actual temperature.")
+plots.show(fig, alt="Two charts. Left, learning curves of the Niño 1+2 LSTM: training and validation MSE per epoch "
+                    f"over {len(sst_run.history.epoch)} epochs, the training loss going from "
+                    f"{sst_run.history.history['loss'][0]:.4f} to {sst_run.history.history['loss'][-1]:.4f}. "
+                    "Right, the actual temperature over the test months with the next-month forecasts of "
+                    "persistence and of the LSTM. Notice that persistence is the actual curve shifted one month "
+                    "later, so it misses each turn of the cycle by a month, while the LSTM's forecast turns with the "
+                    "actual temperature.")
 
 # %% [markdown]
 # **What the table says.** Here the LSTM learns real structure: its test MAE is less than half that of persistence

@@ -33,7 +33,9 @@
 #
 # `utils` is this course's package (the `utils/` folder): data loaders, plots, exercise checks and the code that
 # several notebooks share. It comes before Keras because it keeps TensorFlow's start-up log quiet.
-# `course.setup(seed=9)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers.
+# `course.setup(seed=9)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers. A code cell that
+# starts with `# Saved in utils/...` is the lesson's code, kept identical in that module because later notebooks or
+# the checks use it from there.
 
 # %%
 import time
@@ -297,7 +299,7 @@ print(f"LSTM check: 4 gates x units x (inputs + units + 1) = 4 x {u} x ({d} + {u
 #
 # Training to a good model takes many minutes on a laptop CPU, too long for a lecture. Here we train for a single
 # epoch on the first 640 training tunes (an epoch is one pass over them; about an eighth of the training set), just to
-# see the loss fall.
+# see how far so short a run gets.
 # `music.tune_batches` groups tunes of similar length into batches of 64, so that little time is lost on padding.
 
 # %%
