@@ -49,7 +49,7 @@ def show(obj, alt: str) -> None:
     else:
         display(data, metadata=metadata, raw=True)
     if isinstance(obj, plt.Axes | plt.Figure):
-        plt.close(obj.get_figure(root=True) if isinstance(obj, plt.Axes) else obj)
+        plt.close(obj.figure if isinstance(obj, plt.Axes) else obj)
 
 
 def alt_bundle(obj, alt: str) -> tuple[dict, dict]:
@@ -66,7 +66,7 @@ def alt_bundle(obj, alt: str) -> tuple[dict, dict]:
     from IPython.core.formatters import DisplayFormatter
 
     alt = " ".join(alt.split())
-    figure = obj.get_figure(root=True) if isinstance(obj, plt.Axes) else obj
+    figure = obj.figure if isinstance(obj, plt.Axes) else obj  # (get_figure(root=True) needs matplotlib 3.10)
     shell = get_ipython()
     data, metadata = (shell.display_formatter if shell is not None else DisplayFormatter()).format(figure)
     data, metadata = dict(data), {key: dict(v) if isinstance(v, dict) else v for key, v in metadata.items()}
