@@ -14,16 +14,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.notebook_code import code_cells
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "notebooks" / "source").glob("[0-9][0-9]_*.py"))
 MARKER = re.compile(r"^# Saved in (utils/[\w/]+\.py)\b")
 
 
 def saved_cells(source: Path) -> list[tuple[str, str]]:
-    """The (module path, cell code) of every cell of a Jupytext percent source that starts with the save marker."""
-    cells = re.split(r"^# %%.*$", source.read_text(encoding="utf-8"), flags=re.M)[1:]
+    """The (module path, cell code) of every code cell of a notebook source that starts with the save marker."""
     found = []
-    for cell in cells:
+    for cell in code_cells(source.name[:2]):
         code = cell.strip("\n")
         match = MARKER.match(code)
         if match:
