@@ -88,7 +88,7 @@ def test_colab_constraints_agree_with_readme_and_are_accepted_by_pyproject():
     stated = re.search(r"Colab's preinstalled versions \(([^)]+)\)", readme)
     assert stated, "README's 'On Colab' section lists Colab's versions"
     names = {"tensorflow": "TensorFlow", "keras": "Keras", "numpy": "numpy", "pandas": "pandas",
-             "yfinance": "yfinance", "music21": "music21"}
+             "yfinance": "yfinance", "music21": "music21", "scikit-learn": "scikit-learn", "scipy": "scipy"}
     assert set(pins) == set(names)
     for package, label in names.items():
         version = re.search(rf"{label} ([\d.]+)", stated.group(1))
