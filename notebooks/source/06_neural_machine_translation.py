@@ -695,8 +695,9 @@ for ax, number in zip(axes, heat_numbers):
     ids, weights = s2s.attention_map(attentive, english_vocab.encode(source), max_len=TARGET_LENGTH)
     written = french_vocab.decode(ids) + ["[end]"]
     heat_maps[number] = (source, written[: len(weights)], weights)
+    print(f"{number:>6}:", ", ".join(f"{w} <- {source[int(row.argmax())]}" for w, row in zip(written, weights)))
     ax.imshow(weights, cmap="viridis", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
-    ax.set_xticks(range(len(source)), source, rotation=60, ha="right")
+    ax.set_xticks(range(len(source)), source, rotation=60, ha="right", rotation_mode="anchor")
     ax.set_yticks(range(len(weights)), written[: len(weights)])
     ax.set_xlabel("English source (reading order)")
     guess = s2s.join_number_tokens(french_vocab.decode(ids))
@@ -705,10 +706,11 @@ axes[0].set_ylabel("French output, one row per decoder step")
 fig.colorbar(axes[-1].images[0], ax=axes, shrink=0.6, label="attention weight (each row sums to 1)")
 plots.show(fig, alt="Three heat-maps of the attention model's weights, one per held-out number (71, 71,991 and "
                     "99,397): rows are the French tokens it wrote, columns the English source tokens in reading "
-                    "order, brighter means more weight, and each row sums to 1. The bright cells run roughly from "
-                    "top left to bottom right, in English word order: neuf looks at nine, trois at three, sept at "
-                    "seven. The French words English lacks look at the English units word that calls for them: the "
-                    "et and onze of soixante et onze at one, the dix of quatre-vingt-dix-neuf at nine.")
+                    "order, brighter means more weight, and each row sums to 1. Words with an English counterpart "
+                    "look at it: neuf at nine, sept at seven. The French words English lacks look at the English "
+                    "units word that calls for them: the et and onze of soixante et onze at one, each dix of "
+                    "quatre-vingt-dix in 99,397 at the units word after ninety (nine, then seven). The column of "
+                    "thousand stays dark.")
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -721,25 +723,31 @@ def strongest_source(number, french_word):
 _ = course.claim("the three numbers of the heat-maps are held-out numbers", set(heat_numbers) <= set(test_numbers))
 _ = course.claim("each row of attention weights sums to 1",
                  all(np.allclose(weights.sum(axis=1), 1, atol=1e-4) for _, _, weights in heat_maps.values()))
-_ = course.claim("writing neuf, trois and sept, the decoder looks most at nine, three and seven",
-                 [strongest_source(71_991, "neuf"), strongest_source(99_397, "trois"),
-                  strongest_source(99_397, "sept")] == ["nine", "three", "seven"])
+_ = course.claim("writing neuf (71,991) and sept (99,397), the decoder looks most at nine and at seven",
+                 [strongest_source(71_991, "neuf"), strongest_source(99_397, "sept")] == ["nine", "seven"])
+_ = course.claim("writing trois (99,397), it looks most at three or at the comma beside it",
+                 strongest_source(99_397, "trois") in ("three", ","))
 _ = course.claim("writing the et and the onze of 71, it looks most at one, not at seventy",
                  strongest_source(71, "et") == strongest_source(71, "onze") == "one")
-_ = course.claim("writing the dix of quatre-vingt-dix-neuf (99,397), it looks most at nine, not at ninety",
-                 strongest_source(99_397, "dix") == "nine")
+_ = course.claim("writing each dix of 99,397, it looks most at the units word after ninety: nine, then seven",
+                 [heat_maps[99_397][0][int(row.argmax())] for word, row in zip(*heat_maps[99_397][1:])
+                  if word == "dix"] == ["nine", "seven"])
+_ = course.claim("writing mille, it looks most at another token than thousand, in both numbers",
+                 all(strongest_source(number, "mille") != "thousand" for number in (71_991, 99_397)))
 
 # %% [markdown]
-# Read each row as one decoder step: the bright cells are the English tokens whose encoder states it read. The French
-# words that have an English counterpart look at it: *neuf* at *nine*, *trois* at *three*, *sept* at *seven*, so the
-# bright cells run from the top left to the bottom right, in English word order.
+# Read each row as one decoder step: the bright cells are the English tokens whose encoder states it read (the lines
+# printed above name the brightest of each row). A French word with an English counterpart looks at it: *neuf* at
+# *nine* in 71,991, *sept* at *seven* in 99,397. *Trois* looks at *three* or at the comma beside it: the encoder reads
+# the English reversed, so the state at the comma is the one that has just read *three*, and nearly the same.
 #
 # The telling rows are the French words English does not have. In 71, *et* and *onze* look at *one*: French counts
 # 71 as "sixty and eleven", and it is the English units word, not *seventy*, that says "write *et onze*". In 99,397
-# the *dix* of *quatre-vingt-dix-neuf* ("four twenties, ten and nine") looks at *nine*, again the units word that
-# decides how the tens are written. Attention is not a word-for-word dictionary: each column is an encoder *state*,
-# and the encoder read the English reversed, so the state at a token has also read every token after it. That is why
-# rows spread their weight over several tokens, and why a French word need not look only at its own English word.
+# each *dix* of *quatre-vingt-dix-…* ("four twenties and ten") looks at the units word after *ninety*, *nine* and
+# then *seven*: that word decides how the tens end (*dix-neuf*, *dix-sept*), while *ninety* itself says little
+# more than "*quatre-vingt*". Attention is not a word-for-word dictionary: each column is an encoder *state*, which
+# has also read every token after it in the reversed English, so rows spread their weight, and *mille* looks most at
+# another token than *thousand* in both numbers.
 
 # %% [markdown]
 # ## Save and reload
