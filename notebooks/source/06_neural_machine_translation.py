@@ -591,14 +591,15 @@ def build_attention_seq2seq(source_vocab_size, target_vocab_size, source_length,
 
 
 # %% [markdown]
-# The same sizes as the plain translator (32-number embeddings, 64 units, the same learning rate), so the only
-# difference is attention. It adds the attention layer's few weights and a wider softmax layer, which reads the
-# context next to the decoder output:
+# The same embeddings (32 numbers) and learning rate as the plain translator, but half its units: attention costs
+# time at every step, and half the units keep this notebook within its running-time budget. So the comparison is
+# deliberately not in attention's favour: a smaller model with attention against the larger plain one.
 
 # %%
 # NBVAL_CHECK_OUTPUT
+ATTENTION_UNITS = UNITS // 2
 attentive = build_attention_seq2seq(len(english_vocab), len(french_vocab), source_length=SOURCE_LENGTH, embed_dim=32,
-                                    units=UNITS, learning_rate=1e-2)
+                                    units=ATTENTION_UNITS, learning_rate=1e-2)
 print(f"parameters: plain {translator.model.count_params():,}, with attention {attentive.model.count_params():,}")
 
 # %% [markdown]
@@ -632,8 +633,8 @@ attention_seconds += train(attentive, course.epochs(2), attention_losses, attent
 attention_ids = s2s.greedy_decode_batch(attentive, test_arrays[0], max_len=TARGET_LENGTH)
 attention_correct = np.array([s2s.join_number_tokens(french_vocab.decode(ids)) == french
                               for ids, (_, french) in zip(attention_ids, test_pairs)])
-test_loss = {"plain": s2s.per_token_loss(translator, *test_arrays),
-             "attention": s2s.per_token_loss(attentive, *test_arrays)}
+test_loss = {"plain": s2s.per_token_loss(translator, *test_arrays, batch_size=2500),
+             "attention": s2s.per_token_loss(attentive, *test_arrays, batch_size=2500)}
 words = np.array([sum(token not in ("-", ",") for token in s2s.number_tokens(english)) for english, _ in test_pairs])
 length = pd.cut(words, [0, 4, 5, 6, 7, 8], labels=["1–4", "5", "6", "7", "8"])
 by_length = pd.DataFrame({"numbers": words, "plain": model_correct, "attention": attention_correct}).groupby(
@@ -655,28 +656,24 @@ _ = course.claim("both models get more than 99% of the held-out numbers exactly 
                  min(model_correct.mean(), attention_correct.mean()) > 0.99)
 _ = course.claim("the two exact-match scores are within 0.3 percentage points of each other",
                  abs(model_correct.mean() - attention_correct.mean()) < 0.003)
-_ = course.claim("with attention, the held-out loss is less than half the plain model's",
-                 test_loss["attention"] < test_loss["plain"] / 2)
-_ = course.claim("after its second epoch, the attention model's training loss is under half the plain model's",
-                 attention_losses[1] < losses[1] / 2)
-_ = course.claim("attention makes training take longer (seconds for the same four epochs)",
-                 attention_seconds > training_seconds)
-_ = course.claim("the plain model gets numbers of 1–4 words wrong at more than ten times the rate of longer ones",
-                 (~model_correct[short]).mean() > 10 * (~model_correct[~short]).mean())
-_ = course.claim("the attention model gets at least 95% of the numbers of 1–4 words right",
-                 attention_correct[short].mean() >= 0.95)
+_ = course.claim("the two held-out losses are within a factor of two of each other",
+                 max(test_loss.values()) < 2 * min(test_loss.values()))
+_ = course.claim("both models get numbers of 1–4 words wrong at more than ten times the rate of longer ones",
+                 all((~ok[short]).mean() > 10 * (~ok[~short]).mean() for ok in (model_correct, attention_correct)))
+_ = course.claim("training with attention (half the units) takes less than twice the plain model's time",
+                 attention_seconds < 2 * training_seconds)
 
 # %% [markdown]
-# Exact match cannot tell the two apart here: both translate more than 99% of the held-out numbers exactly, within
-# 0.3 percentage points of each other, because the plain model already leaves almost nothing to fix. With a handful of
-# errors among 10,000, which model has one more at a given length changes from run to run: read the table's counts,
-# not a winner. Where the errors are is stable: short numbers (1–4 words), rare in a uniform sample, are where the
-# plain model fails, at many times the rate of longer ones, and the attention model gets at least 95% of them right.
+# With half the units, and fewer than half the parameters (printed above), the attention model matches the plain one
+# on every measure here: both translate more than 99% of the held-out numbers exactly, within 0.3 percentage points of
+# each other, and their held-out losses are within a factor of two. Both make most of their errors on short numbers
+# (1–4 words), which are rare in a uniform sample: there, both err at more than ten times their rate on longer ones.
+# At no length does this test show attention ahead or behind: with a handful of errors among 10,000 numbers, which
+# model has one more at a given length changes from run to run (the table counts this run's). Training it took less
+# than twice the plain model's time (the seconds are printed above).
 #
-# The held-out loss does separate them: with attention it is less than half the plain model's, so the attention model
-# is surer of the right words, and it got there sooner (its training loss in the second epoch is under half the plain
-# model's). The price is time: every step computes a context over all encoder states, so the same four epochs took
-# longer (the seconds are printed above).
+# What attention adds here is not accuracy, since the plain model leaves almost nothing to fix on sentences this short,
+# but a view into the translation: its weights say where the decoder looked.
 #
 # ### Where the decoder looks: attention heat-maps
 #
@@ -707,10 +704,9 @@ fig.colorbar(axes[-1].images[0], ax=axes, shrink=0.6, label="attention weight (e
 plots.show(fig, alt="Three heat-maps of the attention model's weights, one per held-out number (71, 71,991 and "
                     "99,397): rows are the French tokens it wrote, columns the English source tokens in reading "
                     "order, brighter means more weight, and each row sums to 1. Words with an English counterpart "
-                    "look at it: neuf at nine, sept at seven. The French words English lacks look at the English "
-                    "units word that calls for them: the et and onze of soixante et onze at one, each dix of "
-                    "quatre-vingt-dix in 99,397 at the units word after ninety (nine, then seven). The column of "
-                    "thousand stays dark.")
+                    "look at it: neuf at nine, trois at three, sept at seven. The et of soixante et onze looks at "
+                    "one, not at seventy, and onze spreads over both; the quatre-vingt of quatre-vingt-onze and "
+                    "quatre-vingt-dix-sept looks at the and before ninety, whose column stays dark.")
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -727,27 +723,31 @@ _ = course.claim("writing neuf (71,991) and sept (99,397), the decoder looks mos
                  [strongest_source(71_991, "neuf"), strongest_source(99_397, "sept")] == ["nine", "seven"])
 _ = course.claim("writing trois (99,397), it looks most at three or at the comma beside it",
                  strongest_source(99_397, "trois") in ("three", ","))
-_ = course.claim("writing the et and the onze of 71, it looks most at one, not at seventy",
-                 strongest_source(71, "et") == strongest_source(71, "onze") == "one")
-_ = course.claim("writing each dix of 99,397, it looks most at the units word after ninety: nine, then seven",
-                 [heat_maps[99_397][0][int(row.argmax())] for word, row in zip(*heat_maps[99_397][1:])
-                  if word == "dix"] == ["nine", "seven"])
+_ = course.claim("writing the et of 71 and of 71,991, it looks most at one, not at seventy",
+                 strongest_source(71, "et") == strongest_source(71_991, "et") == "one")
+source_71, written_71, weights_71 = heat_maps[71]
+_ = course.claim("writing the onze of 71, it gives more than a quarter of its attention to each of seventy and one",
+                 all(weights_71[written_71.index("onze"), source_71.index(word)] > 0.25 for word in ("seventy", "one")))
+_ = course.claim("writing the quatre of quatre-vingt-onze (71,991) and of quatre-vingt-dix-sept (99,397), it looks "
+                 "most at and, not at ninety",
+                 all(heat_maps[number][0][int(heat_maps[number][2][len(written) - 1 - written[::-1].index("quatre")]
+                                               .argmax())] == "and"
+                     for number, written in ((n, heat_maps[n][1]) for n in (71_991, 99_397))))
 _ = course.claim("writing mille, it looks most at another token than thousand, in both numbers",
                  all(strongest_source(number, "mille") != "thousand" for number in (71_991, 99_397)))
 
 # %% [markdown]
 # Read each row as one decoder step: the bright cells are the English tokens whose encoder states it read (the lines
 # printed above name the brightest of each row). A French word with an English counterpart looks at it: *neuf* at
-# *nine* in 71,991, *sept* at *seven* in 99,397. *Trois* looks at *three* or at the comma beside it: the encoder reads
-# the English reversed, so the state at the comma is the one that has just read *three*, and nearly the same.
+# *nine*, *trois* at *three* (or the comma beside it), *sept* at *seven*.
 #
-# The telling rows are the French words English does not have. In 71, *et* and *onze* look at *one*: French counts
-# 71 as "sixty and eleven", and it is the English units word, not *seventy*, that says "write *et onze*". In 99,397
-# each *dix* of *quatre-vingt-dix-…* ("four twenties and ten") looks at the units word after *ninety*, *nine* and
-# then *seven*: that word decides how the tens end (*dix-neuf*, *dix-sept*), while *ninety* itself says little
-# more than "*quatre-vingt*". Attention is not a word-for-word dictionary: each column is an encoder *state*, which
-# has also read every token after it in the reversed English, so rows spread their weight, and *mille* looks most at
-# another token than *thousand* in both numbers.
+# The telling rows are where the two languages part. In 71, *et* looks at *one*: French counts 71 as "sixty and
+# eleven", and it is the English units word, not *seventy*, that calls for the *et*; *onze* ("ten and one") spreads
+# its attention over both *seventy* and *one*. The *quatre* that starts *quatre-vingt-onze* and
+# *quatre-vingt-dix-sept* looks not at *ninety* but at the *and* before it: the encoder reads the English reversed,
+# so its state at *and* is the one that has just read *ninety-one* or *ninety-seven*, tens and units together, which
+# is what French needs to write the tens. For the same reason *mille* need not look at *thousand*: each column is an
+# encoder *state*, which has read every token after it in the English, not a single word.
 
 # %% [markdown]
 # ## Save and reload
@@ -779,9 +779,8 @@ print(f"saved {path.name} ({path.stat().st_size / 1024:.0f} KiB);",
 # * One sentence on its own must reach the encoder exactly as a row of the batch did in training: the model keeps its
 #   source length and masks padding, so translating one number gives the batch's answer.
 # * **Attention** lets the decoder read every encoder state, weighted anew at each step. On these numbers exact match
-#   cannot separate it from the plain model (both above 99%), but its held-out loss is less than half, and its
-#   heat-maps show where it looks: the French words English lacks (*et*, the *dix* of *quatre-vingt-dix*) look at the
-#   English units word that calls for them.
+#   cannot separate it from the plain model (both above 99%, the attention model with half the units), but its
+#   heat-maps show where it looks: the *et* of *soixante et onze* looks at the English units word *one*.
 #
 # ## More exercises
 #
