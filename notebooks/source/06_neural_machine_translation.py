@@ -550,7 +550,7 @@ def attention_inference_models(layers, source_length):
     context, weights = layers["attention"]([step, states_in], mask=[None, mask_in], return_attention_scores=True)
     probabilities = keras.layers.Reshape((layers["decoder_output"].units,), name="drop_time_axis")(
         layers["decoder_output"](keras.layers.Concatenate()([step, context])))
-    weights = keras.layers.Reshape((source_length,), name="weights_of_this_step")(weights)  # (batch, 1, S) -> (batch, S)
+    weights = keras.layers.Reshape((source_length,), name="weights_of_this_step")(weights)  # (batch, 1, S) -> (b., S)
     decoder = keras.Model([token, states_in, mask_in, h_in, c_in], [probabilities, h_out, c_out, weights],
                           name="attention_inference_decoder")
     return encoder, decoder
