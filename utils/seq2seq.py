@@ -13,7 +13,7 @@ The pieces, in the order the notebooks meet them:
   forcing) and the separate encoder and one-step decoder used at inference, sharing the *same layer objects*;
   ``build_seq2seq`` makes the layers and returns a ``Seq2Seq``. The model knows the source length it reads, and
   ``Seq2Seq.encoder_input`` is the one place that lays sources out for it, so one sentence and a whole batch reach the
-  encoder in the same form. ``build_attention_seq2seq`` (same arguments) adds Keras' ``AdditiveAttention``:
+  encoder in the same form. ``build_attention_seq2seq`` (same arguments) adds Keras' (dot-product) ``Attention``:
   ``attention_training_model`` / ``attention_inference_models`` wire six layers, and the ``AttentionSeq2Seq`` it returns
   carries the decoder state ``[encoder states, source mask, h, c]``, so the decoding functions below work unchanged;
   ``attention_map`` records the attention weights of a greedy translation (notebook 06's heat-map).
@@ -440,9 +440,9 @@ def attention_inference_models(layers, source_length):
 
 def build_attention_seq2seq(source_vocab_size, target_vocab_size, source_length, embed_dim=32, units=128,
                             learning_rate=3e-3):
-    """``build_seq2seq`` with attention (Luong-style, Bahdanau's additive score): returns an ``AttentionSeq2Seq``.
+    """``build_seq2seq`` with attention (Luong-style, dot-product score): returns an ``AttentionSeq2Seq``.
 
-    The encoder LSTM returns all its states, not only the last; at each step, Keras' ``AdditiveAttention`` scores
+    The encoder LSTM returns all its states, not only the last; at each step, Keras' ``Attention`` scores (dot product)
     every (unpadded) encoder state against the decoder's output, a softmax turns the scores into weights, and the
     weighted sum of encoder states (the context) is concatenated with the decoder output before the softmax layer.
     The decoder state that ``run_decoder`` passes along is ``[encoder states, source mask, h, c]``; a step returns the
@@ -455,7 +455,7 @@ def build_attention_seq2seq(source_vocab_size, target_vocab_size, source_length,
         "encoder_lstm": keras.layers.LSTM(units, return_sequences=True, return_state=True, name="encoder_lstm"),
         "decoder_embedding": keras.layers.Embedding(target_vocab_size, embed_dim, name="decoder_embedding"),
         "decoder_lstm": keras.layers.LSTM(units, return_sequences=True, return_state=True, name="decoder_lstm"),
-        "attention": keras.layers.AdditiveAttention(name="attention"),
+        "attention": keras.layers.Attention(name="attention"),
         "decoder_output": keras.layers.Dense(target_vocab_size, activation="softmax", name="decoder_output"),
     }
     model = attention_training_model(layers, source_length)

@@ -501,8 +501,8 @@ _ = course.claim("numbers below 1,000 are at least five times more common among 
 # states, one `h` per English token, and lets the decoder look back at them at every step:
 #
 # 1. the decoder LSTM runs as before and gives its output for this step, the **query**;
-# 2. Keras' `AdditiveAttention` layer scores each encoder state against the query (a small learned function,
-#    `tanh` of their sum), skipping the padding, and a softmax turns the scores into **weights** that sum to 1;
+# 2. Keras' `Attention` layer scores each encoder state by its dot product with the query (how much the two vectors
+#    point the same way), skipping the padding, and a softmax turns the scores into **weights** that sum to 1;
 # 3. the weighted sum of the encoder states, the **context**, is joined to the decoder output, and the softmax layer
 #    reads both to choose the next French token.
 #
@@ -565,9 +565,9 @@ def attention_inference_models(layers, source_length):
 # Saved in utils/seq2seq.py: 07 reuses it
 def build_attention_seq2seq(source_vocab_size, target_vocab_size, source_length, embed_dim=32, units=128,
                             learning_rate=3e-3):
-    """``build_seq2seq`` with attention (Luong-style, Bahdanau's additive score): returns an ``AttentionSeq2Seq``.
+    """``build_seq2seq`` with attention (Luong-style, dot-product score): returns an ``AttentionSeq2Seq``.
 
-    The encoder LSTM returns all its states, not only the last; at each step, Keras' ``AdditiveAttention`` scores
+    The encoder LSTM returns all its states, not only the last; at each step, Keras' ``Attention`` scores (dot product)
     every (unpadded) encoder state against the decoder's output, a softmax turns the scores into weights, and the
     weighted sum of encoder states (the context) is concatenated with the decoder output before the softmax layer.
     The decoder state that ``run_decoder`` passes along is ``[encoder states, source mask, h, c]``; a step returns the
@@ -580,7 +580,7 @@ def build_attention_seq2seq(source_vocab_size, target_vocab_size, source_length,
         "encoder_lstm": keras.layers.LSTM(units, return_sequences=True, return_state=True, name="encoder_lstm"),
         "decoder_embedding": keras.layers.Embedding(target_vocab_size, embed_dim, name="decoder_embedding"),
         "decoder_lstm": keras.layers.LSTM(units, return_sequences=True, return_state=True, name="decoder_lstm"),
-        "attention": keras.layers.AdditiveAttention(name="attention"),
+        "attention": keras.layers.Attention(name="attention"),
         "decoder_output": keras.layers.Dense(target_vocab_size, activation="softmax", name="decoder_output"),
     }
     model = attention_training_model(layers, source_length)
@@ -660,17 +660,20 @@ _ = course.claim("the two held-out losses are within a factor of two of each oth
                  max(test_loss.values()) < 2 * min(test_loss.values()))
 _ = course.claim("both models get numbers of 1–4 words wrong at more than ten times the rate of longer ones",
                  all((~ok[short]).mean() > 10 * (~ok[~short]).mean() for ok in (model_correct, attention_correct)))
-_ = course.claim("training with attention (half the units) takes less than twice the plain model's time",
-                 attention_seconds < 2 * training_seconds)
+_ = course.claim("on numbers of 1–4 words, the attention model makes more errors than the plain one",
+                 (~attention_correct[short]).sum() > (~model_correct[short]).sum())
+_ = course.claim("training with attention (half the units) takes less than 1.5 times the plain model's time",
+                 attention_seconds < 1.5 * training_seconds)
 
 # %% [markdown]
-# With half the units, and fewer than half the parameters (printed above), the attention model matches the plain one
-# on every measure here: both translate more than 99% of the held-out numbers exactly, within 0.3 percentage points of
+# With half the units, and fewer than half the parameters (printed above), the attention model is level with the
+# plain one overall: both translate more than 99% of the held-out numbers exactly, within 0.3 percentage points of
 # each other, and their held-out losses are within a factor of two. Both make most of their errors on short numbers
-# (1–4 words), which are rare in a uniform sample: there, both err at more than ten times their rate on longer ones.
-# At no length does this test show attention ahead or behind: with a handful of errors among 10,000 numbers, which
-# model has one more at a given length changes from run to run (the table counts this run's). Training it took less
-# than twice the plain model's time (the seconds are printed above).
+# (1–4 words), which are rare in a uniform sample: there, both err at more than ten times their rate on longer ones,
+# and the attention model makes more errors on them than the plain one (the table's first row). Attention does not
+# make up for data the model hardly saw. At the other lengths a handful of errors among 10,000 numbers decides which
+# model is ahead, and that changes from run to run. Training it took less than 1.5 times the plain model's time (the
+# seconds are printed above).
 #
 # What attention adds here is not accuracy, since the plain model leaves almost nothing to fix on sentences this short,
 # but a view into the translation: its weights say where the decoder looked.
@@ -703,10 +706,11 @@ axes[0].set_ylabel("French output, one row per decoder step")
 fig.colorbar(axes[-1].images[0], ax=axes, shrink=0.6, label="attention weight (each row sums to 1)")
 plots.show(fig, alt="Three heat-maps of the attention model's weights, one per held-out number (71, 71,991 and "
                     "99,397): rows are the French tokens it wrote, columns the English source tokens in reading "
-                    "order, brighter means more weight, and each row sums to 1. Words with an English counterpart "
-                    "look at it: neuf at nine, trois at three, sept at seven. The et of soixante et onze looks at "
-                    "one, not at seventy, and onze spreads over both; the quatre-vingt of quatre-vingt-onze and "
-                    "quatre-vingt-dix-sept looks at the and before ninety, whose column stays dark.")
+                    "order, brighter means more weight, and each row sums to 1. The bright cells run from top left "
+                    "to bottom right, mostly one English word per French word: neuf at nine, trois at three, cent "
+                    "at hundred, sept at seven. Every quatre, vingt and dix of quatre-vingt-onze and "
+                    "quatre-vingt-dix looks at ninety; in 71, soixante and onze look at seventy and et at one; "
+                    "mille does not look at thousand.")
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -726,28 +730,30 @@ _ = course.claim("writing trois (99,397), it looks most at three or at the comma
 _ = course.claim("writing the et of 71 and of 71,991, it looks most at one, not at seventy",
                  strongest_source(71, "et") == strongest_source(71_991, "et") == "one")
 source_71, written_71, weights_71 = heat_maps[71]
-_ = course.claim("writing the onze of 71, it gives more than a quarter of its attention to each of seventy and one",
-                 all(weights_71[written_71.index("onze"), source_71.index(word)] > 0.25 for word in ("seventy", "one")))
-_ = course.claim("writing the quatre of quatre-vingt-onze (71,991) and of quatre-vingt-dix-sept (99,397), it looks "
-                 "most at and, not at ninety",
-                 all(heat_maps[number][0][int(heat_maps[number][2][len(written) - 1 - written[::-1].index("quatre")]
-                                               .argmax())] == "and"
-                     for number, written in ((n, heat_maps[n][1]) for n in (71_991, 99_397))))
+_ = course.claim("writing the soixante and the onze of soixante et onze (71 and 71,991), it looks most at seventy",
+                 all(strongest_source(number, word) == "seventy" for number in (71, 71_991)
+                     for word in ("soixante", "onze")))
+_ = course.claim("writing cent, it looks most at hundred, in both numbers",
+                 all(strongest_source(number, "cent") == "hundred" for number in (71_991, 99_397)))
+_ = course.claim("every quatre, vingt and dix of 71,991 and 99,397 looks most at ninety",
+                 all(source[int(row.argmax())] == "ninety" for source, written, weights in
+                     (heat_maps[71_991], heat_maps[99_397])
+                     for word, row in zip(written, weights) if word in ("quatre", "vingt", "dix")))
 _ = course.claim("writing mille, it looks most at another token than thousand, in both numbers",
                  all(strongest_source(number, "mille") != "thousand" for number in (71_991, 99_397)))
 
 # %% [markdown]
 # Read each row as one decoder step: the bright cells are the English tokens whose encoder states it read (the lines
-# printed above name the brightest of each row). A French word with an English counterpart looks at it: *neuf* at
-# *nine*, *trois* at *three* (or the comma beside it), *sept* at *seven*.
+# printed above name the brightest of each row). The bright cells follow the English sentence from the top left to the
+# bottom right, mostly one English word per French word: *neuf* looks at *nine*, *trois* at *three* (or the comma
+# beside it), *cent* at *hundred*, *sept* at *seven*.
 #
-# The telling rows are where the two languages part. In 71, *et* looks at *one*: French counts 71 as "sixty and
-# eleven", and it is the English units word, not *seventy*, that calls for the *et*; *onze* ("ten and one") spreads
-# its attention over both *seventy* and *one*. The *quatre* that starts *quatre-vingt-onze* and
-# *quatre-vingt-dix-sept* looks not at *ninety* but at the *and* before it: the encoder reads the English reversed,
-# so its state at *and* is the one that has just read *ninety-one* or *ninety-seven*, tens and units together, which
-# is what French needs to write the tens. For the same reason *mille* need not look at *thousand*: each column is an
-# encoder *state*, which has read every token after it in the English, not a single word.
+# The telling rows are where the two languages part. One English word can become several French ones: every
+# *quatre*, *vingt* and *dix* of *quatre-vingt-onze* and *quatre-vingt-dix-…* looks at *ninety*. In 71 the English
+# words are shared out differently: *soixante* looks at *seventy*, *et* at *one* (the English units word is what
+# calls for the *et*), and *onze* back at *seventy*: French counts 71 as "sixty and eleven", so the ten inside
+# *seventy* ends up in *onze*. And *mille* does not look at *thousand* in either number: attention is not the
+# decoder's only source, since its LSTM started from the encoder's final `[h, c]`, which has read the whole sentence.
 
 # %% [markdown]
 # ## Save and reload
@@ -780,7 +786,8 @@ print(f"saved {path.name} ({path.stat().st_size / 1024:.0f} KiB);",
 #   source length and masks padding, so translating one number gives the batch's answer.
 # * **Attention** lets the decoder read every encoder state, weighted anew at each step. On these numbers exact match
 #   cannot separate it from the plain model (both above 99%, the attention model with half the units), but its
-#   heat-maps show where it looks: the *et* of *soixante et onze* looks at the English units word *one*.
+#   heat-maps show where it looks: mostly one English word per French word, several French words from one English word
+#   (*quatre-vingt-dix* from *ninety*), and the *et* of *soixante et onze* from the English *one*.
 #
 # ## More exercises
 #
