@@ -13,7 +13,10 @@ The pieces, in the order the notebooks meet them:
   forcing) and the separate encoder and one-step decoder used at inference, sharing the *same layer objects*;
   ``build_seq2seq`` makes the layers and returns a ``Seq2Seq``. The model knows the source length it reads, and
   ``Seq2Seq.encoder_input`` is the one place that lays sources out for it, so one sentence and a whole batch reach the
-  encoder in the same form.
+  encoder in the same form. ``build_attention_seq2seq`` (same arguments) adds Keras' ``AdditiveAttention``:
+  ``attention_training_model`` / ``attention_inference_models`` wire six layers, and the ``AttentionSeq2Seq`` it returns
+  carries the decoder state ``[encoder states, source mask, h, c]``, so the decoding functions below work unchanged;
+  ``attention_map`` records the attention weights of a greedy translation (notebook 06's heat-map).
 * **Decoding.** ``run_decoder``, the one decoding loop (notebook 06's exercise): ``pick`` chooses each next token,
   ``np.argmax`` for greedy decoding, a random draw for sampling (notebook 07). ``greedy_decode_batch`` is its
   vectorised greedy form, for whole test sets (a test checks that it gives the loop's answers).
@@ -368,11 +371,12 @@ def check_sizes(source_vocab_size, target_vocab_size, source_length, embed_dim, 
     whole(units, "units", fix="e.g. 64")
 
 
-def check_layers(layers, source_length) -> None:
-    """Refuse what ``training_model`` / ``inference_models`` cannot wire, with the fix."""
-    if not isinstance(layers, dict) or any(name not in layers for name in LAYER_NAMES):
-        raise ValueError(f"layers must be a dict of the five layers {list(LAYER_NAMES)}: pass the .layers of a "
-                         "Seq2Seq made by build_seq2seq().")
+def check_layers(layers, source_length, names=LAYER_NAMES) -> None:
+    """Refuse what ``training_model`` / ``inference_models`` (or their attention forms, with ``names`` =
+    ``ATTENTION_LAYER_NAMES``) cannot wire, with the fix."""
+    if not isinstance(layers, dict) or any(name not in layers for name in names):
+        raise ValueError(f"layers must be a dict of the {len(names)} layers {list(names)}: pass the .layers of a "
+                         f"model made by {'build_seq2seq' if names == LAYER_NAMES else 'build_attention_seq2seq'}().")
     whole(source_length, "source_length", fix="pass the width of the encoder_input arrays (teacher_forcing's)")
 
 
@@ -429,6 +433,76 @@ def build_seq2seq(source_vocab_size, target_vocab_size, source_length, embed_dim
     loss = keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, weighted_metrics=["accuracy"])
     return Seq2Seq(model, encoder, decoder, layers)
+
+
+ATTENTION_LAYER_NAMES = LAYER_NAMES + ("attention",)
+
+
+def attention_training_model(layers, source_length):
+    """Teacher forcing with attention: [source ids (batch, S), decoder input ids (batch, T)] -> probabilities of the
+    next target token (batch, T, V). At every step the decoder's output asks the attention layer which encoder states
+    to read; the weighted sum of them (the context) joins the decoder output before the softmax."""
+    check_layers(layers, source_length, ATTENTION_LAYER_NAMES)
+    encoder_input = keras.Input(shape=(source_length,), dtype="int32", name="encoder_input")
+    decoder_input = keras.Input(shape=(None,), dtype="int32", name="decoder_input")
+    source_mask = layers["encoder_embedding"].compute_mask(encoder_input)  # False at padding: never attended to
+    states, h, c = layers["encoder_lstm"](layers["encoder_embedding"](encoder_input))  # every step's h, and the last
+    sequence, _, _ = layers["decoder_lstm"](layers["decoder_embedding"](decoder_input), initial_state=[h, c])
+    context, _ = layers["attention"]([sequence, states], mask=[None, source_mask],  # query: decoder, value: encoder
+                                     return_attention_scores=True)  # the weights, unused here (the same call as below)
+    probabilities = layers["decoder_output"](keras.layers.Concatenate()([sequence, context]))
+    return keras.Model([encoder_input, decoder_input], probabilities, name="attention_teacher_forcing")
+
+
+def attention_inference_models(layers, source_length):
+    """The encoder, source ids (batch, S) -> state [encoder states (batch, S, units), source mask (batch, S), h, c],
+    and the one-step decoder, [previous token (batch, 1), *state] -> [probabilities of the next token (batch, V),
+    new h, new c, attention weights over the S source positions (batch, S)], from the same (trained) layers."""
+    check_layers(layers, source_length, ATTENTION_LAYER_NAMES)
+    source = keras.Input(shape=(source_length,), dtype="int32", name="source")
+    states, h, c = layers["encoder_lstm"](layers["encoder_embedding"](source))
+    source_mask = layers["encoder_embedding"].compute_mask(source)
+    encoder = keras.Model(source, [states, source_mask, h, c], name="attention_inference_encoder")
+    units = layers["decoder_lstm"].units
+    token = keras.Input(shape=(1,), dtype="int32", name="previous_token")
+    states_in = keras.Input(shape=(source_length, units), name="encoder_states")
+    mask_in = keras.Input(shape=(source_length,), dtype="bool", name="source_mask")
+    h_in, c_in = keras.Input(shape=(units,), name="h_in"), keras.Input(shape=(units,), name="c_in")
+    step, h_out, c_out = layers["decoder_lstm"](layers["decoder_embedding"](token), initial_state=[h_in, c_in])
+    context, weights = layers["attention"]([step, states_in], mask=[None, mask_in], return_attention_scores=True)
+    probabilities = keras.layers.Reshape((layers["decoder_output"].units,), name="drop_time_axis")(
+        layers["decoder_output"](keras.layers.Concatenate()([step, context])))
+    weights = keras.layers.Reshape((source_length,), name="weights_of_this_step")(weights)  # (batch, 1, S) -> (batch, S)
+    decoder = keras.Model([token, states_in, mask_in, h_in, c_in], [probabilities, h_out, c_out, weights],
+                          name="attention_inference_decoder")
+    return encoder, decoder
+
+
+def build_attention_seq2seq(source_vocab_size, target_vocab_size, source_length, embed_dim=32, units=128,
+                            learning_rate=3e-3):
+    """``build_seq2seq`` with attention (Luong-style, Bahdanau's additive score): returns an ``AttentionSeq2Seq``.
+
+    The encoder LSTM returns all its states, not only the last; at each step, Keras' ``AdditiveAttention`` scores
+    every (unpadded) encoder state against the decoder's output, a softmax turns the scores into weights, and the
+    weighted sum of encoder states (the context) is concatenated with the decoder output before the softmax layer.
+    The decoder state that ``run_decoder`` passes along is ``[encoder states, source mask, h, c]``; a step returns the
+    first two unchanged.
+    """
+    check_sizes(source_vocab_size, target_vocab_size, source_length, embed_dim, units)
+    layers = {
+        "encoder_embedding": keras.layers.Embedding(source_vocab_size, embed_dim, mask_zero=True,
+                                                    name="encoder_embedding"),
+        "encoder_lstm": keras.layers.LSTM(units, return_sequences=True, return_state=True, name="encoder_lstm"),
+        "decoder_embedding": keras.layers.Embedding(target_vocab_size, embed_dim, name="decoder_embedding"),
+        "decoder_lstm": keras.layers.LSTM(units, return_sequences=True, return_state=True, name="decoder_lstm"),
+        "attention": keras.layers.AdditiveAttention(name="attention"),
+        "decoder_output": keras.layers.Dense(target_vocab_size, activation="softmax", name="decoder_output"),
+    }
+    model = attention_training_model(layers, source_length)
+    encoder, decoder = attention_inference_models(layers, source_length)
+    loss = keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, weighted_metrics=["accuracy"])
+    return AttentionSeq2Seq(model, encoder, decoder, layers)
 
 
 @dataclass
@@ -517,6 +591,64 @@ class Seq2Seq:
         if len(source_ids) == 0:
             raise ValueError("Empty source sequence: give at least one token.")
         return self.encode(self.encoder_input([source_ids]))
+
+
+@dataclass
+class AttentionSeq2Seq(Seq2Seq):
+    """An encoder–decoder with attention (``build_attention_seq2seq``): the same helpers as ``Seq2Seq``, so
+    ``run_decoder``, ``greedy_decode_batch`` and ``per_token_loss`` work unchanged, with a longer decoder state.
+
+    * ``encoder``: ``encoder_input -> [states (batch, S, units), source_mask (batch, S), h, c]``: every step's h
+      (what attention reads), which source positions are real (not padding), and the final memories.
+    * ``decoder``: ``[token (batch, 1), states, source_mask, h, c] -> [probabilities (batch, V), h, c,
+      weights (batch, S)]``; ``weights`` is the attention paid to each encoder position (sums to 1 over the real ones).
+
+    The state ``run_decoder`` carries is ``[states, source_mask, h, c]``; ``step`` returns it with new h and c.
+    Encoder position ``j`` holds source token ``S - 1 - j`` (sources are reversed and padded at the front):
+    ``attention_map`` undoes that.
+    """
+
+    def encode(self, encoder_input) -> list[np.ndarray]:
+        """The decoder's starting state [encoder states, source mask, h, c] for a batch (batch, source_length)."""
+        return [np.asarray(x) for x in self.encoder.predict_on_batch(self.checked_encoder_input(encoder_input))]
+
+    def step_with_weights(self, tokens, state):
+        """One decoder step for a batch -> (probabilities (batch, V), new state, attention weights (batch, S))."""
+        if len(state) != 4:
+            raise ValueError("An attention decoder's state is [encoder states, source mask, h, c]: start from "
+                             "seq2seq.encode(...) or seq2seq.initial_state(...).")
+        tokens = np.asarray(tokens, dtype="int32").reshape(-1, 1)
+        states, mask = np.asarray(state[0]), np.asarray(state[1], dtype=bool)
+        probabilities, h, c, weights = self.decoder.predict_on_batch(
+            [tokens, states, mask, np.asarray(state[2]), np.asarray(state[3])])
+        return np.asarray(probabilities), [states, mask, np.asarray(h), np.asarray(c)], np.asarray(weights)
+
+    def step(self, tokens, state):
+        """One decoder step for a batch: ``tokens`` (batch,), ``state`` -> (probabilities (batch, V), new state)."""
+        probabilities, state, _ = self.step_with_weights(tokens, state)
+        return probabilities, state
+
+
+def attention_map(seq2seq: AttentionSeq2Seq, source_ids: Sequence[int], max_len: int, end_id: int = END_ID):
+    """Greedy-decode one source and record the attention of every step: (output ids, weights).
+
+    ``weights`` has one row per decoder step (the output tokens, then the step that chose [end]) and one column per
+    source token **in reading order** (the reversal and padding of ``source_array`` undone); each row sums to 1.
+    """
+    has(seq2seq, "step_with_weights", "seq2seq", "an AttentionSeq2Seq from build_attention_seq2seq()")
+    if len(source_ids) == 0:
+        raise ValueError("Empty source sequence: give at least one token.")
+    rows = []
+
+    def step(token, state):
+        probabilities, state, weights = seq2seq.step_with_weights([token], state)
+        rows.append(weights[0])
+        return probabilities[0], state
+
+    ids = run_decoder(step, seq2seq.initial_state(source_ids), START_ID, end_id, max_len)
+    n = min(len(source_ids), seq2seq.source_length)
+    weights = np.array(rows)[:, seq2seq.source_length - 1 - np.arange(n)]  # column k: source token k
+    return ids, weights
 
 
 # --- decoding --------------------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from utils import course, plots  # first, before Keras: see utils/__init__.py
 from utils import seq2seq as s2s
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.seq2seq import check_run_decoder
-from utils.seq2seq import Seq2Seq, check_layers, check_sizes
+from utils.seq2seq import ATTENTION_LAYER_NAMES, AttentionSeq2Seq, Seq2Seq, check_layers, check_sizes
 
 import keras
 import matplotlib.pyplot as plt
@@ -487,9 +487,107 @@ _ = course.claim("numbers below 1,000 are at least five times more common among 
 # *where* it saw it: a uniform sample of numbers is not a uniform sample of sentence shapes.
 #
 # Errors are also sticky: each word the decoder writes is its next input, so a first slip is never corrected. And the
-# decoder writes everything from one fixed-size memory `[h, c]`; attention (see the end of notebook 07) was invented to
-# remove that bottleneck.
+# decoder writes everything from one fixed-size memory `[h, c]`; attention, next, was invented to remove that
+# bottleneck.
+
+# %% [markdown]
+# ## Attention: the decoder reads every encoder state
 #
+# The plain decoder gets one message from the encoder, the final `[h, c]`, and must write the whole French sentence
+# from it. **Attention** (Bahdanau, Cho and Bengio, 2014; Luong, Pham and Manning, 2015) keeps *all* the encoder's
+# states, one `h` per English token, and lets the decoder look back at them at every step:
+#
+# 1. the decoder LSTM runs as before and gives its output for this step, the **query**;
+# 2. Keras' `AdditiveAttention` layer scores each encoder state against the query (a small learned function,
+#    `tanh` of their sum), skipping the padding, and a softmax turns the scores into **weights** that sum to 1;
+# 3. the weighted sum of the encoder states, the **context**, is joined to the decoder output, and the softmax layer
+#    reads both to choose the next French token.
+#
+# The weights say where the decoder looked in the English sentence while writing each French word: we will draw
+# them. The wiring is the one of `training_model` and `inference_models` with one more layer, `"attention"`. The
+# encoder LSTM now returns its whole sequence of states (`return_sequences=True`), and `compute_mask` gives the
+# padding mask that its embedding already uses, so attention never reads a padded position. The one-step decoder
+# takes the encoder states and the mask as inputs next to `h` and `c`: its state is
+# `[encoder states, source mask, h, c]`, and a step passes the first two on unchanged, so `run_decoder` and
+# `greedy_decode_batch` work as they are.
+
+# %%
+# Saved in utils/seq2seq.py: 07 reuses it
+def attention_training_model(layers, source_length):
+    """Teacher forcing with attention: [source ids (batch, S), decoder input ids (batch, T)] -> probabilities of the
+    next target token (batch, T, V). At every step the decoder's output asks the attention layer which encoder states
+    to read; the weighted sum of them (the context) joins the decoder output before the softmax."""
+    check_layers(layers, source_length, ATTENTION_LAYER_NAMES)
+    encoder_input = keras.Input(shape=(source_length,), dtype="int32", name="encoder_input")
+    decoder_input = keras.Input(shape=(None,), dtype="int32", name="decoder_input")
+    source_mask = layers["encoder_embedding"].compute_mask(encoder_input)  # False at padding: never attended to
+    states, h, c = layers["encoder_lstm"](layers["encoder_embedding"](encoder_input))  # every step's h, and the last
+    sequence, _, _ = layers["decoder_lstm"](layers["decoder_embedding"](decoder_input), initial_state=[h, c])
+    context, _ = layers["attention"]([sequence, states], mask=[None, source_mask],  # query: decoder, value: encoder
+                                     return_attention_scores=True)  # the weights, unused here (the same call as below)
+    probabilities = layers["decoder_output"](keras.layers.Concatenate()([sequence, context]))
+    return keras.Model([encoder_input, decoder_input], probabilities, name="attention_teacher_forcing")
+
+
+def attention_inference_models(layers, source_length):
+    """The encoder, source ids (batch, S) -> state [encoder states (batch, S, units), source mask (batch, S), h, c],
+    and the one-step decoder, [previous token (batch, 1), *state] -> [probabilities of the next token (batch, V),
+    new h, new c, attention weights over the S source positions (batch, S)], from the same (trained) layers."""
+    check_layers(layers, source_length, ATTENTION_LAYER_NAMES)
+    source = keras.Input(shape=(source_length,), dtype="int32", name="source")
+    states, h, c = layers["encoder_lstm"](layers["encoder_embedding"](source))
+    source_mask = layers["encoder_embedding"].compute_mask(source)
+    encoder = keras.Model(source, [states, source_mask, h, c], name="attention_inference_encoder")
+    units = layers["decoder_lstm"].units
+    token = keras.Input(shape=(1,), dtype="int32", name="previous_token")
+    states_in = keras.Input(shape=(source_length, units), name="encoder_states")
+    mask_in = keras.Input(shape=(source_length,), dtype="bool", name="source_mask")
+    h_in, c_in = keras.Input(shape=(units,), name="h_in"), keras.Input(shape=(units,), name="c_in")
+    step, h_out, c_out = layers["decoder_lstm"](layers["decoder_embedding"](token), initial_state=[h_in, c_in])
+    context, weights = layers["attention"]([step, states_in], mask=[None, mask_in], return_attention_scores=True)
+    probabilities = keras.layers.Reshape((layers["decoder_output"].units,), name="drop_time_axis")(
+        layers["decoder_output"](keras.layers.Concatenate()([step, context])))
+    weights = keras.layers.Reshape((source_length,), name="weights_of_this_step")(weights)  # (batch, 1, S) -> (batch, S)
+    decoder = keras.Model([token, states_in, mask_in, h_in, c_in], [probabilities, h_out, c_out, weights],
+                          name="attention_inference_decoder")
+    return encoder, decoder
+
+
+# %% [markdown]
+# `build_attention_seq2seq` takes the same arguments as `build_seq2seq`, makes the six layers and returns an
+# `AttentionSeq2Seq`: a `Seq2Seq` whose `encode` and `step` carry the longer state, and whose `step_with_weights` also
+# returns the attention weights of the step.
+
+# %%
+# Saved in utils/seq2seq.py: 07 reuses it
+def build_attention_seq2seq(source_vocab_size, target_vocab_size, source_length, embed_dim=32, units=128,
+                            learning_rate=3e-3):
+    """``build_seq2seq`` with attention (Luong-style, Bahdanau's additive score): returns an ``AttentionSeq2Seq``.
+
+    The encoder LSTM returns all its states, not only the last; at each step, Keras' ``AdditiveAttention`` scores
+    every (unpadded) encoder state against the decoder's output, a softmax turns the scores into weights, and the
+    weighted sum of encoder states (the context) is concatenated with the decoder output before the softmax layer.
+    The decoder state that ``run_decoder`` passes along is ``[encoder states, source mask, h, c]``; a step returns the
+    first two unchanged.
+    """
+    check_sizes(source_vocab_size, target_vocab_size, source_length, embed_dim, units)
+    layers = {
+        "encoder_embedding": keras.layers.Embedding(source_vocab_size, embed_dim, mask_zero=True,
+                                                    name="encoder_embedding"),
+        "encoder_lstm": keras.layers.LSTM(units, return_sequences=True, return_state=True, name="encoder_lstm"),
+        "decoder_embedding": keras.layers.Embedding(target_vocab_size, embed_dim, name="decoder_embedding"),
+        "decoder_lstm": keras.layers.LSTM(units, return_sequences=True, return_state=True, name="decoder_lstm"),
+        "attention": keras.layers.AdditiveAttention(name="attention"),
+        "decoder_output": keras.layers.Dense(target_vocab_size, activation="softmax", name="decoder_output"),
+    }
+    model = attention_training_model(layers, source_length)
+    encoder, decoder = attention_inference_models(layers, source_length)
+    loss = keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, weighted_metrics=["accuracy"])
+    return AttentionSeq2Seq(model, encoder, decoder, layers)
+
+
+# %% [markdown]
 # ## Save and reload
 #
 # The training model holds every weight; `.keras` is Keras 3's single-file format. `s2s.load_seq2seq` loads it and
