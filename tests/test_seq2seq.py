@@ -79,7 +79,7 @@ def test_chat_pairs_from_installed_corpus():
 def test_chat_pairs_from_a_folder(tmp_path):
     (tmp_path / "tiny.yml").write_text("categories: [tiny]\nconversations:\n- - Hi\n  - Hello\n  - How are you?\n"
                                        "- - Hi\n  - Hello\n", encoding="utf-8")
-    assert s2s.chat_pairs(corpus_dir=tmp_path) == [("Hi", "Hello"), ("Hello", "How are you?")]
+    assert s2s.chat_pairs(corpus_dir=tmp_path) == [("Hi", "Hello")]  # the bot's "Hello" is no prompt; no duplicates
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ValueError, match="No dialogue pairs"):

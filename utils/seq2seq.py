@@ -4,7 +4,9 @@ The pieces, in the order the notebooks meet them:
 
 * **Data.** ``number_split`` / ``number_pairs``: English → French number words written by num2words (train and test
   numbers never overlap). ``chat_pairs``: (prompt, reply) pairs from the English dialogues that ship inside the
-  chatterbot-corpus package (YAML files, read offline); ``split_by_prompt`` keeps every held-out prompt unseen.
+  chatterbot-corpus package (YAML files, read offline), a user's line and the bot's answer to it
+  (``conversation_pairs``); ``split_by_prompt`` keeps every held-out prompt unseen and ``replies_by_prompt`` gathers
+  the true replies of each held-out prompt.
 * **Vocabulary.** ``WordVocabulary`` maps word tokens to integer ids with four specials (padding 0, unknown 1, start 2,
   end 3). ``keras_word_vectorizer`` builds the same layout from a Keras ``TextVectorization`` layer.
   ``teacher_forcing`` turns id sequences into the three padded arrays training needs.
@@ -671,9 +673,13 @@ def run_decoder(step, state, start_id, end_id, max_len, pick=np.argmax):
     return output
 
 
-def greedy_decode_batch(seq2seq: Seq2Seq, encoder_input, max_len: int, batch_size: int = 4096) -> list[list[int]]:
+def greedy_decode_batch(seq2seq: Seq2Seq, encoder_input, max_len: int, batch_size: int = 4096,
+                        never: Sequence[int] = ()) -> list[list[int]]:
     """``run_decoder`` with its greedy pick, for many sources at once: the same result, with one decoder call per step
-    for the whole batch instead of one per step and sentence."""
+    for the whole batch instead of one per step and sentence.
+
+    ``never``: token ids never to pick (notebook 07 passes ``[UNK_ID]``), as a step that sets their probability to 0.
+    """
     has(seq2seq, "checked_encoder_input", "seq2seq", "a Seq2Seq from build_seq2seq()")
     encoder_input = seq2seq.checked_encoder_input(encoder_input)
     max_len = whole(max_len, "max_len", fix="the longest output to produce, e.g. 20")
@@ -686,6 +692,9 @@ def greedy_decode_batch(seq2seq: Seq2Seq, encoder_input, max_len: int, batch_siz
         finished = np.zeros(len(tokens), dtype=bool)
         for t in range(max_len):
             probabilities, state = seq2seq.step(tokens, state)
+            if len(never):
+                probabilities = probabilities.copy()
+                probabilities[:, list(never)] = 0.0
             tokens = probabilities.argmax(axis=-1).astype("int32")
             produced[:, t] = np.where(finished, END_ID, tokens)
             finished |= tokens == END_ID
