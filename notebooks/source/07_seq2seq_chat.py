@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 07 · Sequence-to-sequence chat model
 # <!-- summary: the encoder–decoders of 06, plain and with attention, on real dialogues; unigram and TF-IDF retrieval baselines; held-out loss, token F1 and reply variety; sampled replies; what such models cannot do -->
-# <!-- facts: 2014 2015 2016 2017 (years of the papers cited) -->
+# <!-- facts: 2014 2015 2016 2017 (years of the papers cited); 100,000 (in the title of the SQuAD paper) -->
 #
 # Notebook 06 translated English into French with an LSTM **encoder–decoder**. Nothing in that model knows it is
 # translating: it maps one sequence of tokens to another. Feed it a *message* and train it to produce the *reply*, and
@@ -72,13 +72,15 @@ print("alternative replies:", s2s.conversation_pairs(["What makes you mad", "Ang
                                                       "Mad?"], alternatives=True))
 pairs = s2s.chat_pairs()
 print(f"{len(pairs):,} (prompt, reply) pairs from {len(list(s2s.chatterbot_dir().glob('*.yml')))} topic files")
+trivia = s2s.chat_pairs(categories=["trivia"])
+print(f"of which trivia questions: {len(trivia)} ({len(trivia) / len(pairs):.0%})")
 for prompt, reply_text in pairs[::250]:
     print(f"  {prompt[:60]!r:<62} → {reply_text[:60]!r}")
 
 # %% [markdown]
 # 1,125 pairs: a *very* small corpus (the 2015 paper used tens of millions of sentences of movie subtitles and IT
-# helpdesk chats). Many prompts have several replies, and many lines are questions with factual answers (trivia
-# questions are almost a quarter of the pairs).
+# helpdesk chats). Many prompts have several replies, and many are questions with factual answers: trivia alone
+# is almost a quarter of the pairs (printed above).
 #
 # ## Held-out prompts the model never sees
 #
@@ -320,13 +322,14 @@ train(chatbot, curves, course.epochs(6))
 #
 # The plain model squeezes the whole prompt into one pair of memories `[h, c]`. The attention model of notebook 06
 # (`s2s.build_attention_seq2seq`, saved in `utils/seq2seq.py` from its visible cell) keeps every encoder state, and at
-# each step of the reply the decoder weighs all of them by how well they match what it is writing. Same sizes, same
-# data, same training cells.
+# each step of the reply the decoder weighs all of them by how well they match what it is writing. The same data and
+# training cells; 64 LSTM units instead of 96, chosen on the validation prompts: with 96 units its validation loss
+# was no lower and each epoch took longer.
 
 # %%
 # NBVAL_CHECK_OUTPUT
 attention_bot = s2s.build_attention_seq2seq(len(vocab), len(vocab), source_length=SOURCE_LENGTH, embed_dim=64,
-                                            units=96, learning_rate=1e-2)
+                                            units=64, learning_rate=1e-2)
 print(f"{attention_bot.model.count_params():,} parameters")
 
 # %%
@@ -432,28 +435,48 @@ print(f"{len(prompts)} held-out prompts, {test_tokens.size:,} reply tokens (the 
 print(results.round(3).to_string())
 print(f"scored in {time.perf_counter() - started:.1f} s")
 
-# %%
-# NBVAL_CHECK_OUTPUT
-f1, loss, distinct = results["token F1"], results["loss (nats/token)"], results["distinct share"]
-_ = course.claim("both encoder–decoders have a lower held-out loss than the unigram baseline",
-                 max(loss["encoder–decoder"], loss["with attention"]) < loss["unigram"])
-_ = course.claim("retrieval's replies are more varied than either network's",
-                 distinct["retrieval (TF-IDF)"] > max(distinct["encoder–decoder"], distinct["with attention"]))
-
 # %% [markdown]
-# The same six test prompts answered by every model, next to the corpus' reply (the first one, if it has several):
+# Eight test prompts drawn at random (seeded), answered by every model, next to the corpus' reply (the first one, if
+# it has several):
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-for i in range(0, len(prompts), len(prompts) // 6)[:6]:
+for i in sorted(np.random.default_rng(7).choice(len(prompts), size=8, replace=False)):
     print(f"prompt: {prompts[i]}\n  {'corpus':<20} {test_prompts[prompts[i]][0]}")
     for name, replies in test_replies.items():
         print(f"  {name:<20} {replies[i]}")
     print()
 
+# %%
+# NBVAL_CHECK_OUTPUT
+f1, loss, distinct = results["token F1"], results["loss (nats/token)"], results["distinct share"]
+networks = list(chatbots)
+_ = course.claim("both encoder–decoders have a lower held-out loss than the unigram baseline",
+                 max(loss[networks]) < loss["unigram"])
+_ = course.claim("retrieval has the highest token F1 of the four", f1.idxmax() == "retrieval (TF-IDF)")
+_ = course.claim("neither network's token F1 is clearly (0.03) above the unigram baseline's",
+                 max(f1[networks]) < f1["unigram"] + 0.03)
+_ = course.claim("retrieval's replies are the most varied, and the networks give fewer than half as many distinct "
+                 "replies as prompts", distinct.idxmax() == "retrieval (TF-IDF)" and max(distinct[networks]) < 0.5)
+_ = course.claim("attention changes the held-out loss by less than 0.1 nats/token",
+                 abs(loss["with attention"] - loss["encoder–decoder"]) < 0.1)
+
 # %% [markdown]
-# PARAGRAPH
-#
+# **What the numbers say.** On the per-token loss, both networks clearly beat the unigram baseline: they learned
+# which words start a reply and which words follow which, and that carries over to prompts they never saw. On the
+# replies they actually write, the ranking turns around. Retrieval, which has no neural network and only copies the
+# reply of the most similar training prompt, has the highest token F1 and by far the most varied replies; even when
+# it is wrong it often has the right *kind* of answer (a name for a "who", a number for a "how many"). Neither
+# network's F1 is clearly above that of the unigram baseline's one fixed reply, five frequent words that fit no prompt
+# (the table shows where each lands): the bar is low, because the F1 also counts common words such as *i* and *is*,
+# and the networks barely clear it, because their greedy replies are a few stock phrases (often a word repeated to
+# the end). Attention does not change the picture here: its held-out loss stays within 0.1 nats/token of the plain
+# model's, and its replies are just as generic. None of this is surprising with under a thousand training pairs,
+# almost a quarter of them trivia whose held-out answers (names, places, years) no model here has seen: a
+# sequence-to-sequence chat model needs far more data than retrieval does before its replies are worth reading,
+# which is why the 2015 paper trained on millions of sentences. The lower loss is real learning, but of word
+# statistics, not of what to say.
+
 # %% [markdown]
 # ## Exercise 1 · temperature
 #
