@@ -446,3 +446,132 @@ def test_the_checkers_module_says_which_notebooks_it_checks():
     for prefix, checker in (("06", "check_run_decoder"), ("07", "check_apply_temperature")):
         assert f"from utils.checks.seq2seq import {checker}" in _source(prefix)
         assert prefix in checks.__doc__.splitlines()[0], checks.__doc__.splitlines()[0]
+
+
+# --- the encoder–decoder with attention (build_attention_seq2seq: notebook 06 teaches it, 07 reuses it) --------------
+
+
+@pytest.fixture(scope="module")
+def attention_translator():
+    """A small attention translator trained briefly on numbers below 1,000; 200 held-out numbers as id lists (every
+    source padded, lengths 1 to 5 tokens), and the decoding length."""
+    import keras
+
+    keras.utils.set_random_seed(7)
+    train_numbers, test_numbers = s2s.number_split(500, 200, max_number=999, seed=7)
+    pairs = s2s.number_pairs(list(train_numbers) + list(test_numbers))
+    english = s2s.WordVocabulary.from_corpus(s2s.number_tokens(e) for e, _ in pairs)
+    french = s2s.WordVocabulary.from_corpus(s2s.number_tokens(f) for _, f in pairs)
+    sources = [english.encode(s2s.number_tokens(e)) for e, _ in pairs]
+    targets = [french.encode(s2s.number_tokens(f)) for _, f in pairs]
+    source_length, target_length = max(map(len, sources)) + 2, max(map(len, targets)) + 1
+    model = s2s.build_attention_seq2seq(len(english), len(french), source_length, embed_dim=16, units=32,
+                                        learning_rate=2e-2)
+    arrays = s2s.teacher_forcing(sources[:500], targets[:500], source_length, target_length)
+    _train_briefly(model, arrays, 8, 100)
+    return model, sources[500:], target_length
+
+
+def test_attention_models_have_the_documented_shapes(attention_translator):
+    model, _, _ = attention_translator
+    S, units, V = model.source_length, model.units, model.layers["decoder_output"].units
+    assert isinstance(model, s2s.AttentionSeq2Seq) and isinstance(model, s2s.Seq2Seq)
+    assert [tuple(t.shape) for t in model.encoder.outputs] == [(None, S, units), (None, S), (None, units),
+                                                                (None, units)]
+    assert [tuple(t.shape) for t in model.decoder.inputs] == [(None, 1), (None, S, units), (None, S),
+                                                               (None, units), (None, units)]
+    assert [tuple(t.shape) for t in model.decoder.outputs] == [(None, V), (None, units), (None, units), (None, S)]
+    assert tuple(model.model.outputs[0].shape) == (None, None, V)
+    assert model.layers["attention"] is model.model.get_layer("attention")  # one set of weights for all three
+
+
+def test_attention_state_is_passed_along_by_run_decoder(attention_translator):
+    """The state contract: [encoder states, source mask, h, c]; a step keeps the first two and renews h and c."""
+    model, sources, _ = attention_translator
+    state = model.initial_state(sources[0])
+    assert len(state) == 4 and state[1].dtype == bool
+    assert state[1][0].sum() == len(sources[0])  # the mask is True on the real tokens only
+    probabilities, new_state = model.step_one(s2s.START_ID, state)
+    assert probabilities.shape == (model.layers["decoder_output"].units,)
+    assert np.isclose(probabilities.sum(), 1, atol=1e-5)
+    assert new_state[0] is not None and np.array_equal(new_state[0], state[0])
+    assert np.array_equal(new_state[1], state[1])
+    assert not np.allclose(new_state[2], state[2])
+    with pytest.raises(ValueError, match=r"\[encoder states, source mask, h, c\]"):
+        model.step([s2s.START_ID], state[2:])
+
+
+def test_attention_one_at_a_time_equals_the_batch(attention_translator):
+    """run_decoder over step_one (one number) and greedy_decode_batch (all) give the same translations."""
+    model, sources, max_len = attention_translator
+    batch = s2s.greedy_decode_batch(model, model.encoder_input(sources), max_len)
+    single = [s2s.run_decoder(model.step_one, model.initial_state(ids), s2s.START_ID, s2s.END_ID, max_len)
+              for ids in sources]
+    assert single == batch
+    assert len({tuple(b) for b in batch}) > 10, "translations must depend on the source for this test to mean anything"
+
+
+def test_attention_inference_wiring_matches_training(attention_translator):
+    """Step by step, the one-step decoder gives the teacher-forced model's probabilities: the two wirings agree."""
+    model, sources, max_len = attention_translator
+    encoder_input = model.encoder_input(sources[:20])
+    decoder_input = np.random.default_rng(0).integers(4, model.layers["decoder_output"].units, (20, max_len))
+    decoder_input[:, 0] = s2s.START_ID
+    forced = model.model.predict([encoder_input, decoder_input], verbose=0)
+    state, steps = model.encode(encoder_input), []
+    for t in range(max_len):
+        probabilities, state = model.step(decoder_input[:, t], state)
+        steps.append(probabilities)
+    assert np.allclose(np.stack(steps, axis=1), forced, atol=1e-5)
+
+
+def test_attention_weights_sum_to_one_on_the_real_tokens(attention_translator):
+    model, sources, max_len = attention_translator
+    state = model.encode(model.encoder_input(sources))
+    _, _, weights = model.step_with_weights(np.full(len(sources), s2s.START_ID), state)
+    assert np.allclose(weights.sum(axis=1), 1, atol=1e-5)
+    assert np.all(weights[~state[1]] < 1e-6)  # padding gets no attention
+    for ids in sources[:5]:
+        output, grid = s2s.attention_map(model, ids, max_len)
+        assert grid.shape == (len(output) + 1, len(ids)) or (len(output) == max_len and grid.shape[0] == max_len)
+        assert np.allclose(grid.sum(axis=1), 1, atol=1e-5)  # all of it on the real tokens, in reading order
+        assert output == s2s.run_decoder(model.step_one, model.initial_state(ids), s2s.START_ID, s2s.END_ID, max_len)
+
+
+def test_attention_map_reads_source_columns_in_reading_order():
+    """Column k of attention_map is source token k, though the encoder reads the source reversed behind padding."""
+
+    class Pretend:
+        source_length = 5
+
+        def initial_state(self, ids):
+            return ["state"]
+
+        def step_with_weights(self, tokens, state):
+            weights = np.array([[0.0, 0.0, 0.1, 0.2, 0.7]])  # positions 2..4 hold tokens 2, 1, 0
+            return np.eye(6)[[s2s.END_ID]], state, weights
+
+    ids, grid = s2s.attention_map(Pretend(), [7, 8, 9], max_len=4)
+    assert ids == [] and np.allclose(grid, [[0.7, 0.2, 0.1]])
+    with pytest.raises(ValueError, match="AttentionSeq2Seq"):
+        s2s.attention_map(s2s.build_seq2seq(9, 9, source_length=3), [5], 4)
+
+
+def test_attention_wiring_refuses_the_plain_layers():
+    plain = s2s.build_seq2seq(9, 9, source_length=3, embed_dim=4, units=4)
+    with pytest.raises(ValueError, match="build_attention_seq2seq"):
+        s2s.attention_training_model(plain.layers, 3)
+    with pytest.raises(ValueError, match="must be at least|count the 4 special"):
+        s2s.build_attention_seq2seq(4, 9, source_length=3)
+
+
+def test_notebook_06_writes_the_attention_wiring_in_visible_saved_cells():
+    from tests.test_saved_code import SOURCES, saved_cells, top_level_definitions
+
+    notebook = next(path for path in SOURCES if path.name.startswith("06_"))
+    cells = [code for module, code in saved_cells(notebook) if module == "utils/seq2seq.py"]
+    saved = {name for code in cells for name in top_level_definitions(code)}
+    assert {"attention_training_model", "attention_inference_models", "build_attention_seq2seq"} <= saved, saved
+    assert any(code.startswith("# Saved in utils/seq2seq.py: 07 reuses it") and "def build_attention_seq2seq" in code
+               for code in cells)
+    assert "s2s.build_attention_seq2seq(" not in _source("06")
