@@ -243,7 +243,7 @@ print(f"unigram loss on validation replies: {unigram_val:.3f} nats/token")
 # to the new one and answer with **its reply**. Similarity is the cosine between TF-IDF vectors (scikit-learn's
 # `TfidfVectorizer`): each prompt becomes a vector of word (or character n-gram) counts, weighted down for words that
 # are in many prompts, so that "python" counts for more than "what". When several training pairs tie, the first one
-# wins. Retrieval gives no probabilities, so its per-token loss is not defined; its replies are real sentences, always
+# is used. Retrieval gives no probabilities, so its per-token loss is not defined; its replies are real sentences, always
 # fluent, never new. Which features to use is chosen on the validation prompts.
 
 # %%
@@ -377,7 +377,7 @@ for name, model_curves in [("plain", curves), ("attention", attention_curves)]:
 # `run_decoder`, never writing `[UNK]` (we set its probability to 0 at each step). With `temperature=None` the loop
 # picks the most probable word (`np.argmax`, greedy decoding): these are the replies the token F1 scores. Temperature
 # sampling comes in Exercise 1. `greedy_replies(model, prompts)` gives the same greedy replies for many prompts at
-# once (`s2s.greedy_decode_batch`, told never to pick `[UNK]`), which is much faster.
+# once (`s2s.greedy_decode_batch`, told never to pick `[UNK]`), with one decoder call per step for all of them.
 
 # %%
 rng = np.random.default_rng(7)
@@ -465,8 +465,8 @@ _ = course.claim("attention changes the held-out loss by less than 0.1 nats/toke
 # **What the numbers say.** On the per-token loss, both networks clearly beat the unigram baseline: they learned
 # which words start a reply and which words follow which, and that carries over to prompts they never saw. On the
 # replies they actually write, the ranking turns around. Retrieval, which has no neural network and only copies the
-# reply of the most similar training prompt, has the highest token F1 and by far the most varied replies; even when
-# it is wrong it often has the right *kind* of answer (a name for a "who", a number for a "how many"). Neither
+# reply of the most similar training prompt, has the highest token F1 and by far the most varied replies; when it is
+# wrong it can still give the right *kind* of answer (a person's name to a "Who was ...?" question above). Neither
 # network's F1 is clearly above that of the unigram baseline's one fixed reply, five frequent words that fit no prompt
 # (the table shows where each lands): the bar is low, because the F1 also counts common words such as *i* and *is*,
 # and the networks barely clear it, because their greedy replies are a few stock phrases (often a word repeated to
