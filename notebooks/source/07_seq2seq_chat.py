@@ -356,19 +356,19 @@ for ax, (name, model_curves) in zip(axes, [("plain", curves), ("with attention",
 plots.show(fig, alt="Two line charts, one per chat model (plain encoder–decoder and with attention), of the per-token "
                     "cross-entropy per epoch for training (with teacher forcing) and for validation (unseen prompts), "
                     "with a dashed line for the unigram baseline on validation. Notice that in both the validation "
-                    "loss ends below the unigram baseline while the training loss falls further.")
+                    "loss gets below the unigram baseline while the training loss falls further.")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 for name, model_curves in [("plain", curves), ("attention", attention_curves)]:
-    _ = course.claim(f"the {name} model's validation loss ends below the unigram baseline",
+    _ = course.claim(f"the {name} model's best validation loss (the weights it keeps) is below the unigram baseline",
                      min(model_curves["val_loss"]) < unigram_val)
     _ = course.claim(f"the {name} model's training loss ends below its validation loss",
                      model_curves["loss"][-1] < model_curves["val_loss"][-1])
 
 # %% [markdown]
-# Both models' validation loss (prompts never trained on) ends below the unigram baseline, while their training
-# loss keeps falling further: with a few hundred pairs, much of what they learn is the training replies themselves.
+# Both models' validation loss (prompts never trained on) gets below the unigram baseline, while their training loss
+# falls further: with under a thousand pairs, much of what they learn is the training replies themselves.
 # The test set is scored only once, below.
 #
 # ## The test: every model on the same held-out prompts
@@ -560,7 +560,7 @@ for model in chatbots.values():
 #   say?" and they cannot know. Chatbots that hold a dialogue feed the whole history back in.
 # * **They know only their training pairs.** Facts, names and words outside them are `[UNK]` or never produced. They
 #   do not *understand* the prompt; they map word patterns to likely word patterns. A held-out trivia question has
-#   an answer no model here has seen, so none of them, retrieval included, can get it right.
+#   an answer no model here has seen with it, so none of them, retrieval included, can know it.
 # * **Greedy decoding is bland.** The most probable reply is often a generic one that fits many prompts; sampling adds
 #   variety and also nonsense. Beam search (keeping several candidate replies) helps a little.
 # * **Attention is not knowledge.** It removes the single-vector bottleneck (Bahdanau, Cho and Bengio, 2014), which
