@@ -79,7 +79,7 @@ def test_chat_pairs_from_installed_corpus():
 def test_chat_pairs_from_a_folder(tmp_path):
     (tmp_path / "tiny.yml").write_text("categories: [tiny]\nconversations:\n- - Hi\n  - Hello\n  - How are you?\n"
                                        "- - Hi\n  - Hello\n", encoding="utf-8")
-    assert s2s.chat_pairs(corpus_dir=tmp_path) == [("Hi", "Hello"), ("Hello", "How are you?")]
+    assert s2s.chat_pairs(corpus_dir=tmp_path) == [("Hi", "Hello")]  # the bot's "Hello" is no prompt; no duplicates
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ValueError, match="No dialogue pairs"):
@@ -298,7 +298,7 @@ def test_chat_reply_one_prompt_at_a_time_equals_the_batch():
         rows = np.asarray(vectorizer(list(texts)))
         return [row[row > 0].tolist() or [s2s.UNK_ID] for row in rows]
 
-    source_length, target_length = 12, 16  # some prompts are longer: they must be cut the same way on both paths
+    source_length, target_length = 6, 16  # some prompts are longer: they must be cut the same way on both paths
     model = s2s.build_seq2seq(len(vocab), len(vocab), source_length, embed_dim=16, units=32, learning_rate=3e-2)
     _train_briefly(model, s2s.teacher_forcing(word_ids(p for p, _ in train), word_ids(r for _, r in train),
                                               source_length, target_length), 3, 32)
@@ -438,7 +438,8 @@ def test_notebook_06_writes_the_wiring_and_the_decoding_loop_in_visible_saved_ce
 def test_notebook_07_reuses_06s_code_and_the_shared_learning_curve_plot():
     source = _source("07")
     assert "s2s.build_seq2seq(" in source and "s2s.run_decoder(" in source
-    assert "plots.plot_learning_curves(curves" in source and "ax.plot(" not in source
+    assert "s2s.build_attention_seq2seq(" in source and "s2s.greedy_decode_batch(" in source
+    assert "plots.plot_learning_curves(model_curves" in source and "ax.plot(" not in source
 
 
 def test_the_checkers_module_says_which_notebooks_it_checks():

@@ -4,7 +4,9 @@ The pieces, in the order the notebooks meet them:
 
 * **Data.** ``number_split`` / ``number_pairs``: English → French number words written by num2words (train and test
   numbers never overlap). ``chat_pairs``: (prompt, reply) pairs from the English dialogues that ship inside the
-  chatterbot-corpus package (YAML files, read offline); ``split_by_prompt`` keeps every held-out prompt unseen.
+  chatterbot-corpus package (YAML files, read offline), a user's line and the bot's answer to it
+  (``conversation_pairs``); ``split_by_prompt`` keeps every held-out prompt unseen and ``replies_by_prompt`` gathers
+  the true replies of each held-out prompt.
 * **Vocabulary.** ``WordVocabulary`` maps word tokens to integer ids with four specials (padding 0, unknown 1, start 2,
   end 3). ``keras_word_vectorizer`` builds the same layout from a Keras ``TextVectorization`` layer.
   ``teacher_forcing`` turns id sequences into the three padded arrays training needs.
@@ -121,12 +123,31 @@ def chatterbot_dir(language: str = "english") -> Path:
     return folder
 
 
+#: The corpus files whose conversations are one prompt followed by *alternative* replies to it, not a dialogue (read
+#: by hand in chatterbot-corpus 1.3.3: "You are arrogant" is followed by four different bot answers to it).
+ALTERNATIVE_REPLY_FILES = frozenset({"computers", "emotion"})
+
+
+def conversation_pairs(lines: Sequence[str], alternatives: bool = False) -> list[tuple[str, str]]:
+    """The (prompt, reply) pairs of one conversation, a list of lines.
+
+    A dialogue alternates speakers (line 0 the user, 1 the bot, 2 the user, ...), so its pairs are lines (2k, 2k + 1):
+    a bot's answer is never used as the next prompt. With ``alternatives=True`` every line after the first is another
+    reply to line 0.
+    """
+    if alternatives:
+        return [(lines[0], line) for line in lines[1:]]
+    return list(zip(lines[0::2], lines[1::2], strict=False))
+
+
 def chat_pairs(language: str = "english", categories: Iterable[str] | None = None,
-               corpus_dir: str | Path | None = None) -> list[tuple[str, str]]:
-    """(prompt, reply) pairs: every two consecutive lines of every conversation, duplicates removed, in file order.
+               corpus_dir: str | Path | None = None,
+               alternative_reply_files: Iterable[str] = ALTERNATIVE_REPLY_FILES) -> list[tuple[str, str]]:
+    """(prompt, reply) pairs of every conversation (``conversation_pairs``), duplicates removed, in file order.
 
     ``categories``: file names without ``.yml`` (e.g. ``["greetings", "ai"]``), default all. ``corpus_dir`` overrides
-    the installed package's folder (tests use it).
+    the installed package's folder (tests use it). ``alternative_reply_files``: the files (names without ``.yml``)
+    whose conversations list alternative replies to their first line.
     """
     import yaml
 
@@ -138,6 +159,7 @@ def chat_pairs(language: str = "english", categories: Iterable[str] | None = Non
         if missing:
             raise ValueError(f"No corpus file for categories {sorted(missing)}; available: {[f.stem for f in files]}.")
         files = [f for f in files if f.stem in wanted]
+    alternatives = set(alternative_reply_files)
     pairs, seen = [], set()
     for path in files:
         content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -145,7 +167,7 @@ def chat_pairs(language: str = "english", categories: Iterable[str] | None = Non
             if not isinstance(conversation, list):  # a lone line, not a dialogue
                 continue
             lines = [" ".join(str(line).split()) for line in conversation if isinstance(line, (str, int, float))]
-            for prompt, reply in zip(lines, lines[1:], strict=False):
+            for prompt, reply in conversation_pairs(lines, alternatives=path.stem in alternatives):
                 if prompt and reply and (prompt, reply) not in seen:
                     seen.add((prompt, reply))
                     pairs.append((prompt, reply))
@@ -153,6 +175,26 @@ def chat_pairs(language: str = "english", categories: Iterable[str] | None = Non
         raise ValueError(f"No dialogue pairs found in {folder}: check the folder holds chatterbot-corpus YAML files "
                          "with a 'conversations' list.")
     return pairs
+
+
+def prompt_key(prompt: str) -> str:
+    """A prompt compared case- and punctuation-insensitively: "What is AI?" and "what is ai" are the same prompt."""
+    return " ".join(re.findall(r"[a-z0-9']+", string(prompt, "prompt", "'What is AI?'").lower()))
+
+
+def replies_by_prompt(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Every reply of each distinct prompt (``prompt_key``), keyed by the prompt's first spelling, in order.
+
+    A held-out prompt with several replies in the corpus is scored against each of them (the best counts): any of
+    them is a right answer.
+    """
+    first: dict[str, str] = {}
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for prompt, reply in pairs:
+        grouped[first.setdefault(prompt_key(prompt), prompt)].append(reply)
+    if not grouped:
+        raise ValueError("No pairs given: pass (prompt, reply) pairs, e.g. from chat_pairs().")
+    return dict(grouped)
 
 
 def split_by_prompt(pairs: Sequence[tuple[str, str]], test_fraction: float = 0.1,
@@ -164,7 +206,7 @@ def split_by_prompt(pairs: Sequence[tuple[str, str]], test_fraction: float = 0.1
         raise ValueError("Need at least two pairs to split: check the corpus loaded.")
     groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for prompt, reply in pairs:
-        groups[" ".join(re.findall(r"[a-z0-9']+", prompt.lower()))].append((prompt, reply))
+        groups[prompt_key(prompt)].append((prompt, reply))
     keys = sorted(groups)
     random.Random(seed).shuffle(keys)
     n_test_keys = max(1, round(test_fraction * len(keys)))
@@ -631,9 +673,13 @@ def run_decoder(step, state, start_id, end_id, max_len, pick=np.argmax):
     return output
 
 
-def greedy_decode_batch(seq2seq: Seq2Seq, encoder_input, max_len: int, batch_size: int = 4096) -> list[list[int]]:
+def greedy_decode_batch(seq2seq: Seq2Seq, encoder_input, max_len: int, batch_size: int = 4096,
+                        never: Sequence[int] = ()) -> list[list[int]]:
     """``run_decoder`` with its greedy pick, for many sources at once: the same result, with one decoder call per step
-    for the whole batch instead of one per step and sentence."""
+    for the whole batch instead of one per step and sentence.
+
+    ``never``: token ids never to pick (notebook 07 passes ``[UNK_ID]``), as a step that sets their probability to 0.
+    """
     has(seq2seq, "checked_encoder_input", "seq2seq", "a Seq2Seq from build_seq2seq()")
     encoder_input = seq2seq.checked_encoder_input(encoder_input)
     max_len = whole(max_len, "max_len", fix="the longest output to produce, e.g. 20")
@@ -646,6 +692,9 @@ def greedy_decode_batch(seq2seq: Seq2Seq, encoder_input, max_len: int, batch_siz
         finished = np.zeros(len(tokens), dtype=bool)
         for t in range(max_len):
             probabilities, state = seq2seq.step(tokens, state)
+            if len(never):
+                probabilities = probabilities.copy()
+                probabilities[:, list(never)] = 0.0
             tokens = probabilities.argmax(axis=-1).astype("int32")
             produced[:, t] = np.where(finished, END_ID, tokens)
             finished |= tokens == END_ID
