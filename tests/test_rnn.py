@@ -233,7 +233,7 @@ def test_not_done_says_so_and_reference_takes_over(capsys):
 @pytest.fixture(scope="module")
 def sensor():
     """The functions notebook 01 writes for its noisy-sensor task, taken from its cells."""
-    return notebook_namespace("01", "simulate_sensor", "ema_forecast", "mse", "toy_weights")
+    return notebook_namespace("01", "simulate_sensor", "ema_forecast", "mse", "toy_weights", "restart", "toy_rnn_keras")
 
 
 def test_simulated_sensor_windows_have_the_documented_shape_noise_and_drift(sensor):
@@ -300,3 +300,29 @@ def test_notebook_01_fits_on_training_windows_and_picks_the_ema_on_validation():
     assert "ema_forecast(sensor_val_x" in choice and "sensor_test" not in choice
     scored = [cell for cell in cells if "sensor_test_x" in cell and "simulate_sensor(1000" not in cell]
     assert len(scored) == 1, "the test windows are scored in one cell, once"
+
+
+def test_restart_makes_a_trained_model_learn_as_a_new_one_would(sensor):
+    """The notebook trains its five runs on one compiled model (Keras traces the training step once); restart must
+    leave no trace of the previous run, in the weights or in Adam's step count and running averages."""
+    import keras
+
+    x, y = sensor["simulate_sensor"](64, seed=5)
+    start = {"w1": 0.6, "b1": 0.0, "w2": 0.5, "w3": 0.7, "b2": 0.0}
+
+    def compiled(**weights):
+        model = sensor["toy_rnn_keras"](**weights)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss="mse")
+        model.optimizer.build(model.trainable_variables)
+        return model
+
+    fresh = compiled(**start)
+    fresh.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
+    reused = compiled(**rnn.TOY_WEIGHTS)
+    untrained = [variable.numpy() for variable in reused.optimizer.variables]
+    reused.fit(x[::-1], y[::-1] + 0.5, epochs=2, batch_size=16, shuffle=False, verbose=0)  # a previous run
+    sensor["restart"](reused, untrained, **start)
+    assert int(reused.optimizer.iterations.numpy()) == 0
+    reused.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
+    for name, value in sensor["toy_weights"](fresh).items():
+        assert sensor["toy_weights"](reused)[name] == pytest.approx(value, abs=1e-6), name
