@@ -405,7 +405,8 @@ _ = course.claim("the hidden unit is off (h_t = 0) at more than 95% of the test 
 # negative everywhere, its gradient is 0 and training can't bring it back. Here it is also a sensible answer: monthly
 # stock prices are close to a *random walk* (next month is this month plus noise), and "no change" is about the best a
 # five-parameter model can say. Always measure a model against the simplest baseline; notebook 08 does this in depth.
-# What this section shows is the mechanism: one small set of weights, trained on sequences of mixed lengths.
+# What this section shows is the mechanism: one small set of weights, trained on sequences of mixed lengths. The
+# next section gives the unit data where remembering pays.
 
 # %% [markdown]
 # ## A task where memory matters: a noisy sensor
@@ -454,8 +455,9 @@ print(f"windows: {len(sensor_train_x)} training, {len(sensor_val_x)} validation,
 print(f"readings range from {sensor_train_x.min():.2f} to {sensor_train_x.max():.2f} in the training windows")
 
 # %% [markdown]
-# Both baselines first. Persistence needs no choice. The EMA needs its $a$: we try every $a$ from 0.05 to 0.95 in steps of 0.05 on the
-# **validation** windows and keep the one with the lowest mean squared error (MSE); the test windows wait until the end.
+# Both baselines first. Persistence needs no choice. The EMA needs its $a$: we try every $a$ from 0.05 to 0.95 in
+# steps of 0.05 on the **validation** windows and keep the one with the lowest mean squared error (MSE); the test
+# windows wait until the end.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -620,9 +622,9 @@ predicted_steps = np.arange(13, len(readings) + 1)
 ax.plot(predicted_steps, forecasts["persistence"], drawstyle="steps-mid", label="persistence: the last reading")
 ax.plot(predicted_steps, forecasts["RNN"], lw=2, label=f"toy RNN (seed {best_seed})")
 ax.plot(predicted_steps, forecasts["EMA"], ls="--", label=f"EMA, a = {ema_a:.2f}")
-ax.set(title="Predicting each next reading of a held-out simulated sensor from the 12 before it",
+ax.set(title="Next-reading predictions on a held-out simulated sensor",
        xlabel="time step", ylabel="reading (arbitrary units)")
-ax.legend(fontsize="small")
+ax.legend(fontsize="small", loc="lower left")
 errors = {name: mse(forecast, targets) for name, forecast in forecasts.items()}
 gap = float(np.mean(np.abs(forecasts["RNN"] - forecasts["EMA"])))
 plots.show(fig, alt=f"Line chart of {len(readings)} simulated readings of one held-out sensor (dots) and, from step "
@@ -645,6 +647,9 @@ plots.show(fig, alt=f"Line chart of {len(readings)} simulated readings of one he
 # - **Unrolling** draws one copy of the unit per step; the copies share weights, so the parameter count (5 here)
 #   does not grow with the length of the sequence.
 # - `keras.layers.SimpleRNN` computes exactly this; batches of different lengths are **padded** and **masked**.
+# - Trained, the five parameters do what the data need: on stock prices the unit died and the model fell back on
+#   persistence; on a noisy sensor it learned a fading memory ($0 < W_2 < 1$), an exponential moving average. Always
+#   compare with the baselines (persistence, and the EMA, tuned on validation data), over several seeds.
 # - RNNs combine a distributed hidden state (memory of the past) with non-linear updates, which makes them powerful,
 #   but, as notebook 02 shows, hard to train on long sequences.
 
