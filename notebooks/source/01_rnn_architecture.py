@@ -624,7 +624,8 @@ ax.plot(predicted_steps, forecasts["RNN"], lw=2, label=f"toy RNN (seed {best_see
 ax.plot(predicted_steps, forecasts["EMA"], ls="--", label=f"EMA, a = {ema_a:.2f}")
 ax.set(title="Next-reading predictions on a held-out simulated sensor",
        xlabel="time step", ylabel="reading (arbitrary units)")
-ax.legend(fontsize="small", loc="lower left")
+ax.margins(y=0.3)  # room for the legend above the data
+ax.legend(fontsize="small", loc="upper center", ncols=2)
 errors = {name: mse(forecast, targets) for name, forecast in forecasts.items()}
 gap = float(np.mean(np.abs(forecasts["RNN"] - forecasts["EMA"])))
 plots.show(fig, alt=f"Line chart of {len(readings)} simulated readings of one held-out sensor (dots) and, from step "
