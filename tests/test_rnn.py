@@ -225,3 +225,104 @@ def test_not_done_says_so_and_reference_takes_over(capsys):
     assert "not done yet" in capsys.readouterr().out
     assert checks.use_reference_if_needed(not_done, False, rnn.toy_rnn_forward) is rnn.toy_rnn_forward
     assert checks.progress()["Exercise 1 · toy RNN forward pass"] == "not done"
+
+
+# --- notebook 01's noisy-sensor section: the data, the EMA baseline and reading the trained weights -----------------
+
+
+@pytest.fixture(scope="module")
+def sensor():
+    """The functions notebook 01 writes for its noisy-sensor task, taken from its cells."""
+    return notebook_namespace("01", "simulate_sensor", "ema_forecast", "mse", "toy_weights", "restart", "toy_rnn_keras")
+
+
+def test_simulated_sensor_windows_have_the_documented_shape_noise_and_drift(sensor):
+    x, y = sensor["simulate_sensor"](4000, steps=12, seed=7)
+    assert x.shape == (4000, 12, 1) and y.shape == (4000,)
+    # reading_{t+1} - reading_t = one walk step + two independent noises: variance 0.035² + 2·0.1²
+    diffs = np.diff(np.concatenate([x[..., 0], y[:, None]], axis=1), axis=1)
+    assert np.var(diffs) == pytest.approx(0.035**2 + 2 * 0.1**2, rel=0.05)
+    # consecutive differences share one noise term (with opposite signs): correlation -0.1² / (0.035² + 2·0.1²)
+    noise_share = 2 * 0.1**2 / (0.035**2 + 2 * 0.1**2)
+    lag1 = np.mean(diffs[:, 1:] * diffs[:, :-1]) / np.var(diffs)
+    assert lag1 == pytest.approx(-noise_share / 2, abs=0.03)
+    assert 0.5 - 0.4 < x[:, 0, 0].min() and x[:, 0, 0].max() < 1.5 + 0.4
+    again, _ = sensor["simulate_sensor"](4000, steps=12, seed=7)
+    np.testing.assert_array_equal(x, again)
+
+
+@pytest.mark.parametrize("bad", [{"n_windows": 0}, {"n_windows": 2.5}, {"n_windows": 3, "steps": 0}])
+def test_simulated_sensor_refuses_a_size_that_is_not_a_positive_whole_number(sensor, bad):
+    with pytest.raises(ValueError, match="must be a positive whole number"):
+        sensor["simulate_sensor"](**bad)
+
+
+def test_ema_forecast_follows_its_recurrence_and_a_1_is_persistence(sensor):
+    ema = sensor["ema_forecast"]
+    x = np.array([[1.0, 2.0, 4.0]])[..., None]
+    assert ema(x, 0.5)[0] == pytest.approx(0.5 * (0.5 * 1.0 + 0.5 * 2.0) + 0.5 * 4.0)
+    rng = np.random.default_rng(0)
+    windows = rng.uniform(0.5, 1.5, size=(20, 9, 1))
+    np.testing.assert_allclose(ema(windows, 1.0), windows[:, -1, 0])
+    np.testing.assert_allclose(ema(np.full((3, 5, 1), 1.3), 0.3), 1.3)
+    for a in (0.0, -0.1, 1.5):
+        with pytest.raises(ValueError, match=r"must be in \(0, 1\]"):
+            ema(windows, a)
+
+
+def test_toy_rnn_with_w2_equal_one_minus_a_is_the_ema_apart_from_its_start(sensor):
+    """The notebook's claim: with ReLU on, the toy RNN with w1 = a, w2 = 1 - a, w3 = 1 is an EMA (started at h_0 = 0,
+    where the EMA starts at the first reading: they differ by (1 - a)^T times the first reading)."""
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0.5, 1.5, size=(6, 12, 1))
+    for a in (0.25, 0.6):
+        rnn_out = np.array([rnn.toy_rnn_forward(w[:, 0], w1=a, b1=0.0, w2=1 - a, w3=1.0, b2=0.0)[1] for w in x])
+        np.testing.assert_allclose(rnn_out + (1 - a) ** 12 * x[:, 0, 0], sensor["ema_forecast"](x, a))
+
+
+def test_toy_weights_reads_back_the_five_weights_of_a_keras_toy_rnn(sensor):
+    weights = {"w1": 0.7, "b1": -0.05, "w2": 0.6, "w3": 0.4, "b2": 0.1}
+    read = sensor["toy_weights"](rnn.toy_rnn_keras(**weights))
+    assert read.keys() == weights.keys()
+    for name, value in weights.items():
+        assert read[name] == pytest.approx(value, abs=1e-6), name
+
+
+def test_mse_is_the_mean_squared_error(sensor):
+    assert sensor["mse"]([1.0, 2.0], np.array([0.0, 4.0])) == pytest.approx((1 + 4) / 2)
+
+
+def test_notebook_01_fits_on_training_windows_and_picks_the_ema_on_validation():
+    cells = code_cells("01")
+    fits = [cell for cell in cells if "sensor_model.fit(" in cell]
+    assert len(fits) == 1 and "sensor_model.fit(sensor_train_x, sensor_train_y" in fits[0]
+    choice = next(cell for cell in cells if "ema_a = " in cell)
+    assert "ema_forecast(sensor_val_x" in choice and "sensor_test" not in choice
+    scored = [cell for cell in cells if "sensor_test_x" in cell and "simulate_sensor(1000" not in cell]
+    assert len(scored) == 1, "the test windows are scored in one cell, once"
+
+
+def test_restart_makes_a_trained_model_learn_as_a_new_one_would(sensor):
+    """The notebook trains its five runs on one compiled model (Keras traces the training step once); restart must
+    leave no trace of the previous run, in the weights or in Adam's step count and running averages."""
+    import keras
+
+    x, y = sensor["simulate_sensor"](64, seed=5)
+    start = {"w1": 0.6, "b1": 0.0, "w2": 0.5, "w3": 0.7, "b2": 0.0}
+
+    def compiled(**weights):
+        model = sensor["toy_rnn_keras"](**weights)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss="mse")
+        model.optimizer.build(model.trainable_variables)
+        return model
+
+    fresh = compiled(**start)
+    fresh.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
+    reused = compiled(**rnn.TOY_WEIGHTS)
+    untrained = [variable.numpy() for variable in reused.optimizer.variables]
+    reused.fit(x[::-1], y[::-1] + 0.5, epochs=2, batch_size=16, shuffle=False, verbose=0)  # a previous run
+    sensor["restart"](reused, untrained, **start)
+    assert int(reused.optimizer.iterations.numpy()) == 0
+    reused.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
+    for name, value in sensor["toy_weights"](fresh).items():
+        assert sensor["toy_weights"](reused)[name] == pytest.approx(value, abs=1e-6), name

@@ -22,7 +22,9 @@
 # 2. compute the forward pass of a one-unit ReLU RNN by hand, step by step, from its equations;
 # 3. *unroll* an RNN over time and draw it;
 # 4. get the same numbers from `keras.layers.SimpleRNN`, and batch sequences of different lengths with padding and masking;
-# 5. explain weight sharing: the parameter count does not grow with the length of the sequence.
+# 5. explain weight sharing: the parameter count does not grow with the length of the sequence;
+# 6. train the five parameters on a task where memory matters, compare them with fair baselines, and read what each
+#    learned weight does.
 #
 # **How to use this notebook.** Run the cells from top to bottom (Shift+Enter). Cells marked **Exercise** are for
 # you to complete; the cell under each exercise checks your answer and names the mistake if there is one. If you skip an
@@ -41,6 +43,7 @@
 from utils import course, data, plots, rnn  # first, before Keras: see utils/__init__.py
 from utils.checks import progress, use_reference_if_needed
 from utils.checks.rnn import check_toy_rnn_forward
+from utils.validate import whole
 
 import keras
 import matplotlib.pyplot as plt
@@ -402,7 +405,239 @@ _ = course.claim("the hidden unit is off (h_t = 0) at more than 95% of the test 
 # negative everywhere, its gradient is 0 and training can't bring it back. Here it is also a sensible answer: monthly
 # stock prices are close to a *random walk* (next month is this month plus noise), and "no change" is about the best a
 # five-parameter model can say. Always measure a model against the simplest baseline; notebook 08 does this in depth.
-# What this section shows is the mechanism: one small set of weights, trained on sequences of mixed lengths.
+# What this section shows is the mechanism: one small set of weights, trained on sequences of mixed lengths. The
+# next section gives the unit data where remembering pays.
+
+# %% [markdown]
+# ## A task where memory matters: a noisy sensor
+#
+# Prices left the unit nothing to remember. Here is a task where memory is the whole point. A sensor measures a level
+# that drifts slowly: the water in a tank, the temperature of a room. Each reading is the true level plus measurement
+# noise, and the task is to predict the **next reading** from the readings so far.
+#
+# The data are **simulated**, so that we know exactly how they are made (the function below): the true level of each
+# sensor starts anywhere from 0.5 to 1.5 and then takes a small random step at every time step (a *random walk*, steps
+# with standard deviation 0.035); every reading adds independent noise with standard deviation 0.1, about three times
+# the step. Each example is a window of 12 readings of one sensor, and the target is its 13th reading. Training,
+# validation and test windows come from different sensors (different random seeds), so the test is on sensors the
+# model has never seen.
+#
+# Why memory helps: persistence, "the next reading equals the last one", copies the last reading *with its noise*.
+# Averaging several recent readings cancels much of the noise, while the level moves only a little in a few steps. The
+# classic way to average is the **exponential moving average** (EMA): $\ell_t = (1-a)\,\ell_{t-1} + a\,x_t$, which
+# gives the newest reading the weight $a$, the one before $a(1-a)$, then $a(1-a)^2$, and so on. For a random walk
+# seen through noise this is what the optimal (Kalman) filter settles to, so the EMA, with $a$ chosen on the
+# validation sensors, is the strong baseline here, next to persistence. Compare it with the toy RNN: if ReLU stays
+# on, $h_t = W_2 h_{t-1} + W_1 x_t + b_1$ is an EMA with $W_2$ in the role of $1-a$. Can training find that?
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def simulate_sensor(n_windows, steps=12, seed=0):
+    """Simulated sensor readings, ``n_windows`` independent sensors: returns (x, y).
+
+    x, shape (n_windows, steps, 1): the readings; y, shape (n_windows,): the reading after them, the target. The true
+    level starts uniformly from 0.5 to 1.5 and follows a random walk (steps of standard deviation 0.035); each reading
+    adds independent noise of standard deviation 0.1.
+    """
+    n_windows, steps = whole(n_windows, "n_windows"), whole(steps, "steps", fix="a window needs at least one reading")
+    rng = np.random.default_rng(seed)
+    start = rng.uniform(0.5, 1.5, size=(n_windows, 1))
+    level = start + np.cumsum(rng.normal(0.0, 0.035, size=(n_windows, steps + 1)), axis=1)
+    readings = (level + rng.normal(0.0, 0.1, size=level.shape)).astype("float32")
+    return readings[:, :-1, np.newaxis], readings[:, -1]
+
+
+sensor_train_x, sensor_train_y = simulate_sensor(300, seed=1)
+sensor_val_x, sensor_val_y = simulate_sensor(300, seed=2)
+sensor_test_x, sensor_test_y = simulate_sensor(1000, seed=3)
+print(f"windows: {len(sensor_train_x)} training, {len(sensor_val_x)} validation, {len(sensor_test_x)} test; "
+      f"each {sensor_train_x.shape[1]} readings")
+print(f"readings range from {sensor_train_x.min():.2f} to {sensor_train_x.max():.2f} in the training windows")
+
+# %% [markdown]
+# Both baselines first. Persistence needs no choice. The EMA needs its $a$: we try every $a$ from 0.05 to 0.95 in
+# steps of 0.05 on the **validation** windows and keep the one with the lowest mean squared error (MSE); the test
+# windows wait until the end.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def ema_forecast(x, a):
+    """Forecast of the next reading of each window: the exponential moving average of its readings, started at the
+    first one. x has shape (windows, steps, 1); returns shape (windows,)."""
+    if not 0 < a <= 1:
+        raise ValueError(f"the EMA weight a must be in (0, 1], not {a!r}: 1 is persistence, small a averages longer")
+    level = x[:, 0, 0]
+    for t in range(1, x.shape[1]):
+        level = (1 - a) * level + a * x[:, t, 0]
+    return level
+
+
+def mse(prediction, target):
+    """Mean squared error."""
+    return float(np.mean((np.asarray(prediction) - target) ** 2))
+
+
+candidate_a = np.linspace(0.05, 0.95, 19)
+ema_a = min(candidate_a, key=lambda a: mse(ema_forecast(sensor_val_x, a), sensor_val_y))
+print(f"validation MSE: persistence {mse(sensor_val_x[:, -1, 0], sensor_val_y):.5f}, "
+      f"EMA with the best a = {ema_a:.2f} {mse(ema_forecast(sensor_val_x, ema_a), sensor_val_y):.5f}")
+
+# %% [markdown]
+# Now train the toy RNN, five times from five random starts (seeds 0 to 4), to see how much the result depends on
+# luck. The lesson of the dead unit is built into each start: $W_1$, $W_2$ and $W_3$ are drawn between 0.1 and 1
+# (positive) and the biases start at 0. Keras' default start can give $W_1 < 0$; with readings that are nearly all
+# positive, $z_t$ is then negative from the first step and the unit is dead before training begins. The loss is the
+# MSE; the learning rate 0.05 and the 10 epochs were chosen on the validation windows.
+#
+# Keras prepares the training step of a model once (it traces it into a TensorFlow graph), and for five weights that
+# takes longer than the training itself. So the cell builds one model with `toy_rnn_keras`, and each run gives it a
+# fresh start: the seed's five starting weights, and the optimizer's running averages as they were before any
+# training. Each run then learns as a new model would. After each run, its validation MSE is computed, to pick a run
+# without looking at the test windows.
+
+# %%
+def toy_weights(model):
+    """The five weights of a ``toy_rnn_keras`` model, as the dict ``toy_rnn_forward`` takes."""
+    w1, w2, b1 = (float(np.ravel(w)[0]) for w in model.get_layer("recurrent_unit").get_weights())
+    w3, b2 = (float(np.ravel(w)[0]) for w in model.get_layer("output").get_weights())
+    return {"w1": w1, "b1": b1, "w2": w2, "w3": w3, "b2": b2}
+
+
+def restart(model, untrained_optimizer, w1, b1, w2, w3, b2):
+    """Give a compiled ``toy_rnn_keras`` model a fresh start: these five weights, and its optimizer's variables as
+    they were before any training (``untrained_optimizer``), so the next ``fit`` learns as a new model would, without
+    Keras preparing its training step again."""
+    model.set_weights(toy_rnn_keras(w1, b1, w2, w3, b2).get_weights())
+    for variable, value in zip(model.optimizer.variables, untrained_optimizer, strict=True):
+        variable.assign(value)  # step count 0, running averages 0, the same learning rate
+
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+sensor_model = toy_rnn_keras(**weights)  # the weights are replaced by each run's start below
+sensor_model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss="mse")
+sensor_model.optimizer.build(sensor_model.trainable_variables)
+untrained_optimizer = [variable.numpy() for variable in sensor_model.optimizer.variables]
+trained, validation_mse = {}, {}
+for seed in range(5):
+    keras.utils.set_random_seed(seed)
+    w1, w2, w3 = np.random.uniform(0.1, 1.0, size=3)
+    restart(sensor_model, untrained_optimizer, w1=w1, b1=0.0, w2=w2, w3=w3, b2=0.0)
+    sensor_model.fit(sensor_train_x, sensor_train_y, epochs=course.epochs(10), batch_size=32, verbose=0)
+    trained[seed] = toy_weights(sensor_model)
+    validation_mse[seed] = mse([toy_rnn_forward(x[:, 0], **trained[seed])[1] for x in sensor_val_x], sensor_val_y)
+    print(f"seed {seed}: started at w1={w1:.2f}, w2={w2:.2f}, w3={w3:.2f}; validation MSE "
+          f"{validation_mse[seed]:.5f}", flush=True)
+best_seed = min(validation_mse, key=validation_mse.get)
+print(f"lowest validation MSE: seed {best_seed}")
+
+# %% [markdown]
+# The test windows, scored once. Each trained run goes through your `toy_rnn_forward` from Exercise 1 (the learned
+# weights are five numbers, nothing more), which also tells us how often the unit is on.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+persistence_test = mse(sensor_test_x[:, -1, 0], sensor_test_y)
+ema_test = mse(ema_forecast(sensor_test_x, ema_a), sensor_test_y)
+rows = []
+for seed, learned_weights in trained.items():
+    runs = [toy_rnn_forward(x[:, 0], **learned_weights) for x in sensor_test_x]
+    rnn_test = mse([prediction for _, prediction in runs], sensor_test_y)
+    rows.append({"seed": seed, "RNN MSE": rnn_test, "persistence MSE": persistence_test,
+                 "RNN / persistence": rnn_test / persistence_test, "RNN / EMA": rnn_test / ema_test,
+                 "unit on (h_t > 0)": np.mean(np.concatenate([hidden for hidden, _ in runs]) > 0)})
+results = pd.DataFrame(rows).set_index("seed")
+print(f"test MSE: persistence {persistence_test:.5f}, EMA (a = {ema_a:.2f}) {ema_test:.5f}")
+print(results.round(4).to_string())
+ratio = results["RNN / persistence"]
+print(f"RNN / persistence over the seeds: mean {ratio.mean():.3f}, from {ratio.min():.3f} to {ratio.max():.3f}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+_ = course.claim("the RNN's test MSE is below persistence's in at least 4 of the 5 seeds",
+                 holds=(results["RNN / persistence"] < 1).sum() >= 4)
+_ = course.claim("the ReLU unit is on at more than 90% of the test steps in at least 4 of the 5 seeds",
+                 holds=(results["unit on (h_t > 0)"] > 0.9).sum() >= 4)
+_ = course.claim("the tuned EMA's test MSE is below the RNN's, averaged over the 5 seeds",
+                 holds=results["RNN / EMA"].mean() > 1)
+
+# %% [markdown]
+# The toy RNN beats persistence on sensors it has never seen, with its unit on: it uses its memory. It does not beat
+# the EMA on average (the column "RNN / EMA"), and it could hardly do better: for this data the EMA is the right
+# tool, and the RNN can at best learn to be one. The spread over the seeds is printed above: five random starts, five
+# different results.
+#
+# What did it learn? Here are the five weights of every run, with two combinations that are easier to read than the
+# weights alone (they follow from unrolling $h_t = W_1 x_t + W_2 h_{t-1} + b_1$ while ReLU is on):
+#
+# - $W_1 W_3$: the weight the prediction gives the **newest reading** (for the EMA, $a$);
+# - $W_1 W_3 / (1 - W_2)$: the total weight on all past readings, which must be near 1 so that a steady level is
+#   predicted as itself.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+weights_table = pd.DataFrame(trained).T.rename_axis("seed")[["w1", "w2", "w3", "b1", "b2"]]
+weights_table["w1·w3 (newest reading)"] = weights_table["w1"] * weights_table["w3"]
+weights_table["w1·w3 / (1 - w2) (all readings)"] = weights_table["w1·w3 (newest reading)"] / (1 - weights_table["w2"])
+print(weights_table.round(3).to_string())
+print(f"the EMA chosen on validation: newest reading {ema_a:.2f}, memory 1 - a = {1 - ema_a:.2f}, all readings 1")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+_ = course.claim("W2 is between 0 and 1 in at least 4 of the 5 seeds: each step keeps part of the memory",
+                 holds=weights_table["w2"].between(0, 1).sum() >= 4)
+_ = course.claim("the total weight w1·w3 / (1 - w2) is within 0.2 of 1 in at least 4 of the 5 seeds",
+                 holds=(weights_table["w1·w3 / (1 - w2) (all readings)"].sub(1).abs() < 0.2).sum() >= 4)
+
+# %% [markdown]
+# Read the weights as the RNN uses them:
+#
+# - $W_2$ is the **memory**: the share of yesterday's hidden value that survives into today's. Between 0 and 1, old
+#   readings fade step by step, as in the EMA, where it is $1 - a$. Unrolled, the reading $k$ steps back reaches the
+#   prediction with the weight $W_1 W_3 W_2^k$: a weight that shrinks geometrically, like the EMA's.
+# - $W_1$ scales today's reading into the unit, and $W_3$ scales the unit back into a reading. Only their product
+#   matters for the prediction (doubling $W_1$ and $b_1$ and halving $W_3$ changes nothing), so read $W_1$ and $W_3$
+#   through their product $W_1 W_3$.
+# - $b_1$ and $b_2$ are small corrections: $b_1$ shifts the unit (a slightly negative $b_1$ still leaves it on, since
+#   nearly all readings are well above zero) and $b_2$ shifts the prediction back.
+#
+# The seeds need not land on the same memory: a longer memory (larger $W_2$) with a small weight on the newest
+# reading, or a shorter one with a larger weight, can give similar errors. Compare each run's $W_2$ with the EMA's
+# $1 - a$, and its row in the table above: how far is its error from the EMA's?
+#
+# The figure takes one longer held-out sensor and, at every step, gives each model the last 12 readings, as in
+# training, to predict the next one. The RNN is the run with the lowest *validation* MSE (picking by test error would
+# flatter it).
+
+# %%
+long_x, _ = simulate_sensor(1, steps=52, seed=4)
+readings = long_x[0, :, 0]
+windows = np.lib.stride_tricks.sliding_window_view(readings[:-1], 12)[..., np.newaxis]  # the 12 readings before each
+targets = readings[12:]
+forecasts = {"persistence": windows[:, -1, 0], "EMA": ema_forecast(windows, ema_a),
+             "RNN": np.array([toy_rnn_forward(w[:, 0], **trained[best_seed])[1] for w in windows])}
+fig, ax = plt.subplots()
+ax.plot(np.arange(1, len(readings) + 1), readings, "o", ms=4, label="reading (the truth the models predict)")
+predicted_steps = np.arange(13, len(readings) + 1)
+ax.plot(predicted_steps, forecasts["persistence"], drawstyle="steps-mid", label="persistence: the last reading")
+ax.plot(predicted_steps, forecasts["RNN"], lw=2, label=f"toy RNN (seed {best_seed})")
+ax.plot(predicted_steps, forecasts["EMA"], ls="--", label=f"EMA, a = {ema_a:.2f}")
+ax.set(title="Next-reading predictions on a held-out simulated sensor",
+       xlabel="time step", ylabel="reading (arbitrary units)")
+ax.margins(y=0.3)  # room for the legend above the data
+ax.legend(fontsize="small", loc="upper center", ncols=2)
+errors = {name: mse(forecast, targets) for name, forecast in forecasts.items()}
+gap = float(np.mean(np.abs(forecasts["RNN"] - forecasts["EMA"])))
+plots.show(fig, alt=f"Line chart of {len(readings)} simulated readings of one held-out sensor (dots) and, from step "
+                    f"13 on, three predictions of each reading from the 12 before it: persistence jumps with every "
+                    "noisy reading, while the EMA and the toy RNN draw smoother lines through the dots, on average "
+                    f"{gap:.3f} apart. On this sensor the MSE is {errors['persistence']:.4f} for persistence, "
+                    f"{errors['RNN']:.4f} for the RNN and {errors['EMA']:.4f} for the EMA.")
+
+# %% [markdown]
+# Persistence follows every jitter of the noise; the RNN and the EMA average it away and follow the level underneath.
+# One handicap of the RNN is built in: its memory starts at $h_0 = 0$ in every window, so it spends the first
+# readings catching up with the level, where the EMA starts at the first reading.
 
 # %% [markdown]
 # ## Key takeaways
@@ -413,6 +648,9 @@ _ = course.claim("the hidden unit is off (h_t = 0) at more than 95% of the test 
 # - **Unrolling** draws one copy of the unit per step; the copies share weights, so the parameter count (5 here)
 #   does not grow with the length of the sequence.
 # - `keras.layers.SimpleRNN` computes exactly this; batches of different lengths are **padded** and **masked**.
+# - Trained, the five parameters do what the data need: on stock prices the unit died and the model fell back on
+#   persistence; on a noisy sensor it learned a fading memory ($0 < W_2 < 1$), an exponential moving average. Always
+#   compare with the baselines (persistence, and the EMA, tuned on validation data), over several seeds.
 # - RNNs combine a distributed hidden state (memory of the past) with non-linear updates, which makes them powerful,
 #   but, as notebook 02 shows, hard to train on long sequences.
 
