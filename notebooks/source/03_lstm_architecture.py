@@ -807,8 +807,8 @@ plots.show(fig, alt=f"Line chart over time steps 1 to {LENGTH} of unit {memory_u
 memory = test_summary.loc[memory_unit]
 _ = course.claim("the LSTM's test error at the question step is at least 10 times below the baseline's",
                  holds=10 * lstm_mse < baseline_mse)
-_ = course.claim("the memory unit's C at the question follows the marked value (|correlation| > 0.9)",
-                 holds=abs(memory["corr(C at the question, marked value)"]) > 0.9)
+_ = course.claim("the memory unit's C at the question follows the marked value (|correlation| > 0.8)",
+                 holds=abs(memory["corr(C at the question, marked value)"]) > 0.8)
 _ = course.claim("its input gate is at least 0.1 higher at the marker than between the marker and the question",
                  holds=memory["i at the marker"] - memory["i between marker and question"] >= 0.1)
 _ = course.claim("its forget gate averages above 0.95 between the marker and the question",
@@ -821,12 +821,12 @@ _ = course.claim("its output gate is at least 0.3 higher at the question than be
 #
 # * The LSTM solved the task: its test error at the question step is far below the baseline's, by more than a factor
 #   of ten (the first claim), and it stays close to 0 at the other steps (printed after training).
-# * The unit picked on validation carries the value: its C at the question follows the marked value almost
-#   perfectly. The sign does not matter: the Dense layer on top can flip it. Another unit may share the job (the last
-#   row of the table gives every unit's correlation).
+# * The unit picked on validation carries the value: its C at the question follows the marked value closely (in this
+#   run almost perfectly, see the last row of the table, which also shows whether another unit shares the job). The
+#   sign does not matter: the Dense layer on top can flip it.
 # * Its **input gate** opens at the marker, letting the value in, and is more nearly shut afterwards, so the noise
-#   that follows does not overwrite it. It is not fully shut (see its column of the table): the unit also reads part of
-#   the value through the gate itself, so the gate opens wider for some values than for others.
+#   that follows does not overwrite it. It is not fully open at the marker, nor fully shut after it (see the unit's
+#   column of the table): a trained gate rarely goes all the way to 0 or 1.
 # * Its **forget gate** stays close to 1 from the marker to the question: over the mean gap (printed under the
 #   table), the C line alone keeps most of what was written.
 # * Its **output gate** stays low until the question and opens there: the unit shows its memory only when asked.
