@@ -779,17 +779,17 @@ plots.show(fig, alt=f"Twelve heat maps in four rows and three columns, one colum
 
 # %%
 example = examples[1]
-steps = np.arange(1, LENGTH + 1)
+time_steps = np.arange(1, LENGTH + 1)
 unit = memory_unit - 1  # the array index of unit 1, 2 or 3
 fig, ax = plt.subplots(figsize=(8, 3.5))
 for key, colour in (("i", "C2"), ("f", "C0"), ("o", "C1")):
-    ax.plot(steps, test_gates[key][example, :, unit], "-o", ms=3, color=colour, label=lstm.GATE_NAMES[key])
-ax.plot(steps, test_gates["c"][example, :, unit], "-s", ms=3, color="C3", label="long-term memory C_t")
+    ax.plot(time_steps, test_gates[key][example, :, unit], "-o", ms=3, color=colour, label=lstm.GATE_NAMES[key])
+ax.plot(time_steps, test_gates["c"][example, :, unit], "-s", ms=3, color="C3", label="long-term memory C_t")
 ax.axvline(test_marked[example] + 1, color="C3", ls="--", lw=1, label="marker")
 ax.axvline(test_asked[example] + 1, color="C1", ls=":", lw=2, label="question")
 ax.axhline(0, color="black", lw=0.6)
 ax.set(title=f"Unit {memory_unit} on test sequence {example}: kept value {test_answers[example]:.2f}",
-       xlabel="time step t", ylabel="gate (0 … 1) or memory value", xticks=steps)
+       xlabel="time step t", ylabel="gate (0 … 1) or memory value", xticks=time_steps)
 ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
 fig.tight_layout()
 plots.show(fig, alt=f"Line chart over time steps 1 to {LENGTH} of unit {memory_unit}'s input, forget and output "
