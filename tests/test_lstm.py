@@ -4,6 +4,7 @@ notebook-03 and notebook-04 checkers, both ways."""
 from __future__ import annotations
 
 import re
+import warnings
 
 import keras
 import numpy as np
@@ -19,7 +20,8 @@ from utils.lstm import sigmoid
 @pytest.fixture(scope="module")
 def nb03():
     """The functions notebook 03 defines in its cells, run as the notebook runs them."""
-    return notebook_namespace("03", "sigmoid", "one_unit_table", "cell_state_gradient")
+    return notebook_namespace("03", "sigmoid", "one_unit_table", "cell_state_gradient", "gate_task", "gate_summary",
+                              "gate_heatmaps")
 
 
 # --- what notebook 03 writes in sight --------------------------------------------------------------------------------
@@ -29,10 +31,10 @@ def test_notebook_03_writes_its_own_helpers_but_not_the_answers_to_04(nb03):
     """03 shows the sigmoid (saved to utils) and its own helpers; the NumPy step and loop are 04's Exercises 1 and 2,
     so 03 runs utils' reference and does not write them out."""
     defined = set().union(*map(defined_names, code_cells("03")))
-    assert {"sigmoid", "one_unit_table", "cell_state_gradient"} <= defined
+    helpers = {"one_unit_table", "cell_state_gradient", "gate_task", "gate_summary", "gate_heatmaps"}
+    assert {"sigmoid"} | helpers <= defined
     assert not {"lstm_cell_gates", "lstm_cell_step", "lstm_gate_activations", "lstm_forward"} & defined
-    assert not any(hasattr(lstm, name) for name in ("one_unit_table", "cell_state_gradient", "gate_slices",
-                                                    "gate_permutations"))
+    assert not any(hasattr(lstm, name) for name in helpers | {"gate_slices", "gate_permutations"})
 
 
 def test_the_loop_over_time_is_written_once(monkeypatch):
@@ -441,3 +443,104 @@ def test_notebook_03_cell_state_gradient_matches_the_forget_gates_for_one_step(n
     assert abs(total - direct) < 1e-6  # one step: dC_1/dC_0 is exactly f_1
     total, direct = cell_state_gradient(np.full(10, 0.1))
     assert 0 < total < 1 and 0 < direct < 1
+
+
+# --- notebook 03's marker task: gates you can read ------------------------------------------------------------------
+
+
+def test_notebook_03_gate_task_asks_for_the_marked_value_at_the_question(nb03):
+    xs, ys, marked, asked = nb03["gate_task"](200, seed=5)
+    length, rows = nb03["LENGTH"], np.arange(200)
+    assert xs.shape == (200, length, 3) and ys.shape == (200, length, 1)
+    np.testing.assert_array_equal(xs[:, :, 1].sum(axis=1), 1)  # one marker and one question per sequence
+    np.testing.assert_array_equal(xs[:, :, 2].sum(axis=1), 1)
+    np.testing.assert_array_equal(np.argmax(xs[:, :, 1], axis=1), marked)
+    np.testing.assert_array_equal(np.argmax(xs[:, :, 2], axis=1), asked)
+    first, last = nb03["MARKER_STEPS"]
+    assert set(marked + 1) == set(range(first, last + 1))  # steps count from 1; every allowed step occurs
+    first, last = nb03["QUESTION_STEPS"]
+    assert set(asked + 1) == set(range(first, last + 1))
+    assert np.all(asked > marked + 3)  # a gap the forget gate has to bridge
+    np.testing.assert_array_equal(ys[rows, asked, 0], xs[rows, marked, 0])
+    ys[rows, asked, 0] = 0
+    assert not ys.any()  # the target is 0 at every other step
+    assert np.abs(xs[:, :, 0]).max() <= 1 and xs[:, :, 0].std() > 0.5  # noise at every step, not only at the marker
+    np.testing.assert_array_equal(nb03["gate_task"](20, seed=5)[0], nb03["gate_task"](20, seed=5)[0])
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="positive whole number of sequences"):
+            nb03["gate_task"](bad)
+
+
+def _textbook_gates(units=1):
+    """Hand-set weights of the gate pattern the notebook looks for: i opens at the marker, f holds, o opens at the
+    question, and the candidate is the value. Inputs are (value, marker, question)."""
+    W, U, b = np.zeros((3, 4 * units)), np.zeros((units, 4 * units)), np.zeros(4 * units)
+    i, f, c, o = (slice(k * units, (k + 1) * units) for k in range(4))
+    W[1, i], b[i] = 20.0, -10.0  # input gate: shut, open at the marker
+    b[f] = 10.0                  # forget gate: keep
+    W[0, c] = 1.0                # candidate: the value
+    W[2, o], b[o] = 20.0, -10.0  # output gate: shut, open at the question
+    return W, U, b
+
+
+def test_notebook_03_gate_task_is_solved_by_the_textbook_gates_and_gate_summary_reads_them(nb03):
+    xs, ys, marked, asked = nb03["gate_task"](300, seed=6)
+    rows, zeros = np.arange(300), np.zeros((300, 1))
+    run = lstm.lstm_gate_activations(xs, zeros, zeros, *_textbook_gates())
+    np.testing.assert_allclose(run["h"][rows, asked, 0], np.tanh(np.tanh(ys[rows, asked, 0])), atol=1e-3)
+    before = np.arange(xs.shape[1])[None, :] < asked[:, None]
+    assert np.abs(run["h"][before]).max() < 1e-3  # quiet until asked
+    summary = nb03["gate_summary"](run, xs, marked, asked).loc[1]
+    assert summary["i at the marker"] > 0.99 and summary["i between marker and question"] < 0.01
+    assert summary["f between marker and question"] > 0.99
+    assert summary["o at the question"] > 0.99 and summary["o before the question"] < 0.01
+    assert summary["corr(C at the question, marked value)"] > 0.99
+
+
+def test_notebook_03_gate_summary_averages_over_the_right_steps(nb03):
+    steps = np.arange(6, dtype=float)
+    gates = np.stack([steps, 10 * steps], axis=-1)[None]  # one sequence, 2 units: the value is the step index
+    activations = {"i": gates, "f": gates, "o": gates, "c": gates}
+    xs = np.zeros((1, 6, 3))
+    with warnings.catch_warnings():  # corr() over one sequence is undefined; the windows are what is tested here
+        warnings.simplefilter("ignore", RuntimeWarning)
+        summary = nb03["gate_summary"](activations, xs, np.array([1]), np.array([4]))
+    assert list(summary.index) == [1, 2]  # units are numbered from 1, as in the figures
+    expected = {"i at the marker": 1, "i between marker and question": 2.5, "f between marker and question": 2.5,
+                "o at the question": 4, "o before the question": 1.5}
+    for column, value in expected.items():
+        assert summary.loc[1, column] == value and summary.loc[2, column] == 10 * value, column
+
+
+def test_notebook_03_gate_heatmaps_use_whole_steps_label_every_unit_and_mark_both_events(nb03):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs, _, marked, asked = nb03["gate_task"](4, seed=0)
+    zeros = np.zeros((4, 3))
+    run = lstm.lstm_gate_activations(xs, zeros, zeros, *_textbook_gates(units=3))
+    fig = nb03["gate_heatmaps"](run, [0, 2], marked, asked, memory_unit=2)
+    try:
+        fig.canvas.draw()
+        panels = [ax for ax in fig.axes if ax.images]
+        assert len(panels) == 4 * 2  # i, f, o, C for each of the two sequences
+        length, labelled = xs.shape[1], []
+        for ax in panels:
+            np.testing.assert_array_equal(ax.get_xticks(), np.arange(length))  # one tick per whole step
+            np.testing.assert_array_equal(ax.get_yticks(), np.arange(3))  # one tick per unit
+            x_labels = [t.get_text() for t in ax.get_xticklabels() if t.get_visible()]
+            y_labels = [t.get_text() for t in ax.get_yticklabels() if t.get_visible()]
+            if ax.get_subplotspec().is_last_row():
+                assert x_labels == [str(t) for t in range(1, length + 1)]
+                labelled.append("x")
+            if ax.get_subplotspec().is_first_col():
+                assert y_labels == ["unit 1", "unit 2 (memory)", "unit 3"]
+                labelled.append("y")
+            example = 0 if "sequence 0" in ax.get_title() else 2
+            lines = {line.get_label(): line.get_xdata()[0] for line in ax.get_lines()}
+            assert lines == {"marker": marked[example], "question": asked[example]}
+        assert sorted(labelled) == ["x", "x", "y", "y", "y", "y"]  # the bottom row and the left column show labels
+    finally:
+        plt.close(fig)
