@@ -22,8 +22,9 @@ like what a network operator sees per cell and hour, not to be an exact radio mo
 The first ``clean_weeks`` of every cell carry no anomaly: they are the calibration period the detectors scale with.
 
 Detector plumbing: per-cell scaling, time-of-day features, the windows an LSTM forecaster reads, the references of
-the notebook's exercises (rolling z-score, precision / recall / F1), and tables per kind. The detector itself (forecast
-error -> score -> threshold chosen on validation cells) is written in notebook 05.
+the notebook's exercises (rolling z-score, precision / recall / F1), tables per kind and the one-row ``scorecard`` of a
+detector. The detectors themselves (the LSTM and the seasonal forecast, forecast error -> score -> threshold chosen
+on validation cells, flagged hours replaced) are written in notebook 05.
 """
 
 from __future__ import annotations
