@@ -377,11 +377,11 @@ plots.show(plt.gcf(), alt="Two overlaid histograms, log density, of the LSTM ano
 
 # %%
 # NBVAL_CHECK_OUTPUT
-_ = course.claim("for the LSTM the joint score beats the largest error on the validation cells by more than 0.1 F1",
-                 holds=lstm_choices["joint"][1] > lstm_choices["largest"][1] + 0.1)
+_ = course.claim("for the LSTM the joint score gives a higher validation F1 than the largest error",
+                 holds=lstm_choices["joint"][1] > lstm_choices["largest"][1])
 
 # %% [markdown]
-# The joint score wins clearly for the LSTM (compare the two validation F1 values printed above): many faults move
+# The joint score does better for the LSTM (compare the two validation F1 values printed above): many faults move
 # the KPIs *against* each other, which the joint distance sees and the largest error alone does not. The two
 # distributions still overlap: no threshold separates them perfectly. Normal hours pile up at low scores; anomalous
 # hours spread far to the right, but many sit among the normal ones (the subtle faults, and the hours of a long fault
@@ -516,21 +516,21 @@ print(f"chosen: K = {seasonal_weeks} weeks, the {seasonal_how} score, > {seasona
 # NBVAL_CHECK_OUTPUT
 _ = course.claim("the seasonal detector does best with the most past weeks tried (K = 4) and the joint score",
                  holds=(seasonal_weeks, seasonal_how) == (4, "joint"))
-_ = course.claim("on the validation cells the best F1 of the seasonal detector and of the LSTM differ by less "
-                 "than 0.1", holds=abs(seasonal_val_f1 - lstm_val_f1) < 0.1)
+_ = course.claim("on the validation cells the LSTM is not ahead of the seasonal detector by more than 0.05 F1",
+                 holds=lstm_val_f1 < seasonal_val_f1 + 0.05)
 _ = course.claim("the seasonal detector's best validation F1 is more than three times the rolling z-score's",
                  holds=seasonal_val_f1 > 3 * choices[z_window][1])
 
 # %% [markdown]
 # Knowing the rhythm changes everything: the seasonal detector's validation F1 is more than three times the rolling
-# z-score's, and level with the LSTM's (in this run a little above it: the values are printed above). More past
+# z-score's, and level with or above the LSTM's (the values are printed above). More past
 # weeks help (the median of more weeks is less noisy and shrugs off a faulty week), and so does the joint score, as
 # for the LSTM. This is the opponent the LSTM has to beat, and so far it does not.
 
 # %% [markdown]
 # ## Don't let a fault into the inputs
 #
-# Why does the LSTM lose? Its forecast reads the last 24 hours. During a long fault those hours are faulty, so the
+# What holds the LSTM back? Its forecast reads the last 24 hours. During a long fault those hours are faulty, so the
 # forecast follows the fault and the errors shrink (it misses the later hours); after the fault they are still in
 # its window, and the forecasts go wrong on normal hours (false alarms, an *echo* of the fault). The seasonal
 # forecast reads hours a week old and more, which a fault of a few hours cannot reach, and its median shrugs off one
@@ -566,7 +566,13 @@ print(f"validation F1 with flagged hours replaced: LSTM {lstm_online_f1:.2f} (wa
 
 # %%
 # NBVAL_CHECK_OUTPUT
-_ = course.claim("replacing flagged hours raises the LSTM's validation F1", holds=lstm_online_f1 > lstm_val_f1)
+_ = course.claim("replacing flagged hours raises the validation F1 of both detectors",
+                 holds=lstm_online_f1 > lstm_val_f1 and seasonal_online_f1 > seasonal_val_f1)
+
+# %% [markdown]
+# The rule lifts both detectors on the validation cells (the F1 values before and after are printed above): a
+# detector that does not take the faults it has flagged as the new normal keeps flagging them, and raises fewer
+# false alarms after them (counted on the test cells below).
 
 # %% [markdown]
 # ## Precision, recall and F1
@@ -653,27 +659,25 @@ results
 _ = course.claim("the best baseline is a seasonal detector", holds=best_baseline.startswith("seasonal"))
 _ = course.claim("the plain LSTM's F1 is below the best baseline's",
                  holds=results.loc[lstms[0], "F1"] < results.loc[best_baseline, "F1"])
-_ = course.claim("replacing flagged hours raises the LSTM's held-out F1 by more than 0.03",
-                 holds=lstm["F1"] > results.loc[lstms[0], "F1"] + 0.03)
+_ = course.claim("replacing flagged hours raises the LSTM's held-out F1",
+                 holds=lstm["F1"] > results.loc[lstms[0], "F1"])
 _ = course.claim("the LSTM's F1 is more than twice the rolling z-score's and more than four times the floor's",
                  holds=lstm["F1"] > 2 * results.iloc[1]["F1"] and lstm["F1"] > 4 * results.iloc[0]["F1"])
-_ = course.claim("the LSTM with flagged hours replaced reaches F1 0.75 overall and 0.85 on the large faults",
-                 holds=lstm["F1"] >= 0.75 and lstm["F1 large"] >= 0.85)
-_ = course.claim("the LSTM with flagged hours replaced raises the fewest false alarms per cell-day",
-                 holds=lstm["false alarms / cell-day"] == results["false alarms / cell-day"].min())
+_ = course.claim("replacing flagged hours lowers the LSTM's false alarms per cell-day",
+                 holds=lstm["false alarms / cell-day"] < results.loc[lstms[0], "false alarms / cell-day"])
 _ = course.claim("the LSTM does not beat the best baseline by 0.15 F1: that target is missed",
                  holds=lstm["F1"] < results.loc[best_baseline, "F1"] + 0.15)
-_ = course.claim("neither is clearly ahead: the F1 of the LSTM and of the best baseline differ by less than 0.1",
-                 holds=abs(lstm["F1"] - results.loc[best_baseline, "F1"]) < 0.1)
+_ = course.claim("the LSTM is not ahead of the best baseline by even 0.05 F1",
+                 holds=lstm["F1"] < results.loc[best_baseline, "F1"] + 0.05)
 
 # %% [markdown]
 # Read the table from the top. Flagging every hour finds every event but its F1 is the floor. The rolling z-score is
-# not far above it and raises false alarms every cell-day. The seasonal detector is a different league, and it is
-# the best baseline. The plain LSTM is beaten by it; with flagged hours replaced the LSTM gains a lot (its alarms are
-# almost all real, and it raises the fewest false alarms) and comes close: it reaches F1 0.75 overall, and about
-# 0.9 on the large faults in this run (printed above the table). But the same rule helps the seasonal detector too,
-# and the LSTM does **not** beat the best baseline by the 0.15 we hoped for: the two are level (their F1 differ by
-# less than 0.1), and 32 faults on 4 cells cannot tell a few hundredths of F1 apart.
+# not far above it and raises false alarms every cell-day. The seasonal detector is in a different league, and it is
+# the best baseline: the plain LSTM stays below it. Replacing flagged hours helps the LSTM (fewer false alarms; in
+# this run F1 0.82 overall and 0.90 on the large faults, printed above the table), but the same rule helps the
+# seasonal detector too, and the LSTM does **not** beat the best baseline by the 0.15 we hoped for: it is not ahead
+# of it at all. Its numbers also move with the training seed, while the seasonal detector, which trains nothing,
+# gives the same numbers on every run; and 32 faults on 4 cells cannot tell a few hundredths of F1 apart.
 #
 # Large and subtle faults separately, for the two real contenders (both with flagged hours replaced): events with
 # at least one flagged hour, and in brackets the share of their hours flagged:
@@ -686,7 +690,7 @@ found = {"LSTM": anomaly.events_found(lstm_flags, test_events),
 pd.concat(found, axis=1)
 
 # %% [markdown]
-# Both find every large fault and every subtle spike and level shift. Both miss every subtle freeze: a counter stuck
+# In this run both find every large fault and every subtle spike and level shift. Both miss every subtle freeze: a counter stuck
 # for 3–6 hours at an ordinary value is what both expected. The seasonal detector finds more of the subtle outages
 # (a sector down in the day, KPIs × 0.55–0.7) and flags more of the hours of a long freeze, in this run.
 #
@@ -717,9 +721,14 @@ echoes
 _ = course.claim("most of the plain LSTM's false alarms fall in the 24 h after a fault, and most of the plain "
                  "seasonal detector's at a fault's hours in a later week",
                  holds=echoes.iloc[2, 1] > echoes.iloc[2, 0] / 2 and echoes.iloc[0, 2] > echoes.iloc[0, 0] / 2)
-_ = course.claim("replacing flagged hours removes more than half of the LSTM's false alarms, and more than half of "
-                 "the seasonal detector's a week after a fault", holds=2 * echoes.iloc[3, 0] < echoes.iloc[2, 0]
+_ = course.claim("replacing flagged hours lowers the LSTM's false alarms, and more than halves the seasonal "
+                 "detector's a week after a fault", holds=echoes.iloc[3, 0] < echoes.iloc[2, 0]
                  and 2 * echoes.iloc[1, 2] < echoes.iloc[0, 2])
+
+# %% [markdown]
+# The plain LSTM's false alarms are echoes of the fault that just ended; the plain seasonal detector's are echoes of
+# a fault one or more weeks earlier. Replacing flagged hours leaves fewer echoes in both (the counts above), though
+# the seasonal detector, its threshold chosen again, spends the saving on other hours.
 
 # %% [markdown]
 # ## Look at a held-out cell
@@ -755,10 +764,10 @@ plots.show(plt.gcf(), alt=f"Three stacked line charts of held-out cell {test_cel
 # - **Know the rhythm first.** The rolling z-score is barely above the floor; the same data compared with the same
 #   hour of past weeks makes one of the two best detectors in this notebook. An honest comparison needs that
 #   baseline: against the rolling z-score alone the LSTM would look like a triumph.
-# - **The LSTM is level with it, not ahead.** Both are forecasters, scored the same way; they differ in what they read.
+# - **The LSTM does not get ahead of it.** Both are forecasters, scored the same way; they differ in what they read.
 #   The LSTM reads the last 24 hours, which makes its forecasts of normal hours sharp, but a fault in its window
-#   becomes what it expects and what it forecasts from. Replacing flagged hours by forecasts fixes most of that, and
-#   then it is level with the seasonal detector, not 0.15 ahead: the numbers are what this run measured.
+#   becomes what it expects and what it forecasts from. Replacing flagged hours by forecasts fixes much of that and
+#   brings it close, but not ahead, let alone 0.15 ahead: the numbers are what this run measured.
 # - **The score and the rule matter as much as the model.** The joint distance, which knows that the KPIs move
 #   together, lifted both detectors (a degraded link pushes throughput and load apart), and so did not trusting
 #   flagged hours. Measure what moves a detector before reaching for a bigger model.
