@@ -285,7 +285,8 @@ def test_the_notebooks_threshold_separates_perfectly_when_it_can():
 def test_the_detector_of_05_is_written_in_the_notebook():
     """The lesson (forecast error -> score -> threshold) is in visible cells of 05, not hidden in utils.anomaly."""
     source = next(SOURCES.glob("05_*.py")).read_text(encoding="utf-8")
-    for name in ("lstm_errors", "make_scorer", "choose_threshold", "zscore_scores", "seasonal_forecast", "online_errors"):
+    for name in ("lstm_errors", "make_scorer", "choose_threshold", "zscore_scores", "seasonal_forecast",
+                 "online_errors"):
         assert f"\ndef {name}(" in source
     for gone in ("forecast_scores", "choose_threshold", "zscore_scores", "make_windows"):
         assert not hasattr(anomaly, gone), gone

@@ -42,6 +42,7 @@
 # `course.setup(seed=5)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers.
 
 # %%
+import functools
 import time
 
 from utils import anomaly, course, plots  # first, before Keras: see utils/__init__.py
@@ -499,7 +500,7 @@ def seasonal_forecast(inputs, t, weeks):
 # NBVAL_IGNORE_OUTPUT
 seasonal_choices, seasonal_runs = {}, {}
 for weeks in (1, 2, 3, 4):
-    errors = online_errors(lambda inputs, t: seasonal_forecast(inputs, t, weeks), scaled, anomaly.HOURS_PER_WEEK)
+    errors = online_errors(functools.partial(seasonal_forecast, weeks=weeks), scaled, anomaly.HOURS_PER_WEEK)
     reference = normal_reference(errors[train_cells], train_labels)
     for how in ("largest", "joint"):
         score = make_scorer(*reference, how)
@@ -556,7 +557,7 @@ watched = val_cells + test_cells  # one pass over both; the test half is only re
 started = time.perf_counter()
 lstm_online = online_errors(lstm_forecast, scaled[watched], anomaly.HOURS_PER_WEEK, lstm_score, lstm_threshold)
 print(f"LSTM hour by hour over {len(watched)} cells: {time.perf_counter() - started:.1f} s")
-seasonal_online = online_errors(lambda inputs, t: seasonal_forecast(inputs, t, seasonal_weeks), scaled[watched],
+seasonal_online = online_errors(functools.partial(seasonal_forecast, weeks=seasonal_weeks), scaled[watched],
                                 anomaly.HOURS_PER_WEEK, seasonal_score, seasonal_threshold)
 lstm_online_threshold, lstm_online_f1 = choose_threshold(lstm_score(lstm_online[:4], hours), val_labels)
 seasonal_online_threshold, seasonal_online_f1 = choose_threshold(seasonal_score(seasonal_online[:4], hours),
