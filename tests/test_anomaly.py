@@ -156,18 +156,93 @@ class _ConstantForecaster:
     def predict(self, X, verbose=0):
         return np.zeros((len(X), len(KPIS)), dtype="float32")
 
+    def predict_on_batch(self, X):
+        return self.predict(X)
 
-def test_the_notebooks_lstm_score_is_the_largest_error_in_typical_errors(net):
-    """Score of hour t = max over KPIs of |x - forecast| / sigma_k, at the hour the window forecasts; NaN before."""
+
+def _notebook_05(net, **extra):
+    """The names notebook 05's detector functions read, with the constant forecaster as the model."""
     window, scaled = 24, anomaly.scale_cells(net.kpis)
-    calendar = anomaly.time_features(net.n_hours)
-    sigma = np.array([1.0, 2.0, 0.5, 4.0], dtype="float32")
-    lstm_scores = notebook_function("05", "lstm_scores", np=np, anomaly=anomaly, scaled=scaled, WINDOW=window,
-                                    calendar=calendar, model=_ConstantForecaster(), error_scale=sigma, network=net)
-    scores = lstm_scores([1, 3])
-    assert scores.shape == (2, net.n_hours) and np.isnan(scores[:, :window]).all()
-    expected = (np.abs(scaled[[1, 3], window:]) / sigma).max(axis=-1)
-    np.testing.assert_allclose(scores[:, window:], expected, rtol=1e-6)
+    return dict(np=np, anomaly=anomaly, scaled=scaled, WINDOW=window, calendar=anomaly.time_features(net.n_hours),
+                model=_ConstantForecaster(), network=net, KPIS=KPIS, **extra)
+
+
+def test_the_notebooks_lstm_errors_are_observed_minus_forecast_from_week_2(net):
+    names = _notebook_05(net)
+    errors = notebook_function("05", "lstm_errors", **names)([1, 3])
+    assert errors.shape == (2, net.n_hours, len(KPIS)) and np.isnan(errors[:, :HOURS_PER_WEEK]).all()
+    np.testing.assert_allclose(errors[:, HOURS_PER_WEEK:], names["scaled"][[1, 3], HOURS_PER_WEEK:], rtol=1e-6)
+    forecast = notebook_function("05", "lstm_forecast", **names)
+    assert np.array_equal(forecast(names["scaled"][:2], 30), np.zeros((2, len(KPIS))))
+
+
+def _scorer(how):
+    """make_scorer calibrated on normal errors whose 4 KPIs move together (correlation 0.9), sigma 2 at 3:00."""
+    rng = np.random.default_rng(0)
+    common = rng.normal(size=(24_000, 1))
+    normal = np.sqrt(0.9) * common + np.sqrt(0.1) * rng.normal(size=(24_000, 4))
+    hours = np.arange(24_000) % 24
+    normal[hours == 3] *= 2.0
+    return notebook_function("05", "make_scorer", np=np)(normal, hours, how)
+
+
+def test_the_notebooks_largest_score_is_the_worst_kpi_in_its_hours_typical_errors():
+    score = _scorer("largest")
+    errors = np.array([[1.0, -3.0, 0.5, 0.0]])
+    assert score(errors, 5)[0] == pytest.approx(3.0, rel=0.08)
+    assert score(errors, 3)[0] == pytest.approx(1.5, rel=0.08)  # twice as noisy at 3:00: half the score
+    assert np.isnan(score(np.full((1, 4), np.nan), 5)).all()
+
+
+def test_the_notebooks_joint_score_sees_kpis_moving_against_each_other():
+    score = _scorer("joint")
+    together, apart = np.array([[2.0, 2.0, 2.0, 2.0]]), np.array([[1.0, 1.0, 1.0, -1.0]])
+    assert score(apart, 5)[0] > 2 * score(together, 5)[0]  # smaller errors, but they break the pattern
+    with pytest.raises(ValueError, match="'largest' or 'joint'"):
+        notebook_function("05", "make_scorer", np=np)(np.ones((48, 4)), np.arange(48) % 24, "mean")
+
+
+def test_the_notebooks_seasonal_forecast_is_the_median_of_past_weeks():
+    forecast = notebook_function("05", "seasonal_forecast", np=np, anomaly=anomaly)
+    series = np.zeros((1, 5 * HOURS_PER_WEEK, 1))
+    t = 4 * HOURS_PER_WEEK + 7
+    series[0, t - np.array([1, 2, 3, 4]) * HOURS_PER_WEEK, 0] = [1.0, 50.0, 2.0, 3.0]  # one faulty week: 50
+    assert forecast(series, t, 4)[0, 0] == 2.5 and forecast(series, t, 1)[0, 0] == 1.0
+    assert forecast(series, HOURS_PER_WEEK + 7, 4)[0, 0] == series[0, 7, 0]  # in week 2 only one week exists
+
+
+def test_the_notebooks_online_errors_replace_flagged_hours_by_their_forecast():
+    online_errors = notebook_function("05", "online_errors", np=np)
+
+    def persistence(inputs, t):  # forecast: the hour before
+        return inputs[:, t - 1]
+
+    series = np.array([[0.0, 0.0, 10.0, 10.0, 10.0, 0.0, 0.0]])[..., None]  # a 3-hour fault
+    plain = online_errors(persistence, series, 1)
+    assert np.isnan(plain[0, 0, 0]) and plain[0, 1:, 0].tolist() == [0, 10, 0, 0, -10, 0]  # misses and an echo
+
+    def score(errors, hour):
+        return np.abs(errors[..., 0])
+
+    live = online_errors(persistence, series, 1, score, cut=5.0)
+    assert live[0, 1:, 0].tolist() == [0, 10, 10, 10, 0, 0]  # every fault hour flagged, no echo
+
+
+def test_scorecard_counts_sizes_events_and_false_alarms():
+    labels = np.array([[0, 1, 1, 0, 2, 0, 0, 0] * 3])
+    events = [anomaly.Anomaly(0, "spike", "large", 1, 2), anomaly.Anomaly(0, "outage", "subtle", 4, 1)]
+    labels[0, 8:] = 0
+    flags = np.zeros(labels.shape, bool)
+    flags[0, [1, 2, 6, 20]] = True  # the large spike, one false alarm, and one outside the judged hours
+    judged = np.ones(labels.shape, bool)
+    judged[0, 20:] = False
+    row = anomaly.scorecard(flags, labels, events, judged)
+    assert row["precision"] == pytest.approx(2 / 3) and row["recall"] == pytest.approx(2 / 3)
+    assert row["F1 large"] == pytest.approx(0.8) and row["F1 subtle"] == 0.0
+    assert row["F1 spike"] == pytest.approx(0.8) and row["F1 outage"] == 0.0
+    assert row["events found"] == "1/2" and row["false alarms / cell-day"] == pytest.approx(1 / (20 / 24))
+    with pytest.raises(ValueError, match="same shape"):
+        anomaly.scorecard(flags, labels[:, :5], events, judged)
 
 
 # --- detector helpers -------------------------------------------------------------------------------------------
@@ -179,9 +254,12 @@ def test_rolling_zscore_matches_a_loop_and_handles_flat_stretches():
     assert np.isnan(z[:6]).all() and np.isfinite(z[6:]).all()
     assert np.allclose(z[6:], _zscore_variant(x, 6)[6:])
     assert z[-1] == 0.0  # a flat window and the same value: z = 0, not a division by zero
-    zscore_scores = notebook_function("05", "zscore_scores", np=np, rolling_zscore=anomaly.rolling_zscore)
-    scores = zscore_scores(np.stack([np.stack([x, -3 * x], axis=-1)]), 6)
-    assert scores.shape == (1, 40) and np.allclose(scores[0, 6:], np.abs(z[6:]))  # |z| of -3x is |z| of x
+    zscore_scores = notebook_function("05", "zscore_scores", np=np, rolling_zscore=anomaly.rolling_zscore,
+                                      anomaly=anomaly)
+    long = np.random.default_rng(2).normal(size=HOURS_PER_WEEK + 40)
+    scores = zscore_scores(np.stack([np.stack([long, -3 * long], axis=-1)]), 6)
+    assert scores.shape == (1, len(long)) and np.isnan(scores[0, :HOURS_PER_WEEK]).all()  # week 1 is not judged
+    assert np.allclose(scores[0, HOURS_PER_WEEK:], np.abs(anomaly.rolling_zscore(long, 6))[HOURS_PER_WEEK:])
 
 
 def test_precision_recall_f1():
@@ -207,7 +285,8 @@ def test_the_notebooks_threshold_separates_perfectly_when_it_can():
 def test_the_detector_of_05_is_written_in_the_notebook():
     """The lesson (forecast error -> score -> threshold) is in visible cells of 05, not hidden in utils.anomaly."""
     source = next(SOURCES.glob("05_*.py")).read_text(encoding="utf-8")
-    for name in ("lstm_scores", "choose_threshold", "zscore_scores"):
+    for name in ("lstm_errors", "make_scorer", "choose_threshold", "zscore_scores", "seasonal_forecast",
+                 "online_errors"):
         assert f"\ndef {name}(" in source
     for gone in ("forecast_scores", "choose_threshold", "zscore_scores", "make_windows"):
         assert not hasattr(anomaly, gone), gone

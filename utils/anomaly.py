@@ -22,8 +22,9 @@ like what a network operator sees per cell and hour, not to be an exact radio mo
 The first ``clean_weeks`` of every cell carry no anomaly: they are the calibration period the detectors scale with.
 
 Detector plumbing: per-cell scaling, time-of-day features, the windows an LSTM forecaster reads, the references of
-the notebook's exercises (rolling z-score, precision / recall / F1), and tables per kind. The detector itself (forecast
-error -> score -> threshold chosen on validation cells) is written in notebook 05.
+the notebook's exercises (rolling z-score, precision / recall / F1), tables per kind and the one-row ``scorecard`` of a
+detector. The detectors themselves (the LSTM and the seasonal forecast, forecast error -> score -> threshold chosen
+on validation cells, flagged hours replaced) are written in notebook 05.
 """
 
 from __future__ import annotations
@@ -407,6 +408,34 @@ def per_kind_table(flags, labels, anomalies=None, metric=precision_recall_f1) ->
         rows[kind] = row
     table = pd.DataFrame(rows).T.rename_axis("kind")
     return table.astype({"precision": float, "recall": float, "F1": float, "anomalous hours": int})
+
+
+def scorecard(flags, labels, anomalies, scored) -> dict:
+    """One detector's held-out numbers, as a row of the comparison table.
+
+    Precision, recall and F1 over all hours; F1 on the large and on the subtle faults (normal hours and the hours of
+    faults of that size); F1 per kind (as in ``per_kind_table``); events with at least one flagged hour; and false
+    alarms per cell-day. flags, labels, scored: (cells, hours), ``scored`` marks the hours every detector is judged on
+    (flags outside it are ignored); anomalies: events whose ``cell`` indexes the rows.
+    """
+    flags, labels, scored = (np.asarray(a) for a in (flags, labels, scored))
+    if not flags.shape == labels.shape == scored.shape:
+        raise ValueError(f"flags {flags.shape}, labels {labels.shape} and scored {scored.shape} must have the same "
+                         "shape (cells, hours).")
+    flags, scored = flags.astype(bool) & scored.astype(bool), scored.astype(bool)
+    row = dict(zip(("precision", "recall", "F1"), precision_recall_f1(flags[scored], labels[scored] > 0),
+                   strict=True))
+    for size in SIZES:
+        of_size = np.zeros(labels.shape, dtype=bool)
+        for a in anomalies:
+            of_size[a.cell, a.start:a.stop] |= a.size == size
+        keep = scored & ((labels == 0) | of_size)
+        row[f"F1 {size}"] = precision_recall_f1(flags[keep], of_size[keep])[2]
+    kinds = per_kind_table(np.where(scored, flags, False), np.where(scored, labels, 0))
+    row.update({f"F1 {kind}": kinds.loc[kind, "F1"] for kind in KINDS})
+    row["events found"] = f"{sum(bool(flags[a.cell, a.start:a.stop].any()) for a in anomalies)}/{len(anomalies)}"
+    row["false alarms / cell-day"] = float((flags & (labels == 0)).sum() / (scored.sum() / 24))
+    return row
 
 
 def events_found(flags, anomalies) -> pd.DataFrame:

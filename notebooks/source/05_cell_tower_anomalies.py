@@ -8,8 +8,8 @@
 
 # %% [markdown]
 # # 05 · Cell tower anomalies: an LSTM watches the network
-# <!-- summary: simulated cell KPIs with labelled faults; an LSTM forecaster flags anomalies; precision, recall, F1 per kind against a rolling z-score -->
-# <!-- facts: 0.55, 0.7, 20, 30 %, 45, 55 % (fault sizes of the simulator, utils.anomaly); 2015 (Malhotra et al.) -->
+# <!-- summary: simulated cell KPIs with labelled faults; an LSTM forecaster flags anomalies; a fair fight against flagging every hour, a rolling z-score and the same hour of past weeks -->
+# <!-- facts: 0.55, 0.7, 20, 30 %, 45, 55 % (fault sizes of the simulator, utils.anomaly); 2015 (Malhotra et al.); 23 (the last hour of the day, 24 − 1) -->
 #
 # A mobile network has thousands of cells (the antennas on a tower, each serving one area). Every hour each cell
 # reports its **KPIs** (key performance indicators): how many users are connected, how loaded its radio is, how much
@@ -17,8 +17,9 @@
 # *unusual*, and an operator wants an alarm, without drowning in false ones.
 #
 # In this notebook an LSTM learns what a normal hour looks like from the hours before it; an hour it cannot
-# forecast well is flagged. We compare it with the classic baseline, a rolling z-score, on cells neither detector has
-# seen.
+# forecast well is flagged. We make it fight fair: against flagging every hour (the floor), the classic rolling
+# z-score, and a detector that knows the network's daily and weekly rhythm, every choice made on validation cells
+# and the score taken once, on cells no detector has seen.
 #
 # **You will learn to**
 #
@@ -26,7 +27,8 @@
 # - see why a threshold on raw values misses subtle faults;
 # - turn an LSTM **forecaster** into an **anomaly detector**: forecast error → score → threshold;
 # - choose the threshold on **validation** cells and measure on **held-out** cells, never on the data you tuned on;
-# - read **precision, recall and F1** per kind of fault, for the LSTM and for the baseline.
+# - build the baseline an operator would pick, the **same hour of past weeks**, and give it every trick the LSTM gets;
+# - read **precision, recall and F1** per kind and size of fault, events found and false alarms per cell-day.
 #
 # **Notation.** A cell's KPIs at hour $t$ form a vector $x_t$ with 4 numbers. The LSTM reads the window
 # $x_{t-L}, \dots, x_{t-1}$ of the last $L = 24$ hours (in code `WINDOW`) and forecasts $\hat{x}_t$, its guess of
@@ -40,6 +42,7 @@
 # `course.setup(seed=5)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers.
 
 # %%
+import functools
 import time
 
 from utils import anomaly, course, plots  # first, before Keras: see utils/__init__.py
@@ -151,7 +154,7 @@ leaves_range
 # We split by **cell**, not by time: the detector must work on cells it has never seen, as it would on a new site.
 #
 # - **train** (cells 0–7): the LSTM learns normal behaviour here;
-# - **validation** (cells 8–11): each detector's threshold (and the baseline's window) is chosen here;
+# - **validation** (cells 8–11): each detector's threshold and settings (score, baseline windows) are chosen here;
 # - **test** (cells 12–15): touched once, at the end, for the numbers we report.
 
 # %%
@@ -259,30 +262,65 @@ _ = course.claim("on normal validation hours the LSTM's RMSE is below 0.7 × tha
 # %% [markdown]
 # ## From forecast errors to an anomaly score
 #
-# An hour is suspicious when the forecast misses it by much more than usual. For each KPI $k$ we divide the absolute
-# error $|x_{t,k} - \hat{x}_{t,k}|$ by $\sigma_k$, the standard deviation of the training errors of that KPI (here
-# $\sigma$ is a standard deviation, not the sigmoid of notebooks 03 and 04), and take the largest over the 4 KPIs:
+# An hour is suspicious when the forecast misses it by much more than usual. Two steps turn the 4 errors
+# $e_{t,k} = x_{t,k} - \hat{x}_{t,k}$ of hour $t$ into one score:
 #
-# $$\text{score}_t = \max_k \frac{|x_{t,k} - \hat{x}_{t,k}|}{\sigma_k}$$
+# 1. **Measure each error in its usual size at that hour of the day.** The KPIs are noisier at busy hours than at
+#    night, so we divide $e_{t,k}$ by $\sigma_{k,h}$, the standard deviation of the errors of KPI $k$ at hour of day
+#    $h$ on the normal hours of the training cells (here $\sigma$ is a standard deviation, not the sigmoid of
+#    notebooks 03 and 04). Call the result $z_{t,k}$: "so many typical errors off".
+# 2. **Combine the 4 KPIs.** Two ways:
+#    - the **largest**, $\max_k |z_{t,k}|$: at least one KPI is far off;
+#    - the **joint** (Mahalanobis) distance $\sqrt{z_t^\top C^{-1} z_t}$, with $C$ the covariance of the $z$ of normal
+#      hours. The KPIs move together (more users, more load, more throughput), so normal errors do too; an error
+#      that breaks the pattern, such as throughput down while the load goes up (a degraded link), is far in this
+#      distance even when each KPI alone is only a little off.
 #
-# A score of 5 means "five typical errors off on at least one KPI". The first 24 hours of a cell have no window, so no
-# score (NaN); they lie in the clean calibration week.
+# Which of the two works better is a choice, so it is made on the validation cells, for every detector alike. Week 1
+# is left out of every score: it is the calibration week, with no faults, and a baseline below cannot score it.
 
 # %%
-error_scale = (model.predict(X_fit, verbose=0) - y_fit).std(axis=0)  # sigma_k, one per KPI
+def make_scorer(normal_errors, normal_hours, how):
+    """score(errors, hours): the anomaly score of forecast errors (..., KPIs) at those hours of day.
+
+    Calibrated on normal_errors (n, KPIs) at normal_hours (n,): they set sigma_{k,h} and the covariance C.
+    how: "largest" (max_k |z_k|) or "joint" (Mahalanobis distance of z). A NaN error gives a NaN score."""
+    if how not in ("largest", "joint"):
+        raise ValueError(f"how={how!r}: use 'largest' or 'joint'.")
+    sigma = np.stack([normal_errors[normal_hours == h].std(axis=0) for h in range(24)])  # (24, KPIs)
+    inverse = np.linalg.inv(np.cov(normal_errors / sigma[normal_hours], rowvar=False))
+
+    def score(errors, hours):
+        z = errors / sigma[hours]
+        if how == "largest":
+            return np.abs(z).max(axis=-1)
+        return np.sqrt(np.einsum("...i,ij,...j->...", z, inverse, z))
+
+    return score
 
 
-def lstm_scores(cells):
-    """LSTM anomaly score per (cell, hour) of these cells, shape (len(cells), hours); NaN where no forecast exists."""
+def normal_reference(errors, labels):
+    """The errors (n, KPIs) and hours of day (n,) of the normal, scored hours: what make_scorer calibrates on."""
+    keep = (labels == 0) & ~np.isnan(errors).any(axis=-1)
+    return errors[keep], np.nonzero(keep)[1] % 24
+
+
+def lstm_errors(cells):
+    """The LSTM's forecast errors x_t - x̂_t per (cell, hour, KPI), in scaled units; NaN in week 1."""
     X, y, where = anomaly.kpi_windows(scaled[cells], WINDOW, calendar)
-    errors = np.abs(y - model.predict(X, verbose=0).astype(float)) / error_scale  # (windows, KPIs), in sigmas
-    scores = np.full((len(cells), network.n_hours), np.nan)
-    scores[where[:, 0], where[:, 1]] = errors.max(axis=1)  # the worst KPI, at the hour each window forecasts
-    return scores
+    errors = np.full((len(cells), network.n_hours, len(KPIS)), np.nan)
+    errors[where[:, 0], where[:, 1]] = y - model.predict(X, verbose=0).astype(float)
+    errors[:, :anomaly.HOURS_PER_WEEK] = np.nan  # every detector is scored from week 2 on
+    return errors
 
 
-val_scores, test_scores = lstm_scores(val_cells), lstm_scores(test_cells)
-print(f"typical training error per KPI, sigma (scaled units): {np.round(error_scale.astype(float), 3).tolist()}")
+hours = np.arange(network.n_hours) % 24  # hour of day of every hour
+train_labels, val_labels = network.labels[train_cells], network.labels[val_cells]
+lstm_reference = normal_reference(lstm_errors(train_cells), train_labels)
+lstm_val_errors, lstm_test_errors = lstm_errors(val_cells), lstm_errors(test_cells)
+print(f"reference: {len(lstm_reference[0])} normal training hours; sigma_k,h of the LSTM at 4:00 and 20:00 "
+      f"(scaled units): {np.round(lstm_reference[0][lstm_reference[1] == 4].std(axis=0), 2).tolist()}, "
+      f"{np.round(lstm_reference[0][lstm_reference[1] == 20].std(axis=0), 2).tolist()}")
 
 # %% [markdown]
 # ### Choose the threshold on validation cells
@@ -311,18 +349,25 @@ def choose_threshold(scores, labels, candidates=200):
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-val_labels = network.labels[val_cells]
-lstm_threshold, lstm_val_f1 = choose_threshold(val_scores, val_labels)
-print(f"LSTM threshold: score > {lstm_threshold:.2f} typical errors (F1 on validation cells: {lstm_val_f1:.2f})")
+lstm_choices = {}
+for how in ("largest", "joint"):
+    lstm_choices[how] = choose_threshold(make_scorer(*lstm_reference, how)(lstm_val_errors, hours), val_labels)
+    print(f"LSTM, {how:>7} score: best threshold {lstm_choices[how][0]:.2f}, "
+          f"F1 on validation cells {lstm_choices[how][1]:.2f}")
+lstm_how = max(lstm_choices, key=lambda how: lstm_choices[how][1])
+lstm_threshold, lstm_val_f1 = lstm_choices[lstm_how]
+print(f"chosen: the {lstm_how} score, > {lstm_threshold:.2f}")
 
+lstm_score = make_scorer(*lstm_reference, lstm_how)
+val_scores = lstm_score(lstm_val_errors, hours)
 scored = ~np.isnan(val_scores)
 bins = np.linspace(0, np.nanpercentile(val_scores, 99.5), 60)
 plt.hist(val_scores[scored & (val_labels == 0)], bins=bins, density=True, alpha=0.6, label="normal hours")
 plt.hist(val_scores[scored & (val_labels > 0)], bins=bins, density=True, alpha=0.6, label="anomalous hours")
 plt.axvline(lstm_threshold, color="black", ls="--", label="threshold chosen on validation")
 plt.yscale("log")
-plt.title("LSTM anomaly scores on the validation cells")
-plt.xlabel("score (largest forecast error, in typical errors)")
+plt.title(f"LSTM anomaly scores ({lstm_how}) on the validation cells")
+plt.xlabel("score (in typical errors)")
 plt.ylabel("density (log scale)")
 plt.legend()
 plots.show(plt.gcf(), alt="Two overlaid histograms, log density, of the LSTM anomaly score on the validation cells, "
@@ -331,13 +376,20 @@ plots.show(plt.gcf(), alt="Two overlaid histograms, log density, of the LSTM ano
                           "normal hours pile up at low scores, anomalous hours spread far to the right but many sit "
                           "among the normal ones, so no threshold separates them perfectly.")
 
+# %%
+# NBVAL_CHECK_OUTPUT
+_ = course.claim("for the LSTM the joint score gives a higher validation F1 than the largest error",
+                 holds=lstm_choices["joint"][1] > lstm_choices["largest"][1])
+
 # %% [markdown]
-# The two distributions overlap: no threshold separates them perfectly. Normal hours pile up at low scores; anomalous
+# The joint score does better for the LSTM (compare the two validation F1 values printed above): many faults move
+# the KPIs *against* each other, which the joint distance sees and the largest error alone does not. The two
+# distributions still overlap: no threshold separates them perfectly. Normal hours pile up at low scores; anomalous
 # hours spread far to the right, but many sit among the normal ones (the subtle faults, and the hours of a long fault
 # that the forecaster, having seen the fault in its window, starts to expect).
 
 # %% [markdown]
-# ## The baseline: a rolling z-score
+# ## Baseline 1: a rolling z-score
 #
 # The classic detector needs no training: compare each hour with the **previous $w$ hours** of the same KPI,
 #
@@ -372,13 +424,15 @@ rolling_zscore = use_reference_if_needed(rolling_zscore, passed, anomaly.rolling
 
 # %% [markdown]
 # To be fair to the baseline it gets the same chance as the LSTM: its window $w$ **and** its threshold are both
-# chosen on the validation cells. Its score for an hour is the largest $|z_t|$ over the 4 KPIs.
+# chosen on the validation cells. Its score for an hour is the largest $|z_t|$ over the 4 KPIs, from week 2 on.
 
 # %%
 def zscore_scores(kpis, window):
-    """Baseline anomaly score per (cell, hour): the largest |rolling z-score| over the KPIs. kpis: (cells, hours, k)."""
+    """Baseline anomaly score per (cell, hour): the largest |rolling z-score| over the KPIs; NaN in week 1."""
     z = np.stack([[rolling_zscore(cell[:, k], window) for k in range(cell.shape[1])] for cell in kpis])
-    return np.abs(z).max(axis=1)
+    scores = np.abs(z).max(axis=1)
+    scores[:, :anomaly.HOURS_PER_WEEK] = np.nan  # scored on the same hours as every detector
+    return scores
 
 
 # %%
@@ -400,8 +454,126 @@ _ = course.claim("the z-score's best validation F1 is less than half the LSTM's"
 
 # %% [markdown]
 # The longest window does best (compare the F1 values printed for each window): over a short window every morning
-# ramp-up looks unusual compared with the quiet night before it. Even so, the baseline's best validation F1 is less
-# than half the LSTM's (printed when its threshold was chosen).
+# ramp-up looks unusual compared with the quiet night before it. Even so, the rolling z-score's best validation F1 is
+# less than half the LSTM's. But that is a weak opponent: it has no idea that 14:00 is busier than 4:00.
+
+# %% [markdown]
+# ## Baseline 2: know the rhythm
+#
+# An operator would rather compare this Tuesday 14:00 with the Tuesdays before it at 14:00. That is a forecast too,
+# the **seasonal** one: the median of the same hour of the week in the $K$ weeks before,
+#
+# $$\hat{x}_t = \operatorname{median}(x_{t-168}, x_{t-2 \cdot 168}, \dots, x_{t-K \cdot 168}),$$
+#
+# with as many weeks as exist (in week 2 only one). The median, not the mean, so that one faulty week in the past
+# does not spoil the forecast. Its errors go through the same `make_scorer` as the LSTM's (measured per KPI and hour
+# against the normal hours of the training cells, then the largest or the joint score), and $K$, the score and the
+# threshold are chosen on the validation cells. It learns nothing but those spreads.
+#
+# We write it as a forecaster that works hour by hour, as a live system would: `online_errors` walks through the
+# hours, asks a `forecast(inputs, t)` function for hour $t$ (it may read only the hours before $t$) and records the
+# error. The argument `cut` is for the next section; with `cut=np.inf` it only records errors.
+
+# %%
+def online_errors(forecast, series, first, score=None, cut=np.inf):
+    """Forecast errors hour by hour from hour `first` on, as a live detector makes them; NaN before `first`.
+
+    forecast(inputs, t) -> (cells, KPIs) reads only inputs[:, :t]; series: (cells, hours, KPIs). With a `cut`, an
+    hour whose score(errors, hour of day) exceeds it is replaced, in the inputs of later forecasts, by its forecast."""
+    inputs, errors = series.copy(), np.full(series.shape, np.nan)
+    for t in range(first, series.shape[1]):
+        predicted = forecast(inputs, t)
+        errors[:, t] = series[:, t] - predicted
+        if cut < np.inf:
+            replace = score(errors[:, t], t % 24) > cut
+            inputs[replace, t] = predicted[replace]
+    return errors
+
+
+def seasonal_forecast(inputs, t, weeks):
+    """For every cell, the median of hour t's KPIs in the `weeks` weeks before it (as many as exist): (cells, KPIs)."""
+    lags = t - anomaly.HOURS_PER_WEEK * np.arange(1, weeks + 1)
+    return np.median(inputs[:, lags[lags >= 0]], axis=1)
+
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+seasonal_choices, seasonal_runs = {}, {}
+for weeks in (1, 2, 3, 4):
+    errors = online_errors(functools.partial(seasonal_forecast, weeks=weeks), scaled, anomaly.HOURS_PER_WEEK)
+    reference = normal_reference(errors[train_cells], train_labels)
+    for how in ("largest", "joint"):
+        score = make_scorer(*reference, how)
+        seasonal_choices[weeks, how] = choose_threshold(score(errors[val_cells], hours), val_labels)
+        seasonal_runs[weeks, how] = errors, score
+        print(f"K = {weeks} weeks, {how:>7} score: best threshold {seasonal_choices[weeks, how][0]:.2f}, "
+              f"F1 on validation cells {seasonal_choices[weeks, how][1]:.2f}")
+seasonal_weeks, seasonal_how = max(seasonal_choices, key=lambda choice: seasonal_choices[choice][1])
+seasonal_threshold, seasonal_val_f1 = seasonal_choices[seasonal_weeks, seasonal_how]
+seasonal_all_errors, seasonal_score = seasonal_runs[seasonal_weeks, seasonal_how]
+print(f"chosen: K = {seasonal_weeks} weeks, the {seasonal_how} score, > {seasonal_threshold:.2f}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+_ = course.claim("the seasonal detector does best with the most past weeks tried (K = 4) and the joint score",
+                 holds=(seasonal_weeks, seasonal_how) == (4, "joint"))
+_ = course.claim("on the validation cells the LSTM is not ahead of the seasonal detector by more than 0.05 F1",
+                 holds=lstm_val_f1 < seasonal_val_f1 + 0.05)
+_ = course.claim("the seasonal detector's best validation F1 is more than three times the rolling z-score's",
+                 holds=seasonal_val_f1 > 3 * choices[z_window][1])
+
+# %% [markdown]
+# Knowing the rhythm changes everything: the seasonal detector's validation F1 is more than three times the rolling
+# z-score's, and level with or above the LSTM's (the values are printed above). More past
+# weeks help (the median of more weeks is less noisy and shrugs off a faulty week), and so does the joint score, as
+# for the LSTM. This is the opponent the LSTM has to beat, and so far it does not.
+
+# %% [markdown]
+# ## Don't let a fault into the inputs
+#
+# What holds the LSTM back? Its forecast reads the last 24 hours. During a long fault those hours are faulty, so the
+# forecast follows the fault and the errors shrink (it misses the later hours); after the fault they are still in
+# its window, and the forecasts go wrong on normal hours (false alarms, an *echo* of the fault). The seasonal
+# forecast reads hours a week old and more, which a fault of a few hours cannot reach, and its median shrugs off one
+# bad week.
+#
+# Operators fix this with a simple rule: **once an hour is flagged, the detector no longer trusts it.** In the inputs
+# of later forecasts it is replaced by what was forecast for it. That is the `cut` of `online_errors`: hours scored
+# above it are replaced. We set `cut` to each detector's threshold chosen above (on validation), run both detectors
+# this way over the validation and test cells (the cells do not see each other), and choose the final threshold
+# again on the validation cells. The seasonal detector gets the same rule: a flagged hour does not enter the median
+# of later weeks.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+def lstm_forecast(inputs, t):
+    """The LSTM's forecast of hour t for every cell, from the WINDOW hours of `inputs` before t: (cells, KPIs)."""
+    window = np.concatenate([inputs[:, t - WINDOW:t],
+                             np.broadcast_to(calendar[t - WINDOW:t], (len(inputs), WINDOW, calendar.shape[1]))], axis=-1)
+    return model.predict_on_batch(window.astype("float32"))
+
+
+watched = val_cells + test_cells  # one pass over both; the test half is only read at the end
+started = time.perf_counter()
+lstm_online = online_errors(lstm_forecast, scaled[watched], anomaly.HOURS_PER_WEEK, lstm_score, lstm_threshold)
+print(f"LSTM hour by hour over {len(watched)} cells: {time.perf_counter() - started:.1f} s")
+seasonal_online = online_errors(functools.partial(seasonal_forecast, weeks=seasonal_weeks), scaled[watched],
+                                anomaly.HOURS_PER_WEEK, seasonal_score, seasonal_threshold)
+lstm_online_threshold, lstm_online_f1 = choose_threshold(lstm_score(lstm_online[:4], hours), val_labels)
+seasonal_online_threshold, seasonal_online_f1 = choose_threshold(seasonal_score(seasonal_online[:4], hours),
+                                                                 val_labels)
+print(f"validation F1 with flagged hours replaced: LSTM {lstm_online_f1:.2f} (was {lstm_val_f1:.2f}), "
+      f"seasonal {seasonal_online_f1:.2f} (was {seasonal_val_f1:.2f})")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+_ = course.claim("replacing flagged hours raises the validation F1 of both detectors",
+                 holds=lstm_online_f1 > lstm_val_f1 and seasonal_online_f1 > seasonal_val_f1)
+
+# %% [markdown]
+# The rule lifts both detectors on the validation cells (the F1 values before and after are printed above): a
+# detector that does not take the faults it has flagged as the new normal keeps flagging them, and raises fewer
+# false alarms after them (counted on the test cells below).
 
 # %% [markdown]
 # ## Precision, recall and F1
@@ -441,124 +613,123 @@ precision_recall_f1 = use_reference_if_needed(precision_recall_f1, passed, anoma
 # **Per kind.** A false alarm has no kind, so for kind K we count only the normal hours and the hours of kind K: the
 # precision of K is then what the precision would be if K were the only fault in the network. It shares the false
 # alarms with every other kind, so a rare kind (few anomalous hours) gets a low precision even when it is caught.
-# A second table therefore also counts *events found*: faults with at least one flagged hour, which is what gets an
-# engineer to look.
+# The F1 on the large (or subtle) faults is counted the same way: the normal hours and the hours of faults of that
+# size. We also count *events found*: faults with at least one flagged hour, which is what gets an engineer to look.
 
 # %% [markdown]
-# ## Evaluate both detectors on the held-out cells
+# ## Evaluate every detector on the held-out cells
 #
-# The thresholds are frozen; now, once, the test cells:
+# The thresholds and every other choice are frozen; now, once, the test cells. Next to the baselines and the LSTM
+# stands the floor, **flag every hour**: its recall is 1 and its precision is the share of anomalous hours, so a
+# detector whose F1 is not clearly above it is no detector at all. For each we print precision, recall and F1 over
+# all scored hours, F1 on the large and on the subtle faults alone, F1 per kind, the fault *events* with at least one
+# flagged hour (what gets an engineer to look), and the false alarms per cell and day.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
 test_labels = network.labels[test_cells]
 test_events = anomaly.renumber(network.anomalies, test_cells)
-lstm_flags = test_scores > lstm_threshold
-z_flags = zscore_scores(network.kpis[test_cells], z_window) > z_threshold
-lstm_table = anomaly.per_kind_table(lstm_flags, test_labels, metric=precision_recall_f1)
-z_table = anomaly.per_kind_table(z_flags, test_labels, metric=precision_recall_f1)
-metrics = ["precision", "recall", "F1"]
-results = pd.concat({"LSTM": lstm_table[metrics], f"z-score, w={z_window} h": z_table[metrics]}, axis=1)
-results[("held-out", "anomalous hours")] = lstm_table["anomalous hours"]
-print(f"held-out cells {test_cells}: {np.isfinite(test_scores).sum()} scored cell-hours, {len(test_events)} faults")
+test_scores = lstm_score(lstm_test_errors, hours)
+judged = ~np.isnan(test_scores)  # weeks 2-6 of every test cell
+detectors = {
+    "flag every hour": judged,
+    f"rolling z-score (w = {z_window} h)": zscore_scores(network.kpis[test_cells], z_window) > z_threshold,
+    f"seasonal (K = {seasonal_weeks}, {seasonal_how})":
+        seasonal_score(seasonal_all_errors[test_cells], hours) > seasonal_threshold,
+    "seasonal, flagged hours replaced": seasonal_score(seasonal_online[4:], hours) > seasonal_online_threshold,
+    f"LSTM ({lstm_how})": test_scores > lstm_threshold,
+    "LSTM, flagged hours replaced": lstm_score(lstm_online[4:], hours) > lstm_online_threshold,
+}
+results = pd.DataFrame({name: anomaly.scorecard(flags, test_labels, test_events, judged)
+                        for name, flags in detectors.items()}).T.rename_axis("held-out cells")
+baselines, lstms = list(results.index[:4]), list(results.index[4:])
+best_baseline = max(baselines, key=lambda name: results.loc[name, "F1"])
+lstm = results.loc["LSTM, flagged hours replaced"]
+print(f"held-out cells {test_cells}: {judged.sum()} scored cell-hours ({judged.sum() // 24} cell-days), "
+      f"{len(test_events)} fault events, {(test_labels > 0).sum()} anomalous hours")
+print(f"LSTM, flagged hours replaced: F1 {lstm['F1']:.2f} (target 0.75), on large faults {lstm['F1 large']:.2f} "
+      f"(target 0.9); best baseline: {best_baseline}, F1 {results.loc[best_baseline, 'F1']:.2f}")
 results
 
+# %% [markdown]
+# The targets we set the LSTM: F1 at least 0.75 over all hours and 0.9 on the large faults, and at least 0.15 above
+# the best baseline (the line above the table says where this run stands).
+
 # %%
 # NBVAL_CHECK_OUTPUT
-_ = course.claim("on the held-out cells the LSTM has the higher precision, recall and F1 on every kind",
-                 holds=bool((lstm_table[metrics] > z_table[metrics]).to_numpy().all()))
-_ = course.claim("overall, at least half of the LSTM's alarms are real, under a third of the z-score's",
-                 holds=lstm_table.loc["all kinds", "precision"] >= 0.5 and z_table.loc["all kinds", "precision"] < 1 / 3)
+_ = course.claim("the best baseline is a seasonal detector", holds=best_baseline.startswith("seasonal"))
+_ = course.claim("the plain LSTM's F1 is below the best baseline's",
+                 holds=results.loc[lstms[0], "F1"] < results.loc[best_baseline, "F1"])
+_ = course.claim("replacing flagged hours raises the LSTM's held-out F1",
+                 holds=lstm["F1"] > results.loc[lstms[0], "F1"])
+_ = course.claim("the LSTM's F1 is more than twice the rolling z-score's and more than four times the floor's",
+                 holds=lstm["F1"] > 2 * results.iloc[1]["F1"] and lstm["F1"] > 4 * results.iloc[0]["F1"])
+_ = course.claim("replacing flagged hours lowers the LSTM's false alarms per cell-day",
+                 holds=lstm["false alarms / cell-day"] < results.loc[lstms[0], "false alarms / cell-day"])
+_ = course.claim("the LSTM does not beat the best baseline by 0.15 F1: that target is missed",
+                 holds=lstm["F1"] < results.loc[best_baseline, "F1"] + 0.15)
+_ = course.claim("the LSTM is not ahead of the best baseline by even 0.05 F1",
+                 holds=lstm["F1"] < results.loc[best_baseline, "F1"] + 0.05)
 
 # %% [markdown]
-# On the held-out cells the LSTM has the higher precision, recall and F1 on every kind. Read the last row, all kinds:
-# in this run its F1 is 0.57 against 0.24 for the rolling z-score, and about two in three LSTM alarms are real
-# (precision 0.64), against one in five for the baseline (0.19).
+# Read the table from the top. Flagging every hour finds every event but its F1 is the floor. The rolling z-score is
+# not far above it and raises false alarms every cell-day. The seasonal detector is in a different league, and it is
+# the best baseline: the plain LSTM stays below it. Replacing flagged hours helps the LSTM (fewer false alarms; in
+# this run F1 0.82 overall and 0.90 on the large faults, printed above the table), but the same rule helps the
+# seasonal detector too, and the LSTM does **not** beat the best baseline by the 0.15 we hoped for: it is not ahead
+# of it at all. Its numbers also move with the training seed, while the seasonal detector, which trains nothing,
+# gives the same numbers on every run; and 32 faults on 4 cells cannot tell a few hundredths of F1 apart.
 #
-# Per kind, the LSTM's spike precision looks poor only because spikes are short (few anomalous hours, last column) and
-# share every false alarm with the other kinds; its spike recall is much higher. Its recall is lowest on level shifts
-# and outages: the table below shows where those hours go.
-
-# %% [markdown]
-# Large and subtle faults separately: events with at least one flagged hour, and in brackets the share of their hours
-# flagged:
+# Large and subtle faults separately, for the two real contenders (both with flagged hours replaced): events with
+# at least one flagged hour, and in brackets the share of their hours flagged:
 
 # %%
 # NBVAL_IGNORE_OUTPUT
+lstm_flags, seasonal_flags = detectors["LSTM, flagged hours replaced"], detectors["seasonal, flagged hours replaced"]
 found = {"LSTM": anomaly.events_found(lstm_flags, test_events),
-         "rolling z-score": anomaly.events_found(z_flags, test_events)}
+         "seasonal": anomaly.events_found(seasonal_flags, test_events)}
 pd.concat(found, axis=1)
 
-# %%
-# NBVAL_CHECK_OUTPUT
-def all_found(table, kinds, size):
-    """True when every event of these kinds and this size has at least one flagged hour ("4/4 (…)")."""
-    return all(table.loc[k, size].split(" ")[0].split("/")[0] == table.loc[k, size].split(" ")[0].split("/")[1]
-               for k in kinds)
-
-
-def none_found(table, kinds, size):
-    """True when no event of these kinds and this size has a flagged hour ("0/4 (0%)")."""
-    return all(table.loc[k, size].startswith("0/") for k in kinds)
-
-
-_ = course.claim("the LSTM finds every large fault of every kind",
-                 holds=all_found(found["LSTM"], KINDS, "large"))
-_ = course.claim("the LSTM misses some subtle freezes", holds=not all_found(found["LSTM"], ["freeze"], "subtle"))
-_ = course.claim("the z-score finds every large spike and outage, as the LSTM does",
-                 holds=all_found(found["rolling z-score"], ["spike", "outage"], "large"))
-_ = course.claim("the z-score finds no subtle spike, outage or freeze",
-                 holds=none_found(found["rolling z-score"], ["spike", "outage", "freeze"], "subtle"))
-
 # %% [markdown]
-# - The LSTM finds **every large fault** and, in this run, every subtle spike, outage and level shift, but not every
-#   **subtle freeze**: a counter stuck for 3–6 hours at an ordinary value is close to what it expected.
-# - Inside a long fault it flags only part of the hours (the percentages in brackets): once the fault fills part of
-#   its 24-hour input window, its forecasts follow the faulty level and the errors shrink.
-# - The z-score **finds every large spike and outage, as the LSTM does**, and may flag a larger share of their hours.
-#   It is blind to every subtle spike, outage and freeze, and misses most large freezes: a flat stretch has a small
-#   z-score once the window's mean is near the frozen value.
+# In this run both find every large fault and every subtle spike and level shift. Both miss every subtle freeze: a counter stuck
+# for 3–6 hours at an ordinary value is what both expected. The seasonal detector finds more of the subtle outages
+# (a sector down in the day, KPIs × 0.55–0.7) and flags more of the hours of a long freeze, in this run.
 #
-# Where do the false alarms fall? We count them per cell and day, and look at two places: the 24 hours after a fault
-# ends (the LSTM's input window then still holds faulty hours), and the evening, 20:00–24:00.
+# Where do the false alarms fall? The plain LSTM reads the last 24 hours, so after a fault its input window still
+# holds faulty hours; the plain seasonal detector reads past weeks, so a fault comes back one week later, at the same
+# hours. We count each detector's false alarms in those two places, with and without replacing flagged hours.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-after_fault = np.zeros(test_labels.shape, dtype=bool)
+day_after, week_after = np.zeros(test_labels.shape, dtype=bool), np.zeros(test_labels.shape, dtype=bool)
 for event in test_events:
-    after_fault[event.cell, event.stop:event.stop + WINDOW] = True
-evening = np.broadcast_to(np.arange(network.n_hours) % 24 >= 20, test_labels.shape)
-cell_days = np.isfinite(test_scores).sum() / 24
-normal_hours = test_labels == 0
-per_day, share_after, share_evening = {}, {}, {}
-for name, flags in (("LSTM", lstm_flags), ("z-score", z_flags)):
-    false_alarms = flags & normal_hours
-    per_day[name] = false_alarms.sum() / cell_days
-    share_after[name] = (false_alarms & after_fault).sum() / false_alarms.sum()
-    share_evening[name] = (false_alarms & evening).sum() / false_alarms.sum()
-    print(f"{name:>8}: {false_alarms.sum()} false alarms in {cell_days:.0f} cell-days = {per_day[name]:.2f} per cell "
-          f"per day; {share_after[name]:.0%} of them in the 24 h after a fault, "
-          f"{share_evening[name]:.0%} between 20:00 and 24:00")
-normal_after = (after_fault & normal_hours).sum() / normal_hours.sum()
-print(f"for comparison, the 24 h after a fault hold {normal_after:.0%} of the normal hours, 20:00-24:00 holds "
-      f"{4 / 24:.0%}")
+    day_after[event.cell, event.stop:event.stop + WINDOW] = True
+    for j in range(1, seasonal_weeks + 1):
+        week_after[event.cell, event.start + j * anomaly.HOURS_PER_WEEK:event.stop + j * anomaly.HOURS_PER_WEEK] = True
+normal_hours = judged & (test_labels == 0)
+echoes = {}
+for name in results.index[2:]:
+    false_alarms = detectors[name] & normal_hours
+    echoes[name] = {"false alarms": false_alarms.sum(), "in the 24 h after a fault": (false_alarms & day_after).sum(),
+                    f"at a fault's hours 1-{seasonal_weeks} weeks later": (false_alarms & week_after).sum()}
+print(f"those two places hold {(day_after & normal_hours).sum() / normal_hours.sum():.0%} and "
+      f"{(week_after & normal_hours).sum() / normal_hours.sum():.0%} of the normal hours")
+echoes = pd.DataFrame(echoes).T
+echoes
 
 # %%
 # NBVAL_CHECK_OUTPUT
-_ = course.claim("the z-score raises at least twice as many false alarms per cell and day as the LSTM",
-                 holds=per_day["z-score"] >= 2 * per_day["LSTM"])
-_ = course.claim("more than half of the LSTM's false alarms fall in the 24 h after a fault, which hold under a "
-                 "third of the normal hours", holds=share_after["LSTM"] > 0.5 and normal_after < 1 / 3)
-_ = course.claim("both detectors put more than a sixth of their false alarms in 20:00-24:00, a sixth of the day",
-                 holds=min(share_evening.values()) > 1 / 6)
+_ = course.claim("most of the plain LSTM's false alarms fall in the 24 h after a fault, and most of the plain "
+                 "seasonal detector's at a fault's hours in a later week",
+                 holds=echoes.iloc[2, 1] > echoes.iloc[2, 0] / 2 and echoes.iloc[0, 2] > echoes.iloc[0, 0] / 2)
+_ = course.claim("replacing flagged hours lowers the LSTM's false alarms, and more than halves the seasonal "
+                 "detector's a week after a fault", holds=echoes.iloc[3, 0] < echoes.iloc[2, 0]
+                 and 2 * echoes.iloc[1, 2] < echoes.iloc[0, 2])
 
 # %% [markdown]
-# The z-score raises at least twice as many false alarms per cell per day as the LSTM (the two rates are printed
-# above). Most of the LSTM's fall in the 24 hours after a fault, which hold only a small share of the normal hours:
-# this is the *echo* of a fault in the input window, and it will show in the plot below. Both detectors also
-# over-flag the evening (a larger share of their false alarms than the sixth of the day that 20:00–24:00 is): the
-# evening peak is the most variable part of the day, and for the z-score it is simply the hour furthest from the
-# week's mean.
+# The plain LSTM's false alarms are echoes of the fault that just ended; the plain seasonal detector's are echoes of
+# a fault one or more weeks earlier. Replacing flagged hours leaves fewer echoes in both (the counts above), though
+# the seasonal detector, its threshold chosen again, spends the saving on other hours.
 
 # %% [markdown]
 # ## Look at a held-out cell
@@ -574,63 +745,59 @@ held_out = anomaly.CellNetwork(network.kpis[test_cells], network.clean[test_cell
                                tuple(test_events), network.seed)
 _ = anomaly.plot_cell(held_out, test_position, slice(plot_week * 168, (plot_week + 1) * 168),
                       kpis=("users", "dl_load_pct", "dl_throughput_mbps"),
-                      flags={"LSTM": lstm_flags[test_position], "z-score": z_flags[test_position]},
+                      flags={"LSTM": lstm_flags[test_position], "seasonal": seasonal_flags[test_position]},
                       title=f"Held-out cell {test_cells[test_position]}, week {plot_week + 1}: faults and alarms")
 plots.show(plt.gcf(), alt=f"Three stacked line charts of held-out cell {test_cells[test_position]}'s hourly KPIs over "
                           f"week {plot_week + 1}: connected users, downlink load and downlink throughput, with the "
                           "injected faults shaded by kind and, above the users curve, markers for the hours flagged "
-                          "by the LSTM detector and by the rolling z-score. Look at which faults get markers from "
-                          "both detectors and which only from the LSTM, runs of LSTM markers just after a fault has "
-                          "ended, and markers of both on ordinary evening peaks.")
+                          "by the LSTM detector and by the seasonal detector, both with flagged hours replaced. Look "
+                          "at the faults both detectors mark, the hours inside long faults that only one of them "
+                          "marks, and how few markers fall on normal hours.")
 
 # %% [markdown]
-# What to look for: which shaded faults get markers from both detectors and which only from the LSTM (the subtle
-# ones); a run of LSTM markers just after a fault has ended (the echo); and markers of both detectors on ordinary
-# evening peaks. The figure is one week of one cell: the tables above are what to trust.
-
-# %%
-# NBVAL_CHECK_OUTPUT
-_ = course.claim("the LSTM has a higher held-out F1 than the rolling z-score on every kind of fault",
-                 holds=bool((lstm_table["F1"] > z_table["F1"]).all()))
+# What to look for: the faults both detectors mark, the hours inside a long fault that only one of them marks, and
+# how few markers fall outside the shaded faults now that flagged hours are replaced. The figure is one week of one
+# cell: the tables above are what to trust.
 
 # %% [markdown]
 # ## What the numbers say
 #
-# - **The LSTM wins on every kind here** (by F1, the claim above), because it knows what is normal *for this hour of
-#   this cell*; that is what subtle faults violate. The rolling z-score only knows the recent mean and spread, which the daily rhythm already
-#   makes wide.
-# - **The baseline is not useless**: it needs no training and no labels, and on large spikes and large outages it
-#   finds every event, as the LSTM does. If only gross failures matter, it is a reasonable first alarm. Its cost is
-#   false alarms: its rate per cell per day (printed above) would mean thousands a day in a network of thousands of
-#   cells.
-# - **Neither sees what looks normal**: most short freezes at ordinary values slip past both. A dedicated rule ("no KPI
+# - **Know the rhythm first.** The rolling z-score is barely above the floor; the same data compared with the same
+#   hour of past weeks makes one of the two best detectors in this notebook. An honest comparison needs that
+#   baseline: against the rolling z-score alone the LSTM would look like a triumph.
+# - **The LSTM does not get ahead of it.** Both are forecasters, scored the same way; they differ in what they read.
+#   The LSTM reads the last 24 hours, which makes its forecasts of normal hours sharp, but a fault in its window
+#   becomes what it expects and what it forecasts from. Replacing flagged hours by forecasts fixes much of that and
+#   brings it close, but not ahead, let alone 0.15 ahead: the numbers are what this run measured.
+# - **The score and the rule matter as much as the model.** The joint distance, which knows that the KPIs move
+#   together, lifted both detectors (a degraded link pushes throughput and load apart), and so did not trusting
+#   flagged hours. Measure what moves a detector before reaching for a bigger model.
+# - **Neither sees what looks normal**: short freezes at ordinary values slip past both. A dedicated rule ("no KPI
 #   changed for 3 hours") would catch them; not every fault needs a neural network.
-# - **The LSTM's main weakness is its window**: after a fault its inputs are spoiled (the echo, most of its false
-#   alarms), and during a long fault it starts to expect the faulty level. Operators often silence a cell for a while
-#   after an alarm, or feed the model its own forecasts in place of flagged hours.
 # - **How far to trust these numbers**: the data is simulated, with faults we designed; the test set is 4 cells and
 #   32 faults (printed with the results), 4 of each kind and size, so one event more or less moves a row of the
-#   events table by a quarter. Real KPIs have more kinds of fault,
-#   missing reports, and labels that are themselves uncertain.
+#   events table by a quarter. Real KPIs have more kinds of fault, missing reports, and labels that are themselves
+#   uncertain.
 
 # %% [markdown]
 # ## Key takeaways
 #
 # - An LSTM forecaster becomes an anomaly detector through its **errors**: learn normal behaviour, flag the hours it
-#   cannot forecast, measure the error in units of its usual error.
+#   cannot forecast, measure the error in units of its usual error at that hour.
 # - **Train on normal data** and **scale per cell** with a calibration period, so one model serves cells of any size.
 # - Choose thresholds (and any other setting, for every detector) on **validation** data; report on **held-out**
 #   cells, once.
-# - Report precision, recall and F1 **per kind**: one overall number hides the faults a detector cannot see.
-# - A detector's inputs decide what it can see: a rolling z-score has no notion of "normal for this hour", the LSTM
-#   does; neither sees a fault that looks exactly like normal traffic.
+# - Compare with the **strongest honest baseline**: here the same hour of past weeks, which knows the rhythm. Give it
+#   every trick the model gets (the same score, the same rule for flagged hours).
+# - Report precision, recall and F1 **per kind and size**, events found and false alarms per cell-day: one overall
+#   number hides the faults a detector cannot see.
 
 # %% [markdown]
 # ## More exercises (no checks)
 #
-# 1. Make the baseline smarter: compare each hour with the same hour on the previous 7 days (a *seasonal* z-score).
-#    Which kinds does it now catch?
-# 2. Replace the maximum over KPIs by the mean in the score. Which kinds gain, which lose, and why?
+# 1. Give the LSTM the seasonal forecast of each hour as extra inputs (so it knows the rhythm *and* the last 24
+#    hours). Does it now overtake the seasonal detector on the validation cells?
+# 2. Score with the largest error instead of the joint one, for both detectors. Which kinds gain, which lose, and why?
 # 3. Train the LSTM on *all* windows, faults included. What happens to the score distribution and to F1?
 # 4. Lower the threshold until the LSTM finds every test event. How many false alarms per cell and day does that cost?
 #
