@@ -794,7 +794,9 @@ sst_run = fc.one_step_experiment(sst, SST_WINDOW, build_forecaster, train_foreca
 print(f"LSTM trained {len(sst_run.history.epoch)} epochs; test: {sst_run.test_index[0]:%Y-%m} … "
       f"{sst_run.test_index[-1]:%Y-%m} ({len(sst_run.actual)} months); "
       f"{sst_run.splits[0] - SST_WINDOW} training windows, {sst_run.model.count_params():,} LSTM weights")
-sst_run.table
+sst_p = {name: diebold_mariano(sst_run.actual, forecast, sst_run.forecasts["LSTM(32)"], np.abs)[1]
+         for name, forecast in sst_run.forecasts.items() if name != "LSTM(32)"}  # each baseline against the LSTM
+sst_run.table.assign(**{"DM p against the LSTM (absolute error)": pd.Series(sst_p)}).round(3)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -805,6 +807,10 @@ _ = course.claim("the LSTM's test MAE is well below the seasonal naive forecast'
                  sst_mae["LSTM(32)"] < 2 / 3 * sst_mae["seasonal naive (12)"])
 _ = course.claim("the linear model on the same window is as good as the LSTM (MAEs within 10 % of each other)",
                  abs(sst_mae["linear, same window"] / sst_mae["LSTM(32)"] - 1) < 0.1)
+_ = course.claim("the LSTM's lower errors than persistence's and the seasonal naive forecast's pass the DM test "
+                 "(p below 0.05)", max(sst_p["persistence"], sst_p["seasonal naive (12)"]) < 0.05)
+_ = course.claim("the linear model and the LSTM differ by noise only (DM p above 0.05)",
+                 sst_p["linear, same window"] > 0.05)
 _ = course.claim("the LSTM used all its epochs (early stopping did not stop it)",
                  len(sst_run.history.epoch) == course.epochs(30))
 
@@ -826,9 +832,10 @@ plots.show(fig, alt="Two charts. Left, learning curves of the Niño 1+2 LSTM: tr
 
 # %% [markdown]
 # **What the table says.** Here the LSTM learns real structure: its test MAE is less than half that of persistence
-# and well below the seasonal naive forecast, because it combines the season (read from the shape of the last 24
+# and well below the seasonal naive forecast, by more than noise (the DM p-values in the last column, against the
+# LSTM on the same months, are below 0.05), because it combines the season (read from the shape of the last 24
 # months) with the current anomaly. But the **linear model on the same window is as good** (the two MAEs are within
-# a tenth of each other): most of this series' structure is linear (a cycle plus slowly fading anomalies), and a few
+# a tenth of each other, and the DM test finds no clear difference): most of this series' structure is linear (a cycle plus slowly fading anomalies), and a few
 # hundred training windows (the number is printed above) are few for the LSTM's 4,385 weights. One caveat: the LSTM
 # used every epoch it was allowed (early stopping never fired, though its learning curves flatten after the first few
 # epochs), so longer training might change the comparison: raise `epochs` in the `fc.one_step_experiment` call to
