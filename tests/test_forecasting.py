@@ -9,8 +9,9 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import signal, stats
 
-from tests.notebook_code import SOURCES, notebook_function
+from tests.notebook_code import SOURCES, notebook_function, notebook_namespace
 from utils import forecasting as fc
 from utils.checks import answer_array, exercise
 from utils.checks import forecasting as checks
@@ -99,6 +100,69 @@ def test_recursive_forecast_of_the_notebook_feeds_predictions_back():
     seen = []
     recursive_forecast(lambda w: seen.append(w[:, :, 0].tolist()) or w[:, -1, 0] * 10, X[:1], 2)
     assert seen == [[[0, 1, 2]], [[1, 2, 20]]]  # the oldest value dropped, the forecast appended
+
+
+def _notebook(name):
+    """A function of notebook 08's section 6 (the paired test and the comparison with persistence), from its source."""
+    if name == "diebold_mariano":  # just the function, as the student reads it
+        return notebook_function("08", name, np=np, stats=stats)
+    return notebook_namespace("08", name)[name]
+
+
+def test_diebold_mariano_without_lags_is_scipys_paired_t_test():
+    diebold_mariano = _notebook("diebold_mariano")
+    rng = np.random.default_rng(1)
+    actual = rng.normal(size=200)
+    forecast, reference = actual + rng.normal(0, 1.0, 200), actual + rng.normal(0.1, 1.2, 200)
+    expected = stats.ttest_rel(np.abs(forecast - actual), np.abs(reference - actual))
+    np.testing.assert_allclose(diebold_mariano(actual, forecast, reference, np.abs, lags=0),
+                               (expected.statistic, expected.pvalue))
+
+
+def _null_rejection_rate(diebold_mariano, phi, reps=600, n=300, seed=0, **lags):
+    """Share of p < 0.05 when the loss differential is AR(1) noise with mean 0: equal forecasts, by construction."""
+    rng = np.random.default_rng(seed)
+    d = signal.lfilter([1.0], [1.0, -phi], rng.standard_normal((reps, n)), axis=1)
+    zeros = np.zeros(n)
+    return np.mean([diebold_mariano(zeros, row, zeros, lambda e: e, **lags)[1] < 0.05 for row in d])
+
+
+def test_diebold_mariano_keeps_its_size_when_errors_are_autocorrelated():
+    """With independent days both versions reject a true null about 5 % of the time; when the loss differential is
+    autocorrelated (errors that cluster in time) the plain paired t-test rejects far too often, the HAC default
+    (n ** (1/3) lags) close to 5 %. The function as first written (no lags) failed this."""
+    diebold_mariano = _notebook("diebold_mariano")
+    assert _null_rejection_rate(diebold_mariano, 0.5) < 0.12  # the default: HAC variance
+    assert 0.03 < _null_rejection_rate(diebold_mariano, 0.0) < 0.08
+    assert _null_rejection_rate(diebold_mariano, 0.5, lags=0) > 0.2  # a plain paired t-test
+    assert 0.03 < _null_rejection_rate(diebold_mariano, 0.0, lags=0) < 0.08
+
+
+def test_diebold_mariano_finds_a_real_difference_and_rejects_bad_input():
+    diebold_mariano = _notebook("diebold_mariano")
+    rng = np.random.default_rng(2)
+    actual = rng.normal(size=300)
+    statistic, p = diebold_mariano(actual, actual + rng.normal(0, 0.5, 300), actual + rng.normal(0, 1, 300), np.square)
+    assert statistic < 0 and p < 1e-6  # the first forecast's loss is lower, and clearly so
+    with pytest.raises(ValueError, match="same test days"):
+        diebold_mariano(actual, actual[:-1], actual, np.abs)
+    with pytest.raises(ValueError, match="lags"):
+        diebold_mariano(actual, actual + 1, actual, np.abs, lags=-1)
+    with pytest.raises(ValueError, match="no difference"):
+        diebold_mariano(actual, actual + 1, actual + 1, np.abs)
+
+
+def test_against_persistence_calls_a_win_only_when_both_losses_say_so():
+    against_persistence = _notebook("against_persistence")
+    rng = np.random.default_rng(3)
+    actual = 50 + rng.normal(size=300).cumsum()
+    today = actual + rng.normal(0, 1, 300)
+    better, worse = actual + rng.normal(0, 0.5, 300), actual + rng.normal(0, 2, 300)
+    row = against_persistence(actual, better, today)
+    assert row["verdict"] == "win" and row["MAE ratio"] < 1 and row["test days"] == 300
+    assert row["persistence MAE ($)"] == pytest.approx(fc.mae(actual, today))
+    assert against_persistence(actual, worse, today)["verdict"] == "loss"
+    assert against_persistence(actual, today + rng.normal(0, 0.01, 300), today)["verdict"] == "no clear difference"
 
 
 def test_shuffled_split_partitions():

@@ -71,6 +71,26 @@ def test_08_says_the_lstm_on_returns_ties_persistence_by_noise():
     assert "✓ the LSTM on returns and persistence differ by noise only" in claims
 
 
+def test_08_leak_table_scores_every_setup_against_persistence_on_its_own_days():
+    """Dollar errors on different test days mislead: each leak is a ratio to persistence on the same days, with a
+    paired test, and one leak makes the LSTM appear to beat persistence while the honest run does not."""
+    cells = _solution("08").cells
+    table = next(c for c in cells if c.cell_type == "code" and "setups = {" in c.source)
+    assert '"leak 2: shuffled split": (shuffled_actual, shuffled_pred, shuffled_today)' in table.source
+    shown = _outputs(table)
+    for column in ("persistence MAE ($)", "MAE ratio", "RMSE ratio", "DM p (absolute error)", "DM p (squared error)",
+                   "verdict"):
+        assert column in shown, f"the leak table has no column {column!r}"
+    for setup in ("honest: LSTM on prices", "leak 1", "leak 2", "honest: LSTM on returns", "leak 3"):
+        assert setup in shown
+    claims = "\n".join(_claims(_solution("08")))
+    assert "✓ leak 3 makes the LSTM appear to beat persistence" in claims
+    assert "✓ the honest LSTM on returns shows no clear difference from persistence" in claims
+    assert "✓ with leaks 1 and 2 the LSTM on prices still loses to persistence, by more than noise" in claims
+    text = "\n".join(_markdown(_solution("08")))
+    assert "Newey–West" in text and "p-value" in text  # the test is named, with how it handles autocorrelation
+
+
 def test_08_promises_no_follow_up_exercise():
     text = "\n".join(_markdown(_solution("08")))
     assert "follow-up" not in text and "follow up" not in text
