@@ -462,7 +462,7 @@ def lstm_token_nlls(model, sequences, batch_size: int = 256) -> list[np.ndarray]
     out = [None] * len(sequences)
     for batch in length_batches(sequences, batch_size):
         x, y = lm_arrays([sequences[j] for j in batch], max_len=10_000)
-        logits = np.asarray(model(x, training=False), dtype="float64")
+        logits = np.asarray(model.predict_on_batch(x), dtype="float64")  # compiled: faster than model(x)
         logits -= logits.max(axis=-1, keepdims=True)
         log_probs = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
         picked = np.take_along_axis(log_probs, y[..., None], axis=-1)[..., 0]
