@@ -68,6 +68,12 @@ def test_train_tool_on_a_few_tunes_saves_weights_the_notebook_model_loads(tmp_pa
     assert model.count_params() == info["params"]
     section = music_data.weights_section(info | {"seconds": 1.0})
     assert "Embedding(64) →\n  LSTM(256) → Dense(" in section and "python -m tools.music_data train" in section
+    again = music_data.train_shipped_model(tmp_path / "annealed.weights.h5", epochs=1, tunes=tunes, resume=info["path"])
+    assert again["resumed_sha256"] == info["sha256"] and again["resumed_val_nll"] == pytest.approx(info["val_nll"])
+    section = music_data.weights_section(again)
+    assert "--resume" in section and again["resumed_sha256"] in section
+    with pytest.raises(ValueError, match="run `python -m tools.music_data train` first"):
+        music_data.train_shipped_model(tmp_path / "x.weights.h5", epochs=1, tunes=tunes, resume=tmp_path / "none.h5")
 
 
 def test_readme_section_is_replaced_in_place(tmp_path):
@@ -233,7 +239,8 @@ def test_numpy_stepper_matches_keras_with_the_one_lstm_step_and_composing_stops_
     stepper = music.LSTMStepper(model)
     state = stepper.start()
     # the weights in the memories' float64, converted once: float32 ones would be converted at every step
-    assert {w.dtype for w in (stepper.embedding, stepper.W, stepper.U, stepper.b, stepper.dense_w)} == {np.dtype("float64")}
+    weights = (stepper.embedding, stepper.W, stepper.U, stepper.b, stepper.dense_w)
+    assert {w.dtype for w in weights} == {np.dtype("float64")}
     for t, token in enumerate(seq):
         logits, state = stepper.step(token, state)
         np.testing.assert_allclose(logits, expected[t], atol=1e-5)

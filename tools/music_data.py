@@ -1,8 +1,9 @@
 """Make notebook 09's shipped data: the cached Essen corpus and the trained LSTM weights (maintainers only).
 
 Parsing the corpus with music21 is slow (about 0.1 s per tune), so it is done once and its notes are cached in
-``data/essen_german.json.gz``; the notebook only reads that cache (``utils.music.load_tunes``). Training the shipped
-model takes about half an hour on two CPU cores. Both commands rewrite their section of ``data/README.md``::
+``data/essen_german.json.gz``; the notebook only reads that cache (``utils.music.load_tunes``). The shipped model
+is trained in two runs (from scratch, then ``--resume`` to anneal it), each under half an hour on two CPU cores.
+Both commands rewrite their section of ``data/README.md``::
 
     python -m tools.music_data parse --jobs 2     # all 20 German files (~6,000 tunes), several minutes
     python -m tools.music_data parse --files kinder0 --limit 5 --out few.json.gz --no-readme   # a quick subset

@@ -607,7 +607,7 @@ _ = course.claim("and its range within 2 semitones of theirs, while the 4-gram's
                  abs(own[span] - real[span]) < 2 and four[span] > real[span] + 3)
 _ = course.claim("lowering T to 0.8 lets fewer wrong notes in and narrows the range",
                  cool[in_key] > own[in_key] and cool[span] < own[span])
-_ = course.claim("the LSTM's tunes are shorter than real ones (fewer than 9 notes in 10 of theirs) at both temperatures",
+_ = course.claim("the LSTM's tunes are shorter than real ones (fewer than 9 notes in 10 of theirs), at both T",
                  max(cool["notes per tune"], own["notes per tune"]) < 0.9 * real["notes per tune"])
 _ = course.claim("and they close on a longer last note than real tunes do",
                  min(cool["last note (quarters)"], own["last note (quarters)"]) > real["last note (quarters)"])
@@ -623,8 +623,8 @@ _ = course.claim("the 4-gram has to be cut at the length limit more often than t
 # step of the training tunes, where the model always reads the *real* earlier notes; while composing it reads its own,
 # and a tune that drifts into a close (a long note on C) invites `</s>` sooner than a real one. One number can
 # correct for that: lower the logit of `</s>` by a constant $b$ (its probability falls by about the factor $e^{-b}$,
-# so tunes grow by about $e^{b}$). We learn $b$ from **training** tunes, never the validation tunes of the table: compose
-# from the first notes of 120 training tunes at $T = 1$ and compare their length with the real ones',
+# so tunes grow by about $e^{b}$). We learn $b$ from **training** tunes, never the validation tunes of the table:
+# compose from the first notes of 120 training tunes at $T = 1$ and compare their length with the real ones',
 # $b = \ln(\text{real new notes} / \text{composed new notes})$. The NLL of section 4 is the model's own; $b$ only
 # changes how we compose.
 
