@@ -68,6 +68,12 @@ def test_train_tool_on_a_few_tunes_saves_weights_the_notebook_model_loads(tmp_pa
     assert model.count_params() == info["params"]
     section = music_data.weights_section(info | {"seconds": 1.0})
     assert "Embedding(64) →\n  LSTM(256) → Dense(" in section and "python -m tools.music_data train" in section
+    again = music_data.train_shipped_model(tmp_path / "annealed.weights.h5", epochs=1, tunes=tunes, resume=info["path"])
+    assert again["resumed_sha256"] == info["sha256"] and again["resumed_val_nll"] == pytest.approx(info["val_nll"])
+    section = music_data.weights_section(again)
+    assert "--resume" in section and again["resumed_sha256"] in section
+    with pytest.raises(ValueError, match="run `python -m tools.music_data train` first"):
+        music_data.train_shipped_model(tmp_path / "x.weights.h5", epochs=1, tunes=tunes, resume=tmp_path / "none.h5")
 
 
 def test_readme_section_is_replaced_in_place(tmp_path):
@@ -101,6 +107,9 @@ def test_data_readme_sections_are_what_the_tool_writes():
                     "best_epoch": found(r"best epoch (\d+) of", weights), "epochs_run": found(r"of (\d+);", weights),
                     "seconds": found(r"(\d+) s on 2", weights), "val_nll": found(r"is ([\d.]+) nats", weights, float),
                     "sha256": found(r"sha256:\*\* `(\w+)`", weights, str)}
+    if "--resume" in weights:  # the shipped weights continue an earlier run: the README names it by its NLL and hash
+        weights_info |= {"resumed_val_nll": found(r"validation NLL ([\d.]+),", weights, float),
+                         "resumed_sha256": found(r"validation NLL [\d.]+, sha256 `(\w+)`", weights, str)}
     assert music_data.weights_section(weights_info) == weights
 
 
@@ -229,6 +238,9 @@ def test_numpy_stepper_matches_keras_with_the_one_lstm_step_and_composing_stops_
     monkeypatch.setattr(lstm, "lstm_cell_step", lambda *args: calls.append(1) or real_step(*args))  # a spy
     stepper = music.LSTMStepper(model)
     state = stepper.start()
+    # the weights in the memories' float64, converted once: float32 ones would be converted at every step
+    weights = (stepper.embedding, stepper.W, stepper.U, stepper.b, stepper.dense_w)
+    assert {w.dtype for w in weights} == {np.dtype("float64")}
     for t, token in enumerate(seq):
         logits, state = stepper.step(token, state)
         np.testing.assert_allclose(logits, expected[t], atol=1e-5)
@@ -250,6 +262,8 @@ def test_statistics_of_a_known_tune():
     stats = music.tune_statistics([tune])
     assert stats["share of notes in key (%)"] == 75.0 and stats["range (semitones)"] == 9.0
     assert stats["share ending on C or A (%)"] == 100.0 and stats["notes per tune"] == 5
+    assert stats["last note (quarters)"] == 1.0  # the closing A4's length
+    assert music.tune_statistics([tune + [(None, F(2))]])["last note (quarters)"] == 1.0  # a closing rest is skipped
     hist = music.pitch_class_histogram([tune])
     assert hist[6] == pytest.approx(2 / 5) and hist.sum() == pytest.approx(1.0)
     assert music.histogram_distance(hist, hist) == 0.0

@@ -1,12 +1,14 @@
 """Make notebook 09's shipped data: the cached Essen corpus and the trained LSTM weights (maintainers only).
 
 Parsing the corpus with music21 is slow (about 0.1 s per tune), so it is done once and its notes are cached in
-``data/essen_german.json.gz``; the notebook only reads that cache (``utils.music.load_tunes``). Training the shipped
-model takes about half an hour on two CPU cores. Both commands rewrite their section of ``data/README.md``::
+``data/essen_german.json.gz``; the notebook only reads that cache (``utils.music.load_tunes``). The shipped model
+is trained in two runs (from scratch, then ``--resume`` to anneal it), each under half an hour on two CPU cores.
+Both commands rewrite their section of ``data/README.md``::
 
     python -m tools.music_data parse --jobs 2     # all 20 German files (~6,000 tunes), several minutes
     python -m tools.music_data parse --files kinder0 --limit 5 --out few.json.gz --no-readme   # a quick subset
-    python -m tools.music_data train              # trains the LSTM whose weights the notebook ships with
+    python -m tools.music_data train              # trains the LSTM from scratch
+    python -m tools.music_data train --resume data/music_lstm.weights.h5   # anneals it: the weights 09 ships with
 
 The parsing and modelling code itself is in ``utils.music`` (the notebook, its tests and this tool share it).
 """
@@ -89,10 +91,15 @@ def model_sizes() -> dict:
             if p.default is not p.empty and name != "compile"}
 
 
-def train_shipped_model(out: Path = music.WEIGHTS, epochs: int = music.TRAINING["epochs"], seed: int = 1,
-                        tunes=None) -> dict:
+def train_shipped_model(out: Path = music.WEIGHTS, epochs: int | None = None, seed: int = 1, tunes=None,
+                        resume: Path | None = None) -> dict:
     """Train the LSTM the notebook ships with, on the training tunes only, and save its weights.
 
+    Two runs, so that each fits in half an hour of a busy machine. From scratch (``resume=None``): Adam at
+    ``build_melody_lstm``'s constant learning rate, batch ``TRAINING["batch_size"]``, ``TRAINING["epochs"]`` epochs.
+    Then ``resume=<those weights>`` continues for ``TRAINING["resume_epochs"]`` epochs of batch
+    ``TRAINING["resume_batch_size"]`` while the rate falls from the same value to 0 along a cosine: the first run was
+    still improving at its last epoch, and ever smaller steps let the weights settle where large ones only circle.
     5% of the training tunes are held back to keep the best epoch (early stopping); the validation tunes are never seen.
     ``tunes`` (default: the cached corpus) lets a test train on a handful.
     """
@@ -103,14 +110,28 @@ def train_shipped_model(out: Path = music.WEIGHTS, epochs: int = music.TRAINING[
     tf.config.experimental.enable_op_determinism()
     tokens, vocab, train_idx, val_idx = prepare(tunes)
     ids = [vocab.encode(t) for t in tokens]
+    val_ids = [ids[i] for i in val_idx]
     rng = np.random.default_rng(seed)
     order = rng.permutation(train_idx)
     n_hold = max(1, len(order) // 20)
     fit_ids, hold_ids = [ids[i] for i in order[n_hold:]], [ids[i] for i in order[:n_hold]]
-    model = music.build_melody_lstm(len(vocab))
+    t, rate = music.TRAINING, model_sizes()["learning_rate"]
+    batch_size = t["batch_size"] if resume is None else t["resume_batch_size"]
+    epochs = (t["epochs"] if resume is None else t["resume_epochs"]) if epochs is None else epochs
+    batches = music.tune_batches(fit_ids, batch_size=batch_size, seed=seed)
+    if resume is not None:  # the cosine reaches 0 after the last epoch's last batch
+        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=epochs * len(batches))
+    model = music.build_melody_lstm(len(vocab), learning_rate=rate)
+    resumed = {}
+    if resume is not None:
+        resume = Path(resume)
+        if not resume.is_file():
+            raise ValueError(f"No weights at {resume}: run `python -m tools.music_data train` first, then resume.")
+        model.load_weights(resume)
+        resumed = {"resumed_sha256": hashlib.sha256(resume.read_bytes()).hexdigest(),
+                   "resumed_val_nll": music.lstm_nll(model, val_ids)}
     started = time.perf_counter()
     stop = keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)
-    batches = music.tune_batches(fit_ids, seed=seed)
     history = model.fit(batches, validation_data=music.tune_batches(hold_ids), epochs=epochs, verbose=2,
                         callbacks=[stop])
     seconds = time.perf_counter() - started
@@ -118,11 +139,10 @@ def train_shipped_model(out: Path = music.WEIGHTS, epochs: int = music.TRAINING[
     inference = music.build_melody_lstm(len(vocab), compile=False)  # saved without Adam's moments: a third the size
     inference.set_weights(model.get_weights())
     inference.save_weights(out)
-    val = music.lstm_nll(model, [ids[i] for i in val_idx])
     best = int(np.argmin(history.history["val_loss"])) + 1
     return {"path": out, "epochs_run": len(history.history["loss"]), "best_epoch": best, "seconds": seconds,
-            "val_nll": val, "vocab": len(vocab), "params": model.count_params(),
-            "sha256": hashlib.sha256(out.read_bytes()).hexdigest()}
+            "val_nll": music.lstm_nll(model, val_ids), "vocab": len(vocab), "params": model.count_params(),
+            "sha256": hashlib.sha256(out.read_bytes()).hexdigest()} | resumed
 
 
 def replace_readme_section(section: str, heading: str, readme: Path = DATA_DIR / "README.md") -> None:
@@ -164,6 +184,12 @@ def cache_section(info: dict) -> str:
 def weights_section(info: dict) -> str:
     """The data/README.md section of the shipped weights, from what ``train_shipped_model`` returned."""
     m, t = model_sizes(), music.TRAINING
+    resumed = f" (best epoch {info['best_epoch']} of {info['epochs_run']}; "
+    if "resumed_sha256" in info:  # the shipped weights are the second run's
+        resumed = (f" (validation NLL {info['resumed_val_nll']:.3f}, sha256 `{info['resumed_sha256']}`); then\n"
+                   f"  `python -m tools.music_data train --resume data/music_lstm.weights.h5` continued those weights "
+                   f"for\n  {t['resume_epochs']} epochs of batch {t['resume_batch_size']}, the learning rate falling "
+                   f"from {m['learning_rate']} to 0 along a\n  cosine{resumed}")
     return f"""{WEIGHTS_HEADING}
 
 - **What:** weights of `utils.music.build_melody_lstm({info['vocab']})`: Embedding({m['embed_dim']}) →
@@ -172,7 +198,7 @@ def weights_section(info: dict) -> str:
   split `split_by_tune(val_fraction={t['val_fraction']}, seed={t['split_seed']})`).
 - **How made:** `python -m tools.music_data train` (`tools.music_data.train_shipped_model`): Adam
   {m['learning_rate']}, batch {t['batch_size']}, up to {t['epochs']} epochs with early stopping on 5% of the training
-  tunes (best epoch {info['best_epoch']} of {info['epochs_run']}; {info['seconds']:.0f} s on 2 shared CPU cores). The
+  tunes{resumed}{info['seconds']:.0f} s on 2 shared CPU cores). The
   validation tunes are never seen; their NLL with these weights is {info['val_nll']:.3f} nats per token.
 - **sha256:** `{info['sha256']}` (the bytes may differ between TensorFlow versions; the notebook recomputes the NLL).
 - **Read by:** notebook 09 (`model.load_weights(utils.music.WEIGHTS)`)."""
@@ -191,7 +217,8 @@ def main(argv=None) -> int:
     p.add_argument("--no-readme", action="store_true", help="do not update data/README.md")
     t = sub.add_parser("train", help="train the shipped LSTM and save its weights")
     t.add_argument("--out", type=Path, default=music.WEIGHTS)
-    t.add_argument("--epochs", type=int, default=music.TRAINING["epochs"])
+    t.add_argument("--epochs", type=int, default=None, help="default: TRAINING's epochs, or resume_epochs")
+    t.add_argument("--resume", type=Path, default=None, help="continue these weights with a cosine-decayed rate")
     t.add_argument("--no-readme", action="store_true", help="do not update data/README.md")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -200,7 +227,7 @@ def main(argv=None) -> int:
         if not args.no_readme:
             replace_readme_section(cache_section(info), CACHE_HEADING)
     else:
-        info = train_shipped_model(args.out, args.epochs)
+        info = train_shipped_model(args.out, args.epochs, resume=args.resume)
         if not args.no_readme:
             replace_readme_section(weights_section(info), WEIGHTS_HEADING)
     print(json.dumps({k: str(v) for k, v in info.items()}, indent=1))
