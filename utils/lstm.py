@@ -273,42 +273,6 @@ def make_recall_task(n: int, length: int = 20, seed: int = 0) -> tuple[np.ndarra
     return xs, ys
 
 
-def plot_gate_heatmaps(activations: dict, example: int = 0, marker_step: int | None = None, keys=("i", "f", "o", "c")):
-    """Heatmaps (unit × time step) of one sequence's gate activations from ``lstm_gate_activations``.
-
-    Gates are shown from 0 to 1 (the fraction they let through); the cell state C on its own colour scale.
-    ``marker_step`` draws a vertical line at a step worth noticing (e.g. the marked value of the recall task).
-    """
-    import matplotlib.pyplot as plt
-
-    titles = {"i": "input gate i_t (share of candidate added)", "f": "forget gate f_t (share of C kept)",
-              "o": "output gate o_t (share of tanh(C) shown)", "c": "cell state C_t (long-term memory)",
-              "c_tilde": "candidate C~_t", "h": "short-term memory h_t"}
-    unknown = [k for k in keys if k not in activations]
-    if unknown:
-        raise ValueError(f"no activations called {unknown}; available: {sorted(activations)}: pass the dict that "
-                         "lstm_gate_activations() returns")
-    fig, axes = plt.subplots(len(keys), 1, figsize=(8, 1.6 * len(keys) + 0.6), sharex=True)
-    axes = np.atleast_1d(axes)
-    for ax, key in zip(axes, keys, strict=True):
-        values = np.asarray(activations[key])[example].T  # (units, T)
-        if key in ("i", "f", "o"):
-            image = ax.imshow(values, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
-        else:
-            limit = max(float(np.abs(values).max()), 1e-6)
-            image = ax.imshow(values, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
-        ax.set_title(titles.get(key, key), fontsize=10)
-        ax.set_ylabel("unit")
-        ax.grid(False)
-        if marker_step is not None:
-            ax.axvline(marker_step, color="C3", lw=1.5, ls="--", label="marked step")
-        fig.colorbar(image, ax=ax, pad=0.01)
-    axes[0].legend(loc="upper right", fontsize=8) if marker_step is not None else None
-    axes[-1].set_xlabel("time step t")
-    fig.tight_layout()
-    return fig
-
-
 def _playground_bars(ax, x_t: float, h_prev: float, c_prev: float, weights=None):
     """One bar chart of a single unit's step: the three gates (0–1) and C_(t-1), C~_t, C_t, h_t (-1…1 or more)."""
     W, U, b = one_unit_keras_weights(weights)
