@@ -8,7 +8,7 @@
 
 # %% [markdown]
 # # 01 · RNN architecture and unrolling
-# <!-- summary: why sequences need RNNs; the 5-parameter RNN by hand; unrolling; SimpleRNN; padding, masking, weight sharing -->
+# <!-- summary: why sequences need RNNs; the 5-parameter RNN by hand; unrolling; it learns to filter a noisy sensor, beating persistence; SimpleRNN; padding, masking, weight sharing -->
 #
 # **Lecture part 1 of 4 — Recurrent neural networks: architecture and their benefits.**
 #

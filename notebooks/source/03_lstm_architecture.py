@@ -1,6 +1,6 @@
 # %% [markdown]
 # # 03 · LSTM architecture
-# <!-- summary: the six LSTM equations; one unit stepped by hand; gates as percentages; Keras LSTM API, parameter count, weight layout; gate heatmaps -->
+# <!-- summary: the six LSTM equations; one unit stepped by hand; gates as percentages; Keras LSTM API, parameter count, weight layout; gate heat-maps of a trained LSTM on a marker and question task -->
 # <!-- facts: 100 (per cent, a gate fully open); 1997 (Hochreiter and Schmidhuber's LSTM paper); 2014 (Cho et al.'s GRU); 2015 (Olah's blog post) -->
 #
 # Notebook 02 ended with a problem: in a plain RNN, what happened on day 1 reaches day n multiplied by the recurrent

@@ -1,6 +1,6 @@
 # %% [markdown]
 # # 08 · Class exercise 2: forecasting stock prices with an LSTM, honestly
-# <!-- summary: windows, splits and scaling without leaks; an LSTM forecaster judged against persistence, moving-average and linear baselines; multi-step forecasts -->
+# <!-- summary: windows, splits and scaling without leaks; an LSTM forecaster judged against persistence, moving-average and linear baselines; leaks that fake a win, called by a Diebold–Mariano test; multi-step forecasts -->
 # <!-- facts: 0.01 1 1.96 -->
 #
 # The lecture's running example is a model that "looks at the sequential data of the stock market for a given
