@@ -506,7 +506,8 @@ def test_notebook_03_gate_summary_averages_over_the_right_steps(nb03):
         warnings.simplefilter("ignore", RuntimeWarning)
         summary = nb03["gate_summary"](activations, xs, np.array([1]), np.array([4]))
     assert list(summary.index) == [1, 2]  # units are numbered from 1, as in the figures
-    expected = {"i at the marker": 1, "i between marker and question": 2.5, "f between marker and question": 2.5,
+    expected = {"i at the marker": 1, "i between marker and question": 2.5, "f at the marker": 1,
+                "f between marker and question": 2.5,
                 "o at the question": 4, "o before the question": 1.5}
     for column, value in expected.items():
         assert summary.loc[1, column] == value and summary.loc[2, column] == 10 * value, column
@@ -521,7 +522,7 @@ def test_notebook_03_gate_heatmaps_use_whole_steps_label_every_unit_and_mark_bot
     xs, _, marked, asked = nb03["gate_task"](4, seed=0)
     zeros = np.zeros((4, 3))
     run = lstm.lstm_gate_activations(xs, zeros, zeros, *_textbook_gates(units=3))
-    fig = nb03["gate_heatmaps"](run, [0, 2], marked, asked, memory_unit=2)
+    fig = nb03["gate_heatmaps"](run, [0, 2], marked, asked, memory_units=[1, 3])
     try:
         fig.canvas.draw()
         panels = [ax for ax in fig.axes if ax.images]
@@ -536,11 +537,15 @@ def test_notebook_03_gate_heatmaps_use_whole_steps_label_every_unit_and_mark_bot
                 assert x_labels == [str(t) for t in range(1, length + 1)]
                 labelled.append("x")
             if ax.get_subplotspec().is_first_col():
-                assert y_labels == ["unit 1", "unit 2 (memory)", "unit 3"]
+                assert y_labels == ["unit 1 (memory)", "unit 2", "unit 3 (memory)"]
                 labelled.append("y")
             example = 0 if "sequence 0" in ax.get_title() else 2
             lines = {line.get_label(): line.get_xdata()[0] for line in ax.get_lines()}
             assert lines == {"marker": marked[example], "question": asked[example]}
         assert sorted(labelled) == ["x", "x", "y", "y", "y", "y"]  # the bottom row and the left column show labels
+        legends = fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+        assert len(legends) == 1, "one legend for marker and question"
+        box = legends[0].get_window_extent()
+        assert not any(box.overlaps(ax.get_window_extent()) for ax in panels), "the legend must hide no unit's row"
     finally:
         plt.close(fig)

@@ -632,10 +632,16 @@ print(f"baseline (always answer the training mean {train_mean:.3f}): test MSE at
 # The model is one small LSTM layer, three units, with `return_sequences=True`, so that it answers at every step, and
 # one Dense unit on top. Two choices help the gates take on clear roles:
 #
-# * they start where a memory cell starts, with the forget gate open and the input and output gates almost shut
-#   (biases `3`, `-3`, `-3`: Keras starts them at 1, 0, 0);
+# * they start in hold mode: forget gate open, input and output gates almost shut (biases `3`, `-3`, `-3`: Keras
+#   starts them at 1, 0, 0), so the cell keeps what it holds until training teaches it when to write and when to show;
 # * in the loss, the question step counts `ANSWER_WEIGHT = 8` times, so that the one step that matters is not
 #   drowned by the fifteen quiet ones.
+#
+# `course.setup(seed=4)` restarts the random numbers for this model, so that its run is repeatable. Seed 4 is not a
+# lucky pick: the same training was run with each seed from 0 to 8 while this section was written, and with every one
+# of them the closest memory unit passed the gate checks made below (input gate up at the marker, forget gate near 1,
+# output gate up at the question) and the test error was more than ten times below the baseline's. What changed from
+# seed to seed is which unit holds the value, and whether one unit or two share it.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -650,6 +656,7 @@ W, U, b = lstm.keras_lstm_weights(gate_model.get_layer("memory"))
 start = {"i": -3.0, "f": 3.0, "c": 0.0, "o": -3.0}  # one bias per gate, for every unit
 b = np.concatenate([np.full(UNITS, start[gate]) for gate in lstm.GATES])
 lstm.set_keras_lstm_weights(gate_model.get_layer("memory"), W, U, b)
+start_weights = W, U, b  # kept, to compare the trained gates with where they started
 print("starting gates (no input): " + ", ".join(f"{lstm.GATE_NAMES[g]} {100 * sigmoid(start[g]):.1f} %"
                                                 for g in ("f", "i", "o")))
 answer_weights = np.ones(train_ys.shape[:2], dtype="float32")
@@ -671,7 +678,7 @@ print(f"LSTM({UNITS}) after {len(history.history['loss'])} epochs: test MSE at t
 # Now read the trained layer's gates with the NumPy reference `lstm.lstm_gate_activations` and the layer's own
 # weights, after checking that it gives the layer's own outputs h. `gate_summary` then measures, per unit and
 # averaged over a set of sequences, the input gate at the marker and between the marker and the question, the forget
-# gate between them, the output gate at the question and before it, and how closely the unit's long-term memory at the
+# gate at the marker and between them, the output gate at the question and before it, and how closely the unit's long-term memory at the
 # question follows the value it had to keep (a correlation: ±1 means C is a straight-line function of the value).
 
 # %%
@@ -691,6 +698,7 @@ def gate_summary(activations, xs, marked, asked):
     return pd.DataFrame({
         "i at the marker": activations["i"][at_marker].mean(axis=0),
         "i between marker and question": activations["i"][between].mean(axis=0),
+        "f at the marker": activations["f"][at_marker].mean(axis=0),
         "f between marker and question": activations["f"][between].mean(axis=0),
         "o at the question": activations["o"][at_question].mean(axis=0),
         "o before the question": activations["o"][before_question].mean(axis=0),
@@ -709,20 +717,30 @@ print("NumPy gates give the layer's own h on the test sequences (to 1e-5):",
       np.allclose(test_gates["h"], keras_h, atol=1e-5))
 
 # %% [markdown]
-# Which unit carries the value? Pick it on the validation sequences: the one whose C at the question follows the
-# marked value most closely.
+# Which units carry the value? Pick them on the validation sequences: every unit whose C at the question follows the
+# marked value closely (|correlation| > 0.8), and among them the closest one, drawn step by step further down. The
+# table also gives the forget gate of the untrained layer (the starting biases, before any training), to tell what
+# training learned from what it only kept.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-memory_unit = int(gate_summary(val_gates, val_xs, val_marked, val_asked)
-                  ["corr(C at the question, marked value)"].abs().idxmax())  # 1, 2 or 3
+follows = gate_summary(val_gates, val_xs, val_marked, val_asked)["corr(C at the question, marked value)"].abs()
+memory_units = [int(k) for k in follows.index[follows > 0.8]]  # units numbered 1, 2, 3
+memory_unit = int(follows.idxmax())  # the closest follower
 test_summary = gate_summary(test_gates, test_xs, test_marked, test_asked)
-print(f"memory unit (picked on validation): unit {memory_unit}")
+start_gates = lstm.lstm_gate_activations(test_xs, empty_test, empty_test, *start_weights)
+untrained = gate_summary(start_gates, test_xs, test_marked, test_asked)
+for column in ("f at the marker", "f between marker and question"):
+    test_summary[f"{column}, untrained"] = untrained[column]
+print(f"memory units (|corr| > 0.8 on validation): {memory_units}; the closest: unit {memory_unit}")
 print(f"on the {len(test_xs)} test sequences:")
 print(test_summary.round(2).T.to_string())
 gap = float(np.mean(test_asked - test_marked))
-forget = test_summary.loc[memory_unit, "f between marker and question"]
-print(f"mean gap from marker to question: {gap:.1f} steps; the C line alone keeps f^gap = {forget ** gap:.0%} over it")
+forget, forget_untrained = test_summary.loc[memory_unit, ["f between marker and question",
+                                                           "f between marker and question, untrained"]]
+print(f"mean gap from marker to question: {gap:.1f} steps; unit {memory_unit}'s forget gate between them averages "
+      f"f = {forget:.3f}, so the C line alone keeps f^gap = {forget ** gap:.0%} over it "
+      f"(untrained: f = {forget_untrained:.3f}, keeping {forget_untrained ** gap:.0%})")
 
 
 # %% [markdown]
@@ -730,15 +748,16 @@ print(f"mean gap from marker to question: {gap:.1f} steps; the C line alone keep
 # step; the dashed line is the marker, the dotted line the question. `gate_heatmaps` draws them:
 
 # %%
-def gate_heatmaps(activations, examples, marked, asked, memory_unit=None):
+def gate_heatmaps(activations, examples, marked, asked, memory_units=()):
     """Heat-maps (unit × time step) of i, f, o and C for the sequences ``examples``, one column per sequence.
 
     Gates from 0 to 1; C on a diverging scale shared by its row. Ticks are whole steps, numbered from 1, and every
-    unit is labelled; lines mark each sequence's marker (dashed) and question (dotted), ``marked``/``asked`` 0-based.
+    unit is labelled, the ``memory_units`` (numbered from 1) as "(memory)"; lines mark each sequence's marker (dashed)
+    and question (dotted), ``marked``/``asked`` 0-based. The legend sits above the panels, where it hides no unit.
     """
     titles = {"i": "input gate i_t", "f": "forget gate f_t", "o": "output gate o_t", "c": "long-term memory C_t"}
     length, units = activations["i"].shape[1:]
-    labels = [f"unit {k}" + (" (memory)" if k == memory_unit else "") for k in range(1, units + 1)]
+    labels = [f"unit {k}" + (" (memory)" if k in memory_units else "") for k in range(1, units + 1)]
     c_limit = max(float(np.abs(activations["c"][examples]).max()), 1e-6)
     fig, axes = plt.subplots(len(titles), len(examples), figsize=(3.4 * len(examples) + 1.2, 7.4), sharex=True,
                              sharey=True, squeeze=False, layout="constrained")
@@ -756,7 +775,7 @@ def gate_heatmaps(activations, examples, marked, asked, memory_unit=None):
         fig.colorbar(image, ax=axes[row, :], pad=0.01, label="fraction" if key != "c" else "value")
     for ax in axes[-1]:
         ax.set_xlabel("time step t")
-    axes[0, 0].legend(loc="lower left", fontsize=7)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside upper center", ncols=2, fontsize=8)
     return fig
 
 
@@ -765,17 +784,21 @@ examples = [0, 1, 2]
 print("test sequence: marker at step, question at step, value to keep")
 for example in examples:
     print(f"  {example}: {test_marked[example] + 1}, {test_asked[example] + 1}, {test_answers[example]:.2f}")
-fig = gate_heatmaps(test_gates, examples, test_marked, test_asked, memory_unit)
+fig = gate_heatmaps(test_gates, examples, test_marked, test_asked, memory_units)
+named = " and ".join(f"unit {k}" for k in memory_units)
 plots.show(fig, alt=f"Twelve heat maps in four rows and three columns, one column per test sequence ({examples}). "
                     f"Rows: input gate, forget gate, output gate (0 to 1) and long-term memory C, each with the "
-                    f"{UNITS} units as rows (unit {memory_unit} labelled the memory unit) and time steps 1 to "
-                    f"{LENGTH} as columns; a dashed line marks the marker step and a dotted line the question step. "
-                    f"In the memory unit's row, notice the input gate brightening at the dashed line, the forget "
-                    f"gate staying bright from there to the dotted line, the output gate dark until it lights up at "
-                    f"the dotted line, and C changing at the marker and then keeping its colour until the question.")
+                    f"{UNITS} units as rows ({named} labelled memory) and time steps 1 to {LENGTH} as columns; a "
+                    f"dashed line marks the marker step and a dotted line the question step. In the memory units' "
+                    f"rows, notice the input gate brightening at the dashed line, the forget gate bright throughout, "
+                    f"the output gate dark until it lights up at the dotted line, and C taking a colour at the marker "
+                    f"that it keeps, slowly deepening, until the question; where two units carry the value, their C "
+                    f"rows are mirror images (opposite colours).")
 
 # %% [markdown]
-# The memory unit alone, step by step, for the second of these sequences:
+# The closest memory unit alone, step by step, for the second of these sequences. Read C's sign with care: a unit
+# may store the value or its negative (the correlation in the table says which), since the Dense layer on top can
+# flip the sign back. A unit with a negative correlation holds a kept value of −1 as a *positive* C.
 
 # %%
 example = examples[1]
@@ -788,15 +811,18 @@ ax.plot(time_steps, test_gates["c"][example, :, unit], "-s", ms=3, color="C3", l
 ax.axvline(test_marked[example] + 1, color="C3", ls="--", lw=1, label="marker")
 ax.axvline(test_asked[example] + 1, color="C1", ls=":", lw=2, label="question")
 ax.axhline(0, color="black", lw=0.6)
-ax.set(title=f"Unit {memory_unit} on test sequence {example}: kept value {test_answers[example]:.2f}",
+stored_as = "minus" if test_summary.loc[memory_unit, "corr(C at the question, marked value)"] < 0 else "plus"
+ax.set(title=f"Unit {memory_unit} on test sequence {example}: kept value {test_answers[example]:.2f}, "
+             f"held in C with a {stored_as} sign",
        xlabel="time step t", ylabel="gate (0 … 1) or memory value", xticks=time_steps)
 ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
 fig.tight_layout()
 plots.show(fig, alt=f"Line chart over time steps 1 to {LENGTH} of unit {memory_unit}'s input, forget and output "
                     f"gates and its long-term memory C on test sequence {example}, with the marker step (dashed) and "
                     "the question step (dotted) marked. Notice that the input gate rises at the marker, where C "
-                    "jumps; the forget gate stays near 1 and C keeps its sign until the question; the output gate "
-                    "stays low and rises only at the question.")
+                    "jumps; the forget gate stays near 1, dipping a little at the marker; C keeps its sign until the "
+                    "question but keeps growing slowly after the marker, since the input gate is not fully shut; "
+                    "the output gate stays low and rises only at the question.")
 
 # %% [markdown]
 # The heat-maps and the line are a few sequences; the claims below use the means over all the test sequences (the
@@ -804,35 +830,47 @@ plots.show(fig, alt=f"Line chart over time steps 1 to {LENGTH} of unit {memory_u
 
 # %%
 # NBVAL_CHECK_OUTPUT
-memory = test_summary.loc[memory_unit]
+memory = test_summary.loc[memory_units]
+follows_test = memory["corr(C at the question, marked value)"]
 _ = course.claim("the LSTM's test error at the question step is at least 10 times below the baseline's",
                  holds=10 * lstm_mse < baseline_mse)
-_ = course.claim("the memory unit's C at the question follows the marked value (|correlation| > 0.8)",
-                 holds=abs(memory["corr(C at the question, marked value)"]) > 0.8)
-_ = course.claim("its input gate is at least 0.1 higher at the marker than between the marker and the question",
-                 holds=memory["i at the marker"] - memory["i between marker and question"] >= 0.1)
-_ = course.claim("its forget gate averages above 0.95 between the marker and the question",
-                 holds=memory["f between marker and question"] > 0.95)
-_ = course.claim("its output gate is at least 0.3 higher at the question than before it",
-                 holds=memory["o at the question"] - memory["o before the question"] >= 0.3)
+_ = course.claim("two units carry the marked value (|correlation| > 0.8), with opposite signs: mirror images",
+                 holds=len(memory_units) == 2 and (follows_test.abs() > 0.8).all() and follows_test.prod() < 0)
+_ = course.claim("in each of them, the input gate is at least 0.1 higher at the marker than between the marker and "
+                 "the question", holds=(memory["i at the marker"] - memory["i between marker and question"] >= 0.1).all())
+_ = course.claim("in each of them, the forget gate averages above 0.95 between the marker and the question",
+                 holds=(memory["f between marker and question"] > 0.95).all())
+_ = course.claim("untrained, it was already above 0.9 there (the starting bias); training raised it by at least 0.02 "
+                 "in each of them", holds=(memory["f between marker and question, untrained"] > 0.9).all()
+                 and (memory["f between marker and question"] - memory["f between marker and question, untrained"]
+                      >= 0.02).all())
+_ = course.claim("in each of them, the output gate is at least 0.3 higher at the question than before it",
+                 holds=(memory["o at the question"] - memory["o before the question"] >= 0.3).all())
 
 # %% [markdown]
-# What to notice (in this run, which the seed makes repeatable; another seed may give the memory to another unit):
+# What to notice (in this run, which the seed makes repeatable; another seed may share the job out differently):
 #
 # * The LSTM solved the task: its test error at the question step is far below the baseline's, by more than a factor
 #   of ten (the first claim), and it stays close to 0 at the other steps (printed after training).
-# * The unit picked on validation carries the value: its C at the question follows the marked value closely (in this
-#   run almost perfectly, see the last row of the table, which also shows whether another unit shares the job). The
-#   sign does not matter: the Dense layer on top can flip it.
-# * Its **input gate** opens at the marker, letting the value in, and is more nearly shut afterwards, so the noise
-#   that follows does not overwrite it. It is not fully open at the marker, nor fully shut after it (see the unit's
-#   column of the table): a trained gate rarely goes all the way to 0 or 1.
-# * Its **forget gate** stays close to 1 from the marker to the question: over the mean gap (printed under the
-#   table), the C line alone keeps most of what was written.
-# * Its **output gate** stays low until the question and opens there: the unit shows its memory only when asked.
+# * Two units carry the value, not one: the C of each follows the marked value closely (the last row of the table),
+#   one with a negative sign and one with a positive sign, so their rows in the heat-maps are mirror images. Their
+#   gates are nearly the same too. The sign does not matter: the Dense layer on top can flip it. The third unit does
+#   not keep the value.
+# * Their **input gates** open at the marker, letting the value in, and are more nearly shut afterwards, so the noise
+#   that follows changes C much less than the marked value did. Not fully shut: C keeps drifting slowly between the
+#   marker and the question (see the line chart). Nor fully open at the marker (see the table): a trained gate rarely
+#   goes all the way to 0 or 1.
+# * Their **forget gates** stay close to 1 from the marker to the question: over the mean gap (printed under the
+#   table), the C line alone keeps most of what was written. Most of that was given, not learned: the forget bias `3`
+#   starts the gate near 1 (the untrained rows of the table), and training only raised it closer to 1. Small as that
+#   step looks, over the gap it is the difference between the two percentages printed under the table. The gate also
+#   dips a little at the marker, but the untrained layer dips there too (the marker's input moves the gate), so that
+#   dip is no sign of a learned erase.
+# * Their **output gates** stay low until the question and open there: the units show their memory only when asked.
 #
-# A trained LSTM finds *a* way to use its gates, not necessarily the textbook one: here the task left it little
-# choice. What the equations guarantee is that storing, holding and overwriting are all possible.
+# Here training found the textbook pattern, split over two units; nothing forces that in general, and on other tasks
+# or from other starts a trained LSTM can use its gates in ways that are harder to read. What the equations guarantee
+# is that storing, holding and overwriting are all possible.
 
 # %% [markdown]
 # ## Key takeaways
