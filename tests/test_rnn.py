@@ -251,6 +251,20 @@ def test_simulated_sensor_windows_have_the_documented_shape_noise_and_drift(sens
     np.testing.assert_array_equal(x, again)
 
 
+def test_simulated_sensor_can_return_the_hidden_level_the_readings_scatter_around(sensor):
+    """Notebook 01's figure draws the true level; it must be the one the readings were drawn from, and asking for it
+    must not change the readings."""
+    x, y = sensor["simulate_sensor"](2000, steps=12, seed=9)
+    x2, y2, level = sensor["simulate_sensor"](2000, steps=12, seed=9, with_level=True)
+    np.testing.assert_array_equal(x, x2)
+    np.testing.assert_array_equal(y, y2)
+    assert level.shape == (2000, 13)
+    noise = np.concatenate([x[..., 0], y[:, None]], axis=1) - level
+    assert np.std(noise) == pytest.approx(0.1, rel=0.03)
+    assert abs(np.mean(noise)) < 0.005
+    assert np.std(np.diff(level, axis=1)) == pytest.approx(0.035, rel=0.03)
+
+
 @pytest.mark.parametrize("bad", [{"n_windows": 0}, {"n_windows": 2.5}, {"n_windows": 3, "steps": 0}])
 def test_simulated_sensor_refuses_a_size_that_is_not_a_positive_whole_number(sensor, bad):
     with pytest.raises(ValueError, match="must be a positive whole number"):
