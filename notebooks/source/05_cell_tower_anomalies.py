@@ -97,9 +97,9 @@ print(f"{len(network.anomalies)} injected anomalies, covering {anomalous.sum()} 
 network.summary()
 
 # %% [markdown]
-# 16 cells, 6 weeks each; every cell has one large and one subtle fault of each of the four kinds. Together they
-# cover 6.3 % of the cell-hours (printed above). `network.frame(cell)` gives one cell as a table, a row per hour; `kind` is the label
-# ("" when the hour is normal). Here are a few hours of cell 0 on its first Monday morning:
+# 16 cells, 6 weeks each; every cell has one large and one subtle fault of each of the four kinds. Together they cover
+# 6.3 % of the cell-hours (printed above). `network.frame(cell)` gives one cell as a table, a row per hour; `kind` is
+# the label ("" when the hour is normal). Here are a few hours of cell 0 on its first Monday morning:
 
 # %%
 network.frame(0).iloc[6:12].round(1)
@@ -273,9 +273,10 @@ _ = course.claim("on normal validation hours the LSTM's RMSE is below 0.7 × tha
 # 2. **Combine the 4 KPIs.** Two ways:
 #    - the **largest**, $\max_k |z_{t,k}|$: at least one KPI is far off;
 #    - the **joint** (Mahalanobis) distance $\sqrt{z_t^\top \Sigma^{-1} z_t}$, with $\Sigma$ the covariance matrix of
-#      the $z$ of normal hours (here $\Sigma$ is a covariance, not a sum, and not the cell state $C$ of notebook 03). The KPIs move together (more users, more load, more throughput), so normal errors do too; an error
-#      that breaks the pattern, such as throughput down while the load goes up (a degraded link), is far in this
-#      distance even when each KPI alone is only a little off.
+#      the $z$ of normal hours (here $\Sigma$ is a covariance, not a sum, and not the cell state $C$ of notebook 03).
+#      The KPIs move together (more users, more load, more throughput), so normal errors do too; an error that breaks
+#      the pattern, such as throughput down while the load goes up (a degraded link), is far in this distance even when
+#      each KPI alone is only a little off.
 #
 # Which of the two works better is a choice, so it is made on the validation cells, for the LSTM here and for the
 # seasonal baseline below (the rolling z-score has a score of its own). Week 1 is left out of every score: it is the
@@ -390,10 +391,10 @@ _ = course.claim("for the LSTM the joint score gives a higher validation F1 than
 
 # %% [markdown]
 # The joint score does better for the LSTM (compare the two validation F1 values printed above): many faults move
-# the KPIs *against* each other, which the joint distance sees and the largest error alone does not. In the
-# histogram each class is normalised on its own (the anomalous hours are far fewer, so on a shared scale they would
-# hardly show), and the x-axis stops at the 99.5th percentile of the scores (the count beyond it is printed above
-# the figure). The two distributions still overlap: no threshold separates them perfectly. Normal hours pile up at low scores; anomalous
+# the KPIs *against* each other, which the joint distance sees and the largest error alone does not. In the histogram
+# each class is normalised on its own (the anomalous hours are far fewer, so on a shared scale they would hardly show),
+# and the x-axis stops at the 99.5th percentile of the scores (the count beyond it is printed above the figure). The two
+# distributions still overlap: no threshold separates them perfectly. Normal hours pile up at low scores; anomalous
 # hours spread far to the right, but many sit among the normal ones (the subtle faults, and the hours of a long fault
 # that the forecaster, having seen the fault in its window, starts to expect).
 
@@ -475,11 +476,12 @@ _ = course.claim("the z-score's best validation F1 is less than half the LSTM's"
 #
 # $$\hat{x}_t = \operatorname{median}(x_{t-168}, x_{t-2 \cdot 168}, \dots, x_{t-K \cdot 168}),$$
 #
-# with as many weeks as exist (in week 2 only one, in week 3 two). The median, not the mean, so that once three or
-# more past weeks exist, one faulty week among them does not spoil the forecast; with one or two past weeks it cannot
-# help (the median of two values is their mean), so early on a fault still comes back a week later. Its errors go through the same `make_scorer` as the LSTM's (measured per KPI and hour
-# against the normal hours of the training cells, then the largest or the joint score), and $K$, the score and the
-# threshold are chosen on the validation cells. It learns nothing but those spreads.
+# with as many weeks as exist (in week 2 only one, in week 3 two). The median, not the mean, so that once three or more
+# past weeks exist, one faulty week among them does not spoil the forecast; with one or two past weeks it cannot help
+# (the median of two values is their mean), so early on a fault still comes back a week later. Its errors go through the
+# same `make_scorer` as the LSTM's (measured per KPI and hour against the normal hours of the training cells, then the
+# largest or the joint score), and $K$, the score and the threshold are chosen on the validation cells. It learns
+# nothing but those spreads.
 #
 # We write it as a forecaster that works hour by hour, as a live system would: `online_errors` walks through the
 # hours, asks a `forecast(inputs, t)` function for hour $t$ (it may read only the hours before $t$) and records the
@@ -631,7 +633,8 @@ precision_recall_f1 = use_reference_if_needed(precision_recall_f1, passed, anoma
 # The F1 on the large (or subtle) faults is counted the same way: the normal hours and the hours of faults of that
 # size. So each per-kind and per-size F1 counts *all* the false alarms, where the overall F1 counts them once against
 # all the faults: false alarms weigh more in the per-size F1 values, and two detectors can be level on both sizes yet
-# not overall (the one with more false alarms, and more hits, comes out ahead overall). We also count *events found*: faults with at least one flagged hour, which is what gets an engineer to look.
+# not overall (the one with more false alarms, and more hits, comes out ahead overall). We also count *events found*:
+# faults with at least one flagged hour, which is what gets an engineer to look.
 
 # %% [markdown]
 # ## Evaluate every detector on the held-out cells
@@ -671,7 +674,8 @@ lstm = results.loc["LSTM, flagged hours replaced"]
 print(f"held-out cells {test_cells}: {judged.sum()} scored cell-hours ({judged.sum() // 24} cell-days), "
       f"{len(test_events)} fault events, {(test_labels > 0).sum()} anomalous hours")
 print(f"LSTM, flagged hours replaced: F1 {lstm['F1']:.2f} (goal 0.75), on large faults {lstm['F1 large']:.2f} "
-      f"(goal 0.9); best baseline: {best_baseline}, F1 {results.loc[best_baseline, 'F1']:.2f} (goal: the LSTM 0.15 above it)")
+      f"(goal 0.9); best baseline: {best_baseline}, F1 {results.loc[best_baseline, 'F1']:.2f} "
+      "(goal: the LSTM 0.15 above it)")
 false_alarm_count = {name: int((detectors[name] & judged & (test_labels == 0)).sum()) for name in results.index}
 outage_or_freeze = judged & np.isin(test_labels, [KINDS.index("outage") + 1, KINDS.index("freeze") + 1])
 flagged_share = {name: detectors[name][outage_or_freeze].mean() for name in results.index}
@@ -775,9 +779,9 @@ _ = course.claim("replacing flagged hours lowers the LSTM's false alarms, and mo
                  and 2 * echoes.iloc[1, 2] < echoes.iloc[0, 2])
 
 # %% [markdown]
-# Compared with those chance rates, the plain LSTM's false alarms are echoes of the fault that just ended; the plain seasonal detector's are echoes of
-# a fault one or more weeks earlier. Replacing flagged hours leaves fewer echoes in both (the counts above), though
-# the seasonal detector, its threshold chosen again, spends the saving on other hours.
+# Compared with those chance rates, the plain LSTM's false alarms are echoes of the fault that just ended; the plain
+# seasonal detector's are echoes of a fault one or more weeks earlier. Replacing flagged hours leaves fewer echoes in
+# both (the counts above), though the seasonal detector, its threshold chosen again, spends the saving on other hours.
 
 # %% [markdown]
 # ## Look at a held-out cell
