@@ -18,8 +18,9 @@
 #
 # In this notebook an LSTM learns what a normal hour looks like from the hours before it; an hour it cannot
 # forecast well is flagged. We make it fight fair: against flagging every hour (the floor), the classic rolling
-# z-score, and a detector that knows the network's daily and weekly rhythm, every choice made on validation cells
-# and the score taken once, on cells no detector has seen.
+# z-score, and a detector that knows the network's daily and weekly rhythm. Each detector's thresholds and settings
+# (the z-score's window, how many past weeks, which score) are chosen on validation cells; the LSTM's size and
+# training are fixed in advance, not tuned. The score is taken once, on cells no detector has seen.
 #
 # **You will learn to**
 #
@@ -96,9 +97,9 @@ print(f"{len(network.anomalies)} injected anomalies, covering {anomalous.sum()} 
 network.summary()
 
 # %% [markdown]
-# 16 cells, 6 weeks each; every cell has one large and one subtle fault of each of the four kinds, so about one hour in
-# sixteen is anomalous (the 6.3 % printed above). `network.frame(cell)` gives one cell as a table, a row per hour; `kind` is the label
-# ("" when the hour is normal). Here are a few hours of cell 0 on its first Monday morning:
+# 16 cells, 6 weeks each; every cell has one large and one subtle fault of each of the four kinds. Together they cover
+# 6.3 % of the cell-hours (printed above). `network.frame(cell)` gives one cell as a table, a row per hour; `kind` is
+# the label ("" when the hour is normal). Here are a few hours of cell 0 on its first Monday morning:
 
 # %%
 network.frame(0).iloc[6:12].round(1)
@@ -257,7 +258,7 @@ _ = course.claim("on normal validation hours the LSTM's RMSE is below 0.7 × tha
 # %% [markdown]
 # On normal hours the LSTM misses by clearly less than "the same hour yesterday" (in this run by about half: the
 # table is in units of each KPI's standard deviation over the calibration week): it has learned the daily rhythm and
-# uses the latest hours. The rest of its error is mostly the simulator's noise, which no forecaster can predict.
+# uses the latest hours. What is left includes the simulator's random noise, which no forecaster can predict.
 
 # %% [markdown]
 # ## From forecast errors to an anomaly score
@@ -271,19 +272,21 @@ _ = course.claim("on normal validation hours the LSTM's RMSE is below 0.7 × tha
 #    notebooks 03 and 04). Call the result $z_{t,k}$: "so many typical errors off".
 # 2. **Combine the 4 KPIs.** Two ways:
 #    - the **largest**, $\max_k |z_{t,k}|$: at least one KPI is far off;
-#    - the **joint** (Mahalanobis) distance $\sqrt{z_t^\top C^{-1} z_t}$, with $C$ the covariance of the $z$ of normal
-#      hours. The KPIs move together (more users, more load, more throughput), so normal errors do too; an error
-#      that breaks the pattern, such as throughput down while the load goes up (a degraded link), is far in this
-#      distance even when each KPI alone is only a little off.
+#    - the **joint** (Mahalanobis) distance $\sqrt{z_t^\top \Sigma^{-1} z_t}$, with $\Sigma$ the covariance matrix of
+#      the $z$ of normal hours (here $\Sigma$ is a covariance, not a sum, and not the cell state $C$ of notebook 03).
+#      The KPIs move together (more users, more load, more throughput), so normal errors do too; an error that breaks
+#      the pattern, such as throughput down while the load goes up (a degraded link), is far in this distance even when
+#      each KPI alone is only a little off.
 #
-# Which of the two works better is a choice, so it is made on the validation cells, for every detector alike. Week 1
-# is left out of every score: it is the calibration week, with no faults, and a baseline below cannot score it.
+# Which of the two works better is a choice, so it is made on the validation cells, for the LSTM here and for the
+# seasonal baseline below (the rolling z-score has a score of its own). Week 1 is left out of every score: it is the
+# calibration week, with no faults, and a baseline below cannot score it.
 
 # %%
 def make_scorer(normal_errors, normal_hours, how):
     """score(errors, hours): the anomaly score of forecast errors (..., KPIs) at those hours of day.
 
-    Calibrated on normal_errors (n, KPIs) at normal_hours (n,): they set sigma_{k,h} and the covariance C.
+    Calibrated on normal_errors (n, KPIs) at normal_hours (n,): they set sigma_{k,h} and the covariance Sigma of z.
     how: "largest" (max_k |z_k|) or "joint" (Mahalanobis distance of z). A NaN error gives a NaN score."""
     if how not in ("largest", "joint"):
         raise ValueError(f"how={how!r}: use 'largest' or 'joint'.")
@@ -361,20 +364,25 @@ print(f"chosen: the {lstm_how} score, > {lstm_threshold:.2f}")
 lstm_score = make_scorer(*lstm_reference, lstm_how)
 val_scores = lstm_score(lstm_val_errors, hours)
 scored = ~np.isnan(val_scores)
-bins = np.linspace(0, np.nanpercentile(val_scores, 99.5), 60)
+cut_at = np.nanpercentile(val_scores, 99.5)  # the x-axis stops here: a few huge scores would squash the rest
+bins = np.linspace(0, cut_at, 60)
 plt.hist(val_scores[scored & (val_labels == 0)], bins=bins, density=True, alpha=0.6, label="normal hours")
 plt.hist(val_scores[scored & (val_labels > 0)], bins=bins, density=True, alpha=0.6, label="anomalous hours")
 plt.axvline(lstm_threshold, color="black", ls="--", label="threshold chosen on validation")
 plt.yscale("log")
-plt.title(f"LSTM anomaly scores ({lstm_how}) on the validation cells")
-plt.xlabel("score (in typical errors)")
-plt.ylabel("density (log scale)")
+plt.title(f"LSTM anomaly scores ({lstm_how}) on the validation cells, each class normalised on its own")
+plt.xlabel("joint score (Mahalanobis distance of z)" if lstm_how == "joint" else "largest |z| over the KPIs")
+plt.ylabel("density within each class (log scale)")
 plt.legend()
+print(f"x-axis cut at the 99.5th percentile of the scores, {cut_at:.1f}: "
+      f"{int((val_scores > cut_at).sum())} of {int(scored.sum())} scored hours lie beyond it")
 plots.show(plt.gcf(), alt="Two overlaid histograms, log density, of the LSTM anomaly score on the validation cells, "
-                          "one for normal hours and one for anomalous hours, with a dashed line at the threshold "
-                          f"chosen on validation (a score of {lstm_threshold:.2f}). Notice that the two overlap: "
-                          "normal hours pile up at low scores, anomalous hours spread far to the right but many sit "
-                          "among the normal ones, so no threshold separates them perfectly.")
+                          "one for normal hours and one for anomalous hours, each normalised to area 1 on its own "
+                          "(anomalous hours are far fewer), the x-axis cut at the 99.5th percentile of the scores, "
+                          f"and a dashed line at the threshold chosen on validation (a score of {lstm_threshold:.2f}). "
+                          "Notice that the two overlap: normal hours pile up at low scores, anomalous hours spread "
+                          "far to the right but many sit among the normal ones, so no threshold separates them "
+                          "perfectly.")
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -383,7 +391,9 @@ _ = course.claim("for the LSTM the joint score gives a higher validation F1 than
 
 # %% [markdown]
 # The joint score does better for the LSTM (compare the two validation F1 values printed above): many faults move
-# the KPIs *against* each other, which the joint distance sees and the largest error alone does not. The two
+# the KPIs *against* each other, which the joint distance sees and the largest error alone does not. In the histogram
+# each class is normalised on its own (the anomalous hours are far fewer, so on a shared scale they would hardly show),
+# and the x-axis stops at the 99.5th percentile of the scores (the count beyond it is printed above the figure). The two
 # distributions still overlap: no threshold separates them perfectly. Normal hours pile up at low scores; anomalous
 # hours spread far to the right, but many sit among the normal ones (the subtle faults, and the hours of a long fault
 # that the forecaster, having seen the fault in its window, starts to expect).
@@ -423,8 +433,9 @@ passed = check_rolling_zscore(rolling_zscore)
 rolling_zscore = use_reference_if_needed(rolling_zscore, passed, anomaly.rolling_zscore)
 
 # %% [markdown]
-# To be fair to the baseline it gets the same chance as the LSTM: its window $w$ **and** its threshold are both
-# chosen on the validation cells. Its score for an hour is the largest $|z_t|$ over the 4 KPIs, from week 2 on.
+# To be fair to the baseline, its settings are chosen as the LSTM's are: its window $w$ **and** its threshold, both on
+# the validation cells. Its score for an hour is the largest $|z_t|$ over the 4 KPIs, from week 2 on; it makes no
+# forecast errors for `make_scorer`, so the joint score and the rule for flagged hours (below) are not tried on it.
 
 # %%
 def zscore_scores(kpis, window):
@@ -465,10 +476,12 @@ _ = course.claim("the z-score's best validation F1 is less than half the LSTM's"
 #
 # $$\hat{x}_t = \operatorname{median}(x_{t-168}, x_{t-2 \cdot 168}, \dots, x_{t-K \cdot 168}),$$
 #
-# with as many weeks as exist (in week 2 only one). The median, not the mean, so that one faulty week in the past
-# does not spoil the forecast. Its errors go through the same `make_scorer` as the LSTM's (measured per KPI and hour
-# against the normal hours of the training cells, then the largest or the joint score), and $K$, the score and the
-# threshold are chosen on the validation cells. It learns nothing but those spreads.
+# with as many weeks as exist (in week 2 only one, in week 3 two). The median, not the mean, so that once three or more
+# past weeks exist, one faulty week among them does not spoil the forecast; with one or two past weeks it cannot help
+# (the median of two values is their mean), so early on a fault still comes back a week later. Its errors go through the
+# same `make_scorer` as the LSTM's (measured per KPI and hour against the normal hours of the training cells, then the
+# largest or the joint score), and $K$, the score and the threshold are chosen on the validation cells. It learns
+# nothing but those spreads.
 #
 # We write it as a forecaster that works hour by hour, as a live system would: `online_errors` walks through the
 # hours, asks a `forecast(inputs, t)` function for hour $t$ (it may read only the hours before $t$) and records the
@@ -524,8 +537,8 @@ _ = course.claim("the seasonal detector's best validation F1 is more than three 
 
 # %% [markdown]
 # Knowing the rhythm changes everything: the seasonal detector's validation F1 is more than three times the rolling
-# z-score's, and level with or above the LSTM's (the values are printed above). More past
-# weeks help (the median of more weeks is less noisy and shrugs off a faulty week), and so does the joint score, as
+# z-score's, and level with or above the LSTM's (the values are printed above). More past weeks help (the median of
+# more weeks is less noisy, and from three weeks on it can outvote one faulty week), and so does the joint score, as
 # for the LSTM. This is the opponent the LSTM has to beat, and so far it does not.
 
 # %% [markdown]
@@ -534,15 +547,17 @@ _ = course.claim("the seasonal detector's best validation F1 is more than three 
 # What holds the LSTM back? Its forecast reads the last 24 hours. During a long fault those hours are faulty, so the
 # forecast follows the fault and the errors shrink (it misses the later hours); after the fault they are still in
 # its window, and the forecasts go wrong on normal hours (false alarms, an *echo* of the fault). The seasonal
-# forecast reads hours a week old and more, which a fault of a few hours cannot reach, and its median shrugs off one
-# bad week.
+# forecast reads hours a week old and more, which a fault of a few hours cannot reach; but a fault does reach the
+# same hours of the following weeks, and while fewer than three past weeks exist the median cannot outvote it (the
+# echo table below counts those false alarms).
 #
-# Operators fix this with a simple rule: **once an hour is flagged, the detector no longer trusts it.** In the inputs
-# of later forecasts it is replaced by what was forecast for it. That is the `cut` of `online_errors`: hours scored
-# above it are replaced. We set `cut` to each detector's threshold chosen above (on validation), run both detectors
-# this way over the validation and test cells (the cells do not see each other), and choose the final threshold
-# again on the validation cells. The seasonal detector gets the same rule: a flagged hour does not enter the median
-# of later weeks.
+# Operators fix this with a simple rule: **an hour that looks faulty is not trusted as an input.** That is the `cut`
+# of `online_errors`: an hour scoring above `cut` is replaced, in the inputs of later forecasts, by what was forecast
+# for it. We set `cut` to each detector's first threshold (chosen above, on validation), run both detectors this way
+# over the validation and test cells (the cells do not see each other), and then choose a new threshold for the
+# flags on the validation cells again (both printed below). So the hours replaced are those above the first
+# threshold, and the hours flagged those above the new one. The seasonal detector gets the same rule: a replaced
+# hour enters the median of later weeks as its forecast, not as its measured value.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -562,6 +577,8 @@ seasonal_online = online_errors(functools.partial(seasonal_forecast, weeks=seaso
 lstm_online_threshold, lstm_online_f1 = choose_threshold(lstm_score(lstm_online[:4], hours), val_labels)
 seasonal_online_threshold, seasonal_online_f1 = choose_threshold(seasonal_score(seasonal_online[:4], hours),
                                                                  val_labels)
+print(f"hours replaced above the first threshold: LSTM > {lstm_threshold:.2f}, seasonal > {seasonal_threshold:.2f}; "
+      f"flags above the new one: LSTM > {lstm_online_threshold:.2f}, seasonal > {seasonal_online_threshold:.2f}")
 print(f"validation F1 with flagged hours replaced: LSTM {lstm_online_f1:.2f} (was {lstm_val_f1:.2f}), "
       f"seasonal {seasonal_online_f1:.2f} (was {seasonal_val_f1:.2f})")
 
@@ -572,8 +589,8 @@ _ = course.claim("replacing flagged hours raises the validation F1 of both detec
 
 # %% [markdown]
 # The rule lifts both detectors on the validation cells (the F1 values before and after are printed above): a
-# detector that does not take the faults it has flagged as the new normal keeps flagging them, and raises fewer
-# false alarms after them (counted on the test cells below).
+# detector that does not take the faults it has flagged as the new normal keeps flagging them, and fewer of its
+# false alarms are echoes of them (counted on the test cells below; the seasonal detector's total does not fall).
 
 # %% [markdown]
 # ## Precision, recall and F1
@@ -614,7 +631,10 @@ precision_recall_f1 = use_reference_if_needed(precision_recall_f1, passed, anoma
 # precision of K is then what the precision would be if K were the only fault in the network. It shares the false
 # alarms with every other kind, so a rare kind (few anomalous hours) gets a low precision even when it is caught.
 # The F1 on the large (or subtle) faults is counted the same way: the normal hours and the hours of faults of that
-# size. We also count *events found*: faults with at least one flagged hour, which is what gets an engineer to look.
+# size. So each per-kind and per-size F1 counts *all* the false alarms, where the overall F1 counts them once against
+# all the faults: false alarms weigh more in the per-size F1 values, and two detectors can be level on both sizes yet
+# not overall (the one with more false alarms, and more hits, comes out ahead overall). We also count *events found*:
+# faults with at least one flagged hour, which is what gets an engineer to look.
 
 # %% [markdown]
 # ## Evaluate every detector on the held-out cells
@@ -624,6 +644,12 @@ precision_recall_f1 = use_reference_if_needed(precision_recall_f1, passed, anoma
 # detector whose F1 is not clearly above it is no detector at all. For each we print precision, recall and F1 over
 # all scored hours, F1 on the large and on the subtle faults alone, F1 per kind, the fault *events* with at least one
 # flagged hour (what gets an engineer to look), and the false alarms per cell and day.
+#
+# Before building the detector, the course set the LSTM three goals: a practical bar, not a standard. An alarm that
+# operators keep switched on must be right most of the time and catch most faults: F1 at least 0.75 over all hours.
+# Large faults (a site down, a flash crowd) must hardly ever slip through: F1 at least 0.9 on them. And a neural
+# network is worth its training only if it is clearly ahead of the best simple detector: at least 0.15 F1 above the
+# best baseline. The first printed line says where this run stands.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -647,13 +673,16 @@ best_baseline = max(baselines, key=lambda name: results.loc[name, "F1"])
 lstm = results.loc["LSTM, flagged hours replaced"]
 print(f"held-out cells {test_cells}: {judged.sum()} scored cell-hours ({judged.sum() // 24} cell-days), "
       f"{len(test_events)} fault events, {(test_labels > 0).sum()} anomalous hours")
-print(f"LSTM, flagged hours replaced: F1 {lstm['F1']:.2f} (target 0.75), on large faults {lstm['F1 large']:.2f} "
-      f"(target 0.9); best baseline: {best_baseline}, F1 {results.loc[best_baseline, 'F1']:.2f}")
+print(f"LSTM, flagged hours replaced: F1 {lstm['F1']:.2f} (goal 0.75), on large faults {lstm['F1 large']:.2f} "
+      f"(goal 0.9); best baseline: {best_baseline}, F1 {results.loc[best_baseline, 'F1']:.2f} "
+      "(goal: the LSTM 0.15 above it)")
+false_alarm_count = {name: int((detectors[name] & judged & (test_labels == 0)).sum()) for name in results.index}
+outage_or_freeze = judged & np.isin(test_labels, [KINDS.index("outage") + 1, KINDS.index("freeze") + 1])
+flagged_share = {name: detectors[name][outage_or_freeze].mean() for name in results.index}
+print(f"false alarms in {judged.sum() // 24} cell-days: LSTM {false_alarm_count[lstms[1]]}, "
+      f"best baseline {false_alarm_count[best_baseline]}; outage and freeze hours flagged: "
+      f"LSTM {flagged_share[lstms[1]]:.0%}, best baseline {flagged_share[best_baseline]:.0%}")
 results
-
-# %% [markdown]
-# The targets we set the LSTM: F1 at least 0.75 over all hours and 0.9 on the large faults, and at least 0.15 above
-# the best baseline (the line above the table says where this run stands).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -666,19 +695,40 @@ _ = course.claim("the LSTM's F1 is more than twice the rolling z-score's and mor
                  holds=lstm["F1"] > 2 * results.iloc[1]["F1"] and lstm["F1"] > 4 * results.iloc[0]["F1"])
 _ = course.claim("replacing flagged hours lowers the LSTM's false alarms per cell-day",
                  holds=lstm["false alarms / cell-day"] < results.loc[lstms[0], "false alarms / cell-day"])
-_ = course.claim("the LSTM does not beat the best baseline by 0.15 F1: that target is missed",
+_ = course.claim("the LSTM does not beat the best baseline by 0.15 F1: that goal is missed",
                  holds=lstm["F1"] < results.loc[best_baseline, "F1"] + 0.15)
 _ = course.claim("the LSTM is not ahead of the best baseline by even 0.05 F1",
                  holds=lstm["F1"] < results.loc[best_baseline, "F1"] + 0.05)
+_ = course.claim("the LSTM meets the goal of F1 at least 0.75 over all hours", holds=lstm["F1"] >= 0.75)
+_ = course.claim("on the large faults the LSTM's F1 is above 0.85: about the 0.9 goal, on its edge",
+                 holds=lstm["F1 large"] > 0.85)
+baseline = results.loc[best_baseline]
+_ = course.claim("the LSTM's precision is higher than the best baseline's and its recall lower",
+                 holds=lstm["precision"] > baseline["precision"] and lstm["recall"] < baseline["recall"])
+_ = course.claim("the LSTM raises less than half the best baseline's false alarms",
+                 holds=2 * false_alarm_count[lstms[1]] < false_alarm_count[best_baseline])
+_ = course.claim("the LSTM's F1 on spikes and on level shifts is higher than the best baseline's",
+                 holds=lstm["F1 spike"] > baseline["F1 spike"] and lstm["F1 level_shift"] > baseline["F1 level_shift"])
+_ = course.claim("the best baseline flags a larger share of the outage and freeze hours than the LSTM",
+                 holds=flagged_share[best_baseline] > flagged_share[lstms[1]])
 
 # %% [markdown]
 # Read the table from the top. Flagging every hour finds every event but its F1 is the floor. The rolling z-score is
 # not far above it and raises false alarms every cell-day. The seasonal detector is in a different league, and it is
-# the best baseline: the plain LSTM stays below it. Replacing flagged hours helps the LSTM (fewer false alarms; in
-# this run F1 0.82 overall and 0.90 on the large faults, printed above the table), but the same rule helps the
-# seasonal detector too, and the LSTM does **not** beat the best baseline by the 0.15 we hoped for: it is not ahead
-# of it at all. Its numbers also move with the training seed, while the seasonal detector, which trains nothing,
-# gives the same numbers on every run; and 32 faults on 4 cells cannot tell a few hundredths of F1 apart.
+# the best baseline by F1: the plain LSTM stays below it. Replacing flagged hours helps the LSTM (fewer false alarms,
+# a higher F1), and the same rule helps the seasonal detector too.
+#
+# Against the goals: the LSTM's overall F1 meets the 0.75 goal; on the large faults it is about 0.9, on the edge of
+# that goal (whether it is met moves with the training seed); and it is nowhere near 0.15 F1 ahead of the best
+# baseline: on overall F1 it is not even 0.05 ahead.
+#
+# But one overall number hides a trade: **the LSTM trades recall for precision.** Far fewer of its alarms are false:
+# in this run 1 false alarm in 140 cell-days against 20 for the seasonal detector (printed above the table), and it
+# has a higher F1 on spikes and level shifts. It flags fewer of the outage and freeze hours, though (the shares are
+# printed above the table too), so its recall is lower and its overall F1 no higher. Which detector an operator prefers
+# depends on what a false alarm costs against a missed hour of outage. Its numbers also move with the training seed,
+# while the seasonal detector, which trains nothing, gives the same numbers on every run; and 32 faults on 4 cells
+# cannot tell a few hundredths of F1 apart.
 #
 # Large and subtle faults separately, for the two real contenders (both with flagged hours replaced): events with
 # at least one flagged hour, and in brackets the share of their hours flagged:
@@ -697,7 +747,8 @@ pd.concat(found, axis=1)
 #
 # Where do the false alarms fall? The plain LSTM reads the last 24 hours, so after a fault its input window still
 # holds faulty hours; the plain seasonal detector reads past weeks, so a fault comes back one week later, at the same
-# hours. We count each detector's false alarms in those two places, with and without replacing flagged hours.
+# hours. We count each detector's false alarms in those two places, with and without replacing flagged hours. An
+# hour can be in both places, so the two columns are not exclusive: they need not add up to the total.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -712,8 +763,9 @@ for name in results.index[2:]:
     false_alarms = detectors[name] & normal_hours
     echoes[name] = {"false alarms": false_alarms.sum(), "in the 24 h after a fault": (false_alarms & day_after).sum(),
                     f"at a fault's hours 1-{seasonal_weeks} weeks later": (false_alarms & week_after).sum()}
-print(f"those two places hold {(day_after & normal_hours).sum() / normal_hours.sum():.0%} and "
-      f"{(week_after & normal_hours).sum() / normal_hours.sum():.0%} of the normal hours")
+print(f"chance rates: those two places hold {(day_after & normal_hours).sum() / normal_hours.sum():.0%} and "
+      f"{(week_after & normal_hours).sum() / normal_hours.sum():.0%} of the normal hours, so false alarms on random "
+      "normal hours would fall there at those rates (the places overlap: the columns are not exclusive)")
 echoes = pd.DataFrame(echoes).T
 echoes
 
@@ -727,9 +779,9 @@ _ = course.claim("replacing flagged hours lowers the LSTM's false alarms, and mo
                  and 2 * echoes.iloc[1, 2] < echoes.iloc[0, 2])
 
 # %% [markdown]
-# The plain LSTM's false alarms are echoes of the fault that just ended; the plain seasonal detector's are echoes of
-# a fault one or more weeks earlier. Replacing flagged hours leaves fewer echoes in both (the counts above), though
-# the seasonal detector, its threshold chosen again, spends the saving on other hours.
+# Compared with those chance rates, the plain LSTM's false alarms are echoes of the fault that just ended; the plain
+# seasonal detector's are echoes of a fault one or more weeks earlier. Replacing flagged hours leaves fewer echoes in
+# both (the counts above), though the seasonal detector, its threshold chosen again, spends the saving on other hours.
 
 # %% [markdown]
 # ## Look at a held-out cell
@@ -765,13 +817,14 @@ plots.show(plt.gcf(), alt=f"Three stacked line charts of held-out cell {test_cel
 # - **Know the rhythm first.** The rolling z-score is barely above the floor; the same data compared with the same
 #   hour of past weeks makes one of the two best detectors in this notebook. An honest comparison needs that
 #   baseline: against the rolling z-score alone the LSTM would look like a triumph.
-# - **The LSTM does not get ahead of it.** Both are forecasters, scored the same way; they differ in what they read.
-#   The LSTM reads the last 24 hours, which makes its forecasts of normal hours sharp, but a fault in its window
-#   becomes what it expects and what it forecasts from. Replacing flagged hours by forecasts fixes much of that and
-#   brings it close, but not ahead, let alone 0.15 ahead: the numbers are what this run measured.
+# - **The LSTM trades recall for precision.** Both are forecasters, scored the same way; they differ in what they
+#   read. The LSTM reads the last 24 hours, which makes its forecasts of normal hours sharp, but a fault in its window
+#   becomes what it expects and what it forecasts from. Replacing hours that look faulty by forecasts fixes much of
+#   that: far fewer of its alarms are then false, but it flags fewer outage and freeze hours than the seasonal
+#   detector, and on overall F1 it is not even 0.05 ahead of it, let alone 0.15. The claims above say what held.
 # - **The score and the rule matter as much as the model.** The joint distance, which knows that the KPIs move
 #   together, lifted both detectors (a degraded link pushes throughput and load apart), and so did not trusting
-#   flagged hours. Measure what moves a detector before reaching for a bigger model.
+#   the hours that look faulty. Measure what moves a detector before reaching for a bigger model.
 # - **Neither sees what looks normal**: short freezes at ordinary values slip past both. A dedicated rule ("no KPI
 #   changed for 3 hours") would catch them; not every fault needs a neural network.
 # - **How far to trust these numbers**: the data is simulated, with faults we designed; the test set is 4 cells and
@@ -787,8 +840,9 @@ plots.show(plt.gcf(), alt=f"Three stacked line charts of held-out cell {test_cel
 # - **Train on normal data** and **scale per cell** with a calibration period, so one model serves cells of any size.
 # - Choose thresholds (and any other setting, for every detector) on **validation** data; report on **held-out**
 #   cells, once.
-# - Compare with the **strongest honest baseline**: here the same hour of past weeks, which knows the rhythm. Give it
-#   every trick the model gets (the same score, the same rule for flagged hours).
+# - Compare with the **strongest honest baseline**: here the same hour of past weeks, which knows the rhythm. Give
+#   that baseline every trick the model gets (here the same joint score and the same rule for flagged hours; the
+#   weaker rolling z-score got only its own window and threshold).
 # - Report precision, recall and F1 **per kind and size**, events found and false alarms per cell-day: one overall
 #   number hides the faults a detector cannot see.
 
