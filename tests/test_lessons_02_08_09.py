@@ -171,3 +171,56 @@ def test_09_key_table_says_d_flat_for_five_flats():
     table = next(_outputs(c) for c in _solution("09").cells if "major key" in _outputs(c))
     row = next(line for line in table.splitlines() if line.split()[:1] == ["-5"])
     assert row.split()[1] == "D♭"
+
+
+# --- the 08/09 review: what the new sections say matches what they print --------------------------------------------
+
+
+def _alt_texts(nb):
+    return [str(o.get("data", {}).get("text/plain", "")) for cell in nb.cells if cell.cell_type == "code"
+            for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+
+
+def test_08_leak_1_prints_that_the_test_days_stay_above_the_training_range():
+    """Fitting the scaler on all days brings the test days nearer the training range, not inside it."""
+    nb = _solution("08")
+    shown = _outputs(next(c for c in nb.cells if c.cell_type == "code" and "leaky_scaler = " in c.source))
+    ranges = dict(re.findall(r"(training|test) closes scaled on all days: ([\d.]+) …", shown))
+    tops = dict(re.findall(r"(training|test) closes scaled on all days: [\d.]+ … ([\d.]+)", shown))
+    assert set(ranges) == {"training", "test"}, f"leak 1 prints no scaled ranges: {shown!r}"
+    assert float(ranges["test"]) > float(tops["training"]), "the text says the test days stay above training's"
+    text = "\n".join(_markdown(nb))
+    assert "never meets an input or target outside" not in text
+    assert "still lie above the training days' range" in text
+
+
+def test_08_calls_the_linear_loss_borderline_and_states_the_leak_runs_budget():
+    text = "\n".join(_markdown(_solution("08")))
+    assert "involve no training" not in text, "the linear models are fitted by least squares"
+    assert "borderline" in text and "ten p-values" in text
+    assert "at most 12 epochs, where the honest runs had up to 40" in text
+    source = "\n".join(c.source for c in _solution("08").cells if c.cell_type == "code")
+    assert "PITFALL_EPOCHS = course.epochs(12)" in source and "EPOCHS = course.epochs(40)" in source
+
+
+def test_09_text_states_only_what_it_prints():
+    text = "\n".join(_markdown(_solution("09")))
+    for stale in ("almost twice the time", "slightly better model", "in the same seconds", "far likelier than any",
+                  "some of its tunes never end", "Temperature closes the gap", "name and correct"):
+        assert stale not in text, f"09 still says {stale!r}"
+    claims = "\n".join(_claims(_solution("09")))
+    assert "✓ the 4-gram's share of notes in the key is closer to the real tunes' than the LSTM's" in claims
+    assert "✓ and so is its mix of note names" in claims
+    assert "✓ the LSTM at T = 1 plays E less than the real tunes do, and Eb, F and Bb more" in claims
+
+
+def test_09_figures_describe_what_they_show_and_the_piano_roll_cuts_no_tune():
+    nb = _solution("09")
+    alts = _alt_texts(nb)
+    assert not [a for a in alts if "Compare whether" in a or "Notice where" in a], "alt text must say what is shown"
+    roll = next(a for a in alts if a.startswith("Three piano rolls"))
+    assert len(re.findall(r"\d+ notes over \d+ quarters", roll)) == 3
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "music.plot_piano_roll(" in c.source)
+    assert "max_quarters=max(quarters)" in cell.source, "the shared x-limit must fit the longest tune"
+    bars = next(a for a in alts if a.startswith("Grouped bar chart of the share of played time"))
+    assert "plays E less often than the real tunes, and Eb, F and Bb more often" in bars
