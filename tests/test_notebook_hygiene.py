@@ -138,6 +138,16 @@ def test_solutions_were_executed_top_to_bottom(path):
 
 
 @pytest.mark.parametrize("path", SOLUTION, ids=_ids(SOLUTION))
+def test_stored_outputs_carry_no_tensorflow_log_warnings(path):
+    """TensorFlow's Python warnings (e.g. tf.function retracing) are noise to a student; course.setup sets that logger
+    to errors only, so a warning in a stored output means that setting was lost or bypassed."""
+    for cell in _read(path).cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            text = output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
+            assert "WARNING:tensorflow" not in text, f"{path.name} cell {cell.id} stores a TensorFlow warning"
+
+
+@pytest.mark.parametrize("path", SOLUTION, ids=_ids(SOLUTION))
 def test_every_figure_a_solution_shows_is_stored(path):
     """A kernel run with MPLBACKEND=Agg shows nothing: the notebook would read on GitHub without its figures."""
     for cell in _read(path).cells:

@@ -25,9 +25,9 @@ def epochs(full: int, quick_epochs: int | None = None) -> int:
 def setup(seed: int = 42) -> None:
     """Make the notebook reproducible and its figures readable.
 
-    Seeds Python, NumPy and TensorFlow (``keras.utils.set_random_seed``), asks TensorFlow for deterministic ops, and
-    sets a modest figure size and dpi so stored outputs stay small on GitHub, and the colour-blind-safe line colours
-    (``utils.plots.COLOUR_CYCLE``).
+    Seeds Python, NumPy and TensorFlow (``keras.utils.set_random_seed``), asks TensorFlow for deterministic ops and
+    for errors only in its Python log, and sets a modest figure size and dpi so stored outputs stay small on GitHub,
+    and the colour-blind-safe line colours (``utils.plots.COLOUR_CYCLE``).
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, such as 42, not {seed!r}")
@@ -37,6 +37,10 @@ def setup(seed: int = 42) -> None:
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+    # TensorFlow's Python warnings, such as "tf.function retracing" when tunes or replies of different lengths are
+    # decoded, are advice for library authors, not something a student can act on. Set after TensorFlow has loaded:
+    # in a Jupyter kernel, loading it resets its logger to INFO.
+    tf.get_logger().setLevel("ERROR")
     from utils.plots import COLOUR_CYCLE  # the colour-blind-safe course palette
 
     plt.rcParams.update({"figure.figsize": (7, 3.5), "figure.dpi": 80, "axes.grid": True, "grid.alpha": 0.3,
