@@ -7,7 +7,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NB     ?=
-# nbval: only cells marked `# NBVAL_CHECK_OUTPUT` are compared; every cell must run without error within the timeout.
+# nbval: only cells tagged `nbval-check-output` are compared; every cell must run without error within the timeout.
 NBVAL  := -p tests.nbval_plugin --nbval-lax --nbval-current-env --nbval-cell-timeout=120 \
           --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 # JupyterLab refuses to start as root ("Running as root is not recommended") unless told: containers often run as root.

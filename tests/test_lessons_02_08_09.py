@@ -7,11 +7,10 @@ import re
 import nbformat
 import pytest
 
-from tools.build_notebooks import NOTEBOOKS, SOLUTIONS
+from tools.build_notebooks import NOTEBOOKS, SOLUTIONS, is_checked
 from utils import gradients, music
 
 NAMES = {"02": "02_vanishing_exploding_gradients", "08": "08_stock_forecasting", "09": "09_music_composition"}
-CLAIM_CELL = "# NBVAL_CHECK_OUTPUT"
 
 
 def _student(number):
@@ -34,7 +33,7 @@ def _claims(nb):
     """Every line that ``course.claim`` printed in a compared cell (a "✓ …" or "✗ not in this run: …" line)."""
     lines = []
     for cell in nb.cells:
-        if cell.cell_type == "code" and cell.source.startswith(CLAIM_CELL):
+        if cell.cell_type == "code" and is_checked(cell):
             lines += [line for line in _outputs(cell).splitlines() if line.startswith(("✓ ", "✗ "))]
     return lines
 

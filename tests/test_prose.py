@@ -12,7 +12,7 @@ Four rules, checked on every committed solution notebook (``notebooks/solutions/
 2. **Claims about results are printed by ``course.claim``.** A markdown cell that says something beats, wins, is
    better / worse than, faster / slower, as good as, or remembers (``CLAIM_WORDS``; not "a baseline to beat", "only
    as good as", "the beat") comes after a code cell (the nearest code cell above it) that calls ``course.claim`` and
-   is marked ``# NBVAL_CHECK_OUTPUT``, so a stack on which the claim stops holding fails CI. Every ``course.claim``
+   is tagged ``nbval-check-output``, so a stack on which the claim stops holding fails CI. Every ``course.claim``
    cell is so marked, and no stored claim reads "✗". The title cell (what the notebook will show) is exempt.
 3. **References exist.** "Exercise N" names an exercise heading of the notebook, "notebook NN" a notebook, "section
    N" a heading numbered N. An exercise is referred to by its number: no "the exercise's target", no "follow-ups".
@@ -33,11 +33,10 @@ import nbformat
 import pytest
 
 from tools import readme
-from tools.build_notebooks import SOLUTIONS, sources
+from tools.build_notebooks import CHECK_TAG, SOLUTIONS, is_checked, sources
 from utils import ROOT
 
 SOLUTION = sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb"))
-CHECK = "# NBVAL_CHECK_OUTPUT"
 FREE_UP_TO = 10  # whole numbers 0..10 are counts and labels, not measurements
 
 # A number as prose writes it: "20,000", "0.50", "12.2", "10%", "10 %"; not a subscript (x_1), part of a word (F1),
@@ -165,8 +164,8 @@ def unprinted_claims(nb) -> list[str]:
         if cell.cell_type == "code":
             last_code = cell
             if CLAIM_CALL.search(cell.source):
-                if CHECK not in cell.source:
-                    findings.append(f"cell {cell.id}: calls course.claim without {CHECK}")
+                if not is_checked(cell):
+                    findings.append(f"cell {cell.id}: calls course.claim without the {CHECK_TAG} tag")
                 for line in _output_text(cell).splitlines():
                     if line.startswith("✗"):
                         findings.append(f"cell {cell.id}: the stored claim does not hold: {line}")
@@ -174,7 +173,7 @@ def unprinted_claims(nb) -> list[str]:
         if index == 0:
             continue  # the title cell says what the notebook will show
         words = sorted({m.group(0).lower() for m in CLAIM_WORDS.finditer(_prose(cell.source))})
-        claimed = last_code is not None and CLAIM_CALL.search(last_code.source) and CHECK in last_code.source
+        claimed = last_code is not None and CLAIM_CALL.search(last_code.source) and is_checked(last_code)
         if words and not claimed:
             findings.append(f"cell {cell.id}: says {', '.join(words)} with no course.claim cell just above it")
     return findings
@@ -280,13 +279,15 @@ def test_readme_counts_the_exercises_the_checks_print(source):
 
 
 def _nb(*cells):
-    """A tiny executed notebook: ("md", text) or ("code", source, printed output)."""
+    """A tiny executed notebook: ("md", text), ("code", source, printed output) or ("checked", source, output)."""
     built = [nbformat.v4.new_markdown_cell("# 00 · Title")]
     for kind, text, *printed in cells:
         if kind == "md":
             built.append(nbformat.v4.new_markdown_cell(text))
         else:
             cell = nbformat.v4.new_code_cell(text)
+            if kind == "checked":
+                cell.metadata["tags"] = [CHECK_TAG]
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=printed[0] if printed else "")]
             built.append(cell)
     for i, cell in enumerate(built):
@@ -309,10 +310,10 @@ def test_rule1_flags_a_number_nobody_printed_and_accepts_printed_written_and_dec
 def test_rule2_flags_an_unprinted_claim_a_failed_claim_and_an_unchecked_claim_cell():
     assert unprinted_claims(_nb(("code", "print(t)", "1.2 s\n"), ("md", "The home-made cell is only somewhat slower.")))
     assert unprinted_claims(_nb(("md", "Persistence is the model to beat, and nothing beats it.")))
-    claim = "# NBVAL_CHECK_OUTPUT\ncourse.claim('LSTM beats persistence', holds=a < b)"
-    assert unprinted_claims(_nb(("code", claim, "✗ not in this run: LSTM beats persistence\n"), ("md", "It beats it.")))
-    assert unprinted_claims(_nb(("code", claim.split("\n", 1)[1], "✓ LSTM beats persistence\n")))
-    assert unprinted_claims(_nb(("code", claim, "✓ LSTM beats persistence\n"), ("md", "It beats it."))) == []
+    claim = "course.claim('LSTM beats persistence', holds=a < b)"
+    assert unprinted_claims(_nb(("checked", claim, "✗ not in this run: LSTM beats persistence\n"), ("md", "It beats.")))
+    assert unprinted_claims(_nb(("code", claim, "✓ LSTM beats persistence\n")))  # not compared by nbval
+    assert unprinted_claims(_nb(("checked", claim, "✓ LSTM beats persistence\n"), ("md", "It beats it."))) == []
     assert unprinted_claims(_nb(("md", "The yardsticks it must beat, a baseline to beat."))) == []
     idioms = "A model is only as good as its data; the model knows where the beat is."
     assert unprinted_claims(_nb(("md", idioms))) == []

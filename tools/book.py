@@ -25,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 
-from tools.build_notebooks import NOTEBOOKS, SOLUTIONS, drop_check_markers, repository_url
+from tools.build_notebooks import NOTEBOOKS, SOLUTIONS, repository_url
 from tools.slides import external_assets, install_vendor
 from utils import ROOT
 
@@ -182,8 +182,6 @@ def page_notebook(solution: Path, student: Path) -> nbformat.NotebookNode:
         if cell.cell_type == "markdown":
             cell.source = without_remote_badges(cell.source)
         elif cell.cell_type == "code":
-            cell.source = "\n".join(line for line in drop_check_markers(cell.source).split("\n")
-                                    if not line.startswith("# NBVAL_"))
             cell.outputs = without_widgets(cell.outputs)
             alt_to_cell(cell, f"cell {index} of {solution.name}")
     nb.cells = [cells[0], header_cell(student), *cells[1:]]  # after the title: headings stay in order

@@ -12,7 +12,11 @@ A source is a Jupytext "percent" script. Exercise code sits between ``### BEGIN 
 * the **solution** version (``notebooks/solutions/``) keeps that code, drops the marker lines, and is executed top to
   bottom with its outputs stored;
 * the **student** version (``notebooks/``) replaces each block by ``raise NotImplementedError(...)`` and has no outputs.
-  It also drops ``# NBVAL_CHECK_OUTPUT`` lines (it has no stored outputs to compare with).
+  It also drops the ``nbval-check-output`` tag (it has no stored outputs to compare with).
+
+nbval's markers are cell tags (``# %% tags=["nbval-check-output"]`` in a source), never comment lines in the code: a
+student reads the lesson's code, not the test plumbing. ``nbval-check-output`` marks a cell whose stored output nbval
+compares (deterministic facts and ``course.claim`` verdicts); ``nbval-ignore-output`` one whose output it must not.
 
 Both versions get the same generated frame: a navigation bar with a Colab badge at the top and bottom, and a Colab
 bootstrap cell before the first code cell. The repository URL comes from ``pyproject.toml`` only.
@@ -52,6 +56,8 @@ MARKDOWN_STUB = "*Write your answer here.*"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 CELL_TIMEOUT = 120
 LONG_CODE_LINES = 16
+#: nbval's cell tags: compare this cell's stored output / never compare it (see the module doc).
+CHECK_TAG, IGNORE_TAG = "nbval-check-output", "nbval-ignore-output"
 
 
 def repository_url() -> str:
@@ -119,8 +125,9 @@ def stub_out(text: str, markdown: bool = False) -> str:
     return "\n".join(out)
 
 
-def drop_check_markers(text: str) -> str:
-    return "\n".join(line for line in text.split("\n") if line.strip() != "# NBVAL_CHECK_OUTPUT")
+def is_checked(cell) -> bool:
+    """Whether nbval compares this cell's stored output (it carries the ``nbval-check-output`` tag)."""
+    return CHECK_TAG in cell.get("metadata", {}).get("tags", [])
 
 
 def nav_cell(order: list[Path], index: int, student: bool, where: str) -> nbformat.NotebookNode:
@@ -190,12 +197,13 @@ def build(source: Path, order: list[Path]) -> tuple[nbformat.NotebookNode, nbfor
                 cells.append(bootstrap_cell())
                 bootstrapped = True
             text = cell.source
+            tags = list(cell.metadata.get("tags", []))
             if student:
-                text = drop_check_markers(stub_out(text, markdown=cell.cell_type == "markdown"))
+                text = stub_out(text, markdown=cell.cell_type == "markdown")
+                tags = [tag for tag in tags if tag != CHECK_TAG]
             else:
                 text = strip_markers(text)
             new = (nbformat.v4.new_code_cell if cell.cell_type == "code" else nbformat.v4.new_markdown_cell)(text)
-            tags = [t for t in cell.metadata.get("tags", [])]
             if tags:
                 new.metadata["tags"] = tags
             new.metadata["slideshow"] = cell.metadata.get("slideshow") or {"slide_type": slide_type(new)}

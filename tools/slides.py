@@ -65,9 +65,6 @@ def build_deck(notebook: Path, out_dir: Path = OUT) -> Path:
     config.SlidesExporter.exclude_input_prompt = True
     config.SlidesExporter.exclude_output_prompt = True
     nb = nbformat.read(notebook, as_version=4)
-    for cell in nb.cells:  # test markers mean nothing to an audience
-        if cell.cell_type == "code":
-            cell.source = "\n".join(line for line in cell.source.split("\n") if not line.startswith("# NBVAL_"))
     html, _ = SlidesExporter(config=config).from_notebook_node(nb)
     html = _MERMAID.sub("", html)
     out_dir.mkdir(parents=True, exist_ok=True)

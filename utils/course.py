@@ -51,7 +51,7 @@ def claim(statement: str, holds: bool) -> bool:
     """Print a claim the text makes about a result, marked by whether this run supports it; returns ``holds``.
 
     The prose of a notebook may only state a training result that a ``claim`` prints. Cells that call it carry
-    ``# NBVAL_CHECK_OUTPUT``: the stored solution output says "✓", so a stack or a rerun on which the claim fails
+    the ``nbval-check-output`` tag: the stored solution output says "✓", so a stack or a rerun on which the claim fails
     changes the output and fails CI, while the exact numbers printed next to it may move.
     """
     if not isinstance(statement, str) or not statement.strip():

@@ -61,8 +61,7 @@ course.setup(seed=42)  # seeds Python, NumPy and TensorFlow; deterministic ops; 
 # prices of five companies from January 2000 to March 2010 (bundled with the course; see `data/README.md`). Google
 # only went public in August 2004, so it has a shorter history than Microsoft.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 closes = data.load_monthly_closes()
 company_a, company_b = closes["MSFT"].dropna(), closes["GOOG"].dropna()
 print(f"Company A (MSFT): {len(company_a)} months, {company_a.index[0]:%Y-%m} … {company_a.index[-1]:%Y-%m}")
@@ -94,8 +93,7 @@ plots.show(fig, alt="Line chart, log scale, of each company's monthly closing pr
 # A regular (dense) network has one weight per input. Build one for "the last 3 months" and its first layer has
 # exactly 3 input weights: it can only ever read 3 numbers. Give it 5 months of history and it refuses.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 dense_net = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1, name="price_next_month")])
 print("A dense network for 3 months has", dense_net.count_params(), "parameters (3 weights + 1 bias).")
 five_months = company_a.to_numpy()[-5:].reshape(1, 5)
@@ -133,8 +131,7 @@ except ValueError as error:
 # are the Python names `w1, b1, w2, w3, b2` (lower case, as Python names usually are); they mean $W_1, b_1, W_2, W_3,
 # b_2$.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 weights = rnn.TOY_WEIGHTS
 print(weights)
 
@@ -148,8 +145,7 @@ print(weights)
 # Let us feed three days of scaled prices that fall: high (1.0), medium (0.5), low (0.0). The table prints one row per
 # day: each term of $z_t$, then $h_t$, then the prediction the output layer would make if that day were the last.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 falling = [1.0, 0.5, 0.0]
 pd.set_option("display.width", 140)
 print(rnn.toy_rnn_table(falling, **weights).round(3).to_string())
@@ -174,8 +170,7 @@ plots.show(plt.gcf(), alt=f"Diagram of the toy RNN unrolled over {len(falling)} 
 # Now rising prices, low → medium → high. The negative $W_2$ means a large memory *lowers* the next step, and ReLU cuts
 # any negative sum to zero. Look at $z_t$ and $h_t$ on day 3:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 rising = [0.0, 0.5, 1.0]
 print(rnn.toy_rnn_table(rising, **weights).round(3).to_string())
 
@@ -216,8 +211,7 @@ toy_rnn_forward = use_reference_if_needed(toy_rnn_forward, passed, rnn.toy_rnn_f
 # now handles both companies' whole histories: 123 months for A and 68 for B (prices scaled to 0–1 by each company's
 # own maximum).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for name, series in [("A (MSFT)", company_a), ("B (GOOG)", company_b)]:
     scaled = (series / series.max()).to_numpy()
     hidden, prediction = toy_rnn_forward(scaled, **weights)
@@ -262,8 +256,7 @@ def toy_rnn_keras(w1, b1, w2, w3, b2):
 # cell runs both price paths through the Keras model and through the NumPy reference, and prints the weights each
 # layer holds.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 toy_model = toy_rnn_keras(**weights)
 for days in (falling, rising):
     keras_prediction = float(toy_model(np.array(days).reshape(1, -1, 1))[0, 0])
@@ -279,8 +272,7 @@ for layer in toy_model.layers:  # each weight array printed flat
 # Because the same unit is reused at every step, a sequence of 3 days and one of 300 days use the same five
 # parameters. A dense network that reads the whole history at once needs one weight per day. Let us count:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(f"{'days of history':>16} {'toy RNN params':>15} {'dense net params':>17}")
 for days in (3, 30, 300):
     recurrent = keras.Sequential([keras.Input(shape=(days, 1)), keras.layers.SimpleRNN(1, activation="relu"),
@@ -299,8 +291,7 @@ for days in (3, 30, 300):
 # usual trick is to **pad** the short sequences with a filler value up to the longest one, and tell the network to
 # **mask** (skip) the filler. Here is a batch with the last 6 months of A and the last 3 months of B:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 seq_a = (company_a / company_a.max()).to_numpy()[-6:]
 seq_b = (company_b / company_b.max()).to_numpy()[-3:]
 PAD = -1.0  # a value no real (scaled) price takes
@@ -313,8 +304,7 @@ print(batch[..., 0].round(3))
 # across them unchanged. Check it: with the mask, B's prediction from the padded batch equals its prediction alone;
 # without the mask, the padding leaks in and changes it.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 masked_model = keras.Sequential([keras.Input(shape=(None, 1)), keras.layers.Masking(mask_value=PAD),
                                  keras.layers.SimpleRNN(1, activation="relu"), keras.layers.Dense(1)])
 masked_model.layers[1].set_weights(toy_model.layers[0].get_weights())
@@ -341,14 +331,12 @@ print(f"B alone: {alone:.4f} | B in the padded batch, masked: {with_mask:.4f} | 
 # between prediction and target). 20% of the training stretches are held back as a *validation* set, to watch for
 # overfitting; the test stretches are used once, at the end.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 train_x, train_y, test_x, test_y = rnn.monthly_training_data(closes, split="2008-01-01", min_len=3, max_len=12,
                                                               pad_value=PAD)
 print(f"training stretches: {len(train_x)}, test stretches: {len(test_x)}, padded length: {train_x.shape[1]}")
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 learned = keras.Sequential([keras.Input(shape=(None, 1)), keras.layers.Masking(mask_value=PAD),
                             keras.layers.SimpleRNN(1, activation="relu"), keras.layers.Dense(1)])
 learned.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss="mae")
@@ -357,8 +345,7 @@ print(f"trained {len(history.history['loss'])} epochs; learned weights:",
       {name: round(float(np.ravel(value)[0]), 3) for name, value in
        zip(["w1", "w2", "b1", "w3", "b2"], learned.layers[1].get_weights() + learned.layers[2].get_weights(), strict=True)})
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 rnn_mae = float(np.mean(np.abs(learned.predict(test_x, verbose=0)[:, 0] - test_y)))
 persistence_mae = float(np.mean(np.abs(1.0 - test_y)))
 print(f"test mean absolute error, in units of this month's price: RNN {rnn_mae:.4f}, persistence {persistence_mae:.4f}")
@@ -374,8 +361,7 @@ plots.show(ax.figure, alt="Learning curves of the five-weight RNN: mean absolute
                           f"error is {rnn_mae:.4f} for the RNN and {persistence_mae:.4f} for persistence, so the RNN is no "
                           "better than predicting 'no change'.")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("the trained RNN's test MAE is within 5% of persistence's: no better than 'no change'",
                  holds=abs(rnn_mae - persistence_mae) <= 0.05 * persistence_mae)
 
@@ -385,16 +371,14 @@ _ = course.claim("the trained RNN's test MAE is within 5% of persistence's: no b
 # `toy_rnn_forward` with the learned weights over every test stretch (without its padding) and count how often the
 # hidden unit is switched on.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 w1, w2, b1 = (float(np.ravel(w)[0]) for w in learned.layers[1].get_weights())
 w3, b2 = (float(np.ravel(w)[0]) for w in learned.layers[2].get_weights())
 active = [toy_rnn_forward(x[x != PAD], w1, b1, w2, w3, b2)[0] > 0 for x in test_x[..., 0]]
 print(f"hidden unit active (h_t > 0) at {np.mean(np.concatenate(active)):.0%} of test steps; "
       f"so the prediction is b2 = {b2:.3f} almost always")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("the hidden unit is off (h_t = 0) at more than 95% of the test steps",
                  holds=np.mean(np.concatenate(active)) < 0.05)
 
@@ -430,8 +414,7 @@ _ = course.claim("the hidden unit is off (h_t = 0) at more than 95% of the test 
 # validation sensors, is the strong baseline here, next to persistence. Compare it with the toy RNN: if ReLU stays
 # on, $h_t = W_2 h_{t-1} + W_1 x_t + b_1$ is an EMA with $W_2$ in the role of $1-a$. Can training find that?
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 def simulate_sensor(n_windows, steps=12, seed=0, with_level=False):
     """Simulated sensor readings, ``n_windows`` independent sensors: returns (x, y), or (x, y, level).
 
@@ -462,8 +445,7 @@ print(f"readings range from {sensor_train_x.min():.2f} to {sensor_train_x.max():
 # steps of 0.05 on the **validation** windows and keep the one with the lowest mean squared error (MSE); the test
 # windows wait until the end.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 def ema_forecast(x, a):
     """Forecast of the next reading of each window: the exponential moving average of its readings, started at the
     first one. x has shape (windows, steps, 1); returns shape (windows,)."""
@@ -517,8 +499,7 @@ def restart(model, untrained_optimizer, w1, b1, w2, w3, b2):
         variable.assign(value)  # step count 0, running averages 0, the same learning rate
 
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 sensor_model = toy_rnn_keras(**weights)  # the weights are replaced by each run's start below
 sensor_model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss="mse")
 sensor_model.optimizer.build(sensor_model.trainable_variables)
@@ -540,8 +521,7 @@ print(f"lowest validation MSE: start {best_start}")
 # The test windows, scored once. Each trained run goes through your `toy_rnn_forward` from Exercise 1 (the learned
 # weights are five numbers, nothing more), which also tells us how often the unit is on.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 persistence_test = mse(sensor_test_x[:, -1, 0], sensor_test_y)
 ema_test = mse(ema_forecast(sensor_test_x, ema_a), sensor_test_y)
 rows = []
@@ -559,8 +539,7 @@ for column in ("RNN / persistence", "RNN / EMA"):
     print(f"{column} over the starts: mean {ratio.mean():.3f}, from {ratio.min():.3f} (start {ratio.idxmin()}) "
           f"to {ratio.max():.3f} (start {ratio.idxmax()})")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("the RNN's test MSE is below persistence's in at least 4 of the 5 starts",
                  holds=(results["RNN / persistence"] < 1).sum() >= 4)
 _ = course.claim("the ReLU unit is on at more than 90% of the test steps in at least 4 of the 5 starts",
@@ -587,8 +566,7 @@ _ = course.claim("the tuned EMA's test MSE is below the RNN's, averaged over the
 # - $W_3 b_1 (1 - W_2^{12}) / (1 - W_2) + b_2$: the constant the biases add to every prediction. A negative constant
 #   pulls the prediction below the average of the readings.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 weights_table = pd.DataFrame(trained).T.rename_axis("start")[["w1", "w2", "w3", "b1", "b2"]]
 w1, w2, w3, b1, b2 = (weights_table[name] for name in ("w1", "w2", "w3", "b1", "b2"))
 window_sum = (1 - w2 ** 12) / (1 - w2)  # 1 + w2 + ... + w2^11: how the 12 steps of a window add up
@@ -603,8 +581,7 @@ closest_memory = (weights_table["w2"] - (1 - ema_a)).abs().sort_values().index.t
 lowest_error = results["RNN / EMA"].sort_values().index.tolist()
 print(f"starts by how close w2 is to 1 - a: {closest_memory}; by test MSE, lowest first: {lowest_error}")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("W2 is between 0 and 1 in at least 4 of the 5 starts: each step keeps part of the memory",
                  holds=weights_table["w2"].between(0, 1).sum() >= 4)
 _ = course.claim("the total weight w1·w3 / (1 - w2) is within 0.2 of 1 in at least 4 of the 5 starts",
@@ -665,8 +642,7 @@ plots.show(fig, alt=f"Line chart of {len(readings)} simulated readings of one he
                     f"{level_gap['persistence']:.3f}. On this sensor the MSE is {errors['persistence']:.4f} for "
                     f"persistence, {errors['RNN']:.4f} for the RNN and {errors['EMA']:.4f} for the EMA.")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("on this sensor, the EMA and the RNN stay closer to the true level than persistence does (mean "
                  "distance)", holds=max(level_gap["EMA"], level_gap["RNN"]) < level_gap["persistence"])
 

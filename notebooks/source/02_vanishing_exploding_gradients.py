@@ -77,8 +77,7 @@ pd.set_option("display.precision", 4)
 # The table below computes this factor for n = 1 … 50 and five values of W2 (input day 1 = 1): one column
 # `input_day1 * w2 ** unrolls` per W2. All 50 rows are computed; a readable subset is printed.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 input_day1, unrolls = 1.0, np.arange(1, 51)
 factors = pd.DataFrame({f"W2 = {w2:g}": input_day1 * w2 ** unrolls for w2 in (0.5, 0.9, 1.0, 1.1, 2.0)},
                        index=pd.Index(unrolls, name="unrolls n"))
@@ -103,8 +102,7 @@ plots.show(plt.gcf(), alt="Line chart, log scale, of the factor W2 to the power 
 # **For live demos:** the control below redraws |W2|ⁿ as you move the sliders (it needs a running Jupyter kernel; on
 # GitHub you only see the static plot above). Try W2 = 0.95 and W2 = 1.05 with n = 50.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 plots.show(gradients.unroll_factor_widget(n_max=50), alt="Interactive control (needs a running kernel): two sliders, "
                                                          "W2 and the number of unrolls n, redraw the line of |W2| to "
                                                          "the power n on a log scale. The static chart above shows "
@@ -152,8 +150,7 @@ def dssr_dw1_terms(xs, y, w1, b1, w2, w3, b2):
 # %% [markdown]
 # First with the lecture's weights (W2 = −0.5, so some ReLUs switch off) on one four-day sequence:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 days = np.array([1.0, 0.3, 0.25, 0.8])
 observed = 1.0
 print("weights:", rnn.TOY_WEIGHTS)
@@ -167,8 +164,7 @@ print(f"dSSR/dW1 = sum of the terms = {terms['term of day t'].sum():.6f}")
 # the terms of days 1 and 2 are exactly 0. Now the same sequence with W2 = 2 and with W2 = 0.5, where every ReLU is
 # active, to see W2ⁿ inside the gradient:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for w2 in (2.0, 0.5):
     weights = dict(rnn.TOY_WEIGHTS, w2=w2)
     terms = dssr_dw1_terms(days, observed, **weights)
@@ -210,8 +206,7 @@ def dssr_dw1_tape(xs, ys, w1, b1, w2, w3, b2):
 # On a batch of two sequences, for three values of W2: the assertion fails if the two differ by more than 10⁻⁶
 # (relative).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 batch = np.array([[1.0, 0.3, 0.25, 0.8], [0.3, 1.2, 0.7, 0.4]])
 targets = np.array([1.0, 0.2])
 for w2 in (rnn.TOY_WEIGHTS["w2"], 2.0, 0.5):
@@ -286,8 +281,7 @@ def gradient_descent_w1(xs, ys, weights, learning_rate, steps, w1_start, clip_no
 # %% [markdown]
 # The four runs, and a summary of each after 10 steps:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 quiet_days = np.array([[1.0, 0.0, 0.0, 0.0]])
 learning_rate, steps = 0.018, 10
 
@@ -357,8 +351,7 @@ plots.show(fig, alt=f"Four panels, each a grey curve of SSR against W1 with the 
 # where f_t starts before any training: Keras starts b_f at 1; the printout shows what that and a bias of 5 mean over
 # 100 steps.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for forget_bias in (1.0, 5.0):
     forget = 1 / (1 + np.exp(-forget_bias))  # sigmoid(b_f) when W_f · [h, x] is small, as at the start
     print(f"forget-gate bias {forget_bias:g}: f_t starts near sigmoid({forget_bias:g}) = {forget:.3f}; "
@@ -406,8 +399,7 @@ def make_recurrent_layer(kind, units, forget_bias=None, **kwargs):
 # initialisations each. Because the ratios spread over many powers of ten, the average is the geometric mean (the mean
 # of log10).
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 started = time.perf_counter()
 lengths = (10, 25, 50, 100, 150)
 measured = pd.concat([
@@ -437,8 +429,7 @@ plots.show(fig, alt="Line chart, log scale, of how much the first input still co
                     "dots their geometric mean. Notice that the SimpleRNN and the default LSTM fall by orders of "
                     "magnitude as T grows, while the LSTM with forget bias 5 stays above 0.1 at every length.")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("the first input's gradient vanishes with length in SimpleRNN and default LSTM (ratio below 1e-5 "
                  "at T = 100, and falling from T = 10 to T = 150)",
                  all(ratio_table.loc[100, layer] < 1e-5 and ratio_table.loc[150, layer] < ratio_table.loc[10, layer]
@@ -468,8 +459,7 @@ _ = course.claim("at T = 100 the forget-gate bias moves the LSTM's ratio by more
 # saturated step multiplies the gradient by a small slope. Same measurement at T = 100 with inputs three times larger
 # (N(0, 3²)):
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 loud = pd.concat([
     gradients.first_input_gradient_ratios("SimpleRNN", (100,), input_scale=3.0),
     gradients.first_input_gradient_ratios("LSTM", (100,), input_scale=3.0),
@@ -480,8 +470,7 @@ for layer, group in loud.groupby("layer"):
     print(f"{layer:>9} at T = 100: ratio {ratio_table.loc[100, layer]:.2g} with inputs N(0, 1), "
           f"{loud_ratio[layer]:.2g} with inputs N(0, 3²)")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("loud inputs make the SimpleRNN's ratio at T = 100 more than 1,000 times smaller",
                  loud_ratio["SimpleRNN"] < ratio_table.loc[100, "SimpleRNN"] / 1000)
 _ = course.claim("loud inputs change the default LSTM's ratio at T = 100 by less than 100 times either way",
@@ -515,8 +504,7 @@ def memory_task(n, gap, seed=0, noise=1.0):
     return xs, labels.astype("float32")
 
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 example_xs, example_ys = memory_task(3, gap=10, seed=0, noise=2.0)
 print(f"inputs {example_xs.shape} (sequences, steps, features); labels {example_ys.shape}")
 print("first sequence, feature 0 (value):  ", np.round(example_xs[0, :, 0], 2))
@@ -588,32 +576,25 @@ def train_on_gap(kind, gap, forget_bias=None, label=None):
           f"accuracy there {train_accuracy:.3f}  ({seconds:.1f} s of training)")
 
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 train_on_gap("SimpleRNN", 10)
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 train_on_gap("LSTM", 10, forget_bias=5.0, label="LSTM, forget bias 5")
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 train_on_gap("SimpleRNN", 30)
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 train_on_gap("LSTM", 30, forget_bias=5.0, label="LSTM, forget bias 5")
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 train_on_gap("LSTM", 30, label="LSTM, default forget bias 1")
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 train_on_gap("LSTM", 60, forget_bias=5.0, label="LSTM, forget bias 5")
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 runs_table = pd.DataFrame(results)
 accuracy = runs_table.pivot(index="gap", columns="model", values="test accuracy")
 fitted = runs_table.pivot(index="gap", columns="model", values="training accuracy")
@@ -636,8 +617,7 @@ plots.show(fig, alt="Line chart of test accuracy on the remember-the-first-value
                     "10 but at chance at gap 30, where the default LSTM is at chance too, while the LSTM with forget "
                     "bias 5 stays above 0.9 at every gap.")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 chance = accuracy["chance (baseline)"]
 _ = course.claim("the SimpleRNN learns the 10-step memory (test accuracy at least 0.9)",
                  accuracy.loc[10, "SimpleRNN"] >= 0.9)
@@ -672,8 +652,7 @@ def forget_gates(layer, xs):
     return lstm.lstm_gate_activations(xs, start, start, W, U, b)["f"]
 
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 probe = test_sets[30][0][:200]
 gate_stats = {}
 for label, forget_bias in [("LSTM, default forget bias 1", None), ("LSTM, forget bias 5", 5.0)]:
@@ -687,8 +666,7 @@ for label, forget_bias in [("LSTM, default forget bias 1", None), ("LSTM, forget
         print(f"{label:<28} {when:<16} mean f_t {forget.mean():.3f};  best unit keeps "
               f"{np.median(kept):.2g} of its memory over 30 steps (median over sequences)")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 default, opened = "LSTM, default forget bias 1", "LSTM, forget bias 5"
 _ = course.claim("training moved the mean forget gate of both LSTMs by less than 0.05",
                  all(abs(gate_stats[label, "after training"]["mean f_t"] - gate_stats[label, "before training"]["mean f_t"])
@@ -717,8 +695,7 @@ _ = course.claim("the LSTM started at bias 5 keeps more than half of it, before 
 # on unchanged, the matrix version of W2 = 1) learns the running total of 50 numbers drawn uniformly from [0, 1], with
 # plain SGD at learning rate 0.001. The baseline predicts the average total for every sequence.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 rng = np.random.default_rng(0)
 total_xs = rng.uniform(0, 1, size=(1000, 50, 1)).astype("float32")
 total_ys = total_xs.sum(axis=1)
@@ -755,16 +732,13 @@ def train_running_total(name, **clipping):
 
 train_running_total("no clipping")
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 train_running_total("clipnorm=1", clipnorm=1.0)
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 train_running_total("clipvalue=0.1", clipvalue=0.1)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 final = {name: losses[-1] for name, losses in clip_runs.items()}
 _ = course.claim("without clipping the run diverges (training MSE not finite)", not np.isfinite(final["no clipping"]))
 _ = course.claim("with clipnorm=1 the same model ends well below the baseline (less than half its MSE)",
@@ -805,8 +779,7 @@ print(f"{example.tolist()} has norm {np.linalg.norm(example):.0f}; clipped to no
 # %% [markdown]
 # Clipping the toy RNN of section 3 (W2 = 2, learning rate 0.018) to a gradient of size at most 1:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 clipped_path, _ = descend(2.0, learning_rate, clip_norm=1.0)
 print(clipped_path.rename(columns={"w1": "W1", "dSSR/dw1": "dSSR/dW1"}).to_string(float_format=lambda v: f"{v:.4f}"))
 
@@ -831,8 +804,7 @@ print(clipped_path.rename(columns={"w1": "W1", "dSSR/dw1": "dSSR/dW1"}).to_strin
 # (BPTT). The steps depend on each other, so they cannot run in parallel. Time of one training step (batch of 32
 # sequences, 32 units) against T:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 bptt = pd.concat([gradients.train_step_seconds("SimpleRNN"), gradients.train_step_seconds("LSTM")])
 bptt_table = bptt.pivot(index="length T", columns="layer", values="ms per train step")
 print(bptt_table.to_string(float_format=lambda v: f"{v:.1f}"))
@@ -846,8 +818,7 @@ plots.show(ax, alt="Line chart of the time of one training step in milliseconds 
                    "lines climb with T: backpropagation through time runs forward and backward through every step, so "
                    "one step on the longest sequences costs several times as much as on the shortest.")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("in both layers one training step on T = 400 takes more than twice as long as on T = 25",
                  bool((bptt_table.loc[400] > 2 * bptt_table.loc[25]).all()))
 

@@ -50,8 +50,7 @@ pd.set_option("display.precision", 3)
 # In the lecture's toy RNN the hidden value of day 1 is multiplied by the same recurrent weight $W_2$ at every later step,
 # so after n steps its contribution (and the gradient that flows back to it) carries a factor $W_2^n$:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 steps = [1, 5, 10, 20, 50]
 repeated = pd.DataFrame({"W2 = 0.5": [0.5**n for n in steps], "W2 = 1": [1.0**n for n in steps],
                          "W2 = 2": [2.0**n for n in steps]}, index=pd.Index(steps, name="steps n"))
@@ -123,8 +122,7 @@ def sigmoid(z):
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 z = np.array([-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0])
 squash = pd.DataFrame({"sigmoid(z)": sigmoid(z), "tanh(z)": np.tanh(z)}, index=pd.Index(z, name="z"))
 print(squash.T.to_string(float_format=lambda v: f"{v:.3f}"))
@@ -156,8 +154,7 @@ plots.show(fig, alt="The sigmoid and tanh curves for pre-activation z from -6 to
 # equations above, $W_f$ is then the pair of weights of the forget gate, $b_f$ its bias, and so on.) These are the values
 # used below, chosen by hand so that each gate visibly does its job (a trained network would find its own):
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 weights = pd.DataFrame(lstm.ONE_UNIT_WEIGHTS).T.rename(
     index=lstm.GATE_NAMES, columns={"x": "weight on x_t", "h": "weight on h_(t-1)", "b": "bias"})
 print(weights.to_string())
@@ -166,8 +163,7 @@ print(weights.to_string())
 # The input is the lecture's stock example: four days of company A's price, scaled to 0 … 1, starting from empty
 # memories ($h_0 = C_0 = 0$). Here is day 1 worked out line by line, exactly as you would on paper:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 company_a = [0.0, 0.5, 0.25, 1.0]
 x, h_prev, c_prev = company_a[0], 0.0, 0.0
 g = lstm.ONE_UNIT_WEIGHTS
@@ -217,8 +213,7 @@ def one_unit_table(xs, weights=None, h0=0.0, c0=0.0):
 # %% [markdown]
 # Company A's four days, one column per day (day 1 repeats the lines above):
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 table_a = one_unit_table(company_a)
 print(table_a.T.to_string(float_format=lambda v: f"{v:.3f}"))
 
@@ -231,8 +226,7 @@ print(table_a.T.to_string(float_format=lambda v: f"{v:.3f}"))
 #
 # Does the memory of an early day survive? Company B has the same last three days but starts high ($x_1 = 1$):
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 company_b = [1.0, 0.5, 0.25, 1.0]
 table_b = one_unit_table(company_b)
 both = pd.DataFrame({"C_t company A": table_a["C_t (long-term)"], "C_t company B": table_b["C_t (long-term)"],
@@ -246,8 +240,7 @@ print(both.to_string(float_format=lambda v: f"{v:.3f}"))
 # The same numbers come out of Keras. `keras.layers.LSTM(1)` has exactly these twelve numbers, once they are put in
 # Keras' layout (more on that layout below):
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 one_unit = keras.layers.LSTM(1, return_sequences=True, return_state=True)
 one_unit.build((None, None, 1))
 lstm.set_keras_lstm_weights(one_unit, *lstm.one_unit_keras_weights())
@@ -314,8 +307,7 @@ def cell_state_gradient(xs, weights=None, eps=1e-6):
 # %% [markdown]
 # Both, next to the plain RNN's $W_2^n$:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 open_forget = {gate: dict(values) for gate, values in lstm.ONE_UNIT_WEIGHTS.items()}
 open_forget["f"]["b"] = 4.0
 rows = []
@@ -357,8 +349,7 @@ plots.show(fig, alt="Three bar charts of one step of an LSTM unit, one per situa
 # %% [markdown]
 # The same three snapshots as numbers, one column each (one step of `one_unit_table` from the given memories):
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 snapshots = pd.concat({name: one_unit_table([x], h0=h, c0=c).iloc[0] for name, (x, h, c) in scenarios.items()},
                       axis=1)
 shown = snapshots.apply(lambda row: row.map(("{:.1f}" if "%" in row.name else "{:.3f}").format), axis=1)
@@ -371,8 +362,7 @@ print(shown.to_string())  # gates in percent to one decimal, memories to three
 # shut (1.1 %) and the forget gate is 97.1 % open, so the memory 1.0 is held almost unchanged (0.960) while the output
 # gate shows only 37.8 % of it.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # Interactive: needs a running kernel (in a static view on GitHub nothing appears here; the panels above are the same).
 plots.show(lstm.gate_playground(), alt="Interactive gate playground (needs a running kernel): seven sliders set x_t, "
                                        "h_(t-1), C_(t-1) and the biases of the four gates, and a bar chart of f_t, "
@@ -391,8 +381,7 @@ plots.show(lstm.gate_playground(), alt="Interactive gate playground (needs a run
 # * `return_state=True`: also return the final memories h_T and C_T (an encoder hands these to a decoder in
 #   notebooks 06 and 07).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 rng = np.random.default_rng(0)
 batch_xs = rng.normal(size=(2, 7, 3)).astype("float32")  # 2 sequences, 7 steps, 3 features
 print("input (batch, T, d):", batch_xs.shape)
@@ -407,8 +396,7 @@ for options in ({}, {"return_sequences": True}, {"return_state": True},
 # With both options the layer returns `[all h, h_T, C_T]`. The last row of "all h" *is* h_T, since the output of an
 # LSTM is its short-term memory:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 all_h, h_T, c_T = layer(batch_xs)
 print("all_h[:, -1] equals h_T:", np.allclose(all_h[:, -1], h_T))
 print("h_T equals C_T:", np.allclose(h_T, c_T), "(h is the squashed, filtered C)")
@@ -419,8 +407,7 @@ print("h_T equals C_T:", np.allclose(h_T, c_T), "(h is the squashed, filtered C)
 # joins their outputs, so the size doubles (useful when the whole sequence is known in advance, as in translation;
 # not for forecasting, where the future is unknown).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 stacked = keras.Sequential([
     keras.Input(shape=(None, 3)),
     keras.layers.LSTM(8, return_sequences=True, name="lower_lstm"),
@@ -439,8 +426,7 @@ print("Bidirectional(LSTM(4)) on (2, 7, 3) ->", tuple(both_ways(batch_xs).shape)
 # The batch size must then be fixed, given with `keras.Input(batch_shape=...)`, and `reset_state()` empties the memories
 # when a new series begins. Check: feeding 10 steps as two chunks of 5 gives the same result as feeding all 10 at once.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 streaming = keras.layers.LSTM(4, stateful=True)
 stream_model = keras.Sequential([keras.Input(batch_shape=(2, 5, 3)), streaming])
 long_xs = rng.normal(size=(2, 10, 3)).astype("float32")
@@ -462,8 +448,7 @@ print("after reset_state(), chunk 2 starts from empty memories again (no longer 
 # instead of four, so fewer parameters (108 against 128 in the example below); on many tasks it does about as well as
 # an LSTM (try it on the marker task at the end). `keras.layers.GRU` takes the same arguments as `keras.layers.LSTM`.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for layer in (keras.layers.LSTM(4), keras.layers.GRU(4)):
     layer.build((None, None, 3))
     print(f"{type(layer).__name__}(4) on 3 features: {layer.count_params()} parameters, weight shapes "
@@ -496,8 +481,7 @@ print(inspect.getdoc(lstm.parameter_count) if passed else "The formula is shown 
 # %% [markdown]
 # Compare the count (yours if it passed, the reference otherwise) with what Keras itself counts, for a few sizes:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 rows = []
 for d, u in [(1, 1), (1, 8), (3, 8), (3, 32), (10, 64)]:
     layer = keras.layers.LSTM(u)
@@ -528,8 +512,7 @@ print("formula = Keras everywhere:", bool((counts["lstm_param_count(d, u)"] == c
 # u columns is which gate? The layer tells us itself: a fresh LSTM sets the **forget** gate's biases to 1
 # (`unit_forget_bias=True`, so that it starts by remembering) and all other biases to 0.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 layout = keras.layers.LSTM(3, name="layout")
 layout.build((None, None, 2))
 for variable in layout.weights:
@@ -546,8 +529,7 @@ for k, gate in enumerate(lstm.GATES):  # four blocks of u = 3 columns
 # `lstm.lstm_forward` (the loop of notebook 04), which cuts z into blocks in exactly this order, reproduces
 # the layer's own outputs.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 layout_seq = keras.layers.LSTM(3, return_sequences=True, return_state=True)
 layout_seq.build((None, None, 2))
 layout_seq.set_weights(layout.get_weights())
@@ -602,8 +584,7 @@ def gate_task(n, seed=0):
 # %% [markdown]
 # One sequence, channel by channel:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 one_xs, one_ys, one_marked, one_asked = gate_task(1, seed=0)
 print(f"{LENGTH} steps; the marker falls on one of steps {MARKER_STEPS[0]} … {MARKER_STEPS[1]}, "
       f"the question on one of steps {QUESTION_STEPS[0]} … {QUESTION_STEPS[1]}")
@@ -643,8 +624,7 @@ print(f"baseline (always answer the training mean {train_mean:.3f}): test MSE at
 # output gate up at the question) and the test error was more than ten times below the baseline's. What changed from
 # seed to seed is which unit holds the value, and whether one unit or two share it.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 UNITS, ANSWER_WEIGHT = 3, 8
 course.setup(seed=4)
 gate_model = keras.Sequential([
@@ -662,8 +642,7 @@ print("starting gates (no input): " + ", ".join(f"{lstm.GATE_NAMES[g]} {100 * si
 answer_weights = np.ones(train_ys.shape[:2], dtype="float32")
 answer_weights[np.arange(len(train_ys)), train_asked] = ANSWER_WEIGHT
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 gate_model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.02), loss="mse")
 history = gate_model.fit(train_xs, train_ys, sample_weight=answer_weights, epochs=course.epochs(12), batch_size=64,
                          verbose=0)
@@ -706,8 +685,7 @@ def gate_summary(activations, xs, marked, asked):
     }, index=pd.Index(np.arange(1, units + 1), name="unit"))
 
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 memory_weights = lstm.keras_lstm_weights(gate_model.get_layer("memory"))
 empty_val, empty_test = np.zeros((len(val_xs), UNITS)), np.zeros((len(test_xs), UNITS))  # h_0 = C_0 = 0
 val_gates = lstm.lstm_gate_activations(val_xs, empty_val, empty_val, *memory_weights)
@@ -722,8 +700,7 @@ print("NumPy gates give the layer's own h on the test sequences (to 1e-5):",
 # table also gives the forget gate of the untrained layer (the starting biases, before any training), to tell what
 # training learned from what it only kept.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 follows = gate_summary(val_gates, val_xs, val_marked, val_asked)["corr(C at the question, marked value)"].abs()
 memory_units = [int(k) for k in follows.index[follows > 0.8]]  # units numbered 1, 2, 3
 memory_unit = int(follows.idxmax())  # the closest follower
@@ -828,8 +805,7 @@ plots.show(fig, alt=f"Line chart over time steps 1 to {LENGTH} of unit {memory_u
 # The heat-maps and the line are a few sequences; the claims below use the means over all the test sequences (the
 # table above), with a margin that a rerun, or another TensorFlow version, keeps:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 memory = test_summary.loc[memory_units]
 follows_test = memory["corr(C at the question, marked value)"]
 _ = course.claim("the LSTM's test error at the question step is at least 10 times below the baseline's",

@@ -96,8 +96,7 @@ lstm_cell_step = use_reference_if_needed(lstm_cell_step, passed, lstm.lstm_cell_
 # and `b_unit` (4,). If your step is right, the line below repeats day 1 of notebook 03's table
 # ($C_1$ = -0.084, $h_1$ = -0.052):
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 W_unit, U_unit, b_unit = lstm.one_unit_keras_weights()
 h_1, c_1 = lstm_cell_step(np.array([[0.0]]), np.zeros((1, 1)), np.zeros((1, 1)), W_unit, U_unit, b_unit)
 print(f"h_1 = {h_1[0, 0]:.3f}, C_1 = {c_1[0, 0]:.3f}")
@@ -131,8 +130,7 @@ lstm_forward = use_reference_if_needed(lstm_forward, passed, lstm.lstm_forward)
 # with a randomly initialised `keras.layers.LSTM(5)` on 3 features, and check that the largest difference stays
 # below 1e-6:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 rng = np.random.default_rng(0)
 reference_layer = lstm.random_keras_lstm(input_dim=3, units=5, seed=1, dtype="float64")
 long_xs = rng.normal(size=(4, 50, 3))
@@ -228,8 +226,7 @@ built_in.get_layer("answer").set_weights(home_made.get_layer("answer").get_weigh
 print("same initial weights:", all(np.array_equal(a, b) for a, b in zip(home_made.get_weights(),
                                                                           built_in.get_weights(), strict=True)))
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 epochs = course.epochs(8)
 histories, seconds = {}, {}
 
@@ -246,12 +243,10 @@ def train(name, model):
 
 train("home-made", home_made)
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 train("Keras LSTM", built_in)
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 results = pd.DataFrame({
     "validation MSE": [baseline_mse] + [histories[n]["val_loss"][-1] for n in histories],
     "training time (s)": [0.0] + [seconds[n] for n in histories],
@@ -278,8 +273,7 @@ plots.show(fig, alt=f"Two line charts side by side, log scale, of training and v
                     f"the same curves (the validation curves differ by at most {gap:.1e}) and both end far below the "
                     "baseline.")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 final = {name: history["val_loss"][-1] for name, history in histories.items()}
 _ = course.claim("both LSTMs end at a validation MSE at least 10 times below the baseline's",
                  holds=all(10 * mse < baseline_mse for mse in final.values()))
@@ -303,8 +297,7 @@ _ = course.claim("the two training times are within a factor of 3 of each other"
 # The final test: take the **trained** home-made cell's weights, copy them into a fresh `keras.layers.LSTM`, and
 # compare the two models' predictions on the validation set.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 twin = recall_model(keras.layers.LSTM(8, name="keras_lstm"))
 lstm.copy_lstm_weights(home_made.get_layer("home_made_lstm"), twin.get_layer("keras_lstm"))
 twin.get_layer("answer").set_weights(home_made.get_layer("answer").get_weights())

@@ -87,8 +87,7 @@ pd.set_option("display.width", 130)
 #
 # The first week of every cell is kept clean: it is the *calibration week* the detectors use to learn each cell's scale.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 network = anomaly.simulate_network(n_cells=16, weeks=6, seed=5)
 anomalous = network.labels > 0
 print(f"{network.n_cells} cells × {network.n_hours} hours ({network.n_hours // 168} weeks), KPIs: {', '.join(KPIS)}")
@@ -131,8 +130,7 @@ plots.show(plt.gcf(), alt=f"Three stacked line charts of simulated cell {cell}'s
 # The simplest detector flags an hour when a KPI leaves the cell's normal range, say below its 1st or above its 99th
 # percentile. How many injected faults ever leave that range, on any KPI?
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 leaves_range = pd.DataFrame(
     {size: [f"{sum(anomaly.outside_normal_range(network, a) for a in network.anomalies if a.kind == kind and a.size == size)}"
             f"/{sum(a.kind == kind and a.size == size for a in network.anomalies)}" for kind in KINDS]
@@ -170,8 +168,7 @@ train_cells, val_cells, test_cells = list(range(0, 8)), list(range(8, 12)), list
 # 3. **Windows**: each example is the $L = 24$ hours before hour $t$ (4 KPIs + 3 calendar features = 7 inputs per
 #    hour); its target is the 4 KPIs at hour $t$.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 WINDOW = 24
 scaled = anomaly.scale_cells(network.kpis, calibration_hours=168)
 calendar = anomaly.time_features(network.n_hours)
@@ -188,8 +185,7 @@ print(f"where: {where_train.shape}, first rows (cell, target hour): {where_train
 # hour are all normal. We also take every second window: neighbouring windows overlap in 23 of their 24 hours, so this
 # halves the number of training windows and loses little.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 normal = anomaly.normal_windows(network.labels[train_cells], where_train, WINDOW)
 X_fit, y_fit = X_train[normal][::2], y_train[normal][::2]
 print(f"{normal.sum()} of {len(normal)} training windows are entirely normal ({normal.mean():.0%}); "
@@ -201,8 +197,7 @@ print(f"{normal.sum()} of {len(normal)} training windows are entirely normal ({n
 # Real KPI feeds have gaps (a missing report is a NaN) and new cells have short histories. The helpers refuse them
 # with a message that says what to do, rather than failing somewhere deep inside TensorFlow:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 with_gap = network.kpis[:1].copy()
 with_gap[0, 30, 0] = np.nan
 for bad_call in (lambda: anomaly.scale_cells(with_gap), lambda: anomaly.kpi_windows(scaled[:1, :20], WINDOW)):
@@ -217,8 +212,7 @@ for bad_call in (lambda: anomaly.scale_cells(with_gap), lambda: anomaly.kpi_wind
 # One LSTM layer of 32 units reads the window; its last hidden state $h_{t-1}$ goes through a dense layer to the 4
 # forecast KPIs $\hat{x}_t$. It is trained with the mean squared error between $\hat{x}_t$ and $x_t$.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 model = keras.Sequential([keras.Input(shape=(WINDOW, X_fit.shape[-1])),
                           keras.layers.LSTM(32),
                           keras.layers.Dense(len(KPIS))], name="kpi_forecaster")
@@ -226,8 +220,7 @@ model.compile(optimizer=keras.optimizers.Adam(learning_rate=3e-3), loss="mse")
 print(f"parameters: {model.count_params()} = LSTM 4·32·(7 + 32 + 1) = {4 * 32 * (7 + 32 + 1)} "
       f"+ dense (32 + 1)·4 = {33 * 4}")
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 epochs = course.epochs(6)
 started = time.perf_counter()
 history = model.fit(X_fit, y_fit, epochs=epochs, batch_size=64, verbose=0)
@@ -240,8 +233,7 @@ print(f"trained {epochs} epochs in {time.perf_counter() - started:.1f} s; traini
 # hour of each window). The yardstick is the RMSE (root mean squared error: the square root of the average squared
 # miss), per KPI:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 X_val, y_val, where_val = anomaly.kpi_windows(scaled[val_cells], WINDOW, calendar)
 predicted_val = model.predict(X_val, verbose=0)
 normal_val = network.labels[val_cells][where_val[:, 0], where_val[:, 1]] == 0
@@ -250,8 +242,7 @@ rmse_yesterday = np.sqrt(((X_val[:, 0, :len(KPIS)] - y_val)[normal_val] ** 2).me
 pd.DataFrame({"LSTM": rmse_lstm, "same hour yesterday": rmse_yesterday}, index=list(KPIS)).rename_axis(
     "RMSE on normal validation hours (scaled units)")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("on normal validation hours the LSTM's RMSE is below 0.7 × that of 'the same hour yesterday', "
                  "on every KPI", holds=bool((rmse_lstm < 0.7 * rmse_yesterday).all()))
 
@@ -350,8 +341,7 @@ def choose_threshold(scores, labels, candidates=200):
     return best_threshold, best_f1
 
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 lstm_choices = {}
 for how in ("largest", "joint"):
     lstm_choices[how] = choose_threshold(make_scorer(*lstm_reference, how)(lstm_val_errors, hours), val_labels)
@@ -384,8 +374,7 @@ plots.show(plt.gcf(), alt="Two overlaid histograms, log density, of the LSTM ano
                           "far to the right but many sit among the normal ones, so no threshold separates them "
                           "perfectly.")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("for the LSTM the joint score gives a higher validation F1 than the largest error",
                  holds=lstm_choices["joint"][1] > lstm_choices["largest"][1])
 
@@ -446,8 +435,7 @@ def zscore_scores(kpis, window):
     return scores
 
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 choices = {}
 for w in (6, 12, 24, 48, 168):
     threshold, f1 = choose_threshold(zscore_scores(network.kpis[val_cells], w), val_labels)
@@ -457,8 +445,7 @@ z_window = max(choices, key=lambda w: choices[w][1])
 z_threshold = choices[z_window][0]
 print(f"chosen: window {z_window} h, |z| > {z_threshold:.2f}")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("the longest window, a week (168 h), gives the z-score its best validation F1", holds=z_window == 168)
 _ = course.claim("the z-score's best validation F1 is less than half the LSTM's",
                  holds=2 * choices[z_window][1] < lstm_val_f1)
@@ -509,8 +496,7 @@ def seasonal_forecast(inputs, t, weeks):
     return np.median(inputs[:, lags[lags >= 0]], axis=1)
 
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 seasonal_choices, seasonal_runs = {}, {}
 for weeks in (1, 2, 3, 4):
     errors = online_errors(functools.partial(seasonal_forecast, weeks=weeks), scaled, anomaly.HOURS_PER_WEEK)
@@ -526,8 +512,7 @@ seasonal_threshold, seasonal_val_f1 = seasonal_choices[seasonal_weeks, seasonal_
 seasonal_all_errors, seasonal_score = seasonal_runs[seasonal_weeks, seasonal_how]
 print(f"chosen: K = {seasonal_weeks} weeks, the {seasonal_how} score, > {seasonal_threshold:.2f}")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("the seasonal detector does best with the most past weeks tried (K = 4) and the joint score",
                  holds=(seasonal_weeks, seasonal_how) == (4, "joint"))
 _ = course.claim("on the validation cells the LSTM is not ahead of the seasonal detector by more than 0.05 F1",
@@ -559,8 +544,7 @@ _ = course.claim("the seasonal detector's best validation F1 is more than three 
 # threshold, and the hours flagged those above the new one. The seasonal detector gets the same rule: a replaced
 # hour enters the median of later weeks as its forecast, not as its measured value.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 def lstm_forecast(inputs, t):
     """The LSTM's forecast of hour t for every cell, from the WINDOW hours of `inputs` before t: (cells, KPIs)."""
     window = np.concatenate([inputs[:, t - WINDOW:t],
@@ -582,8 +566,7 @@ print(f"hours replaced above the first threshold: LSTM > {lstm_threshold:.2f}, s
 print(f"validation F1 with flagged hours replaced: LSTM {lstm_online_f1:.2f} (was {lstm_val_f1:.2f}), "
       f"seasonal {seasonal_online_f1:.2f} (was {seasonal_val_f1:.2f})")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("replacing flagged hours raises the validation F1 of both detectors",
                  holds=lstm_online_f1 > lstm_val_f1 and seasonal_online_f1 > seasonal_val_f1)
 
@@ -651,8 +634,7 @@ precision_recall_f1 = use_reference_if_needed(precision_recall_f1, passed, anoma
 # network is worth its training only if it is clearly ahead of the best simple detector: at least 0.15 F1 above the
 # best baseline. The first printed line says where this run stands.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 test_labels = network.labels[test_cells]
 test_events = anomaly.renumber(network.anomalies, test_cells)
 test_scores = lstm_score(lstm_test_errors, hours)
@@ -684,8 +666,7 @@ print(f"false alarms in {judged.sum() // 24} cell-days: LSTM {false_alarm_count[
       f"LSTM {flagged_share[lstms[1]]:.0%}, best baseline {flagged_share[best_baseline]:.0%}")
 results
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("the best baseline is a seasonal detector", holds=best_baseline.startswith("seasonal"))
 _ = course.claim("the plain LSTM's F1 is below the best baseline's",
                  holds=results.loc[lstms[0], "F1"] < results.loc[best_baseline, "F1"])
@@ -733,8 +714,7 @@ _ = course.claim("the best baseline flags a larger share of the outage and freez
 # Large and subtle faults separately, for the two real contenders (both with flagged hours replaced): events with
 # at least one flagged hour, and in brackets the share of their hours flagged:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 lstm_flags, seasonal_flags = detectors["LSTM, flagged hours replaced"], detectors["seasonal, flagged hours replaced"]
 found = {"LSTM": anomaly.events_found(lstm_flags, test_events),
          "seasonal": anomaly.events_found(seasonal_flags, test_events)}
@@ -750,8 +730,7 @@ pd.concat(found, axis=1)
 # hours. We count each detector's false alarms in those two places, with and without replacing flagged hours. An
 # hour can be in both places, so the two columns are not exclusive: they need not add up to the total.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 day_after, week_after = np.zeros(test_labels.shape, dtype=bool), np.zeros(test_labels.shape, dtype=bool)
 for event in test_events:
     day_after[event.cell, event.stop:event.stop + WINDOW] = True
@@ -769,8 +748,7 @@ print(f"chance rates: those two places hold {(day_after & normal_hours).sum() / 
 echoes = pd.DataFrame(echoes).T
 echoes
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("most of the plain LSTM's false alarms fall in the 24 h after a fault, and most of the plain "
                  "seasonal detector's at a fault's hours in a later week",
                  holds=echoes.iloc[2, 1] > echoes.iloc[2, 0] / 2 and echoes.iloc[0, 2] > echoes.iloc[0, 0] / 2)

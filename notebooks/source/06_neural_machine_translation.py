@@ -59,8 +59,7 @@ course.setup(seed=6)  # seeds Python, NumPy and TensorFlow; deterministic ops; f
 # each one in English and in French. The test numbers are never shown to the model, so a good test score means it
 # learned the rules of French counting, not a list of answers.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 MAX_NUMBER = 99_999
 train_numbers, test_numbers = s2s.number_split(n_train=20_000, n_test=10_000, max_number=MAX_NUMBER, seed=6)
 print(f"{len(train_numbers):,} training numbers, {len(test_numbers):,} test numbers, "
@@ -76,13 +75,11 @@ for number in [71, 80, 81, 200, 201, 21_071]:
 # Writing tens of thousands of numbers in two languages keeps `num2words` busy for a few seconds, so the training and
 # the test sentences get a cell each.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 train_pairs = s2s.number_pairs(train_numbers)
 print(f"{len(train_pairs):,} training pairs, the first: {train_pairs[0]}")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 test_pairs = s2s.number_pairs(test_numbers)
 print(f"{len(test_pairs):,} test pairs, the first: {test_pairs[0]}")
 
@@ -93,8 +90,7 @@ print(f"{len(test_pairs):,} test pairs, the first: {test_pairs[0]}")
 # English number word (*seventy* → *soixante-dix*, *hundred* → *cent*, looked up one word at a time), and
 # `dictionary_translate` replaces each English word by its entry, in English order, dropping *and* and commas.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 dictionary = s2s.word_dictionary()
 baseline = [s2s.dictionary_translate(dictionary, english) for english, _ in test_pairs]
 baseline_correct = np.array([guess == french for guess, (_, french) in zip(baseline, test_pairs)])
@@ -124,8 +120,7 @@ for number in [71, 80, 81, 200, 21_071, 42_537]:
 # | 2 | `[start]` | "begin writing", the decoder's first input |
 # | 3 | `[end]` | "the sentence is finished", the decoder's last output |
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 english_vocab = s2s.WordVocabulary.from_corpus(s2s.number_tokens(english) for english, _ in train_pairs)
 french_vocab = s2s.WordVocabulary.from_corpus(s2s.number_tokens(french) for _, french in train_pairs)
 print(f"English vocabulary: {len(english_vocab)} tokens (4 special + {len(english_vocab) - 4} words)")
@@ -147,8 +142,7 @@ print("French tokens:", " ".join(french_vocab.tokens[4:]))
 # * `decoder_input`: `[start]` followed by the French ids;
 # * `decoder_target`: the French ids followed by `[end]`, one step ahead of `decoder_input`.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 def to_arrays(pairs):
     """(encoder_input, decoder_input, decoder_target) for a list of (English, French) pairs."""
     english_ids = [english_vocab.encode(s2s.number_tokens(english)) for english, _ in pairs]
@@ -274,8 +268,7 @@ def build_seq2seq(source_vocab_size, target_vocab_size, source_length, embed_dim
 # The model is told `SOURCE_LENGTH`, the width of the `encoder_input` rows, and keeps it (it is the shape of its first
 # input).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 UNITS = 64
 translator = build_seq2seq(len(english_vocab), len(french_vocab), source_length=SOURCE_LENGTH, embed_dim=32,
                            units=UNITS, learning_rate=1e-2)
@@ -290,8 +283,7 @@ translator.model.summary(line_length=100)
 # Four passes (epochs) over the 20,000 pairs, 256 pairs per step, in three cells so that each stays short: one epoch,
 # one more, then two more; each `fit` continues from the weights the previous one left. We time each.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 def train(seq2seq, epochs, losses, accuracies):
     """Continue training ``seq2seq`` for ``epochs`` passes; print and append each epoch's loss and accuracy; return
     the seconds taken."""
@@ -314,20 +306,17 @@ training_seconds = train(translator, course.epochs(1), losses, accuracies)
 # %% [markdown]
 # The first cell's time includes TensorFlow building the training step, which happens once.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 training_seconds += train(translator, course.epochs(1), losses, accuracies)
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 training_seconds += train(translator, course.epochs(2), losses, accuracies)
 
 # %% [markdown]
 # The loss is the average cross-entropy of the true next token, in nats (natural-log units): 0 would mean the model
 # puts probability 1 on every right token.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("the training loss falls to under a tenth of its first-epoch value", losses[-1] < losses[0] / 10)
 _ = course.claim("next-token accuracy (teacher forcing) ends above 99%", accuracies[-1] > 0.99)
 
@@ -348,8 +337,7 @@ _ = course.claim("next-token accuracy (teacher forcing) ends above 99%", accurac
 # it inside `build_seq2seq`, from the *same layer objects* as the training model (so it has the trained weights), not
 # by digging into `model.layers` by position:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print("encoder:", [tuple(t.shape) for t in translator.encoder.inputs], "->",
       [tuple(t.shape) for t in translator.encoder.outputs])
 print("decoder:", [tuple(t.shape) for t in translator.decoder.inputs], "->",
@@ -406,8 +394,7 @@ run_decoder = use_reference_if_needed(run_decoder, passed, s2s.run_decoder)
 # %% [markdown]
 # Now translate a few test numbers, one at a time, with your loop and the trained decoder:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 def translate(english, max_len=TARGET_LENGTH):
     """French for an English number sentence, by greedy decoding."""
     state = translator.initial_state(english_vocab.encode(s2s.number_tokens(english)))
@@ -433,8 +420,7 @@ for i in shown:
 # numbers quickly, `s2s.greedy_decode_batch` runs the same greedy loop for all of them at once (one decoder call per
 # step for the whole batch).
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 started = time.perf_counter()
 predicted_ids = s2s.greedy_decode_batch(translator, test_arrays[0], max_len=TARGET_LENGTH)
 predictions = [s2s.join_number_tokens(french_vocab.decode(ids)) for ids in predicted_ids]
@@ -446,8 +432,7 @@ print(pd.DataFrame({
 }, index=["dictionary baseline", "LSTM encoder–decoder"]).to_string())
 print(f"(training took {training_seconds:.1f} s)")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("one number at a time (your loop above) gives exactly the batch's translation",
                  all(one_at_a_time[i] == predictions[i] for i in shown))
 _ = course.claim("the encoder–decoder gets more than 99% of the held-out numbers exactly right",
@@ -464,8 +449,7 @@ _ = course.claim("the dictionary baseline gets between 40% and 60% right", 0.4 <
 #
 # A model that is almost always right is most interesting where it is wrong:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 wrong = np.flatnonzero(~model_correct)
 errors = pd.DataFrame({
     "number": test_numbers[wrong],
@@ -477,8 +461,7 @@ small_errors, small_test = np.mean(errors["number"] < 1000) if len(errors) else 
 print(f"\n{small_errors:.0%} of the errors are numbers below 1,000; such numbers are {small_test:.1%} of the test set "
       f"and {np.mean(train_numbers < 1000):.1%} of the training set ({np.sum(train_numbers < 1000)} numbers).")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("numbers below 1,000 are at least five times more common among the errors than in the test set",
                  small_errors > 5 * small_test)
 
@@ -596,8 +579,7 @@ def build_attention_seq2seq(source_vocab_size, target_vocab_size, source_length,
 # time at every step, and half the units keep this notebook within its running-time budget. So the comparison is
 # deliberately not in attention's favour: a smaller model with attention against the larger plain one.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 ATTENTION_UNITS = UNITS // 2
 attentive = build_attention_seq2seq(len(english_vocab), len(french_vocab), source_length=SOURCE_LENGTH, embed_dim=32,
                                     units=ATTENTION_UNITS, learning_rate=1e-2)
@@ -609,17 +591,14 @@ print(f"parameters: plain {translator.model.count_params():,}, with attention {a
 # Same pairs, same batches of 256, same `train` function, in the same three cells. Its random start also follows
 # from the seed set by `course.setup`, but differs from the plain model's.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 attention_losses, attention_accuracies = [], []
 attention_seconds = train(attentive, course.epochs(1), attention_losses, attention_accuracies)
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 attention_seconds += train(attentive, course.epochs(1), attention_losses, attention_accuracies)
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 attention_seconds += train(attentive, course.epochs(2), attention_losses, attention_accuracies)
 
 # %% [markdown]
@@ -631,8 +610,7 @@ attention_seconds += train(attentive, course.epochs(2), attention_losses, attent
 # scores the model's own greedy translations, the held-out loss is teacher-forced: at each step the decoder is fed the
 # true previous French token, as in training, so one wrong word does not derail the rest of the sentence.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 attention_ids = s2s.greedy_decode_batch(attentive, test_arrays[0], max_len=TARGET_LENGTH)
 attention_correct = np.array([s2s.join_number_tokens(french_vocab.decode(ids)) == french
                               for ids, (_, french) in zip(attention_ids, test_pairs)])
@@ -652,8 +630,7 @@ print(f"training seconds (4 epochs): plain {training_seconds:.1f}, attention {at
 print("training loss by epoch, plain:    ", " ".join(f"{loss:.4f}" for loss in losses))
 print("training loss by epoch, attention:", " ".join(f"{loss:.4f}" for loss in attention_losses))
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 short = words <= 4
 _ = course.claim("both models get more than 99% of the held-out numbers exactly right",
                  min(model_correct.mean(), attention_correct.mean()) > 0.99)
@@ -688,8 +665,7 @@ _ = course.claim("on numbers of 1–4 words, the attention model makes more erro
 # step: one row per French token written (and the step that chose `[end]`), one column per English token, in reading
 # order. We pick three held-out numbers where the two languages do not line up word by word.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 heat_numbers = [71, 71_991, 99_397]  # all three are held-out numbers (the claim below checks)
 fig, axes = plt.subplots(1, 3, figsize=(15, 6.5), layout="constrained",
                          gridspec_kw={"width_ratios": [1.2, 2.6, 2.6]})
@@ -720,8 +696,7 @@ plots.show(fig, alt="Three heat-maps of the attention model's weights, one per h
                     "quatre-vingt-dix looks at ninety; in 71, soixante and onze look at seventy and et at one; "
                     "mille does not look at thousand.")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 def strongest_source(number, french_word):
     """The English token that gets the most attention on the first step that writes ``french_word``."""
     source, written, weights = heat_maps[number]
@@ -770,8 +745,7 @@ _ = course.claim("writing mille, it looks most at another token than thousand, i
 # rebuilds the inference encoder and decoder with `inference_models`, from the loaded layers, which it finds by their
 # names.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 path = s2s.save_seq2seq(translator, s2s.OUTPUT_DIR / "nmt_numbers.keras")
 reloaded = s2s.load_seq2seq(path)
 again = s2s.greedy_decode_batch(reloaded, test_arrays[0][:200], max_len=TARGET_LENGTH)

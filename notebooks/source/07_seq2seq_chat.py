@@ -64,8 +64,7 @@ pd.set_option("display.max_colwidth", 60)
 # each of those lines is paired with line 0. `s2s.conversation_pairs` does both; `s2s.chat_pairs()` applies it to
 # every file and drops exact duplicates.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 dialogue = ["Hello", "Hi", "How are you doing?", "I am doing well.", "That is good to hear"]
 print("a dialogue:         ", s2s.conversation_pairs(dialogue))
 print("alternative replies:", s2s.conversation_pairs(["What makes you mad", "Anger is a difficult human emotion.",
@@ -90,8 +89,7 @@ for prompt, reply_text in pairs[::250]:
 # to use), and the remainder to training. `s2s.replies_by_prompt` gathers each held-out prompt's replies: a prompt
 # with several replies is scored against each of them, and the best match counts, since any of them is a right answer.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 HELD_OUT = 0.1
 train_val, test = s2s.split_by_prompt(pairs, test_fraction=HELD_OUT, seed=7)
 train, val = s2s.split_by_prompt(train_val, test_fraction=HELD_OUT, seed=8)
@@ -110,8 +108,7 @@ print("prompts in both train and test:",
 # most frequent tokens; rarer words become `[UNK]`. `s2s.keras_word_vectorizer` also reserves the ids notebook 06 used:
 # 0 padding, 1 `[UNK]`, 2 `[start]`, 3 `[end]`, so the same encoder–decoder code works unchanged.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 vectorizer, vocab = s2s.keras_word_vectorizer([p for p, _ in train] + [r for _, r in train], max_tokens=1000)
 print(f"vocabulary: {len(vocab):,} tokens; first words: {vocab.tokens[4:16]}")
 example = "Hello, how are you doing today?"
@@ -123,8 +120,7 @@ print(f"{example!r} → {ids[ids > 0].tolist()} → {vocab.decode(ids)}")
 # teacher-forcing arrays, as in notebook 06. Prompts are cut to 16 words and replies to 24 (including `[end]`); that
 # keeps over nine in ten replies whole (the cell counts the ones it cuts, and checks that).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 SOURCE_LENGTH, TARGET_LENGTH = 16, 24
 
 
@@ -208,8 +204,7 @@ def score_replies(replies, held_out):
     return float(np.mean(f1)), distinct / len(replies)
 
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for reply_text, true_reply in [("I am doing well.", "I am doing very well, thank you."),
                                ("Python.", "I am written in Python."), ("The cat.", "A dog")]:
     print(f"F1({reply_text!r}, {true_reply!r}) = {token_f1(reply_text, true_reply):.2f}")
@@ -226,8 +221,7 @@ for reply_text, true_reply in [("I am doing well.", "I am doing very well, thank
 # *reply* it can only say the same thing to everyone: we give it the $k$ most frequent words of the training replies,
 # with $k$ chosen on the validation prompts (the $k$ that scores the best F1 there).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 unigram_val = s2s.unigram_loss(train_arrays[2], val_arrays[2], len(vocab))
 word_counts = Counter(word for _, reply_text in train for word in reply_words(reply_text))
 
@@ -253,8 +247,7 @@ print(f"unigram loss on validation replies: {unigram_val:.3f} nats/token")
 # is used. Retrieval gives no probabilities, so its per-token loss is not defined; its replies are real sentences, always
 # fluent, never new. Which features to use is chosen on the validation prompts.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 def retrieval_model(tfidf, train_pairs):
     """A chat model that answers each prompt with the reply of the most similar training prompt (TF-IDF cosine)."""
     index = tfidf.fit_transform([prompt for prompt, _ in train_pairs])  # the vocabulary comes from training only
@@ -286,8 +279,7 @@ print(f"chosen: {RETRIEVAL}")
 # best weights), within a budget of ten epochs that keeps this notebook short. The test set stays untouched until the
 # end.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 chatbot = s2s.build_seq2seq(len(vocab), len(vocab), source_length=SOURCE_LENGTH, embed_dim=64, units=96,
                             learning_rate=1e-2)
 print(f"{chatbot.model.count_params():,} parameters")
@@ -298,8 +290,7 @@ print(f"{chatbot.model.count_params():,} parameters")
 # the validation loss may still be falling. The first cell's time includes TensorFlow building the training and
 # validation steps, which happens once per model.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 def weights(arrays):
     """Loss weight 1 for real target tokens, 0 for padding."""
     return (arrays[2] != 0).astype("float32")
@@ -322,8 +313,7 @@ def train(model, curves, epochs):
 curves = {"loss": [], "val_loss": []}
 train(chatbot, curves, course.epochs(4))
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 train(chatbot, curves, course.epochs(6))
 
 # %% [markdown]
@@ -335,19 +325,16 @@ train(chatbot, curves, course.epochs(6))
 # training cells; 64 LSTM units instead of 96, since attention costs time at every step and the notebook has a
 # running-time budget.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 attention_bot = s2s.build_attention_seq2seq(len(vocab), len(vocab), source_length=SOURCE_LENGTH, embed_dim=64,
                                             units=64, learning_rate=1e-2)
 print(f"{attention_bot.model.count_params():,} parameters")
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 attention_curves = {"loss": [], "val_loss": []}
 train(attention_bot, attention_curves, course.epochs(4))
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 train(attention_bot, attention_curves, course.epochs(6))
 
 # %% [markdown]
@@ -355,8 +342,7 @@ train(attention_bot, attention_curves, course.epochs(6))
 # line (`plots.plot_learning_curves` draws the curves; it is used again in notebook 08). The line under the figure
 # says at which epoch each model's validation loss was lowest.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
 for ax, (name, model_curves) in zip(axes, [("plain", curves), ("with attention", attention_curves)]):
     plots.plot_learning_curves(model_curves, f"Encoder–decoder, {name}", ax=ax,
@@ -371,8 +357,7 @@ for name, model_curves in [("plain", curves), ("attention", attention_curves)]:
     print(f"{name}: lowest validation loss at epoch {int(np.argmin(model_curves['val_loss'])) + 1} "
           f"of {len(model_curves['val_loss'])}")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for name, model_curves in [("plain", curves), ("attention", attention_curves)]:
     _ = course.claim(f"the {name} model's best validation loss (the weights it keeps) is below the unigram baseline",
                      min(model_curves["val_loss"]) < unigram_val)
@@ -435,8 +420,7 @@ print(reply(chatbot, "Hello"), "|", reply(attention_bot, "Hello"))
 # Now every model answers every test prompt once, and each gets its three numbers. The unigram baseline's loss is on
 # the same held-out reply tokens as the two networks'; retrieval has no loss (NaN in the table).
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 started = time.perf_counter()
 prompts = list(test_prompts)
 chatbots = {"encoder–decoder": chatbot, "with attention": attention_bot}
@@ -455,16 +439,14 @@ print(f"scored in {time.perf_counter() - started:.1f} s")
 # Eight test prompts drawn at random (seeded), answered by every model, next to the corpus' reply (the first one, if
 # it has several):
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 for i in sorted(np.random.default_rng(7).choice(len(prompts), size=8, replace=False)):
     print(f"prompt: {prompts[i]}\n  {'corpus':<20} {test_prompts[prompts[i]][0]}")
     for name, replies in test_replies.items():
         print(f"  {name:<20} {replies[i]}")
     print()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 f1, loss, distinct = results["token F1"], results["loss (nats/token)"], results["distinct share"]
 networks = list(chatbots)
 _ = course.claim("both encoder–decoders have a lower held-out loss than the unigram baseline",
@@ -529,8 +511,7 @@ apply_temperature = use_reference_if_needed(apply_temperature, passed, s2s.apply
 # What temperature does to the plain model's first word of a reply to "How are you?": the five most likely words at
 # three temperatures.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 first_word = chatbot.step_one(s2s.START_ID, chatbot.initial_state(word_ids(["How are you?"])[0]))[0]
 top = np.argsort(first_word)[::-1][:5]
 print(pd.DataFrame({f"T = {t}": np.round(apply_temperature(first_word, t)[top], 3) for t in (0.5, 1.0, 2.0)},
@@ -548,8 +529,7 @@ print(pd.DataFrame({f"T = {t}": np.round(apply_temperature(first_word, t)[top], 
 # of taking the most probable one. The same prompt, sampled three times at each of three temperatures, from the
 # plain model:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 sampled_words = {0.5: set(), 1.0: set(), 1.5: set()}
 for prompt in ["What is your favorite movie?", "My computer is very slow."]:
     print(f"prompt: {prompt}")
@@ -560,8 +540,7 @@ for prompt in ["What is your favorite movie?", "My computer is very slow."]:
             print(f"  T={temperature}: {sample}")
 print("different words in the six samples:", {t: len(words) for t, words in sampled_words.items()})
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("the samples at T = 1.5 use more different words than those at T = 0.5",
                  len(sampled_words[0.5]) < len(sampled_words[1.5]))
 
@@ -573,8 +552,7 @@ _ = course.claim("the samples at T = 1.5 use more different words than those at 
 #
 # Try your own: edit the text and run the cell.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 for model in chatbots.values():
     print(reply(model, "Do you like music?"), "|", reply(model, "Do you like music?", temperature=0.8))
 

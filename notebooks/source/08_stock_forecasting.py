@@ -181,8 +181,7 @@ make_windows = use_reference_if_needed(make_windows, passed, data.make_windows)
 # %% [markdown]
 # Your windows of the tiny series (shown only once the check passes, so that they do not give the answer away):
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 if passed:
     toy_X, toy_y = make_windows(np.arange(8.0), window=3, horizon=2)
     print("X shape", toy_X.shape, " y shape", toy_y.shape)
@@ -277,8 +276,7 @@ def train_forecaster(model, train_ds, val_ds, epochs, patience=5):
     ### END SOLUTION
 
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 passed = check_forecaster(build_forecaster, train_forecaster)
 build_forecaster = use_reference_if_needed(build_forecaster, passed, fc.build_forecaster)
 train_forecaster = use_reference_if_needed(train_forecaster, passed, fc.train_forecaster)
@@ -289,8 +287,7 @@ train_forecaster = use_reference_if_needed(train_forecaster, passed, fc.train_fo
 # This is the textbook recipe: scaled prices in, tomorrow's scaled price out. (At most 40 epochs; fewer in the quick
 # run that CI makes of the student version.)
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 EPOCHS = course.epochs(40)
 price_model = build_forecaster(WINDOW, 1)
 price_model.summary()
@@ -335,8 +332,7 @@ plots.show(plt.gcf(), alt=f"Line chart of the actual MSFT close over the {len(ac
                           "the actual close closely, while the LSTM's forecast stays below the actual close on "
                           f"{100 * np.mean(lstm_on_prices < actual):.0f} % of the test days.")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("the LSTM on prices is far worse than persistence (MAE more than 3 times larger)",
                  fc.mae(actual, lstm_on_prices) > 3 * fc.mae(actual, today))
 _ = course.claim("its forecasts stay below the actual close on at least 9 test days in 10",
@@ -417,8 +413,7 @@ evaluate_forecast = use_reference_if_needed(evaluate_forecast, passed, fc.foreca
 # days as before), and train the same architecture to forecast tomorrow's standardised return $\hat r_t$. The price
 # forecast is then $\hat p_t = p_{t-1}\, e^{\hat r_t}$.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 return_scaler = fc.fit_scaler(log_return[1:train_end], "standard")
 scaled_return = return_scaler.transform(log_return)  # NaN on day 0, which no window uses (FIRST = WINDOW + 1)
 ret_train_ds = fc.window_dataset(scaled_return, scaled_return, WINDOW, FIRST, train_end, batch_size=BATCH,
@@ -441,8 +436,7 @@ plots.show(plt.gcf(), alt="Learning curves of the LSTM on standardised MSFT log 
                           f"{min(return_history.history['val_loss']):.3f}, is about what always forecasting the "
                           f"average training return scores, {np.mean(val_targets ** 2):.3f}.")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("on the validation days the LSTM on returns is within 5 % of the constant forecast's MSE",
                  abs(min(return_history.history["val_loss"]) / np.mean(val_targets ** 2) - 1) < 0.05)
 
@@ -457,8 +451,7 @@ _ = course.claim("on the validation days the LSTM on returns is within 5 % of th
 # days on which the forecast went the same way (up or down) as the actual close. Persistence forecasts no move, so it
 # gets no direction score.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 X_test_ret, _ = data.window_arrays(scaled_return, scaled_return, WINDOW, val_end, len(close))
 lstm_on_returns = today * np.exp(return_scaler.inverse_transform(fc.predict(return_model, X_test_ret)))
 
@@ -570,8 +563,7 @@ def against_persistence(actual, forecast, today):
 # First a check of the test itself: with no lags it must give what SciPy's paired t-test gives on the same daily
 # losses (here the absolute errors of the LSTM on returns and of persistence).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 dm_no_lags = diebold_mariano(actual, lstm_on_returns, today, np.abs, lags=0)
 t_test = stats.ttest_rel(np.abs(lstm_on_returns - actual), np.abs(today - actual))
 print(f"with lags=0, DM = the paired t-test: same statistic {np.isclose(dm_no_lags[0], t_test.statistic)}, "
@@ -581,16 +573,14 @@ print(f"with the default, {int(len(actual) ** (1 / 3))} lags for {len(actual)} t
 # %% [markdown]
 # Now every model of the table against persistence, on the same test days:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 fair_table = pd.DataFrame.from_dict({name: against_persistence(actual, forecast, today)
                                      for name, forecast in msft_forecasts.items() if forecast is not today},
                                     orient="index")
 fair_table.index.name = "against persistence"
 fair_table.round(3)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 RATIO_OF = {"absolute error": "MAE ratio", "squared error": "RMSE ratio"}
 
 
@@ -660,8 +650,7 @@ _ = course.claim("no model calls the direction of the next move more often than 
 #    value of day $t-1$ averages days $t-3 \dots t+1$, so the window that forecasts day $t$ contains day $t$'s
 #    return. The same happens with any feature of the target day itself (its open, high or low).
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 PITFALL_EPOCHS = course.epochs(12)  # a short run each: enough to show the effect
 
 # Leak 1: the scaler is fitted on the whole series (train + validation + test)
@@ -679,8 +668,7 @@ for part, (lo, hi) in {"training": (0, train_end), "test": (val_end, len(close))
     print(f"  {part} closes scaled on all days: {leaky_scaled[lo:hi].min():.2f} … {leaky_scaled[lo:hi].max():.2f} "
           f"(honest scaler: {scaled_close[lo:hi].min():.2f} … {scaled_close[lo:hi].max():.2f})")
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # Leak 2: the windows of the whole period are dealt at random into train / validation / test
 X_all, y_all = data.window_arrays(scaled_close, scaled_close, WINDOW, FIRST, len(close))
 shuffled_train, shuffled_val, shuffled_test = fc.shuffled_split(len(X_all), seed=0)
@@ -695,8 +683,7 @@ shuffled_today = price_scaler.inverse_transform(X_all[shuffled_test, -1, 0])
 shuffled_dates = dates[FIRST + shuffled_test]  # window i forecasts day FIRST + i
 print(f"leak 2: trained {len(shuffled_history.epoch)} epochs")
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # Leak 3: a second input, the returns smoothed by a centred 5-day moving average (days t-2 … t+2 for day t)
 smoothed = pd.Series(log_return).rolling(5, center=True, min_periods=1).mean().to_numpy()
 smooth_scaler = fc.fit_scaler(smoothed[:train_end], "standard")  # fitted on the training days, as it should be
@@ -715,8 +702,7 @@ print(f"leak 3: trained {len(smoothed_history.epoch)} epochs")
 # One table, each setup on its own test days: the LSTM's MAE, persistence's MAE on the same days, the two ratios and
 # the Diebold–Mariano p-values (HAC variance, as in section 6), and the verdict by this notebook's rule.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 setups = {
     "honest: LSTM on prices": (actual, lstm_on_prices, today),
     "leak 1: scaler fitted on all days": (actual, leaky_scaling, today),
@@ -731,8 +717,7 @@ print(f"test days: {test_dates[0].date()} … {test_dates[-1].date()}, except le
       f"{shuffled_dates[0].date()} … {shuffled_dates[-1].date()}")
 pitfalls.round(3)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 ratio = pitfalls["MAE ratio"]
 _ = course.claim("leaks 1 and 2 make the LSTM on prices look at least twice as good as the honest run (MAE ratio)",
                  max(ratio["leak 1: scaler fitted on all days"], ratio["leak 2: shuffled split"])
@@ -794,8 +779,7 @@ plots.show(fig, alt=f"Line chart of the Niño 1+2 monthly mean sea-surface tempe
 # seasonal, it adds the **seasonal naive** forecast, "same as twelve months ago", the classic baseline for a yearly
 # cycle.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 SST_WINDOW = 24
 sst_run = fc.one_step_experiment(sst, SST_WINDOW, build_forecaster, train_forecaster, epochs=course.epochs(30),
                                  season=12, unit="°C", batch_size=64)
@@ -806,8 +790,7 @@ sst_p = {name: diebold_mariano(sst_run.actual, forecast, sst_run.forecasts["LSTM
          for name, forecast in sst_run.forecasts.items() if name != "LSTM(32)"}  # each baseline against the LSTM
 sst_run.table.assign(**{"DM p against the LSTM (absolute error)": pd.Series(sst_p)}).round(3)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 sst_mae = sst_run.table["MAE (°C)"]
 _ = course.claim("on the sea temperature the LSTM's test MAE is less than half of persistence's",
                  sst_mae["LSTM(32)"] < sst_mae["persistence"] / 2)
@@ -877,8 +860,7 @@ def recursive_forecast(predict_one, X, horizon):
     return np.stack(forecasts, axis=1)
 
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 H = 12
 sst_values = sst.to_numpy(dtype=float)
 sst_train_end, sst_val_end = sst_run.splits
@@ -929,8 +911,7 @@ plots.show(fig, alt=f"Line chart of test MAE in °C against the forecast horizon
                     "forecast, while persistence is worst at six months, when the cycle is at its opposite phase, "
                     "and recovers at twelve.")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 learned = ["LSTM, recursive", "LSTM, direct", "linear, direct"]
 later = horizon_mae.loc[4:]
 _ = course.claim("from four months ahead on, each learned model's average error is below the seasonal naive one",

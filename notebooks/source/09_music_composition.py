@@ -69,8 +69,7 @@ course.setup(seed=9)  # seeds Python, NumPy and TensorFlow; deterministic ops; f
 # did it once and cached the notes in `data/essen_german.json.gz` (its source and checksum are in `data/README.md`).
 # Each tune keeps its title, meter, key signature (the number of sharps, negative for flats) and its notes.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 tunes = music.load_tunes()
 n_notes = sum(len(t["notes"]) for t in tunes)
 print(f"{len(tunes):,} tunes, {n_notes:,} notes and rests in all, {n_notes / len(tunes):.1f} per tune on average")
@@ -89,8 +88,7 @@ print("its first notes as (MIDI pitch, duration in quarter notes):",
 # synthesizer in `utils.music.synthesize` (a few sine harmonics per note with a soft attack and decay), so it needs no
 # sound library on your computer. It plays at most 12 seconds, to keep the notebook file small.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 plots.show(music.audio_player(lullaby["notes"], bpm=100), alt="Audio player: the lullaby 'Schlaf, Kindlein, schlaf' "
                                                               f"from Hesse (tune K0001, {len(lullaby['notes'])} notes "
                                                               "and rests; its first notes are printed above as "
@@ -131,8 +129,7 @@ transpose = use_reference_if_needed(transpose, passed, music.transpose)
 # (`key_name`), which spells it as musicians do: five flats are D♭ major, not C♯, although both are the same pitch
 # class.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 signatures = Counter(t["key_sharps"] for t in tunes)
 print(f"{'key signature':>14} {'major key':>10} {'move to C':>10} {'tunes':>6}")
 for sharps in sorted(signatures):
@@ -144,8 +141,7 @@ for sharps in sorted(signatures):
 # `"rest:1"`, and each tune is wrapped in a start marker `<s>` and an end marker `</s>`. The end marker lets the model
 # learn *when a tune is over*, so that generated tunes can end by themselves.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 in_c = [transpose(t["notes"], music.shift_to_c(t["key_sharps"])) for t in tunes]
 token_lists = [music.tune_tokens(notes) for notes in in_c]
 vocab = music.NoteVocabulary(token_lists)
@@ -164,8 +160,7 @@ print(f"{rare} tokens occur fewer than 5 times in the whole corpus")
 # tested on the second half of a melody whose first half it trained on). `vocab.encode` turns tokens into integers, the
 # ids the Embedding layer reads; id 0 is reserved for padding.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 train_idx, val_idx = music.split_by_tune(len(tunes), music.TRAINING["val_fraction"], music.TRAINING["split_seed"])
 ids = [vocab.encode(t) for t in token_lists]
 train_ids, val_ids = [ids[i] for i in train_idx], [ids[i] for i in val_idx]
@@ -221,8 +216,7 @@ def kneser_ney_prob(model, context: tuple, w: int) -> float:
     return p
 
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 started = time.perf_counter()
 ngrams = {name: music.KneserNey(order, len(vocab)).fit(train_ids)
           for name, order in (("unigram", 1), ("bigram", 2), ("trigram", 3), ("4-gram", 4))}
@@ -284,8 +278,7 @@ def build_melody_lstm(vocab_size: int, embed_dim: int = 64, units: int = 256, dr
     return model
 
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 model = build_melody_lstm(len(vocab), compile=False)  # the shipped model's size; its weights come below
 for layer in model.layers:
     print(f"{layer.name:<10} {type(layer).__name__:<10} output shape {str(tuple(layer.output.shape)):<16} "
@@ -311,8 +304,7 @@ print(f"LSTM check: 4 gates x units x (inputs + units + 1) = 4 x {u} x ({d} + {u
 #
 # `music.tune_batches` groups tunes of similar length into each batch, so that little time is lost on padding.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 live_model = build_melody_lstm(len(vocab), embed_dim=32, units=64, dropout=0.0, learning_rate=0.04)
 live_epochs = course.epochs(1)
 live_batches = music.tune_batches(train_ids, batch_size=48, seed=0)
@@ -323,14 +315,12 @@ print(f"{live_model.count_params():,} parameters; {live_epochs} epoch on {len(tr
       f"({live_epochs * len(live_batches)} weight updates) in {live_seconds:.0f} s; "
       f"training loss {history.history['loss'][-1]:.3f} nats/token")
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 live_nll = music.lstm_nll(live_model, val_ids)
 print(f"validation NLL of the live model: {live_nll:.3f} nats/token "
       f"(bigram {results['bigram (Kneser–Ney)']:.3f}, trigram {results['trigram (Kneser–Ney)']:.3f})")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("the live run beats the bigram on the validation tunes (by more than 0.02 nats/token)",
                  live_nll < results["bigram (Kneser–Ney)"] - 0.02)
 _ = course.claim("but not the trigram", live_nll > results["trigram (Kneser–Ney)"])
@@ -351,8 +341,7 @@ _ = course.claim("but not the trigram", live_nll > results["trigram (Kneser–Ne
 # held back for that purpose, and the result is saved in `data/music_lstm.weights.h5` (about 2 MB; details in
 # `data/README.md`). It never saw the validation tunes. We load those weights into the model printed above.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 model.load_weights(music.WEIGHTS)  # into the model whose layers are printed above (no optimizer)
 shipped_token_nlls = music.lstm_token_nlls(model, val_ids)  # one array per tune, as for the n-grams
 shipped_nll = np.concatenate(shipped_token_nlls).mean()
@@ -365,8 +354,7 @@ for baseline in ("trigram", "4-gram"):
     table[f"vs {baseline}"] = [f"{100 * (v / reference - 1):+.1f}%" for v in table.iloc[:, 0]]
 print(table.round(3).to_string())
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 _ = course.claim("the shipped LSTM beats the trigram on the validation tunes by more than 5 % in NLL per token",
                  shipped_nll < 0.95 * results["trigram (Kneser–Ney)"])
 _ = course.claim("the shipped LSTM beats the 4-gram, the best counting model, by more than 10 %",
@@ -383,8 +371,7 @@ _ = course.claim("the shipped LSTM beats the 4-gram, the best counting model, by
 # If the LSTM's advantage grows later in the tune, it comes from remembering what was played earlier, which the
 # 4-gram cannot do.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 bins = np.array([0, 4, 8, 16, 32, 64, 1000])
 labels = ["1–4", "5–8", "9–16", "17–32", "33–64", "65+"]
 by_position = {}
@@ -405,8 +392,7 @@ plots.show(fig, alt="Line chart of the mean validation NLL per token, in nats, b
                     "notes and larger from the ninth note on.")
 print(pd.DataFrame(by_position, index=pd.Index(labels, name="position")).T.round(2).to_string())
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 gain = np.array(by_position["4-gram"]) - np.array(by_position["LSTM (shipped)"])
 _ = course.claim("the shipped LSTM has a lower NLL than the 4-gram at every position", bool((gain > 0).all()))
 _ = course.claim("its advantage in a tune's first four notes is less than half its advantage from the ninth note on",
@@ -456,8 +442,7 @@ sample_with_temperature = use_reference_if_needed(sample_with_temperature, passe
 # What does the temperature do to the model's choice? Here is the shipped model's distribution for the token after the
 # first four notes of a validation tune, at three temperatures (the 10 likeliest tokens).
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 seed_phrase = token_lists[val_idx[0]][:5]
 logits = np.asarray(model(music.pad_batch([vocab.encode(seed_phrase)]), training=False))[0, -1]
 top = np.argsort(logits)[::-1][:10]
@@ -509,8 +494,7 @@ def compose(stepper, vocab, seed, temperature, rng, sampler, max_notes=120):
 # Each tune is written as a MIDI file in `music.OUTPUT_DIR`, the course's folder for your files (never the repository,
 # which may be read-only; see "Where notebooks write" in the course README); open them in any music program.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 rng = np.random.default_rng(2024)
 seeds = [token_lists[i][:5] for i in val_idx[:8]]
 started = time.perf_counter()
@@ -528,8 +512,7 @@ for k, (tokens, notes) in enumerate(zip(composed, composed_notes)):
 # The piano roll draws each note as a bar: its height is the pitch, its length the duration. The first four notes are
 # the seed, the rest is the model's. Below them, for comparison, the real tune the seed came from.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 rolls = [composed_notes[0], composed_notes[1], in_c[val_idx[0]]]
 quarters = [sum(float(duration) for _, duration in notes) for notes in rolls]
 fig = music.plot_piano_roll(
@@ -546,8 +529,7 @@ plots.show(fig, alt="Three piano rolls, pitch against time in quarter notes on a
 # Compare the rolls: does the LSTM's tune move in small steps like the real one, repeat figures, end on its home
 # note? Section 6 measures such things over many tunes. And listen (the first 12 seconds):
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 plots.show(music.audio_player(composed_notes[0], bpm=100), alt="Audio player: LSTM tune 1 (T = 0.8), the top piano "
                                                                f"roll above, {len(composed_notes[0])} notes and rests "
                                                                "played by the course's NumPy synthesizer at 100 beats "
@@ -569,8 +551,7 @@ plots.show(music.audio_player(composed_notes[0], bpm=100), alt="Audio player: LS
 # * **pitch-class histogram distance** to the real tunes: how often each of the 12 note names is played (weighted by
 #   duration), compared with the corpus by the total-variation distance (0 = the same mix of notes, 1 = no overlap).
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 started = time.perf_counter()
 stat_seeds = [token_lists[i][:5] for i in val_idx[:120]]
 real_notes = [in_c[i] for i in val_idx]
@@ -597,8 +578,7 @@ lstm_hist = music.pitch_class_histogram([music.tokens_to_notes(t) for t in sampl
 print(stats.round(2).to_string())
 print(f"({time.perf_counter() - started:.0f} s to sample and measure)")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 cool, own, real, four = (stats.loc[name] for name in ("LSTM, T = 0.8", "LSTM, T = 1", "validation tunes (real)",
                                                       "4-gram"))
 ending, in_key, span = "share ending on C or A (%)", "share of notes in key (%)", "range (semitones)"
@@ -640,8 +620,7 @@ _ = course.claim("the LSTM at T = 1 plays E less than the real tunes do, and Eb,
 # $b = \ln(\text{real new notes} / \text{composed new notes})$. The NLL of section 4 is the model's own; $b$ only
 # changes how we compose.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 class EndBias:
     """A stepper whose ``</s>`` logit is lowered by ``bias``: the model's tunes, made to end less readily."""
 
@@ -671,8 +650,7 @@ stats.loc["LSTM, T = 1, end bias b"] = measure(samples["LSTM, T = 1, end bias b"
 print(stats.round(2).to_string())
 print(f"({time.perf_counter() - started:.0f} s to learn b, sample and measure)")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 biased = stats.loc["LSTM, T = 1, end bias b"]
 _ = course.claim("b, learned on training tunes, moves the length of the validation tunes by less than 2 notes",
                  abs(biased["notes per tune"] - own["notes per tune"]) < 2)
@@ -706,8 +684,7 @@ _ = course.claim("while their endings, key and range stay within 5 points and 2 
 # (The numbers are in the tables above; the verdicts check each sentence.) With 120 tunes per row these numbers move
 # by a few points from one random seed to another; rerun the cells with other seeds before drawing fine conclusions.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 fig, ax = plt.subplots()
 width = 0.27
 for k, (name, hist) in enumerate([("real tunes", reference_hist),
