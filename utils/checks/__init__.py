@@ -227,6 +227,15 @@ def progress() -> dict[str, str]:
     return dict(_PROGRESS)
 
 
+def reset() -> None:
+    """Forget this session's checks: the results ``progress()`` lists and any check still marked as running.
+
+    Test suites call it between tests, so that no test reads what an earlier one recorded.
+    """
+    _PROGRESS.clear()
+    _ACTIVE.clear()
+
+
 def close(got, expected, *, atol: float = 1e-6, rtol: float = 1e-5) -> bool:
     """Shape-strict numerical comparison that never raises (ragged or non-numeric answers are simply not close)."""
     try:
