@@ -197,6 +197,29 @@ def test_one_step_experiment_builds_and_trains_with_the_functions_it_is_given():
         fc.one_step_experiment(series, 6, None, train, epochs=1)
 
 
+def test_one_step_experiment_learns_nothing_from_the_test_period():
+    """The leak notebook 08 warns about: a scaler fitted on the whole series hands the training data the test
+    period's level. Two series that differ only in their test period must give the model the same training and
+    validation windows, and the same scaler."""
+    seen = []
+
+    def build(window, n_features, units):
+        return fc.build_forecaster(window, n_features, units)
+
+    def record(model, train_ds, val_ds, epochs, patience):  # what the model would learn from; no training needed
+        seen.append([np.concatenate([np.asarray(x).ravel() for x, _ in ds]) for ds in (train_ds, val_ds)])
+
+    calm = pd.Series(np.sin(np.arange(200) / 4.0) + 10.0)
+    crash = calm.copy()
+    crash.iloc[170:] = 1000.0  # only the test part (the last 15 %, from step 170) differs
+    runs = [fc.one_step_experiment(series, 6, build, record, epochs=1, units=2) for series in (calm, crash)]
+    assert runs[0].splits == runs[1].splits == (140, 170)
+    for before, after in zip(*seen, strict=True):
+        np.testing.assert_array_equal(before, after)
+    assert (runs[0].scaler.offset, runs[0].scaler.scale) == (runs[1].scaler.offset, runs[1].scaler.scale)
+    assert abs(np.mean(runs[0].scaler.transform(calm.to_numpy()[:140]))) < 1e-9  # fitted on the training part
+
+
 def _source(number):
     return next(SOURCES.glob(f"{number}_*.py")).read_text(encoding="utf-8")
 

@@ -255,6 +255,17 @@ def test_translating_one_number_at_a_time_equals_the_batch(number_translator):
     _assert_one_at_a_time_equals_batch(model, sources, max_len, "numbers")
 
 
+def test_decoding_in_chunks_gives_each_row_what_decoding_it_alone_gives(number_translator):
+    """Many sources are decoded in chunks (greedy_decode_batch's batch_size, 4,096 by default): every row must get
+    what decoding it alone gives. The rows decode differently, so a chunk decoded from another chunk's sources fails."""
+    model, sources, max_len = number_translator
+    encoder_input = model.encoder_input(sources[:16])
+    alone = [s2s.greedy_decode_batch(model, encoder_input[i:i + 1], max_len)[0] for i in range(len(encoder_input))]
+    assert len({tuple(ids) for ids in alone}) > 5, "the rows must decode differently for this test to mean anything"
+    for chunk in (1, 5, 15):
+        assert s2s.greedy_decode_batch(model, encoder_input, max_len, batch_size=chunk) == alone, chunk
+
+
 def test_source_length_survives_save_and_load(number_translator, tmp_path):
     model, sources, max_len = number_translator
     reloaded = s2s.load_seq2seq(s2s.save_seq2seq(model, tmp_path / "numbers.keras"))
