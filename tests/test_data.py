@@ -219,12 +219,13 @@ def test_an_empty_cache_is_moved_aside_and_the_bundled_copy_used(capsys, content
 def test_holds_range_allows_up_to_six_closed_days_in_a_row_and_no_more():
     week = pd.DataFrame(index=pd.DatetimeIndex(["2024-01-02", "2024-01-09"]))  # 6 days without a row between them
     day = pd.Timestamp
-    assert data.holds_range(week, day("2024-01-02"), day("2024-01-09"))
-    assert data.holds_range(week, day("2023-12-27"), day("2024-01-15"))  # 6 closed days before, 6 after
-    assert not data.holds_range(week, day("2023-12-26"), day("2024-01-09"))
-    assert not data.holds_range(week, day("2024-01-02"), day("2024-01-16"))
-    assert not data.holds_range(week.drop(day("2024-01-09")), day("2024-01-02"), day("2024-01-10"))
-    assert data.holds_range(week, None, None) and not data.holds_range(week, None, None, later=[week.shift(freq="10D")])
+    assert data._holds_range(week, day("2024-01-02"), day("2024-01-09"))
+    assert data._holds_range(week, day("2023-12-27"), day("2024-01-15"))  # 6 closed days before, 6 after
+    assert not data._holds_range(week, day("2023-12-26"), day("2024-01-09"))
+    assert not data._holds_range(week, day("2024-01-02"), day("2024-01-16"))
+    assert not data._holds_range(week.drop(day("2024-01-09")), day("2024-01-02"), day("2024-01-10"))
+    assert data._holds_range(week, None, None)
+    assert not data._holds_range(week, None, None, later=[week.shift(freq="10D")])  # a later copy reaches further
 
 
 @pytest.mark.parametrize("ticker", ["", "   ", None, 42])

@@ -197,6 +197,76 @@ WRONG_STEPS = {
 }
 
 
+# --- expected values that do not come from the reference: worked by hand, and Keras' own LSTM layer ------------------
+
+
+def keras_lstm(xs, h0, c0, W, U, b):
+    """(hs, h_T, c_T) of keras.layers.LSTM with kernel W, recurrent kernel U and bias b, built here from Keras' own
+    layer (not from utils.lstm) in float64: values no fault of the reference can move."""
+    layer = keras.layers.LSTM(U.shape[0], return_sequences=True, return_state=True, dtype="float64")
+    layer.build((None, None, W.shape[0]))
+    layer.set_weights([W, U, b])
+    return tuple(np.asarray(a) for a in layer(np.asarray(xs, dtype="float64"), initial_state=[h0, c0]))
+
+
+# One unit, one input, every gate set apart: with x_t = 1 and h_(t-1) = 0.5,
+#   i = σ(ln 4) = 0.8,   f = σ(−ln 4) = 0.2,   C~ = tanh(2·atanh(0.6)·0.5) = 0.6,   o = σ(ln 3) = 0.75,
+#   C_t = f·C_(t-1) + i·C~ = 0.2·0.4 + 0.8·0.6 = 0.56,   h_t = o·tanh(C_t) = 0.75·tanh(0.56).
+# Columns in Keras' order i, f, c, o: W feeds x_t to i and f, U feeds h_(t-1) to C~, b opens o.
+HAND_W = np.array([[np.log(4), -np.log(4), 0.0, 0.0]])
+HAND_U = np.array([[0.0, 0.0, 2 * np.arctanh(0.6), 0.0]])
+HAND_B = np.array([0.0, 0.0, 0.0, np.log(3)])
+HAND_STEP = {"x": 1.0, "h": 0.5, "c": 0.4, "h_t": 0.75 * np.tanh(0.56), "c_t": 0.56}
+
+
+def test_one_hand_worked_step_agrees_with_keras_and_the_reference():
+    x, h, c = (np.array([[HAND_STEP[k]]]) for k in "xhc")
+    hs, h_keras, c_keras = keras_lstm(x[:, None, :], h, c, HAND_W, HAND_U, HAND_B)
+    h_ref, c_ref = lstm.lstm_cell_step(x, h, c, HAND_W, HAND_U, HAND_B)
+    for got_h, got_c in ((h_keras, c_keras), (h_ref, c_ref)):
+        assert got_h[0, 0] == pytest.approx(HAND_STEP["h_t"], abs=1e-12)
+        assert got_c[0, 0] == pytest.approx(HAND_STEP["c_t"], abs=1e-12)
+
+
+def test_two_hand_worked_steps_agree_with_keras_and_the_reference():
+    """Step 2 starts from step 1's memories: x_2 = 0 leaves the gates to b and to U·h_1 alone."""
+    h1, c1 = HAND_STEP["h_t"], HAND_STEP["c_t"]
+    candidate = np.tanh(2 * np.arctanh(0.6) * h1)
+    c2 = 0.5 * c1 + 0.5 * candidate  # x_2 = 0: i = f = σ(0) = 0.5
+    h2 = 0.75 * np.tanh(c2)
+    xs = np.array([[[1.0], [0.0]]])
+    h0, c0 = np.array([[HAND_STEP["h"]]]), np.array([[HAND_STEP["c"]]])
+    for forward in (keras_lstm, lstm.lstm_forward):
+        hs, h_T, c_T = forward(xs, h0, c0, HAND_W, HAND_U, HAND_B)
+        np.testing.assert_allclose(hs[0, :, 0], [h1, h2], atol=1e-12)
+        assert (h_T[0, 0], c_T[0, 0]) == pytest.approx((h2, c2), abs=1e-12)
+
+
+def _keras_step(x, h, c, W, U, b):
+    _, h_t, c_t = keras_lstm(x[:, None, :], h, c, W, U, b)
+    return h_t, c_t
+
+
+@pytest.mark.parametrize("checker, answer", [(check_lstm_cell_step, _keras_step), (check_lstm_forward, keras_lstm)],
+                         ids=["step", "loop"])
+def test_the_checks_accept_keras_own_lstm_layer(capsys, checker, answer):
+    """The checks draw their own random cases; Keras' layer, given the same weights, passing them all means the
+    checks' expected values, their weight layout and their tolerances are right, whatever the reference does."""
+    assert checker(answer) is True, capsys.readouterr().out
+
+
+def test_the_parameter_count_check_accepts_what_keras_counts(capsys):
+    def keras_count(d, u):
+        layer = keras.layers.LSTM(u)
+        layer.build((None, None, d))
+        return layer.count_params()
+
+    # worked by hand: 4 blocks × (u·d + u·u + u)
+    assert [keras_count(d, u) for d, u in [(1, 1), (3, 8), (10, 4)]] == [4 * 3, 4 * (24 + 64 + 8), 4 * (40 + 16 + 4)]
+    assert [lstm.parameter_count(d, u) for d, u in [(1, 1), (3, 8), (10, 4)]] == [12, 384, 240]
+    assert check_lstm_param_count(keras_count) is True, capsys.readouterr().out
+
+
 def test_step_check_accepts_a_float32_implementation(capsys):
     def in_float32(*args):
         return lstm.lstm_cell_step(*(np.asarray(a, dtype="float32") for a in args))
@@ -338,6 +408,8 @@ RIGHT_ANSWERS = {
     "loop: the reference": (check_lstm_forward, lstm.lstm_forward),
     "cell: the reference": (check_lstm_cell_class, lstm.ReferenceLSTMCell),
     "cell: the students' skeleton done right": (check_lstm_cell_class, _cell_class()),
+    "step: written in this test": (check_lstm_cell_step, lambda *a: _step(*a)),
+    "loop: written in this test": (check_lstm_forward, lambda *a: _loop(*a, step=_step)),
 }
 WRONG_ANSWERS = {
     **{f"step: {name}": (check_lstm_cell_step, fn, hint) for name, (fn, hint) in WRONG_STEPS.items()},

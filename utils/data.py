@@ -4,10 +4,10 @@ the Niño 1+2 series), and the course's one windowing function, ``window_arrays`
 ``load_prices`` tries, in order: a live download with yfinance (at most ``COURSE_DOWNLOAD_TIMEOUT`` seconds, 8 by
 default), the downloads cached in the course's data folder (``utils.data_home("cache")``, never the repository,
 which may be read-only), and the copy bundled in ``data/`` (see ``data/README.md``). A local copy is used only if it
-holds every trading day of the requested range (``holds_range``), so a short or old download never stands in for the
-bundled copy; when none does, the error says what each one holds. A cached file is checked as strictly as a download;
-a damaged one is moved aside. It prints one line saying which source it used and why. Set ``COURSE_OFFLINE=1`` (CI
-does) or pass ``offline=True`` to skip the network.
+holds every trading day of the requested range, so a short or old download never stands in for the bundled copy;
+when none does, the error says what each one holds. A cached file is checked as strictly as a download; a damaged one
+is moved aside. It prints one line saying which source it used and why. Set ``COURSE_OFFLINE=1`` (CI does) or pass
+``offline=True`` to skip the network.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def load_prices(ticker: str, start=None, end=None, *, offline: bool | None = Non
     kept), or None for "from the beginning" / "to the end". ``timeout``: seconds the download may take in all.
     Returns a DataFrame with a tz-naive ``DatetimeIndex`` named ``Date`` and the columns Open, High, Low, Close, Volume.
     Offline, or when the download fails, the first local copy that holds every trading day of the range is used (the
-    cache, then the bundled copy; see ``holds_range``). Raises ``ValueError`` naming what each source holds when none
+    cache, then the bundled copy; see ``_holds_range``). Raises ``ValueError`` naming what each source holds when none
     has the ticker or the whole date range.
     """
     ticker = _normalise_ticker(ticker)
@@ -117,7 +117,7 @@ def load_prices(ticker: str, start=None, end=None, *, offline: bool | None = Non
             f"Available offline: {_describe_available()}. Check the ticker symbol, or connect to the internet."
         )
     for i, (source, frame, note) in enumerate(sources):
-        if holds_range(frame, start_ts, end_ts, later=[f for _, f, _ in sources[i + 1:]]):
+        if _holds_range(frame, start_ts, end_ts, later=[f for _, f, _ in sources[i + 1:]]):
             return _select(frame, ticker, start_ts, end_ts, f"{source} ({failure}{note})")
     held = "; ".join(f"the {source.split(' (')[0]}" + (f" ({_cache_path(ticker)})" if source == _CACHED else "")
                      + f" holds {_holding(frame)}" for source, frame, _ in sources)
@@ -129,7 +129,7 @@ def load_prices(ticker: str, start=None, end=None, *, offline: bool | None = Non
     )
 
 
-def holds_range(frame: pd.DataFrame, start, end, later=()) -> bool:
+def _holds_range(frame: pd.DataFrame, start, end, later=()) -> bool:
     """Whether the price table ``frame`` has a row for every trading day from ``start`` to ``end`` (timestamps or None).
 
     Trading days are not listed anywhere, so a missing one shows as a stretch of more than ``LONGEST_CLOSURE_DAYS``
