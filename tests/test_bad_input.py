@@ -179,6 +179,17 @@ def test_discovery_finds_the_modules_and_enough_functions():
     assert len({case.id.split("[")[0] for case in ALL_CASES}) > 120
 
 
+def test_no_two_modules_of_utils_define_the_same_public_name():
+    """A name means one thing across the course (music's language model is ``build_melody_lstm``, 08's forecaster
+    ``build_forecaster``; notebook 06's vocabulary ``WordVocabulary``, 09's ``NoteVocabulary``), so a reader who meets
+    it in a notebook knows which contract it has."""
+    modules: dict[str, list[str]] = {}
+    for qualified, _ in public_callables():
+        module, name = qualified.split(".", 1)
+        modules.setdefault(name, []).append(module)
+    assert not {name: found for name, found in modules.items() if len(found) > 1}
+
+
 def test_the_reviewed_acceptances_are_cases_that_exist_and_few():
     assert set(ACCEPTED) <= {case.id for case in ALL_CASES}, set(ACCEPTED) - {case.id for case in ALL_CASES}
     assert len(REFUSED) >= 0.9 * len(ALL_CASES)

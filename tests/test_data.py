@@ -543,7 +543,6 @@ def test_windows_are_cut_in_one_place():
             text = path.read_text(encoding="utf-8")
             assert "sliding_window_view" not in text and "timeseries_dataset_from_array" not in text, path
     assert anomaly.window_arrays is window_arrays and forecasting.window_arrays is window_arrays
-    assert not hasattr(anomaly, "make_windows")  # its windows of KPIs + calendar features are anomaly.kpi_windows
     series = np.arange(30.0)
     np.testing.assert_allclose(anomaly.rolling_zscore(series, 4)[4:], 2.5 / np.sqrt(1.25))  # its past windows too
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.notebook_code import code_cells, notebook_namespace
+from tests.notebook_code import call_arguments, code_cells, notebook_namespace
 from utils import checks, rnn
 from utils.checks.rnn import check_toy_rnn_forward
 from utils.data import load_monthly_closes
@@ -58,10 +58,9 @@ def test_notebook_01_writes_the_keras_toy_rnn_in_a_cell_and_it_gives_the_numpy_n
 
 
 def test_notebook_01_draws_its_learning_curves_with_the_shared_helper():
-    cells = code_cells("01")
-    assert any("plots.plot_learning_curves(history" in cell for cell in cells)
-    inline = [cell for cell in cells if "ax.plot(" in cell and "history.history" in cell]
-    assert not inline, f"learning curves drawn inline: {inline[0][:120]!r}"
+    assert [args[0] for args in call_arguments("01", "plots.plot_learning_curves")] == ["history"]
+    inline = [args for args in call_arguments("01", "ax.plot") if "history.history" in " ".join(args)]
+    assert not inline, f"learning curves drawn inline: {inline}"
 
 
 def test_monthly_training_data_shapes_split_and_padding():

@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
+from tests.notebook_code import attributes_used, call_arguments, imported_from
 from utils import seq2seq as s2s
 from utils.checks import seq2seq as checks
 
@@ -100,7 +101,6 @@ def test_split_by_prompt_keeps_test_prompts_unseen():
 
 
 def test_vocabulary_layout_and_unknown_policy():
-    assert not hasattr(s2s, "Vocabulary")  # music.Vocabulary is another contract: the names tell them apart
     vocab = s2s.WordVocabulary.from_corpus([["b", "a", "b"], ["c", "b"]])
     assert vocab.tokens[:4] == list(s2s.SPECIALS) and vocab.tokens[4:] == ["b", "a", "c"]
     assert vocab.encode(["a", "c"]) == [5, 6]
@@ -429,12 +429,6 @@ def test_notebook_06_lays_out_the_pair_its_text_names():
 # --- the lesson's code is in the notebooks' sight ---------------------------------------------------------------------
 
 
-def _source(prefix: str) -> str:
-    from utils import ROOT
-
-    return next((ROOT / "notebooks" / "source").glob(f"{prefix}_*.py")).read_text(encoding="utf-8")
-
-
 def test_notebook_06_writes_the_wiring_and_the_decoding_loop_in_visible_saved_cells():
     """The encoder–decoder and the loop are 06's topic: written there (identical copies checked by test_saved_code)."""
     from tests.test_saved_code import SOURCES, saved_cells, top_level_definitions
@@ -443,20 +437,20 @@ def test_notebook_06_writes_the_wiring_and_the_decoding_loop_in_visible_saved_ce
     saved = {name for module, code in saved_cells(notebook) if module == "utils/seq2seq.py"
              for name in top_level_definitions(code)}
     assert {"training_model", "inference_models", "build_seq2seq", "run_decoder"} <= saved, saved
-    assert "s2s.build_seq2seq(" not in _source("06")  # 06 builds its translator with the function it shows
+    assert "build_seq2seq" not in attributes_used("06", "s2s")  # 06 builds its translator with the function it shows
 
 
 def test_notebook_07_reuses_06s_code_and_the_shared_learning_curve_plot():
-    source = _source("07")
-    assert "s2s.build_seq2seq(" in source and "s2s.run_decoder(" in source
-    assert "s2s.build_attention_seq2seq(" in source and "s2s.greedy_decode_batch(" in source
-    assert "plots.plot_learning_curves(model_curves" in source and "ax.plot(" not in source
+    used = set(attributes_used("07", "s2s"))
+    assert {"build_seq2seq", "run_decoder", "build_attention_seq2seq", "greedy_decode_batch"} <= used
+    assert [args[0] for args in call_arguments("07", "plots.plot_learning_curves")] == ["model_curves"]
+    assert not call_arguments("07", "ax.plot")
 
 
 def test_the_checkers_module_says_which_notebooks_it_checks():
     """Its docstring once said "notebook 06" while it also held 07's checker."""
     for prefix, checker in (("06", "check_run_decoder"), ("07", "check_apply_temperature")):
-        assert f"from utils.checks.seq2seq import {checker}" in _source(prefix)
+        assert imported_from(prefix).get(checker) == "utils.checks.seq2seq"
         assert prefix in checks.__doc__.splitlines()[0], checks.__doc__.splitlines()[0]
 
 
@@ -586,4 +580,4 @@ def test_notebook_06_writes_the_attention_wiring_in_visible_saved_cells():
     assert {"attention_training_model", "attention_inference_models", "build_attention_seq2seq"} <= saved, saved
     assert any(code.startswith("# Saved in utils/seq2seq.py: 07 reuses it") and "def build_attention_seq2seq" in code
                for code in cells)
-    assert "s2s.build_attention_seq2seq(" not in _source("06")
+    assert "build_attention_seq2seq" not in attributes_used("06", "s2s")
