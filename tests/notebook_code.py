@@ -91,3 +91,15 @@ def imported_from(number: str) -> dict[str, str]:
     """Name -> module of every ``from module import name`` in notebook ``number``'s code cells."""
     return {alias.asname or alias.name: node.module for node in _nodes(number)
             if isinstance(node, ast.ImportFrom) for alias in node.names}
+
+
+def assignments(number: str) -> dict[str, list[str]]:
+    """Name -> the values (as written) assigned to it at the top of notebook ``number``'s code cells, in order."""
+    found: dict[str, list[str]] = {}
+    for cell in code_cells(number):
+        for node in ast.parse(cell).body:
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        found.setdefault(target.id, []).append(ast.unparse(node.value))
+    return found

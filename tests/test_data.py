@@ -4,10 +4,8 @@ course's one windowing function (window_arrays) with the windows built on it."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,7 +15,8 @@ import pandas as pd
 import pytest
 
 import utils
-from utils import ROOT, data
+from tests import helpers
+from utils import data
 from utils.data import horizon_targets, make_windows, window_arrays
 
 
@@ -247,10 +246,7 @@ def test_monthly_closes_have_different_history_lengths():
 
 
 def _python(code: str) -> str:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=180)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout.strip().splitlines()[-1]
+    return helpers.last_line(helpers.python(code, timeout=180))
 
 
 _REAL_REQUEST = """
@@ -377,11 +373,9 @@ def silent_proxy(monkeypatch):
 
 
 def _run_python(code: str, env: dict, timeout: float = 60) -> tuple[str, float]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3", **env)
-    env.pop(data.OFFLINE_ENV, None)
+    """Run ``code`` online (no COURSE_OFFLINE) in a fresh interpreter; what it printed, and the seconds it took."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=timeout)
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = helpers.python(code, env={**env, data.OFFLINE_ENV: None}, timeout=timeout)
     return done.stdout + done.stderr, time.perf_counter() - started
 
 

@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
+from tests.helpers import output_text, solution
 from tests.notebook_code import attributes_used, call_arguments, imported_from
 from utils import seq2seq as s2s
 from utils.checks import seq2seq as checks
@@ -415,13 +416,7 @@ def test_temperature_checker_rejects_mistakes(wrong, hint, capsys):
 
 def test_notebook_06_lays_out_the_pair_its_text_names():
     """The teacher-forcing cell is meant to show 71 (*soixante et onze*); it once showed whatever pair came first."""
-    import json
-
-    from utils import ROOT
-
-    notebook = json.loads((ROOT / "notebooks" / "solutions" / "06_neural_machine_translation.ipynb").read_text("utf-8"))
-    outputs = ["".join(out.get("text", "")) for cell in notebook["cells"] if cell["cell_type"] == "code"
-               for out in cell.get("outputs", []) if "encoder_input:" in "".join(out.get("text", ""))]
+    outputs = [output_text(cell) for cell in solution("06").cells if "encoder_input:" in output_text(cell)]
     assert len(outputs) == 1, "expected one cell printing the three teacher-forcing arrays"
     assert "'seventy'" in outputs[0] and "'soixante', 'et', 'onze'" in outputs[0], outputs[0]
 
