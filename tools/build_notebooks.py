@@ -223,17 +223,19 @@ def build(source: Path, order: list[Path]) -> tuple[nbformat.NotebookNode, nbfor
 def execute(nb: nbformat.NotebookNode, cwd: Path, name: str = "a solution notebook") -> float:
     """Run every cell top to bottom in a fresh kernel, storing outputs; returns the seconds it took.
 
-    The kernel runs with strict checks (``utils.checks.STRICT_ENV``): a solution failing its own check stops the build.
+    The kernel runs with strict checks (``utils.checks.STRICT_ENV``) and strict claims (``utils.course``): a solution
+    failing its own check, or a claim of the text that does not hold, stops the build.
     It does not inherit MPLBACKEND: with it set (CI exports MPLBACKEND=Agg), Jupyter's inline backend is not used,
     plt.show() displays nothing, and the solution would be stored without its figures.
     """
     from nbclient import NotebookClient
 
     from utils.checks import strict_env
+    from utils.course import STRICT_CLAIMS_ENV
 
     started = time.perf_counter()
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
-    env = {key: value for key, value in strict_env(name).items() if key != "MPLBACKEND"}
+    env = {key: value for key, value in strict_env(name).items() if key != "MPLBACKEND"} | {STRICT_CLAIMS_ENV: "1"}
     client.execute(env=env)
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
     for cell in nb.cells:
