@@ -130,6 +130,38 @@ def is_checked(cell) -> bool:
     return CHECK_TAG in cell.get("metadata", {}).get("tags", [])
 
 
+EXERCISE_HEADING = re.compile(r"^(#{2,4}) Exercise (\d+)\b.*$", flags=re.M)
+#: The line ``annotate_exercises`` writes under an exercise heading (its numbers are declared facts, not results).
+EXERCISE_NOTE = re.compile(r"^\*(?:Optional · about|About) \d+ minutes · \d+ points?\.\* When graded, .*$", flags=re.M)
+
+
+def annotate_exercises(markdown: str, notebook: str) -> str:
+    """Add, under each exercise heading, the line that says its time, its points and how it is graded.
+
+    The numbers come from the exercise's declaration (``utils.checks.exercises``), the one place they are written; a
+    heading with no declared exercise is an error that says where to declare it.
+    """
+    from utils.checks import exercises
+
+    declared = {ex.number: ex for ex in exercises(notebook)}
+
+    def line(match: re.Match) -> str:
+        number = int(match.group(2))
+        if number not in declared:
+            raise ValueError(f"notebook {notebook}: the heading {match.group(0).strip()!r} has no exercise declared "
+                             f"for it: add @exercise('Exercise {number} · ...', notebook='{notebook}', ...) to its "
+                             "checker in utils/checks/")
+        ex = declared[number]
+        names = " and ".join(f"`{name}`" for name in ex.answer)
+        kind = "Optional · about" if ex.optional else "About"
+        return (f"{match.group(0)}\n\n*{kind} {ex.minutes} minutes · {ex.points} point"
+                f"{'s' if ex.points != 1 else ''}.* When graded, {names} is run again on fresh cases, away from this "
+                "notebook: only the code of its own cell counts (it may use the setup cell's imports and your "
+                "answers to earlier exercises).")
+
+    return EXERCISE_HEADING.sub(line, markdown)
+
+
 def nav_cell(order: list[Path], index: int, student: bool, where: str) -> nbformat.NotebookNode:
     """Previous / index / next links plus a Colab badge for this notebook, in both versions' folder layout."""
     name = order[index].with_suffix(".ipynb").name
@@ -197,6 +229,8 @@ def build(source: Path, order: list[Path]) -> tuple[nbformat.NotebookNode, nbfor
                 cells.append(bootstrap_cell())
                 bootstrapped = True
             text = cell.source
+            if cell.cell_type == "markdown":
+                text = annotate_exercises(text, source.name[:2])
             tags = list(cell.metadata.get("tags", []))
             if student:
                 text = stub_out(text, markdown=cell.cell_type == "markdown")
