@@ -165,7 +165,7 @@ BY_HAND = [
 def keras_toy_rnn(xs, w1, b1, w2, w3, b2):
     """The toy RNN as Keras computes it: SimpleRNN(1, ReLU) with these weights, then Dense(1) on the last step.
 
-    Built here from Keras' own layers (not from utils.rnn), in float64: an answer no fault of the reference can move.
+    Built here from Keras' own layers (not from utils.rnn), in float64: values no fault of the reference can move.
     """
     import keras
 
@@ -180,18 +180,36 @@ def keras_toy_rnn(xs, w1, b1, w2, w3, b2):
     return np.asarray(hs)[0, :, 0], float(np.asarray(prediction)[0, 0])
 
 
+def written_in_this_test(xs, w1, b1, w2, w3, b2):
+    """The forward pass as a student writes it, here rather than taken from utils.rnn."""
+    hidden, h = [], 0.0
+    for x in xs:
+        h = max(0.0, w1 * x + w2 * h + b1)
+        hidden.append(h)
+    return np.array(hidden), w3 * hidden[-1] + b2
+
+
 @pytest.mark.parametrize("xs, weights, hidden, prediction", BY_HAND)
-def test_hand_worked_cases_agree_with_keras_and_the_reference(xs, weights, hidden, prediction):
-    for forward in (keras_toy_rnn, rnn.toy_rnn_forward):
+def test_hand_worked_cases_agree_with_keras_this_tests_answer_and_the_reference(xs, weights, hidden, prediction):
+    for forward in (keras_toy_rnn, written_in_this_test, rnn.toy_rnn_forward):
         got_hidden, got_prediction = forward(np.array(xs), **weights)
         np.testing.assert_allclose(got_hidden, hidden, atol=1e-12)
         assert got_prediction == pytest.approx(prediction, abs=1e-12)
 
 
-def test_the_check_accepts_keras_own_simple_rnn(capsys):
-    """The check compares with the reference on its own cases; Keras' answer passing them all means those expected
-    values are right, whatever the reference does."""
-    assert check_toy_rnn_forward(keras_toy_rnn) is True, capsys.readouterr().out
+def test_this_tests_answer_is_keras_simple_rnn_on_random_weights_and_lengths():
+    rng = np.random.default_rng(3)
+    for length in (1, 5, 12):
+        weights = dict(zip(["w1", "b1", "w2", "w3", "b2"], rng.normal(size=5), strict=True))
+        xs = rng.normal(size=length)
+        for got, want in zip(written_in_this_test(xs, **weights), keras_toy_rnn(xs, **weights), strict=True):
+            np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+def test_the_check_accepts_an_answer_that_does_not_come_from_the_reference(capsys):
+    """The check compares with the reference on its cases (fresh ones each run); an answer pinned to Keras passing
+    them means the check's expected values are right, whatever the reference does."""
+    assert check_toy_rnn_forward(written_in_this_test) is True, capsys.readouterr().out
 
 
 def test_hidden_as_a_list_is_rejected_because_later_cells_compare_it_as_an_array(capsys):
