@@ -144,7 +144,8 @@ def _accepting(reason: str, *names: str) -> dict[str, str]:
 ACCEPTED = {
     **_accepting("a record (dataclass) of what the course's functions return: it holds what it is given, and the "
                  "functions that make one check their input", "anomaly.Anomaly[*]", "anomaly.CellNetwork[*]",
-                 "forecasting.Experiment[*]", "seq2seq.Seq2Seq[*]", "seq2seq.AttentionSeq2Seq[*]"),
+                 "course.Interval[*]", "course.Runs[*]", "forecasting.Experiment[*]", "seq2seq.Seq2Seq[*]",
+                 "seq2seq.AttentionSeq2Seq[*]"),
     **_accepting("a record whose kind is checked where it is used: fit() refuses an unknown kind with the fix",
                  "forecasting.Scaler[*]"),
     **_accepting("a switch: any value reads as Python's `if offline:` does; None asks the environment",

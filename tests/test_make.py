@@ -55,7 +55,7 @@ def test_lab_allows_root_exactly_when_running_as_root():
 
 def test_unit_tests_need_only_the_environment():
     commands = dry_run("unit")
-    for slow in ("tools.slides", "apt-get", "npm", "chromium"):
+    for slow in ("tools.slides", "tools.book", "npm", "chromium"):
         assert slow not in commands, f"`make unit` runs {slow!r}: it belongs to `make browser-tests`"
     (run,) = pytest_runs(commands)
     assert run[3:6] == ["tests", "-m", "not browser"], run
