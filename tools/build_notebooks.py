@@ -238,29 +238,7 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, name: str = "a solution notebo
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
-        if cell.cell_type == "code":
-            cell.outputs = [o for o in map(_without_native_logs, cell.outputs) if o is not None]
     return time.perf_counter() - started
-
-
-_NATIVE_LOG = re.compile(
-    r"^(WARNING: All log messages before absl::InitializeLog\(\)|[IWE]\d{4} \d\d:\d\d:\d+\.\d+ |To enable the following"
-    r" instructions: .*rebuild TensorFlow)"
-)
-
-
-def _without_native_logs(output):
-    """Drop TensorFlow's C++ start-up log lines (timestamps, "GPU will not be used") from stored stderr outputs.
-
-    They differ on every run and machine and teach nothing; any other stderr text (real warnings) is kept.
-    """
-    if output.get("output_type") != "stream" or output.get("name") != "stderr":
-        return output
-    kept = [line for line in output["text"].splitlines(keepends=True) if not _NATIVE_LOG.match(line)]
-    if not "".join(kept).strip():
-        return None
-    output["text"] = "".join(kept)
-    return output
 
 
 def fingerprint(nb: nbformat.NotebookNode) -> str:
