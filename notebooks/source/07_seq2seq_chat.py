@@ -353,6 +353,8 @@ plots.show(fig, alt="Two line charts, one per chat model (plain encoder–decode
                     "cross-entropy per epoch for training (with teacher forcing) and for validation (unseen prompts), "
                     "with a dashed line for the unigram baseline on validation. Notice that in both the validation "
                     "loss gets below the unigram baseline while the training loss falls further.")
+
+# %% tags=["nbval-ignore-output"]
 for name, model_curves in [("plain", curves), ("attention", attention_curves)]:
     print(f"{name}: lowest validation loss at epoch {int(np.argmin(model_curves['val_loss'])) + 1} "
           f"of {len(model_curves['val_loss'])}")
