@@ -1,8 +1,8 @@
 """TensorFlow's log stays out of a student's notebook, and everything else still reaches it (``utils/tf_log.py``).
 
 The main test starts a real kernel as JupyterLab does (jupyter_client's KernelManager, the project's kernel), runs what
-the notebooks run (``import utils``, TensorFlow, ``course.setup``, a ``tf.data`` pipeline, an LSTM fit, a prediction)
-and collects the kernel's ``stream`` messages on stderr: none may arrive, while the filter's own count shows that the
+the notebooks run (``import utils``, TensorFlow, ``course.setup``, a ``tf.data`` pipeline, an LSTM fit, a prediction,
+matplotlib's load-dependent legend warning) and collects the kernel's ``stream`` messages on stderr: none may arrive, while the filter's own count shows that the
 noise was really produced and dropped. Then an unknown line written to the native stderr (file descriptor 2, from
 Python and from C), a Python warning and a print to ``sys.stderr`` must all arrive.
 """
@@ -94,6 +94,8 @@ model = keras.Sequential([keras.Input((5, 1)), keras.layers.LSTM(4), keras.layer
 model.compile("adam", "mse")
 model.fit(np.ones((64, 5, 1)), np.zeros((64, 1)), epochs=1, verbose=0)
 prediction = model.predict(np.ones((4, 5, 1)), verbose=0)
+import warnings  # what matplotlib says when its search for a legend's place took over 1 s (a loaded machine's figure)
+warnings.warn('Creating legend with loc="best" can be slow with large amounts of data.', UserWarning)
 """
 #: Each must reach the notebook: (code, text that must arrive on stderr).
 PASSED_ON = [

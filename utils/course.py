@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from utils import env_flag
 
 QUICK_ENV = "COURSE_QUICK"
@@ -27,7 +29,8 @@ def setup(seed: int = 42) -> None:
 
     Seeds Python, NumPy and TensorFlow (``keras.utils.set_random_seed``), asks TensorFlow for deterministic ops and
     for errors only in its Python log, and sets a modest figure size and dpi so stored outputs stay small on GitHub,
-    and the colour-blind-safe line colours (``utils.plots.COLOUR_CYCLE``).
+    and the colour-blind-safe line colours (``utils.plots.COLOUR_CYCLE``); matplotlib's load-dependent note on slow
+    legend placement is not shown.
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, such as 42, not {seed!r}")
@@ -45,6 +48,9 @@ def setup(seed: int = 42) -> None:
 
     plt.rcParams.update({"figure.figsize": (7, 3.5), "figure.dpi": 80, "axes.grid": True, "grid.alpha": 0.3,
                          "axes.prop_cycle": COLOUR_CYCLE})
+    # matplotlib times its search for a legend's best place and warns when it took over a second of wall time, which
+    # a busy laptop reaches with the course's small figures: a note on the machine's load, not on the plot.
+    warnings.filterwarnings("ignore", message='Creating legend with loc="best" can be slow', category=UserWarning)
 
 
 def claim(statement: str, holds: bool) -> bool:
