@@ -2,9 +2,10 @@
 
 The main test starts a real kernel as JupyterLab does (jupyter_client's KernelManager, the project's kernel), runs what
 the notebooks run (``import utils``, TensorFlow, ``course.setup``, a ``tf.data`` pipeline, an LSTM fit, a prediction,
-matplotlib's load-dependent legend warning) and collects the kernel's ``stream`` messages on stderr: none may arrive, while the filter's own count shows that the
-noise was really produced and dropped. Then an unknown line written to the native stderr (file descriptor 2, from
-Python and from C), a Python warning and a print to ``sys.stderr`` must all arrive.
+matplotlib's load-dependent legend warning) and collects the kernel's ``stream`` messages on stderr: none may arrive,
+while the filter's own count shows that the noise was really produced and dropped. Then an unknown line written to the
+native stderr (file descriptor 2, from Python and from C), a Python warning and a print to ``sys.stderr`` must all
+arrive.
 """
 
 from __future__ import annotations
