@@ -150,7 +150,7 @@ def test_stored_outputs_carry_no_tensorflow_log_warnings(path):
 def test_stored_outputs_show_no_stderr(path):
     """The builder stores what the kernel sends, unfiltered; utils/tf_log.py keeps TensorFlow's harmless C++ lines out
     at the source. So a stderr block stored here is one a student sees in red too: remove its cause."""
-    for cell in _read(path).cells:
+    for cell in read_notebook(path).cells:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             assert output.get("name") != "stderr", f"{path.name} cell {cell.id} stores stderr: {output['text'][:300]}"
 
