@@ -11,7 +11,8 @@ Headless Chromium (tests/browser.py, network blocked beyond loopback) opens each
 "Run All Cells" command, waits for the kernel, and reads the notebook model. The tests then check what a student sees:
 every code cell ran, no error and no stderr output at all, the widgets of 02 and 03 redraw their figure when a slider
 moves under the keyboard, 09's audio players are in the page, and ``progress()`` lists every exercise as not done. One
-screenshot per notebook goes to ``build/jupyterlab/``. `make browser-tests` runs these tests.
+screenshot per notebook goes to ``build/jupyterlab/`` (see ``showcase`` for the cell it shows). `make browser-tests`
+runs these tests; without Chromium they are skipped with the command that installs it.
 """
 
 from __future__ import annotations
@@ -394,6 +395,13 @@ def test_every_audio_player_is_in_the_page_and_loads(runs, name):
 @names
 def test_page_sends_no_request_off_the_machine(runs, name):
     assert the(runs, name).remote_requests == []
+
+
+@browser
+@names
+def test_page_logs_no_console_error(runs, name):
+    """An output or a widget that fails to render logs an error (the Colab badge cannot load: no network here)."""
+    assert [error for error in the(runs, name).console_errors if COLAB_BADGE not in error] == []
 
 
 @browser
