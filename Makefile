@@ -22,7 +22,7 @@ COLAB_PYTHON      ?= $(firstword $(foreach p,python3.13 $(wildcard $(shell pyenv
                        $(shell $(p) -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && echo $(p))))
 
 .PHONY: venv venv-colab lab test unit browser-tests nbval-solutions nbval-students nbval-colab notebooks \
-        check-notebooks slides browser book clean
+        check-notebooks slides browser book clean seeds
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -82,6 +82,18 @@ nbval-colab: $(COLAB_STAMP)
 	@$(COLAB_VENV)/bin/python -c "$$COLAB_VERSIONS"
 	COURSE_TIMINGS=build/timings-colab.json COURSE_DATA_HOME="$$(mktemp -d)" \
 	  $(COLAB_VENV)/bin/python -m pytest $(NBVAL) notebooks/solutions/
+
+## Every notebook again with other seeds: the student versions in full mode (exercises left undone) with the
+## notebooks' own seeds, then solutions and student versions with the seeds shifted (COURSE_SEED_SHIFT=1, then 2).
+## Outputs are not compared (the numbers move with the seeds); a claim of the text that does not hold fails the run.
+SHIFTS ?= 1 2
+seeds: $(STAMP)
+	COURSE_TIMINGS=build/timings-students-full.json COURSE_DATA_HOME="$$(mktemp -d)" \
+	  $(PY) -m pytest $(NBVAL) notebooks/*.ipynb
+	for shift in $(SHIFTS); do \
+	  COURSE_SEED_SHIFT=$$shift COURSE_TIMINGS=build/timings-seed$$shift.json COURSE_DATA_HOME="$$(mktemp -d)" \
+	    $(PY) -m pytest $(NBVAL) notebooks/solutions/ notebooks/*.ipynb || exit 1; \
+	done
 
 ## Regenerate student + solution notebooks from notebooks/source/ and execute the solutions (make notebooks NB=01)
 notebooks: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from utils import checks
 
@@ -81,3 +82,136 @@ def test_as_array_reads_numbers_and_refuses_the_rest():
     assert checks.as_array([1, 2]).tolist() == [1.0, 2.0]
     for odd in (None, "12", (x for x in [1.0]), [[1.0], [1.0, 2.0]], object()):
         assert checks.as_array(odd) is None
+
+
+# --- the registry, progress(), references, hints, fresh cases and the grader's dispatch ------------------------------
+
+
+@pytest.fixture
+def demo_exercises():
+    """Two exercises of a notebook "00" that exists only in these tests; removed from the registry afterwards."""
+    from utils import rnn
+
+    @checks.exercise("Exercise 1 · relu", notebook="00", answer="relu", reference="utils.rnn:relu", points=2,
+                     minutes=5)
+    def check_relu(fn, report):
+        for x in (-2.0, 0.0, 3.0, *report.rng.normal(size=3)):
+            got, error = checks.call(fn, x)
+            if error or not checks.close(got, max(x, 0.0)):
+                report.fail(f"relu({x:.3f})", expected=max(x, 0.0), got=got, hint="negative inputs must give 0",
+                            show="return max(x, 0.0)")
+
+    @checks.exercise("Exercise 2 · add fractions", notebook="00", answer="add", reference="utils.rnn:relu",
+                     points=1, minutes=5, forbid=("fractions:Fraction",), optional=True)
+    def check_add(fn, report):
+        got, error = checks.call(fn, 1, 2, 1, 3)
+        if error or got != (5, 6):
+            report.fail("1/2 + 1/3", expected=(5, 6), got=got)
+
+    checks.reset()
+    yield rnn, check_relu, check_add
+    for key in ("00.1", "00.2"):
+        checks._REGISTRY.pop(key, None)
+    checks.reset()
+
+
+def test_progress_lists_every_exercise_of_the_notebook_even_unchecked_ones(demo_exercises, capsys):
+    _, check_relu, _ = demo_exercises
+    checks.set_notebook("00")
+    assert checks.progress() == {"Exercise 1 · relu": "not done", "Exercise 2 · add fractions (optional)": "not done"}
+    check_relu(lambda x: max(x, 0.0))
+    assert checks.progress()["Exercise 1 · relu"] == "done"
+    assert "⏳ not done   Exercise 2 · add fractions (optional)" in capsys.readouterr().out
+
+
+def test_strict_progress_fails_on_an_exercise_whose_check_was_deleted(demo_exercises, monkeypatch):
+    _, check_relu, _ = demo_exercises
+    checks.set_notebook("00")
+    check_relu(lambda x: max(x, 0.0))
+    monkeypatch.setenv(checks.STRICT_ENV, "00_demo.ipynb")
+    with pytest.raises(checks.SolutionCheckFailed, match="Exercise 2 · add fractions"):
+        checks.progress()
+
+
+def test_an_answer_that_calls_the_reference_is_not_accepted_however_it_reaches_it(demo_exercises, capsys):
+    rnn, check_relu, check_add = demo_exercises
+    alias = rnn.relu
+    assert check_relu(lambda x: float(np.maximum(x, 0.0))) is True
+    for cheat in (lambda x: rnn.relu(x), lambda x: alias(x), lambda x: checks.resolve("utils.rnn:relu")(x)):
+        assert check_relu(cheat) is False
+        assert "your answer calls utils.rnn.relu, which already computes" in capsys.readouterr().out
+    from fractions import Fraction
+
+    def add_with_the_library(a, b, c, d):
+        total = Fraction(a, b) + Fraction(c, d)
+        return total.numerator, total.denominator
+
+    assert check_add(add_with_the_library) is False
+    assert "calls fractions.Fraction" in capsys.readouterr().out
+    assert check_add(lambda a, b, c, d: (5, 6)) is True  # no forbidden call (the check itself is weak on purpose)
+
+
+def test_the_first_failure_names_the_fault_and_the_worked_step_waits(demo_exercises, capsys):
+    _, check_relu, _ = demo_exercises
+    checks.set_notebook("00")
+    check_relu(lambda x: x)
+    first = capsys.readouterr().out
+    assert "likely fault: negative inputs must give 0" in first and "return max" not in first
+    assert "`hint()` shows a worked step" in first
+    checks.hint()
+    assert "return max(x, 0.0)" in capsys.readouterr().out
+    check_relu(lambda x: x)
+    assert "a worked step: return max(x, 0.0)" in capsys.readouterr().out  # the second failing try shows it
+
+
+def test_fresh_cases_differ_between_runs_unless_the_grader_fixes_them(demo_exercises):
+    seen = []
+
+    @checks.exercise("Demo · record")
+    def check_record(fn, report):
+        seen.append(report.rng.normal())
+
+    check_record(None)
+    check_record(None)
+    assert seen[0] != seen[1]
+    with checks.remote(lambda *a: checks.Outcome(result=1.0), case_seed=7):
+        check_record(None)
+        check_record(None)
+    assert seen[2] == seen[3]
+
+
+def test_the_graders_dispatch_receives_every_call_and_its_outcome_counts(demo_exercises, capsys):
+    _, check_relu, _ = demo_exercises
+    calls = []
+
+    def dispatch(fn, args, kwargs, report):
+        calls.append((fn, args))
+        return checks.Outcome(error="NotImplementedError: (line 2 of your code)", not_implemented=True)
+
+    with checks.remote(dispatch):
+        assert check_relu("the student's relu, in another process") is False
+    assert len(calls) == 6 and all(fn == "the student's relu, in another process" for fn, _ in calls)
+    assert "not done yet" in capsys.readouterr().out
+    with checks.remote(lambda fn, args, kwargs, report: checks.Outcome(result=0.0, references=["utils.rnn.relu"])):
+        assert check_relu("remote") is False
+    assert "your answer calls utils.rnn.relu" in capsys.readouterr().out
+
+
+def test_use_reference_if_needed_takes_the_reference_from_the_checker(demo_exercises):
+    rnn, check_relu, _ = demo_exercises
+
+    def mine(x):
+        return x
+
+    assert checks.use_reference_if_needed(mine, True, check_relu) is mine
+    assert checks.use_reference_if_needed(mine, False, check_relu) is rnn.relu
+    with pytest.raises(ValueError, match="takes the exercise's checker"):
+        checks.use_reference_if_needed(mine, False, rnn.relu)
+
+
+def test_every_registered_exercise_is_complete_and_its_references_resolve():
+    declared = checks.exercises()
+    assert len({ex.key for ex in declared}) == len(declared) >= 17
+    for ex in declared:
+        assert ex.points > 0 and ex.minutes > 0 and ex.answer, ex
+        assert checks.forbidden_codes(ex), f"{ex.key}: its reference has no code to watch"

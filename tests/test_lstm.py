@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from keras import ops
 
+from tests.answers import as_student
 from tests.notebook_code import code_cells, defined_names, notebook_namespace
 from utils import lstm
 from utils.checks.lstm import check_lstm_cell_class, check_lstm_cell_step, check_lstm_forward, check_lstm_param_count
@@ -147,6 +148,11 @@ def test_recall_task_targets_are_the_marked_values():
     np.testing.assert_allclose(ys[:, 0], xs[np.arange(50), np.argmax(xs[:, :, 1], axis=1), 0])
 
 
+# Right answers as a student would write them: the checkers refuse the reference itself (tests/answers.py).
+student_step, student_forward = as_student(lstm.lstm_cell_step), as_student(lstm.lstm_forward)
+StudentCell = as_student(lstm.ReferenceLSTMCell)
+
+
 # --- wrong implementations of one step -------------------------------------------------------------------------------
 
 
@@ -199,7 +205,7 @@ WRONG_STEPS = {
 
 def test_step_check_accepts_a_float32_implementation(capsys):
     def in_float32(*args):
-        return lstm.lstm_cell_step(*(np.asarray(a, dtype="float32") for a in args))
+        return student_step(*(np.asarray(a, dtype="float32") for a in args))
 
     assert check_lstm_cell_step(in_float32) is True  # right maths in single precision is still right
     assert "✅" in capsys.readouterr().out
@@ -216,7 +222,7 @@ def test_step_check_says_not_done(capsys):
 # --- wrong implementations of the loop -------------------------------------------------------------------------------
 
 
-def _loop(xs, h0, c0, W, U, b, *, step=lstm.lstm_cell_step, carry=True, carry_c=True, collect="h", order="ok",
+def _loop(xs, h0, c0, W, U, b, *, step=student_step, carry=True, carry_c=True, collect="h", order="ok",
           reverse=False, stack_axis=1, first_state=False, off_by_one=False):
     h, c, hs = h0, c0, []
     times = list(range(xs.shape[1]))
@@ -237,18 +243,18 @@ def _loop(xs, h0, c0, W, U, b, *, step=lstm.lstm_cell_step, carry=True, carry_c=
 def _batch_index_loop(xs, h0, c0, W, U, b):
     h, c, hs = h0, c0, []
     for t in range(xs.shape[1]):
-        h, c = lstm.lstm_cell_step(xs[t], h, c, W, U, b)
+        h, c = student_step(xs[t], h, c, W, U, b)
         hs.append(h)
     return np.stack(hs, axis=1), h, c
 
 
 def _first_example_only(xs, h0, c0, W, U, b):
-    hs, h, c = lstm.lstm_forward(xs[:1], h0[:1], c0[:1], W, U, b)
+    hs, h, c = student_forward(xs[:1], h0[:1], c0[:1], W, U, b)
     return hs[0], h[0], c[0]
 
 
 def _in_place_loop(xs, h0, c0, W, U, b):
-    hs, h, c = lstm.lstm_forward(xs, h0, c0, W, U, b)
+    hs, h, c = student_forward(xs, h0, c0, W, U, b)
     h0[...] = h
     return hs, h, c
 
@@ -259,13 +265,13 @@ WRONG_LOOPS = {
     "hs collects c": (lambda *a: _loop(*a, collect="c"), "hs collects the cell states"),
     "(c_T, h_T) swapped": (lambda *a: _loop(*a, order="swapped"), "(c_T, h_T) came back in the wrong order"),
     "time-major hs": (lambda *a: _loop(*a, stack_axis=0), "hs has time first"),
-    "list not stacked": (lambda *a: (list(np.swapaxes(lstm.lstm_forward(*a)[0], 0, 1)),) + lstm.lstm_forward(*a)[1:],
+    "list not stacked": (lambda *a: (list(np.swapaxes(student_forward(*a)[0], 0, 1)),) + student_forward(*a)[1:],
                          "np.stack(hs, axis=1)"),  # with T = batch = 1 it is the type that shows, else the axis
     "hs starts at h0": (lambda *a: _loop(*a, off_by_one=True), "hs starts with h0"),
     "read backwards": (lambda *a: _loop(*a, reverse=True), "read backwards"),
     "indexes the batch axis": (_batch_index_loop, "time is axis 1"),
     "final states of step 1": (lambda *a: _loop(*a, first_state=True), "from the first step"),
-    "returns two things": (lambda *a: lstm.lstm_forward(*a)[:2], "return three things"),
+    "returns two things": (lambda *a: student_forward(*a)[:2], "return three things"),
     "buggy step inside": (lambda *a: _loop(*a, step=WRONG_STEPS["forget gate ignored"][0]),
                           "in the step: forget gate ignored"),
     "batch dropped": (_first_example_only, "batch dimension is not handled"),
@@ -334,9 +340,9 @@ WRONG_CELLS = {
 # --- every checker, both ways ----------------------------------------------------------------------------------------
 
 RIGHT_ANSWERS = {
-    "step: the reference": (check_lstm_cell_step, lstm.lstm_cell_step),
-    "loop: the reference": (check_lstm_forward, lstm.lstm_forward),
-    "cell: the reference": (check_lstm_cell_class, lstm.ReferenceLSTMCell),
+    "step: the reference": (check_lstm_cell_step, student_step),
+    "loop: the reference": (check_lstm_forward, student_forward),
+    "cell: the reference": (check_lstm_cell_class, StudentCell),
     "cell: the students' skeleton done right": (check_lstm_cell_class, _cell_class()),
 }
 WRONG_ANSWERS = {
@@ -362,12 +368,12 @@ def test_checks_reject_typical_mistakes_with_their_hint(name, capsys):
     assert "❌" in out
 
 
-class _RaisesOops(lstm.ReferenceLSTMCell):
+class _RaisesOops(StudentCell):
     def call(self, inputs, states):
         raise ValueError("oops")
 
 
-class _ReturnsNone(lstm.ReferenceLSTMCell):
+class _ReturnsNone(StudentCell):
     def call(self, inputs, states):
         return None
 
@@ -387,7 +393,7 @@ def test_cell_class_shape_errors_still_get_the_shape_hint(capsys):
     assert check_lstm_cell_class(WRONG_CELLS["kernel transposed"][0]) is False
     capsys.readouterr()
 
-    class MatmulMismatch(lstm.ReferenceLSTMCell):
+    class MatmulMismatch(StudentCell):
         def call(self, inputs, states):
             return ops.matmul(inputs, ops.transpose(self.kernel)), states
 
@@ -397,11 +403,11 @@ def test_cell_class_shape_errors_still_get_the_shape_hint(capsys):
 
 def test_step_and_loop_answers_as_lists_are_rejected_because_later_cells_index_arrays(capsys):
     def step_lists(*args):
-        h_t, c_t = lstm.lstm_cell_step(*args)
+        h_t, c_t = student_step(*args)
         return h_t.tolist(), c_t.tolist()
 
     def forward_lists(*args):
-        return tuple(part.tolist() for part in lstm.lstm_forward(*args))
+        return tuple(part.tolist() for part in student_forward(*args))
 
     assert check_lstm_cell_step(step_lists) is False
     out = capsys.readouterr().out
@@ -429,8 +435,8 @@ WRONG_COUNTS = {
 
 
 def test_param_count_check_both_ways(capsys):
-    assert check_lstm_param_count(lstm.parameter_count) is True
-    assert check_lstm_param_count(lambda d, u: float(lstm.parameter_count(d, u))) is True
+    assert check_lstm_param_count(as_student(lstm.parameter_count)) is True
+    assert check_lstm_param_count(lambda d, u: float(as_student(lstm.parameter_count)(d, u))) is True
     for fn, hint in WRONG_COUNTS.values():
         assert check_lstm_param_count(fn) is False
         out = capsys.readouterr().out

@@ -33,7 +33,7 @@ import nbformat
 import pytest
 
 from tools import readme
-from tools.build_notebooks import CHECK_TAG, SOLUTIONS, is_checked, sources
+from tools.build_notebooks import CHECK_TAG, EXERCISE_NOTE, SOLUTIONS, is_checked, sources
 from utils import ROOT
 
 SOLUTION = sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb"))
@@ -80,6 +80,7 @@ def _output_text(cell) -> str:
 def _prose(markdown: str) -> str:
     """Markdown without what is not read as a number: comments, link targets, URLs, formula sub/superscripts."""
     text = re.sub(r"<!--.*?-->", " ", markdown, flags=re.S)
+    text = EXERCISE_NOTE.sub(" ", text)  # time and points of an exercise: declared with it, in utils/checks
     text = re.sub(r"\]\([^)]*\)", "]", text)
     text = re.sub(r"https?://\S+|arXiv:\s?\S+", " ", text, flags=re.I)
     text = re.sub(r"[_^]\{[^}]*\}|[_^]-?\w+", " ", text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.answers import as_student
 from tests.notebook_code import code_cells, notebook_namespace
 from utils import checks, rnn
 from utils.checks.rnn import check_toy_rnn_forward
@@ -141,7 +142,7 @@ def not_done(xs, w1, b1, w2, w3, b2):
 
 
 def test_reference_passes(capsys):
-    assert check_toy_rnn_forward(rnn.toy_rnn_forward) is True
+    assert check_toy_rnn_forward(as_student(rnn.toy_rnn_forward)) is True
     assert "correct" in capsys.readouterr().out
 
 
@@ -223,7 +224,7 @@ def test_typical_mistakes_are_rejected_with_their_hint(capsys, wrong, hint):
 def test_not_done_says_so_and_reference_takes_over(capsys):
     assert check_toy_rnn_forward(not_done) is False
     assert "not done yet" in capsys.readouterr().out
-    assert checks.use_reference_if_needed(not_done, False, rnn.toy_rnn_forward) is rnn.toy_rnn_forward
+    assert checks.use_reference_if_needed(not_done, False, check_toy_rnn_forward) is rnn.toy_rnn_forward
     assert checks.progress()["Exercise 1 · toy RNN forward pass"] == "not done"
 
 

@@ -130,6 +130,38 @@ def is_checked(cell) -> bool:
     return CHECK_TAG in cell.get("metadata", {}).get("tags", [])
 
 
+EXERCISE_HEADING = re.compile(r"^(#{2,4}) Exercise (\d+)\b.*$", flags=re.M)
+#: The line ``annotate_exercises`` writes under an exercise heading (its numbers are declared facts, not results).
+EXERCISE_NOTE = re.compile(r"^\*(?:Optional · about|About) \d+ minutes · \d+ points?\.\* When graded, .*$", flags=re.M)
+
+
+def annotate_exercises(markdown: str, notebook: str) -> str:
+    """Add, under each exercise heading, the line that says its time, its points and how it is graded.
+
+    The numbers come from the exercise's declaration (``utils.checks.exercises``), the one place they are written; a
+    heading with no declared exercise is an error that says where to declare it.
+    """
+    from utils.checks import exercises
+
+    declared = {ex.number: ex for ex in exercises(notebook)}
+
+    def line(match: re.Match) -> str:
+        number = int(match.group(2))
+        if number not in declared:
+            raise ValueError(f"notebook {notebook}: the heading {match.group(0).strip()!r} has no exercise declared "
+                             f"for it: add @exercise('Exercise {number} · ...', notebook='{notebook}', ...) to its "
+                             "checker in utils/checks/")
+        ex = declared[number]
+        names = " and ".join(f"`{name}`" for name in ex.answer)
+        kind = "Optional · about" if ex.optional else "About"
+        return (f"{match.group(0)}\n\n*{kind} {ex.minutes} minutes · {ex.points} point"
+                f"{'s' if ex.points != 1 else ''}.* When graded, {names} is run again on fresh cases, away from this "
+                "notebook: only the code of its own cell counts (it may use the setup cell's imports and your "
+                "answers to earlier exercises).")
+
+    return EXERCISE_HEADING.sub(line, markdown)
+
+
 def nav_cell(order: list[Path], index: int, student: bool, where: str) -> nbformat.NotebookNode:
     """Previous / index / next links plus a Colab badge for this notebook, in both versions' folder layout."""
     name = order[index].with_suffix(".ipynb").name
@@ -173,6 +205,23 @@ if "google.colab" in sys.modules:
     return cell
 
 
+OPTIONAL_HEADING = re.compile(r"^(#{2,3}) .*\(optional\)\s*$")
+
+
+def optional_cells(cells: list) -> list[bool]:
+    """For each cell, whether it belongs to an optional section: one whose heading ends with "(optional)", up to the
+    next heading of the same or a higher level. The rest is the notebook's core path (what a class slot covers)."""
+    flags, open_level = [], None
+    for cell in cells:
+        if cell.cell_type == "markdown":
+            heading = re.match(r"^(#{1,6}) ", cell.source.lstrip())
+            if heading and (open_level is None or len(heading.group(1)) <= open_level):
+                match = OPTIONAL_HEADING.match(cell.source.lstrip().split("\n", 1)[0])
+                open_level = len(match.group(1)) if match else None
+        flags.append(open_level is not None)
+    return flags
+
+
 def slide_type(cell: nbformat.NotebookNode) -> str:
     """Slide layout for ``make slides``: headings open slides; sub-headings, long code and figures open sub-slides."""
     first = cell.source.lstrip().split("\n", 1)[0]
@@ -197,6 +246,8 @@ def build(source: Path, order: list[Path]) -> tuple[nbformat.NotebookNode, nbfor
                 cells.append(bootstrap_cell())
                 bootstrapped = True
             text = cell.source
+            if cell.cell_type == "markdown":
+                text = annotate_exercises(text, source.name[:2])
             tags = list(cell.metadata.get("tags", []))
             if student:
                 text = stub_out(text, markdown=cell.cell_type == "markdown")
@@ -208,6 +259,9 @@ def build(source: Path, order: list[Path]) -> tuple[nbformat.NotebookNode, nbfor
                 new.metadata["tags"] = tags
             new.metadata["slideshow"] = cell.metadata.get("slideshow") or {"slide_type": slide_type(new)}
             cells.append(new)
+        for cell, optional in zip(cells, optional_cells(cells), strict=True):
+            if optional:  # the slides follow the core path
+                cell.metadata["slideshow"] = {"slide_type": "skip"}
         cells.append(nav_cell(order, index, student, "bottom"))
         nb = nbformat.v4.new_notebook(cells=cells)
         nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
@@ -223,17 +277,19 @@ def build(source: Path, order: list[Path]) -> tuple[nbformat.NotebookNode, nbfor
 def execute(nb: nbformat.NotebookNode, cwd: Path, name: str = "a solution notebook") -> float:
     """Run every cell top to bottom in a fresh kernel, storing outputs; returns the seconds it took.
 
-    The kernel runs with strict checks (``utils.checks.STRICT_ENV``): a solution failing its own check stops the build.
+    The kernel runs with strict checks (``utils.checks.STRICT_ENV``) and strict claims (``utils.course``): a solution
+    failing its own check, or a claim of the text that does not hold, stops the build.
     It does not inherit MPLBACKEND: with it set (CI exports MPLBACKEND=Agg), Jupyter's inline backend is not used,
     plt.show() displays nothing, and the solution would be stored without its figures.
     """
     from nbclient import NotebookClient
 
     from utils.checks import strict_env
+    from utils.course import STRICT_CLAIMS_ENV
 
     started = time.perf_counter()
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
-    env = {key: value for key, value in strict_env(name).items() if key != "MPLBACKEND"}
+    env = {key: value for key, value in strict_env(name).items() if key != "MPLBACKEND"} | {STRICT_CLAIMS_ENV: "1"}
     client.execute(env=env)
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
     for cell in nb.cells:

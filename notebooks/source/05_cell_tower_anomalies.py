@@ -56,7 +56,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-course.setup(seed=5)  # seeds Python, NumPy and TensorFlow; deterministic ops; figure style (utils/course.py)
+course.setup(seed=5, notebook="05")  # seeds Python, NumPy and TensorFlow; deterministic ops; figure style (utils/course.py)
 pd.set_option("display.precision", 2)
 pd.set_option("display.width", 130)
 
@@ -419,7 +419,7 @@ def rolling_zscore(x, window, min_std=1e-8):
 
 # %%
 passed = check_rolling_zscore(rolling_zscore)
-rolling_zscore = use_reference_if_needed(rolling_zscore, passed, anomaly.rolling_zscore)
+rolling_zscore = use_reference_if_needed(rolling_zscore, passed, check_rolling_zscore)
 
 # %% [markdown]
 # To be fair to the baseline, its settings are chosen as the LSTM's are: its window $w$ **and** its threshold, both on
@@ -607,7 +607,7 @@ def precision_recall_f1(flags, truth):
 
 # %%
 passed = check_precision_recall_f1(precision_recall_f1)
-precision_recall_f1 = use_reference_if_needed(precision_recall_f1, passed, anomaly.precision_recall_f1)
+precision_recall_f1 = use_reference_if_needed(precision_recall_f1, passed, check_precision_recall_f1)
 
 # %% [markdown]
 # **Per kind.** A false alarm has no kind, so for kind K we count only the normal hours and the hours of kind K: the

@@ -49,7 +49,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-course.setup(seed=6)  # seeds Python, NumPy and TensorFlow; deterministic ops; figure style (utils/course.py)
+course.setup(seed=6, notebook="06")  # seeds Python, NumPy and TensorFlow; deterministic ops; figure style (utils/course.py)
 
 
 # %% [markdown]
@@ -389,7 +389,7 @@ def run_decoder(step, state, start_id, end_id, max_len, pick=np.argmax):
 
 # %%
 passed = check_run_decoder(run_decoder)
-run_decoder = use_reference_if_needed(run_decoder, passed, s2s.run_decoder)
+run_decoder = use_reference_if_needed(run_decoder, passed, check_run_decoder)
 
 # %% [markdown]
 # Now translate a few test numbers, one at a time, with your loop and the trained decoder:

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-course.setup(seed=42)  # seeds Python, NumPy and TensorFlow; deterministic ops; figure style (utils/course.py)
+course.setup(seed=42, notebook="08")  # seeds Python, NumPy and TensorFlow; deterministic ops; figure style (utils/course.py)
 pd.set_option("display.precision", 3)
 
 
@@ -176,7 +176,7 @@ def make_windows(series, window, horizon=1):
 
 # %%
 passed = check_make_windows(make_windows)
-make_windows = use_reference_if_needed(make_windows, passed, data.make_windows)
+make_windows = use_reference_if_needed(make_windows, passed, check_make_windows)
 
 # %% [markdown]
 # Your windows of the tiny series (shown only once the check passes, so that they do not give the answer away):
@@ -278,8 +278,8 @@ def train_forecaster(model, train_ds, val_ds, epochs, patience=5):
 
 # %% tags=["nbval-ignore-output"]
 passed = check_forecaster(build_forecaster, train_forecaster)
-build_forecaster = use_reference_if_needed(build_forecaster, passed, fc.build_forecaster)
-train_forecaster = use_reference_if_needed(train_forecaster, passed, fc.train_forecaster)
+build_forecaster = use_reference_if_needed(build_forecaster, passed, check_forecaster)
+train_forecaster = use_reference_if_needed(train_forecaster, passed, check_forecaster)
 
 # %% [markdown]
 # ### First attempt: an LSTM on scaled prices
@@ -374,7 +374,7 @@ def moving_average_forecast(X, k):
 
 # %%
 passed = check_moving_average(moving_average_forecast)
-moving_average_forecast = use_reference_if_needed(moving_average_forecast, passed, fc.moving_average)
+moving_average_forecast = use_reference_if_needed(moving_average_forecast, passed, check_moving_average)
 
 # %% [markdown]
 # ### Exercise 4 · the evaluation metrics
@@ -403,7 +403,7 @@ def evaluate_forecast(y_true, y_pred):
 
 # %%
 passed = check_evaluate_forecast(evaluate_forecast)
-evaluate_forecast = use_reference_if_needed(evaluate_forecast, passed, fc.forecast_metrics)
+evaluate_forecast = use_reference_if_needed(evaluate_forecast, passed, check_evaluate_forecast)
 
 # %% [markdown]
 # ## 6 · The fix: forecast tomorrow's return, then turn it into a price

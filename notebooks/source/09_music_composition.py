@@ -50,7 +50,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-course.setup(seed=9)  # seeds Python, NumPy and TensorFlow; deterministic ops; figure style (utils/course.py)
+course.setup(seed=9, notebook="09")  # seeds Python, NumPy and TensorFlow; deterministic ops; figure style (utils/course.py)
 
 
 # %% [markdown]
@@ -120,7 +120,7 @@ def transpose(notes, semitones):
 
 # %%
 passed = check_transpose(transpose)
-transpose = use_reference_if_needed(transpose, passed, music.transpose)
+transpose = use_reference_if_needed(transpose, passed, check_transpose)
 
 # %% [markdown]
 # How far does each key signature move? `key_tonic(sharps)` is the major key's pitch class
@@ -436,7 +436,7 @@ def sample_with_temperature(logits, temperature, rng):
 
 # %%
 passed = check_sample_with_temperature(sample_with_temperature)
-sample_with_temperature = use_reference_if_needed(sample_with_temperature, passed, music.sample_with_temperature)
+sample_with_temperature = use_reference_if_needed(sample_with_temperature, passed, check_sample_with_temperature)
 
 # %% [markdown]
 # What does the temperature do to the model's choice? Here is the shipped model's distribution for the token after the

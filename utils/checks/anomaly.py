@@ -63,7 +63,8 @@ def _zscore_mistakes(x, window) -> dict[str, np.ndarray]:
     }
 
 
-@exercise("Exercise 1 · rolling z-score")
+@exercise("Exercise 1 · rolling z-score",
+          notebook="05", answer="rolling_zscore", reference="utils.anomaly:rolling_zscore", points=3, minutes=15)
 def check_rolling_zscore(fn, report) -> None:
     """Compare ``fn(x, window) -> z`` with the reference on three series, one with a flat (frozen) stretch."""
     for x, window in _ZSCORE_CASES:
@@ -120,7 +121,11 @@ def _harmonic(a: float, b: float) -> float:
     return 2 * a * b / (a + b) if a + b else 0.0
 
 
-@exercise("Exercise 2 · precision, recall and F1")
+@exercise("Exercise 2 · precision, recall and F1",
+          notebook="05", answer="precision_recall_f1", reference="utils.anomaly:precision_recall_f1", points=2,
+          minutes=10,
+          forbid=("sklearn.metrics:precision_recall_fscore_support", "sklearn.metrics:f1_score",
+                  "sklearn.metrics:precision_score", "sklearn.metrics:recall_score"))
 def check_precision_recall_f1(fn, report) -> None:
     """Compare ``fn(flags, truth) -> (precision, recall, f1)`` with the reference, including a 0/0 case."""
     for flags, truth in _PRF_CASES:

@@ -42,7 +42,9 @@ def _mistaken_windows(series, window: int, horizon: int) -> tuple[dict, dict]:
     return X_mistakes, y_mistakes
 
 
-@exercise("Exercise 1 · cut a series into windows")
+@exercise("Exercise 1 · cut a series into windows",
+          notebook="08", answer="make_windows", reference="utils.data:make_windows", points=2, minutes=10,
+          forbid=("keras.utils:timeseries_dataset_from_array",))
 def check_make_windows(fn, report) -> None:
     """Compare ``fn(series, window, horizon) -> (X, y)`` with ``utils.data.make_windows`` on 1-D and 2-D series."""
     for series, window, horizon in _WINDOW_CASES:
@@ -116,7 +118,10 @@ def _shape_hint_y(got, expected, horizon, n) -> str:
 # --- Exercise 2 · build and train the forecaster --------------------------------------------------------------------
 
 
-@exercise("Exercise 2 · build and train the LSTM forecaster")
+@exercise("Exercise 2 · build and train the LSTM forecaster",
+          notebook="08", answer=("build_forecaster", "train_forecaster"),
+          reference=("utils.forecasting:build_forecaster", "utils.forecasting:train_forecaster"), points=4,
+          minutes=20)
 def check_forecaster(build_fn, report, train_fn=None) -> None:
     """Check ``build_fn(window, n_features, horizon=1) -> compiled keras.Model`` and
     ``train_fn(model, train_ds, val_ds, epochs)``.
@@ -249,7 +254,9 @@ def _ma_mistakes(X, k) -> dict[str, np.ndarray]:
     return mistakes
 
 
-@exercise("Exercise 3 · the moving-average baseline")
+@exercise("Exercise 3 · the moving-average baseline",
+          notebook="08", answer="moving_average_forecast", reference="utils.forecasting:moving_average", points=2,
+          minutes=10)
 def check_moving_average(fn, report) -> None:
     """Compare ``fn(X, k) -> (n,)`` with ``utils.forecasting.moving_average`` on windows of prices."""
     for X, k in _MA_CASES:
@@ -295,7 +302,11 @@ def _metric_mistakes(y_true, y_pred) -> dict[str, dict[str, float]]:
     }
 
 
-@exercise("Exercise 4 · evaluation metrics MAE, RMSE, MAPE")
+@exercise("Exercise 4 · evaluation metrics MAE, RMSE, MAPE",
+          notebook="08", answer="evaluate_forecast", reference="utils.forecasting:forecast_metrics", points=2,
+          minutes=10,
+          forbid=("sklearn.metrics:mean_absolute_error", "sklearn.metrics:mean_squared_error",
+                  "sklearn.metrics:mean_absolute_percentage_error"))
 def check_evaluate_forecast(fn, report) -> None:
     """Compare ``fn(y_true, y_pred) -> {"MAE": ..., "RMSE": ..., "MAPE %": ...}`` with ``forecast_metrics``."""
     for y_true, y_pred in _METRIC_CASES:

@@ -15,7 +15,8 @@ def _day1_mistakes(w2: float, days: int) -> dict[str, float]:
     }
 
 
-@exercise("Exercise 1 · day 1's gradient factor")
+@exercise("Exercise 1 · day 1's gradient factor",
+          notebook="02", answer="day1_factor", reference="utils.gradients:day1_factor", points=2, minutes=10)
 def check_day1_factor(fn, report) -> None:
     """``fn(w2, days) -> dh_T/dh_1`` for the toy RNN with every ReLU active: w2 ** (days - 1)."""
     for w2, days in [(2.0, 4), (0.5, 10), (0.9, 50), (1.0, 30), (1.1, 7), (-0.5, 3), (3.0, 1)]:
@@ -55,7 +56,9 @@ def _clip_mistakes(gradient: np.ndarray, max_norm: float) -> dict[str, np.ndarra
     }
 
 
-@exercise("Exercise 2 · clip a gradient by its norm")
+@exercise("Exercise 2 · clip a gradient by its norm",
+          notebook="02", answer="clip_by_norm", reference="utils.gradients:clip_by_norm", points=2, minutes=10,
+          forbid=("tensorflow:clip_by_norm",))
 def check_clip_by_norm(fn, report) -> None:
     """``fn(gradient, max_norm)`` must agree with ``tf.clip_by_norm`` on vectors, matrices, small and zero gradients."""
     import tensorflow as tf

@@ -185,7 +185,10 @@ def _error_hint(error: str) -> str:
 # --- exercise 1: one step ---------------------------------------------------------------------------------------------
 
 
-@exercise("Exercise 1 · lstm_cell_step")
+@exercise("Exercise 1 · lstm_cell_step",
+          notebook="04", answer="lstm_cell_step", reference="utils.lstm:lstm_cell_step", points=4, minutes=20,
+          forbid=("utils.lstm:lstm_forward", "utils.lstm:ReferenceLSTMCell", "utils.lstm:run_keras_lstm",
+                  "keras.layers:LSTMCell", "keras.layers:LSTM"))
 def check_lstm_cell_step(fn, report) -> None:
     """Compare ``fn(x_t, h_prev, c_prev, W, U, b) -> (h_t, c_t)`` with ``keras.layers.LSTM`` on one step."""
     batch_one_ok = False
@@ -267,7 +270,9 @@ def _forward_mistakes(xs, h0, c0, W, U, b) -> dict[str, tuple]:
     return out
 
 
-@exercise("Exercise 2 · lstm_forward")
+@exercise("Exercise 2 · lstm_forward",
+          notebook="04", answer="lstm_forward", reference="utils.lstm:lstm_forward", points=3, minutes=15,
+          forbid=("utils.lstm:run_keras_lstm", "keras.layers:LSTMCell", "keras.layers:LSTM"))
 def check_lstm_forward(fn, report) -> None:
     """Compare ``fn(xs, h0, c0, W, U, b) -> (hs, h_T, c_T)`` with ``keras.layers.LSTM`` over whole sequences."""
     batch_one_ok = False
@@ -447,7 +452,9 @@ def _cell_error_hint(error: str) -> str:
     return "read the error message and the line of your call() it names"
 
 
-@exercise("Exercise 3 · HomeMadeLSTMCell")
+@exercise("Exercise 3 · HomeMadeLSTMCell",
+          notebook="04", answer="HomeMadeLSTMCell", reference="utils.lstm:ReferenceLSTMCell", points=3, minutes=20,
+          forbid=("keras.layers:LSTMCell", "keras.layers:LSTM"))
 def check_lstm_cell_class(cls, report) -> None:
     """Wrap ``cls(units)`` in ``keras.layers.RNN``, copy random LSTM weights into it and compare with keras.layers.LSTM.
 
@@ -489,7 +496,9 @@ def check_lstm_cell_class(cls, report) -> None:
 # --- notebook 03: the parameter count --------------------------------------------------------------------------------
 
 
-@exercise("Exercise 1 · LSTM parameter count")
+@exercise("Exercise 1 · LSTM parameter count",
+          notebook="03", answer="lstm_param_count", reference="utils.lstm:parameter_count", points=2, minutes=10,
+          forbid=("keras.layers:LSTM",))
 def check_lstm_param_count(fn, report) -> None:
     """Compare ``fn(input_dim, units) -> int`` with what ``keras.layers.LSTM(units).count_params()`` reports."""
     cases, answers = [(1, 1), (3, 8), (10, 4), (2, 32)], []

@@ -26,7 +26,8 @@ def _as_pairs(result):
         return None
 
 
-@exercise("Exercise 1 · transpose a melody")
+@exercise("Exercise 1 · transpose a melody",
+          notebook="09", answer="transpose", reference="utils.music:transpose", points=2, minutes=10)
 def check_transpose(fn, report) -> None:
     """``fn(notes, semitones)`` must move every pitch by ``semitones``, keep rests and durations, not edit its input."""
     for shift in _SHIFTS:
@@ -99,7 +100,9 @@ def _frequencies(fn, logits, temperature, seed, report, label):
     return counts / _DRAWS
 
 
-@exercise("Exercise 2 · sampling with a temperature")
+@exercise("Exercise 2 · sampling with a temperature",
+          notebook="09", answer="sample_with_temperature", reference="utils.music:sample_with_temperature", points=2,
+          minutes=10, forbid=("utils.seq2seq:apply_temperature",))
 def check_sample_with_temperature(fn, report) -> None:
     """Draw many samples from ``fn(logits, temperature, rng)`` and compare their shares with softmax(logits / T)."""
     for temperature, seed in ((1.0, 1), (0.5, 2), (2.0, 3)):

@@ -37,7 +37,9 @@ def _known_mistakes(xs, weights) -> dict[str, tuple]:
     }
 
 
-@exercise("Exercise 1 · toy RNN forward pass")
+@exercise("Exercise 1 · toy RNN forward pass",
+          notebook="01", answer="toy_rnn_forward", reference="utils.rnn:toy_rnn_forward", points=3, minutes=15,
+          forbid=("keras.layers:SimpleRNNCell",))
 def check_toy_rnn_forward(fn, report) -> None:
     """Compare ``fn(xs, w1, b1, w2, w3, b2) -> (hidden, prediction)`` with the reference on lengths 1 … 12."""
     for xs in _CASES:

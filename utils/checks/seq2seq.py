@@ -130,7 +130,9 @@ def _error_hint(error: str) -> str | None:
     return None
 
 
-@exercise("Exercise 1 · greedy decoding")
+@exercise("Exercise 1 · greedy decoding",
+          notebook="06", answer="run_decoder", reference="utils.seq2seq:run_decoder", points=4, minutes=20,
+          forbid=("utils.seq2seq:greedy_decode_batch",))
 def check_run_decoder(fn, report) -> None:
     """Run ``fn(step, state, start_id, end_id, max_len[, pick])`` on stub decoders with known answers."""
     for description, path, max_len, make_pick in _CASES:
@@ -176,7 +178,9 @@ def _temperature_mistakes(p: np.ndarray, t: float) -> dict[str, np.ndarray]:
     }
 
 
-@exercise("Exercise 1 · temperature")
+@exercise("Exercise 1 · temperature",
+          notebook="07", answer="apply_temperature", reference="utils.seq2seq:apply_temperature", points=2,
+          minutes=10, forbid=("utils.music:sample_with_temperature",))
 def check_apply_temperature(fn, report) -> None:
     """Compare ``fn(probabilities, temperature)`` with p^(1/T) / sum(p^(1/T)) on small vectors."""
     for probabilities, temperature in _TEMPERATURE_CASES:

@@ -1,0 +1,122 @@
+"""utils.course: seeds and the seed shift, quick mode, and the verdicts the text may state with their evidence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from utils import course
+
+
+def test_seed_is_the_notebooks_own_unless_shifted(monkeypatch):
+    monkeypatch.delenv(course.SEED_SHIFT_ENV, raising=False)
+    assert course.seed(42) == 42 and course.seeds(3, start=5) == [5, 6, 7]
+    monkeypatch.setenv(course.SEED_SHIFT_ENV, "2")
+    assert course.seed(42) == 42 + 2 * course.SEED_STEP
+    assert course.seeds(2) == [2 * course.SEED_STEP, 2 * course.SEED_STEP + 1]
+    assert len({course.seed(n) for n in range(course.SEED_STEP)} & {n for n in range(course.SEED_STEP)}) == 0
+
+
+@pytest.mark.parametrize("value", ["-1", "one", "1.5"])
+def test_a_bad_seed_shift_names_the_fix(monkeypatch, value):
+    monkeypatch.setenv(course.SEED_SHIFT_ENV, value)
+    with pytest.raises(ValueError, match="COURSE_SEED_SHIFT must be a whole number"):
+        course.seed(1)
+
+
+def test_reseed_restores_the_same_random_state_whatever_ran_before():
+    course.reseed(3)
+    first = np.random.random(3)
+    np.random.random(100)  # a student's exercise drawing numbers
+    course.reseed(3)
+    assert np.array_equal(np.random.random(3), first)
+
+
+@pytest.mark.parametrize("full, quick_epochs, expected", [(1, None, 1), (4, None, 1), (5, None, 1), (20, None, 4),
+                                                          (6, 2, 2)])
+def test_quick_mode_shortens_training_but_never_to_zero(monkeypatch, full, quick_epochs, expected):
+    monkeypatch.setenv(course.QUICK_ENV, "1")
+    assert course.epochs(full, quick_epochs) == expected
+    monkeypatch.delenv(course.QUICK_ENV)
+    assert course.epochs(full, quick_epochs) == full
+
+
+def test_a_claim_prints_its_verdict_and_evidence(capsys):
+    assert course.claim("the LSTM beats persistence", True, "5 of 5 seeds") is True
+    assert course.claim("attention helps", False) is False
+    assert capsys.readouterr().out.splitlines() == ["✓ the LSTM beats persistence [5 of 5 seeds]",
+                                                    "✗ not in this run: attention helps"]
+
+
+def test_a_failed_claim_raises_under_strict_claims_and_is_not_judged_in_quick_mode(monkeypatch, capsys):
+    monkeypatch.setenv(course.STRICT_CLAIMS_ENV, "1")
+    with pytest.raises(course.ClaimFailed, match="attention helps"):
+        course.claim("attention helps", False)
+    assert course.claim("it holds", True) is True
+    monkeypatch.setenv(course.QUICK_ENV, "1")
+    assert course.claim("attention helps", False) is False  # quick mode never raises and never says ✗
+    assert capsys.readouterr().out.splitlines()[-1] == ("◌ not judged in a quick run (training was shortened): "
+                                                        "attention helps")
+
+
+@pytest.mark.parametrize("statement", ["", "   ", "a [bracket]", None, 3])
+def test_a_claim_needs_a_sentence_without_brackets(statement):
+    with pytest.raises(ValueError, match="statement must be the sentence"):
+        course.claim(statement, True)
+
+
+def test_claim_runs_counts_the_runs_that_agree(capsys):
+    runs = course.over_seeds([0.8, 0.9, 1.1])
+    assert (runs.mean, runs.low, runs.high, len(runs)) == (pytest.approx(0.9333333), 0.8, 1.1, 3)
+    assert course.claim_runs("below 1 in every seed", runs, lambda v: v < 1) is False
+    assert course.claim_runs("below 1 in most seeds", runs, lambda v: v < 1, need=2) is True
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("✗ not in this run: below 1 in every seed "
+                      "[2 of 3 seeds; mean 0.933, range 0.800 … 1.100 over 3 seeds]")
+    assert out[1].startswith("✓ below 1 in most seeds [2 of 3 seeds;")
+    with pytest.raises(ValueError, match="need must be"):
+        course.claim_runs("x", runs, lambda v: True, need=4)
+
+
+@pytest.mark.parametrize("values", [[1.0], [], "abc", [1.0, float("nan")], None])
+def test_over_seeds_refuses_what_is_not_several_runs(values):
+    with pytest.raises(ValueError, match="two or more finite numbers"):
+        course.over_seeds(values)
+
+
+def test_paired_bootstrap_of_per_unit_differences():
+    rng = np.random.default_rng(1)
+    diff = 0.5 + rng.normal(size=400)
+    state = np.random.get_state()[1].copy()
+    interval = course.paired_bootstrap(diff, units="test days")
+    assert np.array_equal(np.random.get_state()[1], state)  # the notebook's random state is untouched
+    assert interval.estimate == pytest.approx(diff.mean()) and interval.low < interval.estimate < interval.high
+    assert 0.3 < interval.low and interval.high < 0.7  # ± about 2 standard errors (0.05) around 0.5
+    assert interval == course.paired_bootstrap(diff, units="test days")  # its own seed: the same every time
+    assert str(interval).endswith("paired bootstrap over 400 test days")
+
+
+def test_paired_bootstrap_of_a_statistic_that_is_not_a_mean():
+    hits_a = np.array([1] * 80 + [0] * 20)
+    hits_b = np.array([1] * 60 + [0] * 40)
+
+    def accuracy_gap(index):
+        return hits_a[index].mean() - hits_b[index].mean()
+
+    interval = course.paired_bootstrap(accuracy_gap, len(hits_a), units="numbers")
+    assert interval.estimate == pytest.approx(0.2) and interval.low > 0
+    with pytest.raises(ValueError, match="n must be the number of test units"):
+        course.paired_bootstrap(accuracy_gap, units="numbers")
+
+
+def test_claim_interval_holds_only_when_the_whole_interval_agrees(capsys):
+    clear = course.Interval(0.05, 0.02, 0.08, 100, "prompts")
+    unclear = course.Interval(0.01, -0.02, 0.04, 100, "prompts")
+    assert course.claim_interval("A beats B", clear, above=0) is True
+    assert course.claim_interval("A beats B", unclear, above=0) is False
+    assert course.claim_interval("A and B are within 0.05", unclear, within=0.05) is True
+    assert course.claim_interval("A and B are within 0.05", clear, within=0.05) is False
+    assert course.claim_interval("B beats A", course.Interval(-0.05, -0.08, -0.02, 9, "days"), below=0) is True
+    assert "paired bootstrap over 100 prompts]" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="exactly one"):
+        course.claim_interval("x", clear, above=0, below=1)
