@@ -249,10 +249,11 @@ def audio_cells(run: Run) -> list[int]:
 
 
 def showcase(run: Run) -> int:
-    """The cell a screenshot shows: the first stderr or error output, else the widget, else the audio, else the end."""
-    faults = outputs(run, "stream", "stderr") + outputs(run, "error")
+    """The cell a screenshot shows: the first error, else the first stderr output, else the widget, else the first
+    audio player, else progress() at the end."""
+    faults = outputs(run, "error") or outputs(run, "stream", "stderr")
     if faults:
-        return min(number for number, _ in faults)
+        return faults[0][0]
     widget, audio = widget_cell(run), audio_cells(run)
     return widget if widget is not None else audio[0] if audio else code_cells(run)[-1][0]
 
