@@ -299,12 +299,16 @@ def run_notebook(chromium: Chromium, base: str, notebook: Path) -> Run:
 
 
 @pytest.fixture(scope="module")
-def runs(lab, tmp_path_factory) -> dict[str, Run]:
-    """Every student notebook run in JupyterLab, PARALLEL at a time."""
+def runs(lab, request, tmp_path_factory) -> dict[str, Run]:
+    """The student notebooks run in JupyterLab, PARALLEL at a time: those the selected tests ask for (all nine in
+    `make browser-tests`; `pytest tests/test_jupyterlab.py -k 03` runs only 03)."""
+    wanted = {item.callspec.params.get("name") for item in request.session.items
+              if item.module is request.module and hasattr(item, "callspec")}
     chromium = Chromium(tmp_path_factory.mktemp("chromium-profile"), window=(1280, 1000))
     try:
         with ThreadPoolExecutor(PARALLEL) as pool:
-            done = list(pool.map(lambda notebook: run_notebook(chromium, lab, notebook), STUDENT))
+            done = list(pool.map(lambda notebook: run_notebook(chromium, lab, notebook),
+                                 [notebook for notebook in STUDENT if notebook.name in wanted]))
     finally:
         chromium.close()
     for run in done:
