@@ -99,11 +99,12 @@ def test_page_drops_the_frame_cells_and_test_markers_and_explains_widgets():
     solution = book.solution_notebooks()[1]  # 02 has a widget
     nb = book.page_notebook(solution, book.NOTEBOOKS / solution.name)
     tags = [tag for cell in nb.cells for tag in cell.metadata.get("tags", [])]
-    assert tags.count("book-header") == 1 and not book.FRAME_TAGS & set(tags)
+    assert tags.count("book-header") == 1 and not book.LEFT_OUT_TAGS & set(tags)
     assert nb.cells[0].source.startswith("# 02 ")  # the title first, so the headings stay in order
     assert "Open the student version in Colab" in nb.cells[1].source
     code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
     assert "NBVAL" not in code.upper()
+    assert "plots.describe(" not in code and "plots.show(" in code  # the figure's description is its img alt
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not any(book.WIDGET in o.get("data", {}) for o in outputs)
     assert any(o.get("data", {}).get("text/markdown", "").startswith(book.WIDGET_NOTE) for o in outputs)

@@ -134,6 +134,8 @@ def read_submission(path: Path, notebook: str) -> Extracted:
             out.problem = f"larger than {MAX_NOTEBOOK_BYTES // 1024**2} MB: not read"
             return out
         data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+            raise ValueError("no list of cells")
         cells = [c for c in data["cells"] if isinstance(c, dict) and c.get("cell_type") == "code"]
         sources = ["".join(c["source"]) if isinstance(c["source"], list) else str(c["source"]) for c in cells]
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:

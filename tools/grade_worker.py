@@ -37,6 +37,7 @@ ANSWER_KEY, HARNESS_KEY = "__answer__", "__harness__"
 #: Checker modules whose module-level functions may be run here as harnesses (they receive the student's answer).
 HARNESS_PACKAGE = "utils.checks."
 MAX_DEPTH = 20
+BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 
 
 class Opaque:
@@ -160,7 +161,10 @@ def decode(data, answers: dict | None = None, generators: list | None = None):
     if key == "__float__":
         return float(body)
     if key == "__rng__":
-        bit_generator = getattr(np.random, _state_from_json(body)["bit_generator"])()
+        kind = _state_from_json(body).get("bit_generator")
+        if kind not in BIT_GENERATORS:
+            raise ValueError(f"unknown random generator {kind!r}")
+        bit_generator = getattr(np.random, kind)()
         bit_generator.state = _state_from_json(body)
         generator = np.random.Generator(bit_generator)
         if generators is not None:
@@ -272,7 +276,10 @@ def handle(message: dict, namespace: dict) -> dict:
         kwargs = decode(message["kwargs"], answers, generators)
         exercise = {ex.key: ex for ex in exercises()}.get(message.get("exercise"))
         forbidden = forbidden_codes(exercise) if exercise else {}
+        pid = os.getpid()
         outcome = run_answer(fn, tuple(args), kwargs, forbidden)
+        if os.getpid() != pid:  # a process the answer forked: it must not answer the grader, nor read its messages
+            os._exit(0)
         return {"result": encode(outcome.result), "error": outcome.error, "not_implemented": outcome.not_implemented,
                 "references": outcome.references, "args_after": encode(list(args)),
                 "generators": [_jsonable_state(g.bit_generator.state) for g in generators]}
