@@ -24,11 +24,20 @@ def test_number_split_is_disjoint_seeded_and_sorted():
     assert train.min() >= 0 and max(train.max(), test.max()) <= 999
 
 
+def test_number_split_gives_training_validation_and_test_numbers():
+    train, val, test = s2s.number_split(600, 150, 250, max_number=999, seed=4)
+    assert (len(train), len(val), len(test)) == (600, 150, 250)
+    assert sorted(np.concatenate([train, val, test]).tolist()) == list(range(1000))  # all of them, each once
+    assert (s2s.number_split(600, 400, max_number=999, seed=4)[0] == train).all()  # the same draw, cut in three
+
+
 def test_number_split_rejects_impossible_requests():
     with pytest.raises(ValueError, match="raise max_number"):
         s2s.number_split(900, 200, max_number=999)
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(ValueError, match="positive whole number"):
         s2s.number_split(0, 10)
+    with pytest.raises(ValueError, match="Give the size of each sample"):
+        s2s.number_split()
 
 
 def test_number_pairs_use_real_french_grammar():
@@ -577,3 +586,31 @@ def test_notebook_06_writes_the_attention_wiring_in_visible_saved_cells():
     assert any(code.startswith("# Saved in utils/seq2seq.py: 07 reuses it") and "def build_attention_seq2seq" in code
                for code in cells)
     assert "s2s.build_attention_seq2seq(" not in _source("06")
+
+
+def test_attention_maps_decode_a_batch_as_attention_map_decodes_each(attention_translator):
+    model, sources, max_len = attention_translator
+    maps = s2s.attention_maps(model, sources[:30], max_len)
+    for ids, (batch_ids, batch_weights) in zip(sources[:30], maps, strict=True):
+        one_ids, one_weights = s2s.attention_map(model, ids, max_len)
+        assert batch_ids == one_ids
+        np.testing.assert_allclose(batch_weights, one_weights, atol=1e-5)
+
+
+def test_restart_gives_a_fresh_reproducible_start_and_resets_adam():
+    import keras
+
+    model = s2s.build_attention_seq2seq(9, 9, source_length=3, embed_dim=4, units=4, learning_rate=1e-2)
+    arrays = s2s.teacher_forcing([[4, 5], [6]], [[7, 8], [5]], 3, 4)
+    model.model.fit(list(arrays[:2]), arrays[2], epochs=2, verbose=0)
+    trained = model.model.get_weights()
+    starts = []
+    for _ in range(2):
+        keras.utils.set_random_seed(3)
+        model.restart()
+        starts.append(model.model.get_weights())
+    assert all(np.array_equal(a, b) for a, b in zip(*starts, strict=True))  # the same seed, the same start
+    assert not all(np.array_equal(a, b) for a, b in zip(trained, starts[0], strict=True))
+    optimizer = {v.name: np.asarray(v) for v in model.model.optimizer.variables}
+    assert optimizer["iteration"] == 0 and optimizer["learning_rate"] == pytest.approx(1e-2)
+    assert all(not value.any() for name, value in optimizer.items() if name not in ("iteration", "learning_rate"))
