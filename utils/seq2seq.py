@@ -20,9 +20,11 @@ The pieces, in the order the notebooks meet them:
   carries the decoder state ``[encoder states, source mask, h, c]``, so the decoding functions below work unchanged;
   ``attention_map`` / ``attention_maps`` record the attention weights of greedy translations (notebook 06's
   heat-maps). ``Seq2Seq.restart`` gives a compiled model a fresh random start, for several training runs of one model.
-* **Decoding.** ``run_decoder``, the one decoding loop (notebook 06's exercise): ``pick`` chooses each next token,
-  ``np.argmax`` for greedy decoding, a random draw for sampling (notebook 07). ``greedy_decode_batch`` is its
-  vectorised greedy form, for whole test sets (a test checks that it gives the loop's answers).
+  ``dot_attention`` is what Keras' ``Attention`` computes, in NumPy (the reference of notebook 06's Exercise 2).
+* **Decoding.** ``run_decoder``, the one decoding loop (the reference of notebook 06's Exercise 1): ``pick`` chooses
+  each next token, ``np.argmax`` for greedy decoding, a random draw for sampling (notebook 07). ``greedy_decode_batch``
+  is its vectorised greedy form, for whole test sets (a test checks that it gives the loop's answers).
+  ``beam_search`` keeps several partial outputs, with length normalisation (the reference of 06's Exercise 3).
 * **Evaluation.** ``per_token_loss`` (cross-entropy in nats per token) and ``unigram_loss`` (the baseline).
 * **Files.** ``save_seq2seq`` / ``load_seq2seq`` (``.keras``), by default in ``OUTPUT_DIR``,
   ``utils.data_home("models")`` (the repository may be read-only).
@@ -42,7 +44,7 @@ import numpy as np
 
 import utils
 from utils.sampling import apply_temperature as apply_temperature  # notebook 07's exercise reference
-from utils.validate import has, string, whole
+from utils.validate import finite_array, has, number, string, whole
 from utils.validate import path as as_path
 
 
@@ -513,6 +515,27 @@ def build_attention_seq2seq(source_vocab_size, target_vocab_size, source_length,
     return AttentionSeq2Seq(model, encoder, decoder, layers)
 
 
+def dot_attention(query, values, mask):
+    """Dot-product attention in NumPy, the computation of ``keras.layers.Attention`` (notebook 06's Exercise 2).
+
+    ``query`` (batch, Tq, units): what each decoder step asks for (the decoder LSTM's outputs); ``values``
+    (batch, Tv, units): the encoder states it may read; ``mask`` (batch, Tv): True at real tokens, False at padding.
+    Returns ``(context (batch, Tq, units), weights (batch, Tq, Tv))``: the scores are dot products, −∞ at padding;
+    the weights their softmax over the Tv positions; the context the weighted sum of the values.
+    """
+    query = finite_array(query, "query", ndim=3)
+    values = finite_array(values, "values", ndim=3)
+    mask = np.asarray(mask, dtype=bool)
+    if query.shape[::2] != values.shape[::2] or mask.shape != values.shape[:2] or not mask.any(axis=1).all():
+        raise ValueError(f"query {query.shape}, values {values.shape} and mask {mask.shape} must be (batch, Tq, "
+                         "units), (batch, Tv, units) and (batch, Tv), with at least one True (real token) per row")
+    scores = query @ values.transpose(0, 2, 1)  # (batch, Tq, Tv): how well each state answers each query
+    scores = np.where(mask[:, None, :], scores, -np.inf)  # padding can never be read
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))  # the largest score subtracted: no overflow
+    weights /= weights.sum(axis=-1, keepdims=True)
+    return weights @ values, weights
+
+
 @dataclass
 class Seq2Seq:
     """An LSTM encoder–decoder: the training model and the two inference models, sharing the same layer objects.
@@ -722,6 +745,48 @@ def run_decoder(step, state, start_id, end_id, max_len, pick=np.argmax):
             break
         output.append(token)
     return output
+
+
+def beam_search(step, state, start_id, end_id, max_len, beam_width=3, alpha=1.0):
+    """``run_decoder`` that keeps the ``beam_width`` most probable partial outputs at every step, not only one
+    (notebook 06's Exercise 3); ``beam_width=1`` is greedy decoding.
+
+    step(token, state) -> (probabilities of the next token (vocab,), new state), as for ``run_decoder``.
+    An output's score is the sum of the log-probabilities of its tokens. At each step every live output is extended
+    by each of its ``beam_width`` most probable next tokens, and the ``beam_width`` best extensions of all are kept;
+    those that chose ``end_id`` are finished, the others live on. After ``max_len`` steps (or when none lives on),
+    the finished outputs and the live ones (``max_len`` tokens) compete on their score divided by their length to the
+    power ``alpha`` (the length counts the [end] of a finished output): ``alpha=0`` ranks by probability, which
+    favours short outputs; ``alpha=1`` by the mean log-probability per token.
+    Returns the winner's token ids (a list of ints), without end_id.
+    """
+    max_len = whole(max_len, "max_len", fix="the longest output to produce, e.g. 20")
+    beam_width = whole(beam_width, "beam_width", fix="how many outputs to keep at each step, e.g. 3")
+    alpha = number(alpha, "alpha", fix="0 for no length normalisation, 1 for the mean log-probability per token")
+    if not callable(step):
+        raise ValueError(f"step must be a function step(token, state) -> (probabilities, new state), such as "
+                         f"seq2seq.step_one, not {type(step).__name__}")
+    live = [(0.0, [], start_id, state)]  # (score, tokens written, token to feed next, decoder state)
+    finished = []  # (score, tokens written), each ended by choosing end_id
+    for _ in range(max_len):
+        extensions = []
+        for score, tokens, token, beam_state in live:
+            probabilities, new_state = step(token, beam_state)
+            log_p = np.log(np.clip(np.asarray(probabilities, dtype=float), 1e-30, None))
+            for choice in np.argsort(-log_p, kind="stable")[:beam_width]:
+                extensions.append((score + log_p[choice], tokens, int(choice), new_state))
+        extensions.sort(key=lambda extension: -extension[0])
+        live = []
+        for score, tokens, choice, new_state in extensions[:beam_width]:
+            if choice == end_id:
+                finished.append((score, tokens))
+            else:
+                live.append((score, tokens + [choice], choice, new_state))
+        if not live:
+            break
+    outputs = [(score, tokens, len(tokens) + 1) for score, tokens in finished]
+    outputs += [(score, tokens, len(tokens)) for score, tokens, _, _ in live]
+    return max(outputs, key=lambda output: output[0] / output[2] ** alpha)[1]
 
 
 def greedy_decode_batch(seq2seq: Seq2Seq, encoder_input, max_len: int, batch_size: int = 4096,

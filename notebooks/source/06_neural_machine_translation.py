@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 06 · Neural machine translation
-# <!-- summary: an LSTM encoder–decoder with teacher forcing translates English number words to French; greedy decoding; exact match vs a dictionary baseline; attention written out, then compared with the plain model at the same size over three starts; attention heat-maps -->
-# <!-- facts: 2014 (Sutskever, Vinyals and Le; Bahdanau, Cho and Bengio), 2015 (Luong, Pham and Manning), 75 (minutes of a class) -->
+# <!-- summary: an LSTM encoder–decoder with teacher forcing translates English number words to French; greedy decoding; exact match vs a dictionary baseline; attention written out and built by hand, then compared with the plain model at the same size over three starts; attention heat-maps; beam search -->
+# <!-- facts: 2014 (Sutskever, Vinyals and Le; Bahdanau, Cho and Bengio), 2015 (Luong, Pham and Manning), 2016 (Wu et al.); 75 (minutes of a class) -->
 #
 # The lecture's first application of LSTMs beyond forecasting: **translation**. A sentence in one language goes in, a
 # sentence in another language comes out, and the two need not have the same length. One LSTM, the **encoder**, reads
@@ -20,12 +20,13 @@
 # 2. lay out the three arrays of **teacher forcing** and build an LSTM encoder–decoder with its separate
 #    **inference** encoder and decoder;
 # 3. write the **greedy decoding** loop (Exercise 1) and measure exact-match accuracy against a baseline;
-# 4. write **attention** as equations, and compare the model with and without it at the same
+# 4. write **attention** as equations and in NumPy (Exercise 2), and compare the model with and without it at the same
 #    size over several training runs;
-# 5. save a trained model and load it back; read an attention heat-map, knowing what each column holds.
+# 5. save a trained model and load it back; read an attention heat-map, knowing what each column holds; try
+#    **beam search** (Exercise 3, optional).
 #
-# **Plan for a 75-minute class.** Sections 1–8 are the core path, with Exercise 1. Sections marked
-# *(optional)* (heat-maps) are for after class.
+# **Plan for a 75-minute class.** Sections 1–8 are the core path, with Exercises 1 and 2. Sections marked
+# *(optional)* (heat-maps, beam search with Exercise 3) are for after class.
 
 # %% [markdown]
 # ## Setup
@@ -43,7 +44,7 @@ import time
 from utils import course, plots  # first, before Keras: see utils/__init__.py
 from utils import seq2seq as s2s
 from utils.checks import progress, use_reference_if_needed
-from utils.checks.seq2seq import check_run_decoder
+from utils.checks.seq2seq import check_beam_search, check_dot_attention, check_run_decoder
 from utils.seq2seq import ATTENTION_LAYER_NAMES, AttentionSeq2Seq, Seq2Seq, check_layers, check_sizes
 
 import keras
@@ -376,7 +377,6 @@ print("decoder LSTM shared with the training model:",
 # Return the list of token ids (ints), without `[end]`.
 
 # %%
-# Saved in utils/seq2seq.py (the reference answer): notebook 07 and the exercise check import it from there
 def run_decoder(step, state, start_id, end_id, max_len, pick=np.argmax):
     """Decode one sequence: feed start_id, then each token ``pick`` chose, until it picks end_id or after max_len.
 
@@ -397,7 +397,9 @@ def run_decoder(step, state, start_id, end_id, max_len, pick=np.argmax):
 
 
 # %% [markdown]
-# The check runs your loop on pretend decoders whose right answers are known, and names the mistake if it finds one.
+# The check runs your loop on pretend decoders whose right answers are known (an answer of four tokens, one longer
+# than `max_len`, an empty one, a repeated token, a decoder that never says `[end]`, another `pick`), then on fresh
+# ones drawn for this run, and names the mistake if it finds one.
 
 # %%
 passed = check_run_decoder(run_decoder)
@@ -528,8 +530,43 @@ _ = course.claim("this model gets numbers of 1–5 words wrong more often than n
 #
 # This is Luong's *dot* score, the one `keras.layers.Attention` computes. The weights $\alpha_{t,j}$ say where the
 # decoder looked in the English sentence while writing French word $t$; section 9 draws them.
+#
+# ### Exercise 2 · attention by hand
+#
+# Write `dot_attention(query, values, mask)` in NumPy, for a whole batch at once: `query` is (batch, Tq, units), one
+# $s_t$ per decoder step; `values` is (batch, Tv, units), the encoder states $h_j$; `mask` is (batch, Tv), `True` at
+# real tokens and `False` at padding. Return `(context, weights)`, of shapes (batch, Tq, units) and (batch, Tq, Tv),
+# as the three equations above say. Two facts help: `a @ b` multiplies every pair of matrices of two batches
+# (`(batch, n, k) @ (batch, k, m)` is `(batch, n, m)`), and a softmax does not change when the same number is taken off
+# all its scores: taking off each row's largest score keeps `np.exp` from overflowing when scores are large.
+
+# %%
+def dot_attention(query, values, mask):
+    """Dot-product attention for a batch: scores, mask, softmax, context.
+
+    query (batch, Tq, units), values (batch, Tv, units), mask (batch, Tv): True at real tokens, False at padding.
+    Returns (context (batch, Tq, units), weights (batch, Tq, Tv)); each row of weights sums to 1 and is 0 at padding.
+    """
+    ### BEGIN SOLUTION
+    scores = query @ np.swapaxes(values, 1, 2)  # (batch, Tq, Tv): e[t, j] = s_t · h_j
+    scores = np.where(mask[:, None, :], scores, -np.inf)  # padding is never read
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    weights = weights / weights.sum(axis=-1, keepdims=True)
+    return weights @ values, weights
+    ### END SOLUTION
+
+
 # %% [markdown]
-# Keras wires this computation into the encoder–decoder with one more layer, `"attention"`. The encoder LSTM now
+# The check compares your function with `keras.layers.Attention` on two small batches (one padded at the front, as
+# our encoder input is, and one with three decoder steps), on scores in the thousands, and on fresh random batches.
+# Keras' layer itself is not allowed in your answer.
+
+# %%
+passed = check_dot_attention(dot_attention)
+dot_attention = use_reference_if_needed(dot_attention, passed, check_dot_attention)
+
+# %% [markdown]
+# Keras wires the same computation into the encoder–decoder with one more layer, `"attention"`. The encoder LSTM now
 # returns its whole sequence of states (`return_sequences=True`), and `compute_mask` gives the padding mask that its
 # embedding already uses, so attention never reads a padded position. The one-step decoder takes the encoder states
 # and the mask as inputs next to `h` and `c`: its state is `[encoder states, source mask, h, c]`, and a step passes
@@ -628,6 +665,19 @@ print(f"parameters: plain {parameters['plain']:,}, with attention {parameters['a
 
 # %% tags=["nbval-ignore-output"]
 attentive_history = train(attentive, start=0)
+
+# %% [markdown]
+# Your `dot_attention` can now reproduce what the trained model does. One decoder step from `[start]` for the first
+# 200 validation numbers: the model's own attention weights, and those of your function given the same query (the new
+# `h`, which is the decoder LSTM's output for this step) and the same encoder states and mask.
+
+# %% tags=["nbval-check-output"]
+state = attentive.encode(val_arrays[0][:200])  # [encoder states, source mask, h, c]
+_, new_state, model_weights = attentive.step_with_weights(np.full(200, s2s.START_ID), state)
+context, your_weights = dot_attention(new_state[2][:, None, :], state[0], state[1])
+print("weights of the first validation number, encoder positions (padding first):", np.round(model_weights[0], 3))
+_ = course.claim("your dot_attention gives the trained model's attention weights (to 1e-5)",
+                 np.allclose(your_weights[:, 0, :], model_weights, atol=1e-5))
 
 # %% [markdown]
 # ## 7 · Three starts of each model
@@ -846,6 +896,105 @@ _ = course.claim("each row of attention weights sums to 1",
 # learns an alignment that works, not necessarily the one a linguist would draw.
 
 # %% [markdown]
+# ## 10 · Beam search (optional)
+#
+# Greedy decoding commits to the most probable word at every step, and a first slip is never undone. **Beam search**
+# keeps several partial translations alive: at each step every live one is extended by each of its `beam_width` most
+# probable next words, and the `beam_width` best extensions of all, by their total log-probability, live on. An
+# extension that chose `[end]` is finished. Comparing finished outputs of different lengths by total log-probability
+# favours short ones (each word multiplies in a probability below 1), so they are ranked with **length
+# normalisation**: score divided by length$^\alpha$ (Wu et al., 2016, use a smoother form of the same idea).
+#
+# ### Exercise 3 · beam search
+#
+# Write `beam_search(step, state, start_id, end_id, max_len, beam_width=3, alpha=1.0)`, an extension of your
+# `run_decoder` with the same arguments. Precisely:
+#
+# 1. Start with one live output: no tokens, score 0, the given `state`, next input `start_id`.
+# 2. At each step (at most `max_len` of them), call `step(token, state)` once for each live output, with its own last
+#    token and state, and extend it by each of its `beam_width` most probable tokens: the new score is the old one plus
+#    the token's log-probability.
+# 3. Sort all extensions by score and keep the best `beam_width`. Those whose token is `end_id` are finished (the
+#    `end_id` is not written); the others are the new live outputs. Stop early when none is live.
+# 4. The finished outputs and the live ones that reached `max_len` tokens compete on score / length ** `alpha`, where
+#    the length of a finished output counts its `end_id`. Return the winner's tokens (a list of ints).
+#
+# With `beam_width=1` this is greedy decoding again.
+
+# %%
+def beam_search(step, state, start_id, end_id, max_len, beam_width=3, alpha=1.0):
+    """Decode one sequence, keeping the beam_width best partial outputs at each step; rank the outputs by score /
+    length ** alpha (scores are sums of log-probabilities). Returns the best output's token ids, without end_id."""
+    ### BEGIN SOLUTION
+    live = [(0.0, [], start_id, state)]  # (score, tokens written, token to feed next, decoder state)
+    finished = []  # (score, tokens, length with the end_id)
+    for _ in range(max_len):
+        extensions = []
+        for score, tokens, token, beam_state in live:
+            probabilities, new_state = step(token, beam_state)
+            log_p = np.log(np.asarray(probabilities, dtype=float) + 1e-30)
+            for choice in np.argsort(-log_p)[:beam_width]:
+                extensions.append((score + log_p[choice], tokens, int(choice), new_state))
+        extensions.sort(key=lambda extension: -extension[0])
+        live = []
+        for score, tokens, choice, new_state in extensions[:beam_width]:
+            if choice == end_id:
+                finished.append((score, tokens, len(tokens) + 1))
+            else:
+                live.append((score, tokens + [choice], choice, new_state))
+        if not live:
+            break
+    outputs = finished + [(score, tokens, len(tokens)) for score, tokens, _, _ in live]
+    return max(outputs, key=lambda output: output[0] / output[2] ** alpha)[1]
+    ### END SOLUTION
+
+
+# %% [markdown]
+# The check runs your search on pretend decoders whose best outputs are known (one where greedy decoding's first
+# choice leads nowhere, `beam_width=1`, short outputs against longer ones with `alpha` 0 and 1), then on fresh ones.
+
+# %%
+passed = check_beam_search(beam_search)
+beam_search = use_reference_if_needed(beam_search, passed, check_beam_search)
+
+# %% [markdown]
+# Does beam search fix the model's own mistakes? The plain translator of start 0 gets some of the validation numbers
+# wrong. We take the first 20 it gets wrong and the first 20 it gets right, and decode each again with
+# `beam_width=3, alpha=1`.
+
+# %% tags=["nbval-ignore-output"]
+translator = with_start("plain", 0)
+BEAM_WIDTH, ALPHA, SAMPLE = 3, 1.0, 20
+greedy_right = exact_matches(translator, val_arrays, val_pairs)[0]
+rows = []
+for index in list(np.flatnonzero(~greedy_right)[:SAMPLE]) + list(np.flatnonzero(greedy_right)[:SAMPLE]):
+    english, french = val_pairs[index]
+    state = translator.initial_state(english_vocab.encode(s2s.number_tokens(english)))
+    ids = beam_search(translator.step_one, state, s2s.START_ID, s2s.END_ID, TARGET_LENGTH, BEAM_WIDTH, ALPHA)
+    width_one = beam_search(translator.step_one, state, s2s.START_ID, s2s.END_ID, TARGET_LENGTH, 1, ALPHA)
+    rows.append({"number": val_numbers[index], "greedy right": bool(greedy_right[index]),
+                 "beam right": s2s.join_number_tokens(french_vocab.decode(ids)) == french,
+                 "width 1 = greedy": s2s.join_number_tokens(french_vocab.decode(width_one)) == translate(english)})
+beams = pd.DataFrame(rows)
+print(beams.groupby("greedy right")["beam right"].agg(numbers="size", beam_right="sum").rename(
+    index={False: "greedy wrong", True: "greedy right"}).to_string())
+fixed = int(beams["beam right"][~beams["greedy right"]].sum())
+broken = int((~beams["beam right"][beams["greedy right"]]).sum())
+print(f"beam search (width {BEAM_WIDTH}, alpha {ALPHA:g}) fixes {fixed} of greedy's {SAMPLE} errors "
+      f"and breaks {broken} of its {SAMPLE} right translations")
+
+# %% tags=["nbval-check-output"]
+_ = course.claim("beam search with beam_width=1 gives greedy decoding's translation of every one of these numbers",
+                 beams["width 1 = greedy"].all())
+
+# %% [markdown]
+# Read the counts printed above; they are measured on this model and these numbers, not a verdict about beam
+# search. Beam search can only fix an error when the right translation is among the few most probable words at the
+# step where greedy went wrong, and the model must still prefer it over the whole sentence. A model that is confidently
+# wrong (a short number it hardly saw in training) gives the right word too little probability for any search to find
+# it. Search repairs decoding; it cannot repair what the model learned.
+
+# %% [markdown]
 # ## Key takeaways
 #
 # * An **encoder–decoder** maps a sequence to a sequence of a different length: the plain encoder's final `[h, c]` is
@@ -887,6 +1036,8 @@ _ = course.claim("each row of attention weights sums to 1",
 # * M.-T. Luong, H. Pham, C. D. Manning, *Effective Approaches to Attention-based Neural Machine Translation* (2015),
 #   arXiv:1508.04025: the dot score and the decoder-output query used here (Luong's model passes the joined vector
 #   through a `tanh` layer first; here it goes straight into the softmax layer).
+# * Y. Wu et al., *Google's Neural Machine Translation System* (2016), arXiv:1609.08144: beam search with length
+#   normalisation.
 # * The lecture's LSTM video (IBM): https://www.youtube.com/watch?v=b61DPVFX03I
 # * Next: notebook 07 uses the same encoder–decoders, plain and with attention, to *reply* instead of translate.
 
