@@ -814,8 +814,9 @@ def test_notebook_07_reuses_06s_code_and_the_shared_learning_curve_plot():
 
 def test_the_checkers_module_says_which_notebooks_it_checks():
     """Its docstring once said "notebook 06" while it also held 07's checker."""
-    for prefix, checker in (("06", "check_run_decoder"), ("07", "check_apply_temperature")):
-        assert f"from utils.checks.seq2seq import {checker}" in _source(prefix)
+    for prefix, checkers in (("06", ("check_beam_search", "check_dot_attention", "check_run_decoder")),
+                             ("07", ("check_apply_temperature",))):
+        assert f"from utils.checks.seq2seq import {', '.join(checkers)}\n" in _source(prefix)
         assert prefix in checks.__doc__.splitlines()[0], checks.__doc__.splitlines()[0]
 
 
