@@ -293,3 +293,25 @@ def test_executed_solutions_keep_their_figures_even_when_mplbackend_is_set(tmp_p
         "import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])\nplt.title('a line')\nplt.show()")])
     build.execute(nb, tmp_path)
     assert any("image/png" in o.get("data", {}) for o in nb.cells[0].outputs), nb.cells[0].outputs
+
+
+def test_optional_sections_run_to_the_next_heading_of_their_level_and_leave_the_slides():
+    cells = [nbformat.v4.new_markdown_cell(text) for text in (
+        "# 01 · Title", "## 1 · Core", "text", "## 2 · Extras (optional)", "### 2.1 · Deeper", "more",
+        "## 3 · Core again", "### Exercise 4 · backward pass (optional)", "its text", "### Exercise 5 · core")]
+    assert build.optional_cells(cells) == [False, False, False, True, True, True, False, True, True, False]
+
+
+def test_the_core_path_counts_reading_running_and_core_exercises_only(tmp_path):
+    from tools import readme
+
+    source = build.sources()[3]  # 04
+    _, solution = build.build(source, build.sources())
+    code_cells = sum(c.cell_type == "code" for c in solution.cells)
+    timings = {f"notebooks/solutions/{source.with_suffix('.ipynb').name}": {"cells": [6.0] * code_cells}}
+    reading, running, practice = readme.core_path(source, timings)
+    flags = build.optional_cells(solution.cells)
+    core_code = sum(1 for c, o in zip(solution.cells, flags, strict=True) if c.cell_type == "code" and not o)
+    assert running == pytest.approx(core_code * 6.0 / 60)
+    assert 5 < reading < 60 and practice > 0
+    assert readme.core_path(source, {}) is None

@@ -205,6 +205,23 @@ if "google.colab" in sys.modules:
     return cell
 
 
+OPTIONAL_HEADING = re.compile(r"^(#{2,3}) .*\(optional\)\s*$")
+
+
+def optional_cells(cells: list) -> list[bool]:
+    """For each cell, whether it belongs to an optional section: one whose heading ends with "(optional)", up to the
+    next heading of the same or a higher level. The rest is the notebook's core path (what a class slot covers)."""
+    flags, open_level = [], None
+    for cell in cells:
+        if cell.cell_type == "markdown":
+            heading = re.match(r"^(#{1,6}) ", cell.source.lstrip())
+            if heading and (open_level is None or len(heading.group(1)) <= open_level):
+                match = OPTIONAL_HEADING.match(cell.source.lstrip().split("\n", 1)[0])
+                open_level = len(match.group(1)) if match else None
+        flags.append(open_level is not None)
+    return flags
+
+
 def slide_type(cell: nbformat.NotebookNode) -> str:
     """Slide layout for ``make slides``: headings open slides; sub-headings, long code and figures open sub-slides."""
     first = cell.source.lstrip().split("\n", 1)[0]
@@ -242,6 +259,9 @@ def build(source: Path, order: list[Path]) -> tuple[nbformat.NotebookNode, nbfor
                 new.metadata["tags"] = tags
             new.metadata["slideshow"] = cell.metadata.get("slideshow") or {"slide_type": slide_type(new)}
             cells.append(new)
+        for cell, optional in zip(cells, optional_cells(cells), strict=True):
+            if optional:  # the slides follow the core path
+                cell.metadata["slideshow"] = {"slide_type": "skip"}
         cells.append(nav_cell(order, index, student, "bottom"))
         nb = nbformat.v4.new_notebook(cells=cells)
         nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
