@@ -437,7 +437,7 @@ def test_windows_are_cut_in_one_place():
     from utils import anomaly, forecasting
 
     for path in sorted((Path(utils.__file__).parent).rglob("*.py")):
-        if path.name != "data.py":
+        if path.name != "data.py" and "checks" not in path.parts:  # a checker may name what an answer must not call
             text = path.read_text(encoding="utf-8")
             assert "sliding_window_view" not in text and "timeseries_dataset_from_array" not in text, path
     assert anomaly.window_arrays is window_arrays and forecasting.window_arrays is window_arrays

@@ -76,12 +76,12 @@ def test_08_final_table_scores_every_setup_once_against_persistence_on_its_own_d
     not. The verdicts over starts print their spread."""
     cells = _solution("08").cells
     table = next(c for c in cells if c.cell_type == "code" and "final = verdicts(rows)" in c.source)
-    assert '"leak 2: shuffled split, start {s}": (leak2_actual, f, leak2_today)' in table.source
+    assert '("leak 2: shuffled split", s): (leak2_actual, f, leak2_today)' in table.source
     shown = _outputs(table)
     for column in ("persistence MAE ($)", "MAE ratio", "RMSE ratio", "DM p (absolute error)", "DM p (squared error)",
                    "verdict", "direction %"):
         assert column in shown, f"the final table has no column {column!r}"
-    for setup in ("LSTM on prices, start 1", "leak 1", "leak 2", "LSTM on returns, start 3", "leak 3"):
+    for setup in ("LSTM on prices", "leak 1", "leak 2", "LSTM on returns", "leak 3", "start"):
         assert setup in shown
     claims = "\n".join(_claims(_solution("08")))
     assert "✓ leak 3 makes every start of the LSTM on returns appear to beat persistence [3 of 3 starts" in claims

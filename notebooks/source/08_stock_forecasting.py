@@ -4,24 +4,21 @@
 # <!-- facts: 0.01 1 1.96 75 (minutes of a class) 1995 (the DM paper) -->
 #
 # The lecture's running example is a model that "looks at the sequential data of the stock market for a given
-# company and predicts the next day's stock price". In this class exercise you build that model, train it, and, most
-# important of all, **judge** it: against forecasts so simple that they need no training at all, with a test that
-# tells a real difference from luck.
+# company and predicts the next day's stock price". In this class exercise you build that model, train it and, most
+# important of all, **judge** it: against forecasts that need no training, with a test that tells a real difference
+# from luck.
 #
 # **Learning objectives.** After this notebook you can
 #
 # 1. split a series by time, scale it with the training part only, decide on validation and score the test once;
-# 2. cut a series into (window, next value) pairs by hand, and with `keras.utils.timeseries_dataset_from_array`;
-# 3. build and train an LSTM forecaster with early stopping, from several random starts;
-# 4. compare it with persistence, a moving average and a linear model on the same days, and call a difference a win
+# 2. build and train an LSTM forecaster with early stopping, from several random starts;
+# 3. compare it with persistence, a moving average and a linear model on the same days, and call a difference a win
 #    only when a paired test (Diebold–Mariano, which you write) says it is more than noise;
-# 5. explain why an LSTM on raw prices fails on new highs, and fix it by forecasting returns;
-# 6. recognise three leaks that make a test score look better than it is, one of which fakes a win;
-# 7. *(optional)* apply the pipeline to a series an LSTM can learn, and forecast several steps ahead.
+# 4. explain why an LSTM on raw prices fails on new highs, and fix it by forecasting returns;
+# 5. *(optional)* cut windows by hand, recognise leaks that fake a win, and forecast a series an LSTM can learn.
 #
-# **In class (75 minutes)** follow sections 1–9 with Exercises 1 (cut windows), 2 (build and train the LSTM) and 5
-# (the Diebold–Mariano test). The sections marked *(optional)* and the warm-ups Exercises 3 (a moving average) and
-# 4 (the metrics) are for later: the notebook runs the same whether you do them or not.
+# **In class (75 minutes)** follow everything not marked *(optional)*, with Exercises 2 (the LSTM) and 5 (the
+# Diebold–Mariano test). The optional parts are for later: the notebook runs the same whether you do them or not.
 
 # %% [markdown]
 # ## Setup
@@ -142,7 +139,7 @@ for name in ("validation", "test"):
 # outside the range [0, 1] the model is trained on. Remember this when we read the first results.
 
 # %% [markdown]
-# ## 3 · Cut the series into windows (Exercise 1)
+# ## 3 · Cut the series into windows
 #
 # An LSTM reads a sequence and outputs one number. To train it we cut the series into pairs: a **window** of the last
 # `window` values as input, and the value that comes right after it as the target. For a series $s_0, s_1, \dots$:
@@ -151,12 +148,28 @@ for name in ("validation", "test"):
 #   y_i = (s_{i+\text{window}}, \dots, s_{i+\text{window}+\text{horizon}-1}).$$
 #
 # `horizon` is how many future values we forecast (1 for "tomorrow"). Keras wants `X` with shape
-# (n windows, window, features) and we use `y` with shape (n windows, horizon). Work out on paper what the series
-# 0, 1, …, 7 gives with `window=3, horizon=2` before you write the code: how many windows, and what are the first and
-# the last? The check cell prints them once your function passes.
+# (n windows, window, features), and `y` has shape (n windows, horizon). We name each window by the day it forecasts:
+# `fc.windows_at(inputs, targets, window, days)` returns, for each day in `days`, the `window` days before it and that
+# day's target. The first windows of a part read days of the previous part, which are in the past on the day we
+# forecast: that is honest. Every part starts at day `WINDOW + 1`, so that the price windows and the return windows
+# of section 6 forecast the same days.
+
+# %%
+WINDOW = 30  # trading days, about six weeks
+FIRST = WINDOW + 1
+train_days = np.arange(FIRST, train_end)
+val_days = np.arange(train_end, val_end)
+test_days = np.arange(val_end, len(close))
+print(f"{len(train_days)} training, {len(val_days)} validation and {len(test_days)} test windows of {WINDOW} days")
 
 # %% [markdown]
-# ### Exercise 1 · cut a series into windows
+# ### Cut windows yourself (optional)
+#
+# Work out on paper what the series 0, 1, …, 7 gives with `window=3, horizon=2` before you write the code: how many
+# windows, and what are the first and the last? The check cell prints them once your function passes.
+
+# %% [markdown]
+# #### Exercise 1 · cut a series into windows
 #
 # Write `make_windows(series, window, horizon=1)`: `series` has shape (time,) or (time, features); the target is
 # column 0. The two classic bugs are a target that is off by one (the window's own last value) and a window that
@@ -196,15 +209,14 @@ else:
     print("The windows of the series 0 … 7 appear here once your make_windows passes the check above.")
 
 # %% [markdown]
-# ### The same windows from Keras
+# #### The same windows from Keras
 #
 # Keras cuts windows for you with `keras.utils.timeseries_dataset_from_array(data, targets, sequence_length)`: window
 # $i$ is `data[i : i+sequence_length]` and its target is `targets[i]`. So we pass the series as `data` and the
-# series shifted by `window` as `targets`. Let's check that it gives exactly our windows on the scaled prices (with
-# `window = 30` trading days, about six weeks):
+# series shifted by `window` as `targets`. Let's check that it gives exactly your windows on the scaled prices, and
+# that `fc.windows_at` does too:
 
 # %%
-WINDOW = 30
 hand_X, hand_y = make_windows(scaled_close, WINDOW)
 keras_ds = keras.utils.timeseries_dataset_from_array(
     data=scaled_close[:-1, None], targets=scaled_close[WINDOW:], sequence_length=WINDOW, batch_size=256)
@@ -213,23 +225,14 @@ keras_y = np.concatenate([y for _, y in keras_ds])
 print(f"by hand: X {hand_X.shape}, y {hand_y.shape};  Keras: X {keras_X.shape}, y {keras_y.shape}")
 print("same windows:", np.allclose(hand_X, keras_X), "  same targets:", np.allclose(hand_y[:, 0], keras_y))
 
+# %%
+X_check, y_check = fc.windows_at(scaled_close, scaled_close, WINDOW, val_days)
+X_ref, y_ref = make_windows(scaled_close[train_end - WINDOW:val_end], WINDOW)
+print(f"fc.windows_at's validation windows equal make_windows': {np.allclose(X_check, X_ref) and np.allclose(y_check, y_ref)}")
+
 # %% [markdown]
 # Same windows, same targets. (`data=series[:-1, None]`: the `[:-1]` stops Keras from cutting a last window that has
 # no target, and `None` adds the features axis.)
-#
-# From now on windows are named by the day they forecast: `fc.windows_at(inputs, targets, window, days)` returns,
-# for each day in `days`, the `window` days before it and that day's target. The first windows of a part read days
-# of the previous part, which are in the past on the day we forecast: that is honest.
-
-# %%
-FIRST = WINDOW + 1
-train_days = np.arange(FIRST, train_end)
-val_days = np.arange(train_end, val_end)
-test_days = np.arange(val_end, len(close))
-X_check, y_check = fc.windows_at(scaled_close, scaled_close, WINDOW, val_days)
-X_ref, y_ref = make_windows(scaled_close[train_end - WINDOW:val_end], WINDOW)
-print(f"{len(train_days)} training, {len(val_days)} validation and {len(test_days)} test windows; the validation "
-      f"windows equal make_windows': {np.allclose(X_check, X_ref) and np.allclose(y_check, y_ref)}")
 
 # %% [markdown]
 # ## 4 · An LSTM forecaster (Exercise 2)
@@ -315,20 +318,17 @@ print(f"{price_runs.model.count_params():,} weights; epochs trained by each star
 _ = plots.plot_learning_curves(price_runs.histories[0], "LSTM on scaled MSFT prices, first start: learning curves",
                                loss_label="MSE on scaled values", mark_best=True)
 first_history = price_runs.histories[0].history
-plots.show(plt.gcf(), alt="Learning curves of the first start of the LSTM on scaled MSFT prices: training and "
-                          f"validation MSE per epoch over {len(first_history['loss'])} epochs, with a dotted line at "
-                          "the best validation epoch, whose weights early stopping keeps. Notice that the training "
-                          f"loss goes from {first_history['loss'][0]:.5f} to {first_history['loss'][-1]:.5f}, while "
-                          "the validation loss is lowest at epoch "
-                          f"{int(np.argmin(first_history['val_loss'])) + 1} and does not improve after it.")
+plots.show(plt.gcf(), alt="Learning curves of the LSTM on scaled MSFT prices (first start): training and validation "
+                          f"MSE per epoch over {len(first_history['loss'])} epochs. Notice that the validation loss is "
+                          f"lowest at epoch {int(np.argmin(first_history['val_loss'])) + 1} (the dotted line, whose "
+                          "weights early stopping keeps) and does not improve after it.")
 
 # %% [markdown]
 # The training loss falls and stays low while the validation loss stops improving after a few epochs; early stopping
 # ends the run and keeps the weights of the best validation epoch (the dotted line).
 #
-# Now the validation days, in dollars. The simplest forecast of all is **persistence**: tomorrow's close = today's
-# close. For each validation day we have its window (the 30 closes before it), the actual close, and the forecasts of
-# the three starts.
+# Now the validation days, in dollars, against the simplest forecast of all, **persistence**: tomorrow's close =
+# today's close.
 
 # %%
 X_val, y_val = fc.windows_at(close, close, WINDOW, val_days)  # windows in dollars
@@ -339,12 +339,9 @@ training_top = close[:train_end].max()
 high = val_actual > training_top  # validation days above the training range
 price_ratio = course.over_seeds([fc.mae(val_actual, f) / fc.mae(val_actual, val_today) for f in val_price_lstm],
                                 unit="starts")
-print(f"{len(val_days)} validation days, {high.sum()} of them above the highest training close "
-      f"(${training_top:.2f}); persistence's MAE ${fc.mae(val_actual, val_today):.2f}")
-for start, forecast in enumerate(val_price_lstm, 1):
-    print(f"start {start}: MAE ${fc.mae(val_actual, forecast):.2f}; average error (forecast − actual) on the days above "
-          f"the training range ${np.mean(forecast[high] - val_actual[high]):+.2f}, on the others "
-          f"${np.mean(forecast[~high] - val_actual[~high]):+.2f}")
+print(f"{len(val_days)} validation days, {high.sum()} above the highest training close; MAE: persistence "
+      f"${fc.mae(val_actual, val_today):.2f}, the starts " + ", ".join(f"${fc.mae(val_actual, f):.2f}"
+                                                                      for f in val_price_lstm))
 
 # %%
 ax = fc.plot_forecasts(dates[val_days], val_actual, {"persistence": val_today,
@@ -354,23 +351,19 @@ ax.axhline(training_top, color="grey", ls=":", lw=1)
 ax.annotate("highest training close", (dates[val_days[0]], training_top), xytext=(0, 4), textcoords="offset points",
             fontsize=8, color="grey")
 plt.gcf().tight_layout()
-plots.show(plt.gcf(), alt=f"Line chart of the actual MSFT close over the {len(val_days)} validation days, with the "
-                          "next-close forecasts of persistence and of the first start of the LSTM on scaled prices, "
-                          f"and a dotted line at the highest training close, ${training_top:.2f}. Notice that "
-                          "persistence follows the actual close closely, while the LSTM's forecast errs by "
-                          f"${np.mean(val_price_lstm[0][high] - val_actual[high]):+.2f} on average on the days above "
-                          f"the dotted line, against ${np.mean(val_price_lstm[0][~high] - val_actual[~high]):+.2f} "
-                          "on the others.")
+plots.show(plt.gcf(), alt=f"Line chart of the MSFT close over the {len(val_days)} validation days, with the "
+                          "next-close forecasts of persistence and of the LSTM on scaled prices (first start), and a "
+                          f"dotted line at the highest training close, ${training_top:.2f}. Notice that persistence "
+                          "follows the actual close closely, and the LSTM's forecast less so.")
 
 # %% tags=["nbval-check-output"]
 _ = course.claim_runs("on the validation days the LSTM on prices is far worse than persistence (MAE at least 1.5 "
                       "times larger) in every start", price_ratio, each=lambda ratio: ratio > 1.5)
 
 # %% [markdown]
-# Every start is far worse than "tomorrow = today". The printed average errors and the plot of the first start show
-# where to look: the days above the highest training close. Why would the network not follow the price up there?
-# Feed it windows that stay flat at one scaled level, from inside the training range (0 to 1) to far above it, and
-# look at what it forecasts:
+# Every start is far worse than "tomorrow = today", and most validation days lie above the highest training close.
+# Can the network follow a price up there? Feed it windows that stay flat at one scaled level, from inside the
+# training range (0 to 1) to far above it, and look at what it forecasts:
 
 # %% tags=["nbval-check-output"]
 levels = np.array([0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
@@ -394,7 +387,7 @@ _ = course.claim_runs("above the training range each start's forecast rises at m
 # not drift: tomorrow's **return**, turned back into a price (section 6).
 
 # %% [markdown]
-# ## 5 · Baselines (Exercise 3) and the evaluation metrics (Exercise 4)
+# ## 5 · Baselines
 #
 # Before fixing the LSTM, we set up the yardsticks it must beat. Each takes the same windows:
 #
@@ -404,7 +397,10 @@ _ = course.claim_runs("above the training range each start's forecast rises at m
 #   least squares on the training windows (the LSTM's linear rival: no hidden state, no nonlinearity).
 
 # %% [markdown]
-# ### Exercise 3 · the moving-average baseline
+# ### Two warm-ups: the moving average and the metrics (optional)
+
+# %% [markdown]
+# #### Exercise 3 · the moving-average baseline
 #
 # `X` has shape (n windows, window, features); the target is column 0. Return one forecast per window, shape (n,).
 
@@ -421,15 +417,7 @@ passed = check_moving_average(moving_average_forecast)
 moving_average_forecast = use_reference_if_needed(moving_average_forecast, passed, check_moving_average)
 
 # %% [markdown]
-# Which $k$? That is a choice, so the validation days make it:
-
-# %%
-ma_val_mae = {k: fc.mae(val_actual, moving_average_forecast(X_val, k)) for k in (2, 5, 10, 20)}
-MA_K = min(ma_val_mae, key=ma_val_mae.get)
-print("validation MAE ($) by k: " + ", ".join(f"k={k}: {v:.3f}" for k, v in ma_val_mae.items()) + f"; chosen: k={MA_K}")
-
-# %% [markdown]
-# ### Exercise 4 · evaluation metrics MAE, RMSE, MAPE
+# #### Exercise 4 · evaluation metrics MAE, RMSE, MAPE
 #
 # With $e_t = \hat y_t - y_t$ the error on day $t$ and $n$ days:
 #
@@ -458,6 +446,17 @@ passed = check_evaluate_forecast(evaluate_forecast)
 evaluate_forecast = use_reference_if_needed(evaluate_forecast, passed, check_evaluate_forecast)
 
 # %% [markdown]
+# ### The moving average's $k$, chosen on validation
+#
+# Which $k$? That is a choice, so the validation days make it:
+
+# %%
+ma_val_mae = {k: fc.mae(val_actual, moving_average_forecast(X_val, k)) for k in (2, 5, 10, 20)}
+MA_K = min(ma_val_mae, key=ma_val_mae.get)
+print("validation MAE ($) by k: " + ", ".join(f"k={k}: {v:.3f}" for k, v in ma_val_mae.items()) + f"; chosen: k={MA_K}")
+
+
+# %% [markdown]
 # ## 6 · The fix: forecast tomorrow's return, then turn it into a price
 #
 # Log returns do not drift with the price level: training and later returns have the same range. We standardise them
@@ -477,24 +476,14 @@ print(f"epochs trained by each start: {return_runs.epochs}; best validation MSE 
       + ", ".join(f"{min(h.history['val_loss']):.3f}" for h in return_runs.histories))
 print(f"for comparison, always forecasting the average training return scores {constant_mse:.3f}")
 
-# %%
-_ = plots.plot_learning_curves(return_runs.histories[0], "LSTM on standardised MSFT log returns, first start",
-                               loss_label="MSE (standardised returns)", mark_best=True)
-plots.show(plt.gcf(), alt="Learning curves of the first start of the LSTM on standardised MSFT log returns: training "
-                          "and validation MSE per epoch, with a dotted line at the best validation epoch. Notice that "
-                          "the validation loss hardly moves: its best, "
-                          f"{min(return_runs.histories[0].history['val_loss']):.3f}, is about what always forecasting "
-                          f"the average training return scores, {constant_mse:.3f}.")
-
 # %% tags=["nbval-check-output"]
 _ = course.claim_runs("on the validation days, every start of the LSTM on returns is within 5 % of the constant "
                       "forecast's MSE", best_mse, each=lambda ratio: abs(ratio - 1) < 0.05)
 
 # %% [markdown]
 # On the validation days, every start forecasts tomorrow's return about as well as a constant, the average training
-# return (0 in standardised units): the validation loss hardly moves from its first epoch. What is that worth in
-# dollars? Here is every forecast on the validation days (each start of each LSTM on its own row), as a ratio to
-# persistence's error on the same days: below 1, the forecast's error is the smaller one.
+# return (0 in standardised units). What is that worth in dollars? The cell below turns every forecast into closes of
+# the validation days (each start of each LSTM separately), next to the baselines, and plots the last 40 days.
 
 # %%
 def linear_forecasts(days):
@@ -519,11 +508,6 @@ val_forecasts = {"persistence (tomorrow = today)": val_today,
                  **linear_forecasts(val_days),
                  **{f"LSTM on prices, start {s}": f for s, f in enumerate(val_price_lstm, 1)},
                  **{f"LSTM on returns, start {s}": f for s, f in enumerate(lstm_on_returns(return_runs, val_days), 1)}}
-val_table = fc.comparison_table(val_actual, val_forecasts, last=val_today, unit="$", metrics=evaluate_forecast)
-val_table.insert(0, "MAE ratio", val_table["MAE ($)"] / fc.mae(val_actual, val_today))
-val_table
-
-# %%
 _ = fc.plot_forecasts(dates[val_days], val_actual, {"persistence": val_today,
                                                     "LSTM on returns, first start": val_forecasts["LSTM on returns, start 1"],
                                                     f"moving average ({MA_K})": val_forecasts[f"moving average, last {MA_K} days"]},
@@ -535,20 +519,18 @@ plots.show(plt.gcf(), alt="Line chart of the MSFT close over the last 40 validat
                           "actual close one day late, and the moving average trails a little further behind.")
 
 # %% [markdown]
-# The LSTM on returns lies almost on top of persistence, which is the actual close one day late. Several rows differ
-# from persistence by a fraction of a cent: is such a difference real, or would a few other days have tipped it the
-# other way? That needs a test.
+# The LSTM on returns lies almost on top of persistence, which is the actual close one day late. When two forecasts
+# differ by a fraction of a cent, is the difference real, or would a few other days have tipped it the other way?
+# That needs a test.
 
 # %% [markdown]
 # ## 7 · Is a difference real, or noise? (Exercise 5)
 #
-# Two habits make a comparison fair:
-#
-# * **A ratio on the same days.** Divide the model's MAE (or RMSE) by persistence's on exactly the same days. A dollar
-#   error on its own says little, because it grows with the price level of the days it is measured on.
-# * **A paired test.** The **Diebold–Mariano (DM) test** asks whether two forecasts' average losses differ by more
-#   than the day-to-day noise of their difference. For every day take $d_t$ = the forecast's loss − the reference's
-#   loss (the absolute error $|\hat y_t - y_t|$, which MAE averages, or the squared error, which RMSE averages); then
+# Two habits make a comparison fair. **A ratio on the same days**: divide the model's MAE (or RMSE) by
+# persistence's on exactly the same days, since a dollar error grows with the price level of its days. And **a paired
+# test**: the **Diebold–Mariano (DM) test** asks whether two forecasts' average losses differ by more than the
+# day-to-day noise of their difference. For every day take $d_t$ = the forecast's loss − the reference's loss (the
+# absolute error $|\hat y_t - y_t|$, which MAE averages, or the squared error, which RMSE averages); then
 #
 # $$\text{DM} = \frac{\bar d}{\sqrt{\hat\sigma^2 / n}}, \qquad
 #   \hat\sigma^2 = \frac{n}{n-1}\Big(\hat\gamma_0 + 2 \sum_{k=1}^{L} \Big(1 - \frac{k}{L+1}\Big)\, \hat\gamma_k\Big),
@@ -567,8 +549,7 @@ plots.show(plt.gcf(), alt="Line chart of the MSFT close over the last 40 validat
 # Write `diebold_mariano(actual, forecast, reference, loss, lags=None)`: `actual`, `forecast` and `reference` are 1-D
 # arrays over the same days, `loss` a function of the errors (such as `np.abs` or `np.square`), `lags` the $L$ of the
 # formula (`None`: the default). Return the pair (DM statistic, two-sided p-value); `stats.t.sf(x, df)` is Student's
-# t upper tail, $P(T > x)$. Work step by step: $d_t$, its mean, the autocovariances, the variance, DM, p. The check
-# compares your test with SciPy's paired t-test, names the step that is off, and shows the steps after a second try.
+# t upper tail, $P(T > x)$. Work step by step: $d_t$, its mean, the autocovariances, the variance, DM, p.
 
 # %%
 def diebold_mariano(actual, forecast, reference, loss, lags=None):
@@ -607,14 +588,14 @@ def against_persistence(actual, forecast, today):
     """A forecast and persistence (``today``) on the same days: MAEs, the ratios of MAE and RMSE (below 1: the
     forecast's error is smaller), the DM p-value in each loss, and the verdict: "win" or "loss" only when both ratios
     are on that side of 1 and both p-values are below 0.05, otherwise "no clear difference"."""
-    ratios = [fc.mae(actual, forecast) / fc.mae(actual, today), fc.rmse(actual, forecast) / fc.rmse(actual, today)]
+    mine, theirs = evaluate_forecast(actual, forecast), evaluate_forecast(actual, today)  # Exercise 4's metrics
+    ratios = [mine["MAE"] / theirs["MAE"], mine["RMSE"] / theirs["RMSE"]]
     p = {name: diebold_mariano(actual, forecast, today, loss)[1] for name, loss in LOSSES.items()}
     clear = max(p.values()) < 0.05
     verdict = ("win" if clear and max(ratios) < 1 else "loss" if clear and min(ratios) > 1
                else "no clear difference")
-    return {"days": len(actual), "MAE ($)": fc.mae(actual, forecast), "persistence MAE ($)": fc.mae(actual, today),
-            "MAE ratio": ratios[0], "RMSE ratio": ratios[1], **{f"DM p ({name})": value for name, value in p.items()},
-            "verdict": verdict}
+    return {"days": len(actual), "MAE ($)": mine["MAE"], "persistence MAE ($)": theirs["MAE"], "MAE ratio": ratios[0],
+            "RMSE ratio": ratios[1], **{f"DM p ({name})": value for name, value in p.items()}, "verdict": verdict}
 
 
 def verdicts(rows):
@@ -633,11 +614,10 @@ val_verdicts = verdicts({name: (val_actual, f, val_today) for name, f in val_for
 val_verdicts.drop(columns="days").round(3)
 
 # %% [markdown]
-# That is the development picture: on the validation days the LSTM on prices and the moving average lose clearly,
-# and the rest sit close to persistence. Nothing here was decided by the test days, which we have not looked at yet.
+# That is the development picture, from the validation days only: the test days have not been looked at yet.
 
 # %% [markdown]
-# ## 8 · Pitfalls: leaks that make the test score look better, and one that fakes a win
+# ## 8 · Pitfalls: leaks that make the test score look better, and one that fakes a win (optional)
 #
 # Three mistakes common in published stock-forecasting code. Each repeats one of our LSTMs with one leak, from the
 # same three starts, and each start trains at most as many epochs as the same start of its honest run used: a
@@ -701,29 +681,27 @@ on_test = {f"moving average, last {MA_K} days": [moving_average_forecast(X_test,
                leaky_scaler.inverse_transform(leak1_runs.predict(leaky_scaler.transform(X_test))),
            "leak 3: centred moving average as input":
                test_today * np.exp(return_scaler.inverse_transform(leak3_runs.predict(X_leak3)))}
-rows = {(name if len(fs) == 1 else f"{name}, start {s}"): (test_actual, f, test_today)
-        for name, fs in on_test.items() for s, f in enumerate(fs, 1)}
+rows = {(name, s): (test_actual, f, test_today) for name, fs in on_test.items() for s, f in enumerate(fs, 1)}
 leak2_actual, leak2_today = y_leak2[:, 0].astype(float), fc.persistence(X_leak2)
 leak2_forecasts = price_scaler.inverse_transform(leak2_runs.predict(price_scaler.transform(X_leak2)))
-rows.update({f"leak 2: shuffled split, start {s}": (leak2_actual, f, leak2_today)
-             for s, f in enumerate(leak2_forecasts, 1)})
+rows.update({("leak 2: shuffled split", s): (leak2_actual, f, leak2_today) for s, f in enumerate(leak2_forecasts, 1)})
 final = verdicts(rows)
+final.index.names = ["setup", "start"]
 up_days = 100 * np.mean(test_actual > test_today)
 print(f"MSFT, {len(test_days)} test days ({dates[test_days[0]].date()} … {dates[test_days[-1]].date()}), the close "
       f"up on {up_days:.1f} % of them; leak 2's {len(shuffled_test)} test days are spread over all the years")
 final.round(3)
 
 # %% tags=["nbval-check-output"]
-def start_rows(setup):
-    """The rows of the final table that hold the starts of one setup ("setup, start 1", ...)."""
-    return [f"{setup}, start {s}" for s in range(1, len(STARTS) + 1)]
+def over_starts(setup, column="MAE ratio"):
+    """One number per start of a setup of the final table, for a verdict over starts."""
+    return course.over_seeds(final.loc[setup, column], unit="starts")
 
 
 def claim_verdicts(statement, setup, verdict):
     """A verdict over starts: it holds when every start of ``setup`` has ``verdict``; the MAE ratios are its spread."""
-    agree = int((final.loc[start_rows(setup), "verdict"] == verdict).sum())
-    ratios = course.over_seeds(final.loc[start_rows(setup), "MAE ratio"], unit="starts")
-    return course.claim(statement, agree == len(STARTS), f"{agree} of {len(STARTS)} starts; MAE ratio {ratios}")
+    agree = int((final.loc[setup, "verdict"] == verdict).sum())
+    return course.claim(statement, agree == len(STARTS), f"{agree} of {len(STARTS)} starts; {over_starts(setup)}")
 
 
 def direction_edge(forecast):
@@ -734,30 +712,25 @@ def direction_edge(forecast):
                                    units="test days", fmt="+.1f")
 
 
-honest_rows = [name for name in final.index if not name.startswith("leak")]
+honest = final.drop(index=[name for name in final.index.unique("setup") if name.startswith("leak")], level="setup")
 _ = course.claim("no honest forecast beats persistence on the test days by more than noise",
-                 not (final.loc[honest_rows, "verdict"] == "win").any(),
-                 f"verdicts of the {len(honest_rows)} rows: {final.loc[honest_rows, 'verdict'].value_counts().to_dict()}")
+                 not (honest["verdict"] == "win").any(), f"verdicts: {honest['verdict'].value_counts().to_dict()}")
 _ = claim_verdicts("every start of the LSTM on returns shows no clear difference from persistence",
                    "LSTM on returns", "no clear difference")
-_ = course.claim_runs("and its MAE is within 2 % of persistence's in every start",
-                      course.over_seeds(final.loc[start_rows("LSTM on returns"), "MAE ratio"], unit="starts"),
+_ = course.claim_runs("and its MAE is within 2 % of persistence's in every start", over_starts("LSTM on returns"),
                       each=lambda ratio: abs(ratio - 1) < 0.02)
-_ = course.claim("the two linear models are within 3 % of persistence's MAE",
-                 all(abs(final.loc[name, "MAE ratio"] - 1) < 0.03
-                     for name in ("linear model, 30-day price window", "linear model, 30-day return window")),
-                 f"MAE ratios {final.loc['linear model, 30-day price window', 'MAE ratio']:.3f} and "
-                 f"{final.loc['linear model, 30-day return window', 'MAE ratio']:.3f}")
-_ = course.claim(f"the {MA_K}-day moving average loses to persistence by more than noise",
-                 final.loc[f"moving average, last {MA_K} days", "verdict"] == "loss",
-                 f"DM p {final.loc[f'moving average, last {MA_K} days', 'DM p (absolute error)']:.2g}")
+linear = honest.loc[["linear model, 30-day price window", "linear model, 30-day return window"], "MAE ratio"]
+_ = course.claim("the two linear models are within 3 % of persistence's MAE", (abs(linear - 1) < 0.03).all(),
+                 f"MAE ratios {linear.iloc[0]:.3f} and {linear.iloc[1]:.3f}")
+average = final.loc[(f"moving average, last {MA_K} days", 1)]
+_ = course.claim(f"the {MA_K}-day moving average loses to persistence by more than noise", average["verdict"] == "loss",
+                 f"MAE ratio {average['MAE ratio']:.3f}, DM p {average['DM p (absolute error)']:.2g}")
 _ = claim_verdicts("every start of the LSTM on prices loses to persistence by more than noise", "LSTM on prices",
                    "loss")
-_ = course.claim_runs("its MAE is more than 3 times persistence's in every start",
-                      course.over_seeds(final.loc[start_rows("LSTM on prices"), "MAE ratio"], unit="starts"),
+_ = course.claim_runs("its MAE is more than 3 times persistence's in every start", over_starts("LSTM on prices"),
                       each=lambda ratio: ratio > 3)
-edges = {name: direction_edge(f) for name, (_, f, _) in rows.items()
-         if name in honest_rows and not name.startswith("LSTM on prices")}
+edges = {f"{setup}, start {s}": direction_edge(rows[setup, s][1]) for setup, s in honest.index
+         if setup != "LSTM on prices"}
 _ = course.claim("no honest forecast calls the direction of the next move more often than always saying 'up', by "
                  "more than noise", all(iv.low < 0 for iv in edges.values()),
                  "; ".join(f"{name}: {iv}" for name, iv in edges.items() if name.startswith("LSTM")))
@@ -778,13 +751,15 @@ _ = course.claim("no honest forecast calls the direction of the next move more o
 # This is not a failure of the LSTM but a property of the data: daily stock returns are close to unpredictable from
 # their own past (a *random walk*: tomorrow = today + noise), and then the best forecast of tomorrow is today.
 
+# %% [markdown]
+# ### What the leaks did (optional)
+#
+# The leak rows of the final table, start by start (section 8 explains each leak).
+
 # %% tags=["nbval-check-output"]
-def ratios(setup):
-    return final.loc[start_rows(setup), "MAE ratio"].to_numpy()
-
-
-leak_gain = course.over_seeds(ratios("LSTM on prices") / np.maximum(ratios("leak 1: scaler fitted on all days"),
-                                                                    ratios("leak 2: shuffled split")),
+leak_gain = course.over_seeds(final.loc["LSTM on prices", "MAE ratio"].to_numpy()
+                              / np.maximum(final.loc["leak 1: scaler fitted on all days", "MAE ratio"].to_numpy(),
+                                           final.loc["leak 2: shuffled split", "MAE ratio"].to_numpy()),
                               unit="starts", fmt=".1f")
 _ = course.claim_runs("leaks 1 and 2 make the LSTM on prices look at least twice as good as its honest run (MAE "
                       "ratio, start by start)", leak_gain, each=lambda gain: gain >= 2)
@@ -796,12 +771,10 @@ _ = course.claim("persistence's MAE on leak 2's test days is lower than on the h
                  f"${fc.mae(leak2_actual, leak2_today):.2f} against ${fc.mae(test_actual, test_today):.2f}")
 leak3 = "leak 3: centred moving average as input"
 _ = claim_verdicts("leak 3 makes every start of the LSTM on returns appear to beat persistence", leak3, "win")
-_ = course.claim_runs("by a wide margin: MAE ratio below 0.7 in every start",
-                      course.over_seeds(final.loc[start_rows(leak3), "MAE ratio"], unit="starts"),
+_ = course.claim_runs("by a wide margin: MAE ratio below 0.7 in every start", over_starts(leak3),
                       each=lambda ratio: ratio < 0.7)
 _ = course.claim_runs("and it calls the direction of the next move right on more than 70 % of the test days",
-                      course.over_seeds(final.loc[start_rows(leak3), "direction %"], unit="starts", fmt=".1f"),
-                      each=lambda share: share > 70)
+                      over_starts(leak3, "direction %"), each=lambda share: share > 70)
 
 # %% [markdown]
 # **What the leak rows say.** Read each row against persistence on its own days, not against the other rows' dollars.
@@ -957,6 +930,9 @@ origins = np.arange(sst_val_end, len(sst_values) - H + 1)  # test months whose w
 
 direct_runs = lstm.train(STARTS, scaled_sst, targets_H, SST_WINDOW, np.arange(SST_WINDOW, sst_train_end - H + 1),
                          np.arange(sst_train_end, sst_val_end - H + 1), epochs=SST_EPOCHS, patience=8, batch_size=32)
+print(f"direct LSTM: epochs trained by each start {direct_runs.epochs}")
+
+# %% tags=["nbval-ignore-output"]
 X_origin, Y_future = fc.windows_at(scaled_sst, targets_H, SST_WINDOW, origins)
 truth = sst_run.scaler.inverse_transform(Y_future)
 windows_c = sst_run.scaler.inverse_transform(X_origin[:, :, 0])
@@ -974,27 +950,28 @@ errors = {name: np.abs(forecast - truth) for name, forecast in multi.items()}  #
 horizon_mae = pd.DataFrame({(f"{name} (mean of the starts)" if error.ndim == 3 else name):
                             error.mean(axis=-2).mean(axis=0) if error.ndim == 3 else error.mean(axis=0)
                             for name, error in errors.items()}, index=pd.RangeIndex(1, H + 1, name="months ahead"))
-print(f"direct LSTM: epochs trained by each start {direct_runs.epochs}; {len(origins)} forecast origins in the test "
-      "period; MAE (°C) by horizon:")
+print(f"{len(origins)} forecast origins in the test period; MAE (°C) by horizon:")
 horizon_mae.T.round(2)
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+colour = {name: f"C{i}" for i, name in enumerate(errors)}  # the same colour for a forecast in both panels
 for ax, names in zip(axes, (list(errors), [name for name in errors if name != "persistence"]), strict=True):
     for name in names:
         error = errors[name]
         if error.ndim == 3:  # the LSTM's starts: their mean, and the band from the best start to the worst
             by_start = error.mean(axis=1)
-            line, = ax.plot(horizon_mae.index, by_start.mean(axis=0), "-o", ms=4, label=f"{name} (starts)")
+            ax.plot(horizon_mae.index, by_start.mean(axis=0), "-o", ms=4, color=colour[name],
+                    label=f"{name} (mean and range of the starts)")
             ax.fill_between(horizon_mae.index, by_start.min(axis=0), by_start.max(axis=0), alpha=0.2,
-                            color=line.get_color())
+                            color=colour[name])
         else:
-            ax.plot(horizon_mae.index, error.mean(axis=0), "--", label=name)
+            ax.plot(horizon_mae.index, error.mean(axis=0), "--", color=colour[name], label=name)
     ax.set(xlabel="months ahead", ylabel="MAE (°C)", xticks=range(1, H + 1))
 axes[0].set_title("Niño 1+2: test error against forecast horizon")
-axes[1].set_title("the same without persistence (its scale hides the others)")
-axes[0].legend(fontsize=8, loc="upper center", bbox_to_anchor=(1.1, -0.18), ncol=5, frameon=False)
-fig.tight_layout()
+axes[1].set_title("the same without persistence, whose scale hides the others")
+fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=8, frameon=False)
+fig.tight_layout(rect=(0, 0.12, 1, 1))
 plots.show(fig, alt=f"Two line charts of test MAE in °C against the forecast horizon, 1 to {H} months ahead. Left, "
                     "all five forecasts: persistence's error rises to a peak at six months, far above the others, "
                     "and falls back at twelve. Right, the same without persistence, on a scale that shows the others: "
@@ -1065,7 +1042,7 @@ _ = course.claim("persistence is worst at six months ahead and recovers by twelv
 # * Get the windows' alignment right first (the target after the window, never inside it).
 
 # %% [markdown]
-# ## Further reading
+# ## Further reading (optional)
 #
 # * The lecture's videos: [Recurrent neural networks, clearly explained](https://www.youtube.com/watch?v=AsNTP8Kwu80)
 #   and [IBM: what is an LSTM?](https://www.youtube.com/watch?v=b61DPVFX03I).
