@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import re
-
 import keras
 import numpy as np
 import pandas as pd
@@ -13,7 +11,15 @@ from scipy import signal, stats
 
 import utils.checks as checks_framework
 from tests.answers import as_student
-from tests.notebook_code import SOURCES, code_cells, notebook_function, notebook_namespace
+from tests.notebook_code import (
+    assignments,
+    attributes_used,
+    call_arguments,
+    code_cells,
+    defined_names,
+    notebook_function,
+    notebook_namespace,
+)
 from utils import forecasting as fc
 from utils.checks import answer_array, exercise
 from utils.checks import forecasting as checks
@@ -220,7 +226,6 @@ def test_shuffled_split_partitions():
 def test_build_forecaster_shapes_and_a_name_of_its_own():
     model = fc.build_forecaster(10, 2, units=4, horizon=3)
     assert model.input_shape == (None, 10, 2) and model.output_shape == (None, 3)
-    assert not hasattr(fc, "build_lstm")  # music.build_lstm is a language model with another contract
 
 
 def test_one_step_experiment_builds_and_trains_with_the_functions_it_is_given():
@@ -245,22 +250,39 @@ def test_one_step_experiment_builds_and_trains_with_the_functions_it_is_given():
         fc.one_step_experiment(series, 6, None, [1], epochs=1)
 
 
-def _source(number):
-    return next(SOURCES.glob(f"{number}_*.py")).read_text(encoding="utf-8")
+def test_one_step_experiment_learns_nothing_from_the_test_period():
+    """The leak notebook 08 warns about: a scaler fitted on the whole series hands the training data the test
+    period's level. Two series that differ only in their test period must give the model the same training and
+    validation windows, and the same scaler."""
+    seen = []
+
+    def record(model, train_ds, val_ds, epochs, patience):  # what the model would learn from; no training needed
+        seen.append([np.concatenate([np.asarray(x).ravel() for x, _ in ds]) for ds in (train_ds, val_ds)])
+
+    calm = pd.Series(np.sin(np.arange(200) / 4.0) + 10.0)
+    crash = calm.copy()
+    crash.iloc[170:] = 1000.0  # only the test part (the last 15 %, from step 170) differs
+    runs = [fc.one_step_experiment(series, 6, fc.Starts(fc.build_forecaster, record), [1], epochs=1, units=2)
+            for series in (calm, crash)]
+    assert runs[0].splits == runs[1].splits == (140, 170)
+    for before, after in zip(*seen, strict=True):
+        np.testing.assert_array_equal(before, after)
+    assert (runs[0].scaler.offset, runs[0].scaler.scale) == (runs[1].scaler.offset, runs[1].scaler.scale)
+    assert abs(np.mean(runs[0].scaler.transform(calm.to_numpy()[:140]))) < 1e-9  # fitted on the training part
 
 
 def test_every_lstm_of_08_is_built_and_trained_by_its_visible_exercise_functions():
     """The lesson's model is in sight: utils' builder and trainer appear only as the exercise's fallback, and every
     training run goes through fc.Starts with the notebook's own functions, from the notebook's seeds."""
-    source = _source("08")
-    assert re.findall(r"\bfc\.(build_\w+|train\w*)", source) == []  # the fallback is named by the checker
-    assert "use_reference_if_needed(build_forecaster, passed, check_forecaster)" in source
-    assert "lstm = fc.Starts(build_forecaster, train_forecaster)" in source
-    assert "STARTS = course.seeds(3)" in source
-    assert source.count("model.fit(") == 1  # no training run outside train_forecaster
-    assert re.findall(r"lstm\.train\((\w+)", source) == ["STARTS"] * 6
-    assert "fc.one_step_experiment(sst, SST_WINDOW, lstm, STARTS," in source
-    assert "def recursive_forecast(" in source and not hasattr(fc, "recursive_forecast")
+    used = [name for name in attributes_used("08", "fc") if name.startswith(("build_", "train"))]
+    assert used == []  # the fallback is named by the checker
+    assert ["build_forecaster", "passed", "check_forecaster"] in call_arguments("08", "use_reference_if_needed")
+    assert call_arguments("08", "fc.Starts") == [["build_forecaster", "train_forecaster"]]
+    assert assignments("08")["STARTS"] == ["course.seeds(3)"]
+    assert [args[0] for args in call_arguments("08", "lstm.train")] == ["STARTS"] * 6
+    assert [args[2:4] for args in call_arguments("08", "fc.one_step_experiment")] == [["lstm", "STARTS"]]
+    assert len(call_arguments("08", "model.fit")) == 1  # no training run outside train_forecaster
+    assert "recursive_forecast" in set().union(*map(defined_names, code_cells("08")))
 
 
 def test_08_scores_the_test_days_in_one_place_only():
