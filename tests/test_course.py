@@ -120,6 +120,20 @@ def test_claim_interval_holds_only_when_the_whole_interval_agrees(capsys):
     assert "paired bootstrap over 100 prompts]" in capsys.readouterr().out
     with pytest.raises(ValueError, match="exactly one"):
         course.claim_interval("x", clear, above=0, below=1)
+    with pytest.raises(ValueError, match=r"must come from course\.paired_bootstrap\(\.\.\.\), not tuple"):
+        course.claim_interval("x", (0.05, 0.02, 0.08), above=0)
+
+
+def test_an_interval_that_touches_the_margin_does_not_support_the_claim(capsys):
+    """"The whole interval lies above 0": an interval from 0 to 0.08 does not rule out "no difference"."""
+    touching = course.Interval(0.04, 0.0, 0.08, 100, "prompts")
+    assert course.claim_interval("A beats B", touching, above=0) is False
+    assert course.claim_interval("B beats A", course.Interval(-0.04, -0.08, 0.0, 100, "prompts"), below=0) is False
+    assert course.claim_interval("A and B are within 0.05", course.Interval(0.0, -0.05, 0.01, 100, "prompts"),
+                                 within=0.05) is False
+    assert course.claim_interval("A and B are within 0.05", course.Interval(0.0, -0.01, 0.05, 100, "prompts"),
+                                 within=0.05) is False
+    assert capsys.readouterr().out.count("✗ not in this run") == 4
 
 
 # --- the verdict follows the evidence, whatever kind of truth value a notebook computes ------------------------------
