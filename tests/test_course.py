@@ -41,6 +41,12 @@ def test_quick_mode_shortens_training_but_never_to_zero(monkeypatch, full, quick
     assert course.epochs(full, quick_epochs) == full
 
 
+@pytest.mark.parametrize("full", [0, -3, True, 2.5, "20", None])
+def test_epochs_refuses_what_is_not_a_positive_whole_number_and_names_the_fix(full):
+    with pytest.raises(ValueError, match=r"full must be a positive whole number of epochs, such as 20, not "):
+        course.epochs(full)
+
+
 def test_a_claim_prints_its_verdict_and_evidence(capsys):
     assert course.claim("the LSTM beats persistence", True, "5 of 5 seeds") is True
     assert course.claim("attention helps", False) is False
