@@ -257,6 +257,17 @@ def test_batch_decoding_never_picks_the_ids_it_is_told_to_avoid():
     assert s2s.greedy_decode_batch(copier, [[0, 5, 9, 4], [0, 0, 4, 5]], 6, never=[s2s.UNK_ID]) == [[5, 9, 4], [4, 5]]
 
 
+def test_batch_decoding_refuses_what_is_not_a_model_or_a_length_and_names_the_fix():
+    copier = _Copier()
+    with pytest.raises(ValueError, match=r"^seq2seq must be a Seq2Seq from build_seq2seq\(\), not list"):
+        s2s.greedy_decode_batch([copier], _COPIED, 6)
+    with pytest.raises(ValueError, match=r"^max_len must be a positive whole number, not 0: the longest output to "
+                                         r"produce, e\.g\. 20$"):
+        s2s.greedy_decode_batch(copier, _COPIED, 0)
+    with pytest.raises(ValueError, match=r"^batch_size must be a positive whole number, not 0: e\.g\. 4096$"):
+        s2s.greedy_decode_batch(copier, _COPIED, 6, batch_size=0)
+
+
 def test_tiny_model_trains_decodes_saves_and_reloads(tmp_path):
     import keras
 
