@@ -240,6 +240,7 @@ def test_batch_decoding_in_chunks_gives_each_row_what_decoding_it_alone_gives():
         assert s2s.greedy_decode_batch(copier, _COPIED, 6, batch_size=chunk) == alone, chunk
         assert copier.encoded == [_COPIED[i: i + chunk] for i in range(0, len(_COPIED), chunk)], chunk
     assert s2s.greedy_decode_batch(copier, _COPIED, 2) == [ids[:2] for ids in alone]  # cut at max_len
+    assert {type(i) for ids in s2s.greedy_decode_batch(copier, _COPIED, 6) for i in ids} == {int}  # ids, not 4.0
 
 
 def test_batch_decoding_takes_one_decoder_call_per_step_and_stops_when_every_row_has_ended():
