@@ -9,6 +9,7 @@ survivor is harmless, CONTRIBUTING ("Mutation testing") lists it with the reason
 
     python -m tools.mutation             # the whole scope
     python -m tools.mutation utils.data  # the scope of one module
+    python -m tools.mutation --report    # the scores of the last run again (also of an interrupted one)
 """
 
 from __future__ import annotations
@@ -79,27 +80,31 @@ def _glob(pattern: str) -> str:
 
 
 def report(found: dict[str, dict[str, str]]) -> tuple[int, int]:
-    """Print the score per module and the survivors; returns (killed, total)."""
-    killed = total = 0
-    print(f"\n{'module':<24}{'killed':>8}{'total':>8}{'score':>8}   other outcomes")
+    """Print the score per module (killed / tested; "not checked": an interrupted run) and the mutants not killed.
+
+    Returns (killed, tested)."""
+    killed = tested = 0
+    print(f"\n{'module':<24}{'killed':>8}{'tested':>8}{'score':>8}   other outcomes")
     for module, statuses in found.items():
         counts = Counter(statuses.values())
-        done = sum(counts[s] for s in KILLED)
-        killed, total = killed + done, total + len(statuses)
+        done, ran = sum(counts[s] for s in KILLED), len(statuses) - counts["not checked"]
+        killed, tested = killed + done, tested + ran
         other = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()) if s not in KILLED)
-        score = f"{100 * done / len(statuses):.1f}%" if statuses else "-"
-        print(f"{module:<24}{done:>8}{len(statuses):>8}{score:>8}   {other}")
-    print(f"{'all':<24}{killed:>8}{total:>8}{(f'{100 * killed / total:.1f}%' if total else '-'):>8}")
-    survivors = sorted(name for statuses in found.values() for name, s in statuses.items() if s not in KILLED)
+        print(f"{module:<24}{done:>8}{ran:>8}{(f'{100 * done / ran:.1f}%' if ran else '-'):>8}   {other}")
+    print(f"{'all':<24}{killed:>8}{tested:>8}{(f'{100 * killed / tested:.1f}%' if tested else '-'):>8}")
+    survivors = sorted(name for statuses in found.values() for name, s in statuses.items()
+                       if s not in KILLED | {"not checked"})
     if survivors:
         print("\nNot killed (`mutmut show <name>` prints the change; CONTRIBUTING lists those judged harmless):")
         for name in survivors:
             print(f"  {name}: {found[_module_of(name)][name]}")
-    return killed, total
+    return killed, tested
 
 
 def main(argv: list[str] | None = None) -> int:
-    modules = list(argv if argv is not None else sys.argv[1:]) or list(SCOPE)
+    args = list(argv if argv is not None else sys.argv[1:])
+    only_report = "--report" in args
+    modules = [a for a in args if a != "--report"] or list(SCOPE)
     unknown = [m for m in modules if m not in SCOPE]
     if unknown:
         print(f"not in the mutation scope: {', '.join(unknown)}; choose from {', '.join(SCOPE)}")
@@ -109,13 +114,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mutmut is not installed in this environment: {sys.executable} -m pip install -r "
               "requirements-mutation.txt (or run `make mutation`)")
         return 2
+    if only_report:
+        return 0 if report(results(mutmut, modules))[1] else 1
     shutil.rmtree(ROOT / "mutants", ignore_errors=True)  # a fresh copy: results never describe older code
     run = subprocess.run([str(mutmut), "run", *patterns(modules)], cwd=ROOT)
     if run.returncode != 0:
         print(f"mutmut run failed (exit code {run.returncode}); see its output above")
         return run.returncode
-    killed, total = report(results(mutmut, modules))
-    return 0 if total else 1
+    killed, tested = report(results(mutmut, modules))
+    return 0 if tested else 1
 
 
 if __name__ == "__main__":
