@@ -259,6 +259,7 @@ def test_use_reference_if_needed_picks_the_reference_of_the_answer_named_like_th
 
         assert checks.use_reference_if_needed(toy_rnn_forward, False, check_both) is rnn.toy_rnn_forward
         assert checks.use_reference_if_needed(relu, False, check_both) is rnn.relu
+        assert checks.use_reference_if_needed(None, False, check_both) is rnn.relu  # not even a function: the first
     finally:
         checks._REGISTRY.pop("00.1", None)
 

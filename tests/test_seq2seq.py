@@ -188,7 +188,8 @@ def test_unigram_loss():
 
 class _Copier:
     """A pretend encoder–decoder that has learned to copy its source: fed the right previous token, it puts most
-    probability on the source's next id (padding 0 skipped), then on [end]; fed anything else, it gives up ([end]).
+    probability on the source's next id (padding 0 skipped), then on [end], and after [end] it babbles (id 4), as
+    a real decoder may; fed anything else, it gives up ([end]).
     Source id 9 is a word it half knows: there [UNK] gets a little more probability than the right id. It counts its
     steps, and the rows of every batch it encodes."""
 
@@ -214,7 +215,7 @@ class _Copier:
                                                      strict=True)):
             ids = [i for i in source if i != s2s.PAD_ID] + [s2s.END_ID]
             previous = s2s.START_ID if t == 0 else ids[t - 1] if t <= len(ids) else None
-            right = ids[t] if token == previous and t < len(ids) else s2s.END_ID
+            right = ids[t] if token == previous and t < len(ids) else 4 if token == previous else s2s.END_ID
             probabilities[row, right] = 0.5
             if right == 9:
                 probabilities[row, s2s.UNK_ID] = 0.6
@@ -246,7 +247,7 @@ def test_batch_decoding_in_chunks_gives_each_row_what_decoding_it_alone_gives():
 def test_batch_decoding_takes_one_decoder_call_per_step_and_stops_when_every_row_has_ended():
     copier = _Copier()
     assert s2s.greedy_decode_batch(copier, [[0, 0, 4, 5], [0, 0, 0, 6]], 50) == [[4, 5], [6]]
-    assert copier.steps == 3  # 4, 5, [end] for the longer row; the shorter one ended a step earlier
+    assert copier.steps == 3  # 4, 5, [end] for the longer row; the shorter one ended a step earlier (and babbles)
     copier.steps = 0
     assert s2s.greedy_decode_batch(copier, [[5, 6, 7, 8]], 3) == [[5, 6, 7]] and copier.steps == 3
 
