@@ -422,7 +422,9 @@ def _record(result: Result, ex, state: str, points: float, text: str) -> None:
     result.states[ex.key] = state
     result.points[ex.key] = points
     result.feedback[ex.key] = text.rstrip()
-    result.faults[ex.key] = _faults(text) if state != "pass" else []
+    # Only a wrong answer has faults worth counting for the class: a timed-out or refused run is listed under
+    # "needs a human look" instead, and would otherwise crowd the named mistakes out of the summary.
+    result.faults[ex.key] = _faults(text) if state == "fail" else []
 
 
 def _faults(text: str) -> list[str]:
