@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from utils import rnn
 from utils.plots import PALETTE
 from utils.validate import finite_array, has, number, whole
 
@@ -69,6 +70,30 @@ def unroll_factor_widget(n_max: int = 50):
         w2=widgets.FloatSlider(value=2.0, min=-2.0, max=2.5, step=0.05, description="W2"),
         n=widgets.IntSlider(value=20, min=1, max=n_max, description="unrolls n"),
     )
+
+
+# --- backpropagation through time, by hand ---------------------------------------------------------------------------
+
+
+def toy_rnn_gradients(xs, y, w1, b1, w2, w3, b2):
+    """Backpropagation through time for the toy RNN on ONE sequence ``xs`` (T,) with target ``y`` (notebook 02's
+    Exercise 2 reference).
+
+    Returns ``(terms_w1, terms_w2)``, two arrays (T,): the term that day t adds to dSSR/dW1 and to dSSR/dW2 (W1 and W2
+    are used on every day; each use adds one term). Their sums are the gradients.
+    """
+    hidden, prediction = rnn.toy_rnn_forward(xs, w1, b1, w2, w3, b2)
+    xs = np.asarray(xs, dtype=float).reshape(-1)
+    y = number(y, "y", fix="the observed value after the last day, one number")
+    previous = np.concatenate([[0.0], hidden[:-1]])  # h_(t-1), with h_0 = 0
+    active = (w1 * xs + w2 * previous + b1 > 0).astype(float)  # ReLU'(z_t)
+    terms_w1, terms_w2 = np.zeros(len(xs)), np.zeros(len(xs))
+    d_hidden = -2.0 * (y - prediction) * w3  # dSSR/dh_T
+    for t in reversed(range(len(xs))):  # backwards through time: from the last day to the first
+        d_z = d_hidden * active[t]  # dSSR/dz_t
+        terms_w1[t], terms_w2[t] = d_z * xs[t], d_z * previous[t]  # dz_t/dW1 = x_t, dz_t/dW2 = h_(t-1)
+        d_hidden = d_z * w2  # dSSR/dh_(t-1) = dSSR/dz_t · dz_t/dh_(t-1)
+    return terms_w1, terms_w2
 
 
 # --- gradient descent on w1, drawn --------------------------------------------------------------------------------
