@@ -148,6 +148,15 @@ def test_stored_outputs_carry_no_tensorflow_log_warnings(path):
 
 
 @pytest.mark.parametrize("path", SOLUTION, ids=_ids(SOLUTION))
+def test_stored_outputs_show_no_stderr(path):
+    """The builder stores what the kernel sends, unfiltered; utils/tf_log.py keeps TensorFlow's harmless C++ lines out
+    at the source. So a stderr block stored here is one a student sees in red too: remove its cause."""
+    for cell in _read(path).cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            assert output.get("name") != "stderr", f"{path.name} cell {cell.id} stores stderr: {output['text'][:300]}"
+
+
+@pytest.mark.parametrize("path", SOLUTION, ids=_ids(SOLUTION))
 def test_every_figure_a_solution_shows_is_stored(path):
     """A kernel run with MPLBACKEND=Agg shows nothing: the notebook would read on GitHub without its figures."""
     for cell in _read(path).cells:
