@@ -231,6 +231,19 @@ def test_lstm_gates_follow_keras_equations(nb02):
     np.testing.assert_allclose(gates["h"][:, -1], layer(xs).numpy(), atol=1e-5)
 
 
+def test_runs_plot_gives_each_model_its_colour_and_keeps_the_legend_off_the_dots():
+    import pandas as pd
+
+    runs = pd.DataFrame([{"model": model, "gap": gap, "seed": seed, "test accuracy": 0.5 + 0.05 * seed}
+                         for model in ("SimpleRNN", "LSTM, forget bias 5") for gap in (10, 30) for seed in range(3)])
+    ax = g.plot_runs(runs, {10: 0.5, 30: 0.52}, title="runs")
+    medians = {line.get_label(): line.get_color() for line in ax.lines if "median" in line.get_label()}
+    assert medians == {"SimpleRNN (median of 3)": g.MODEL_COLOURS["SimpleRNN"],
+                       "LSTM, forget bias 5 (median of 3)": g.MODEL_COLOURS["LSTM, forget bias 5"]}
+    assert ax.get_legend().get_bbox_to_anchor().x0 > ax.get_window_extent().x1 - 1  # beside the axes
+    plt.close(ax.figure)
+
+
 def test_model_colours_come_from_the_course_palette():
     assert set(g.MODEL_COLOURS.values()) <= set(plots.PALETTE.values())
     assert len(set(g.MODEL_COLOURS.values())) == len(g.MODEL_COLOURS)

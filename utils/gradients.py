@@ -160,6 +160,32 @@ MODEL_COLOURS = {"SimpleRNN": PALETTE["blue"], "LSTM, forget bias 1": PALETTE["o
                  "LSTM, forget bias 5": PALETTE["green"], "chance (baseline)": PALETTE["black"]}
 
 
+def plot_runs(runs: pd.DataFrame, chance: dict, title: str, ax=None):
+    """Test accuracy of every run (a dot each) and each model's median (a line) against the gap; chance dashed.
+
+    ``runs``: one row per run with columns "model", "gap" and "test accuracy" (notebook 02's ``runs_table``);
+    ``chance``: the chance accuracy per gap. Each model's dots are shifted a little sideways, so they do not hide each
+    other, and the legend sits beside the axes, not over the dots.
+    """
+    import matplotlib.pyplot as plt
+
+    has(runs, "groupby", "runs", "a DataFrame with one row per run and columns model, gap and test accuracy")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3.5))
+    groups = list(runs.groupby("model", sort=False))
+    for offset, (name, group) in zip(np.linspace(-2, 2, len(groups)), groups, strict=True):
+        colour = MODEL_COLOURS.get(name)
+        ax.plot(group["gap"] + offset, group["test accuracy"], "o", color=colour, alpha=0.5, ms=4)
+        medians = group.groupby("gap")["test accuracy"].median()
+        runs_each = group.groupby("gap").size().max()
+        ax.plot(medians.index + offset, medians, "-", color=colour, lw=2, label=f"{name} (median of {runs_each})")
+    ax.plot(list(chance), list(chance.values()), "--", color=MODEL_COLOURS["chance (baseline)"],
+            label="chance (baseline)")
+    ax.set(title=title, xlabel="gap (steps of noise)", ylabel="test accuracy", xticks=sorted(chance), ylim=(0.4, 1.03))
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    return ax
+
+
 # --- real layers: how much the first input still counts -------------------------------------------------------------
 
 
