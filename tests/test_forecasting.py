@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import re
-
 import keras
 import numpy as np
 import pandas as pd
@@ -12,7 +10,14 @@ import pytest
 from scipy import signal, stats
 
 from tests.answers import as_student
-from tests.notebook_code import SOURCES, notebook_function, notebook_namespace
+from tests.notebook_code import (
+    attributes_used,
+    call_arguments,
+    code_cells,
+    defined_names,
+    notebook_function,
+    notebook_namespace,
+)
 from utils import forecasting as fc
 from utils.checks import answer_array, exercise
 from utils.checks import forecasting as checks
@@ -175,7 +180,6 @@ def test_shuffled_split_partitions():
 def test_build_forecaster_shapes_and_a_name_of_its_own():
     model = fc.build_forecaster(10, 2, units=4, horizon=3)
     assert model.input_shape == (None, 10, 2) and model.output_shape == (None, 3)
-    assert not hasattr(fc, "build_lstm")  # music.build_lstm is a language model with another contract
 
 
 def test_one_step_experiment_builds_and_trains_with_the_functions_it_is_given():
@@ -198,18 +202,38 @@ def test_one_step_experiment_builds_and_trains_with_the_functions_it_is_given():
         fc.one_step_experiment(series, 6, None, train, epochs=1)
 
 
-def _source(number):
-    return next(SOURCES.glob(f"{number}_*.py")).read_text(encoding="utf-8")
+def test_one_step_experiment_learns_nothing_from_the_test_period():
+    """The leak notebook 08 warns about: a scaler fitted on the whole series hands the training data the test
+    period's level. Two series that differ only in their test period must give the model the same training and
+    validation windows, and the same scaler."""
+    seen = []
+
+    def build(window, n_features, units):
+        return fc.build_forecaster(window, n_features, units)
+
+    def record(model, train_ds, val_ds, epochs, patience):  # what the model would learn from; no training needed
+        seen.append([np.concatenate([np.asarray(x).ravel() for x, _ in ds]) for ds in (train_ds, val_ds)])
+
+    calm = pd.Series(np.sin(np.arange(200) / 4.0) + 10.0)
+    crash = calm.copy()
+    crash.iloc[170:] = 1000.0  # only the test part (the last 15 %, from step 170) differs
+    runs = [fc.one_step_experiment(series, 6, build, record, epochs=1, units=2) for series in (calm, crash)]
+    assert runs[0].splits == runs[1].splits == (140, 170)
+    for before, after in zip(*seen, strict=True):
+        np.testing.assert_array_equal(before, after)
+    assert (runs[0].scaler.offset, runs[0].scaler.scale) == (runs[1].scaler.offset, runs[1].scaler.scale)
+    assert abs(np.mean(runs[0].scaler.transform(calm.to_numpy()[:140]))) < 1e-9  # fitted on the training part
 
 
 def test_every_lstm_of_08_is_built_and_trained_by_its_visible_exercise_functions():
     """The lesson's model is in sight: utils' builder and trainer appear only as the exercise's fallback."""
-    source = _source("08")
-    assert re.findall(r"\bfc\.(build_\w+|train\w*)", source) == []  # the fallback is named by the checker
-    assert "use_reference_if_needed(build_forecaster, passed, check_forecaster)" in source
-    assert "fc.one_step_experiment(sst, SST_WINDOW, build_forecaster, train_forecaster," in source
-    assert "direct_model = build_forecaster(SST_WINDOW, 1, horizon=H)" in source
-    assert "def recursive_forecast(" in source and not hasattr(fc, "recursive_forecast")
+    used = [name for name in attributes_used("08", "fc") if name.startswith(("build_", "train"))]
+    assert used == []  # the fallback is named by the checker
+    assert ["build_forecaster", "passed", "check_forecaster"] in call_arguments("08", "use_reference_if_needed")
+    assert [args[2:4] for args in call_arguments("08", "fc.one_step_experiment")] == [
+        ["build_forecaster", "train_forecaster"]]
+    assert ["SST_WINDOW", "1", "horizon=H"] in call_arguments("08", "build_forecaster")
+    assert "recursive_forecast" in set().union(*map(defined_names, code_cells("08")))
 
 
 def test_load_elnino():

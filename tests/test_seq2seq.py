@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from tests.answers import as_student
+from tests.helpers import output_text, solution
+from tests.notebook_code import attributes_used, call_arguments, imported_from
 from utils import seq2seq as s2s
 from utils.checks import seq2seq as checks
 
@@ -101,7 +103,6 @@ def test_split_by_prompt_keeps_test_prompts_unseen():
 
 
 def test_vocabulary_layout_and_unknown_policy():
-    assert not hasattr(s2s, "Vocabulary")  # music.Vocabulary is another contract: the names tell them apart
     vocab = s2s.WordVocabulary.from_corpus([["b", "a", "b"], ["c", "b"]])
     assert vocab.tokens[:4] == list(s2s.SPECIALS) and vocab.tokens[4:] == ["b", "a", "c"]
     assert vocab.encode(["a", "c"]) == [5, 6]
@@ -256,6 +257,17 @@ def test_translating_one_number_at_a_time_equals_the_batch(number_translator):
     _assert_one_at_a_time_equals_batch(model, sources, max_len, "numbers")
 
 
+def test_decoding_in_chunks_gives_each_row_what_decoding_it_alone_gives(number_translator):
+    """Many sources are decoded in chunks (greedy_decode_batch's batch_size, 4,096 by default): every row must get
+    what decoding it alone gives. The rows decode differently, so a chunk decoded from another chunk's sources fails."""
+    model, sources, max_len = number_translator
+    encoder_input = model.encoder_input(sources[:16])
+    alone = [s2s.greedy_decode_batch(model, encoder_input[i:i + 1], max_len)[0] for i in range(len(encoder_input))]
+    assert len({tuple(ids) for ids in alone}) > 5, "the rows must decode differently for this test to mean anything"
+    for chunk in (1, 5, 15):
+        assert s2s.greedy_decode_batch(model, encoder_input, max_len, batch_size=chunk) == alone, chunk
+
+
 def test_source_length_survives_save_and_load(number_translator, tmp_path):
     model, sources, max_len = number_translator
     reloaded = s2s.load_seq2seq(s2s.save_seq2seq(model, tmp_path / "numbers.keras"))
@@ -405,24 +417,12 @@ def test_temperature_checker_rejects_mistakes(wrong, hint, capsys):
 
 def test_notebook_06_lays_out_the_pair_its_text_names():
     """The teacher-forcing cell is meant to show 71 (*soixante et onze*); it once showed whatever pair came first."""
-    import json
-
-    from utils import ROOT
-
-    notebook = json.loads((ROOT / "notebooks" / "solutions" / "06_neural_machine_translation.ipynb").read_text("utf-8"))
-    outputs = ["".join(out.get("text", "")) for cell in notebook["cells"] if cell["cell_type"] == "code"
-               for out in cell.get("outputs", []) if "encoder_input:" in "".join(out.get("text", ""))]
+    outputs = [output_text(cell) for cell in solution("06").cells if "encoder_input:" in output_text(cell)]
     assert len(outputs) == 1, "expected one cell printing the three teacher-forcing arrays"
     assert "'seventy'" in outputs[0] and "'soixante', 'et', 'onze'" in outputs[0], outputs[0]
 
 
 # --- the lesson's code is in the notebooks' sight ---------------------------------------------------------------------
-
-
-def _source(prefix: str) -> str:
-    from utils import ROOT
-
-    return next((ROOT / "notebooks" / "source").glob(f"{prefix}_*.py")).read_text(encoding="utf-8")
 
 
 def test_notebook_06_writes_the_wiring_and_the_decoding_loop_in_visible_saved_cells():
@@ -433,20 +433,20 @@ def test_notebook_06_writes_the_wiring_and_the_decoding_loop_in_visible_saved_ce
     saved = {name for module, code in saved_cells(notebook) if module == "utils/seq2seq.py"
              for name in top_level_definitions(code)}
     assert {"training_model", "inference_models", "build_seq2seq", "run_decoder"} <= saved, saved
-    assert "s2s.build_seq2seq(" not in _source("06")  # 06 builds its translator with the function it shows
+    assert "build_seq2seq" not in attributes_used("06", "s2s")  # 06 builds its translator with the function it shows
 
 
 def test_notebook_07_reuses_06s_code_and_the_shared_learning_curve_plot():
-    source = _source("07")
-    assert "s2s.build_seq2seq(" in source and "s2s.run_decoder(" in source
-    assert "s2s.build_attention_seq2seq(" in source and "s2s.greedy_decode_batch(" in source
-    assert "plots.plot_learning_curves(model_curves" in source and "ax.plot(" not in source
+    used = set(attributes_used("07", "s2s"))
+    assert {"build_seq2seq", "run_decoder", "build_attention_seq2seq", "greedy_decode_batch"} <= used
+    assert [args[0] for args in call_arguments("07", "plots.plot_learning_curves")] == ["model_curves"]
+    assert not call_arguments("07", "ax.plot")
 
 
 def test_the_checkers_module_says_which_notebooks_it_checks():
     """Its docstring once said "notebook 06" while it also held 07's checker."""
     for prefix, checker in (("06", "check_run_decoder"), ("07", "check_apply_temperature")):
-        assert f"from utils.checks.seq2seq import {checker}" in _source(prefix)
+        assert imported_from(prefix).get(checker) == "utils.checks.seq2seq"
         assert prefix in checks.__doc__.splitlines()[0], checks.__doc__.splitlines()[0]
 
 
@@ -576,4 +576,4 @@ def test_notebook_06_writes_the_attention_wiring_in_visible_saved_cells():
     assert {"attention_training_model", "attention_inference_models", "build_attention_seq2seq"} <= saved, saved
     assert any(code.startswith("# Saved in utils/seq2seq.py: 07 reuses it") and "def build_attention_seq2seq" in code
                for code in cells)
-    assert "s2s.build_attention_seq2seq(" not in _source("06")
+    assert "build_attention_seq2seq" not in attributes_used("06", "s2s")
