@@ -80,7 +80,7 @@ def test_make_test_runs_unit_then_browser_tests_then_the_notebooks_also_on_colab
 
 def test_the_run_on_colabs_versions_also_uses_other_seeds():
     """`make test` reruns the solutions with the seeds shifted once (every verdict must hold), at no extra cost."""
-    (colab,) = [line for line in dry_run("nbval-colab").splitlines() if "-m pytest" in line]
+    (colab,) = [line for line in dry_run("nbval-colab").replace("\\\n", " ").splitlines() if "-m pytest" in line]
     assert "COURSE_SEED_SHIFT=1 " in colab, colab
 
 
