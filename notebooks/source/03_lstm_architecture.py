@@ -783,9 +783,9 @@ _ = course.claim_runs("its forget gate was above 0.9 there before training (the 
                       over_starts(start_memory["f between marker and question"]), each=lambda f: f > 0.9)
 _ = course.claim_runs("training raised that forget gate further", over_starts(change["f between marker and question"]),
                       each=lambda rise: rise > 0)
-_ = course.claim_runs("training opened its output gate at the question, by at least 0.3, in at least 8 of the 9 "
+_ = course.claim_runs("training opened its output gate at the question, by at least 0.3, in at least 7 of the 9 "
                       "starts",
-                      over_starts(change["o at the question"]), each=lambda rise: rise >= 0.3, need=STARTS - 1)
+                      over_starts(change["o at the question"]), each=lambda rise: rise >= 0.3, need=STARTS - 2)
 _ = course.claim_runs("before the question its output gate stays below 0.2 (untrained: near 0.05)",
                       over_starts(memory["o before the question"]), each=lambda o: o < 0.2)
 
@@ -928,7 +928,7 @@ plots.show(fig, alt=f"Line chart over time steps 1 to {LENGTH} of unit {closest}
 #   forget bias `3` starts it near 1, and training raised it a little further. Small as that step looks, over the gap
 #   it is the difference between the two percentages of the last row of the table. The gate also dips at the marker;
 #   compare its dashed, untrained line in the chart before reading that dip as learned.
-# * **Output gate.** Training opened it at the question (in all but at most one start): the unit shows its memory
+# * **Output gate.** Training opened it at the question (in at least 7 of the 9 starts): the unit shows its memory
 #   when asked. Before the question it stays near its untrained value, shut by the starting bias.
 #
 # Here training found the textbook pattern, though the starting biases did half of the work and the job is shared out
