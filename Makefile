@@ -47,7 +47,9 @@ unit: $(STAMP) sandbox
 	$(PY) -m pytest tests -m "not browser" -p no:cacheprovider
 
 ## The tests marked `browser`: build the slide decks and the website, install Chromium where we may, and read them
-## headless with the network blocked (requests, console errors, math, audio, search, axe-core)
+## headless with the network blocked (requests, console errors, math, audio, search, axe-core); then run the nine
+## student notebooks in the project's JupyterLab as a student would (Run All, no stderr, widgets, audio, progress),
+## with one screenshot each in build/jupyterlab/
 browser-tests: slides book browser
 	$(PY) -m pytest tests -m browser -p no:cacheprovider
 
@@ -76,10 +78,11 @@ venv-colab: $(COLAB_STAMP)
 export COLAB_VERSIONS := import sys; from importlib.metadata import version; print("Colab stack: Python", \
   sys.version.split()[0], *(f"{n} {version(n)}" for n in "tensorflow keras numpy pandas yfinance music21".split()))
 
-## The solution notebooks again, on Colab's versions (timings go to build/timings-colab.json, not the README's)
+## The solution notebooks again, on Colab's versions and with other seeds (COURSE_SEED_SHIFT=1): stored outputs are
+## not compared, every cell must run and every verdict of the text must hold (timings go to build/timings-colab.json)
 nbval-colab: $(COLAB_STAMP)
 	@$(COLAB_VENV)/bin/python -c "$$COLAB_VERSIONS"
-	COURSE_TIMINGS=build/timings-colab.json COURSE_DATA_HOME="$$(mktemp -d)" \
+	COURSE_SEED_SHIFT=1 COURSE_TIMINGS=build/timings-colab.json COURSE_DATA_HOME="$$(mktemp -d)" \
 	  $(COLAB_VENV)/bin/python -m pytest $(NBVAL) notebooks/solutions/
 
 ## Every notebook again with other seeds: the student versions in full mode (exercises left undone) with the

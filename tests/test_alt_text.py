@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
 import pytest  # noqa: E402
 
+from tests.helpers import read_notebook  # noqa: E402
 from utils import ROOT, plots  # noqa: E402
 
 SOLUTIONS = sorted((ROOT / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb"))
@@ -47,7 +48,7 @@ def _missing_alt(nb) -> list[str]:
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem[:2])
 def test_every_figure_widget_and_player_in_the_solution_notebooks_has_alt_text(path):
-    nb = nbformat.read(path, as_version=4)
+    nb = read_notebook(path)
     assert any(_described(o) for cell in nb.cells for o in cell.get("outputs", [])), "no figure found: not executed?"
     missing = _missing_alt(nb)
     assert not missing, (f"{path.name}: outputs without alt text (show them with plots.show(fig, alt='what it shows "

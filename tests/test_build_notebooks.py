@@ -295,6 +295,25 @@ def test_a_notebook_the_student_only_ran_is_replaced_and_the_command_says_so(cou
     assert "First, revised" in _cells_text(path) and '"42\\n"' not in path.read_text()
 
 
+def test_a_notebook_the_student_edited_and_ran_is_left_alone(course, capsys):
+    """The case that matters most: a student wrote an answer, ran everything and saved. Their answer and outputs stay,
+    whatever changed in the source, until they move their copy aside (or a maintainer forces it)."""
+    path = course / "01_first.ipynb"
+    edited = nbformat.read(path, as_version=4)
+    edited.cells[4].source = edited.cells[4].source.replace(build.STUB, "return x + x")
+    nbformat.write(edited, path)
+    _save_a_run(path)
+    saved = path.read_text()
+    _write_source(course / "source", "01_first", "First, revised")
+    capsys.readouterr()
+    assert build.main(["--no-execute"]) == 0
+    out = capsys.readouterr().out
+    assert "01_first.ipynb was edited since it was generated: left as it is" in out and "replaced" not in out, out
+    assert path.read_text() == saved
+    assert build.main(["--no-execute", "--force"]) == 0
+    assert "First, revised" in _cells_text(path) and "return x + x" not in _cells_text(path)
+
+
 def _nav(path, where):
     return next(c for c in nbformat.read(path, as_version=4).cells if f"nav-{where}" in c.metadata.get("tags", []))
 

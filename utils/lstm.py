@@ -248,7 +248,7 @@ class ReferenceLSTMCell(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="course")
-class KeepMask(keras.constraints.Constraint):
+class _KeepMask(keras.constraints.Constraint):
     """Multiplies a weight by a fixed 0/1 ``mask`` after every update, so the weights outside the mask stay at 0."""
 
     def __init__(self, mask):
@@ -266,6 +266,11 @@ def summed_mse(y_true, y_pred):
 
     Summing, not averaging, gives each start the gradient it would get alone.
     """
+    shapes = [getattr(a, "shape", None) for a in (y_true, y_pred)]
+    if any(shape is None or len(shape) < 1 or shape[-1] == 0 for shape in shapes):
+        raise ValueError("summed_mse compares arrays (or tensors) of answers whose last axis holds one answer per "
+                         f"start, such as (batch, steps, starts), not {y_true!r} and {y_pred!r}: give it to "
+                         "model.compile(loss=lstm.summed_mse), which calls it on such tensors")
     return ops.sum(ops.square(y_true - y_pred), axis=-1)
 
 
@@ -277,7 +282,7 @@ def stack_starts(build, seeds) -> keras.Model:
     ``build()`` run after ``keras.utils.set_random_seed(seeds[k])``. In the stack, its units are ``k·u … (k+1)·u - 1``
     of one LSTM layer named "memory" and its answer is output k, so the model maps (batch, T, d) to (batch, T, starts).
     The recurrent weights from one start's units to another's, and the Dense weights from one start's units to another
-    start's answer, are 0 and held there (``KeepMask``): no start sees another, and with ``summed_mse`` as the loss
+    start's answer, are 0 and held there (``_KeepMask``): no start sees another, and with ``summed_mse`` as the loss
     each start trains as it would alone. The stack runs as many operations per step as one model, so all the starts
     train in about the time of one. Compile it, then fit it on targets repeated once per start.
     """
@@ -311,8 +316,8 @@ def stack_starts(build, seeds) -> keras.Model:
     answer_mask = owner[:, None] == np.arange(k)[None, :]
     stack = keras.Sequential([
         keras.Input(shape=(None, d)),
-        keras.layers.LSTM(k * u, return_sequences=True, recurrent_constraint=KeepMask(recurrent_mask), name="memory"),
-        keras.layers.Dense(k, kernel_constraint=KeepMask(answer_mask), name="answer"),
+        keras.layers.LSTM(k * u, return_sequences=True, recurrent_constraint=_KeepMask(recurrent_mask), name="memory"),
+        keras.layers.Dense(k, kernel_constraint=_KeepMask(answer_mask), name="answer"),
     ])
     set_keras_lstm_weights(stack.get_layer("memory"), W, U * recurrent_mask, b)
     stack.get_layer("answer").set_weights([dense_w, dense_b])

@@ -163,6 +163,8 @@ def draw_unrolled_rnn(xs, hidden=None, prediction=None, ax=None, title=None):
     ``prediction`` to print the computed values in the nodes.
     """
     steps = len(xs)
+    if not steps:
+        raise ValueError("xs must hold at least one day's input, e.g. [1.0, 0.5, 0.0]")
     if ax is None:
         _, ax = plt.subplots(figsize=(2.1 * steps + 2.2, 3.4))
     for t in range(steps):
