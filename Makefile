@@ -47,7 +47,9 @@ unit: $(STAMP) sandbox
 	$(PY) -m pytest tests -m "not browser" -p no:cacheprovider
 
 ## The tests marked `browser`: build the slide decks and the website, install Chromium where we may, and read them
-## headless with the network blocked (requests, console errors, math, audio, search, axe-core)
+## headless with the network blocked (requests, console errors, math, audio, search, axe-core); then run the nine
+## student notebooks in the project's JupyterLab as a student would (Run All, no stderr, widgets, audio, progress),
+## with one screenshot each in build/jupyterlab/
 browser-tests: slides book browser
 	$(PY) -m pytest tests -m browser -p no:cacheprovider
 

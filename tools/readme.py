@@ -11,9 +11,9 @@ timing run. Notebooks with no timing yet show "not measured".
 
 The core path of a notebook is what a class slot covers: its cells outside optional sections (headings that end
 with "(optional)", see ``tools.build_notebooks.optional_cells``). Its time is reading them at 150 words a minute
-(code read as words too), running their code cells (the solution's per-cell times of the timing run), and the
-expected minutes of the exercises on it (declared with each exercise in ``utils/checks``). It must fit a 75-minute
-class.
+(code read as words too, but not the collapsed alt-text cells), running their code cells (the solution's per-cell
+times of the timing run), and the expected minutes of the exercises on it (declared with each exercise in
+``utils/checks``). It must fit a 75-minute class.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import json
 import re
 import sys
 
-from tools.build_notebooks import EXERCISE_NOTE, build, optional_cells, repository_url, sources, title_of
+from tools.build_notebooks import ALT_TAG, EXERCISE_NOTE, build, optional_cells, repository_url, sources, title_of
 from utils import ROOT
 
 README = ROOT / "README.md"
@@ -67,7 +67,8 @@ def core_path(source, timings: dict) -> tuple[float, float, float] | None:
     code_index = 0
     core_exercises = set()
     for cell, optional in zip(solution.cells, optional_cells(solution.cells), strict=True):
-        generated = {"nav-top", "nav-bottom", "colab-bootstrap"} & set(cell.metadata.get("tags", []))
+        # not read: the generated frame, and the collapsed cells that give figures their alt text
+        generated = {"nav-top", "nav-bottom", "colab-bootstrap", ALT_TAG} & set(cell.metadata.get("tags", []))
         if not optional and not generated:
             words += len(re.findall(r"\w+", EXERCISE_NOTE.sub(" ", cell.source)))
             core_exercises |= {int(n) for n in re.findall(r"^#{2,4} Exercise (\d+)", cell.source, flags=re.M)}
