@@ -414,6 +414,10 @@ def choose_threshold(scores, labels, candidates=None) -> tuple[float, float]:
     tie the first candidate wins.
     """
     scores, labels = np.asarray(scores, dtype=float), np.asarray(labels)
+    if scores.ndim == 0 or scores.shape != labels.shape or not np.isfinite(scores).any():
+        raise ValueError(f"scores {scores.shape} and labels {labels.shape} must be arrays of the same shape (cells, "
+                         "hours) with at least one finite score: pass a detector's scores on the validation cells "
+                         "and those cells' labels")
     if candidates is None:
         candidates = np.nanquantile(scores, np.linspace(0.5, 1.0, 200, endpoint=False))
     scored = ~np.isnan(scores)
@@ -515,7 +519,8 @@ def side_by_side(models):
 
     models = list(models) if isinstance(models, list | tuple) else None
     if not models or not all(isinstance(m, keras.Model) for m in models):
-        raise ValueError("side_by_side takes a list of Keras models, such as [build_forecaster('LSTM') for _ in seeds]")
+        raise ValueError("side_by_side takes a list of Keras models, such as [build_kpi_forecaster('LSTM', 7, "
+                         "f'LSTM_{i}') for i in range(3)]")
     inputs = [keras.Input(shape=m.input_shape[1:]) for m in models]
     return keras.Model(inputs, [m(x) for m, x in zip(models, inputs, strict=True)], name="side_by_side")
 
@@ -588,6 +593,8 @@ def model_forecast(together, windows, calendar, t: int) -> np.ndarray:
 def mean_scorecard(runs, labels, anomalies, scored) -> dict:
     """The ``scorecard`` of a detector averaged over its runs (one flags array per training seed), with their number
     and the range of their F1."""
+    if isinstance(runs, np.ndarray | str) or not isinstance(runs, list | tuple) or not runs:
+        raise ValueError("runs must be a list of flags arrays, one per trained model, such as [flags] for one run")
     rows = pd.DataFrame([scorecard(flags, labels, anomalies, scored) for flags in runs])
     spread = f"{rows['F1'].min():.2f}–{rows['F1'].max():.2f}" if len(rows) > 1 else ""
     return {"runs": len(rows), **rows.mean().to_dict(), "F1 range": spread}
