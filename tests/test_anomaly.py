@@ -301,6 +301,18 @@ def test_day_counts_and_their_f1_match_the_hourly_f1():
         anomaly.day_counts(flags[:, :50], labels[:, :50], scored[:, :50])
 
 
+def test_the_notebooks_per_day_sums_the_scored_cell_days_in_the_order_of_day_counts():
+    rng = np.random.default_rng(5)
+    labels = np.where(rng.random((2, 72)) < 0.3, 1, 0)
+    flags = rng.random((2, 72)) < 0.4
+    judged = np.ones((2, 72), bool)
+    judged[:, :30] = False  # day 0 unscored, day 1 in part
+    per_day = notebook_function("05", "per_day", np=np, judged=judged)
+    counts = anomaly.day_counts(flags, labels, judged)
+    assert per_day(flags & (labels > 0)).tolist() == counts[:, 0].tolist()  # true positives, day by day
+    assert per_day(flags & (labels == 0)).tolist() == counts[:, 1].tolist()  # false alarms
+
+
 def test_side_by_side_runs_each_model_as_it_would_run_alone_and_trains_each():
     import keras
 
@@ -394,7 +406,7 @@ def test_choose_threshold_worked_by_hand():
 def test_the_detector_of_05_is_written_in_the_notebook():
     """The lesson (forecast error -> score -> threshold) is in visible cells of 05, not hidden in utils.anomaly."""
     written = set().union(*map(defined_names, code_cells("05")))
-    assert {"build_forecaster", "make_scorer", "choose_threshold", "validation_choices", "zscore_scores",
+    assert {"build_kpi_forecaster", "make_scorer", "choose_threshold", "validation_choices", "zscore_scores",
             "seasonal_forecast", "online_errors", "with_the_rule", "missed_forecast", "f1_difference"} <= written
     # and utils has no second copy: tests/test_saved_code.py
 

@@ -274,7 +274,7 @@ for bad_call in (lambda: anomaly.scale_cells(with_gap), lambda: anomaly.kpi_wind
 # batches), so that one call runs all three.
 
 # %% tags=["nbval-check-output"]
-def build_forecaster(kind, n_inputs, name):
+def build_kpi_forecaster(kind, n_inputs, name):
     """A forecaster of the 4 KPIs of hour t from the WINDOW hours before it (n_inputs numbers per hour).
 
     kind "LSTM": an LSTM layer of 32 units, its last hidden state into a dense layer; "Dense": the window flattened
@@ -290,7 +290,7 @@ print(f"parameters of one LSTM forecaster: LSTM 4·32·(7 + 32 + 1) = {4 * 32 * 
       f"+ dense (32 + 1)·4 = {33 * 4} = {4 * 32 * 40 + 33 * 4}")
 
 # %% tags=["nbval-ignore-output"]
-lstms = anomaly.train_side_by_side(lambda i: build_forecaster("LSTM", 7, name=f"LSTM_{i}"), X_fit, y_fit,
+lstms = anomaly.train_side_by_side(lambda i: build_kpi_forecaster("LSTM", 7, name=f"LSTM_{i}"), X_fit, y_fit,
                                    course.seeds(3), fit_seed=10, epochs=course.epochs(6))
 
 # %% [markdown]
@@ -683,11 +683,11 @@ missed = np.nan_to_num(scaled - seasonal_forecasts)  # week 1 has no seasonal fo
 X_missed, y_missed, where_missed = anomaly.kpi_windows(missed[train_cells], WINDOW, calendar)
 fit_from = where_missed[:, 1] >= FIRST  # windows that read only hours with a seasonal forecast
 X_missed_fit, y_missed_fit = normal_training_windows(X_missed[fit_from], y_missed[fit_from], where_missed[fit_from])
-fair = {"LSTM": anomaly.train_side_by_side(lambda i: build_forecaster("LSTM", 7, f"LSTM_{i}"), X_missed_fit,
+fair = {"LSTM": anomaly.train_side_by_side(lambda i: build_kpi_forecaster("LSTM", 7, f"LSTM_{i}"), X_missed_fit,
                                            y_missed_fit, course.seeds(3, start=3), fit_seed=11, epochs=course.epochs(6))}
 
 # %% tags=["nbval-ignore-output"]
-fair["Dense"] = anomaly.train_side_by_side(lambda i: build_forecaster("Dense", 7, f"Dense_{i}"), X_missed_fit,
+fair["Dense"] = anomaly.train_side_by_side(lambda i: build_kpi_forecaster("Dense", 7, f"Dense_{i}"), X_missed_fit,
                                            y_missed_fit, course.seeds(3, start=6), fit_seed=12, epochs=course.epochs(6))
 
 # %% tags=["nbval-ignore-output"]
@@ -712,7 +712,6 @@ for kind, together in fair.items():
           f"({time.perf_counter() - started:.1f} s hour by hour)")
 print(f"seasonal detector with flagged hours replaced: validation F1 {seasonal_rule_chosen[0][1]:.2f}")
 
-# %% [markdown]
 # %% [markdown]
 # ## Evaluate every detector on the held-out cells
 #
@@ -814,8 +813,9 @@ _ = course.claim_interval("the rule raises the F1 of the LSTM that reads the las
 # %% [markdown]
 # What the intervals say (each is printed in brackets after its verdict):
 #
-# - **The seasonal detector wins.** The LSTM that reads the last 24 hours is behind it without the rule for flagged
-#   hours; with the rule it is nowhere near the 0.15 F1 ahead that would make it worth its training.
+# - **The seasonal detector is not beaten.** The LSTM that reads the last 24 hours is behind it without the rule for
+#   flagged hours; with the rule it is not ahead by even 0.1 F1 (in some runs its interval contains 0), nowhere near
+#   the 0.15 F1 ahead that would make it worth its training.
 # - **The same information is not enough.** Given the seasonal forecast, the LSTM is still not ahead of the
 #   seasonal detector: its interval lies below a few hundredths, and its estimate below 0. What it adds from the
 #   last 24 hours (their noise, and a fault's first hours, which it learns to expect) does not pay.
@@ -826,6 +826,57 @@ _ = course.claim_interval("the rule raises the F1 of the LSTM that reads the las
 #   windows, the two come within a few hundredths of each other.
 #
 # The exact numbers move with the seeds (the F1 range column); the evidence is printed beside each ✓.
+
+# %% [markdown]
+# ### Differences one run's table tempts you to call
+#
+# The table invites more verdicts: does the LSTM that reads the last 24 hours, with the rule, find as large a share
+# of the large faults' hours as the seasonal detector with the rule, do better on spikes and level shifts, raise
+# fewer false alarms? The same paired bootstrap over the held-out cell-days measures each (recall: the share of
+# those hours flagged; false alarms: per cell-day), each detector averaged over its runs:
+
+# %% tags=["nbval-ignore-output"]
+def per_day(values):
+    """The sum of (cells, hours) values over each scored cell-day, in the order of anomaly.day_counts."""
+    days = judged.reshape(-1, 24).any(axis=1)
+    return np.where(judged, values, 0).reshape(-1, 24)[days].sum(axis=1)
+
+
+def recall_difference(a, b, hours):
+    """Paired bootstrap over the held-out cell-days of recall(a) - recall(b) on `hours`, each averaged over its runs."""
+    total = per_day(hours)
+    found = {name: [per_day(flags & hours) for flags in detectors[name]] for name in (a, b)}
+
+    def difference(days):
+        share = {name: np.mean([f[days].sum() for f in runs]) / max(total[days].sum(), 1) for name, runs in found.items()}
+        return share[a] - share[b]
+
+    return course.paired_bootstrap(difference, len(total), units="held-out cell-days", resamples=2_000)
+
+
+lstm_rule, seasonal_rule = "LSTM (last 24 h), rule", "seasonal, rule"
+large = np.zeros(test_labels.shape, dtype=bool)
+for event in test_events:
+    large[event.cell, event.start:event.stop] |= event.size == "large"
+spikes_and_shifts = np.isin(test_labels, [KINDS.index("spike") + 1, KINDS.index("level_shift") + 1])
+alarms = {name: np.mean([per_day(flags & (test_labels == 0)) for flags in detectors[name]], axis=0)
+          for name in (lstm_rule, seasonal_rule)}
+alarm_difference = course.paired_bootstrap(alarms[lstm_rule] - alarms[seasonal_rule], units="held-out cell-days")
+print(f"false alarms per cell-day, {lstm_rule} minus {seasonal_rule}: {alarm_difference}")
+
+# %% tags=["nbval-check-output"]
+_ = course.claim_interval("with the rule, the LSTM that reads the last 24 hours flags a smaller share of the large "
+                          "faults' hours than the seasonal detector",
+                          recall_difference(lstm_rule, seasonal_rule, large), below=0)
+_ = course.claim_interval("with the rule, its share of the spike and level-shift hours is not ahead of the seasonal "
+                          "detector's by even 0.03", recall_difference(lstm_rule, seasonal_rule, spikes_and_shifts),
+                          below=0.03)
+
+# %% [markdown]
+# The LSTM misses more of the large faults' hours than the seasonal detector, and it is not ahead on spikes and level
+# shifts. Its false alarms are another matter: read their interval (printed above) as the others; where it contains
+# 0, the held-out cell-days do not separate the two. Rerun with other seeds, that difference changes size and even
+# sign, so the notebook draws no verdict from it. A single run's table would have.
 
 # %% [markdown]
 # ## What each detector finds (optional)
