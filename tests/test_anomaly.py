@@ -407,7 +407,8 @@ def test_the_detector_of_05_is_written_in_the_notebook():
     """The lesson (forecast error -> score -> threshold) is in visible cells of 05, not hidden in utils.anomaly."""
     written = set().union(*map(defined_names, code_cells("05")))
     assert {"build_kpi_forecaster", "make_scorer", "choose_threshold", "validation_choices", "zscore_scores",
-            "seasonal_forecast", "online_errors", "with_the_rule", "missed_forecast", "f1_difference"} <= written
+            "seasonal_forecast", "online_errors", "with_the_rule", "missed_forecast", "watch_with_misses",
+            "f1_difference"} <= written
     # and utils has no second copy: tests/test_saved_code.py
 
 

@@ -690,7 +690,7 @@ fair = {"LSTM": anomaly.train_side_by_side(lambda i: build_kpi_forecaster("LSTM"
 fair["Dense"] = anomaly.train_side_by_side(lambda i: build_kpi_forecaster("Dense", 7, f"Dense_{i}"), X_missed_fit,
                                            y_missed_fit, course.seeds(3, start=6), fit_seed=12, epochs=course.epochs(6))
 
-# %% tags=["nbval-ignore-output"]
+# %%
 def missed_forecast(together, inputs, t):
     """Seasonal forecast of hour t plus each model's forecast of its miss, from the misses of the WINDOW hours before."""
     seasonal = np.stack([seasonal_forecast(inputs, s, seasonal_weeks) for s in range(t - WINDOW, t + 1)], axis=-2)
@@ -698,8 +698,9 @@ def missed_forecast(together, inputs, t):
     return seasonal[..., -1, :] + anomaly.model_forecast(together, misses, calendar, t)
 
 
-fair_errors, fair_rule_errors, fair_chosen = {}, {}, {}
-for kind, together in fair.items():
+def watch_with_misses(kind):
+    """Errors, scorers and validation thresholds of fair[kind], without and with the rule, into the fair_* tables."""
+    together = fair[kind]
     fair_errors[kind] = {name: anomaly.forecast_errors(together, missed[cells], calendar, FIRST)
                          for name, cells in splits.items()}
     scorers, chosen = validation_choices(fair_errors[kind], seasonal_how)
@@ -710,6 +711,15 @@ for kind, together in fair.items():
     print(f"{kind} reading what the seasonal forecast missed: validation F1 {[round(f1, 2) for _, f1 in chosen]}, "
           f"with flagged hours replaced {[round(f1, 2) for _, f1 in fair_chosen[kind]]} "
           f"({time.perf_counter() - started:.1f} s hour by hour)")
+
+
+fair_errors, fair_rule_errors, fair_chosen = {}, {}, {}
+
+# %% tags=["nbval-ignore-output"]
+watch_with_misses("LSTM")
+
+# %% tags=["nbval-ignore-output"]
+watch_with_misses("Dense")
 print(f"seasonal detector with flagged hours replaced: validation F1 {seasonal_rule_chosen[0][1]:.2f}")
 
 # %% [markdown]
