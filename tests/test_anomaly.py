@@ -313,11 +313,11 @@ def test_the_notebooks_per_day_sums_the_scored_cell_days_in_the_order_of_day_cou
     assert per_day(flags & (labels == 0)).tolist() == counts[:, 1].tolist()  # false alarms
 
 
-def test_side_by_side_runs_each_model_as_it_would_run_alone_and_trains_each():
+def test_models_as_one_runs_each_model_as_it_would_run_alone_and_trains_each():
     import keras
 
     models = [keras.Sequential([keras.Input((5, 2)), keras.layers.LSTM(3), keras.layers.Dense(2)]) for _ in range(2)]
-    together = anomaly.side_by_side(models)
+    together = anomaly.models_as_one(models)
     x = [np.random.default_rng(i).normal(size=(4, 5, 2)).astype("float32") for i in range(2)]
     for model, inputs, output in zip(models, x, together.predict_on_batch(x), strict=True):
         np.testing.assert_allclose(output, model.predict_on_batch(inputs), rtol=1e-5, atol=1e-6)
@@ -326,7 +326,7 @@ def test_side_by_side_runs_each_model_as_it_would_run_alone_and_trains_each():
     together.fit(x, [np.ones((4, 2))] * 2, epochs=1, verbose=0)
     assert not np.allclose(before, models[1].get_weights()[0])  # fitting it trains each model
     with pytest.raises(ValueError, match="list of Keras models"):
-        anomaly.side_by_side([])
+        anomaly.models_as_one([])
 
 
 def test_train_side_by_side_draws_each_model_from_its_seed_and_the_batches_from_fit_seed(capsys):

@@ -22,7 +22,7 @@ like what a network operator sees per cell and hour, not to be an exact radio mo
 The first ``clean_weeks`` of every cell carry no anomaly: they are the calibration period the detectors scale with.
 
 Detector plumbing: per-cell scaling, time-of-day features, the windows a forecaster reads, several Keras models
-trained and run as one (``side_by_side``, ``train_side_by_side``, ``forecast_errors``, ``model_forecast``), the
+trained and run as one (``models_as_one``, ``train_side_by_side``, ``forecast_errors``, ``model_forecast``), the
 references of the notebook's exercises (precision / recall / F1, the threshold chosen on validation cells, the rolling
 z-score), the one-row ``scorecard`` of a detector (``mean_scorecard`` over several runs), events found per kind and
 size, and the per cell-day counts a paired bootstrap resamples. The detectors themselves (the LSTM, the Dense model
@@ -508,7 +508,7 @@ def renumber(anomalies, cells) -> list[Anomaly]:
     return [Anomaly(position[a.cell], a.kind, a.size, a.start, a.length) for a in anomalies if a.cell in position]
 
 
-def side_by_side(models):
+def models_as_one(models):
     """Several Keras models as one: it takes a list of inputs, one per model, and returns their outputs, in order.
 
     The models' layers are shared, so fitting it (each output with its own target) trains every model, all on the
@@ -519,10 +519,10 @@ def side_by_side(models):
 
     models = list(models) if isinstance(models, list | tuple) else None
     if not models or not all(isinstance(m, keras.Model) for m in models):
-        raise ValueError("side_by_side takes a list of Keras models, such as [build_kpi_forecaster('LSTM', 7, "
+        raise ValueError("models_as_one takes a list of Keras models, such as [build_kpi_forecaster('LSTM', 7, "
                          "f'LSTM_{i}') for i in range(3)]")
     inputs = [keras.Input(shape=m.input_shape[1:]) for m in models]
-    return keras.Model(inputs, [m(x) for m, x in zip(models, inputs, strict=True)], name="side_by_side")
+    return keras.Model(inputs, [m(x) for m, x in zip(models, inputs, strict=True)], name="models_as_one")
 
 
 def train_side_by_side(build, X, y, seeds, fit_seed: int, epochs: int, batch_size: int = 64,
@@ -530,7 +530,7 @@ def train_side_by_side(build, X, y, seeds, fit_seed: int, epochs: int, batch_siz
     """One model per seed, ``build(i)`` with its weights drawn from that seed, trained side by side on (X, y).
 
     Adam and the mean squared error; the batches come in the order ``course.reseed(fit_seed)`` gives, whatever code
-    ran before. Returns the models joined by ``side_by_side``; prints their size, the time and the mean training MSE
+    ran before. Returns the models joined by ``models_as_one``; prints their size, the time and the mean training MSE
     per epoch.
     """
     import time
@@ -547,7 +547,7 @@ def train_side_by_side(build, X, y, seeds, fit_seed: int, epochs: int, batch_siz
     for i, seed in enumerate(seeds):
         keras.utils.set_random_seed(seed)
         models.append(build(i))
-    together = side_by_side(models)
+    together = models_as_one(models)
     together.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
     course.reseed(fit_seed)
     started = time.perf_counter()
@@ -563,7 +563,7 @@ def forecast_errors(together, series, calendar, first: int) -> np.ndarray:
     """Each model's forecast errors x_t - x̂_t from the windows of ``series``: (models, cells, hours, k), NaN before
     hour ``first``.
 
-    together: models joined by ``side_by_side``, each reading windows of ``kpi_windows(series, window, calendar)``
+    together: models joined by ``models_as_one``, each reading windows of ``kpi_windows(series, window, calendar)``
     (the window length is read from the models); series: (cells, hours, k), what they read and forecast.
     """
     series = _check_series(series, "series", 2, 3)
