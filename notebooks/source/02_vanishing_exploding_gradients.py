@@ -774,7 +774,7 @@ moved = gate_table.pivot_table(index=["model", "seed"], columns="when", values="
 _ = course.claim_runs("training moved the mean forget gate of every LSTM run by less than 0.1",
                       course.over_seeds(moved["after training"] - moved["before training"], unit="runs", fmt="+.3f"),
                       each=lambda v: abs(v) < 0.1)
-for when, most in (("before training", 0.01), ("after training", 0.05)):
+for when, most in (("before training", 0.01), ("after training", 0.2)):
     _ = course.claim_runs(f"{when}, the default LSTM's best unit keeps less than {most:.0%} of its memory over 30 steps, "
                           "in every run", gates_of(default, when, "memory kept"), each=lambda v, most=most: v < most)
     _ = course.claim_runs(f"{when}, the LSTM started at bias 5 keeps more than half of it, in every run",
@@ -783,10 +783,10 @@ for when, most in (("before training", 0.01), ("after training", 0.05)):
 # %% [markdown]
 # Training hardly moved the forget gates on average: in every run their mean stayed within 0.1 of where the bias started
 # it (sigmoid of the bias: 0.731 and 0.993, section 4). In every run of the default LSTM, the unit that keeps most of its
-# memory keeps less than 1 % of it across the 30 noise steps before training, and less than 5 % after; in every run
-# of the LSTM started at bias 5 it keeps more than half. The default runs that learned the 30-step gap did so with a
-# memory that faint (the answer needs only the sign of what is left); the others did not find a way within this
-# budget. So the starting value of the forget-gate bias decided how much memory a run had to learn with: started at
+# memory keeps less than 1 % of it across the 30 noise steps before training, and less than 20 % after (in most runs
+# far less: see the range); in every run of the LSTM started at bias 5 it keeps more than half. The default runs that
+# learned the 30-step gap did so with a memory that faint (the answer needs only the sign of what is left); the others
+# did not find a way within this budget. So the starting value of the forget-gate bias decided how much memory a run had to learn with: started at
 # bias 5, every run stored the first value through a memory path that was already open.
 
 # %% [markdown]
