@@ -151,7 +151,7 @@ def test_hostile_code_harms_nothing_and_is_marked(graded):
     assert "gaierror" in feedback["opens a socket"] or "Network is unreachable" in feedback["opens a socket"]
     assert "Read-only file system" in feedback["deletes and overwrites files"]
     assert "No such file or directory" in feedback["reads another submission"]
-    assert rows[by_name["kills its parent"]]["total"] == "6"
+    assert rows[by_name["kills its parent"]]["total"] == "8"
 
 
 @needs_sandbox
@@ -192,9 +192,22 @@ def test_the_gradescope_autograder_runs_as_gradescope_lays_it_out(tmp_path):
     run = subprocess.run([str(root / "run_autograder")], env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     results = json.loads((root / "results" / "results.json").read_text())
-    assert results["score"] == 7
+    assert results["score"] == 9
     assert [(t["name"], t["score"], t["max_score"]) for t in results["tests"]] == [
         ("Exercise 1 · lstm_cell_step", 4, 4), ("Exercise 2 · lstm_forward", 0, 3),
-        ("Exercise 3 · HomeMadeLSTMCell", 3, 3)]
+        ("Exercise 3 · HomeMadeLSTMCell", 3, 3), ("Exercise 4 · lstm_cell_backward", 2, 2)]
     assert all(set(t) >= {"name", "score", "max_score", "output", "visibility"} for t in results["tests"])
     shutil.rmtree(root)
+
+
+def test_grades_go_to_the_user_data_folder_when_the_course_folder_cannot_be_written(tmp_path, monkeypatch, capsys):
+    """An instructor grading from a read-only course copy gets the outputs in their own data folder, told where."""
+    blocked = tmp_path / "read-only-course"
+    blocked.write_text("a file where build/ would be: nothing can be created below it")
+    monkeypatch.setattr(grade, "OUT", blocked / "build" / "grades")
+    monkeypatch.setenv("COURSE_DATA_HOME", str(tmp_path / "home"))
+    out = grade.default_out("04")
+    assert out == tmp_path / "home" / "grades" / "04" and out.is_dir()
+    assert "read-only" in capsys.readouterr().out
+    monkeypatch.setattr(grade, "OUT", tmp_path / "writable" / "grades")
+    assert grade.default_out("04") == tmp_path / "writable" / "grades" / "04"
