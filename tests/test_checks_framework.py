@@ -267,7 +267,7 @@ def test_use_reference_if_needed_picks_the_reference_of_the_answer_named_like_th
 @checks.exercise("Demo · halves")
 def check_halves(fn, report, scalar_ok=True):
     answer = checks.answer_array(fn, ([2.0, 4.0],), report, "halves([2, 4])", what="return the halves as numbers",
-                                 hint="divide each by 2", scalar_ok=scalar_ok)
+                                 hint="divide each by 2", **({} if scalar_ok else {"scalar_ok": False}))
     if answer is not None and not checks.close(answer, [1.0, 2.0]):
         report.fail("halves([2, 4])", expected=[1.0, 2.0], got=answer)
 
