@@ -1,20 +1,16 @@
-"""Checks for the encoder–decoder notebooks: 06's decoding loop and 07's temperature.
+"""Checks for notebook 06 (the encoder–decoder): its decoding loop. Notebook 07's check is in ``utils.checks.chat``.
 
 Notebook 06: the student's ``run_decoder(step, state, start_id, end_id, max_len, pick=np.argmax)`` is run against a
 *stub decoder*: a ``step`` function whose answers are known in advance. The stub logs every call, so the check can say
 exactly where the loop went wrong (first token fed, token fed back, state passed on, when it stopped, whether it let
 ``pick`` choose).
-
-Notebook 07: the student's ``apply_temperature(probabilities, temperature)`` is compared with ``utils.sampling``'s and
-with the outputs of typical mistakes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import call, close, diagnose, exercise
-from utils.sampling import apply_temperature
+from utils.checks import call, exercise
 from utils.seq2seq import run_decoder
 
 VOCAB_SIZE = 9
@@ -152,50 +148,3 @@ def check_run_decoder(fn, report) -> None:
         if got != expected:
             report.fail(f"{description} (max_len={max_len})", expected=expected, got=got,
                         hint=_diagnose(stub, got, expected, max_len, *picks))
-
-
-# --- notebook 07: temperature ----------------------------------------------------------------------------------------
-
-_TEMPERATURE_CASES = [
-    (np.array([0.5, 0.3, 0.2]), 1.0),
-    (np.array([0.5, 0.3, 0.2]), 0.5),
-    (np.array([0.6, 0.25, 0.1, 0.05]), 2.0),
-    (np.array([0.7, 0.2, 0.1]), 0.1),
-]
-
-
-def _temperature_mistakes(p: np.ndarray, t: float) -> dict[str, np.ndarray]:
-    def normalise(w):
-        return w / w.sum()
-
-    softmax = np.exp(p / t - (p / t).max())
-    return {
-        "raise p to the power 1/T, not T": normalise(p**t),
-        "divide by the sum so the probabilities add up to 1": p ** (1 / t),
-        "apply the temperature to log-probabilities, exp(log p / T), not to the probabilities (softmax(p / T))":
-            softmax / softmax.sum(),
-        "multiply the log-probabilities by 1/T, not by T (softmax(T · log p))": normalise(np.exp(t * np.log(p))),
-    }
-
-
-@exercise("Exercise 1 · temperature",
-          notebook="07", answer="apply_temperature", reference="utils.seq2seq:apply_temperature", points=2,
-          minutes=10, forbid=("utils.music:sample_with_temperature",))
-def check_apply_temperature(fn, report) -> None:
-    """Compare ``fn(probabilities, temperature)`` with p^(1/T) / sum(p^(1/T)) on small vectors."""
-    for probabilities, temperature in _TEMPERATURE_CASES:
-        expected = apply_temperature(probabilities, temperature)
-        result, error = call(fn, probabilities.copy(), temperature)
-        label = f"p = {probabilities.tolist()}, T = {temperature}"
-        if error:
-            report.fail(f"{label}: your function raised {error}")
-            continue
-        if close(result, expected, atol=1e-6):
-            continue
-        if close(result, probabilities) and temperature != 1.0:
-            hint = "the temperature had no effect: reweight p to p^(1/T)"
-        else:
-            candidates = {h: v for h, v in _temperature_mistakes(probabilities, temperature).items()
-                          if not close(v, expected)}
-            hint = diagnose(result, candidates, atol=1e-6) or "compute p ** (1 / T), then divide by its sum"
-        report.fail(label, expected=expected, got=result, hint=hint)
