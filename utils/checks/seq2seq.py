@@ -172,7 +172,8 @@ def check_run_decoder(fn, report) -> None:
 def run_on_stub(fn, path: list[int], seed: int, max_len: int, second_best: bool):
     """Run a decoding loop ``fn`` on a fresh stub decoder (in the grader's worker, when graded) and return plain data:
     (the token ids it returned, or None if they are not a flat list of ints; what it returned, shortened, in that
-    case (None when it returned nothing); the stub's call log; how often ``pick`` was asked, None when none was passed)."""
+    case (None when it returned nothing); the stub's call log; how often ``pick`` was asked, None when none was
+    passed)."""
     stub = StubDecoder(path, seed)
     picks = (SecondBest(),) if second_best else ()
     result = fn(stub.step, stub.initial_state(), START, END, max_len, *picks)
