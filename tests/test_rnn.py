@@ -8,7 +8,7 @@ import pytest
 from tests.answers import as_student
 from tests.notebook_code import call_arguments, code_cells, notebook_namespace
 from utils import checks, rnn
-from utils.checks.rnn import check_toy_rnn_forward
+from utils.checks.rnn import check_rnn_forward, check_toy_rnn_forward
 from utils.data import load_monthly_closes
 
 
@@ -108,16 +108,16 @@ def feeds_output_back(xs, w1, b1, w2, w3, b2):
 
 
 def first_not_last(xs, w1, b1, w2, w3, b2):
-    hidden, _ = rnn.toy_rnn_forward(xs, w1, b1, w2, w3, b2)
+    hidden, _ = written_in_this_test(xs, w1, b1, w2, w3, b2)
     return hidden, w3 * hidden[0] + b2
 
 
 def missing_b1(xs, w1, b1, w2, w3, b2):
-    return rnn.toy_rnn_forward(xs, w1, 0.0, w2, w3, b2)
+    return written_in_this_test(xs, w1, 0.0, w2, w3, b2)
 
 
 def missing_b2(xs, w1, b1, w2, w3, b2):
-    hidden, _ = rnn.toy_rnn_forward(xs, w1, b1, w2, w3, b2)
+    hidden, _ = written_in_this_test(xs, w1, b1, w2, w3, b2)
     return hidden, w3 * hidden[-1]
 
 
@@ -128,12 +128,12 @@ def two_days_only(xs, w1, b1, w2, w3, b2):
 
 
 def swapped_return(xs, w1, b1, w2, w3, b2):
-    hidden, prediction = rnn.toy_rnn_forward(xs, w1, b1, w2, w3, b2)
+    hidden, prediction = written_in_this_test(xs, w1, b1, w2, w3, b2)
     return prediction, hidden
 
 
 def returns_prediction_only(xs, w1, b1, w2, w3, b2):
-    return rnn.toy_rnn_forward(xs, w1, b1, w2, w3, b2)[1]
+    return written_in_this_test(xs, w1, b1, w2, w3, b2)[1]
 
 
 def not_done(xs, w1, b1, w2, w3, b2):
@@ -219,7 +219,10 @@ def test_hidden_as_a_list_is_rejected_because_later_cells_compare_it_as_an_array
 
     assert check_toy_rnn_forward(as_list) is False
     out = capsys.readouterr().out
-    assert "right values, but hidden is a list" in out and "return np.array(hidden)" in out, out
+    assert "right values, but hidden is a list" in out and "into a NumPy array" in out, out
+    assert "return np.array(hidden)" not in out, "the first try names the fault without the code"
+    check_toy_rnn_forward(as_list)
+    assert "return np.array(hidden)" in capsys.readouterr().out, "the second try shows the worked step"
 
 
 def test_a_prediction_of_shape_1_is_named_as_such(capsys):
@@ -275,16 +278,38 @@ def test_the_line_named_in_an_error_is_in_the_students_code(capsys):
         (first_not_last, "uses the first hidden value"),
         (missing_b1, "bias b1 is missing"),
         (missing_b2, "bias b2 is missing"),
-        (two_days_only, "loop over every element"),
+        (two_days_only, "run it over every element of xs"),
         (swapped_return, "wrong order"),
         (returns_prediction_only, "return a pair"),
     ],
 )
 def test_typical_mistakes_are_rejected_with_their_hint(capsys, wrong, hint):
-    assert check_toy_rnn_forward(wrong) is False
+    assert check_toy_rnn_forward(as_student(wrong)) is False
     out = capsys.readouterr().out
     assert hint in out, out
-    assert "❌" in out
+    assert "❌" in out and "a worked step:" not in out and "np.maximum" not in out and "return np." not in out, out
+    assert "calls utils.rnn" not in out, out
+
+
+def test_parameters_named_otherwise_are_told_the_names_the_cells_below_use(capsys):
+    def capitals(xs, W1, B1, W2, W3, B2):
+        return rnn.toy_rnn_forward(xs, W1, B1, W2, W3, B2)
+
+    assert check_toy_rnn_forward(capitals) is False
+    out = capsys.readouterr().out
+    assert "name the parameters exactly as the exercise does" in out and "every element" not in out, out
+
+
+def test_a_lookup_table_of_the_fixed_cases_fails_on_the_cases_drawn_for_the_run(capsys):
+    from utils.checks import rnn as rnn_checks
+
+    table = {tuple(xs): rnn.toy_rnn_forward(xs, **rnn_checks._WEIGHTS) for xs in rnn_checks._CASES}
+
+    def lookup(xs, w1, b1, w2, w3, b2):
+        return table.get(tuple(xs), (np.zeros(len(xs)), 0.0))
+
+    assert check_toy_rnn_forward(lookup) is False
+    assert "weights drawn for this run" in capsys.readouterr().out
 
 
 def test_not_done_says_so_and_reference_takes_over(capsys):
@@ -300,7 +325,7 @@ def test_not_done_says_so_and_reference_takes_over(capsys):
 @pytest.fixture(scope="module")
 def sensor():
     """The functions notebook 01 writes for its noisy-sensor task, taken from its cells."""
-    return notebook_namespace("01", "simulate_sensor", "ema_forecast", "mse", "toy_weights", "restart", "toy_rnn_keras")
+    return notebook_namespace("01", "simulate_sensor", "ema_forecast", "mse", "toy_weights", "toy_rnn_keras")
 
 
 def test_simulated_sensor_windows_have_the_documented_shape_noise_and_drift(sensor):
@@ -375,35 +400,33 @@ def test_mse_is_the_mean_squared_error(sensor):
 
 def test_notebook_01_fits_on_training_windows_and_picks_the_ema_on_validation():
     cells = code_cells("01")
-    fits = [cell for cell in cells if "sensor_model.fit(" in cell]
-    assert len(fits) == 1 and "sensor_model.fit(sensor_train_x, sensor_train_y" in fits[0]
+    fits = [cell for cell in cells if "side_by_side.fit(" in cell]
+    assert len(fits) == 1 and "side_by_side.fit(sensor_train_x, [sensor_train_y]" in fits[0]
+    assert "validation_data=(sensor_val_x" in fits[0] and "sensor_test" not in fits[0]
     choice = next(cell for cell in cells if "ema_a = " in cell)
     assert "ema_forecast(sensor_val_x" in choice and "sensor_test" not in choice
     scored = [cell for cell in cells if "sensor_test_x" in cell and "simulate_sensor(1000" not in cell]
     assert len(scored) == 1, "the test windows are scored in one cell, once"
 
 
-def test_restart_makes_a_trained_model_learn_as_a_new_one_would(sensor):
-    """The notebook trains its five runs on one compiled model (Keras traces the training step once); restart must
-    leave no trace of the previous run, in the weights or in Adam's step count and running averages."""
+def test_runs_trained_side_by_side_learn_as_separate_models_would(sensor):
+    """Notebook 01 trains its five starts in one Keras model (one traced training step): the loss is the sum of their
+    MSEs, so each run's gradient, and Adam's step, must be what it would be alone."""
     import keras
 
     x, y = sensor["simulate_sensor"](64, seed=5)
-    start = {"w1": 0.6, "b1": 0.0, "w2": 0.5, "w3": 0.7, "b2": 0.0}
+    starts = [{"w1": 0.6, "b1": 0.0, "w2": 0.5, "w3": 0.7, "b2": 0.0}, {"w1": 0.2, "b1": 0.0, "w2": 0.9, "w3": 0.3,
+                                                                       "b2": 0.0}]
 
-    def compiled(**weights):
-        model = sensor["toy_rnn_keras"](**weights)
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss="mse")
-        model.optimizer.build(model.trainable_variables)
-        return model
+    def fit(model, targets):
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss=["mse"] * len(targets))
+        model.fit(x, targets, epochs=2, batch_size=16, shuffle=False, verbose=0)
 
-    fresh = compiled(**start)
-    fresh.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
-    reused = compiled(**rnn.TOY_WEIGHTS)
-    untrained = [variable.numpy() for variable in reused.optimizer.variables]
-    reused.fit(x[::-1], y[::-1] + 0.5, epochs=2, batch_size=16, shuffle=False, verbose=0)  # a previous run
-    sensor["restart"](reused, untrained, **start)
-    assert int(reused.optimizer.iterations.numpy()) == 0
-    reused.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
-    for name, value in sensor["toy_weights"](fresh).items():
-        assert sensor["toy_weights"](reused)[name] == pytest.approx(value, abs=1e-6), name
+    runs = [sensor["toy_rnn_keras"](**start) for start in starts]
+    inputs = keras.Input(shape=(None, 1))
+    fit(keras.Model(inputs, [run(inputs) for run in runs]), [y, y])
+    for start, run in zip(starts, runs, strict=True):
+        alone = keras.Model(inputs, [sensor["toy_rnn_keras"](**start)(inputs)])
+        fit(alone, [y])
+        for name, value in sensor["toy_weights"](alone.layers[-1]).items():
+            assert sensor["toy_weights"](run)[name] == pytest.approx(value, abs=1e-5), name
