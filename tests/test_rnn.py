@@ -430,3 +430,204 @@ def test_runs_trained_side_by_side_learn_as_separate_models_would(sensor):
         fit(alone, [y])
         for name, value in sensor["toy_weights"](alone.layers[-1]).items():
             assert sensor["toy_weights"](run)[name] == pytest.approx(value, abs=1e-5), name
+
+
+# --- Exercise 2: a tanh RNN layer in matrix form, tested both ways ---------------------------------------------------
+
+
+def keras_simple_rnn(x, Wx, Wh, b):
+    """Every hidden state of keras.layers.SimpleRNN (tanh) with these weights copied in, in float64: expected values
+    that do not come from utils.rnn."""
+    import keras
+
+    layer = keras.layers.SimpleRNN(len(b), return_sequences=True, dtype="float64")
+    layer.build((None, None, np.shape(x)[-1]))
+    layer.set_weights([np.asarray(Wx), np.asarray(Wh), np.asarray(b)])
+    return np.asarray(layer(np.asarray(x, dtype="float64")))
+
+
+def cell_in_this_test(x_t, h_prev, Wx, Wh, b):
+    """One step as another student writes it: a sum over units with einsum."""
+    return np.tanh(np.einsum("bf,fu->bu", x_t, Wx) + np.einsum("bv,vu->bu", h_prev, Wh) + b[None, :])
+
+
+def forward_in_this_test(x, Wx, Wh, b):
+    """Whole sequences as another student writes them: an array filled in place, the state kept in a variable."""
+    x = np.asarray(x)
+    states = np.zeros((x.shape[0], x.shape[1], len(b)))
+    h = np.zeros((x.shape[0], len(b)))
+    for t in range(x.shape[1]):
+        h = cell_in_this_test(x[:, t, :], h, Wx, Wh, b)
+        states[:, t, :] = h
+    return states
+
+
+def test_a_hand_worked_case_agrees_with_keras_simple_rnn_and_the_reference():
+    """One unit, one feature, Wx = Wh = 0.5, b = 0.1, inputs 1 then -1 (h_0 = 0):
+    h_1 = tanh(0.5 + 0 + 0.1) = tanh(0.6); h_2 = tanh(-0.5 + 0.5·tanh(0.6) + 0.1)."""
+    import math
+
+    x, Wx, Wh, b = np.array([[[1.0], [-1.0]]]), np.array([[0.5]]), np.array([[0.5]]), np.array([0.1])
+    h1 = math.tanh(0.6)
+    by_hand = np.array([[[h1], [math.tanh(-0.4 + 0.5 * h1)]]])
+    np.testing.assert_allclose(keras_simple_rnn(x, Wx, Wh, b), by_hand, atol=1e-12)
+    np.testing.assert_allclose(rnn.rnn_forward(x, Wx, Wh, b), by_hand, atol=1e-12)
+    np.testing.assert_allclose(forward_in_this_test(x, Wx, Wh, b), by_hand, atol=1e-12)
+
+
+def test_reference_and_this_tests_answer_are_keras_simple_rnn_on_random_shapes():
+    rng = np.random.default_rng(4)
+    for batch, steps, features, units in ((1, 1, 1, 1), (3, 6, 2, 4), (2, 9, 5, 3)):
+        x = rng.normal(size=(batch, steps, features))
+        Wx, Wh, b = rng.normal(size=(features, units)), rng.normal(size=(units, units)), rng.normal(size=units)
+        keras_states = keras_simple_rnn(x, Wx, Wh, b)
+        np.testing.assert_allclose(rnn.rnn_forward(x, Wx, Wh, b), keras_states, atol=1e-10)
+        np.testing.assert_allclose(forward_in_this_test(x, Wx, Wh, b), keras_states, atol=1e-10)
+        np.testing.assert_allclose(rnn.rnn_cell_forward(x[:, 0], np.zeros((batch, units)), Wx, Wh, b),
+                                   keras_states[:, 0], atol=1e-10)
+
+
+def test_reference_functions_refuse_shapes_that_do_not_fit_with_the_fix():
+    x, Wx, Wh, b = np.zeros((2, 3, 4)), np.zeros((4, 5)), np.zeros((5, 5)), np.zeros(5)
+    with pytest.raises(ValueError, match=r"shapes do not fit.*kernel, recurrent_kernel and bias"):
+        rnn.rnn_forward(x, Wh, Wx, b)
+    with pytest.raises(ValueError, match=r"h_prev must have shape \(batch, units\)"):
+        rnn.rnn_cell_forward(x[:, 0], np.zeros((5, 2)), Wx, Wh, b)
+    with pytest.raises(ValueError, match="x must be 3-D"):
+        rnn.rnn_forward(x[0], Wx, Wh, b)
+
+
+def test_layer_check_accepts_the_reference_as_a_student_writes_it_and_an_answer_pinned_to_keras(capsys):
+    assert check_rnn_forward(as_student(rnn.rnn_cell_forward), as_student(rnn.rnn_forward)) is True
+    assert check_rnn_forward(cell_in_this_test, forward_in_this_test) is True, capsys.readouterr().out
+
+
+def test_layer_check_accepts_tensorflow_ops_and_a_forward_pass_that_returns_a_list_of_lists(capsys):
+    import tensorflow as tf
+
+    def tf_cell(x_t, h_prev, Wx, Wh, b):
+        return tf.tanh(tf.matmul(x_t, Wx) + tf.matmul(h_prev, Wh) + b).numpy()
+
+    def nested_lists(x, Wx, Wh, b):
+        return forward_in_this_test(x, Wx, Wh, b).tolist()
+
+    assert check_rnn_forward(tf_cell, nested_lists) is True, capsys.readouterr().out
+
+
+def test_layer_check_refuses_the_reference_itself_and_keras_simple_rnn(capsys):
+    assert check_rnn_forward(rnn.rnn_cell_forward, rnn.rnn_forward) is False
+    out = capsys.readouterr().out
+    assert "calls utils.rnn.rnn_cell_forward" in out and "calls utils.rnn.rnn_forward" in out, out
+
+    def via_keras(x, Wx, Wh, b):
+        return keras_simple_rnn(x, Wx, Wh, b)
+
+    assert check_rnn_forward(cell_in_this_test, via_keras) is False
+    assert "calls keras.layers.SimpleRNN" in capsys.readouterr().out
+
+
+def test_layer_check_refuses_a_lookup_table_of_its_fixed_cases(capsys):
+    from utils.checks import rnn as rnn_checks
+
+    fixed = rnn_checks._layer_cases(np.random.default_rng(0))[:3]  # the fixed cases; the drawn ones differ each run
+    cells = {case["x"][:, -1].tobytes(): cell_in_this_test(case["x"][:, -1], np.tanh(case["x"][:, 0, :1] - case["b"]),
+                                                            case["Wx"], case["Wh"], case["b"]) for case in fixed}
+    layers = {case["x"].tobytes(): forward_in_this_test(case["x"], case["Wx"], case["Wh"], case["b"])
+              for case in fixed}
+
+    def cell_lookup(x_t, h_prev, Wx, Wh, b):
+        return cells.get(np.asarray(x_t).tobytes(), np.zeros((len(x_t), len(b))))
+
+    def layer_lookup(x, Wx, Wh, b):
+        return layers.get(np.asarray(x).tobytes(), np.zeros((len(x), np.shape(x)[1], len(b))))
+
+    assert check_rnn_forward(cell_lookup, layer_lookup) is False
+    out = capsys.readouterr().out
+    assert out.count("wrong values") == 2, out
+
+
+def _step(x_t, h, Wx, Wh, b, activation=np.tanh, bias=True, Wh_t=False, swap=False, recurrent=True, after=False):
+    if swap:
+        Wx, Wh = Wh, Wx
+    z = x_t @ Wx + (h @ (Wh.T if Wh_t else Wh) if recurrent else 0.0) + (b if bias and not after else 0.0)
+    return activation(z) + (b if after else 0.0)
+
+
+def _layer(step, h0=0.0, carry=True, last_only=False, time_first=False, with_h0=False):
+    def forward(x, Wx, Wh, b):
+        h = start = np.full((len(x), len(b)), h0)
+        states = [h] if with_h0 else []
+        for t in range(np.shape(x)[1]):
+            h = step(x[:, t], h if carry else start, Wx, Wh, b)
+            states.append(h)
+        return h if last_only else np.stack(states, axis=0 if time_first else 1)
+
+    return forward
+
+
+def right_step(x_t, h, Wx, Wh, b):
+    return _step(x_t, h, Wx, Wh, b)
+
+
+CELL_MISTAKES = [
+    (lambda *a: _step(*a, bias=False), "the bias b is missing"),
+    (lambda *a: _step(*a, Wh_t=True), "Wh is used transposed"),
+    (lambda *a: _step(*a, activation=lambda z: z), "tanh is missing"),
+    (lambda *a: _step(*a, activation=lambda z: np.maximum(z, 0)), "ReLU instead of tanh"),
+    (lambda *a: _step(*a, swap=True), "Wx and Wh are swapped"),
+    (lambda *a: _step(*a, recurrent=False), "previous hidden state is left out"),
+    (lambda *a: _step(*a, after=True), "b is added after tanh"),
+    (lambda x_t, h, Wx, Wh, b: _step(x_t, h, Wx, Wh, b).T, "units on the first axis"),
+    (lambda x_t, h, Wx, Wh, b: Wx @ x_t, "a product whose shapes do not fit"),
+]
+
+LAYER_MISTAKES = [
+    (_layer(right_step, h0=1.0), "h_0 is not zeros"),
+    (_layer(right_step, last_only=True), "only the last state came back"),
+    (_layer(right_step, time_first=True), "the time axis comes first"),
+    (_layer(right_step, with_h0=True), "h_0 is among the states returned"),
+    (_layer(right_step, carry=False), "the state is not carried over"),
+    (_layer(lambda *a: _step(*a, bias=False)), "in the step: the bias b is missing"),
+    (_layer(lambda *a: _step(*a, activation=lambda z: z)), "in the step: tanh is missing"),
+]
+
+
+@pytest.mark.parametrize("wrong, hint", CELL_MISTAKES, ids=[h for _, h in CELL_MISTAKES])
+def test_layer_check_names_each_mistake_of_the_step_without_code_on_the_first_try(capsys, wrong, hint):
+    assert check_rnn_forward(wrong, forward_in_this_test) is False
+    out = capsys.readouterr().out
+    assert hint in out and "rnn_cell_forward, batch" in out and "rnn_forward, batch" not in out, out
+    assert "np.tanh" not in out and "a worked step:" not in out, out
+    check_rnn_forward(wrong, forward_in_this_test)
+    assert "a worked step: h_t = np.tanh(x_t @ Wx + h_prev @ Wh + b)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", LAYER_MISTAKES, ids=[h for _, h in LAYER_MISTAKES])
+def test_layer_check_names_each_mistake_of_the_loop(capsys, wrong, hint):
+    assert check_rnn_forward(cell_in_this_test, wrong) is False
+    out = capsys.readouterr().out
+    assert hint in out and "rnn_forward, batch" in out and "rnn_cell_forward, batch" not in out, out
+    assert "np.zeros" not in out, out
+
+
+class HasArray:
+    def __array__(self, dtype=None, copy=None):
+        return np.full((1, 1), np.nan)
+
+
+@pytest.mark.parametrize("odd", [None, "text", (h for h in range(3)), np.zeros((1, 1)), np.full((2, 3), np.nan),
+                                 [[0.1, 0.2]], HasArray(), {"h": 1}])
+def test_layer_check_survives_odd_answers(capsys, odd):
+    assert check_rnn_forward(lambda *a: odd, lambda *a: odd) is False
+    out = capsys.readouterr().out
+    assert "✗" in out and "check itself" not in out and "Traceback" not in out, out
+
+
+def test_layer_check_not_done_and_the_reference_takes_over(capsys):
+    def stub(*args):
+        raise NotImplementedError
+
+    assert check_rnn_forward(stub, stub) is False
+    assert "not done yet" in capsys.readouterr().out
+    assert checks.use_reference_if_needed(stub, False, check_rnn_forward) is rnn.rnn_cell_forward
+    assert checks.progress()["Exercise 2 · a tanh RNN layer in matrix form"] == "not done"

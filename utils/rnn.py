@@ -125,7 +125,9 @@ def rnn_forward(x, Wx, Wh, b):
     h = np.zeros((x.shape[0], len(b)))
     states = []
     for t in range(x.shape[1]):
-        h = np.tanh(x[:, t] @ Wx + h @ Wh + b)  # the step rnn_cell_forward computes, written out (see its doc)
+        # rnn_cell_forward's step, written out rather than called: the check refuses an answer that runs a reference
+        # answer, and this one, handed in as a student's, must pass
+        h = np.tanh(x[:, t] @ Wx + h @ Wh + b)
         states.append(h)
     return np.stack(states, axis=1)
 

@@ -289,7 +289,7 @@ def _check_layer(forward_fn, case: dict, report) -> None:
 
 @exercise("Exercise 2 · a tanh RNN layer in matrix form",
           notebook="01", answer=("rnn_cell_forward", "rnn_forward"),
-          reference=("utils.rnn:rnn_cell_forward", "utils.rnn:rnn_forward"), points=5, minutes=25,
+          reference=("utils.rnn:rnn_cell_forward", "utils.rnn:rnn_forward"), points=5, minutes=20,
           forbid=("keras.layers:SimpleRNN", "keras.layers:SimpleRNNCell", "keras.layers:RNN"))
 def check_rnn_forward(cell_fn, report, forward_fn=None) -> None:
     """Check ``rnn_cell_forward(x_t, h_prev, Wx, Wh, b) -> (batch, units)`` and ``rnn_forward(x, Wx, Wh, b) ->
