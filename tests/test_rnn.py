@@ -325,7 +325,7 @@ def test_not_done_says_so_and_reference_takes_over(capsys):
 @pytest.fixture(scope="module")
 def sensor():
     """The functions notebook 01 writes for its noisy-sensor task, taken from its cells."""
-    return notebook_namespace("01", "simulate_sensor", "ema_forecast", "mse", "toy_weights", "toy_rnn_keras")
+    return notebook_namespace("01", "simulate_sensor", "ema_forecast", "mse", "Diagonal", "side_by_side", "toy_weights")
 
 
 def test_simulated_sensor_windows_have_the_documented_shape_noise_and_drift(sensor):
@@ -386,12 +386,19 @@ def test_toy_rnn_with_w2_equal_one_minus_a_is_the_ema_apart_from_its_start(senso
         np.testing.assert_allclose(rnn_out + (1 - a) ** 12 * x[:, 0, 0], sensor["ema_forecast"](x, a))
 
 
-def test_toy_weights_reads_back_the_five_weights_of_a_keras_toy_rnn(sensor):
-    weights = {"w1": 0.7, "b1": -0.05, "w2": 0.6, "w3": 0.4, "b2": 0.1}
-    read = sensor["toy_weights"](rnn.toy_rnn_keras(**weights))
-    assert read.keys() == weights.keys()
-    for name, value in weights.items():
-        assert read[name] == pytest.approx(value, abs=1e-6), name
+def test_side_by_side_holds_each_runs_five_weights_and_computes_each_toy_rnn(sensor):
+    starts = [{"w1": 0.7, "b1": -0.05, "w2": 0.6, "w3": 0.4, "b2": 0.1}, {"w1": 1.3, "b1": 0.2, "w2": -0.3, "w3": 0.9,
+                                                                         "b2": -0.4}]
+    model = sensor["side_by_side"](starts)
+    for k, start in enumerate(starts):
+        read = sensor["toy_weights"](model, k)
+        assert read.keys() == start.keys()
+        for name, value in start.items():
+            assert read[name] == pytest.approx(value, abs=1e-6), (k, name)
+    xs = np.array([[0.2, 1.0, 0.4, 0.9]], dtype="float32")[..., None]
+    for k, prediction in enumerate(model(xs)):
+        assert float(np.asarray(prediction)[0]) == pytest.approx(rnn.toy_rnn_forward(xs[0, :, 0], **starts[k])[1],
+                                                                 abs=1e-5)
 
 
 def test_mse_is_the_mean_squared_error(sensor):
@@ -400,8 +407,8 @@ def test_mse_is_the_mean_squared_error(sensor):
 
 def test_notebook_01_fits_on_training_windows_and_picks_the_ema_on_validation():
     cells = code_cells("01")
-    fits = [cell for cell in cells if "side_by_side.fit(" in cell]
-    assert len(fits) == 1 and "side_by_side.fit(sensor_train_x, [sensor_train_y]" in fits[0]
+    fits = [cell for cell in cells if "sensor_model.fit(" in cell]
+    assert len(fits) == 1 and "sensor_model.fit(sensor_train_x, [sensor_train_y]" in fits[0]
     assert "validation_data=(sensor_val_x" in fits[0] and "sensor_test" not in fits[0]
     choice = next(cell for cell in cells if "ema_a = " in cell)
     assert "ema_forecast(sensor_val_x" in choice and "sensor_test" not in choice
@@ -410,26 +417,28 @@ def test_notebook_01_fits_on_training_windows_and_picks_the_ema_on_validation():
 
 
 def test_runs_trained_side_by_side_learn_as_separate_models_would(sensor):
-    """Notebook 01 trains its five starts in one Keras model (one traced training step): the loss is the sum of their
-    MSEs, so each run's gradient, and Adam's step, must be what it would be alone."""
+    """Notebook 01 trains its five starts as the units of one layer, kept apart by diagonal weights: the loss is the
+    sum of their MSEs, so each run's gradient, and Adam's step, must be what it would be alone (the constraint keeps
+    the other entries at 0)."""
     import keras
 
     x, y = sensor["simulate_sensor"](64, seed=5)
     starts = [{"w1": 0.6, "b1": 0.0, "w2": 0.5, "w3": 0.7, "b2": 0.0}, {"w1": 0.2, "b1": 0.0, "w2": 0.9, "w3": 0.3,
                                                                        "b2": 0.0}]
 
-    def fit(model, targets):
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss=["mse"] * len(targets))
-        model.fit(x, targets, epochs=2, batch_size=16, shuffle=False, verbose=0)
+    def trained(group):
+        model = sensor["side_by_side"](group)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss=["mse"] * len(group))
+        model.fit(x, [y] * len(group), epochs=2, batch_size=16, shuffle=False, verbose=0)
+        return model
 
-    runs = [sensor["toy_rnn_keras"](**start) for start in starts]
-    inputs = keras.Input(shape=(None, 1))
-    fit(keras.Model(inputs, [run(inputs) for run in runs]), [y, y])
-    for start, run in zip(starts, runs, strict=True):
-        alone = keras.Model(inputs, [sensor["toy_rnn_keras"](**start)(inputs)])
-        fit(alone, [y])
-        for name, value in sensor["toy_weights"](alone.layers[-1]).items():
-            assert sensor["toy_weights"](run)[name] == pytest.approx(value, abs=1e-5), name
+    together = trained(starts)
+    recurrent_kernel = together.get_layer("recurrent_units").get_weights()[1]
+    assert recurrent_kernel[0, 1] == 0 and recurrent_kernel[1, 0] == 0
+    for k, start in enumerate(starts):
+        alone = sensor["toy_weights"](trained([start]), 0)
+        for name, value in alone.items():
+            assert sensor["toy_weights"](together, k)[name] == pytest.approx(value, abs=1e-5), name
 
 
 # --- Exercise 2: a tanh RNN layer in matrix form, tested both ways ---------------------------------------------------

@@ -561,41 +561,65 @@ print(f"validation MSE: persistence {mse(sensor_val_x[:, -1, 0], sensor_val_y):.
 # training begins. The loss is the MSE, the optimizer Adam with learning rate 0.05.
 #
 # For five weights, Keras takes longer to prepare a training step (it traces it into a TensorFlow graph) than to run
-# it. So the five runs train **side by side in one Keras model**: each start is its own `toy_rnn_keras` model, all five
-# read the same windows, and the loss is the sum of their five MSEs. Each run's MSE depends on its own five weights
-# only, so each gradient moves only its own run: the five learn exactly as five separate models would, with one
-# preparation instead of five.
+# it, and running five small models costs five times the steps of one. So the five runs train **side by side, as the
+# five units of one `SimpleRNN` layer**: unit $k$ is start $k$'s toy RNN. A layer's units normally read each other's
+# memories through $W_h$ (the next section writes it out); here $W_h$ and the output layer's weights are kept
+# *diagonal* (a Keras constraint sets every other entry back to 0 after each step), so that unit $k$ reads only its
+# own memory and feeds only prediction $k$. The loss is the sum of the five runs' MSEs, and each run's MSE depends on
+# its own five weights only: the five learn exactly as five separate models would, in one model's time.
 #
 # How long to train? Not a number fixed in advance: the cell trains 60 epochs, records every run's five weights after
 # each epoch, and each run keeps the weights of its epoch with the lowest **validation** MSE. The learning curves
 # below show whether 60 epochs were enough.
 
 # %%
-def toy_weights(model):
-    """The five weights of a ``toy_rnn_keras`` model, as the dict ``toy_rnn_forward`` takes."""
-    w1, w2, b1 = (float(np.ravel(w)[0]) for w in model.get_layer("recurrent_unit").get_weights())
-    w3, b2 = (float(np.ravel(w)[0]) for w in model.get_layer("output").get_weights())
-    return {"w1": w1, "b1": b1, "w2": w2, "w3": w3, "b2": b2}
+class Diagonal(keras.constraints.Constraint):
+    """Keeps a square weight matrix diagonal: unit k reads only its own memory, and feeds only output k."""
+
+    def __call__(self, w):
+        return w * keras.ops.eye(w.shape[0], dtype=w.dtype)
+
+
+def side_by_side(starts):
+    """Toy RNNs trained together, as the units of one ``SimpleRNN`` layer: ``starts`` is a list of dicts of the five
+    weights (w1, b1, w2, w3, b2), one per run. Output ``start_k`` of the Keras model is run k's prediction."""
+    n = len(starts)
+    recurrent = keras.layers.SimpleRNN(n, activation="relu", recurrent_constraint=Diagonal(), name="recurrent_units")
+    output = keras.layers.Dense(n, kernel_constraint=Diagonal(), name="outputs")
+    readings = keras.Input(shape=(None, 1))
+    predictions = output(recurrent(readings))
+    model = keras.Model(readings, [keras.layers.Lambda(lambda p, k=k: p[:, k], name=f"start_{k}")(predictions)
+                                   for k in range(n)])
+    weights = {name: np.array([start[name] for start in starts], dtype="float32") for name in starts[0]}
+    recurrent.set_weights([weights["w1"][np.newaxis], np.diag(weights["w2"]), weights["b1"]])
+    output.set_weights([np.diag(weights["w3"]), weights["b2"]])
+    return model
+
+
+def toy_weights(model, k):
+    """Run k's five weights in a ``side_by_side`` model, as the dict ``toy_rnn_forward`` takes."""
+    kernel, recurrent_kernel, bias = model.get_layer("recurrent_units").get_weights()
+    output_kernel, output_bias = model.get_layer("outputs").get_weights()
+    return {"w1": float(kernel[0, k]), "b1": float(bias[k]), "w2": float(recurrent_kernel[k, k]),
+            "w3": float(output_kernel[k, k]), "b2": float(output_bias[k])}
 
 
 # %% tags=["nbval-ignore-output"]
-start_models, initial = {}, {}
+initial = {}
 for start, seed in enumerate(course.seeds(5)):
     w1, w2, w3 = np.random.default_rng(seed).uniform(0.1, 1.0, size=3)  # start k: its own random numbers
-    start_models[start] = toy_rnn_keras(w1=w1, b1=0.0, w2=w2, w3=w3, b2=0.0)
-    initial[start] = toy_weights(start_models[start])
-readings_in = keras.Input(shape=(None, 1))
-side_by_side = keras.Model(readings_in, [keras.layers.Identity(name=f"start_{start}")(run(readings_in))
-                                         for start, run in start_models.items()])
-side_by_side.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss=["mse"] * len(start_models))
+    initial[start] = {"w1": w1, "b1": 0.0, "w2": w2, "w3": w3, "b2": 0.0}
+sensor_model = side_by_side(list(initial.values()))
+sensor_model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss=["mse"] * len(initial))
 after_epoch = []  # after_epoch[e][start]: that run's five weights after epoch e + 1
 record = keras.callbacks.LambdaCallback(
-    on_epoch_end=lambda epoch, logs: after_epoch.append({start: toy_weights(run) for start, run in start_models.items()}))
-sensor_fit = side_by_side.fit(sensor_train_x, [sensor_train_y] * len(start_models),
-                              validation_data=(sensor_val_x, [sensor_val_y] * len(start_models)),
-                              epochs=course.epochs(60), batch_size=32, verbose=0, callbacks=[record])
+    on_epoch_end=lambda epoch, logs: after_epoch.append({start: toy_weights(sensor_model, start) for start in initial}))
+sensor_fit = sensor_model.fit(sensor_train_x, [sensor_train_y] * len(initial),
+                              validation_data=(sensor_val_x, [sensor_val_y] * len(initial)),
+                              epochs=course.epochs(60), batch_size=32, validation_batch_size=len(sensor_val_x),
+                              verbose=0, callbacks=[record])
 curves = {start: (np.array(sensor_fit.history[f"start_{start}_loss"]),
-                  np.array(sensor_fit.history[f"val_start_{start}_loss"])) for start in start_models}
+                  np.array(sensor_fit.history[f"val_start_{start}_loss"])) for start in initial}
 trained, validation_mse, best_epoch = {}, {}, {}
 for start, (_, validation_curve) in curves.items():
     best_epoch[start] = int(np.argmin(validation_curve)) + 1
@@ -626,7 +650,7 @@ print(f"mean validation MSE of the five starts: {mean_curve[0]:.5f} after epoch 
 plots.show(fig, alt=f"Line chart of the validation MSE per epoch of each of the five starts (solid), their training "
                     f"MSE (dotted) and the EMA's validation MSE {ema_validation:.4f} (dashed line). A dot marks each "
                     "start's epoch of lowest validation MSE: epochs "
-                    f"{', '.join(str(best_epoch[s]) for s in start_models)}. The validation curves fall in the first "
+                    f"{', '.join(str(best_epoch[s]) for s in initial)}. The validation curves fall in the first "
                     "epochs and then flatten near the EMA's line; over the last 20 epochs their mean falls by "
                     f"{last_gain:.5f}.")
 
