@@ -223,10 +223,10 @@ def _issue_cases():
     with_nan = x.copy()
     with_nan[5] = np.nan
     return {
-        "window_dataset(window=0)": lambda: forecasting.window_dataset(x, x, 0, 5, 30),
-        "window_dataset(window=-2)": lambda: forecasting.window_dataset(x, x, -2, 5, 30),
-        "window_dataset(NaN input)": lambda: forecasting.window_dataset(with_nan, x, 3, 3, 30),
-        "window_dataset(NaN target)": lambda: forecasting.window_dataset(x, with_nan, 3, 3, 30),
+        "windows_at(window=0)": lambda: forecasting.windows_at(x, x, 0, np.arange(5, 30)),
+        "windows_at(window=-2)": lambda: forecasting.windows_at(x, x, -2, np.arange(5, 30)),
+        "windows_at(NaN input)": lambda: forecasting.windows_at(with_nan, x, 3, np.arange(3, 30)),
+        "windows_at(NaN target)": lambda: forecasting.windows_at(x, with_nan, 3, np.arange(3, 30)),
         "window_arrays(window=0)": lambda: data.window_arrays(x, x, 0, 5, 30),
         "window_arrays(NaN input)": lambda: data.window_arrays(with_nan, x, 3, 3, 30),
         "NoteVocabulary([])": lambda: music.NoteVocabulary([]),

@@ -26,7 +26,7 @@ def loopback(namespace: dict):
 
 #: Checkers that still hand the worker an object it cannot hold (a cell built here, a callback, a model): being
 #: rewritten to harness functions. xfail(strict): the test says so as soon as one is fixed.
-NOT_YET_REMOTE = {"06.1", "08.2"}
+NOT_YET_REMOTE: set[str] = set()
 
 
 def _params(not_yet=frozenset(NOT_YET_REMOTE)):
@@ -48,7 +48,7 @@ def test_a_right_answer_in_the_worker_passes(exercise, capsys):
     assert "the check itself hit a problem" not in out
 
 
-@pytest.mark.parametrize("exercise", _params(NOT_YET_REMOTE - {"08.2"}), ids=lambda ex: ex.key)
+@pytest.mark.parametrize("exercise", _params(NOT_YET_REMOTE), ids=lambda ex: ex.key)
 def test_an_unwritten_answer_in_the_worker_is_not_done(exercise, capsys):
     """The stubs of the student notebook, loaded as the grader loads them, are "not done", whatever their kind."""
     (student,) = NOTEBOOKS.glob(f"{exercise.notebook}_*.ipynb")

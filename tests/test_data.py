@@ -511,7 +511,7 @@ def test_make_windows_nan_message_names_the_fix():
 
 
 def test_keras_windows_equal_hand_made():
-    """window_arrays, make_windows, fc.window_dataset and Keras' own timeseries_dataset_from_array: the same windows."""
+    """window_arrays, make_windows, fc.windows_at and Keras' own timeseries_dataset_from_array: the same windows."""
     import keras
 
     from utils import forecasting as fc
@@ -520,9 +520,9 @@ def test_keras_windows_equal_hand_made():
     window, first, last = 7, 7, 60
     X_hand, y_hand = make_windows(series, window)
     X_arr, y_arr = window_arrays(series, series, window, first, last)
-    X_ds, y_ds = fc.dataset_arrays(fc.window_dataset(series, series, window, first, last, batch_size=16))
+    X_ds, y_ds = fc.windows_at(series, series, window, np.arange(first, last))
     keras_ds = keras.utils.timeseries_dataset_from_array(series[:-1, None], series[window:], window, batch_size=16)
-    X_keras, y_keras = fc.dataset_arrays(keras_ds)
+    X_keras, y_keras = (np.concatenate(part) for part in zip(*keras_ds, strict=True))
     for X in (X_arr, X_ds, X_keras):
         np.testing.assert_allclose(X, X_hand, rtol=1e-6)
     for y in (y_arr, y_ds, y_keras[:, None]):

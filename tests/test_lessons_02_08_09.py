@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
 import pytest
 
 from tests.helpers import markdown, output_text, solution, student
-from tests.notebook_code import assignments, notebook_function
+from tests.notebook_code import assignments, call_arguments
 from tools.build_notebooks import is_checked
 from utils import gradients, music
 
@@ -35,42 +34,20 @@ def test_result_claims_are_printed_in_compared_cells_and_hold(number, at_least):
 
 def test_02_memory_demo_claims_cover_the_lesson():
     claims = "\n".join(_claims(solution("02")))
-    assert "the LSTM with forget bias 5 remembers across 10, 30 and 60 steps" in claims
-    assert "the SimpleRNN is at chance at gap 30" in claims
+    for said in ("the LSTM with forget bias 5 learns the 30-step gap in every run",
+                 "the SimpleRNN learns the 30-step gap in no run",
+                 "the LSTM with forget bias 1 learns the 30-step gap in some runs and not in others",
+                 "at gap 30, from the same start and data, forget bias 5 scores at least as high as forget bias 1"):
+        assert said in claims, said
+    assert "[8 of 8 runs; mean" in claims  # the spread over the runs is printed with each verdict
 
 
-def test_02_memory_models_train_with_clipping_and_the_best_epoch_restored():
-    """02's train_on_gap, run with a stand-in model: it builds the model with gradient clipping, stops on the
-    validation set of its own gap, and restores the weights of the best epoch."""
-    import time
-
-    import keras
-    import numpy as np
-
-    built, fitted = [], []
-
-    class StandIn:
-        def fit(self, xs, ys, **kwargs):
-            fitted.append(kwargs)
-            return SimpleNamespace(history={"val_loss": [0.5, 0.4, 0.6], "accuracy": [0.5, 0.6, 0.7]})
-
-        def evaluate(self, *args, **kwargs):
-            return [0.4, 0.9]
-
-    def memory_model(kind, **kwargs):
-        built.append(kwargs)
-        return StandIn()
-
-    train_on_gap = notebook_function(
-        "02", "train_on_gap", keras=keras, np=np, time=time, memory_model=memory_model, EPOCHS=3, BATCH=32,
-        memory_task=lambda n, gap, **kwargs: (f"inputs {gap}", f"targets {gap}"), LEARNING_RATE=0.003, CLIP_NORM=0.7,
-        validation_sets={10: "validation 10", 30: "validation 30"}, test_sets={30: ("x", "y")}, results=[], trained={})
-    train_on_gap("LSTM", 30)
-    assert [b["clipnorm"] for b in built] == [0.7]
-    (fit,) = fitted
-    assert fit["validation_data"] == "validation 30"
-    (stop,) = [c for c in fit["callbacks"] if isinstance(c, keras.callbacks.EarlyStopping)]
-    assert stop.monitor == "val_loss" and stop.restore_best_weights
+def test_02_sets_every_seed_through_course():
+    """COURSE_SEED_SHIFT must move every random number of the notebook: no bare literal seed (course.setup's own seed
+    is shifted by course.setup)."""
+    code = "\n".join(c.source for c in solution("02").cells if c.cell_type == "code")
+    bare = re.findall(r"(?:set_random_seed|default_rng)\(\s*\d|(?<!setup\()\bseed=\d", code)
+    assert not bare, bare
 
 
 def test_08_says_the_lstm_on_returns_ties_persistence_by_noise():
@@ -78,26 +55,27 @@ def test_08_says_the_lstm_on_returns_ties_persistence_by_noise():
     assert "nothing beats" not in text.lower()
     assert "Diebold–Mariano" in text
     claims = "\n".join(_claims(solution("08")))
-    assert "✓ no model beats persistence on the MSFT test days by more than noise" in claims
-    assert "✓ the LSTM on returns and persistence differ by noise only" in claims
+    assert "✓ no honest forecast beats persistence on the test days by more than noise" in claims
+    assert "✓ every start of the LSTM on returns shows no clear difference from persistence [3 of 3 starts" in claims
 
 
-def test_08_leak_table_scores_every_setup_against_persistence_on_its_own_days():
-    """Dollar errors on different test days mislead: each leak is a ratio to persistence on the same days, with a
-    paired test, and one leak makes the LSTM appear to beat persistence while the honest run does not."""
+def test_08_final_table_scores_every_setup_once_against_persistence_on_its_own_days():
+    """Dollar errors on different test days mislead: each setup is a ratio to persistence on the same days, with a
+    paired test, each start on its own row; one leak makes the LSTM appear to beat persistence, the honest run does
+    not. The verdicts over starts print their spread."""
     cells = solution("08").cells
-    table = next(c for c in cells if c.cell_type == "code" and "setups = {" in c.source)
-    assert '"leak 2: shuffled split": (shuffled_actual, shuffled_pred, shuffled_today)' in table.source
+    table = next(c for c in cells if c.cell_type == "code" and "final = verdicts(rows)" in c.source)
+    assert '("leak 2: shuffled split", s): (leak2_actual, f, leak2_today)' in table.source
     shown = output_text(table)
     for column in ("persistence MAE ($)", "MAE ratio", "RMSE ratio", "DM p (absolute error)", "DM p (squared error)",
-                   "verdict"):
-        assert column in shown, f"the leak table has no column {column!r}"
-    for setup in ("honest: LSTM on prices", "leak 1", "leak 2", "honest: LSTM on returns", "leak 3"):
+                   "verdict", "direction %"):
+        assert column in shown, f"the final table has no column {column!r}"
+    for setup in ("LSTM on prices", "leak 1", "leak 2", "LSTM on returns", "leak 3", "start"):
         assert setup in shown
     claims = "\n".join(_claims(solution("08")))
-    assert "✓ leak 3 makes the LSTM appear to beat persistence" in claims
-    assert "✓ the honest LSTM on returns shows no clear difference from persistence" in claims
-    assert "✓ with leaks 1 and 2 the LSTM on prices still loses to persistence, by more than noise" in claims
+    assert "✓ leak 3 makes every start of the LSTM on returns appear to beat persistence [3 of 3 starts" in claims
+    assert "✓ with leak 1 every start of the LSTM on prices still loses to persistence by more than noise" in claims
+    assert "paired bootstrap over" in claims  # the direction verdict prints its intervals
     text = "\n".join(markdown(solution("08")))
     assert "Newey–West" in text and "p-value" in text  # the test is named, with how it handles autocorrelation
 
@@ -200,18 +178,19 @@ def test_08_leak_1_prints_that_the_test_days_stay_above_the_training_range():
     tops = dict(re.findall(r"(training|test) closes scaled on all days: [\d.]+ … ([\d.]+)", shown))
     assert set(ranges) == {"training", "test"}, f"leak 1 prints no scaled ranges: {shown!r}"
     assert float(ranges["test"]) > float(tops["training"]), "the text says the test days stay above training's"
-    text = "\n".join(markdown(nb))
+    text = " ".join(" ".join(markdown(nb)).split())
     assert "never meets an input or target outside" not in text
     assert "still lie above the training days' range" in text
 
 
-def test_08_calls_the_linear_loss_borderline_and_states_the_leak_runs_budget():
+def test_08_calls_the_linear_loss_borderline_and_gives_each_leak_its_honest_runs_budget():
     text = "\n".join(markdown(solution("08")))
     assert "involve no training" not in text, "the linear models are fitted by least squares"
-    assert "borderline" in text and "ten p-values" in text
-    assert "at most 12 epochs, where the honest runs had up to 40" in text
-    assert assignments("08")["PITFALL_EPOCHS"] == ["course.epochs(12)"]
+    assert "borderline" in text and "by chance" in text
+    assert "trains at most as many epochs as the same start of its honest" in text
     assert assignments("08")["EPOCHS"] == ["course.epochs(40)"]
+    limits = [arg for args in call_arguments("08", "lstm.train") for arg in args if arg.startswith("epochs=")]
+    assert limits.count("epochs=price_runs.epochs") == 2 and limits.count("epochs=return_runs.epochs") == 1
 
 
 def test_09_text_states_only_what_it_prints():

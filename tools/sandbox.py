@@ -70,8 +70,10 @@ def sandbox_command(argv: list[str], scratch: Path) -> list[str]:
                    "COURSE_DATA_HOME": "/scratch/data", "COURSE_OFFLINE": "1", "MPLBACKEND": "Agg",
                    "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
     env_args = [arg for name, value in environment.items() for arg in ("--setenv", name, value)]
-    return ["bwrap", "--die-with-parent", "--new-session", "--unshare-all", "--clearenv", *env_args, *binds,
-            "--bind", str(scratch), "/scratch", "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev",
+    # /tmp is mounted first: bubblewrap mounts in order, so the binds that follow stay visible when the course or
+    # its Python lives under /tmp (a fresh clone in `mktemp -d`, Gradescope's unpacked autograder in a test).
+    return ["bwrap", "--die-with-parent", "--new-session", "--unshare-all", "--clearenv", *env_args,
+            "--tmpfs", "/tmp", *binds, "--bind", str(scratch), "/scratch", "--proc", "/proc", "--dev", "/dev",
             "--chdir", "/scratch", "--", *argv]
 
 
