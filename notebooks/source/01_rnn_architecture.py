@@ -693,15 +693,15 @@ _ = course.claim_runs("the RNN's test MSE is below persistence's in every start"
                       each=lambda ratio: ratio < 1)
 _ = course.claim("the ReLU unit is on at more than 90% of the test steps in at least 4 of the 5 starts",
                  holds=(results["unit on (h_t > 0)"] > 0.9).sum() >= 4)
-_ = course.claim_runs("no start beats the tuned EMA by more than 2% (test MSE ratio RNN / EMA above 0.98)",
-                      rnn_vs_ema, each=lambda ratio: ratio > 0.98)
+_ = course.claim_runs("no start beats the tuned EMA by more than 5% (test MSE ratio RNN / EMA above 0.95)",
+                      rnn_vs_ema, each=lambda ratio: ratio > 0.95)
 _ = course.claim_runs("at least 4 of the 5 starts come within 25% of the EMA's test MSE", rnn_vs_ema,
                       each=lambda ratio: ratio < 1.25, need=4)
 
 # %% [markdown]
 # The toy RNN beats persistence on sensors it has never seen, in every start, with its unit on: it uses its memory.
-# Trained until its learning curve is flat, it comes close to the EMA, but no start beats it (the bracket of each
-# verdict gives the ratio's mean and range over the five starts). It could hardly do better: for this data the EMA is
+# Trained until its learning curve is flat, it comes close to the EMA, but no start gets more than 5% ahead of it (the
+# bracket of each verdict gives the ratio's mean and range over the five starts). It could hardly do better: for this data the EMA is
 # close to the best filter there is, and the toy RNN cannot even be one exactly. Its memory starts at $h_0 = 0$ in
 # every window, where the EMA starts at the first reading, and its biases add a constant that the EMA does not have.
 # Five random starts give five different results: that spread, not one lucky run, is what the verdicts rest on.
@@ -826,7 +826,7 @@ _ = course.claim("on this sensor, the EMA and the RNN stay closer to the true le
 # - `keras.layers.SimpleRNN` computes exactly this; batches of different lengths are **padded** and **masked**.
 # - Trained, the five parameters do what the data need: on stock prices the unit died and the model fell back on
 #   persistence; on a noisy sensor it learned a fading memory ($0 < W_2 < 1$) that comes close to an exponential
-#   moving average without beating it. Always compare with the baselines (persistence, and the EMA, tuned on
+#   moving average, no start more than 5% ahead of it. Always compare with the baselines (persistence, and the EMA, tuned on
 #   validation data), train until the learning curve is flat, and judge over several random starts.
 # - A layer of $u$ units is the same recurrence in matrix form, $h_t = \tanh(x_t W_x + h_{t-1} W_h + b)$: a loop over
 #   the time steps, which is all `SimpleRNN` computes.
