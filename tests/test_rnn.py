@@ -8,7 +8,7 @@ import pytest
 from tests.answers import as_student
 from tests.notebook_code import call_arguments, code_cells, notebook_namespace
 from utils import checks, rnn
-from utils.checks.rnn import check_toy_rnn_forward
+from utils.checks.rnn import check_rnn_forward, check_toy_rnn_forward
 from utils.data import load_monthly_closes
 
 
@@ -108,16 +108,16 @@ def feeds_output_back(xs, w1, b1, w2, w3, b2):
 
 
 def first_not_last(xs, w1, b1, w2, w3, b2):
-    hidden, _ = rnn.toy_rnn_forward(xs, w1, b1, w2, w3, b2)
+    hidden, _ = written_in_this_test(xs, w1, b1, w2, w3, b2)
     return hidden, w3 * hidden[0] + b2
 
 
 def missing_b1(xs, w1, b1, w2, w3, b2):
-    return rnn.toy_rnn_forward(xs, w1, 0.0, w2, w3, b2)
+    return written_in_this_test(xs, w1, 0.0, w2, w3, b2)
 
 
 def missing_b2(xs, w1, b1, w2, w3, b2):
-    hidden, _ = rnn.toy_rnn_forward(xs, w1, b1, w2, w3, b2)
+    hidden, _ = written_in_this_test(xs, w1, b1, w2, w3, b2)
     return hidden, w3 * hidden[-1]
 
 
@@ -128,12 +128,12 @@ def two_days_only(xs, w1, b1, w2, w3, b2):
 
 
 def swapped_return(xs, w1, b1, w2, w3, b2):
-    hidden, prediction = rnn.toy_rnn_forward(xs, w1, b1, w2, w3, b2)
+    hidden, prediction = written_in_this_test(xs, w1, b1, w2, w3, b2)
     return prediction, hidden
 
 
 def returns_prediction_only(xs, w1, b1, w2, w3, b2):
-    return rnn.toy_rnn_forward(xs, w1, b1, w2, w3, b2)[1]
+    return written_in_this_test(xs, w1, b1, w2, w3, b2)[1]
 
 
 def not_done(xs, w1, b1, w2, w3, b2):
@@ -219,7 +219,10 @@ def test_hidden_as_a_list_is_rejected_because_later_cells_compare_it_as_an_array
 
     assert check_toy_rnn_forward(as_list) is False
     out = capsys.readouterr().out
-    assert "right values, but hidden is a list" in out and "return np.array(hidden)" in out, out
+    assert "right values, but hidden is a list" in out and "into a NumPy array" in out, out
+    assert "return np.array(hidden)" not in out, "the first try names the fault without the code"
+    check_toy_rnn_forward(as_list)
+    assert "return np.array(hidden)" in capsys.readouterr().out, "the second try shows the worked step"
 
 
 def test_a_prediction_of_shape_1_is_named_as_such(capsys):
@@ -275,16 +278,38 @@ def test_the_line_named_in_an_error_is_in_the_students_code(capsys):
         (first_not_last, "uses the first hidden value"),
         (missing_b1, "bias b1 is missing"),
         (missing_b2, "bias b2 is missing"),
-        (two_days_only, "loop over every element"),
+        (two_days_only, "run it over every element of xs"),
         (swapped_return, "wrong order"),
         (returns_prediction_only, "return a pair"),
     ],
 )
 def test_typical_mistakes_are_rejected_with_their_hint(capsys, wrong, hint):
-    assert check_toy_rnn_forward(wrong) is False
+    assert check_toy_rnn_forward(as_student(wrong)) is False
     out = capsys.readouterr().out
     assert hint in out, out
-    assert "❌" in out
+    assert "❌" in out and "a worked step:" not in out and "np.maximum" not in out and "return np." not in out, out
+    assert "calls utils.rnn" not in out, out
+
+
+def test_parameters_named_otherwise_are_told_the_names_the_cells_below_use(capsys):
+    def capitals(xs, W1, B1, W2, W3, B2):
+        return rnn.toy_rnn_forward(xs, W1, B1, W2, W3, B2)
+
+    assert check_toy_rnn_forward(capitals) is False
+    out = capsys.readouterr().out
+    assert "name the parameters exactly as the exercise does" in out and "every element" not in out, out
+
+
+def test_a_lookup_table_of_the_fixed_cases_fails_on_the_cases_drawn_for_the_run(capsys):
+    from utils.checks import rnn as rnn_checks
+
+    table = {tuple(xs): rnn.toy_rnn_forward(xs, **rnn_checks._WEIGHTS) for xs in rnn_checks._CASES}
+
+    def lookup(xs, w1, b1, w2, w3, b2):
+        return table.get(tuple(xs), (np.zeros(len(xs)), 0.0))
+
+    assert check_toy_rnn_forward(lookup) is False
+    assert "weights drawn for this run" in capsys.readouterr().out
 
 
 def test_not_done_says_so_and_reference_takes_over(capsys):
@@ -300,7 +325,7 @@ def test_not_done_says_so_and_reference_takes_over(capsys):
 @pytest.fixture(scope="module")
 def sensor():
     """The functions notebook 01 writes for its noisy-sensor task, taken from its cells."""
-    return notebook_namespace("01", "simulate_sensor", "ema_forecast", "mse", "toy_weights", "restart", "toy_rnn_keras")
+    return notebook_namespace("01", "simulate_sensor", "ema_forecast", "mse", "Diagonal", "side_by_side", "toy_weights")
 
 
 def test_simulated_sensor_windows_have_the_documented_shape_noise_and_drift(sensor):
@@ -361,12 +386,19 @@ def test_toy_rnn_with_w2_equal_one_minus_a_is_the_ema_apart_from_its_start(senso
         np.testing.assert_allclose(rnn_out + (1 - a) ** 12 * x[:, 0, 0], sensor["ema_forecast"](x, a))
 
 
-def test_toy_weights_reads_back_the_five_weights_of_a_keras_toy_rnn(sensor):
-    weights = {"w1": 0.7, "b1": -0.05, "w2": 0.6, "w3": 0.4, "b2": 0.1}
-    read = sensor["toy_weights"](rnn.toy_rnn_keras(**weights))
-    assert read.keys() == weights.keys()
-    for name, value in weights.items():
-        assert read[name] == pytest.approx(value, abs=1e-6), name
+def test_side_by_side_holds_each_runs_five_weights_and_computes_each_toy_rnn(sensor):
+    starts = [{"w1": 0.7, "b1": -0.05, "w2": 0.6, "w3": 0.4, "b2": 0.1}, {"w1": 1.3, "b1": 0.2, "w2": -0.3, "w3": 0.9,
+                                                                         "b2": -0.4}]
+    model = sensor["side_by_side"](starts)
+    for k, start in enumerate(starts):
+        read = sensor["toy_weights"](model, k)
+        assert read.keys() == start.keys()
+        for name, value in start.items():
+            assert read[name] == pytest.approx(value, abs=1e-6), (k, name)
+    xs = np.array([[0.2, 1.0, 0.4, 0.9]], dtype="float32")[..., None]
+    for k, prediction in enumerate(model(xs)):
+        assert float(np.asarray(prediction)[0]) == pytest.approx(rnn.toy_rnn_forward(xs[0, :, 0], **starts[k])[1],
+                                                                 abs=1e-5)
 
 
 def test_mse_is_the_mean_squared_error(sensor):
@@ -376,34 +408,235 @@ def test_mse_is_the_mean_squared_error(sensor):
 def test_notebook_01_fits_on_training_windows_and_picks_the_ema_on_validation():
     cells = code_cells("01")
     fits = [cell for cell in cells if "sensor_model.fit(" in cell]
-    assert len(fits) == 1 and "sensor_model.fit(sensor_train_x, sensor_train_y" in fits[0]
+    assert len(fits) == 1 and "sensor_model.fit(sensor_train_x, [sensor_train_y]" in fits[0]
+    assert "validation_data=(sensor_val_x" in fits[0] and "sensor_test" not in fits[0]
     choice = next(cell for cell in cells if "ema_a = " in cell)
     assert "ema_forecast(sensor_val_x" in choice and "sensor_test" not in choice
     scored = [cell for cell in cells if "sensor_test_x" in cell and "simulate_sensor(1000" not in cell]
     assert len(scored) == 1, "the test windows are scored in one cell, once"
 
 
-def test_restart_makes_a_trained_model_learn_as_a_new_one_would(sensor):
-    """The notebook trains its five runs on one compiled model (Keras traces the training step once); restart must
-    leave no trace of the previous run, in the weights or in Adam's step count and running averages."""
+def test_runs_trained_side_by_side_learn_as_separate_models_would(sensor):
+    """Notebook 01 trains its five starts as the units of one layer, kept apart by diagonal weights: the loss is the
+    sum of their MSEs, so each run's gradient, and Adam's step, must be what it would be alone (the constraint keeps
+    the other entries at 0)."""
     import keras
 
     x, y = sensor["simulate_sensor"](64, seed=5)
-    start = {"w1": 0.6, "b1": 0.0, "w2": 0.5, "w3": 0.7, "b2": 0.0}
+    starts = [{"w1": 0.6, "b1": 0.0, "w2": 0.5, "w3": 0.7, "b2": 0.0}, {"w1": 0.2, "b1": 0.0, "w2": 0.9, "w3": 0.3,
+                                                                       "b2": 0.0}]
 
-    def compiled(**weights):
-        model = sensor["toy_rnn_keras"](**weights)
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss="mse")
-        model.optimizer.build(model.trainable_variables)
+    def trained(group):
+        model = sensor["side_by_side"](group)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss=["mse"] * len(group))
+        model.fit(x, [y] * len(group), epochs=2, batch_size=16, shuffle=False, verbose=0)
         return model
 
-    fresh = compiled(**start)
-    fresh.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
-    reused = compiled(**rnn.TOY_WEIGHTS)
-    untrained = [variable.numpy() for variable in reused.optimizer.variables]
-    reused.fit(x[::-1], y[::-1] + 0.5, epochs=2, batch_size=16, shuffle=False, verbose=0)  # a previous run
-    sensor["restart"](reused, untrained, **start)
-    assert int(reused.optimizer.iterations.numpy()) == 0
-    reused.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
-    for name, value in sensor["toy_weights"](fresh).items():
-        assert sensor["toy_weights"](reused)[name] == pytest.approx(value, abs=1e-6), name
+    together = trained(starts)
+    recurrent_kernel = together.get_layer("recurrent_units").get_weights()[1]
+    assert recurrent_kernel[0, 1] == 0 and recurrent_kernel[1, 0] == 0
+    for k, start in enumerate(starts):
+        alone = sensor["toy_weights"](trained([start]), 0)
+        for name, value in alone.items():
+            assert sensor["toy_weights"](together, k)[name] == pytest.approx(value, abs=1e-5), name
+
+
+# --- Exercise 2: a tanh RNN layer in matrix form, tested both ways ---------------------------------------------------
+
+
+def keras_simple_rnn(x, Wx, Wh, b):
+    """Every hidden state of keras.layers.SimpleRNN (tanh) with these weights copied in, in float64: expected values
+    that do not come from utils.rnn."""
+    import keras
+
+    layer = keras.layers.SimpleRNN(len(b), return_sequences=True, dtype="float64")
+    layer.build((None, None, np.shape(x)[-1]))
+    layer.set_weights([np.asarray(Wx), np.asarray(Wh), np.asarray(b)])
+    return np.asarray(layer(np.asarray(x, dtype="float64")))
+
+
+def cell_in_this_test(x_t, h_prev, Wx, Wh, b):
+    """One step as another student writes it: a sum over units with einsum."""
+    return np.tanh(np.einsum("bf,fu->bu", x_t, Wx) + np.einsum("bv,vu->bu", h_prev, Wh) + b[None, :])
+
+
+def forward_in_this_test(x, Wx, Wh, b):
+    """Whole sequences as another student writes them: an array filled in place, the state kept in a variable."""
+    x = np.asarray(x)
+    states = np.zeros((x.shape[0], x.shape[1], len(b)))
+    h = np.zeros((x.shape[0], len(b)))
+    for t in range(x.shape[1]):
+        h = cell_in_this_test(x[:, t, :], h, Wx, Wh, b)
+        states[:, t, :] = h
+    return states
+
+
+def test_a_hand_worked_case_agrees_with_keras_simple_rnn_and_the_reference():
+    """One unit, one feature, Wx = Wh = 0.5, b = 0.1, inputs 1 then -1 (h_0 = 0):
+    h_1 = tanh(0.5 + 0 + 0.1) = tanh(0.6); h_2 = tanh(-0.5 + 0.5·tanh(0.6) + 0.1)."""
+    import math
+
+    x, Wx, Wh, b = np.array([[[1.0], [-1.0]]]), np.array([[0.5]]), np.array([[0.5]]), np.array([0.1])
+    h1 = math.tanh(0.6)
+    by_hand = np.array([[[h1], [math.tanh(-0.4 + 0.5 * h1)]]])
+    np.testing.assert_allclose(keras_simple_rnn(x, Wx, Wh, b), by_hand, atol=1e-12)
+    np.testing.assert_allclose(rnn.rnn_forward(x, Wx, Wh, b), by_hand, atol=1e-12)
+    np.testing.assert_allclose(forward_in_this_test(x, Wx, Wh, b), by_hand, atol=1e-12)
+
+
+def test_reference_and_this_tests_answer_are_keras_simple_rnn_on_random_shapes():
+    rng = np.random.default_rng(4)
+    for batch, steps, features, units in ((1, 1, 1, 1), (3, 6, 2, 4), (2, 9, 5, 3)):
+        x = rng.normal(size=(batch, steps, features))
+        Wx, Wh, b = rng.normal(size=(features, units)), rng.normal(size=(units, units)), rng.normal(size=units)
+        keras_states = keras_simple_rnn(x, Wx, Wh, b)
+        np.testing.assert_allclose(rnn.rnn_forward(x, Wx, Wh, b), keras_states, atol=1e-10)
+        np.testing.assert_allclose(forward_in_this_test(x, Wx, Wh, b), keras_states, atol=1e-10)
+        np.testing.assert_allclose(rnn.rnn_cell_forward(x[:, 0], np.zeros((batch, units)), Wx, Wh, b),
+                                   keras_states[:, 0], atol=1e-10)
+
+
+def test_reference_functions_refuse_shapes_that_do_not_fit_with_the_fix():
+    x, Wx, Wh, b = np.zeros((2, 3, 4)), np.zeros((4, 5)), np.zeros((5, 5)), np.zeros(5)
+    with pytest.raises(ValueError, match=r"shapes do not fit.*kernel, recurrent_kernel and bias"):
+        rnn.rnn_forward(x, Wh, Wx, b)
+    with pytest.raises(ValueError, match=r"h_prev must have shape \(batch, units\)"):
+        rnn.rnn_cell_forward(x[:, 0], np.zeros((5, 2)), Wx, Wh, b)
+    with pytest.raises(ValueError, match="x must be 3-D"):
+        rnn.rnn_forward(x[0], Wx, Wh, b)
+
+
+def test_layer_check_accepts_the_reference_as_a_student_writes_it_and_an_answer_pinned_to_keras(capsys):
+    assert check_rnn_forward(as_student(rnn.rnn_cell_forward), as_student(rnn.rnn_forward)) is True
+    assert check_rnn_forward(cell_in_this_test, forward_in_this_test) is True, capsys.readouterr().out
+
+
+def test_layer_check_accepts_tensorflow_ops_and_a_forward_pass_that_returns_a_list_of_lists(capsys):
+    import tensorflow as tf
+
+    def tf_cell(x_t, h_prev, Wx, Wh, b):
+        return tf.tanh(tf.matmul(x_t, Wx) + tf.matmul(h_prev, Wh) + b).numpy()
+
+    def nested_lists(x, Wx, Wh, b):
+        return forward_in_this_test(x, Wx, Wh, b).tolist()
+
+    assert check_rnn_forward(tf_cell, nested_lists) is True, capsys.readouterr().out
+
+
+def test_layer_check_refuses_the_reference_itself_and_keras_simple_rnn(capsys):
+    assert check_rnn_forward(rnn.rnn_cell_forward, rnn.rnn_forward) is False
+    out = capsys.readouterr().out
+    assert "calls utils.rnn.rnn_cell_forward" in out and "calls utils.rnn.rnn_forward" in out, out
+
+    def via_keras(x, Wx, Wh, b):
+        return keras_simple_rnn(x, Wx, Wh, b)
+
+    assert check_rnn_forward(cell_in_this_test, via_keras) is False
+    assert "calls keras.layers.SimpleRNN" in capsys.readouterr().out
+
+
+def test_layer_check_refuses_a_lookup_table_of_its_fixed_cases(capsys):
+    from utils.checks import rnn as rnn_checks
+
+    fixed = rnn_checks._layer_cases(np.random.default_rng(0))[:3]  # the fixed cases; the drawn ones differ each run
+    cells = {case["x"][:, -1].tobytes(): cell_in_this_test(case["x"][:, -1], np.tanh(case["x"][:, 0, :1] - case["b"]),
+                                                            case["Wx"], case["Wh"], case["b"]) for case in fixed}
+    layers = {case["x"].tobytes(): forward_in_this_test(case["x"], case["Wx"], case["Wh"], case["b"])
+              for case in fixed}
+
+    def cell_lookup(x_t, h_prev, Wx, Wh, b):
+        return cells.get(np.asarray(x_t).tobytes(), np.zeros((len(x_t), len(b))))
+
+    def layer_lookup(x, Wx, Wh, b):
+        return layers.get(np.asarray(x).tobytes(), np.zeros((len(x), np.shape(x)[1], len(b))))
+
+    assert check_rnn_forward(cell_lookup, layer_lookup) is False
+    out = capsys.readouterr().out
+    assert out.count("wrong values") == 2, out
+
+
+def _step(x_t, h, Wx, Wh, b, activation=np.tanh, bias=True, Wh_t=False, swap=False, recurrent=True, after=False):
+    if swap:
+        Wx, Wh = Wh, Wx
+    z = x_t @ Wx + (h @ (Wh.T if Wh_t else Wh) if recurrent else 0.0) + (b if bias and not after else 0.0)
+    return activation(z) + (b if after else 0.0)
+
+
+def _layer(step, h0=0.0, carry=True, last_only=False, time_first=False, with_h0=False):
+    def forward(x, Wx, Wh, b):
+        h = start = np.full((len(x), len(b)), h0)
+        states = [h] if with_h0 else []
+        for t in range(np.shape(x)[1]):
+            h = step(x[:, t], h if carry else start, Wx, Wh, b)
+            states.append(h)
+        return h if last_only else np.stack(states, axis=0 if time_first else 1)
+
+    return forward
+
+
+def right_step(x_t, h, Wx, Wh, b):
+    return _step(x_t, h, Wx, Wh, b)
+
+
+CELL_MISTAKES = [
+    (lambda *a: _step(*a, bias=False), "the bias b is missing"),
+    (lambda *a: _step(*a, Wh_t=True), "Wh is used transposed"),
+    (lambda *a: _step(*a, activation=lambda z: z), "tanh is missing"),
+    (lambda *a: _step(*a, activation=lambda z: np.maximum(z, 0)), "ReLU instead of tanh"),
+    (lambda *a: _step(*a, swap=True), "Wx and Wh are swapped"),
+    (lambda *a: _step(*a, recurrent=False), "previous hidden state is left out"),
+    (lambda *a: _step(*a, after=True), "b is added after tanh"),
+    (lambda x_t, h, Wx, Wh, b: _step(x_t, h, Wx, Wh, b).T, "units on the first axis"),
+    (lambda x_t, h, Wx, Wh, b: Wx @ x_t, "a product whose shapes do not fit"),
+]
+
+LAYER_MISTAKES = [
+    (_layer(right_step, h0=1.0), "h_0 is not zeros"),
+    (_layer(right_step, last_only=True), "only the last state came back"),
+    (_layer(right_step, time_first=True), "the time axis comes first"),
+    (_layer(right_step, with_h0=True), "h_0 is among the states returned"),
+    (_layer(right_step, carry=False), "the state is not carried over"),
+    (_layer(lambda *a: _step(*a, bias=False)), "in the step: the bias b is missing"),
+    (_layer(lambda *a: _step(*a, activation=lambda z: z)), "in the step: tanh is missing"),
+]
+
+
+@pytest.mark.parametrize("wrong, hint", CELL_MISTAKES, ids=[h for _, h in CELL_MISTAKES])
+def test_layer_check_names_each_mistake_of_the_step_without_code_on_the_first_try(capsys, wrong, hint):
+    assert check_rnn_forward(wrong, forward_in_this_test) is False
+    out = capsys.readouterr().out
+    assert hint in out and "rnn_cell_forward, batch" in out and "rnn_forward, batch" not in out, out
+    assert "np.tanh" not in out and "a worked step:" not in out, out
+    check_rnn_forward(wrong, forward_in_this_test)
+    assert "a worked step: h_t = np.tanh(x_t @ Wx + h_prev @ Wh + b)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", LAYER_MISTAKES, ids=[h for _, h in LAYER_MISTAKES])
+def test_layer_check_names_each_mistake_of_the_loop(capsys, wrong, hint):
+    assert check_rnn_forward(cell_in_this_test, wrong) is False
+    out = capsys.readouterr().out
+    assert hint in out and "rnn_forward, batch" in out and "rnn_cell_forward, batch" not in out, out
+    assert "np.zeros" not in out, out
+
+
+class HasArray:
+    def __array__(self, dtype=None, copy=None):
+        return np.full((1, 1), np.nan)
+
+
+@pytest.mark.parametrize("odd", [None, "text", (h for h in range(3)), np.zeros((1, 1)), np.full((2, 3), np.nan),
+                                 [[0.1, 0.2]], HasArray(), {"h": 1}])
+def test_layer_check_survives_odd_answers(capsys, odd):
+    assert check_rnn_forward(lambda *a: odd, lambda *a: odd) is False
+    out = capsys.readouterr().out
+    assert "✗" in out and "check itself" not in out and "Traceback" not in out, out
+
+
+def test_layer_check_not_done_and_the_reference_takes_over(capsys):
+    def stub(*args):
+        raise NotImplementedError
+
+    assert check_rnn_forward(stub, stub) is False
+    assert "not done yet" in capsys.readouterr().out
+    assert checks.use_reference_if_needed(stub, False, check_rnn_forward) is rnn.rnn_cell_forward
+    assert checks.progress()["Exercise 2 · a tanh RNN layer in matrix form"] == "not done"

@@ -833,34 +833,6 @@ def test_the_exercise_stubs_do_not_say_where_the_answers_live():
         assert "NotImplementedError" in cell and "utils" not in cell and "seq2seq" not in cell, cell
 
 
-# --- the temperature checker (notebook 07), both ways ----------------------------------------------------------------
-
-
-def test_apply_temperature():
-    p = np.array([0.5, 0.3, 0.2])
-    assert np.allclose(s2s.apply_temperature(p, 1.0), p)
-    assert np.allclose(s2s.apply_temperature(p, 0.5), p**2 / (p**2).sum())
-    with pytest.raises(ValueError, match="temperature must be a positive finite number.*greedy"):
-        s2s.apply_temperature(p, -1)
-
-
-def test_temperature_checker_accepts_reference(capsys):
-    assert checks.check_apply_temperature(as_student(s2s.apply_temperature)) is True
-    assert "correct" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("wrong, hint", [
-    (lambda p, t: p**t / (p**t).sum(), "power 1/T, not T"),
-    (lambda p, t: p ** (1 / t), "divide by the sum"),
-    (lambda p, t: np.exp(p / t) / np.exp(p / t).sum(), "not to the probabilities"),
-    (lambda p, t: p, "no effect"),
-    (lambda p, t: 1 / 0, "ZeroDivisionError"),
-])
-def test_temperature_checker_rejects_mistakes(wrong, hint, capsys):
-    assert checks.check_apply_temperature(wrong) is False
-    assert hint in capsys.readouterr().out
-
-
 # --- notebook 06 shows what its text describes -----------------------------------------------------------------------
 
 
@@ -896,12 +868,14 @@ def test_notebook_07_reuses_06s_code_and_the_shared_learning_curve_plot():
 
 
 def test_the_checkers_module_says_which_notebooks_it_checks():
-    """Its docstring once said "notebook 06" while it also held 07's checker."""
-    for prefix, checkers in (("06", ("check_beam_search", "check_dot_attention", "check_run_decoder")),
-                             ("07", ("check_apply_temperature",))):
-        for checker in checkers:
-            assert imported_from(prefix).get(checker) == "utils.checks.seq2seq", checker
-        assert prefix in checks.__doc__.splitlines()[0], checks.__doc__.splitlines()[0]
+    """Its docstring once said "notebook 06" while it also held 07's checker; 07's now has a module of its own."""
+    from utils.checks import chat
+
+    for prefix, names, module in (("06", ("check_beam_search", "check_dot_attention", "check_run_decoder"), checks),
+                                  ("07", ("check_ban_repeats",), chat)):
+        for checker in names:
+            assert imported_from(prefix).get(checker) == module.__name__, checker
+        assert prefix in module.__doc__.splitlines()[0], module.__doc__.splitlines()[0]
 
 
 # --- the encoder–decoder with attention (build_attention_seq2seq: notebook 06 teaches it, 07 reuses it) --------------

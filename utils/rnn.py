@@ -8,6 +8,11 @@ At every step t the unit mixes today's input with its own previous value, and on
 The same five numbers are used at every step (weight sharing), however long the sequence is. Notebook 01 writes
 ``toy_rnn_keras`` in a cell of its own (this is the copy notebook 02 imports); ``toy_rnn_forward`` is the reference
 answer of its Exercise 1, which the checker and notebook 02 use.
+
+The same recurrence with u tanh units, for a batch, in matrix form (the reference answers of notebook 01's Exercise 2,
+computed as ``keras.layers.SimpleRNN`` computes them, with its weights ``kernel``, ``recurrent_kernel``, ``bias``)::
+
+    h_t = tanh(x_t Wx + h_{t-1} Wh + b)      with h_0 = 0
 """
 
 from __future__ import annotations
@@ -83,6 +88,48 @@ def toy_rnn_keras(w1, b1, w2, w3, b2):
     model.get_layer("recurrent_unit").set_weights([np.array([[w1]]), np.array([[w2]]), np.array([b1])])
     model.get_layer("output").set_weights([np.array([[w3]]), np.array([b2])])
     return model
+
+
+def _tanh_rnn_inputs(x, Wx, Wh, b, x_name: str, x_ndim: int) -> tuple[np.ndarray, ...]:
+    """The input and the three weights of a tanh RNN layer as float arrays whose shapes fit, else a ValueError."""
+    x = finite_array(x, x_name, ndim=x_ndim)
+    Wx, Wh, b = (finite_array(w, name, ndim=d) for w, name, d in ((Wx, "Wx", 2), (Wh, "Wh", 2), (b, "b", 1)))
+    units = Wh.shape[0]
+    if Wh.shape != (units, units) or Wx.shape != (x.shape[-1], units) or b.shape != (units,):
+        raise ValueError(f"shapes do not fit: {x_name} {x.shape} (last axis: features), Wx {Wx.shape} (features, "
+                         f"units), Wh {Wh.shape} (units, units), b {b.shape} (units,): pass the layer's kernel, "
+                         "recurrent_kernel and bias, in that order")
+    return x, Wx, Wh, b
+
+
+def rnn_cell_forward(x_t, h_prev, Wx, Wh, b):
+    """One step of a tanh RNN layer with u units, for a batch: ``h_t = tanh(x_t Wx + h_prev Wh + b)``.
+
+    x_t: (batch, features), this step's inputs; h_prev: (batch, u), the hidden states of the step before;
+    Wx: (features, u), Wh: (u, u), b: (u,) (SimpleRNN's kernel, recurrent_kernel and bias). Returns h_t, (batch, u).
+    """
+    x_t, Wx, Wh, b = _tanh_rnn_inputs(x_t, Wx, Wh, b, "x_t", 2)
+    h_prev = finite_array(h_prev, "h_prev", ndim=2)
+    if h_prev.shape != (len(x_t), len(b)):
+        raise ValueError(f"h_prev must have shape (batch, units) = {(len(x_t), len(b))}, not {h_prev.shape}")
+    return np.tanh(x_t @ Wx + h_prev @ Wh + b)
+
+
+def rnn_forward(x, Wx, Wh, b):
+    """A tanh RNN layer with u units over whole sequences, from h_0 = 0: every hidden state, as SimpleRNN(u,
+    return_sequences=True) gives them.
+
+    x: (batch, T, features); Wx: (features, u), Wh: (u, u), b: (u,). Returns (batch, T, u): h_1 … h_T of each sequence.
+    """
+    x, Wx, Wh, b = _tanh_rnn_inputs(x, Wx, Wh, b, "x", 3)
+    h = np.zeros((x.shape[0], len(b)))
+    states = []
+    for t in range(x.shape[1]):
+        # rnn_cell_forward's step, written out rather than called: the check refuses an answer that runs a reference
+        # answer, and this one, handed in as a student's, must pass
+        h = np.tanh(x[:, t] @ Wx + h @ Wh + b)
+        states.append(h)
+    return np.stack(states, axis=1)
 
 
 def monthly_training_data(closes: pd.DataFrame, split, min_len: int = 3, max_len: int = 12, pad_value: float = -1.0,

@@ -22,10 +22,12 @@ The pieces, in the order the notebooks meet them:
   heat-maps). ``Seq2Seq.restart`` gives a compiled model a fresh random start, for several training runs of one model.
   ``dot_attention`` is what Keras' ``Attention`` computes, in NumPy (the reference of notebook 06's Exercise 2).
 * **Decoding.** ``run_decoder``, the one decoding loop (the reference of notebook 06's Exercise 1): ``pick`` chooses
-  each next token, ``np.argmax`` for greedy decoding, a random draw for sampling (notebook 07). ``greedy_decode_batch``
-  is its vectorised greedy form, for whole test sets (a test checks that it gives the loop's answers).
-  ``beam_search`` keeps several partial outputs, with length normalisation (the reference of 06's Exercise 3).
-* **Evaluation.** ``per_token_loss`` (cross-entropy in nats per token) and ``unigram_loss`` (the baseline).
+  each next token, ``np.argmax`` for greedy decoding, a random draw for sampling. ``greedy_decode_batch`` is its
+  vectorised greedy form, for whole test sets (a test checks that it gives the loop's answers); notebook 07 hands it
+  a repetition ban. ``beam_search`` keeps several partial outputs, with length normalisation (the reference of 06's
+  Exercise 3).
+* **Evaluation.** ``per_token_loss`` (cross-entropy in nats per token; ``token_losses`` gives it per target position,
+  for paired comparisons) and ``unigram_loss`` (the baseline).
 * **Files.** ``save_seq2seq`` / ``load_seq2seq`` (``.keras``), by default in ``OUTPUT_DIR``,
   ``utils.data_home("models")`` (the repository may be read-only).
 """
@@ -43,7 +45,7 @@ import keras
 import numpy as np
 
 import utils
-from utils.sampling import apply_temperature as apply_temperature  # notebook 07's exercise reference
+from utils.sampling import apply_temperature as apply_temperature  # under this name too: notebook 09's check forbids it
 from utils.validate import finite_array, has, number, string, whole
 from utils.validate import path as as_path
 
@@ -790,11 +792,14 @@ def beam_search(step, state, start_id, end_id, max_len, beam_width=3, alpha=1.0)
 
 
 def greedy_decode_batch(seq2seq: Seq2Seq, encoder_input, max_len: int, batch_size: int = 4096,
-                        never: Sequence[int] = ()) -> list[list[int]]:
+                        never: Sequence[int] = (), rule=None) -> list[list[int]]:
     """``run_decoder`` with its greedy pick, for many sources at once: the same result, with one decoder call per step
     for the whole batch instead of one per step and sentence.
 
     ``never``: token ids never to pick (notebook 07 passes ``[UNK_ID]``), as a step that sets their probability to 0.
+    ``rule(probabilities (V,), written ids) -> probabilities``: a change to each unfinished row's probabilities
+    before the pick, knowing the ids that row has written so far (notebook 07's repetition ban), applied after
+    ``never``.
     """
     has(seq2seq, "checked_encoder_input", "seq2seq", "a Seq2Seq from build_seq2seq()")
     encoder_input = seq2seq.checked_encoder_input(encoder_input)
@@ -808,9 +813,12 @@ def greedy_decode_batch(seq2seq: Seq2Seq, encoder_input, max_len: int, batch_siz
         finished = np.zeros(len(tokens), dtype=bool)
         for t in range(max_len):
             probabilities, state = seq2seq.step(tokens, state)
-            if len(never):
+            if len(never) or rule is not None:
                 probabilities = probabilities.copy()
                 probabilities[:, list(never)] = 0.0
+            if rule is not None:
+                for row in np.flatnonzero(~finished):
+                    probabilities[row] = rule(probabilities[row], produced[row, :t].tolist())
             tokens = probabilities.argmax(axis=-1).astype("int32")
             produced[:, t] = np.where(finished, END_ID, tokens)
             finished |= tokens == END_ID
@@ -825,17 +833,22 @@ def greedy_decode_batch(seq2seq: Seq2Seq, encoder_input, max_len: int, batch_siz
 # --- evaluation ------------------------------------------------------------------------------------------------------
 
 
-def per_token_loss(seq2seq: Seq2Seq, encoder_input, decoder_input, decoder_target, batch_size: int = 256) -> float:
-    """Mean cross-entropy −ln p(true next token), in nats per token, over the non-padding target positions."""
+def token_losses(seq2seq: Seq2Seq, encoder_input, decoder_input, decoder_target, batch_size: int = 256) -> np.ndarray:
+    """−ln p(true next token) at every target position (batch, T), in nats; 0 at padding positions."""
     has(seq2seq, "model", "seq2seq", "a Seq2Seq from build_seq2seq()")
     encoder_input = seq2seq.checked_encoder_input(encoder_input)
     probabilities = seq2seq.model.predict([encoder_input, decoder_input], batch_size=batch_size, verbose=0)
     target = np.asarray(decoder_target)
-    mask = target != PAD_ID
-    if not mask.any():
+    if not (target != PAD_ID).any():
         raise ValueError("decoder_target has no non-padding tokens to score.")
     p_true = np.take_along_axis(probabilities, target[..., None], axis=-1)[..., 0]
-    return float(-np.log(np.clip(p_true[mask], 1e-12, None)).mean())
+    return np.where(target != PAD_ID, -np.log(np.clip(p_true, 1e-12, None)), 0.0)
+
+
+def per_token_loss(seq2seq: Seq2Seq, encoder_input, decoder_input, decoder_target, batch_size: int = 256) -> float:
+    """Mean cross-entropy −ln p(true next token), in nats per token, over the non-padding target positions."""
+    losses = token_losses(seq2seq, encoder_input, decoder_input, decoder_target, batch_size)
+    return float(losses.sum() / (np.asarray(decoder_target) != PAD_ID).sum())
 
 
 def unigram_probabilities(train_target, vocab_size: int, smoothing: float = 1.0) -> np.ndarray:

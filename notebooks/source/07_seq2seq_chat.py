@@ -1,6 +1,6 @@
 # %% [markdown]
 # # 07 · Sequence-to-sequence chat model
-# <!-- summary: the encoder–decoders of 06, plain and with attention, on real dialogues; unigram and TF-IDF retrieval baselines; held-out loss, token F1 and reply variety; sampled replies; what such models cannot do -->
+# <!-- summary: the encoder–decoders of 06, plain and with attention, on real dialogues; unigram and TF-IDF retrieval baselines; held-out loss, token F1 and reply variety with paired bootstrap intervals; greedy replies that loop, and a repetition ban that stops them; what such models cannot do -->
 # <!-- facts: 2014 2015 2016 2017 (years of the papers cited); 100,000 (in the title of the SQuAD paper) -->
 #
 # Notebook 06 translated English into French with an LSTM **encoder–decoder**. Nothing in that model knows it is
@@ -22,14 +22,18 @@
 # 4. score a chat model three ways: **held-out per-token loss**, **token F1** of its reply against the true reply, and
 #    the **share of distinct replies**;
 # 5. compare it with a **unigram** baseline and a **retrieval** baseline (TF-IDF nearest prompt);
-# 6. generate replies by **greedy decoding** and by **temperature sampling**, and say what such a model cannot do.
+# 6. say whether one method beats another from a **paired bootstrap** over the test prompts, not from one number;
+# 7. generate replies by **greedy decoding**, stop their loops with a **repetition ban** you write, measure what it
+#    changes, and say what such a model cannot do.
 
 # %% [markdown]
 # ## Setup
 #
 # `utils` is this course's package (the `utils/` folder): data loaders, plots, exercise checks and the code that
 # several notebooks share. It comes before Keras because it keeps TensorFlow's start-up log quiet.
-# `course.setup(seed=7)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers.
+# `course.setup(seed=7)` seeds Python, NumPy and TensorFlow, so that a rerun gives the same numbers; every other seed
+# the notebook sets goes through `course.seed(n)`, so that `COURSE_SEED_SHIFT=1` reruns it all with other random
+# numbers (the verdicts below must hold there too).
 
 # %%
 import string
@@ -39,7 +43,7 @@ from collections import Counter
 from utils import course, plots  # first, before Keras: see utils/__init__.py
 from utils import seq2seq as s2s
 from utils.checks import progress, use_reference_if_needed
-from utils.checks.seq2seq import check_apply_temperature
+from utils.checks.chat import check_ban_repeats
 
 import keras
 import matplotlib.pyplot as plt
@@ -91,8 +95,8 @@ for prompt, reply_text in pairs[::250]:
 
 # %% tags=["nbval-check-output"]
 HELD_OUT = 0.1
-train_val, test = s2s.split_by_prompt(pairs, test_fraction=HELD_OUT, seed=7)
-train, val = s2s.split_by_prompt(train_val, test_fraction=HELD_OUT, seed=8)
+train_val, test = s2s.split_by_prompt(pairs, test_fraction=HELD_OUT, seed=course.seed(7))
+train, val = s2s.split_by_prompt(train_val, test_fraction=HELD_OUT, seed=course.seed(8))
 val_prompts, test_prompts = s2s.replies_by_prompt(val), s2s.replies_by_prompt(test)
 print(f"{HELD_OUT:.0%} of the distinct prompts held out for testing, {HELD_OUT:.0%} of the rest for validation")
 print(f"train {len(train):,} pairs, validation {len(val):,} pairs ({len(val_prompts)} prompts), "
@@ -130,11 +134,17 @@ def word_ids(texts):
     return [row[row > 0].tolist() for row in rows]
 
 
+def kept_pairs(pairs):
+    """The pairs whose prompt and reply each keep at least one word id (a reply of punctuation only has none)."""
+    prompts, replies = word_ids(p for p, _ in pairs), word_ids(r for _, r in pairs)
+    return [pair for pair, p, r in zip(pairs, prompts, replies) if p and r]
+
+
 def to_arrays(pairs):
     """(encoder_input, decoder_input, decoder_target) for (prompt, reply) pairs; pairs with an empty side dropped."""
-    prompts, replies = word_ids(p for p, _ in pairs), word_ids(r for _, r in pairs)
-    kept = [(p, r) for p, r in zip(prompts, replies) if p and r]
-    return s2s.teacher_forcing([p for p, _ in kept], [r for _, r in kept], SOURCE_LENGTH, TARGET_LENGTH)
+    kept = kept_pairs(pairs)
+    return s2s.teacher_forcing(word_ids(p for p, _ in kept), word_ids(r for _, r in kept), SOURCE_LENGTH,
+                               TARGET_LENGTH)
 
 
 train_arrays, val_arrays, test_arrays = to_arrays(train), to_arrays(val), to_arrays(test)
@@ -192,16 +202,20 @@ def token_f1(reply, true_reply):
     return 2 * precision * recall / (precision + recall)
 
 
-def score_replies(replies, held_out):
-    """(mean token F1, share of distinct replies) of ``replies``, one per prompt of ``held_out`` and in its order.
+def prompt_f1(replies, held_out):
+    """The token F1 of each reply, one per prompt of ``held_out`` and in its order (an array).
 
     ``held_out`` maps each prompt to its true replies (``s2s.replies_by_prompt``); a prompt's best F1 counts.
     """
     if len(replies) != len(held_out):
         raise ValueError(f"{len(replies)} replies for {len(held_out)} prompts: give one reply per held-out prompt.")
-    f1 = [max(token_f1(reply, true) for true in trues) for reply, trues in zip(replies, held_out.values())]
+    return np.array([max(token_f1(reply, true) for true in trues) for reply, trues in zip(replies, held_out.values())])
+
+
+def score_replies(replies, held_out):
+    """(mean token F1, share of distinct replies) of ``replies``, one per prompt of ``held_out`` and in its order."""
     distinct = len({tuple(reply_words(reply)) for reply in replies})
-    return float(np.mean(f1)), distinct / len(replies)
+    return float(prompt_f1(replies, held_out).mean()), distinct / len(replies)
 
 
 # %% tags=["nbval-check-output"]
@@ -272,23 +286,21 @@ print(f"chosen: {RETRIEVAL}")
 # ## The encoder–decoder of notebook 06
 #
 # `s2s.build_seq2seq` is the function written in notebook 06 and saved in `utils/seq2seq.py`; only the vocabulary
-# changes (the same word list on both sides here) and the sizes grow a little: 64-number embeddings, 96 LSTM units.
+# changes (the same word list on both sides here) and the sizes grow a little: 64-number embeddings, 88 LSTM units.
 # The prompt's length, `SOURCE_LENGTH`, is part of the model: a prompt that is replied to on its own is laid out
 # (cut, reversed, padded) exactly like the training prompts. With so little data the model can memorise the training
-# replies, so we watch the **validation** loss and stop early if it stops improving (`EarlyStopping`, keeping the
-# best weights), within a budget of ten epochs that keeps this notebook short. The test set stays untouched until the
-# end.
+# replies, so we watch the **validation** loss and stop early when it stops improving (`EarlyStopping`, keeping the
+# best weights), within a budget of twenty epochs. The test set stays untouched until the end.
 
 # %% tags=["nbval-check-output"]
-chatbot = s2s.build_seq2seq(len(vocab), len(vocab), source_length=SOURCE_LENGTH, embed_dim=64, units=96,
+chatbot = s2s.build_seq2seq(len(vocab), len(vocab), source_length=SOURCE_LENGTH, embed_dim=64, units=88,
                             learning_rate=1e-2)
 print(f"{chatbot.model.count_params():,} parameters")
 
 # %% [markdown]
-# Training runs in short cells: a few epochs, then more that continue from the same weights. Each cell stops early if
-# the validation loss stops improving for two epochs; if it never stops, the budget of ten epochs ends training while
-# the validation loss may still be falling. The first cell's time includes TensorFlow building the training and
-# validation steps, which happens once per model.
+# Training runs in short cells: up to eight epochs, then up to twelve more that continue from the best weights so
+# far. Each cell stops early when the validation loss has not improved for two epochs. The first cell's time includes
+# TensorFlow building the training and validation steps, which happens once per model.
 
 # %% tags=["nbval-ignore-output"]
 def weights(arrays):
@@ -311,31 +323,35 @@ def train(model, curves, epochs):
 
 
 curves = {"loss": [], "val_loss": []}
-train(chatbot, curves, course.epochs(4))
+train(chatbot, curves, course.epochs(8))
 
 # %% tags=["nbval-ignore-output"]
-train(chatbot, curves, course.epochs(6))
+train(chatbot, curves, course.epochs(12))
 
 # %% [markdown]
 # ## The encoder–decoder with attention, also from notebook 06
 #
 # The plain model squeezes the whole prompt into one pair of memories `[h, c]`. The attention model of notebook 06
 # (`s2s.build_attention_seq2seq`, saved in `utils/seq2seq.py` from its visible cell) keeps every encoder state, and at
-# each step of the reply the decoder weighs all of them by how well they match what it is writing. The same data and
-# training cells; 64 LSTM units instead of 96, since attention costs time at every step and the notebook has a
-# running-time budget.
+# each step of the reply the decoder weighs all of them by how well they match what it is writing. Its output layer
+# reads the decoder's state *and* the context it attended to, so at the same width it has more weights; with 64 LSTM
+# units instead of 88 the two models have the same number of parameters (printed below), and they get the same data,
+# training cells and epoch budget: a fair comparison.
 
 # %% tags=["nbval-check-output"]
 attention_bot = s2s.build_attention_seq2seq(len(vocab), len(vocab), source_length=SOURCE_LENGTH, embed_dim=64,
                                             units=64, learning_rate=1e-2)
-print(f"{attention_bot.model.count_params():,} parameters")
+sizes = {"plain": chatbot.model.count_params(), "with attention": attention_bot.model.count_params()}
+print(f"parameters: {sizes['plain']:,} (plain) and {sizes['with attention']:,} (with attention)")
+_ = course.claim("the two networks have the same number of parameters to within 1%",
+                 abs(sizes["plain"] - sizes["with attention"]) < 0.01 * sizes["plain"])
 
 # %% tags=["nbval-ignore-output"]
 attention_curves = {"loss": [], "val_loss": []}
-train(attention_bot, attention_curves, course.epochs(4))
+train(attention_bot, attention_curves, course.epochs(8))
 
 # %% tags=["nbval-ignore-output"]
-train(attention_bot, attention_curves, course.epochs(6))
+train(attention_bot, attention_curves, course.epochs(12))
 
 # %% [markdown]
 # The learning curves of both models, with the unigram baseline's loss on the same validation replies as a dashed
@@ -351,8 +367,9 @@ for ax, (name, model_curves) in zip(axes, [("plain", curves), ("with attention",
     ax.legend()
 plots.show(fig, alt="Two line charts, one per chat model (plain encoder–decoder and with attention), of the per-token "
                     "cross-entropy per epoch for training (with teacher forcing) and for validation (unseen prompts), "
-                    "with a dashed line for the unigram baseline on validation. Notice that in both the validation "
-                    "loss gets below the unigram baseline while the training loss falls further.")
+                    "with a dashed line for the unigram baseline on validation. In both, the training curve starts "
+                    "above the validation curve and crosses below it within the first epochs; the validation loss "
+                    "gets below the unigram baseline while the training loss falls further.")
 
 # %% tags=["nbval-ignore-output"]
 for name, model_curves in [("plain", curves), ("attention", attention_curves)]:
@@ -361,31 +378,32 @@ for name, model_curves in [("plain", curves), ("attention", attention_curves)]:
 
 # %% tags=["nbval-check-output"]
 for name, model_curves in [("plain", curves), ("attention", attention_curves)]:
-    _ = course.claim(f"the {name} model's best validation loss (the weights it keeps) is below the unigram baseline",
-                     min(model_curves["val_loss"]) < unigram_val)
-    _ = course.claim(f"the {name} model's training loss ends below its validation loss",
-                     model_curves["loss"][-1] < model_curves["val_loss"][-1])
+    _ = course.claim(f"in this run, the trained {name} model's best validation loss (the weights it keeps) is below "
+                     "the unigram baseline", min(model_curves["val_loss"]) < unigram_val)
+    _ = course.claim(f"in this run, the trained {name} model's training loss is above its validation loss in the "
+                     "first epoch and ends below it", model_curves["loss"][0] > model_curves["val_loss"][0]
+                     and model_curves["loss"][-1] < model_curves["val_loss"][-1])
 
 # %% [markdown]
-# Both models' validation loss (prompts never trained on) gets below the unigram baseline, while their training loss
-# falls further: with under a thousand pairs, much of what they learn is the training replies themselves. Where a
-# model's lowest validation loss is at its last epoch (printed under the figure; in the run stored here, the plain
-# model's is), early stopping never stopped it: its validation loss was still falling when the budget ran out, so
-# that model is probably undertrained, and more epochs might lower its loss further.
-# The test set is scored only once, below.
+# In the first epoch the training curve lies *above* the validation curve. That is how Keras reports it, not a
+# model that does better on unseen prompts: an epoch's training loss is the average over its batches, measured while
+# the weights are still changing (the first batches with nearly random weights), whereas the validation loss is
+# measured once, with the weights at the end of the epoch. When the loss falls fast, the training figure lags about
+# half an epoch behind. After that, the training loss falls below the validation loss and keeps falling: with under a
+# thousand pairs, much of what the models learn is the training replies themselves. Both descriptions (above) are of
+# the two models trained here; the comparison of the *methods* comes next, on the test prompts, with its spread.
+# Where a model's lowest validation loss is at the last epoch of its budget (printed under the figure), early
+# stopping never stopped it, and more epochs might lower its loss further.
 #
 # ## The test: every model on the same held-out prompts
 #
 # `reply(model, prompt)` vectorises the prompt, runs the encoder, and decodes a reply with notebook 06's loop,
-# `run_decoder`, never writing `[UNK]` (we set its probability to 0 at each step). With `temperature=None` the loop
-# picks the most probable word (`np.argmax`, greedy decoding): these are the replies the token F1 scores. Temperature
-# sampling comes in Exercise 1. `greedy_replies(model, prompts)` gives the same greedy replies for many prompts at
-# once (`s2s.greedy_decode_batch`, told never to pick `[UNK]`), with one decoder call per step for all of them.
+# `run_decoder`, never writing `[UNK]` (we set its probability to 0 at each step), and picking the most probable word
+# (`np.argmax`, greedy decoding): these are the replies the token F1 scores. Its `rule` argument is for Exercise 1
+# below. `greedy_replies(model, prompts)` gives the same greedy replies for many prompts at once
+# (`s2s.greedy_decode_batch`, told never to pick `[UNK]`), with one decoder call per step for all of them.
 
 # %%
-rng = np.random.default_rng(7)
-
-
 def without_unk(step):
     """A decoder step that never proposes [UNK]: a reply made of "unknown word" tokens says nothing."""
     def step_without_unk(token, state):
@@ -397,40 +415,66 @@ def without_unk(step):
     return step_without_unk
 
 
-def reply(model, prompt, temperature=None, max_len=TARGET_LENGTH):
-    """``model``'s reply to ``prompt``: greedy when temperature is None, else temperature sampling."""
+def with_rule(step, rule):
+    """A decoder step that remembers the reply written so far, in its state, and lets ``rule(probabilities,
+    written)`` change each step's probabilities before the pick."""
+    def step_with_rule(token, state):
+        model_state, written = state
+        written = written if token == s2s.START_ID else [*written, token]
+        probabilities, model_state = step(token, model_state)
+        return rule(probabilities, written), (model_state, written)
+
+    return step_with_rule
+
+
+def reply(model, prompt, rule=None, max_len=TARGET_LENGTH):
+    """``model``'s greedy reply to ``prompt``; ``rule(probabilities, written)``, if given, changes each step first."""
     prompt_ids = word_ids([prompt])[0] or [s2s.UNK_ID]  # a prompt of unknown words is one [UNK]
     state = model.initial_state(prompt_ids)  # laid out like the training prompts: cut, reversed, padded
-    if temperature is None:
-        pick = np.argmax  # greedy: the most probable word
-    else:
-        pick = lambda p: rng.choice(len(p), p=apply_temperature(p, temperature))  # sample: draw a word
-    ids = s2s.run_decoder(without_unk(model.step_one), state, s2s.START_ID, s2s.END_ID, max_len, pick)
+    step = without_unk(model.step_one)
+    if rule is not None:
+        step, state = with_rule(step, rule), (state, [])
+    ids = s2s.run_decoder(step, state, s2s.START_ID, s2s.END_ID, max_len)
     return " ".join(vocab.decode(ids))
 
 
-def greedy_replies(model, prompts):
-    """``reply(model, prompt)`` for many prompts at once (greedy): one decoder call per step for all of them."""
+def greedy_replies(model, prompts, rule=None):
+    """``reply(model, prompt, rule)`` for many prompts at once: one decoder call per step for all of them."""
     prompt_ids = [ids or [s2s.UNK_ID] for ids in word_ids(prompts)]
-    ids = s2s.greedy_decode_batch(model, model.encoder_input(prompt_ids), TARGET_LENGTH, never=[s2s.UNK_ID])
+    ids = s2s.greedy_decode_batch(model, model.encoder_input(prompt_ids), TARGET_LENGTH, never=[s2s.UNK_ID],
+                                  rule=rule)
     return [" ".join(vocab.decode(row)) for row in ids]
 
 
 print(reply(chatbot, "Hello"), "|", reply(attention_bot, "Hello"))
 
 # %% [markdown]
-# Now every model answers every test prompt once, and each gets its three numbers. The unigram baseline's loss is on
-# the same held-out reply tokens as the two networks'; retrieval has no loss (NaN in the table).
+# Now every model answers every test prompt once, and each gets its three numbers. The losses are per token over the
+# same held-out reply tokens for the unigram baseline and the two networks (`s2s.token_losses` gives each token's
+# loss, so that they can also be compared prompt by prompt below); retrieval has no loss (NaN in the table).
 
 # %% tags=["nbval-ignore-output"]
 started = time.perf_counter()
 prompts = list(test_prompts)
 chatbots = {"encoder–decoder": chatbot, "with attention": attention_bot}
 test_replies = {"unigram": [unigram_reply(UNIGRAM_WORDS)] * len(prompts), "retrieval (TF-IDF)": retrieve(prompts)}
-test_loss = {"unigram": s2s.unigram_loss(train_arrays[2], test_arrays[2], len(vocab)), "retrieval (TF-IDF)": np.nan}
 for name, model in chatbots.items():
     test_replies[name] = greedy_replies(model, prompts)
-    test_loss[name] = s2s.per_token_loss(model, *test_arrays)
+test_f1 = {name: prompt_f1(replies, test_prompts) for name, replies in test_replies.items()}
+
+# Each held-out reply token's loss, summed per prompt: a prompt's replies stay together when prompts are resampled.
+prompt_of = {s2s.prompt_key(prompt): i for i, prompt in enumerate(prompts)}
+row_prompt = [prompt_of[s2s.prompt_key(prompt)] for prompt, _ in kept_pairs(test)]
+target = test_arrays[2]
+unigram_p = np.where(target > 0, s2s.unigram_probabilities(train_arrays[2], len(vocab))[target], 1.0)  # 1: padding
+token_losses = {"unigram": -np.log(unigram_p)}
+for name, model in chatbots.items():
+    token_losses[name] = s2s.token_losses(model, *test_arrays)
+prompt_tokens = np.bincount(row_prompt, weights=(target > 0).sum(axis=1), minlength=len(prompts))
+prompt_loss = {name: np.bincount(row_prompt, weights=losses.sum(axis=1), minlength=len(prompts))
+               for name, losses in token_losses.items()}
+test_loss = {name: prompt_loss[name].sum() / prompt_tokens.sum() if name in prompt_loss else np.nan
+             for name in test_replies}
 results = pd.DataFrame({name: [test_loss[name], *score_replies(test_replies[name], test_prompts)]
                         for name in test_replies}, index=["loss (nats/token)", "token F1", "distinct share"]).T
 print(f"{len(prompts)} held-out prompts, {test_tokens.size:,} reply tokens (the same for every model)")
@@ -442,121 +486,193 @@ print(f"scored in {time.perf_counter() - started:.1f} s")
 # it has several):
 
 # %% tags=["nbval-ignore-output"]
-for i in sorted(np.random.default_rng(7).choice(len(prompts), size=8, replace=False)):
+for i in sorted(np.random.default_rng(course.seed(7)).choice(len(prompts), size=8, replace=False)):
     print(f"prompt: {prompts[i]}\n  {'corpus':<20} {test_prompts[prompts[i]][0]}")
     for name, replies in test_replies.items():
         print(f"  {name:<20} {replies[i]}")
     print()
 
+# %% [markdown]
+# ### Is a difference real? A paired bootstrap over the test prompts
+#
+# A difference of a few hundredths in mean F1 over a few dozen prompts could be luck: which prompts happened to land
+# in the test set. The **paired bootstrap** measures that. Draw as many prompts as there are test prompts, *with
+# replacement* (some twice, some not at all), compute the difference between two methods on that resample, repeat
+# thousands of times, and keep the middle 95% of the differences: an interval for the difference. *Paired*: both methods are scored on the
+# same resampled prompts, so a prompt that is hard for everyone does not count as one method's bad luck.
+# `course.paired_bootstrap` does it; `course.claim_interval` states a verdict only when the whole interval is on one
+# side of 0 (or, for "the same", inside a margin). For the loss, a resample adds up the token losses of its prompts
+# and divides by their tokens, as the table does.
+
 # %% tags=["nbval-check-output"]
-f1, loss, distinct = results["token F1"], results["loss (nats/token)"], results["distinct share"]
+def f1_difference(a, b):
+    """Method ``a``'s mean token F1 minus ``b``'s, with its paired bootstrap interval over the test prompts."""
+    return course.paired_bootstrap(test_f1[a] - test_f1[b], units="test prompts")
+
+
+def loss_difference(a, b):
+    """Method ``a``'s per-token loss minus ``b``'s, with its paired bootstrap interval over the test prompts."""
+    def statistic(index):
+        return (prompt_loss[a][index].sum() - prompt_loss[b][index].sum()) / prompt_tokens[index].sum()
+
+    return course.paired_bootstrap(statistic, len(prompts), units="test prompts")
+
+
 networks = list(chatbots)
-_ = course.claim("both encoder–decoders have a lower held-out loss than the unigram baseline",
-                 max(loss[networks]) < loss["unigram"])
-_ = course.claim("retrieval has the highest token F1 of the four", f1.idxmax() == "retrieval (TF-IDF)")
-_ = course.claim("the plain model's token F1 is clearly (by more than 0.02) below the unigram baseline's",
-                 f1["encoder–decoder"] < f1["unigram"] - 0.02)
-_ = course.claim("the attention model's token F1 is close to (within 0.03 of) the unigram baseline's",
-                 abs(f1["with attention"] - f1["unigram"]) < 0.03)
-_ = course.claim("attention gives more varied replies than the plain model (a higher distinct share)",
-                 distinct["with attention"] > distinct["encoder–decoder"])
-_ = course.claim("retrieval's replies are the most varied, and the networks give fewer than half as many distinct "
-                 "replies as prompts", distinct.idxmax() == "retrieval (TF-IDF)" and max(distinct[networks]) < 0.5)
-_ = course.claim("attention changes the held-out loss by less than 0.1 nats/token",
-                 abs(loss["with attention"] - loss["encoder–decoder"]) < 0.1)
+label = {"encoder–decoder": "plain", "with attention": "attention"}  # the networks' short names in sentences
+for network in networks:
+    _ = course.claim_interval(f"the {label[network]} model's held-out loss is below the unigram baseline's",
+                              loss_difference(network, "unigram"), below=0)
+for network in networks:
+    _ = course.claim_interval(f"retrieval's token F1 is above the {label[network]} model's",
+                              f1_difference("retrieval (TF-IDF)", network), above=0)
+for network in networks:
+    gap = f1_difference(network, "unigram")
+    _ = course.claim(f"the {label[network]} model's token F1 is not above the unigram reply's: its interval reaches below 0",
+                     gap.low < 0, gap)
+gap = f1_difference("with attention", "encoder–decoder")
+_ = course.claim("on token F1 the test prompts do not separate attention from the plain model: the interval "
+                 "contains 0", gap.low < 0 < gap.high, gap)
+gap = loss_difference("with attention", "encoder–decoder")
+_ = course.claim("on held-out loss the test prompts do not separate attention from the plain model: the interval "
+                 "contains 0", gap.low < 0 < gap.high, gap)
+_ = course.claim("in this run, retrieval's replies are the most varied of the four, and each network gives fewer "
+                 "distinct replies than retrieval", results["distinct share"].idxmax() == "retrieval (TF-IDF)")
 
 # %% [markdown]
-# **What the numbers say.** On the per-token loss, both networks clearly beat the unigram baseline: they learned
-# which words start a reply and which words follow which, and that carries over to prompts they never saw. On the
-# replies they actually write, the ranking turns around. Retrieval, which has no neural network and only copies the
-# reply of the most similar training prompt, has the highest token F1 and by far the most varied replies; when it is
-# wrong it can still give the right *kind* of answer (a person's name to a "Who was ...?" question above). Both
-# networks score a lower token F1 than the unigram baseline's one fixed reply, five frequent words that fit no
-# prompt: the plain model clearly lower, the attention model close to it (the table shows where each lands; a
-# difference of a hundredth or two over 79 prompts is within noise, so another run may put it level). The bar is low,
+# **What the numbers say.** On the per-token loss, both networks clearly beat the unigram baseline: the whole
+# interval of the difference is below 0. They learned which words start a reply and which words follow which, and
+# that carries over to prompts they never saw. On the replies they actually write, the ranking turns around.
+# Retrieval, which has no neural network and only copies the reply of the most similar training prompt, has a higher
+# token F1 than either network (each interval above 0) and the most varied replies; when it is wrong it can still
+# give the right *kind* of answer (a person's name to a "Who was ...?" question above). Neither network's F1 is
+# clearly above the unigram baseline's one fixed reply, a few frequent words that fit no prompt: the bar is low,
 # because the F1 also counts common words such as *i* and *is*, and the networks do not clear it, because their
-# greedy replies are a few stock phrases (often a word repeated to the end). Attention gives more varied replies than
-# the plain model (a higher distinct share) and, in this run, a slightly higher F1, but still below the unigram's; its
-# held-out loss stays within 0.1 nats/token of the plain model's. The lower loss also needs a caveat: more than a
-# fifth of the held-out reply tokens are `[UNK]`, and the loss rewards predicting them, while the replies we score
-# never write `[UNK]`. None of this is surprising with under a thousand training pairs,
-# almost a quarter of them trivia whose held-out answers (names, places, years) no model here has seen: a
-# sequence-to-sequence chat model needs far more data than retrieval does before its replies are worth reading,
-# which is why the 2015 paper trained on millions of sentences. The lower loss is real learning, but of word
-# statistics, not of what to say.
+# greedy replies are a few stock phrases, often a word repeated to the end.
+#
+# Attention against the plain model, at the same size, data and budget: on F1 and on loss the intervals contain 0,
+# so the test prompts cannot tell the two apart, and whichever is ahead in the table is ahead by less than the
+# choice of test prompts moves. Their shares of distinct replies in the table describe these two trained models
+# only; we draw no verdict on attention from them. The lower loss also needs a caveat: more than a fifth of the
+# held-out reply tokens are `[UNK]`, and the loss rewards predicting them, while the replies we score never write
+# `[UNK]`. None of this is surprising with under a thousand training pairs, almost a quarter of them trivia whose
+# held-out answers (names, places, years) no model here has seen: a sequence-to-sequence chat model needs far more
+# data than retrieval does before its replies are worth reading, which is why the 2015 paper trained on millions of
+# sentences. The lower loss is real learning, but of word statistics, not of what to say.
+#
+# ## Greedy replies that loop
+#
+# Read the networks' replies above again: many end in a loop, one word or a few repeated to the end of the budget.
+# Greedy decoding causes it: once the model has written *the*, its most probable next word may be *the* again, and
+# nothing in the loop remembers that it has just said it. Count the loops: `repeats(reply, n)` is how many of a
+# reply's word n-grams (runs of n words) already occurred earlier in it.
+
+# %% tags=["nbval-check-output"]
+def repeats(reply_text, n=2):
+    """How many of the reply's word n-grams repeat an n-gram that occurred earlier in it."""
+    words = reply_text.split()
+    grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+    return len(grams) - len(set(grams))
+
+
+def loop_summary(replies):
+    """Share of replies that repeat a word pair, mean length in words, mean distinct words per reply."""
+    return {"repeat a word pair": np.mean([repeats(r) > 0 for r in replies]),
+            "words per reply": np.mean([len(r.split()) for r in replies]),
+            "distinct words per reply": np.mean([len(set(r.split())) for r in replies])}
+
+
+print(pd.DataFrame({name: loop_summary(test_replies[name]) for name in networks}).T.round(2).to_string())
+looping = {name: np.mean([repeats(r) > 0 for r in test_replies[name]]) for name in networks}
+_ = course.claim("in this run, more than one in ten of each network's greedy test replies repeats a word pair",
+                 min(looping.values()) > 0.1)
 
 # %% [markdown]
-# ## Exercise 1 · temperature
+# ### Exercise 1 · a repetition ban
 #
-# Sampling replies needs one small function. Given the model's probabilities $p_i$ for the next word and a temperature
-# $T > 0$, return the reweighted probabilities
+# Stop the loops at the source: at each step, before the pick, **ban every word that would repeat a word n-gram the
+# reply already contains**. The next word completes the n-gram that starts with the last $n - 1$ words written; any
+# word that followed those same $n - 1$ words earlier in the reply is banned (probability 0), and the remaining
+# probabilities are divided by their sum so that they add up to 1 again. With $n = 1$ every word already written is
+# banned. Decoders of today's language models offer the same option ("no repeat n-gram size").
 #
-# $$q_i = \frac{p_i^{1/T}}{\sum_j p_j^{1/T}}.$$
-#
-# $T = 1$ changes nothing; $T < 1$ makes likely words likelier (towards greedy decoding); $T > 1$ flattens the
-# distribution (towards uniformly random words).
+# Write `ban_repeats(probabilities, written, n)`: `probabilities` is the model's next-token distribution (a NumPy
+# array of shape `(vocab,)`, all entries above 0 except `[UNK]`'s), `written` the list of token ids of the reply so
+# far, `n` the n-gram size. Return a new array (do not change the one you were given, nor `written`). For example,
+# with `written = [5, 7, 5]` and `n = 2`, the last word is 5, the pair (5, 7) is already in the reply, so token 7 is
+# banned; with `n = 1`, tokens 5 and 7 are.
 
 # %%
-def apply_temperature(probabilities, temperature):
-    """Reweight a probability vector (vocab,) to p^(1/T), renormalised to sum to 1."""
+def ban_repeats(probabilities, written, n=2):
+    """``probabilities`` (vocab,) with every token that would repeat a word n-gram of ``written`` set to 0,
+    renormalised to sum to 1 (a new array)."""
     ### BEGIN SOLUTION
-    weights = np.power(np.asarray(probabilities, dtype=float), 1.0 / temperature)
-    return weights / weights.sum()
+    previous = list(written)[len(written) - n + 1:] if n > 1 else []
+    allowed = np.array(probabilities, dtype=float)
+    for start in range(len(written) - n + 1):
+        if list(written[start:start + n - 1]) == previous:
+            allowed[written[start + n - 1]] = 0.0
+    return allowed / allowed.sum()
     ### END SOLUTION
 
 
 # %%
-passed = check_apply_temperature(apply_temperature)
-apply_temperature = use_reference_if_needed(apply_temperature, passed, check_apply_temperature)
+passed = check_ban_repeats(ban_repeats)
+ban_repeats = use_reference_if_needed(ban_repeats, passed, check_ban_repeats)
 
 # %% [markdown]
-# What temperature does to the plain model's first word of a reply to "How are you?": the five most likely words at
-# three temperatures.
-
-# %% tags=["nbval-ignore-output"]
-first_word = chatbot.step_one(s2s.START_ID, chatbot.initial_state(word_ids(["How are you?"])[0]))[0]
-top = np.argsort(first_word)[::-1][:5]
-print(pd.DataFrame({f"T = {t}": np.round(apply_temperature(first_word, t)[top], 3) for t in (0.5, 1.0, 2.0)},
-                   index=[vocab.tokens[i] for i in top]).to_string())
-
-# %% [markdown]
-# Read the table across: at $T = 0.5$ the likeliest word takes an even larger share, at $T = 2$ the five come closer
-# together. `[UNK]` can rank high in the table, since every rare word of the training replies maps to it, but no reply
-# ever writes it: `reply` sets its probability to 0 before each pick (`without_unk`), sampled or greedy. That holds for any model: $p^{1/T}$ squares the ratio of any two probabilities at $T = 0.5$ and takes its
-# square root at $T = 2$.
+# ### What the ban changes
 #
-# ## Sampled replies
-#
-# `reply(model, prompt, temperature)` draws each word from the probabilities your `apply_temperature` returns instead
-# of taking the most probable one. The same prompt, sampled three times at each of three temperatures, from the
-# plain model:
-
-# %% tags=["nbval-ignore-output"]
-sampled_words = {0.5: set(), 1.0: set(), 1.5: set()}
-for prompt in ["What is your favorite movie?", "My computer is very slow."]:
-    print(f"prompt: {prompt}")
-    for temperature in sampled_words:
-        for _ in range(3):
-            sample = reply(chatbot, prompt, temperature)
-            sampled_words[temperature] |= set(sample.split())
-            print(f"  T={temperature}: {sample}")
-print("different words in the six samples:", {t: len(words) for t, words in sampled_words.items()})
+# Which $n$? A choice, so it is made on the **validation** prompts: the $n$ whose banned replies score the best mean
+# token F1 there, over both networks. Then both networks answer the test prompts again, with the ban, and are
+# compared with their own plain greedy replies, prompt by prompt (a paired bootstrap over the test prompts, as above).
 
 # %% tags=["nbval-check-output"]
-_ = course.claim("the samples at T = 1.5 use more different words than those at T = 0.5",
-                 len(sampled_words[0.5]) < len(sampled_words[1.5]))
+val_list = list(val_prompts)
+ban_f1 = {n: np.mean([score_replies(greedy_replies(model, val_list, rule=lambda p, w, n=n: ban_repeats(p, w, n)),
+                                    val_prompts)[0] for model in chatbots.values()]) for n in (1, 2, 3)}
+BAN_N = max(ban_f1, key=ban_f1.get)
+print("validation F1 with the ban, mean of the two networks, by n:",
+      {n: round(float(f1), 3) for n, f1 in ban_f1.items()})
+print(f"chosen n = {BAN_N}")
+
+
+def ban(probabilities, written):
+    """The chosen repetition ban, as a rule for ``reply`` and ``greedy_replies``."""
+    return ban_repeats(probabilities, written, BAN_N)
+
+
+banned = {f"{name} + ban": greedy_replies(model, prompts, rule=ban) for name, model in chatbots.items()}
+test_replies.update(banned)
+test_f1.update({name: prompt_f1(replies, test_prompts) for name, replies in banned.items()})
+print(pd.DataFrame({name: {**loop_summary(test_replies[name]), "token F1": test_f1[name].mean(),
+                           "distinct share": score_replies(test_replies[name], test_prompts)[1]}
+                    for name in [*networks, *banned]}).T.round(3).to_string())
+for i in sorted(np.random.default_rng(course.seed(7)).choice(len(prompts), size=3, replace=False)):
+    print(f"prompt: {prompts[i]}")
+    for name in [*networks, *banned]:
+        print(f"  {name:<26} {test_replies[name][i]}")
+
+# %% tags=["nbval-check-output"]
+_ = course.claim(f"with the ban, no test reply repeats a word n-gram of size {BAN_N}",
+                 all(repeats(r, BAN_N) == 0 for name in banned for r in test_replies[name]))
+for name in networks:
+    _ = course.claim_interval(f"the ban changes the {label[name]} model's token F1 by less than 0.05",
+                              f1_difference(f"{name} + ban", name), within=0.05)
+for name in networks:
+    gap = f1_difference(f"{name} + ban", "retrieval (TF-IDF)")
+    _ = course.claim(f"with the ban, the {label[name]} model's token F1 is still not above retrieval's: its interval reaches "
+                     "below 0", gap.low < 0, gap)
 
 # %% [markdown]
-# The samples at $T = 1.5$ use more different words than those at $T = 0.5$ (counted above, and checked by the
-# claim; six samples per temperature are few, so the claim compares only the two ends). At $T = 0.5$ the samples
-# mostly keep the stock openings; at $T = 1.5$ they mix words from every topic of the corpus. Sampling buys variety,
-# not understanding.
-#
-# Try your own: edit the text and run the cell.
+# The ban does what it says: no banned reply repeats a word n-gram of the chosen size, so the loops are gone (the
+# table counts them). What it does to the token F1 is small, the whole interval of each network's change within
+# ±0.05, and neither network with the ban is clearly above retrieval. A decoding rule removes a symptom, repetition;
+# it cannot give the model something to say. Try your own prompt: edit the text and run the cell.
 
 # %% tags=["nbval-ignore-output"]
 for model in chatbots.values():
-    print(reply(model, "Do you like music?"), "|", reply(model, "Do you like music?", temperature=0.8))
+    print(reply(model, "Do you like music?"), "|", reply(model, "Do you like music?", rule=ban))
 
 # %% [markdown]
 # ## What these models cannot do, and what came after
@@ -566,8 +682,9 @@ for model in chatbots.values():
 # * **They know only their training pairs.** Facts, names and words outside them are `[UNK]` or never produced. They
 #   do not *understand* the prompt; they map word patterns to likely word patterns. A held-out trivia question has
 #   an answer no model here has seen with it, so none of them, retrieval included, can know it.
-# * **Greedy decoding is bland.** The most probable reply is often a generic one that fits many prompts; sampling adds
-#   variety and also nonsense. Beam search (keeping several candidate replies) helps a little.
+# * **Greedy decoding is bland and loops.** The most probable reply is often a generic one that fits many prompts,
+#   and it repeats itself; a repetition ban stops the loops, sampling with a temperature (notebook 09) adds variety
+#   and also nonsense, and beam search (notebook 06) keeps several candidate replies. None of them adds knowledge.
 # * **Attention is not knowledge.** It removes the single-vector bottleneck (Bahdanau, Cho and Bengio, 2014), which
 #   matters for long inputs such as the sentences of translation; our prompts are short and our data small. The
 #   **Transformer** (Vaswani et al., *Attention Is All You Need*, 2017) drops the recurrence altogether and uses
@@ -578,11 +695,13 @@ for model in chatbots.values():
 #
 # * A chat model is an encoder–decoder trained on (message, reply) pairs: the same code as translation.
 # * Build pairs that are really prompt → reply, split by prompt so held-out prompts are unseen, and let a validation
-#   set decide when to stop and which baseline settings to use.
+#   set decide when to stop and which settings to use.
 # * Score a generator more than one way: held-out **per-token loss** (next to a **unigram** baseline), **token F1** of
 #   its replies, and how many **distinct** replies it gives; and compare it with **retrieval**, the baseline an
 #   engineer would try first.
-# * Greedy decoding is repetitive, temperature sampling trades safety for variety; neither adds knowledge.
+# * Before calling one method ahead of another, measure how much the test set alone could move the difference: a
+#   **paired bootstrap** over the test prompts. Where the interval contains 0, say that the test cannot tell.
+# * Greedy replies loop; a repetition ban removes the loops, not the lack of knowledge.
 #
 # ## Further reading
 #

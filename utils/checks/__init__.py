@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 #: The checker modules, one per topic; ``exercises()`` imports them all so the registry is complete.
-CHECKER_MODULES = ("rnn", "gradients", "lstm", "anomaly", "seq2seq", "forecasting", "music")
+CHECKER_MODULES = ("rnn", "gradients", "lstm", "anomaly", "seq2seq", "chat", "forecasting", "music")
 
 _REGISTRY: dict[str, Exercise] = {}  # "04.1" -> the exercise, filled by @exercise as checker modules are imported
 _CHECKERS: dict[str, Callable] = {}  # "04.1" -> its checker

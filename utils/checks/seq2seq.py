@@ -1,4 +1,4 @@
-"""Checks for the encoder–decoder notebooks: 06's decoding loop, attention by hand and beam search; 07's temperature.
+"""Checks for notebook 06 (the encoder–decoder): its decoding loop, attention by hand and beam search.
 
 Notebook 06, Exercises 1 and 3: the student's ``run_decoder(step, state, start_id, end_id, max_len, pick=np.argmax)``
 and ``beam_search(step, state, start_id, end_id, max_len, beam_width=3, alpha=1.0)`` run against *stub decoders*:
@@ -11,16 +11,14 @@ Notebook 06, Exercise 2: the student's ``dot_attention(query, values, mask)`` is
 ``keras.layers.Attention`` on batches padded at the front (as the encoder input is), on scores large enough to overflow
 a naive softmax, and on fresh random batches; a wrong answer is matched against a catalogue of typical mistakes.
 
-Notebook 07: the student's ``apply_temperature(probabilities, temperature)`` is compared with ``utils.sampling``'s and
-with the outputs of typical mistakes.
+Notebook 07's check (the repetition ban) is in ``utils.checks.chat``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from utils.checks import as_array, call, close, diagnose, exercise
-from utils.sampling import apply_temperature
+from utils.checks import as_array, call, close, exercise
 from utils.seq2seq import beam_search, run_decoder
 
 VOCAB_SIZE = 9
@@ -174,7 +172,8 @@ def check_run_decoder(fn, report) -> None:
 def run_on_stub(fn, path: list[int], seed: int, max_len: int, second_best: bool):
     """Run a decoding loop ``fn`` on a fresh stub decoder (in the grader's worker, when graded) and return plain data:
     (the token ids it returned, or None if they are not a flat list of ints; what it returned, shortened, in that
-    case (None when it returned nothing); the stub's call log; how often ``pick`` was asked, None when none was passed)."""
+    case (None when it returned nothing); the stub's call log; how often ``pick`` was asked, None when none was
+    passed)."""
     stub = StubDecoder(path, seed)
     picks = (SecondBest(),) if second_best else ()
     result = fn(stub.step, stub.initial_state(), START, END, max_len, *picks)
@@ -505,50 +504,3 @@ def _beam_error_hint(error: str) -> str | None:
     if "unexpected keyword" in error or "positional argument" in error:
         return "keep the signature beam_search(step, state, start_id, end_id, max_len, beam_width=3, alpha=1.0)"
     return _error_hint(error)
-
-
-# --- notebook 07: temperature ----------------------------------------------------------------------------------------
-
-_TEMPERATURE_CASES = [
-    (np.array([0.5, 0.3, 0.2]), 1.0),
-    (np.array([0.5, 0.3, 0.2]), 0.5),
-    (np.array([0.6, 0.25, 0.1, 0.05]), 2.0),
-    (np.array([0.7, 0.2, 0.1]), 0.1),
-]
-
-
-def _temperature_mistakes(p: np.ndarray, t: float) -> dict[str, np.ndarray]:
-    def normalise(w):
-        return w / w.sum()
-
-    softmax = np.exp(p / t - (p / t).max())
-    return {
-        "raise p to the power 1/T, not T": normalise(p**t),
-        "divide by the sum so the probabilities add up to 1": p ** (1 / t),
-        "apply the temperature to log-probabilities, exp(log p / T), not to the probabilities (softmax(p / T))":
-            softmax / softmax.sum(),
-        "multiply the log-probabilities by 1/T, not by T (softmax(T · log p))": normalise(np.exp(t * np.log(p))),
-    }
-
-
-@exercise("Exercise 1 · temperature",
-          notebook="07", answer="apply_temperature", reference="utils.seq2seq:apply_temperature", points=2,
-          minutes=10, forbid=("utils.music:sample_with_temperature",))
-def check_apply_temperature(fn, report) -> None:
-    """Compare ``fn(probabilities, temperature)`` with p^(1/T) / sum(p^(1/T)) on small vectors."""
-    for probabilities, temperature in _TEMPERATURE_CASES:
-        expected = apply_temperature(probabilities, temperature)
-        result, error = call(fn, probabilities.copy(), temperature)
-        label = f"p = {probabilities.tolist()}, T = {temperature}"
-        if error:
-            report.fail(f"{label}: your function raised {error}")
-            continue
-        if close(result, expected, atol=1e-6):
-            continue
-        if close(result, probabilities) and temperature != 1.0:
-            hint = "the temperature had no effect: reweight p to p^(1/T)"
-        else:
-            candidates = {h: v for h, v in _temperature_mistakes(probabilities, temperature).items()
-                          if not close(v, expected)}
-            hint = diagnose(result, candidates, atol=1e-6) or "compute p ** (1 / T), then divide by its sum"
-        report.fail(label, expected=expected, got=result, hint=hint)
