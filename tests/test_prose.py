@@ -47,7 +47,7 @@ CLAIM_WORDS = re.compile(
     r"|better than|worse than|better at|worse at|(?<!only )as good as|remembers)\b",
     flags=re.I,
 )
-CLAIM_CALL = re.compile(r"\bcourse\.claim\(")
+CLAIM_CALL = re.compile(r"\bcourse\.claim(?:_runs|_interval)?\(")
 EXERCISE_REF = re.compile(r"\bexercises?\s+(\d+)", flags=re.I)
 NOTEBOOK_REF = re.compile(r"\bnotebooks?\s+(\d\d)\b", flags=re.I)
 SECTION_REF = re.compile(r"\bsections?\s+(\d+)\b", flags=re.I)
