@@ -22,7 +22,7 @@ COLAB_PYTHON      ?= $(firstword $(foreach p,python3.13 $(wildcard $(shell pyenv
                        $(shell $(p) -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && echo $(p))))
 
 .PHONY: venv venv-colab lab test unit browser-tests nbval-solutions nbval-students nbval-colab notebooks \
-        check-notebooks slides browser book clean seeds
+        check-notebooks slides browser book clean seeds sandbox grade grade-benchmark
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,12 +41,15 @@ lab: $(STAMP)
 ## (solutions, then student versions, then the solutions again on Colab's versions)
 test: unit browser-tests nbval-solutions nbval-students nbval-colab
 
-# Unit tests need only the environment: the tests marked `browser` (slide decks and the website) run in browser-tests.
-unit: $(STAMP)
+# Unit tests need only the environment (and bubblewrap, for the grader's tests): the tests marked `browser` (slide decks,
+# the website, JupyterLab) run in browser-tests.
+unit: $(STAMP) sandbox
 	$(PY) -m pytest tests -m "not browser" -p no:cacheprovider
 
 ## The tests marked `browser`: build the slide decks and the website, install Chromium where we may, and read them
-## headless with the network blocked (requests, console errors, math, audio, search, axe-core)
+## headless with the network blocked (requests, console errors, math, audio, search, axe-core); then run the nine
+## student notebooks in the project's JupyterLab as a student would (Run All, no stderr, widgets, audio, progress),
+## with one screenshot each in build/jupyterlab/
 browser-tests: slides book browser
 	$(PY) -m pytest tests -m browser -p no:cacheprovider
 
@@ -107,6 +110,24 @@ browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "chromium is not installed: the tests that render in it will be skipped"
+
+# Debian's bubblewrap, which isolates the submissions the grader runs. Installed only where we may (root + apt-get);
+# elsewhere the grader's end-to-end tests are skipped with a message.
+sandbox:
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } || \
+	  echo "bubblewrap is not installed: the grader cannot isolate submissions, and its tests will be skipped"
+
+## Grade a folder of submitted notebooks: make grade NB=04 SUBMISSIONS=path/to/folder (writes build/grades/04/)
+grade: $(STAMP) sandbox
+	@test -n "$(NB)" -a -n "$(SUBMISSIONS)" || { echo "usage: make grade NB=04 SUBMISSIONS=path/to/folder"; exit 2; }
+	$(PY) -m tools.grade $(NB) $(SUBMISSIONS)
+
+## The grader's benchmark: 100 synthetic submissions of notebook 04, two at a time (README reports the result)
+grade-benchmark: $(STAMP) sandbox
+	rm -rf build/benchmark-class && $(PY) -m tests.grading_class build/benchmark-class --size 100
+	/usr/bin/time -v $(PY) -m tools.grade 04 build/benchmark-class --out build/grades/benchmark --jobs 2 2>&1 | \
+	  grep -E "graded|Elapsed|Maximum resident"
 
 ## The course as a website, offline: build/book/index.html (Sphinx + myst-nb; MathJax and axe-core from npm, once)
 book: $(STAMP)

@@ -2,7 +2,8 @@
 
 * stderr is never compared: TensorFlow writes timestamped log lines there.
 * Per-notebook wall time (sum of its cells) and the slowest cell are printed at the end of the run, flagged against the
-  budgets (90 s per notebook, 20 s per cell), and saved to ``build/timings.json`` for ``python -m tools.readme``
+  budgets (90 s per notebook, 20 s per cell), and saved with each code cell's time to ``build/timings.json`` for
+  ``python -m tools.readme`` (the notebook table and each notebook's core path)
   (or to the file ``COURSE_TIMINGS`` names: the run on Colab's versions must not change the README's table).
 * Instructor notebooks (those in a ``solutions`` folder) run with strict checks: their kernel starts with
   ``COURSE_STRICT_CHECKS`` set to the notebook's path, so a check cell that does not pass, or a ``progress()`` that
@@ -108,5 +109,5 @@ def _save(path: Path) -> None:
     data = json.loads(path.read_text()) if path.exists() else {}
     for notebook, times in _TIMES.items():
         data[notebook] = {"seconds": round(sum(times), 1), "slowest_cell": round(max(times), 1),
-                          "passed": notebook not in _FAILED}
+                          "passed": notebook not in _FAILED, "cells": [round(t, 2) for t in times]}
     path.write_text(json.dumps(dict(sorted(data.items())), indent=1) + "\n")

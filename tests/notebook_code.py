@@ -3,6 +3,10 @@
 Code that only one notebook needs is defined in that notebook, not in ``utils``. A test takes it from the notebook's
 Jupytext source: the imports of the setup cell, then every code cell that defines one of the names asked for (a
 ``def``, a ``class`` or an assignment at the top of the cell), in the notebook's order, in one fresh namespace.
+
+Where a test checks how a notebook writes its lesson (which function it calls with which arguments, which names of a
+module it uses), it reads the syntax (``call_arguments``, ``attributes_used``, ``imported_from``), not the text, so
+that line breaks, spacing and comments do not matter.
 """
 
 from __future__ import annotations
@@ -59,3 +63,43 @@ def notebook_function(number: str, name: str, **namespace):
     assert len(found) == 1, f"notebook {number} defines {len(found)} top-level functions named {name}"
     exec(compile(ast.Module(body=found, type_ignores=[]), str(source), "exec"), namespace)
     return namespace[name]
+
+
+def _nodes(number: str):
+    """Every syntax node of notebook ``number``'s code cells, in the order they are written."""
+    found = []
+    for index, cell in enumerate(code_cells(number)):
+        found += [((index, node.lineno, node.col_offset), node) for node in ast.walk(ast.parse(cell))
+                  if hasattr(node, "lineno")]
+    return [node for _, node in sorted(found, key=lambda pair: pair[0])]
+
+
+def call_arguments(number: str, name: str) -> list[list[str]]:
+    """The arguments, as written, of every call of ``name`` ("fc.one_step_experiment", "print") in notebook
+    ``number``: keyword arguments as "key=value". Read from the syntax, so line breaks and spacing do not matter."""
+    return [[ast.unparse(a) for a in node.args] + [f"{k.arg}={ast.unparse(k.value)}" for k in node.keywords]
+            for node in _nodes(number) if isinstance(node, ast.Call) and ast.unparse(node.func) == name]
+
+
+def attributes_used(number: str, module: str) -> list[str]:
+    """The attributes of ``module`` ("fc", "s2s") that notebook ``number`` uses, called or not, in order."""
+    return [node.attr for node in _nodes(number)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == module]
+
+
+def imported_from(number: str) -> dict[str, str]:
+    """Name -> module of every ``from module import name`` in notebook ``number``'s code cells."""
+    return {alias.asname or alias.name: node.module for node in _nodes(number)
+            if isinstance(node, ast.ImportFrom) for alias in node.names}
+
+
+def assignments(number: str) -> dict[str, list[str]]:
+    """Name -> the values (as written) assigned to it at the top of notebook ``number``'s code cells, in order."""
+    found: dict[str, list[str]] = {}
+    for cell in code_cells(number):
+        for node in ast.parse(cell).body:
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        found.setdefault(target.id, []).append(ast.unparse(node.value))
+    return found

@@ -1,22 +1,14 @@
 """The course website (``make book``, tools/book.py): built right, and read in a real browser with no network.
 
 The page-building functions are tested directly (fast, part of the unit tests). The tests marked ``browser`` read the
-built site ``build/book/`` in headless Chromium (Debian's package, as tests/test_slides.py uses) with every network
-request failing: `make browser-tests` builds the book first; run by hand without it, they are skipped with a message
-saying which command sets them up. The browser is driven through the Chrome DevTools Protocol over a pipe
-(``--remote-debugging-pipe``), so no port is opened and no extra library is needed.
+built site ``build/book/`` in headless Chromium (tests/browser.py) with every network request failing:
+`make browser-tests` builds the book first; run by hand without it, they are skipped with a message saying which
+command sets them up.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
-import queue
 import re
-import shutil
-import subprocess
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +16,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tests.browser import Chromium, network_and_errors, require_chromium
 from tools import book
 
-CHROMIUM = shutil.which("chromium")
 INDEX = book.OUT / "index.html"
 browser = pytest.mark.browser
-#: URL schemes that never leave the machine.
-LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:", "chrome-extension:", "devtools:")
 #: axe-core impacts the site must not have (WCAG 2.1 AA: the issue asks for zero of these on every page).
 BLOCKING = ("critical", "serious")
 
@@ -109,11 +99,12 @@ def test_page_drops_the_frame_cells_and_test_markers_and_explains_widgets():
     solution = book.solution_notebooks()[1]  # 02 has a widget
     nb = book.page_notebook(solution, book.NOTEBOOKS / solution.name)
     tags = [tag for cell in nb.cells for tag in cell.metadata.get("tags", [])]
-    assert tags.count("book-header") == 1 and not book.FRAME_TAGS & set(tags)
+    assert tags.count("book-header") == 1 and not book.LEFT_OUT_TAGS & set(tags)
     assert nb.cells[0].source.startswith("# 02 ")  # the title first, so the headings stay in order
     assert "Open the student version in Colab" in nb.cells[1].source
     code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
     assert "NBVAL" not in code.upper()
+    assert "plots.describe(" not in code and "plots.show(" in code  # the figure's description is its img alt
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not any(book.WIDGET in o.get("data", {}) for o in outputs)
     assert any(o.get("data", {}).get("text/markdown", "").startswith(book.WIDGET_NOTE) for o in outputs)
@@ -138,91 +129,6 @@ def test_student_colab_url_comes_from_the_generated_badge(tmp_path):
 # --- a real browser -----------------------------------------------------------------------------------------------
 
 
-class Chromium:
-    """Headless Chromium driven over the DevTools protocol on a pipe (fd 3: commands in, fd 4: replies out)."""
-
-    def __init__(self, profile: Path):
-        to_chrome, self._write = os.pipe()
-        self._read, from_chrome = os.pipe()
-
-        def fds_3_and_4():  # runs in the child: the protocol pipe must be exactly fds 3 and 4
-            inbound, outbound = (fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (to_chrome, from_chrome))
-            os.dup2(inbound, 3)
-            os.dup2(outbound, 4)
-
-        args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-default-apps", "--disable-quic", "--autoplay-policy=no-user-gesture-required",
-                # Every name fails to resolve and every connection goes to a proxy that does not exist.
-                "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",
-                "--allow-file-access-from-files", f"--user-data-dir={profile}", "--window-size=1280,900",
-                "about:blank"]
-        self.process = subprocess.Popen(args, preexec_fn=fds_3_and_4, close_fds=False,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(to_chrome)
-        os.close(from_chrome)
-        self._replies: dict[int, queue.Queue] = {}
-        self._events: list[dict] = []
-        self._next_id = 0
-        self._lock = threading.Lock()
-        threading.Thread(target=self._reader, daemon=True).start()
-
-    def _reader(self) -> None:
-        """Split the byte stream at NUL bytes; replies go to whoever waits for their id, events to a list."""
-        buffer = b""
-        while chunk := os.read(self._read, 1 << 16):
-            buffer += chunk
-            *messages, buffer = buffer.split(b"\0")
-            for raw in messages:
-                message = json.loads(raw)
-                if "id" in message:
-                    self._replies.setdefault(message["id"], queue.Queue()).put(message)
-                else:
-                    with self._lock:
-                        self._events.append(message)
-
-    def send(self, method: str, session: str | None = None, timeout: float = 60, **params) -> dict:
-        """One protocol command; its result (or an AssertionError with the browser's error)."""
-        with self._lock:
-            self._next_id += 1
-            number = self._next_id
-        self._replies.setdefault(number, queue.Queue())
-        message = {"id": number, "method": method, "params": params} | ({"sessionId": session} if session else {})
-        os.write(self._write, json.dumps(message).encode() + b"\0")
-        reply = self._replies[number].get(timeout=timeout)
-        assert "error" not in reply, f"{method}: {reply['error']}"
-        return reply["result"]
-
-    def events(self, session: str) -> list[dict]:
-        with self._lock:
-            return [event for event in self._events if event.get("sessionId") == session]
-
-    def evaluate(self, session: str, expression: str, timeout: float = 60):
-        """The value of a JavaScript expression in the page (promises awaited)."""
-        result = self.send("Runtime.evaluate", session, timeout=timeout, expression=expression, awaitPromise=True,
-                           returnByValue=True)
-        assert "exceptionDetails" not in result, result["exceptionDetails"]
-        return result["result"].get("value")
-
-    def open(self, url: str) -> str:
-        """A new tab with network, console and log events recorded, navigated to ``url`` and loaded: its session."""
-        target = self.send("Target.createTarget", url="about:blank")["targetId"]
-        session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        for domain in ("Network", "Runtime", "Log", "Page"):
-            self.send(f"{domain}.enable", session)
-        self.send("Page.navigate", session, url=url)
-        deadline = time.monotonic() + 60
-        while not any(e["method"] == "Page.loadEventFired" for e in self.events(session)):
-            assert time.monotonic() < deadline, f"{url} did not finish loading"
-            time.sleep(0.05)
-        self.evaluate(session, "window.MathJax?.startup?.promise ?? null")  # typesetting finished (or no math)
-        return session
-
-    def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-
 @dataclass
 class Visit:
     """What one page did in the browser."""
@@ -232,22 +138,6 @@ class Visit:
     math: int = 0
     math_errors: int = 0
     violations: list[dict] = field(default_factory=list)
-
-
-def network_and_errors(events: list[dict]) -> tuple[list[str], list[str]]:
-    """Requests that would leave the machine, and console errors / uncaught exceptions, from a tab's events."""
-    remote, errors = [], []
-    for event in events:
-        method, params = event["method"], event.get("params", {})
-        if method == "Network.requestWillBeSent" and not params["request"]["url"].startswith(LOCAL_SCHEMES):
-            remote.append(params["request"]["url"])
-        elif method == "Runtime.exceptionThrown":
-            errors.append(params["exceptionDetails"].get("exception", {}).get("description", str(params)))
-        elif method == "Runtime.consoleAPICalled" and params["type"] in ("error", "assert"):
-            errors.append(" ".join(str(arg.get("value", arg.get("description"))) for arg in params["args"]))
-        elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
-            errors.append(f"{params['entry']['text']} {params['entry'].get('url', '')}")
-    return remote, errors
 
 
 AXE_RUN = """axe.run(document, {resultTypes: ["violations"]}).then(result => result.violations.map(v => ({
@@ -269,8 +159,7 @@ def visit(chromium: Chromium, page: Path, axe_source: str) -> Visit:
 
 @pytest.fixture(scope="module")
 def chromium(tmp_path_factory):
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed: `make browser` installs it (as root, with apt-get)")
+    require_chromium()
     if not INDEX.exists():
         pytest.skip("the website is not built: run `make book` (or `make browser-tests`, which builds it first)")
     if not book.AXE.exists():

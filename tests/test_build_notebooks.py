@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 import nbformat
@@ -70,6 +72,59 @@ def test_student_versions_have_stubs_no_outputs_and_no_check_markers():
         assert not any(build.is_checked(c) for c in code)  # nothing stored to compare with
         if build.BEGIN in source.read_text():
             assert any(build.STUB in c.source for c in code), f"{source.name} has exercises but no stubs"
+
+
+FIGURE_CELL = """fig, ax = plt.subplots()
+ax.plot(losses)
+plots.show(fig, alt=f"Loss against epoch over {len(losses)} epochs: it falls, then flattens. Notice "
+                    "the last {len(losses) // 2} epochs gain little.")"""
+
+
+def test_a_figure_cell_ends_in_its_figure_and_its_alt_text_moves_to_the_next_cell():
+    lesson, describe = build.split_alt_text(FIGURE_CELL)
+    assert lesson == "fig, ax = plt.subplots()\nax.plot(losses)\nplots.show(fig)"
+    assert describe == ('plots.describe(f"Loss against epoch over {len(losses)} epochs: it falls, then flattens. '
+                        'Notice "\n               "the last {len(losses) // 2} epochs gain little.")')
+    original = ast.parse(FIGURE_CELL).body[-1].value.keywords[0].value
+    assert ast.dump(ast.parse(describe).body[0].value.args[0]) == ast.dump(original)  # the very same text
+
+
+@pytest.mark.parametrize("cell", [
+    "plots.show(fig)",  # no alt text to move
+    FIGURE_CELL + "\nprint(len(losses))",  # the figure is not the cell's end
+    FIGURE_CELL + "\n# a note after the figure",  # nor is a comment dropped
+    "if show:\n    plots.show(fig, alt='A line chart of the loss per epoch, falling and then flat.')",
+    "x = (",  # not Python: left for the notebook run to report
+])
+def test_other_cells_are_left_as_they_are(cell):
+    assert build.split_alt_text(cell) == (cell, None)
+
+
+def test_text_spanning_lines_inside_one_string_keeps_its_lines():
+    cell = 'plots.show(fig, alt="""A line chart of the loss per epoch:\n    it falls, then flattens.""")'
+    _, describe = build.split_alt_text(cell)
+    assert describe == 'plots.describe("""A line chart of the loss per epoch:\n    it falls, then flattens.""")'
+
+
+@pytest.mark.parametrize("student", [True, False], ids=["student", "solution"])
+def test_every_figure_of_a_generated_notebook_is_followed_by_its_collapsed_alt_text_cell(student):
+    for source in build.sources():
+        folder = build.NOTEBOOKS if student else build.SOLUTIONS
+        cells = nbformat.read(folder / source.with_suffix(".ipynb").name, as_version=4).cells
+        for index, cell in enumerate(cells):
+            if cell.cell_type != "code":
+                continue
+            assert not re.search(r"plots\.show\(.*\balt=", cell.source, re.S), (
+                f"{source.name} cell {index}: the alt text should be in the next cell, out of the student's sight")
+            if build.ALT_TAG in cell.metadata.get("tags", []):
+                assert cell.source.startswith("plots.describe(") and cells[index - 1].source.endswith(")")
+                assert re.search(r"^plots\.show\([^\n]*\)$", cells[index - 1].source, re.M), source.name
+                assert cell.metadata["jupyter"] == {"source_hidden": True}
+                assert cell.metadata["slideshow"] == {"slide_type": "skip"}
+                assert not cell.get("outputs"), "the description updates the figure above; it shows nothing itself"
+        shown = sum(1 for c in cells if c.cell_type == "code" and "plots.show(" in c.source)
+        described = sum(1 for c in cells if build.ALT_TAG in c.metadata.get("tags", []))
+        assert shown == described == source.read_text().count("plots.show("), source.name
 
 
 def _pair():
@@ -248,6 +303,25 @@ def test_a_notebook_the_student_only_ran_is_replaced_and_the_command_says_so(cou
     assert "First, revised" in _cells_text(path) and '"42\\n"' not in path.read_text()
 
 
+def test_a_notebook_the_student_edited_and_ran_is_left_alone(course, capsys):
+    """The case that matters most: a student wrote an answer, ran everything and saved. Their answer and outputs stay,
+    whatever changed in the source, until they move their copy aside (or a maintainer forces it)."""
+    path = course / "01_first.ipynb"
+    edited = nbformat.read(path, as_version=4)
+    edited.cells[4].source = edited.cells[4].source.replace(build.STUB, "return x + x")
+    nbformat.write(edited, path)
+    _save_a_run(path)
+    saved = path.read_text()
+    _write_source(course / "source", "01_first", "First, revised")
+    capsys.readouterr()
+    assert build.main(["--no-execute"]) == 0
+    out = capsys.readouterr().out
+    assert "01_first.ipynb was edited since it was generated: left as it is" in out and "replaced" not in out, out
+    assert path.read_text() == saved
+    assert build.main(["--no-execute", "--force"]) == 0
+    assert "First, revised" in _cells_text(path) and "return x + x" not in _cells_text(path)
+
+
 def _nav(path, where):
     return next(c for c in nbformat.read(path, as_version=4).cells if f"nav-{where}" in c.metadata.get("tags", []))
 
@@ -301,3 +375,25 @@ def test_executed_solutions_keep_their_figures_even_when_mplbackend_is_set(tmp_p
         "import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])\nplt.title('a line')\nplt.show()")])
     build.execute(nb, tmp_path)
     assert any("image/png" in o.get("data", {}) for o in nb.cells[0].outputs), nb.cells[0].outputs
+
+
+def test_optional_sections_run_to_the_next_heading_of_their_level_and_leave_the_slides():
+    cells = [nbformat.v4.new_markdown_cell(text) for text in (
+        "# 01 · Title", "## 1 · Core", "text", "## 2 · Extras (optional)", "### 2.1 · Deeper", "more",
+        "## 3 · Core again", "### Exercise 4 · backward pass (optional)", "its text", "### Exercise 5 · core")]
+    assert build.optional_cells(cells) == [False, False, False, True, True, True, False, True, True, False]
+
+
+def test_the_core_path_counts_reading_running_and_core_exercises_only(tmp_path):
+    from tools import readme
+
+    source = build.sources()[3]  # 04
+    _, solution = build.build(source, build.sources())
+    code_cells = sum(c.cell_type == "code" for c in solution.cells)
+    timings = {f"notebooks/solutions/{source.with_suffix('.ipynb').name}": {"cells": [6.0] * code_cells}}
+    reading, running, practice = readme.core_path(source, timings)
+    flags = build.optional_cells(solution.cells)
+    core_code = sum(1 for c, o in zip(solution.cells, flags, strict=True) if c.cell_type == "code" and not o)
+    assert running == pytest.approx(core_code * 6.0 / 60)
+    assert 5 < reading < 60 and practice > 0
+    assert readme.core_path(source, {}) is None

@@ -37,6 +37,14 @@ def test_progress_lists_each_state(capsys):
     assert "failing" in capsys.readouterr().out
 
 
+def test_an_answer_off_in_the_third_decimal_is_wrong(capsys):
+    """What the checks promise a student: a right answer to 6 digits; an answer off by 0.001 is a mistake to fix."""
+    assert check_square(lambda x: x * x + 1e-9) is True
+    assert check_square(lambda x: x * x + 1e-3) is False
+    assert "square(2.0) — expected 4, got 4.001" in capsys.readouterr().out
+    assert checks.close(1.0 + 1e-7, 1.0) and not checks.close(1.0 + 1e-3, 1.0) and not checks.close(1e-4, 0.0)
+
+
 def test_close_is_shape_strict_and_never_raises():
     assert checks.close([1.0, 2.0], np.array([1.0, 2.0]))
     assert not checks.close([1.0, 2.0], [[1.0, 2.0]])
@@ -76,6 +84,22 @@ def test_errors_name_the_students_line_not_numpys():
     assert error.startswith("ValueError:") and error.endswith(
         f"(line {student.__code__.co_firstlineno + 1} of your code: "
         "return np.stack([np.zeros(1), np.zeros(2)]) + x)"), error
+
+
+def test_an_error_in_a_students_helper_names_the_helpers_line_where_it_happened(capsys):
+    """The student's function calls their own helper, which fails inside NumPy: the finding names the helper's line
+    (the innermost of the student's lines), not the call in the outer function."""
+
+    def gate(x):
+        return np.ones(2) @ np.ones(3) + x
+
+    def square(x):
+        return gate(x) * x
+
+    assert check_square(square) is False
+    out = capsys.readouterr().out
+    assert f"(line {gate.__code__.co_firstlineno + 1} of your code: return np.ones(2) @ np.ones(3) + x)" in out, out
+    assert "return gate(x) * x" not in out, out
 
 
 def test_as_array_reads_numbers_and_refuses_the_rest():

@@ -82,10 +82,11 @@ def test_cell_class_check_rejects_odd_objects_instead_of_a_class(kind, capsys):
 
 @pytest.mark.parametrize("kind", ODD_ANSWERS)
 def test_forecaster_check_rejects_an_odd_training_function(kind, capsys):
+    from tests.answers import as_student
     from utils.checks.forecasting import check_forecaster
     from utils.forecasting import build_forecaster
 
-    verdict = check_forecaster(build_forecaster, lambda *args, **kwargs: ODD_ANSWERS[kind]())
+    verdict = check_forecaster(as_student(build_forecaster), lambda *args, **kwargs: ODD_ANSWERS[kind]())
     _assert_rejected_readably(verdict, capsys.readouterr().out)
 
 

@@ -120,3 +120,36 @@ def test_claim_interval_holds_only_when_the_whole_interval_agrees(capsys):
     assert "paired bootstrap over 100 prompts]" in capsys.readouterr().out
     with pytest.raises(ValueError, match="exactly one"):
         course.claim_interval("x", clear, above=0, below=1)
+
+
+# --- the verdict follows the evidence, whatever kind of truth value a notebook computes ------------------------------
+
+
+@pytest.mark.parametrize("evidence", [False, np.False_, np.float64(0.3) > 0.5], ids=["False", "numpy-False", "a<b"])
+def test_a_claim_whose_evidence_does_not_hold_prints_a_cross_and_returns_false(capsys, evidence):
+    """Never "✓" for a claim that fails: a notebook's stored "✓" would then pass nbval on any run."""
+    assert course.claim("the LSTM beats persistence", holds=evidence) is False
+    out = capsys.readouterr().out
+    assert out.startswith("✗") and "the LSTM beats persistence" in out and "✓" not in out, out
+
+
+@pytest.mark.parametrize("evidence", [True, np.True_, np.float64(0.7) > 0.5], ids=["True", "numpy-True", "a>b"])
+def test_a_claim_whose_evidence_holds_prints_a_tick_and_returns_true(capsys, evidence):
+    assert course.claim("the LSTM beats persistence", holds=evidence) is True
+    out = capsys.readouterr().out
+    assert out.startswith("✓") and "the LSTM beats persistence" in out and "✗" not in out, out
+
+
+def test_the_verdict_follows_the_evidence_not_the_statement(capsys):
+    """Two claims with the same words and opposite evidence print opposite verdicts."""
+    verdicts = [course.claim("persistence is hard to beat", holds=h) for h in (True, False, True)]
+    lines = capsys.readouterr().out.splitlines()
+    assert verdicts == [True, False, True] and [line[0] for line in lines] == ["✓", "✗", "✓"], lines
+
+
+@pytest.mark.parametrize("word", ["1", "true", "yes", "on", " YES "])
+def test_quick_mode_reads_the_switch_like_every_course_switch(monkeypatch, word):
+    monkeypatch.setenv(course.QUICK_ENV, word)
+    assert course.quick() and course.epochs(40) < 40
+    monkeypatch.setenv(course.QUICK_ENV, "0")
+    assert not course.quick() and course.epochs(40) == 40

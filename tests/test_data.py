@@ -3,11 +3,10 @@ course's one windowing function (window_arrays) with the windows built on it."""
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
-import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,7 +16,8 @@ import pandas as pd
 import pytest
 
 import utils
-from utils import ROOT, data
+from tests import helpers
+from utils import data
 from utils.data import horizon_targets, make_windows, window_arrays
 
 
@@ -83,12 +83,12 @@ def test_failures_fall_back_to_bundled_data_with_one_line(online, capsys, fake, 
 
 
 def test_failure_prefers_the_cache_over_bundled_data(online, capsys):
-    online(lambda *args: _yahoo_frame(start="2024-03-01"))
+    online(lambda *args: _yahoo_frame(start="2024-03-01", days=21))  # every weekday of March 2024
     data.load_prices("MSFT", "2024-03-01", "2024-03-31")
     online(lambda *args: pd.DataFrame())
     capsys.readouterr()
     frame = data.load_prices("MSFT", "2024-03-01", "2024-03-31")
-    assert "cached copy" in capsys.readouterr().out and len(frame) == 5
+    assert "cached copy" in capsys.readouterr().out and len(frame) == 21
 
 
 def test_cache_is_merged_not_shrunk(online):
@@ -122,8 +122,110 @@ def test_unknown_ticker_names_what_is_available(online):
 
 
 def test_date_range_outside_the_data_names_the_range():
-    with pytest.raises(ValueError, match=r"covers 1986-03-13 … 2017-11-10. Choose dates inside"):
+    with pytest.raises(ValueError, match=r"the bundled copy holds 1986-03-13 … 2017-11-10 \(7,983 trading days\)\. "
+                                         r"Choose dates inside"):
         data.load_prices("MSFT", "2020-01-01", "2020-12-31", offline=True)
+
+
+def test_a_fresh_download_wins_over_stale_cached_rows_of_the_same_dates(online, capsys):
+    """Yahoo revises prices (splits, dividends, corrections): the newest download is the truth for its dates."""
+    _cache(pd.bdate_range("2023-12-27", "2024-01-05"), close=1.0)
+    online(lambda *args: _yahoo_frame(start="2024-01-02", days=4))  # closes 100 … 104
+    fresh = data.load_prices("MSFT", "2024-01-02", "2024-01-05")
+    cached = data.load_prices("MSFT", "2023-12-27", "2024-01-05", offline=True)
+    assert cached.loc["2024-01-02":, "Close"].tolist() == fresh["Close"].tolist()
+    assert fresh["Close"].tolist() == pytest.approx([100, 101.333, 102.667, 104], abs=1e-3)
+    assert cached.loc[:"2023-12-29", "Close"].tolist() == [1.0, 1.0, 1.0]  # the older days it did not download stay
+    assert "cached copy" in capsys.readouterr().out.splitlines()[-1]
+
+
+# --- which local copy: one that holds every trading day asked for, or an error saying what each holds ----------------
+
+
+def _cache(days, close=50.0):
+    """A cached MSFT download holding ``days`` (a DatetimeIndex), every price ``close``."""
+    frame = pd.DataFrame({c: close for c in data.PRICE_COLUMNS}, index=pd.DatetimeIndex(days, name="Date"))
+    frame.to_csv(data.cache_dir() / "MSFT.csv")
+
+
+def _source_line(capsys) -> str:
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1, out
+    return out[0]
+
+
+@pytest.mark.parametrize(
+    "cached, start, end",
+    [
+        (pd.bdate_range("2015-06-01", periods=5), 2015, 2016),  # partial: a student explored one week (issue 20)
+        (pd.bdate_range("2015-01-02", "2015-06-30"), 2015, 2016),  # stale: downloaded in mid-2015, never updated
+        (pd.bdate_range("2024-01-02", "2024-01-31"), 2015, 2016),  # another range altogether
+        (pd.bdate_range("2018-01-02", "2024-06-28"), 2015, 2016),  # newer than the bundled copy, not as old
+        (pd.bdate_range("2015-01-02", "2016-12-30").delete(slice(100, 110)), 2015, 2016),  # a hole of two weeks
+        (pd.bdate_range("2015-01-02", periods=5), None, None),  # open ends: "everything" means the longest copy
+    ],
+    ids=["partial", "stale", "other-range", "newer", "hole", "open-ends"],
+)
+def test_a_cache_that_lacks_days_of_the_range_never_stands_in_for_the_bundled_copy(capsys, cached, start, end):
+    _cache(cached)
+    frame = data.load_prices("MSFT", start, end, offline=True)
+    assert _source_line(capsys).startswith("MSFT prices: bundled copy")
+    assert frame["Close"].ne(50.0).all()
+    assert len(frame) == (504 if start else 7983)
+
+
+def test_a_cache_that_holds_the_range_is_used_before_the_bundled_copy(capsys):
+    cached = pd.bdate_range("2009-12-28", "2024-06-28")  # the user's own download, newer than the bundled copy
+    _cache(cached)
+    for start, end in [("2010-01-01", "2010-12-31"), ("2019-03-01", "2019-03-31"), ("2015-01-01", None)]:
+        frame = data.load_prices("MSFT", start, end, offline=True)
+        assert _source_line(capsys).startswith("MSFT prices: cached copy"), (start, end)
+        assert frame.index.equals(cached[(cached >= start) & (cached <= (end or cached[-1]))])
+        assert frame["Close"].eq(50.0).all()
+    data.load_prices("MSFT", None, "2012-12-31", offline=True)  # from the beginning: the bundled copy goes back further
+    assert _source_line(capsys).startswith("MSFT prices: bundled copy")
+
+
+def test_weekends_holidays_and_closures_at_the_ends_of_a_range_are_not_missing_days(capsys):
+    """The exchange's longest closure in the bundled data: 11-16 September 2001; the bundled copy still holds a week
+    around it, and one asked from the middle of it."""
+    assert len(data.load_prices("MSFT", "2001-09-08", "2001-09-20", offline=True)) == 5
+    assert len(data.load_prices("MSFT", "2001-09-11", "2001-09-18", offline=True)) == 2
+
+
+def test_when_no_copy_holds_the_range_the_error_says_what_each_holds_and_the_fix():
+    _cache(pd.bdate_range("2018-01-02", "2019-12-31").append(pd.bdate_range("2020-03-02", "2020-06-30")))
+    with pytest.raises(ValueError) as info:
+        data.load_prices("MSFT", 2016, 2020, offline=True)
+    message = str(info.value)
+    assert message.startswith("No local copy of MSFT prices holds every trading day from 2016-01-01 to 2020-12-31 "
+                              "(offline mode): the cached copy in the course data folder (")
+    assert "holds 2018-01-02 … 2020-06-30 (608 trading days, none from 2020-01-01 to 2020-03-01)" in message
+    assert "the bundled copy holds 1986-03-13 … 2017-11-10 (7,983 trading days)" in message
+    assert message.endswith("Choose dates inside one of these ranges, or go online to download them (unset "
+                            "COURSE_OFFLINE, or pass offline=False).")
+
+
+@pytest.mark.parametrize("contents", ["", "Date,Open,High,Low,Close,Volume\n"], ids=["empty-file", "header-only"])
+def test_an_empty_cache_is_moved_aside_and_the_bundled_copy_used(capsys, contents):
+    path = data.cache_dir() / "MSFT.csv"
+    path.write_text(contents)
+    assert len(data.load_prices("MSFT", 2015, 2016, offline=True)) == 504
+    line = _source_line(capsys)
+    assert line.startswith("MSFT prices: bundled copy") and "the cached copy was unusable" in line, line
+    assert not path.exists() and path.with_name("MSFT.csv.damaged").exists()
+
+
+def test_holds_range_allows_up_to_six_closed_days_in_a_row_and_no_more():
+    week = pd.DataFrame(index=pd.DatetimeIndex(["2024-01-02", "2024-01-09"]))  # 6 days without a row between them
+    day = pd.Timestamp
+    assert data._holds_range(week, day("2024-01-02"), day("2024-01-09"))
+    assert data._holds_range(week, day("2023-12-27"), day("2024-01-15"))  # 6 closed days before, 6 after
+    assert not data._holds_range(week, day("2023-12-26"), day("2024-01-09"))
+    assert not data._holds_range(week, day("2024-01-02"), day("2024-01-16"))
+    assert not data._holds_range(week.drop(day("2024-01-09")), day("2024-01-02"), day("2024-01-10"))
+    assert data._holds_range(week, None, None)
+    assert not data._holds_range(week, None, None, later=[week.shift(freq="10D")])  # a later copy reaches further
 
 
 @pytest.mark.parametrize("ticker", ["", "   ", None, 42])
@@ -145,10 +247,7 @@ def test_monthly_closes_have_different_history_lengths():
 
 
 def _python(code: str) -> str:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=180)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout.strip().splitlines()[-1]
+    return helpers.last_line(helpers.python(code, timeout=180))
 
 
 _REAL_REQUEST = """
@@ -275,11 +374,9 @@ def silent_proxy(monkeypatch):
 
 
 def _run_python(code: str, env: dict, timeout: float = 60) -> tuple[str, float]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3", **env)
-    env.pop(data.OFFLINE_ENV, None)
+    """Run ``code`` online (no COURSE_OFFLINE) in a fresh interpreter; what it printed, and the seconds it took."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=timeout)
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = helpers.python(code, env={**env, data.OFFLINE_ENV: None}, timeout=timeout)
     return done.stdout + done.stderr, time.perf_counter() - started
 
 
@@ -414,7 +511,7 @@ def test_make_windows_nan_message_names_the_fix():
 
 
 def test_keras_windows_equal_hand_made():
-    """window_arrays, make_windows, fc.window_dataset and Keras' own timeseries_dataset_from_array: the same windows."""
+    """window_arrays, make_windows, fc.windows_at and Keras' own timeseries_dataset_from_array: the same windows."""
     import keras
 
     from utils import forecasting as fc
@@ -423,9 +520,9 @@ def test_keras_windows_equal_hand_made():
     window, first, last = 7, 7, 60
     X_hand, y_hand = make_windows(series, window)
     X_arr, y_arr = window_arrays(series, series, window, first, last)
-    X_ds, y_ds = fc.dataset_arrays(fc.window_dataset(series, series, window, first, last, batch_size=16))
+    X_ds, y_ds = fc.windows_at(series, series, window, np.arange(first, last))
     keras_ds = keras.utils.timeseries_dataset_from_array(series[:-1, None], series[window:], window, batch_size=16)
-    X_keras, y_keras = fc.dataset_arrays(keras_ds)
+    X_keras, y_keras = (np.concatenate(part) for part in zip(*keras_ds, strict=True))
     for X in (X_arr, X_ds, X_keras):
         np.testing.assert_allclose(X, X_hand, rtol=1e-6)
     for y in (y_arr, y_ds, y_keras[:, None]):
@@ -436,12 +533,15 @@ def test_windows_are_cut_in_one_place():
     """utils.data.window_arrays is the one windowing function: no other module of utils cuts windows itself."""
     from utils import anomaly, forecasting
 
+    cutters = {"sliding_window_view", "timeseries_dataset_from_array"}
     for path in sorted((Path(utils.__file__).parent).rglob("*.py")):
-        if path.name != "data.py":
-            text = path.read_text(encoding="utf-8")
-            assert "sliding_window_view" not in text and "timeseries_dataset_from_array" not in text, path
+        if path.name != "data.py":  # names the code uses (a check may still name them in a string, to forbid them)
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            used = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+            used |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+            used |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+            assert not used & cutters, (path, used & cutters)
     assert anomaly.window_arrays is window_arrays and forecasting.window_arrays is window_arrays
-    assert not hasattr(anomaly, "make_windows")  # its windows of KPIs + calendar features are anomaly.kpi_windows
     series = np.arange(30.0)
     np.testing.assert_allclose(anomaly.rolling_zscore(series, 4)[4:], 2.5 / np.sqrt(1.25))  # its past windows too
 

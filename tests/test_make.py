@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
-import subprocess
 import sys
 import tomllib
 
 import pytest
 from packaging.requirements import Requirement
 
+from tests import helpers
 from utils import ROOT
 
 MAKE = shutil.which("make")
@@ -21,9 +22,28 @@ CONSTRAINTS = ROOT / "tests" / "colab-constraints.txt"
 
 def dry_run(target: str) -> str:
     """The commands `make target` would run, without running them."""
-    done = subprocess.run([MAKE, "-n", target], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    return helpers.run([MAKE, "-n", target], timeout=60).stdout
+
+
+def pytest_runs(commands: str) -> list[list[str]]:
+    """The argument lists of the ``python -m pytest`` commands among ``commands``, in order (spacing and quoting as
+    the shell reads them, so a reformatted Makefile line is the same command)."""
+    runs = []
+    for line in commands.replace("\\\n", " ").splitlines():
+        if "-m pytest" not in line:
+            continue
+        words = shlex.split(line)
+        for start in range(len(words) - 1):
+            if words[start:start + 2] == ["-m", "pytest"]:
+                runs.append(words[start - 1:])
+    return runs
+
+
+def make_variable(name: str, env: dict | None = None) -> str:
+    """The value the Makefile gives variable ``name`` (as make itself expands it, for this environment)."""
+    rule = f"print-{name}: ; @echo $({name})"
+    return helpers.run([MAKE, "-s", "--no-print-directory", "--eval", rule, f"print-{name}"], env=env,
+                       timeout=60).stdout.strip()
 
 
 def test_lab_allows_root_exactly_when_running_as_root():
@@ -35,30 +55,33 @@ def test_lab_allows_root_exactly_when_running_as_root():
 
 def test_unit_tests_need_only_the_environment():
     commands = dry_run("unit")
-    for slow in ("tools.slides", "apt-get", "npm", "chromium"):
+    for slow in ("tools.slides", "tools.book", "npm", "chromium"):
         assert slow not in commands, f"`make unit` runs {slow!r}: it belongs to `make browser-tests`"
-    assert re.search(r"-m pytest tests -m \"not browser\" ", commands), commands
+    (run,) = pytest_runs(commands)
+    assert run[3:6] == ["tests", "-m", "not browser"], run
 
 
 def test_browser_tests_build_the_slides_and_chromium_first_then_run_only_the_browser_tests():
-    commands = dry_run("browser-tests")
-    slides, browser = commands.index("-m tools.slides"), commands.index("apt-get install")
-    assert max(slides, browser) < commands.index("-m pytest tests -m browser ")
+    lines = dry_run("browser-tests").splitlines()
+    slides = next(i for i, line in enumerate(lines) if "-m tools.slides" in line)
+    chromium = next(i for i, line in enumerate(lines) if "apt-get install" in line)
+    (run,) = pytest_runs("\n".join(lines))
+    assert run[3:6] == ["tests", "-m", "browser"], run
+    assert max(slides, chromium) < next(i for i, line in enumerate(lines) if "-m pytest" in line)
 
 
 def test_make_test_runs_unit_then_browser_tests_then_the_notebooks_also_on_colabs_versions():
-    commands = dry_run("test")
-    order = [commands.index(step) for step in ('-m pytest tests -m "not browser" ', "-m tools.slides",
-                                               "-m pytest tests -m browser ", "notebooks/solutions/")]
-    assert order == sorted(order), commands
-    assert re.search(r"\.venv-colab/bin/python -m pytest .*notebooks/solutions/", commands)
-    assert re.search(r"\.venv/bin/python -m pytest .*notebooks/solutions/", commands)  # and on the newest releases
+    runs = pytest_runs(dry_run("test"))
+    what = [(run[0], run[-1]) if run[-1].startswith("notebooks") else (run[0], " ".join(run[3:6])) for run in runs]
+    venv, colab = f"{make_variable('VENV')}/bin/python", f"{make_variable('COLAB_VENV')}/bin/python"
+    assert what == [(venv, "tests -m not browser"), (venv, "tests -m browser"), (venv, "notebooks/solutions/"),
+                    (venv, "notebooks/*.ipynb"), (colab, "notebooks/solutions/")], runs  # newest releases, then Colab's
 
 
 def _collected(marker: str) -> set[str]:
     """The test ids of tests/test_slides.py that ``pytest -m marker`` selects (collected only, nothing run)."""
-    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-                           "-m", marker, "tests/test_slides.py"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = helpers.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "-m", marker,
+                        "tests/test_slides.py"], timeout=120)
     return {line.split("::")[1] for line in done.stdout.splitlines() if "::" in line}
 
 
@@ -99,10 +122,28 @@ def test_colab_constraints_agree_with_readme_and_are_accepted_by_pyproject():
         if requirement.name in pins:
             assert requirement.specifier.contains(pins[requirement.name]), (str(requirement), pins[requirement.name])
     python = re.search(r"Python ([\d.]+)", stated.group(1)).group(1)
-    assert f"COLAB_PYTHON      ?= $(firstword $(foreach p,python{python} " in (ROOT / "Makefile").read_text()
+    assert f"python{python}" in _colab_python_found_with(python, answers=True)
+
+
+def _colab_python_found_with(version: str, answers: bool) -> str:
+    """What make takes for Colab's Python when the first ``python<version>`` on the PATH says it is (or is not) that
+    version (a stand-in script answering make's version check)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        stand_in = os.path.join(folder, f"python{version}")
+        with open(stand_in, "w") as handle:
+            handle.write(f"#!/bin/sh\nexit {0 if answers else 1}\n")
+        os.chmod(stand_in, 0o755)
+        return make_variable("COLAB_PYTHON", env={"PATH": f"{folder}{os.pathsep}{os.environ['PATH']}",
+                                                  "PYENV_VERSION": "system"})
+
+
+def test_colabs_python_is_found_on_the_path_by_its_version():
+    assert _colab_python_found_with("3.13", answers=True).startswith("python3.13")
+    assert not _colab_python_found_with("3.13", answers=False).startswith("python3.13")
 
 
 def test_the_colab_venv_is_not_committed():
     """.gitignore names it (Python 3.13's venv also ignores itself, but a venv made by another Python does not)."""
-    venv = re.search(r"^COLAB_VENV\s*\?=\s*(\S+)", (ROOT / "Makefile").read_text(), flags=re.M).group(1)
-    assert f"{venv}/" in (ROOT / ".gitignore").read_text().split()
+    assert f"{make_variable('COLAB_VENV')}/" in (ROOT / ".gitignore").read_text().split()

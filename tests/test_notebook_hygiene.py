@@ -11,6 +11,8 @@ import unicodedata
 import nbformat
 import pytest
 
+from tests import helpers
+from tests.helpers import read_notebook
 from tools import readme
 from tools.build_notebooks import KERNELSPEC, NOTEBOOKS, SOLUTIONS, STAMP_KEY, fingerprint, repository_url, sources
 from utils import ROOT
@@ -76,17 +78,13 @@ def _committed_text_files() -> list:
     return files
 
 
-def _read(path):
-    return nbformat.read(path, as_version=4)
-
-
 def _ids(paths):
     return [p.relative_to(ROOT).as_posix() for p in paths]
 
 
 @pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
 def test_valid_portable_and_small(path):
-    nb = _read(path)
+    nb = read_notebook(path)
     nbformat.validate(nb)
     expected = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
     if path.parent == NOTEBOOKS:  # student versions record what they were generated as (see write_student)
@@ -122,7 +120,8 @@ def test_notebook_sources_are_clean_text(path):
 
 @pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
 def test_generated_notebooks_are_clean_text(path):
-    found = [f"{where}, {hit}" for where, text in _notebook_texts(_read(path)) for hit in invisible_characters(text)]
+    found = [f"{where}, {hit}" for where, text in _notebook_texts(read_notebook(path))
+             for hit in invisible_characters(text)]
     assert not found, f"{path.name}: invisible characters (fix the source, then make notebooks): " + "; ".join(found)
 
 
@@ -133,7 +132,7 @@ def test_committed_text_files_are_clean_text():
 
 @pytest.mark.parametrize("path", SOLUTION, ids=_ids(SOLUTION))
 def test_solutions_were_executed_top_to_bottom(path):
-    code = [c for c in _read(path).cells if c.cell_type == "code"]
+    code = [c for c in read_notebook(path).cells if c.cell_type == "code"]
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
 
 
@@ -141,16 +140,25 @@ def test_solutions_were_executed_top_to_bottom(path):
 def test_stored_outputs_carry_no_tensorflow_log_warnings(path):
     """TensorFlow's Python warnings (e.g. tf.function retracing) are noise to a student; course.setup sets that logger
     to errors only, so a warning in a stored output means that setting was lost or bypassed."""
-    for cell in _read(path).cells:
+    for cell in read_notebook(path).cells:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             text = output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
             assert "WARNING:tensorflow" not in text, f"{path.name} cell {cell.id} stores a TensorFlow warning"
 
 
 @pytest.mark.parametrize("path", SOLUTION, ids=_ids(SOLUTION))
+def test_stored_outputs_show_no_stderr(path):
+    """The builder stores what the kernel sends, unfiltered; utils/tf_log.py keeps TensorFlow's harmless C++ lines out
+    at the source. So a stderr block stored here is one a student sees in red too: remove its cause."""
+    for cell in read_notebook(path).cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            assert output.get("name") != "stderr", f"{path.name} cell {cell.id} stores stderr: {output['text'][:300]}"
+
+
+@pytest.mark.parametrize("path", SOLUTION, ids=_ids(SOLUTION))
 def test_every_figure_a_solution_shows_is_stored(path):
     """A kernel run with MPLBACKEND=Agg shows nothing: the notebook would read on GitHub without its figures."""
-    for cell in _read(path).cells:
+    for cell in read_notebook(path).cells:
         if cell.cell_type == "code" and re.search(r"^\s*plt\.show\(\)", cell.source, flags=re.M):
             assert any("image/png" in o.get("data", {}) for o in cell.outputs), (
                 f"{path.name} cell {cell.id} calls plt.show() but stored no figure: rebuild it without MPLBACKEND")
@@ -158,7 +166,7 @@ def test_every_figure_a_solution_shows_is_stored(path):
 
 @pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
 def test_navigation_and_colab_links_use_the_one_repository_url(path):
-    nb = _read(path)
+    nb = read_notebook(path)
     first, last = nb.cells[0], nb.cells[-1]
     assert "nav-top" in first.metadata.get("tags", []) and "nav-bottom" in last.metadata.get("tags", [])
     assert "Course index" in first.source and "Course index" in last.source
@@ -185,9 +193,7 @@ def test_readme_check_is_not_fooled_by_the_rounding_of_the_total():
 
 
 def test_ruff_is_clean_on_utils_tools_tests_and_notebooks():
-    done = subprocess.run([sys.executable, "-m", "ruff", "check", "utils", "tools", "tests", "notebooks"], cwd=ROOT,
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-3000:]
+    helpers.run([sys.executable, "-m", "ruff", "check", "utils", "tools", "tests", "notebooks"])
 
 
 def _imports_of(source) -> tuple[set[str], dict[str, set[str]]]:

@@ -32,6 +32,7 @@ import re
 import nbformat
 import pytest
 
+from tests.helpers import output_text, read_notebook
 from tools import readme
 from tools.build_notebooks import CHECK_TAG, EXERCISE_NOTE, SOLUTIONS, is_checked, sources
 from utils import ROOT
@@ -47,7 +48,7 @@ CLAIM_WORDS = re.compile(
     r"|better than|worse than|better at|worse at|(?<!only )as good as|remembers)\b",
     flags=re.I,
 )
-CLAIM_CALL = re.compile(r"\bcourse\.claim(?:_runs|_interval)?\(")
+CLAIM_CALL = re.compile(r"\bcourse\.claim(?:_runs|_interval)?\(")  # a verdict, or one with its evidence
 EXERCISE_REF = re.compile(r"\bexercises?\s+(\d+)", flags=re.I)
 NOTEBOOK_REF = re.compile(r"\bnotebooks?\s+(\d\d)\b", flags=re.I)
 SECTION_REF = re.compile(r"\bsections?\s+(\d+)\b", flags=re.I)
@@ -59,22 +60,9 @@ EXERCISE_LABEL = re.compile(r"^\W*(Exercise(?: \d+)? · [^:\n]+)(?::| )", flags=
 # --- reading a notebook ---------------------------------------------------------------------------------------------
 
 
-def _read(path):
-    return nbformat.read(path, as_version=4)
-
-
 def _body(nb):
     """The cells written in the source: not the generated navigation bars."""
     return [c for c in nb.cells if not any(t.startswith("nav-") for t in c.metadata.get("tags", []))]
-
-
-def _output_text(cell) -> str:
-    """What a code cell printed or displayed, as text."""
-    parts = []
-    for output in cell.get("outputs", []):
-        parts.append(output.get("text", ""))
-        parts.append(str(output.get("data", {}).get("text/plain", "")))
-    return "\n".join(parts)
 
 
 def _prose(markdown: str) -> str:
@@ -145,7 +133,7 @@ def unbacked_numbers(nb) -> list[str]:
     backed = _facts(nb)
     for cell in cells:
         if cell.cell_type == "code":
-            backed |= _printed_numbers(_output_text(cell)) | _literal_numbers(cell.source)
+            backed |= _printed_numbers(output_text(cell)) | _literal_numbers(cell.source)
     findings = []
     for cell in cells:
         if cell.cell_type != "markdown":
@@ -167,7 +155,7 @@ def unprinted_claims(nb) -> list[str]:
             if CLAIM_CALL.search(cell.source):
                 if not is_checked(cell):
                     findings.append(f"cell {cell.id}: calls course.claim without the {CHECK_TAG} tag")
-                for line in _output_text(cell).splitlines():
+                for line in output_text(cell).splitlines():
                     if line.startswith("✗"):
                         findings.append(f"cell {cell.id}: the stored claim does not hold: {line}")
             continue
@@ -216,7 +204,7 @@ def unshown_examples(nb) -> list[str]:
         except SyntaxError:
             continue
         asserted = {id(n) for a in ast.walk(tree) if isinstance(a, ast.Assert) for n in ast.walk(a)}
-        printed = _printed_numbers(_output_text(cell))
+        printed = _printed_numbers(output_text(cell))
         for node in ast.walk(tree):
             if not isinstance(node, ast.Compare) or id(node) in asserted:
                 continue
@@ -238,25 +226,25 @@ def _ids(paths):
 
 @pytest.mark.parametrize("path", SOLUTION, ids=_ids(SOLUTION))
 def test_every_number_in_the_prose_is_printed_written_or_a_fact(path):
-    findings = unbacked_numbers(_read(path))
+    findings = unbacked_numbers(read_notebook(path))
     assert not findings, "\n".join(findings)
 
 
 @pytest.mark.parametrize("path", SOLUTION, ids=_ids(SOLUTION))
 def test_every_claim_about_a_result_is_printed_by_course_claim(path):
-    findings = unprinted_claims(_read(path))
+    findings = unprinted_claims(read_notebook(path))
     assert not findings, "\n".join(findings)
 
 
 @pytest.mark.parametrize("path", SOLUTION, ids=_ids(SOLUTION))
 def test_every_reference_points_at_something_that_exists(path):
-    findings = dangling_references(_read(path))
+    findings = dangling_references(read_notebook(path))
     assert not findings, "\n".join(findings)
 
 
 @pytest.mark.parametrize("path", SOLUTION, ids=_ids(SOLUTION))
 def test_a_picked_example_is_the_one_shown(path):
-    findings = unshown_examples(_read(path))
+    findings = unshown_examples(read_notebook(path))
     assert not findings, "\n".join(findings)
 
 
@@ -264,9 +252,9 @@ def test_a_picked_example_is_the_one_shown(path):
 def test_readme_counts_the_exercises_the_checks_print(source):
     """README's "N exercises" = the exercise headings of the source = the exercises the solution's checks print."""
     printed = set()
-    for cell in _read(SOLUTIONS / source.with_suffix(".ipynb").name).cells:
+    for cell in read_notebook(SOLUTIONS / source.with_suffix(".ipynb").name).cells:
         if cell.cell_type == "code":
-            printed |= set(EXERCISE_LABEL.findall(_output_text(cell)))
+            printed |= set(EXERCISE_LABEL.findall(output_text(cell)))
     headings = readme.exercise_headings(source.read_text())
     assert len(headings) == len(printed), f"{source.name}: headings {headings} vs checks printed {sorted(printed)}"
     row = next(line for line in (ROOT / "README.md").read_text().splitlines()

@@ -16,6 +16,7 @@ import sys
 import pytest
 
 import utils
+from tests import helpers
 from utils import ROOT
 
 SCRIPT = ROOT / "tests" / "run_readonly.sh"
@@ -96,9 +97,7 @@ def test_a_read_only_folder_by_mode_falls_back(fresh, tmp_path, capsys):
 
 
 def _readonly_python(code: str, env: dict) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3", **env)
-    return subprocess.run([str(SCRIPT), sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          timeout=300, cwd=ROOT)
+    return helpers.run([SCRIPT, sys.executable, "-c", code], env=env, ok=None)
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +123,7 @@ pair = s2s.build_seq2seq(8, 8, 5, embed_dim=4, units=4)
 print(s2s.load_seq2seq(s2s.save_seq2seq(pair, s2s.OUTPUT_DIR / "m.keras")).units)
 frame = pd.DataFrame({c: [1.0, 2.0] for c in data.PRICE_COLUMNS}, index=pd.to_datetime(["2024-01-02", "2024-01-03"]))
 data._write_cache("MSFT", frame)
-print(len(data.load_prices("MSFT", "2024-01-01", "2024-01-31", offline=True)))
+print(len(data.load_prices("MSFT", "2024-01-02", "2024-01-03", offline=True)))
 """
 
 

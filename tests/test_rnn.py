@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.answers import as_student
-from tests.notebook_code import code_cells, notebook_namespace
+from tests.notebook_code import call_arguments, code_cells, notebook_namespace
 from utils import checks, rnn
 from utils.checks.rnn import check_toy_rnn_forward
 from utils.data import load_monthly_closes
@@ -59,10 +59,9 @@ def test_notebook_01_writes_the_keras_toy_rnn_in_a_cell_and_it_gives_the_numpy_n
 
 
 def test_notebook_01_draws_its_learning_curves_with_the_shared_helper():
-    cells = code_cells("01")
-    assert any("plots.plot_learning_curves(history" in cell for cell in cells)
-    inline = [cell for cell in cells if "ax.plot(" in cell and "history.history" in cell]
-    assert not inline, f"learning curves drawn inline: {inline[0][:120]!r}"
+    assert [args[0] for args in call_arguments("01", "plots.plot_learning_curves")] == ["history"]
+    inline = [args for args in call_arguments("01", "ax.plot") if "history.history" in " ".join(args)]
+    assert not inline, f"learning curves drawn inline: {inline}"
 
 
 def test_monthly_training_data_shapes_split_and_padding():
@@ -144,6 +143,73 @@ def not_done(xs, w1, b1, w2, w3, b2):
 def test_reference_passes(capsys):
     assert check_toy_rnn_forward(as_student(rnn.toy_rnn_forward)) is True
     assert "correct" in capsys.readouterr().out
+
+
+# --- expected values that do not come from the reference: worked by hand, and Keras' SimpleRNN ----------------------
+
+# (xs, weights, hidden, prediction), each worked by hand in its comment. Weights as the check uses them: w2 < 0 and
+# biases that are not 0, so that a ReLU, a bias or the feedback left out changes the numbers.
+CHECK_LIKE = {"w1": 1.8, "b1": 0.1, "w2": -0.5, "w3": 1.1, "b2": 0.2}
+BY_HAND = [
+    # h1 = ReLU(1.8·1 + 0.1) = 1.9; h2 = ReLU(1.8·0 − 0.5·1.9 + 0.1) = ReLU(−0.85) = 0; y = 1.1·0 + 0.2 = 0.2
+    ([1.0, 0.0], CHECK_LIKE, [1.9, 0.0], 0.2),
+    # h1 = 1.9; h2 = ReLU(0.9 − 0.95 + 0.1) = 0.05; h3 = ReLU(1.8 − 0.025 + 0.1) = 1.875; y = 1.1·1.875 + 0.2 = 2.2625
+    ([1.0, 0.5, 1.0], CHECK_LIKE, [1.9, 0.05, 1.875], 2.2625),
+    # one step: h1 = ReLU(1.8·(−1) + 0.1) = 0; y = 0.2
+    ([-1.0], CHECK_LIKE, [0.0], 0.2),
+    # the lecture's weights (no biases): h = 0, 0.9, 1.8·1 − 0.5·0.9 = 1.35; y = 1.1·1.35 = 1.485
+    ([0.0, 0.5, 1.0], rnn.TOY_WEIGHTS, [0.0, 0.9, 1.35], 1.485),
+]
+
+
+def keras_toy_rnn(xs, w1, b1, w2, w3, b2):
+    """The toy RNN as Keras computes it: SimpleRNN(1, ReLU) with these weights, then Dense(1) on the last step.
+
+    Built here from Keras' own layers (not from utils.rnn), in float64: values no fault of the reference can move.
+    """
+    import keras
+
+    inputs = keras.Input((None, 1), dtype="float64")
+    hidden = keras.layers.SimpleRNN(1, activation="relu", return_sequences=True, dtype="float64")
+    output = keras.layers.Dense(1, dtype="float64")
+    sequence = hidden(inputs)
+    model = keras.Model(inputs, [sequence, output(sequence[:, -1])])
+    hidden.set_weights([np.array([[w1]]), np.array([[w2]]), np.array([b1])])
+    output.set_weights([np.array([[w3]]), np.array([b2])])
+    hs, prediction = model(np.asarray(xs, dtype="float64").reshape(1, -1, 1))
+    return np.asarray(hs)[0, :, 0], float(np.asarray(prediction)[0, 0])
+
+
+def written_in_this_test(xs, w1, b1, w2, w3, b2):
+    """The forward pass as a student writes it, here rather than taken from utils.rnn."""
+    hidden, h = [], 0.0
+    for x in xs:
+        h = max(0.0, w1 * x + w2 * h + b1)
+        hidden.append(h)
+    return np.array(hidden), w3 * hidden[-1] + b2
+
+
+@pytest.mark.parametrize("xs, weights, hidden, prediction", BY_HAND)
+def test_hand_worked_cases_agree_with_keras_this_tests_answer_and_the_reference(xs, weights, hidden, prediction):
+    for forward in (keras_toy_rnn, written_in_this_test, rnn.toy_rnn_forward):
+        got_hidden, got_prediction = forward(np.array(xs), **weights)
+        np.testing.assert_allclose(got_hidden, hidden, atol=1e-12)
+        assert got_prediction == pytest.approx(prediction, abs=1e-12)
+
+
+def test_this_tests_answer_is_keras_simple_rnn_on_random_weights_and_lengths():
+    rng = np.random.default_rng(3)
+    for length in (1, 5, 12):
+        weights = dict(zip(["w1", "b1", "w2", "w3", "b2"], rng.normal(size=5), strict=True))
+        xs = rng.normal(size=length)
+        for got, want in zip(written_in_this_test(xs, **weights), keras_toy_rnn(xs, **weights), strict=True):
+            np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+def test_the_check_accepts_an_answer_that_does_not_come_from_the_reference(capsys):
+    """The check compares with the reference on its cases (fresh ones each run); an answer pinned to Keras passing
+    them means the check's expected values are right, whatever the reference does."""
+    assert check_toy_rnn_forward(written_in_this_test) is True, capsys.readouterr().out
 
 
 def test_hidden_as_a_list_is_rejected_because_later_cells_compare_it_as_an_array(capsys):

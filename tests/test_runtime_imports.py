@@ -8,14 +8,12 @@ A module under ``utils/`` that imports one of them breaks ``import utils`` there
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import tomllib
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from tests import helpers
 from utils import ROOT
 
 #: Packages that only authoring (building notebooks, slides) and testing need: never imported by a module of utils.
@@ -57,11 +55,7 @@ print(json.dumps({"modules": names, "failures": failures, "attempts": sorted(set
 
 
 def _import_everything() -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3", MPLBACKEND="Agg")
-    done = subprocess.run([sys.executable, "-c", _IMPORT_ALL, ",".join(AUTHORING)], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(helpers.last_line(helpers.python(_IMPORT_ALL, ",".join(AUTHORING))))
 
 
 def test_utils_and_every_submodule_import_without_the_authoring_tools():
@@ -75,10 +69,8 @@ def test_utils_and_every_submodule_import_without_the_authoring_tools():
 def test_the_finder_really_refuses_the_authoring_tools():
     """The check above is only as good as its blocker: importing a refused package in that interpreter fails."""
     code = _IMPORT_ALL.replace("import utils\n", "import nbformat\nimport utils\n", 1)
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-c", code, ",".join(AUTHORING)], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=120)
-    assert done.returncode != 0 and "No module named 'nbformat' (not a run-time dependency)" in done.stderr
+    done = helpers.python(code, ",".join(AUTHORING), ok=False, timeout=120)
+    assert "No module named 'nbformat' (not a run-time dependency)" in done.stderr
 
 
 def test_pyprojects_runtime_dependencies_hold_no_authoring_tool():

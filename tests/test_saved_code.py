@@ -68,3 +68,24 @@ def test_saved_code_is_identical_in_utils(notebook, module, code):
         assert dump == in_module[name], (
             f"{name} in {notebook} and in {module} differ: edit the notebook source, then copy the definition into "
             f"{module} (the notebook is where the lesson is written)")
+
+
+def _utils_public_names() -> dict[str, str]:
+    """Public function and class name -> "module.name", for every module of utils."""
+    from tests.test_bad_input import public_callables
+
+    return {qualified.split(".", 1)[1]: qualified for qualified, _ in public_callables()}
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=[s.name[:2] for s in SOURCES])
+def test_what_a_notebook_writes_is_in_utils_only_as_a_saved_copy_or_an_exercises_reference(source):
+    """The lesson's code is the notebook's: a function or class it writes has no second, hidden copy in utils, unless
+    its cell says where it is saved (and the tests above keep the copies identical) or it is an exercise the student
+    writes (its cell holds the solution markers), whose reference utils keeps for the check cell to fall back to."""
+    public = _utils_public_names()
+    duplicated = []
+    for cell in code_cells(source.name[:2]):
+        if MARKER.match(cell.strip("\n")) or "### BEGIN SOLUTION" in cell:
+            continue
+        duplicated += [f"{name} (also {public[name]})" for name in top_level_definitions(cell) if name in public]
+    assert not duplicated, f"{source.name} writes {duplicated}, which utils defines too: keep one copy"

@@ -8,8 +8,17 @@ import numpy as np
 import pytest
 
 from tests.answers import as_student
+from tests.helpers import output_text, solution
+from tests.notebook_code import attributes_used, imported_from, notebook_function
+from utils import checks as checks_framework
 from utils import seq2seq as s2s
 from utils.checks import seq2seq as checks
+
+
+@pytest.fixture(autouse=True)
+def fresh_checks():
+    """Each test starts as a new kernel would: no earlier failing tries, so worked steps are held back."""
+    checks_framework.reset()
 
 # --- number data -----------------------------------------------------------------------------------------------------
 
@@ -24,11 +33,20 @@ def test_number_split_is_disjoint_seeded_and_sorted():
     assert train.min() >= 0 and max(train.max(), test.max()) <= 999
 
 
+def test_number_split_gives_training_validation_and_test_numbers():
+    train, val, test = s2s.number_split(600, 150, 250, max_number=999, seed=4)
+    assert (len(train), len(val), len(test)) == (600, 150, 250)
+    assert sorted(np.concatenate([train, val, test]).tolist()) == list(range(1000))  # all of them, each once
+    assert (s2s.number_split(600, 400, max_number=999, seed=4)[0] == train).all()  # the same draw, cut in three
+
+
 def test_number_split_rejects_impossible_requests():
     with pytest.raises(ValueError, match="raise max_number"):
         s2s.number_split(900, 200, max_number=999)
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(ValueError, match="positive whole number"):
         s2s.number_split(0, 10)
+    with pytest.raises(ValueError, match="Give the size of each sample"):
+        s2s.number_split()
 
 
 def test_number_pairs_use_real_french_grammar():
@@ -101,7 +119,6 @@ def test_split_by_prompt_keeps_test_prompts_unseen():
 
 
 def test_vocabulary_layout_and_unknown_policy():
-    assert not hasattr(s2s, "Vocabulary")  # music.Vocabulary is another contract: the names tell them apart
     vocab = s2s.WordVocabulary.from_corpus([["b", "a", "b"], ["c", "b"]])
     assert vocab.tokens[:4] == list(s2s.SPECIALS) and vocab.tokens[4:] == ["b", "a", "c"]
     assert vocab.encode(["a", "c"]) == [5, 6]
@@ -256,6 +273,17 @@ def test_translating_one_number_at_a_time_equals_the_batch(number_translator):
     _assert_one_at_a_time_equals_batch(model, sources, max_len, "numbers")
 
 
+def test_decoding_in_chunks_gives_each_row_what_decoding_it_alone_gives(number_translator):
+    """Many sources are decoded in chunks (greedy_decode_batch's batch_size, 4,096 by default): every row must get
+    what decoding it alone gives. The rows decode differently, so a chunk decoded from another chunk's sources fails."""
+    model, sources, max_len = number_translator
+    encoder_input = model.encoder_input(sources[:16])
+    alone = [s2s.greedy_decode_batch(model, encoder_input[i:i + 1], max_len)[0] for i in range(len(encoder_input))]
+    assert len({tuple(ids) for ids in alone}) > 5, "the rows must decode differently for this test to mean anything"
+    for chunk in (1, 5, 15):
+        assert s2s.greedy_decode_batch(model, encoder_input, max_len, batch_size=chunk) == alone, chunk
+
+
 def test_source_length_survives_save_and_load(number_translator, tmp_path):
     model, sources, max_len = number_translator
     reloaded = s2s.load_seq2seq(s2s.save_seq2seq(model, tmp_path / "numbers.keras"))
@@ -308,7 +336,7 @@ def test_chat_reply_one_prompt_at_a_time_equals_the_batch():
     _assert_one_at_a_time_equals_batch(model, prompts, target_length, "prompts")
 
 
-# --- the exercise checker, both ways ---------------------------------------------------------------------------------
+# --- Exercise 1 (greedy decoding): the checker, both ways ------------------------------------------------------------
 
 
 #: The typical mistakes of the exercise, each a change to one line of the loop.
@@ -346,7 +374,7 @@ def _loop_with(mistake):
     return run_decoder
 
 
-def _not_done(step, state, start_id, end_id, max_len, pick=np.argmax):
+def _not_done(*args, **kwargs):
     raise NotImplementedError
 
 
@@ -360,6 +388,10 @@ def test_checker_accepts_reference(capsys):
     assert "correct" in capsys.readouterr().out
 
 
+def test_checker_accepts_the_notebooks_answer(capsys):
+    assert checks.check_run_decoder(notebook_function("06", "run_decoder", np=np)) is True
+
+
 @pytest.mark.parametrize("mistake", MISTAKES)
 def test_checker_rejects_typical_mistakes_with_hint(mistake, capsys):
     assert checks.check_run_decoder(_loop_with(mistake)) is False
@@ -370,6 +402,351 @@ def test_checker_rejects_typical_mistakes_with_hint(mistake, capsys):
 def test_checker_reports_not_done(capsys):
     assert checks.check_run_decoder(_not_done) is False
     assert "not done yet" in capsys.readouterr().out
+
+
+def test_run_decoder_check_refuses_the_reference_and_the_batch_decoder(capsys):
+    assert checks.check_run_decoder(s2s.run_decoder) is False
+    assert "calls utils.seq2seq.run_decoder" in capsys.readouterr().out
+
+    def batch_in_disguise(step, state, start_id, end_id, max_len, pick=np.argmax):
+        return s2s.greedy_decode_batch(step, state, max_len)
+
+    assert checks.check_run_decoder(batch_in_disguise) is False
+    assert "calls utils.seq2seq.greedy_decode_batch" in capsys.readouterr().out
+
+
+def test_run_decoder_check_refuses_a_lookup_table_of_the_visible_cases(capsys, monkeypatch):
+    monkeypatch.setitem(checks_framework._SESSION, "case_seed", 2024)
+    table = {}
+    for _, path, max_len, make_pick in checks._CASES:
+        stub, picks = checks.StubDecoder(path), (make_pick(),) if make_pick else ()
+        table[max_len, bool(picks)] = s2s.run_decoder(stub.step, stub.initial_state(), checks.START, checks.END,
+                                                      max_len, *picks)
+
+    def lookup(step, state, start_id, end_id, max_len, pick=None):
+        return table.get((max_len, pick is not None), [])
+
+    assert checks.check_run_decoder(lookup) is False
+    assert "a fresh case" in capsys.readouterr().out
+
+
+# --- Exercise 2 (attention by hand): the reference, the checker both ways --------------------------------------------
+
+
+def test_dot_attention_by_hand_on_a_worked_case():
+    """One query, three positions, the first padded: scores 1·1 = 1 and 1·3 = 3, softmax over the last two."""
+    query = np.array([[[1.0, 0.0]]])
+    values = np.array([[[5.0, 5.0], [1.0, 2.0], [3.0, 0.0]]])
+    context, weights = s2s.dot_attention(query, values, np.array([[False, True, True]]))
+    e = np.exp([1.0, 3.0])
+    np.testing.assert_allclose(weights, [[[0.0, e[0] / e.sum(), e[1] / e.sum()]]])
+    np.testing.assert_allclose(context, [[[(e[0] * 1 + e[1] * 3) / e.sum(), 2 * e[0] / e.sum()]]])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_dot_attention_is_what_keras_attention_computes(seed):
+    rng = np.random.default_rng(seed)
+    query, values, mask = checks._attention_case(rng, 3, 2, 6, 4)
+    ours, theirs = s2s.dot_attention(query, values, mask), checks.keras_attention(query, values, mask)
+    for mine, keras_s in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(mine, keras_s, atol=1e-5, rtol=1e-4)
+
+
+def test_dot_attention_refuses_arrays_that_do_not_fit():
+    with pytest.raises(ValueError, match=r"\(batch, Tq, units\)"):
+        s2s.dot_attention(np.ones((1, 2, 3)), np.ones((1, 4, 2)), np.ones((1, 4), bool))
+    with pytest.raises(ValueError, match="at least one True"):
+        s2s.dot_attention(np.ones((1, 2, 3)), np.ones((1, 4, 3)), np.zeros((1, 4), bool))
+
+
+def _einsum_attention(query, values, mask):
+    """A right answer in another style: einsum, a large negative number instead of -inf, a loop-free softmax."""
+    scores = np.einsum("btu,bsu->bts", query, values) - 1e9 * (1 - np.asarray(mask, float))[:, None, :]
+    scores = scores - scores.max(axis=2, keepdims=True)
+    weights = np.exp(scores) / np.exp(scores).sum(axis=2, keepdims=True)
+    return np.einsum("bts,bsu->btu", weights, values), weights
+
+
+def _looped_attention(query, values, mask):
+    """A right answer one decoder step and one batch row at a time, with lists."""
+    context, weights = np.zeros(query.shape), np.zeros(query.shape[:2] + values.shape[1:2])
+    for b in range(query.shape[0]):
+        real = np.flatnonzero(mask[b])
+        for t in range(query.shape[1]):
+            scores = np.array([query[b, t] @ values[b, j] for j in real])
+            w = np.exp(scores - scores.max())
+            weights[b, t, real] = w / w.sum()
+            context[b, t] = weights[b, t] @ values[b]
+    return context, weights
+
+
+@pytest.mark.parametrize("answer", [as_student(s2s.dot_attention), _einsum_attention, _looped_attention],
+                         ids=["reference as a student", "einsum", "loops"])
+def test_attention_check_accepts_right_answers_in_other_styles(answer, capsys):
+    assert checks.check_dot_attention(answer) is True, capsys.readouterr().out
+
+
+def test_attention_check_accepts_the_notebooks_answer(capsys):
+    assert checks.check_dot_attention(notebook_function("06", "dot_attention", np=np)) is True
+
+
+def _attention_with(mistake):
+    """The reference with one typical mistake."""
+    def answer(query, values, mask):
+        scores = query @ values.transpose(0, 2, 1)
+        if mistake == "scaled":
+            scores = scores / np.sqrt(query.shape[-1])
+        if mistake == "mask multiplied":
+            scores = scores * mask[:, None, :]
+        elif mistake == "mask inverted":
+            scores = np.where(mask[:, None, :], -np.inf, scores)
+        elif mistake not in ("no mask", "mask after softmax"):
+            scores = np.where(mask[:, None, :], scores, -np.inf)
+        axis = 1 if mistake == "wrong axis" else -1
+        if mistake == "no softmax":
+            weights = np.where(mask[:, None, :], scores, 0.0)
+        elif mistake == "naive softmax":
+            weights = np.exp(scores) / np.exp(scores).sum(axis=axis, keepdims=True)
+        else:
+            weights = np.exp(scores - scores.max(axis=axis, keepdims=True))
+            weights = weights / weights.sum(axis=axis, keepdims=True)
+        if mistake == "mask after softmax":
+            weights = weights * mask[:, None, :]
+        if mistake == "unweighted context":
+            return values.sum(axis=1, keepdims=True).repeat(query.shape[1], axis=1), weights
+        if mistake == "swapped":
+            return weights, weights @ values
+        if mistake == "transposed":
+            return weights @ values, weights.transpose(0, 2, 1)
+        if mistake == "in place":
+            query *= 1.0
+            query[...] = 0.0
+        return weights @ values, weights
+
+    return answer
+
+
+ATTENTION_MISTAKES = {
+    "no mask": "padding got weight",
+    "mask inverted": "the mask is the wrong way round",
+    "mask multiplied": "not minus infinity",
+    "mask after softmax": "mask the scores before the softmax",
+    "wrong axis": "the softmax runs over the wrong axis",
+    "scaled": "divided by √units",
+    "no softmax": "turn the scores into weights with a softmax",
+    "naive softmax": "exp of a large score overflows",
+    "unweighted context": "the context is the weighted sum of the values",
+    "swapped": "(weights, context) came back in the wrong order",
+    "transposed": "yours are transposed",
+    "in place": "changed its arguments in place",
+}
+
+
+@pytest.mark.parametrize("mistake", ATTENTION_MISTAKES)
+def test_attention_check_names_each_typical_mistake(mistake, capsys):
+    with np.errstate(all="ignore"):
+        assert checks.check_dot_attention(_attention_with(mistake)) is False
+    out = capsys.readouterr().out
+    assert ATTENTION_MISTAKES[mistake] in out, out
+    assert "a worked step:" not in out  # the code comes on a second try, or with hint()
+
+
+def test_attention_check_shows_the_worked_step_on_the_second_try(capsys):
+    checks_framework.reset()
+    checks.check_dot_attention(_attention_with("no mask"))
+    first = capsys.readouterr().out
+    checks.check_dot_attention(_attention_with("no mask"))
+    second = capsys.readouterr().out
+    assert "np.where(mask" not in first and "np.where(mask" in second, second
+
+
+def test_attention_check_refuses_the_reference_and_keras(capsys):
+    assert checks.check_dot_attention(s2s.dot_attention) is False
+    assert "calls utils.seq2seq.dot_attention" in capsys.readouterr().out
+
+    def keras_layer(query, values, mask):
+        return checks.keras_attention(query, values, mask)
+
+    assert checks.check_dot_attention(keras_layer) is False
+    assert "calls keras.layers.Attention" in capsys.readouterr().out
+
+
+def test_attention_check_refuses_a_lookup_table_of_the_visible_cases(capsys, monkeypatch):
+    monkeypatch.setitem(checks_framework._SESSION, "case_seed", 7)
+    table = {q.tobytes(): checks.keras_attention(q, v, m) for _, (q, v, m) in checks.visible_attention_cases()}
+    assert checks.check_dot_attention(lambda q, v, m: table.get(np.asarray(q).tobytes())) is False
+    assert "a fresh case" in capsys.readouterr().out
+
+
+class _ArrayLike:
+    def __init__(self, array):
+        self.array = array
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.array, dtype=dtype)
+
+
+@pytest.mark.parametrize("odd", ["lists", "array-like", "nan", "one array", "generator"])
+def test_attention_check_survives_odd_answers(odd, capsys):
+    def answer(query, values, mask):
+        context, weights = _einsum_attention(query, values, mask)
+        return {"lists": (context.tolist(), weights.tolist()),
+                "array-like": (_ArrayLike(context), _ArrayLike(weights)),
+                "nan": (context, weights * np.nan),
+                "one array": weights,
+                "generator": (x for x in (context, weights))}[odd]
+
+    verdict = checks.check_dot_attention(answer)
+    out = capsys.readouterr().out
+    assert "check itself hit a problem" not in out and "Traceback" not in out, out
+    assert verdict is (odd in ("lists", "array-like")), out  # numbers in another container are still right
+
+
+# --- Exercise 3 (beam search): the reference, the checker both ways --------------------------------------------------
+
+
+def _tree_search(tree, max_len, beam_width, alpha, search=None):
+    stub = checks.TreeDecoder(**tree)
+    return (search or s2s.beam_search)(stub.step, stub.initial_state(), checks.START, checks.END, max_len,
+                                       beam_width=beam_width, alpha=alpha)
+
+
+def test_beam_search_finds_what_greedy_misses_worked_by_hand():
+    """The greedy trap: greedy writes a (0.5), then a flat row; the best whole output is b, [end]: 0.4 × 0.9 = 0.36."""
+    tree = {"table": checks._GREEDY_TRAP}
+    assert _tree_search(tree, 4, 2, 0.0) == [checks._B]
+    stub = checks.TreeDecoder(**tree)
+    assert s2s.run_decoder(stub.step, stub.initial_state(), checks.START, checks.END, 4)[0] == checks._A
+    # Length: [end] alone has probability 0.4; a, a, [end] has 0.55 × 0.85 × 0.8 = 0.374 but a better mean.
+    assert _tree_search({"table": checks._LENGTH_TRAP}, 5, 2, 0.0) == []
+    assert _tree_search({"table": checks._LENGTH_TRAP}, 5, 2, 1.0) == [checks._A, checks._A]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_beam_width_one_is_greedy_decoding(seed):
+    tree = {"seed": seed, "end_weight": 0.5}
+    stub = checks.TreeDecoder(**tree)
+    assert _tree_search(tree, 5, 1, 1.0) == s2s.run_decoder(stub.step, stub.initial_state(), checks.START,
+                                                           checks.END, 5)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("alpha", [0.0, 1.0])
+def test_a_beam_wide_enough_to_keep_everything_finds_the_best_output(seed, alpha):
+    """With nothing pruned, beam search is an exhaustive search: compare with enumerating every output."""
+    tree, max_len = checks.TreeDecoder(seed=seed, end_weight=0.5), 3
+    outputs = []
+    for length in range(max_len + 1):
+        for tokens in itertools.product(range(checks._TREE_VOCAB), repeat=length):
+            if checks.END in tokens:
+                continue
+            log_p, written = 0.0, ()
+            for token in tokens:
+                log_p, written = log_p + np.log(tree.probabilities(written)[token]), written + (token,)
+            if length < max_len:  # finished: [end] chosen next, and counted in the length
+                outputs.append(((log_p + np.log(tree.probabilities(written)[checks.END])) / (length + 1) ** alpha,
+                                list(tokens)))
+            else:
+                outputs.append((log_p / length ** alpha, list(tokens)))
+    best = max(outputs, key=lambda output: output[0])[1]
+    assert _tree_search({"seed": seed, "end_weight": 0.5}, max_len, checks._TREE_VOCAB ** max_len, alpha) == best
+
+
+def _heap_beam_search(step, state, start_id, end_id, max_len, beam_width=3, alpha=1.0):
+    """A right answer in another style: heapq, a dict per output, and all tokens considered before pruning."""
+    import heapq
+
+    live, finished = [{"score": 0.0, "tokens": [], "next": start_id, "state": state}], []
+    for _ in range(max_len):
+        candidates = []
+        for output in live:
+            probabilities, new_state = step(output["next"], output["state"])
+            for token, p in enumerate(probabilities):
+                candidates.append({"score": output["score"] + float(np.log(p)), "tokens": output["tokens"],
+                                   "next": token, "state": new_state})
+        best = heapq.nlargest(beam_width, candidates, key=lambda c: c["score"])
+        finished += [{"score": c["score"], "tokens": c["tokens"], "length": len(c["tokens"]) + 1}
+                     for c in best if c["next"] == end_id]
+        live = [{**c, "tokens": c["tokens"] + [c["next"]]} for c in best if c["next"] != end_id]
+        if not live:
+            break
+    pool = finished + [{"score": o["score"], "tokens": o["tokens"], "length": len(o["tokens"])} for o in live]
+    return max(pool, key=lambda o: o["score"] / o["length"] ** alpha)["tokens"]
+
+
+@pytest.mark.parametrize("answer", [as_student(s2s.beam_search), _heap_beam_search],
+                         ids=["reference as a student", "heapq and dicts"])
+def test_beam_check_accepts_right_answers_in_other_styles(answer, capsys):
+    assert checks.check_beam_search(answer) is True, capsys.readouterr().out
+
+
+def test_beam_check_accepts_the_notebooks_answer(capsys):
+    assert checks.check_beam_search(notebook_function("06", "beam_search", np=np)) is True
+
+
+def _beam_with(mistake):
+    def answer(step, state, start_id, end_id, max_len, beam_width=3, alpha=1.0):
+        return checks._beam_variant(step, state, max_len, beam_width, alpha, mistake)
+
+    return answer
+
+
+@pytest.mark.parametrize("mistake", checks._BEAM_MISTAKES)
+def test_beam_check_names_each_typical_mistake(mistake, capsys):
+    assert checks.check_beam_search(_beam_with(mistake)) is False
+    out = capsys.readouterr().out
+    assert checks._BEAM_MISTAKES[mistake] in out, out
+    assert "a worked step:" not in out
+
+
+def test_beam_check_names_other_faults(capsys):
+    assert checks.check_beam_search(lambda step, state, start_id, end_id, max_len: []) is False
+    assert "keep the signature" in capsys.readouterr().out
+
+    def forever(step, state, start_id, end_id, max_len, beam_width=3, alpha=1.0):
+        while True:
+            _, state = step(start_id, state)
+
+    assert checks.check_beam_search(forever) is False
+    assert "never stops" in capsys.readouterr().out
+    assert checks.check_beam_search(_not_done) is False
+    assert "not done yet" in capsys.readouterr().out
+
+
+def test_beam_check_refuses_the_reference_and_a_lookup_table(capsys, monkeypatch):
+    assert checks.check_beam_search(s2s.beam_search) is False
+    assert "calls utils.seq2seq.beam_search" in capsys.readouterr().out
+    monkeypatch.setitem(checks_framework._SESSION, "case_seed", 11)
+
+    def fingerprint(step, state, start_id, alpha):
+        return step(start_id, state)[0].round(6).tobytes(), alpha
+
+    table = {}
+    for _, tree, max_len, width, alpha in checks._BEAM_CASES:
+        stub = checks.TreeDecoder(tree)
+        table[fingerprint(stub.step, stub.initial_state(), checks.START, alpha), width] = _tree_search(
+            {"table": tree}, max_len, width, alpha)
+
+    def lookup(step, state, start_id, end_id, max_len, beam_width=3, alpha=1.0):
+        return table.get((fingerprint(step, state, start_id, alpha), beam_width), [])
+
+    assert checks.check_beam_search(lookup) is False
+    assert "a fresh decoder" in capsys.readouterr().out
+
+
+# --- the exercises of notebook 06 in the student's view -------------------------------------------------------------
+
+
+def test_the_exercise_stubs_do_not_say_where_the_answers_live():
+    """The student's cells of Exercises 1-3 name no module that holds the reference answer."""
+    import nbformat
+
+    from utils import ROOT
+
+    student = nbformat.read(ROOT / "notebooks" / "06_neural_machine_translation.ipynb", as_version=4)
+    for name in ("run_decoder", "dot_attention", "beam_search"):
+        (cell,) = [c.source for c in student.cells if c.cell_type == "code" and f"def {name}(" in c.source]
+        assert "NotImplementedError" in cell and "utils" not in cell and "seq2seq" not in cell, cell
 
 
 # --- the temperature checker (notebook 07), both ways ----------------------------------------------------------------
@@ -405,13 +782,7 @@ def test_temperature_checker_rejects_mistakes(wrong, hint, capsys):
 
 def test_notebook_06_lays_out_the_pair_its_text_names():
     """The teacher-forcing cell is meant to show 71 (*soixante et onze*); it once showed whatever pair came first."""
-    import json
-
-    from utils import ROOT
-
-    notebook = json.loads((ROOT / "notebooks" / "solutions" / "06_neural_machine_translation.ipynb").read_text("utf-8"))
-    outputs = ["".join(out.get("text", "")) for cell in notebook["cells"] if cell["cell_type"] == "code"
-               for out in cell.get("outputs", []) if "encoder_input:" in "".join(out.get("text", ""))]
+    outputs = [output_text(cell) for cell in solution("06").cells if "encoder_input:" in output_text(cell)]
     assert len(outputs) == 1, "expected one cell printing the three teacher-forcing arrays"
     assert "'seventy'" in outputs[0] and "'soixante', 'et', 'onze'" in outputs[0], outputs[0]
 
@@ -419,34 +790,33 @@ def test_notebook_06_lays_out_the_pair_its_text_names():
 # --- the lesson's code is in the notebooks' sight ---------------------------------------------------------------------
 
 
-def _source(prefix: str) -> str:
-    from utils import ROOT
-
-    return next((ROOT / "notebooks" / "source").glob(f"{prefix}_*.py")).read_text(encoding="utf-8")
-
-
-def test_notebook_06_writes_the_wiring_and_the_decoding_loop_in_visible_saved_cells():
-    """The encoder–decoder and the loop are 06's topic: written there (identical copies checked by test_saved_code)."""
+def test_notebook_06_writes_the_wiring_in_visible_saved_cells_and_the_loop_in_its_exercise():
+    """The encoder–decoder and the loop are 06's topic: the wiring in saved cells (identical copies checked by
+    test_saved_code), the loop in the exercise cell, whose stub must not point at the reference in utils."""
     from tests.test_saved_code import SOURCES, saved_cells, top_level_definitions
 
     notebook = next(path for path in SOURCES if path.name.startswith("06_"))
     saved = {name for module, code in saved_cells(notebook) if module == "utils/seq2seq.py"
              for name in top_level_definitions(code)}
-    assert {"training_model", "inference_models", "build_seq2seq", "run_decoder"} <= saved, saved
-    assert "s2s.build_seq2seq(" not in _source("06")  # 06 builds its translator with the function it shows
+    assert {"training_model", "inference_models", "build_seq2seq"} <= saved, saved
+    assert "build_seq2seq" not in attributes_used("06", "s2s")  # 06 builds its translator with the function it shows
+    assert "run_decoder" not in saved  # Exercise 1: the student writes the loop; utils keeps the reference
+    notebook_function("06", "run_decoder", np=np)  # defined in a visible cell of its own
 
 
 def test_notebook_07_reuses_06s_code_and_the_shared_learning_curve_plot():
-    source = _source("07")
-    assert "s2s.build_seq2seq(" in source and "s2s.run_decoder(" in source
-    assert "s2s.build_attention_seq2seq(" in source and "s2s.greedy_decode_batch(" in source
-    assert "plots.plot_learning_curves(model_curves" in source and "ax.plot(" not in source
+    used = set(attributes_used("07", "s2s"))
+    assert {"build_seq2seq", "run_decoder", "build_attention_seq2seq", "greedy_decode_batch"} <= used
+    assert [args[0] for args in call_arguments("07", "plots.plot_learning_curves")] == ["model_curves"]
+    assert not call_arguments("07", "ax.plot")
 
 
 def test_the_checkers_module_says_which_notebooks_it_checks():
     """Its docstring once said "notebook 06" while it also held 07's checker."""
-    for prefix, checker in (("06", "check_run_decoder"), ("07", "check_apply_temperature")):
-        assert f"from utils.checks.seq2seq import {checker}" in _source(prefix)
+    for prefix, checkers in (("06", ("check_beam_search", "check_dot_attention", "check_run_decoder")),
+                             ("07", ("check_apply_temperature",))):
+        for checker in checkers:
+            assert imported_from(prefix).get(checker) == "utils.checks.seq2seq", checker
         assert prefix in checks.__doc__.splitlines()[0], checks.__doc__.splitlines()[0]
 
 
@@ -576,4 +946,32 @@ def test_notebook_06_writes_the_attention_wiring_in_visible_saved_cells():
     assert {"attention_training_model", "attention_inference_models", "build_attention_seq2seq"} <= saved, saved
     assert any(code.startswith("# Saved in utils/seq2seq.py: 07 reuses it") and "def build_attention_seq2seq" in code
                for code in cells)
-    assert "s2s.build_attention_seq2seq(" not in _source("06")
+    assert "build_attention_seq2seq" not in attributes_used("06", "s2s")
+
+
+def test_attention_maps_decode_a_batch_as_attention_map_decodes_each(attention_translator):
+    model, sources, max_len = attention_translator
+    maps = s2s.attention_maps(model, sources[:30], max_len)
+    for ids, (batch_ids, batch_weights) in zip(sources[:30], maps, strict=True):
+        one_ids, one_weights = s2s.attention_map(model, ids, max_len)
+        assert batch_ids == one_ids
+        np.testing.assert_allclose(batch_weights, one_weights, atol=1e-5)
+
+
+def test_restart_gives_a_fresh_reproducible_start_and_resets_adam():
+    import keras
+
+    model = s2s.build_attention_seq2seq(9, 9, source_length=3, embed_dim=4, units=4, learning_rate=1e-2)
+    arrays = s2s.teacher_forcing([[4, 5], [6]], [[7, 8], [5]], 3, 4)
+    model.model.fit(list(arrays[:2]), arrays[2], epochs=2, verbose=0)
+    trained = model.model.get_weights()
+    starts = []
+    for _ in range(2):
+        keras.utils.set_random_seed(3)
+        model.restart()
+        starts.append(model.model.get_weights())
+    assert all(np.array_equal(a, b) for a, b in zip(*starts, strict=True))  # the same seed, the same start
+    assert not all(np.array_equal(a, b) for a, b in zip(trained, starts[0], strict=True))
+    optimizer = {v.name: np.asarray(v) for v in model.model.optimizer.variables}
+    assert optimizer["iteration"] == 0 and optimizer["learning_rate"] == pytest.approx(1e-2)
+    assert all(not value.any() for name, value in optimizer.items() if name not in ("iteration", "learning_rate"))

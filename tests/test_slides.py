@@ -8,21 +8,20 @@ Run by hand without those, they are skipped with a message saying which command 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 
 import nbformat
 import pytest
 
+from tests.browser import CHROMIUM, INSTALL, OFFLINE_ARGS
 from tools import slides
 from tools.build_notebooks import SOLUTIONS
 
 FIRST = sorted(SOLUTIONS.glob("*.ipynb"))[0]
 needs_vendor = pytest.mark.skipif(not (slides.VENDOR / "node_modules" / "reveal.js").exists(),
                                   reason="run `make slides` once to install the local reveal.js copy")
-CHROMIUM = shutil.which("chromium")
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="run `make browser` (Debian's chromium) to render slides")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason=INSTALL)
 
 
 def test_headings_start_slides_and_frame_cells_are_skipped():
@@ -55,10 +54,8 @@ def test_deck_loads_no_script_or_style_from_the_internet(deck):
 @needs_chromium
 def test_deck_renders_title_and_figure_offline_in_chromium(deck, tmp_path):
     """All DNS lookups fail in this browser, so a deck that needed a CDN would never become 'ready'."""
-    args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}", "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--allow-file-access-from-files", "--virtual-time-budget=8000", "--window-size=1280,800"]
+    args = [CHROMIUM, *OFFLINE_ARGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=8000",
+            "--window-size=1280,800"]
     dom = subprocess.run([*args, "--dump-dom", deck.as_uri()], capture_output=True, text=True, timeout=120).stdout
     assert re.search(r'class="reveal [^"]*\bready\b', dom), "reveal.js did not start"
     title = nbformat.read(FIRST, as_version=4).cells[1].source.splitlines()[0].lstrip("# ").strip()

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 
 import nbformat
 import pytest
 
-from utils import ROOT, checks
+from tests import helpers
+from utils import checks
 
 NBVAL = ["-p", "tests.nbval_plugin", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider", "-rA"]
 SETUP = ("import utils\nfrom utils.checks import progress\nfrom utils.checks.gradients import check_day1_factor\n"
@@ -29,10 +28,8 @@ def _notebook(path, *cells):
 
 def _run_nbval(folder):
     """pytest + nbval + the course plugin over ``folder``; returns (exit status, output, {notebook: outcome})."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
-    env.pop(checks.STRICT_ENV, None)
-    run = subprocess.run([sys.executable, "-m", "pytest", *NBVAL, "--rootdir", str(folder), "."],
-                         cwd=folder, env=env, capture_output=True, text=True, timeout=300)
+    run = helpers.run([sys.executable, "-m", "pytest", *NBVAL, "--rootdir", folder, "."], cwd=folder, ok=None,
+                      env={checks.STRICT_ENV: None})
     outcomes: dict[str, list[str]] = {}
     for outcome, notebook in re.findall(r"^(PASSED|FAILED) (\S+\.ipynb)::Cell \d+", run.stdout, re.MULTILINE):
         outcomes.setdefault(notebook, []).append(outcome)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 
-from tools.build_notebooks import NOTEBOOKS, SOLUTIONS, repository_url
+from tools.build_notebooks import ALT_TAG, NOTEBOOKS, SOLUTIONS, repository_url
 from tools.slides import external_assets, install_vendor
 from utils import ROOT
 
@@ -42,8 +42,9 @@ MATHJAX = VENDOR / "node_modules" / "mathjax" / "es5"
 AXE = VENDOR / PACKAGES["axe-core@4.11.0"]
 #: README sections the landing page keeps (the ones a reader needs); the others stay on the repository's README.
 LANDING_SECTIONS = ("Notebooks", "Two commands", "For students", "License")
-#: Notebook frame cells a website does not need: its own navigation replaces nav-*, and the Colab bootstrap is a no-op.
-FRAME_TAGS = {"nav-top", "nav-bottom", "colab-bootstrap"}
+#: Cells a website leaves out: its own navigation replaces nav-*, the Colab bootstrap is a no-op, and an alt-text cell
+#: has already given the figure above it its description (the page's img alt, see ``alt_to_cell``).
+LEFT_OUT_TAGS = {"nav-top", "nav-bottom", "colab-bootstrap", ALT_TAG}
 WIDGET = "application/vnd.jupyter.widget-view+json"
 WIDGET_NOTE = ("*Here the notebook shows interactive sliders. They need a running Python kernel: open the notebook in "
                "JupyterLab or Colab to move them. The static figure next to them shows the same effect.*")
@@ -174,7 +175,7 @@ def page_notebook(solution: Path, student: Path) -> nbformat.NotebookNode:
     The first cell left must be the title (a ``# `` heading), so that the page's headings start at level 1.
     """
     nb = copy.deepcopy(nbformat.read(solution, as_version=4))
-    cells = [cell for cell in nb.cells if not FRAME_TAGS & set(cell.metadata.get("tags", []))]
+    cells = [cell for cell in nb.cells if not LEFT_OUT_TAGS & set(cell.metadata.get("tags", []))]
     if not cells or cells[0].cell_type != "markdown" or not cells[0].source.startswith("# "):
         raise ValueError(f"{solution.name} does not start with its '# ' title cell (after the navigation cell): "
                          "rebuild it with `python -m tools.build_notebooks`")

@@ -23,6 +23,11 @@ nbval's markers are cell tags (``# %% tags=["nbval-check-output"]`` in a source)
 student reads the lesson's code, not the test plumbing. ``nbval-check-output`` marks a cell whose stored output nbval
 compares (deterministic facts and ``course.claim`` verdicts); ``nbval-ignore-output`` one whose output it must not.
 
+A figure's alt text is written where the figure is made, as a source cell's last statement ``plots.show(fig,
+alt=f"...")``. In both versions that cell ends in ``plots.show(fig)`` and the next cell, ``plots.describe(f"...")``,
+collapsed in JupyterLab and VS Code, left out of slides and the website, gives the shown figure the same text
+(``split_alt_text``): a student reads the lesson's code first, and the description still lands in the figure's output.
+
 Both versions get the same generated frame: a navigation bar with a Colab badge at the top and bottom, and a Colab
 bootstrap cell before the first code cell. The repository URL comes from ``pyproject.toml`` only.
 
@@ -36,6 +41,7 @@ that is not a readable notebook (empty, truncated) is named and skipped, and the
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import json
 import re
@@ -64,6 +70,8 @@ CELL_TIMEOUT = 120
 LONG_CODE_LINES = 16
 #: nbval's cell tags: compare this cell's stored output / never compare it (see the module doc).
 CHECK_TAG, IGNORE_TAG = "nbval-check-output", "nbval-ignore-output"
+#: Tag of the collapsed cell that gives the figure above it its alt text (see ``split_alt_text``).
+ALT_TAG = "alt-text"
 
 
 def repository_url() -> str:
@@ -138,6 +146,46 @@ def stub_out(text: str, markdown: bool = False) -> str:
 def is_checked(cell) -> bool:
     """Whether nbval compares this cell's stored output (it carries the ``nbval-check-output`` tag)."""
     return CHECK_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+def split_alt_text(text: str) -> tuple[str, str | None]:
+    """A figure cell's code split in two: the lesson's code ending in ``plots.show(obj)``, and the cell describing it.
+
+    A source writes the alt text where the figure is made, as the cell's last statement ``plots.show(obj, alt=...)``;
+    in a notebook those lines of prose would stand between the student and the next piece of the lesson. So the
+    notebook's cell ends in ``plots.show(obj)`` and a second cell, ``plots.describe(...)``, gives the figure the same
+    text, computed from the same run (``plots.describe`` explains how). Returns ``(text, None)`` for other cells.
+    """
+    try:
+        statements = ast.parse(text).body
+    except SyntaxError:
+        return text, None
+    last = statements[-1] if statements else None
+    call = last.value if isinstance(last, ast.Expr) else None
+    if not (isinstance(call, ast.Call) and ast.unparse(call.func) == "plots.show" and len(call.args) == 1
+            and [keyword.arg for keyword in call.keywords] == ["alt"] and last.col_offset == 0):
+        return text, None
+    lines = text.split("\n")
+    if any(line.strip() for line in lines[last.end_lineno:]):
+        return text, None  # a comment after the call: leave the cell as the author wrote it
+    shown = ast.get_source_segment(text, call.args[0])
+    alt = ast.get_source_segment(text, call.keywords[0].value)
+    lesson = "\n".join([*lines[: last.lineno - 1], f"plots.show({shown})"])
+    opening = "plots.describe("
+    aligned = f"\n{' ' * len(opening)}".join(line.strip() for line in alt.split("\n"))
+    describe = f"{opening}{aligned})"
+    if ast.dump(ast.parse(describe).body[0].value.args[0]) != ast.dump(call.keywords[0].value):
+        describe = f"{opening}{alt})"  # the text spans lines inside one string: keep its lines as they are
+    return lesson, describe
+
+
+def alt_text_cell(code: str) -> nbformat.NotebookNode:
+    """The cell that gives the figure above it its alt text: code collapsed in JupyterLab and VS Code, no slide."""
+    cell = nbformat.v4.new_code_cell(code)
+    cell.metadata["jupyter"] = {"source_hidden": True}
+    cell.metadata["tags"] = [ALT_TAG]
+    cell.metadata["slideshow"] = {"slide_type": "skip"}
+    return cell
 
 
 EXERCISE_HEADING = re.compile(r"^(#{2,4}) Exercise (\d+)\b.*$", flags=re.M)
@@ -215,6 +263,23 @@ if "google.colab" in sys.modules:
     return cell
 
 
+OPTIONAL_HEADING = re.compile(r"^(#{2,3}) .*\(optional\)\s*$")
+
+
+def optional_cells(cells: list) -> list[bool]:
+    """For each cell, whether it belongs to an optional section: one whose heading ends with "(optional)", up to the
+    next heading of the same or a higher level. The rest is the notebook's core path (what a class slot covers)."""
+    flags, open_level = [], None
+    for cell in cells:
+        if cell.cell_type == "markdown":
+            heading = re.match(r"^(#{1,6}) ", cell.source.lstrip())
+            if heading and (open_level is None or len(heading.group(1)) <= open_level):
+                match = OPTIONAL_HEADING.match(cell.source.lstrip().split("\n", 1)[0])
+                open_level = len(match.group(1)) if match else None
+        flags.append(open_level is not None)
+    return flags
+
+
 def slide_type(cell: nbformat.NotebookNode) -> str:
     """Slide layout for ``make slides``: headings open slides; sub-headings, long code and figures open sub-slides."""
     first = cell.source.lstrip().split("\n", 1)[0]
@@ -247,11 +312,17 @@ def build(source: Path, order: list[Path]) -> tuple[nbformat.NotebookNode, nbfor
                 tags = [tag for tag in tags if tag != CHECK_TAG]
             else:
                 text = strip_markers(text)
+            text, alt_code = split_alt_text(text) if cell.cell_type == "code" else (text, None)
             new = (nbformat.v4.new_code_cell if cell.cell_type == "code" else nbformat.v4.new_markdown_cell)(text)
             if tags:
                 new.metadata["tags"] = tags
             new.metadata["slideshow"] = cell.metadata.get("slideshow") or {"slide_type": slide_type(new)}
             cells.append(new)
+            if alt_code:
+                cells.append(alt_text_cell(alt_code))
+        for cell, optional in zip(cells, optional_cells(cells), strict=True):
+            if optional:  # the slides follow the core path
+                cell.metadata["slideshow"] = {"slide_type": "skip"}
         cells.append(nav_cell(order, index, student, "bottom"))
         nb = nbformat.v4.new_notebook(cells=cells)
         nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
@@ -284,29 +355,7 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, name: str = "a solution notebo
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
-        if cell.cell_type == "code":
-            cell.outputs = [o for o in map(_without_native_logs, cell.outputs) if o is not None]
     return time.perf_counter() - started
-
-
-_NATIVE_LOG = re.compile(
-    r"^(WARNING: All log messages before absl::InitializeLog\(\)|[IWE]\d{4} \d\d:\d\d:\d+\.\d+ |To enable the following"
-    r" instructions: .*rebuild TensorFlow)"
-)
-
-
-def _without_native_logs(output):
-    """Drop TensorFlow's C++ start-up log lines (timestamps, "GPU will not be used") from stored stderr outputs.
-
-    They differ on every run and machine and teach nothing; any other stderr text (real warnings) is kept.
-    """
-    if output.get("output_type") != "stream" or output.get("name") != "stderr":
-        return output
-    kept = [line for line in output["text"].splitlines(keepends=True) if not _NATIVE_LOG.match(line)]
-    if not "".join(kept).strip():
-        return None
-    output["text"] = "".join(kept)
-    return output
 
 
 def fingerprint(nb: nbformat.NotebookNode) -> str:

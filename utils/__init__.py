@@ -2,8 +2,9 @@
 
 Every notebook imports ``utils`` before Keras, for two reasons that both act when TensorFlow loads:
 
-* ``TF_CPP_MIN_LOG_LEVEL`` is set here (the one place), so TensorFlow's C++ start-up chatter (CUDA probing, CPU
-  features) stays out of the notebooks; real errors still show.
+* TensorFlow's log is set up here (``utils.tf_log``, the one place): its C++ start-up chatter (CUDA probing, CPU
+  features, oneDNN) stays out of the notebooks, and in a Jupyter kernel a filter on the process's native stderr drops
+  the few known-harmless lines that ignore every setting; real errors and warnings still show.
 * TensorFlow 2.21 loads its own TLS library, after which curl_cffi (which yfinance uses to reach Yahoo Finance) can no
   longer impersonate a browser. Importing curl_cffi first keeps downloads in-process; ``utils.data`` still copes
   (it downloads in a fresh process) when TensorFlow came first.
@@ -12,7 +13,9 @@ Every notebook imports ``utils`` before Keras, for two reasons that both act whe
 import os
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: see the docstring
+from utils.tf_log import quiet_tensorflow
+
+quiet_tensorflow()  # before TensorFlow loads: see the docstring
 
 try:  # pragma: no cover - the import itself is the point
     import curl_cffi  # noqa: F401

@@ -366,6 +366,18 @@ def rolling_zscore(x, window: int = 24, min_std: float = 1e-8) -> np.ndarray:
     return z
 
 
+def _hourly_flags(values, name: str = "flags") -> np.ndarray:
+    """``values`` as a boolean array of hourly flags, or a ValueError naming the fix.
+
+    A single value, NaN or objects are not flags: each would be read as True and score as a perfect detector.
+    """
+    array = np.asarray(values)
+    if array.ndim == 0 or array.dtype == object or (array.dtype.kind == "f" and np.isnan(array).any()):
+        raise ValueError(f"{name} must be an array of True/False, one per hour (e.g. scores > threshold), "
+                         f"not {values!r:.40}")
+    return array.astype(bool)
+
+
 def precision_recall_f1(flags, truth) -> tuple[float, float, float]:
     """Precision, recall and F1 of boolean ``flags`` against boolean ``truth`` (same shape); 0 where undefined.
 
@@ -373,7 +385,7 @@ def precision_recall_f1(flags, truth) -> tuple[float, float, float]:
     recall    = TP / (TP + FN): the share of anomalous hours that are flagged.
     F1        = 2 P R / (P + R): their harmonic mean.
     """
-    flags, truth = np.asarray(flags, dtype=bool), np.asarray(truth, dtype=bool)
+    flags, truth = _hourly_flags(flags, "flags"), _hourly_flags(truth, "truth")
     if flags.shape != truth.shape:
         raise ValueError(f"flags {flags.shape} and truth {truth.shape} must have the same shape.")
     tp = int(np.sum(flags & truth))
@@ -392,7 +404,7 @@ def per_kind_table(flags, labels, anomalies=None, metric=precision_recall_f1) ->
     if K were the only kind of fault. With ``anomalies`` (events whose ``cell`` indexes the rows of ``flags``) a
     column ``events found`` counts the events with at least one flagged hour.
     """
-    flags, labels = np.asarray(flags, dtype=bool), np.asarray(labels)
+    flags, labels = _hourly_flags(flags), np.asarray(labels)
     if flags.shape != labels.shape:
         raise ValueError(f"flags {flags.shape} and labels {labels.shape} must have the same shape.")
     rows = {}
@@ -422,6 +434,8 @@ def scorecard(flags, labels, anomalies, scored) -> dict:
     if not flags.shape == labels.shape == scored.shape:
         raise ValueError(f"flags {flags.shape}, labels {labels.shape} and scored {scored.shape} must have the same "
                          "shape (cells, hours).")
+    if not scored.astype(bool).any():
+        raise ValueError("scored marks no hour: pass True for the hours every detector is judged on")
     flags, scored = flags.astype(bool) & scored.astype(bool), scored.astype(bool)
     row = dict(zip(("precision", "recall", "F1"), precision_recall_f1(flags[scored], labels[scored] > 0),
                    strict=True))

@@ -5,6 +5,7 @@ it (results over several seeds, ``over_seeds``; a paired bootstrap over test uni
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -86,8 +87,8 @@ def setup(seed: int = 42, notebook: str | None = None) -> None:
 
     Seeds Python, NumPy and TensorFlow (``reseed(seed)``, so a seed shift applies), asks TensorFlow for deterministic
     ops and for errors only in its Python log, sets a modest figure size and dpi so stored outputs stay small on
-    GitHub, and the colour-blind-safe line colours (``utils.plots.COLOUR_CYCLE``). ``notebook`` ("04") tells
-    ``progress()`` which exercises to list.
+    GitHub, and the colour-blind-safe line colours (``utils.plots.COLOUR_CYCLE``); matplotlib's load-dependent note
+    on slow legend placement is not shown. ``notebook`` ("04") tells ``progress()`` which exercises to list.
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_STEP:
         raise ValueError(f"seed must be a whole number from 0 to {SEED_STEP - 1}, such as 42, not {seed!r}")
@@ -108,6 +109,9 @@ def setup(seed: int = 42, notebook: str | None = None) -> None:
 
     plt.rcParams.update({"figure.figsize": (7, 3.5), "figure.dpi": 80, "axes.grid": True, "grid.alpha": 0.3,
                          "axes.prop_cycle": COLOUR_CYCLE})
+    # matplotlib times its search for a legend's best place and warns when it took over a second of wall time, which
+    # a busy laptop reaches with the course's small figures: a note on the machine's load, not on the plot.
+    warnings.filterwarnings("ignore", message='Creating legend with loc="best" can be slow', category=UserWarning)
 
 
 # --- evidence ---------------------------------------------------------------------------------------------------------

@@ -2,10 +2,12 @@
 the Niño 1+2 series), and the course's one windowing function, ``window_arrays``.
 
 ``load_prices`` tries, in order: a live download with yfinance (at most ``COURSE_DOWNLOAD_TIMEOUT`` seconds, 8 by
-default), the last download cached in the course's data folder (``utils.data_home("cache")``, never the repository,
-which may be read-only), and the copy bundled in ``data/`` (see ``data/README.md``). A cached file is checked as
-strictly as a download; a damaged one is moved aside. It prints one line saying which source it used and why. Set
-``COURSE_OFFLINE=1`` (CI does) or pass ``offline=True`` to skip the network.
+default), the downloads cached in the course's data folder (``utils.data_home("cache")``, never the repository,
+which may be read-only), and the copy bundled in ``data/`` (see ``data/README.md``). A local copy is used only if it
+holds every trading day of the requested range, so a short or old download never stands in for the bundled copy;
+when none does, the error says what each one holds. A cached file is checked as strictly as a download; a damaged one
+is moved aside. It prints one line saying which source it used and why. Set ``COURSE_OFFLINE=1`` (CI does) or pass
+``offline=True`` to skip the network.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ OFFLINE_ENV = "COURSE_OFFLINE"
 #: Total seconds a download may take before the loader gives up and uses a local copy.
 TIMEOUT_ENV = "COURSE_DOWNLOAD_TIMEOUT"
 DEFAULT_TIMEOUT_S = 8.0
+#: The longest the exchange was closed in the bundled history, in calendar days (11-16 September 2001). A local copy
+#: with a longer stretch without rows inside a requested range, or at its ends, lacks trading days of that range.
+LONGEST_CLOSURE_DAYS = 6
 
 
 class DownloadError(RuntimeError):
@@ -90,7 +95,9 @@ def load_prices(ticker: str, start=None, end=None, *, offline: bool | None = Non
     (``"2015-06-30"``), a ``datetime.date`` / ``datetime`` / ``pd.Timestamp`` (a time zone is dropped, the date is
     kept), or None for "from the beginning" / "to the end". ``timeout``: seconds the download may take in all.
     Returns a DataFrame with a tz-naive ``DatetimeIndex`` named ``Date`` and the columns Open, High, Low, Close, Volume.
-    Raises ``ValueError`` naming what is available when no source has the ticker or the date range.
+    Offline, or when the download fails, the first local copy that holds every trading day of the range is used (the
+    cache, then the bundled copy; see ``_holds_range``). Raises ``ValueError`` naming what each source holds when none
+    has the ticker or the whole date range.
     """
     ticker = _normalise_ticker(ticker)
     start_ts, end_ts = _parse_range(start, end)
@@ -103,18 +110,42 @@ def load_prices(ticker: str, start=None, end=None, *, offline: bool | None = Non
             return _select(frame, ticker, start_ts, end_ts, "live from Yahoo Finance (yfinance)")
         except Exception as exc:  # any failure means: fall back to local copies, and say why
             failure = f"download failed: {_one_line(exc)}"
-    range_error = None
-    for source, frame, note in _local_sources(ticker):
-        try:
+    sources = list(_local_sources(ticker))
+    if not sources:
+        raise ValueError(
+            f"No price data for {ticker!r}: {failure}, and there is no cached or bundled copy. "
+            f"Available offline: {_describe_available()}. Check the ticker symbol, or connect to the internet."
+        )
+    for i, (source, frame, note) in enumerate(sources):
+        if _holds_range(frame, start_ts, end_ts, later=[f for _, f, _ in sources[i + 1:]]):
             return _select(frame, ticker, start_ts, end_ts, f"{source} ({failure}{note})")
-        except ValueError as exc:  # this copy lacks the dates; a later one may have them
-            range_error = exc
-    if range_error is not None:
-        raise range_error
+    held = "; ".join(f"the {source.split(' (')[0]}" + (f" ({_cache_path(ticker)})" if source == _CACHED else "")
+                     + f" holds {_holding(frame)}" for source, frame, _ in sources)
+    online = (f"go online to download them (unset {OFFLINE_ENV}, or pass offline=False)" if failure == "offline mode"
+              else "download them once the network works")
     raise ValueError(
-        f"No price data for {ticker!r}: {failure}, and there is no cached or bundled copy. "
-        f"Available offline: {_describe_available()}. Check the ticker symbol, or connect to the internet."
+        f"No local copy of {ticker} prices holds every trading day from {_day(start_ts)} to {_day(end_ts)} "
+        f"({failure}{sources[-1][2]}): {held}. Choose dates inside one of these ranges, or {online}."
     )
+
+
+def _holds_range(frame: pd.DataFrame, start, end, later=()) -> bool:
+    """Whether the price table ``frame`` has a row for every trading day from ``start`` to ``end`` (timestamps or None).
+
+    Trading days are not listed anywhere, so a missing one shows as a stretch of more than ``LONGEST_CLOSURE_DAYS``
+    calendar days without a row, inside the range or between its ends and the first / last row. An open end (None)
+    reaches as far as the copies in ``later`` (those it would be used instead of) reach: a copy of one week in 2024
+    does not hold "everything up to the end" while the bundled copy holds 31 years.
+    """
+    tables = [frame, *later]
+    first = start if start is not None else min(table.index[0] for table in tables)
+    last = end if end is not None else max(table.index[-1] for table in tables)
+    days = frame.index[(frame.index >= first) & (frame.index <= last)]
+    if days.empty:
+        return False
+    one = pd.Timedelta(days=1)
+    bounds = pd.DatetimeIndex([first - one, *days, last + one])
+    return bool((bounds[1:] - bounds[:-1]).max() <= pd.Timedelta(days=LONGEST_CLOSURE_DAYS + 1))
 
 
 def load_monthly_closes() -> pd.DataFrame:
@@ -359,18 +390,32 @@ def _read_bundled(ticker: str) -> pd.DataFrame:
         return _read_csv_prices(tar.extractfile(member))
 
 
+_CACHED = "cached copy in the course data folder"
+
+
 def _local_sources(ticker: str):
     """Yield (description, frame, note) for the cache, then the bundled copy, whichever exist and are usable.
 
-    ``note`` says why a damaged cache was skipped, so the one printed line can say it too.
+    ``note`` says why a damaged cache was skipped, so the one printed line (or the error) can say it too.
     """
     note = ""
     if _cache_path(ticker).exists():
         cached, note = _read_cache(_cache_path(ticker))
         if cached is not None:
-            yield "cached copy in the course data folder", cached, ""
+            yield _CACHED, cached, ""
     if ticker in BUNDLED_PRICES:
         yield "bundled copy (see data/README.md)", _read_bundled(ticker), note
+
+
+def _holding(frame: pd.DataFrame) -> str:
+    """What a price table holds, for an error: its span, its number of rows, and its longest hole if it has one."""
+    text = f"{_span(frame)} ({len(frame):,} trading days"
+    gaps = frame.index[1:] - frame.index[:-1]
+    if len(gaps) and gaps.max() > pd.Timedelta(days=LONGEST_CLOSURE_DAYS + 1):
+        after = int(gaps.argmax())
+        text += f", none from {(frame.index[after] + pd.Timedelta(days=1)).date()} to " \
+                f"{(frame.index[after + 1] - pd.Timedelta(days=1)).date()}"
+    return text + ")"
 
 
 def _describe_available() -> str:
@@ -551,8 +596,12 @@ def make_windows(series, window: int, horizon: int = 1, target: int = 0):
             f"series has {int(np.isnan(values).sum())} NaN value(s), the first at position {first}: "
             "fill them first (e.g. pandas .interpolate() or .ffill()) or drop those rows"
         )
-    last = len(values) - horizon + 1  # one past the last target index whose horizon fits in the series
-    return window_arrays(values, horizon_targets(values[:, target], horizon), window, window, last, dtype=float)
+    # Exercise 1's reference, written as an answer would be (window_arrays is the course's own windowing function,
+    # which an answer may not call): tests/test_data.py checks that the two cut the same windows.
+    n = len(values) - window - horizon + 1
+    X = np.stack([values[i:i + window] for i in range(n)])
+    y = np.stack([values[i + window:i + window + horizon, target] for i in range(n)])
+    return X, y
 
 
 def load_elnino() -> pd.Series:

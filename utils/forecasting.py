@@ -19,6 +19,7 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from utils.data import _float_array, window_arrays
 from utils.validate import finite_array, has, number, whole
@@ -75,37 +76,6 @@ class Scaler:
 def fit_scaler(values, kind: str = "minmax") -> Scaler:
     """A ``Scaler`` fitted on ``values`` (pass the training part only)."""
     return Scaler(kind).fit(values)
-
-
-# --- windows (cut by utils.data.window_arrays) ----------------------------------------------------------------------
-
-
-def window_dataset(inputs, targets, window: int, first: int, last: int, *, batch_size: int = 64,
-                   shuffle: bool = False, seed: int = 0):
-    """The windows of ``utils.data.window_arrays`` (targets ``t`` in ``[first, last)``) as a batched
-    ``tf.data.Dataset``, for ``model.fit``.
-
-    The windows are cut once and cached (cutting them again every epoch is slow on a CPU); ``shuffle=True`` (training
-    data only) reshuffles them every epoch with a fixed seed.
-    """
-    import tensorflow as tf
-
-    X, y = window_arrays(inputs, targets, window, first, last)
-    batch_size = whole(batch_size, "batch_size")
-    windows = tf.data.Dataset.from_tensor_slices((X, y)).cache()
-    if shuffle:
-        windows = windows.shuffle(len(X), seed=seed, reshuffle_each_iteration=True)
-    return windows.batch(batch_size)
-
-
-def dataset_arrays(dataset):
-    """Concatenate the (inputs, targets) batches of a dataset into two NumPy arrays (in the dataset's order)."""
-    has(dataset, "__iter__", "dataset", "a batched tf.data.Dataset of (inputs, targets), from window_dataset")
-    batches = [(np.asarray(x), np.asarray(y)) for x, y in dataset]
-    if not batches:
-        raise ValueError("the dataset is empty: make it from a range [first, last) with at least one target")
-    xs, ys = zip(*batches, strict=True)
-    return np.concatenate(xs), np.concatenate(ys)
 
 
 # --- baselines ------------------------------------------------------------------------------------------------------
@@ -197,8 +167,14 @@ def mape(y_true, y_pred) -> float:
 
 
 def forecast_metrics(y_true, y_pred) -> dict[str, float]:
-    """MAE, RMSE (series units) and MAPE (%) in one dict: the evaluation used in every table of notebook 08."""
-    return {"MAE": mae(y_true, y_pred), "RMSE": rmse(y_true, y_pred), "MAPE %": mape(y_true, y_pred)}
+    """Exercise 4's reference: MAE, RMSE (series units) and MAPE (%) in one dict, the evaluation of notebook 08's
+    tables. Written out rather than built on ``mae``, ``rmse`` and ``mape``, which an answer may not call."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    if np.any(y_true == 0):
+        raise ValueError("MAPE divides by the actual values, and some are 0: use MAE or RMSE for this series")
+    errors = y_pred - y_true
+    return {"MAE": float(np.mean(np.abs(errors))), "RMSE": float(np.sqrt(np.mean(errors ** 2))),
+            "MAPE %": float(100 * np.mean(np.abs(errors / y_true)))}
 
 
 def directional_accuracy(last, y_true, y_pred) -> float:
@@ -239,6 +215,44 @@ def comparison_table(y_true, forecasts: dict, last=None, unit: str = "", metrics
     return table
 
 
+# --- is a difference more than noise? -------------------------------------------------------------------------------
+
+
+def diebold_mariano(actual, forecast, reference, loss, lags=None) -> tuple[float, float]:
+    """Exercise 5's reference: the Diebold–Mariano test that ``forecast`` and ``reference`` have the same mean
+    ``loss`` on the same test steps; returns (DM statistic, two-sided p-value).
+
+    d_t = loss(forecast_t - actual_t) - loss(reference_t - actual_t), in time order; its mean is divided by a
+    Newey–West (HAC) standard error over ``lags`` lags (default floor(n ** (1/3))), which allows for errors that are
+    correlated from one step to the next. The variance is scaled by n/(n-1) and the p-value read from Student's t with
+    n-1 degrees of freedom, so that lags=0 gives exactly the paired t-test. A negative statistic: ``forecast``'s loss
+    is the lower one.
+    """
+    actual = finite_array(actual, "actual", ndim=1, min_size=3)
+    forecast, reference = finite_array(forecast, "forecast", ndim=1), finite_array(reference, "reference", ndim=1)
+    if actual.shape != forecast.shape or actual.shape != reference.shape:
+        raise ValueError(f"actual, forecast and reference must be 1-D arrays over the same test steps, got "
+                         f"{actual.shape}, {forecast.shape} and {reference.shape}: pass one value per test step each")
+    if not callable(loss):
+        raise ValueError(f"loss must be a function of the errors, such as np.abs or np.square, not {loss!r:.40}")
+    d = np.asarray(loss(forecast - actual), dtype=float) - np.asarray(loss(reference - actual), dtype=float)
+    n = len(d)
+    if lags is None:
+        lags = int(n ** (1 / 3))
+    lags = whole(lags, "lags", minimum=0, fix="pass None for the default n ** (1/3)")
+    if lags >= n - 1:
+        raise ValueError(f"lags={lags} must be from 0 to {n - 2} for {n} test steps (the default is n ** (1/3))")
+    e = d - d.mean()
+    autocovariance = np.array([e[k:] @ e[:n - k] / n for k in range(lags + 1)])
+    bartlett = 1 - np.arange(lags + 1) / (lags + 1)  # the Newey–West weights: 1 at lag 0, falling towards 0
+    variance = (2 * bartlett @ autocovariance - autocovariance[0]) * n / (n - 1)
+    if variance <= 0:
+        raise ValueError("the two forecasts have the same loss on every step: there is no difference to test "
+                         "(compare two different forecasts)")
+    statistic = d.mean() / np.sqrt(variance / n)
+    return float(statistic), float(2 * stats.t.sf(abs(statistic), df=n - 1))
+
+
 # --- the LSTM forecaster --------------------------------------------------------------------------------------------
 
 
@@ -277,6 +291,108 @@ def predict(model: keras.Model, X) -> np.ndarray:
     return out[:, 0] if out.shape[1] == 1 else out
 
 
+# --- several random starts -----------------------------------------------------------------------------------------
+
+
+def windows_at(inputs, targets, window: int, days) -> tuple[np.ndarray, np.ndarray]:
+    """The windows of ``utils.data.window_arrays`` for the target steps ``days`` (any order, e.g. a shuffled split):
+    ``X[j] = inputs[days[j]-window : days[j]]`` (n, window, features) and ``y[j] = targets[days[j]]`` (n, k)."""
+    days = np.asarray(days)
+    if days.ndim != 1 or days.size == 0 or not np.issubdtype(days.dtype, np.integer):
+        raise ValueError("days must be a non-empty 1-D array of whole step numbers, e.g. np.arange(first, last)")
+    first = int(days.min())
+    X, y = window_arrays(inputs, targets, window, first, int(days.max()) + 1)
+    return X[days - first], y[days - first]
+
+
+@dataclass
+class TrainedStarts:
+    """One model trained from several random starts (one seed each): what each start learned."""
+
+    model: keras.Model  # the compiled model every start trained (it holds the last start's weights)
+    seeds: list
+    weights: list  # each start's trained weights (model.get_weights())
+    histories: list  # each start's History, as the notebook's train function returned it
+
+    @property
+    def epochs(self) -> list[int]:
+        """How many epochs each start trained (early stopping decides)."""
+        return [len(history.epoch) for history in self.histories]
+
+    def predict(self, X, start: int | None = None) -> np.ndarray:
+        """Every start's outputs for windows ``X``: (starts, n) for one output, (starts, n, horizon) for several;
+        with ``start`` (0, 1, ...) only that start's, (n,) or (n, horizon)."""
+        if start is not None:
+            if isinstance(start, bool) or not isinstance(start, int | np.integer) or not 0 <= start < len(self.weights):
+                raise ValueError(f"start must be 0 … {len(self.weights) - 1}, one of the {len(self.weights)} starts, "
+                                 f"not {start!r}")
+            self.model.set_weights(self.weights[start])
+            return predict(self.model, X)
+        return np.stack([self.predict(X, start) for start in range(len(self.weights))])
+
+
+class Starts:
+    """Train the notebook's LSTM from several random starts, preparing Keras' training step only once per shape.
+
+    Keras prepares (traces) a model's training step on its first ``fit``, and on a CPU that takes longer than a short
+    training run. So for each input shape one model made by ``build`` is kept and reused: each start draws fresh
+    weights with ``build`` under its own seed and resets the optimizer (step count and running averages to zero), so
+    the start learns as a new model would, and ``train`` fits it. ``build(window, n_features, units, horizon)`` and
+    ``train(model, train_ds, val_ds, epochs, patience)`` are the notebook's own (Exercise 2).
+    """
+
+    def __init__(self, build, train):
+        for name, fn in (("build", build), ("train", train)):
+            if not callable(fn):
+                raise ValueError(f"{name} must be a function, e.g. the notebook's {name}_forecaster, not {fn!r:.40}")
+        self.build, self.train_fn = build, train
+        self._models: dict = {}  # (window, n_features, units, horizon) -> (model, the optimizer's untrained values)
+
+    def _model(self, shape):
+        if shape not in self._models:
+            model = self.build(*shape)
+            model.optimizer.build(model.trainable_variables)
+            self._models[shape] = model, [variable.numpy() for variable in model.optimizer.variables]
+        return self._models[shape]
+
+    def train(self, seeds, inputs, targets, window: int, train_days, val_days, *, epochs, patience: int = 5,
+              units: int = 32, batch_size: int = 128) -> TrainedStarts:
+        """Train one start per seed on the windows whose targets are ``train_days``, stopping early on ``val_days``.
+
+        ``inputs`` (time,) or (time, features), ``targets`` (time,) or (time, horizon): as for ``window_arrays``.
+        ``epochs``: the limit for every start, or a list with one limit per start (to give a second experiment the
+        budget each start of a first one used). Each start's training windows are reshuffled every epoch in an order
+        its own seed fixes.
+        """
+        import tensorflow as tf
+
+        if isinstance(seeds, str) or not hasattr(seeds, "__iter__") or not list(seeds):
+            raise ValueError(f"seeds must be a list with one seed per start, such as course.seeds(3), not "
+                             f"{seeds!r:.40}")
+        seeds = [whole(seed, "each seed", minimum=0) for seed in seeds]
+        limits = list(epochs) if hasattr(epochs, "__iter__") else [epochs] * len(seeds)
+        if len(limits) != len(seeds):
+            raise ValueError(f"give one epoch limit per start: {len(limits)} limits for {len(seeds)} seeds")
+        limits = [whole(limit, "epochs") for limit in limits]
+        patience, batch_size = whole(patience, "patience"), whole(batch_size, "batch_size")
+        X_train, y_train = windows_at(inputs, targets, window, train_days)
+        X_val, y_val = windows_at(inputs, targets, window, val_days)
+        val_ds = tf.data.Dataset.from_tensor_slices((X_val, y_val)).batch(batch_size).cache()
+        shape = (int(window), X_train.shape[2], whole(units, "units"), y_train.shape[1])
+        model, untrained_optimizer = self._model(shape)
+        trained, histories = [], []
+        for seed, limit in zip(seeds, limits, strict=True):
+            keras.utils.set_random_seed(seed)
+            model.set_weights(self.build(*shape).get_weights())  # fresh weights, drawn under this start's seed
+            for variable, value in zip(model.optimizer.variables, untrained_optimizer, strict=True):
+                variable.assign(value)  # step count 0, running averages 0: as a new optimizer
+            train_ds = (tf.data.Dataset.from_tensor_slices((X_train, y_train)).cache()
+                        .shuffle(len(X_train), seed=seed, reshuffle_each_iteration=True).batch(batch_size))
+            histories.append(self.train_fn(model, train_ds, val_ds, limit, patience))
+            trained.append(model.get_weights())
+        return TrainedStarts(model, seeds, trained, histories)
+
+
 # --- the whole pipeline, for a second series ------------------------------------------------------------------------
 
 
@@ -284,40 +400,38 @@ def predict(model: keras.Model, X) -> np.ndarray:
 class Experiment:
     """What ``one_step_experiment`` returns: the table and everything needed to plot or reuse its parts."""
 
-    table: pd.DataFrame
-    model: keras.Model
-    history: object
+    table: pd.DataFrame  # one row per baseline and per start of the LSTM, in the series' units
+    runs: TrainedStarts  # the LSTM's starts
     scaler: Scaler
     test_index: pd.Index
-    actual: np.ndarray
-    forecasts: dict
+    actual: np.ndarray  # the test values, (n,)
+    forecasts: dict  # name -> (n,) for each baseline; "LSTM" -> (starts, n)
     splits: tuple[int, int]
 
 
-def one_step_experiment(series: pd.Series, window: int, build, train, *, epochs: int, units: int = 32,
+def one_step_experiment(series: pd.Series, window: int, starts: Starts, seeds, *, epochs: int, units: int = 32,
                         ma_k: int = 3, season: int | None = None, scaler_kind: str = "standard", patience: int = 8,
                         batch_size: int = 32, unit: str = "") -> Experiment:
     """The notebook's pipeline in one call, for a series whose level an LSTM can model directly.
 
-    Chronological 70/15/15 split, scaler fitted on train, Keras windows, the LSTM made by the notebook's
-    ``build(window, n_features, units)`` and fitted by its ``train(model, train_ds, val_ds, epochs, patience)``
-    (Exercise 2), and the baselines (persistence, moving average of ``ma_k``, seasonal naive if ``season``, linear on
-    the same window) on the same test steps, in the series' units.
+    Chronological 70/15/15 split, scaler fitted on train, the LSTM trained from each of ``seeds`` by ``starts``
+    (the notebook's own builder and training function, Exercise 2) with early stopping on the validation part, and
+    the baselines (persistence, moving average of ``ma_k``, seasonal naive if ``season``, linear on the same window) on
+    the same test steps, scored once, in the series' units.
     """
-    for name, fn in (("build", build), ("train", train)):
-        if not callable(fn):
-            raise ValueError(f"{name} must be a function, e.g. the notebook's {name}_forecaster, not {fn!r:.40}")
+    has(starts, "train", "starts", "an fc.Starts(build_forecaster, train_forecaster)")
     has(series, "to_numpy", "series", "a pandas Series, e.g. data.load_elnino()")
     values = finite_array(series.to_numpy(dtype=float), "series", ndim=1)
-    epochs = whole(epochs, "epochs")
-    train_end, val_end = split_points(len(values))
+    window = whole(window, "window")
+    n = len(values)
+    train_end, val_end = split_points(n)
+    if not window < train_end:
+        raise ValueError(f"window={window} leaves no training windows in {train_end} training steps: use a shorter "
+                         "window")
     scaler = fit_scaler(values[:train_end], scaler_kind)
     scaled = scaler.transform(values)
-    n = len(values)
-    train_ds = window_dataset(scaled, scaled, window, window, train_end, batch_size=batch_size, shuffle=True)
-    val_ds = window_dataset(scaled, scaled, window, train_end, val_end, batch_size=batch_size)
-    model = build(window, 1, units)
-    history = train(model, train_ds, val_ds, epochs, patience)
+    runs = starts.train(seeds, scaled, scaled, window, np.arange(window, train_end), np.arange(train_end, val_end),
+                        epochs=epochs, patience=patience, units=units, batch_size=batch_size)
     X_train, y_train = window_arrays(values, values, window, window, train_end)
     X_test, y_test = window_arrays(values, values, window, val_end, n)
     actual = y_test[:, 0].astype(float)
@@ -325,9 +439,11 @@ def one_step_experiment(series: pd.Series, window: int, build, train, *, epochs:
     if season:
         forecasts[f"seasonal naive ({season})"] = seasonal_naive(X_test, season)
     forecasts["linear, same window"] = LinearWindowModel().fit(X_train, y_train).predict(X_test)
-    forecasts[f"LSTM({units})"] = scaler.inverse_transform(predict(model, scaler.transform(X_test)))
-    table = comparison_table(actual, forecasts, unit=unit)
-    return Experiment(table, model, history, scaler, series.index[val_end:], actual, forecasts, (train_end, val_end))
+    forecasts["LSTM"] = scaler.inverse_transform(runs.predict(scaler.transform(X_test)))
+    rows = {name: f for name, f in forecasts.items() if name != "LSTM"}
+    rows.update({f"LSTM({units}), start {i + 1}": f for i, f in enumerate(forecasts["LSTM"])})
+    table = comparison_table(actual, rows, unit=unit)
+    return Experiment(table, runs, scaler, series.index[val_end:], actual, forecasts, (train_end, val_end))
 
 
 # --- leakage demonstrations -----------------------------------------------------------------------------------------
@@ -347,7 +463,13 @@ def shuffled_split(n: int, train: float = 0.7, val: float = 0.15, seed: int = 0)
 
 
 def plot_forecasts(index, actual, forecasts: dict, title: str, ylabel: str, ax=None, last: int | None = None):
-    """Actual values and some forecasts over the test period (optionally only its ``last`` steps)."""
+    """Actual values and some forecasts over the test period (optionally only its ``last`` steps).
+
+    Dates are labelled compactly (month and day, the year where it changes), so that they never overlap, and the
+    legend sits below the axes, where it covers no data.
+    """
+    import matplotlib.dates as mdates
+
     if not isinstance(forecasts, dict):
         raise ValueError(f"forecasts must be a dict name -> predictions, not {type(forecasts).__name__}")
     actual = finite_array(actual, "actual", ndim=1)
@@ -361,5 +483,9 @@ def plot_forecasts(index, actual, forecasts: dict, title: str, ylabel: str, ax=N
     for name, pred in forecasts.items():
         ax.plot(index[sl], np.asarray(pred)[sl], lw=1.2, label=name)
     ax.set(title=title, xlabel="date", ylabel=ylabel)
-    ax.legend(fontsize=8)
+    if isinstance(index, pd.DatetimeIndex):
+        locator = mdates.AutoDateLocator(maxticks=7)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=len(forecasts) + 1, frameon=False)
     return ax

@@ -1,5 +1,6 @@
 """Diagrams and plots shared by the notebooks, drawn with matplotlib (no pasted images), and the course's accessible
-way to show them: ``show(fig, alt=...)`` (alt text in the output's metadata) and one colour-blind-safe palette."""
+way to show them: ``show(fig, alt=...)``, or ``show(fig)`` then ``describe(alt)`` in the next cell (alt text in the
+output's metadata), and one colour-blind-safe palette."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def _tint(colour: str, strength: float = 0.25) -> tuple[float, float, float]:
     return tuple(1 - strength * (1 - c) for c in to_rgb(colour))
 
 
-def show(obj, alt: str) -> None:
+def show(obj, alt: str | None = None) -> None:
     """Display a figure (or a widget, or an audio player) with alt text that says what it shows and what to notice.
 
     Use it instead of ``plt.show()``: ``plots.show(fig, alt="...")``. ``obj`` is a matplotlib Figure or Axes (its
@@ -39,17 +40,51 @@ def show(obj, alt: str) -> None:
     nbconvert's HTML reads) and replaces the ``text/plain`` fallback ("<Figure size 560x280 with 1 Axes>"), so the
     description travels with the stored notebook to JupyterLab, Colab, GitHub and the course website. An audio
     player's HTML also gets it as a visible caption. The figure is closed, so the inline backend does not show it twice.
+
+    Without ``alt``, the next cell gives it with ``describe``: the generated notebooks move a source's
+    ``plots.show(fig, alt=...)`` there, into a cell whose code is collapsed (see tools/build_notebooks.py).
     """
     from IPython import get_ipython
     from IPython.display import display
 
-    data, metadata = alt_bundle(obj, alt)
-    if get_ipython() is None:  # a plain Python run: no notebook to store the output in
+    global _shown
+    data, metadata = alt_bundle(obj, alt) if alt is not None else _bundle(obj)
+    shell = get_ipython()
+    if shell is None:  # a plain Python run: no notebook to store the output in
         print(data["text/plain"])
+        _shown = None
     else:
-        display(data, metadata=metadata, raw=True)
+        handle = display(data, metadata=metadata, raw=True, display_id=alt is None)  # describe updates it by its id
+        _shown = (shell.execution_count, handle, _bundle_copy(data, metadata)) if alt is None else None
     if isinstance(obj, plt.Axes | plt.Figure):
         plt.close(obj.figure if isinstance(obj, plt.Axes) else obj)
+
+
+def describe(alt: str) -> None:
+    """Give what the cell just above showed with ``show(obj)`` its alt text, as ``show(obj, alt=...)`` would have.
+
+    The output above is updated in place (a display update, which JupyterLab, VS Code, Colab and nbclient apply), so the
+    description sits in the figure's own metadata. It acts only right after that cell ran: run out of order, it
+    leaves every output as it is rather than describe another cell's figure.
+    """
+    from IPython import get_ipython
+
+    global _shown
+    alt = _checked_alt(alt)
+    shell = get_ipython()
+    if shell is None:
+        print(alt)
+        return
+    if _shown is None or _shown[0] != shell.execution_count - 1:
+        return
+    _, handle, (data, metadata) = _shown
+    data, metadata = _with_alt(data, metadata, alt)
+    handle.update(data, metadata=metadata, raw=True)
+    _shown = None
+
+
+#: What ``show`` displayed without alt text: (the execution count of its cell, the display handle, the MIME bundle).
+_shown = None
 
 
 def alt_bundle(obj, alt: str) -> tuple[dict, dict]:
@@ -58,25 +93,45 @@ def alt_bundle(obj, alt: str) -> tuple[dict, dict]:
     A figure is rendered as IPython would (honouring the inline backend's settings, e.g. retina); where IPython cannot
     render it (no inline backend, e.g. under MPLBACKEND=Agg or outside Jupyter) it becomes a PNG all the same.
     """
+    alt = _checked_alt(alt)
+    return _with_alt(*_bundle(obj), alt)
+
+
+def _checked_alt(alt) -> str:
+    """``alt`` with its whitespace normalised, or a ValueError that says what alt text is for."""
     if not isinstance(alt, str) or len(" ".join(alt.split())) < MIN_ALT_CHARS:
         raise ValueError(f"alt must be a sentence or two ({MIN_ALT_CHARS}+ characters) saying what the figure shows "
                          f"and what to notice, e.g. 'Loss against epoch: validation loss stops falling after epoch 5', "
                          f"not {alt!r}")
+    return " ".join(alt.split())
+
+
+def _bundle(obj) -> tuple[dict, dict]:
+    """``obj``'s (data, metadata) MIME bundle as IPython renders it; a figure without an inline backend as a PNG."""
     from IPython import get_ipython
     from IPython.core.formatters import DisplayFormatter
 
-    alt = " ".join(alt.split())
     figure = obj.figure if isinstance(obj, plt.Axes) else obj  # (get_figure(root=True) needs matplotlib 3.10)
     shell = get_ipython()
     data, metadata = (shell.display_formatter if shell is not None else DisplayFormatter()).format(figure)
-    data, metadata = dict(data), {key: dict(v) if isinstance(v, dict) else v for key, v in metadata.items()}
+    data, metadata = _bundle_copy(data, metadata)
     if isinstance(figure, plt.Figure) and not any(mime.startswith("image/") for mime in data):
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", bbox_inches="tight")
-        data = {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii")}
+        data = {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"), "text/plain": data["text/plain"]}
     if not any(mime != "text/plain" for mime in data):
         raise ValueError(f"obj must be a matplotlib Figure or Axes, a widget or an audio player, not "
                          f"{type(obj).__name__}")
+    return data, metadata
+
+
+def _bundle_copy(data: dict, metadata: dict) -> tuple[dict, dict]:
+    return dict(data), {key: dict(v) if isinstance(v, dict) else v for key, v in metadata.items()}
+
+
+def _with_alt(data: dict, metadata: dict, alt: str) -> tuple[dict, dict]:
+    """A copy of the bundle with ``alt`` in each MIME type's metadata, as the text fallback, and as an audio caption."""
+    data, metadata = _bundle_copy(data, metadata)
     if "<audio" in data.get("text/html", ""):
         data["text/html"] = f'<figure>{data["text/html"]}<figcaption>{html.escape(alt)}</figcaption></figure>'
     for mime in data:
@@ -108,6 +163,8 @@ def draw_unrolled_rnn(xs, hidden=None, prediction=None, ax=None, title=None):
     ``prediction`` to print the computed values in the nodes.
     """
     steps = len(xs)
+    if not steps:
+        raise ValueError("xs must hold at least one day's input, e.g. [1.0, 0.5, 0.0]")
     if ax is None:
         _, ax = plt.subplots(figsize=(2.1 * steps + 2.2, 3.4))
     for t in range(steps):

@@ -2,9 +2,9 @@
 
 The pieces, in the order the notebooks meet them:
 
-* **Data.** ``number_split`` / ``number_pairs``: English → French number words written by num2words (train and test
-  numbers never overlap). ``chat_pairs``: (prompt, reply) pairs from the English dialogues that ship inside the
-  chatterbot-corpus package (YAML files, read offline), a user's line and the bot's answer to it
+* **Data.** ``number_split`` / ``number_pairs``: English → French number words written by num2words (training,
+  validation and test numbers never overlap). ``chat_pairs``: (prompt, reply) pairs from the English dialogues that
+  ship inside the chatterbot-corpus package (YAML files, read offline), a user's line and the bot's answer to it
   (``conversation_pairs``); ``split_by_prompt`` keeps every held-out prompt unseen and ``replies_by_prompt`` gathers
   the true replies of each held-out prompt.
 * **Vocabulary.** ``WordVocabulary`` maps word tokens to integer ids with four specials (padding 0, unknown 1, start 2,
@@ -18,10 +18,13 @@ The pieces, in the order the notebooks meet them:
   encoder in the same form. ``build_attention_seq2seq`` (same arguments) adds Keras' (dot-product) ``Attention``:
   ``attention_training_model`` / ``attention_inference_models`` wire six layers, and the ``AttentionSeq2Seq`` it returns
   carries the decoder state ``[encoder states, source mask, h, c]``, so the decoding functions below work unchanged;
-  ``attention_map`` records the attention weights of a greedy translation (notebook 06's heat-map).
-* **Decoding.** ``run_decoder``, the one decoding loop (notebook 06's exercise): ``pick`` chooses each next token,
-  ``np.argmax`` for greedy decoding, a random draw for sampling (notebook 07). ``greedy_decode_batch`` is its
-  vectorised greedy form, for whole test sets (a test checks that it gives the loop's answers).
+  ``attention_map`` / ``attention_maps`` record the attention weights of greedy translations (notebook 06's
+  heat-maps). ``Seq2Seq.restart`` gives a compiled model a fresh random start, for several training runs of one model.
+  ``dot_attention`` is what Keras' ``Attention`` computes, in NumPy (the reference of notebook 06's Exercise 2).
+* **Decoding.** ``run_decoder``, the one decoding loop (the reference of notebook 06's Exercise 1): ``pick`` chooses
+  each next token, ``np.argmax`` for greedy decoding, a random draw for sampling (notebook 07). ``greedy_decode_batch``
+  is its vectorised greedy form, for whole test sets (a test checks that it gives the loop's answers).
+  ``beam_search`` keeps several partial outputs, with length normalisation (the reference of 06's Exercise 3).
 * **Evaluation.** ``per_token_loss`` (cross-entropy in nats per token) and ``unigram_loss`` (the baseline).
 * **Files.** ``save_seq2seq`` / ``load_seq2seq`` (``.keras``), by default in ``OUTPUT_DIR``,
   ``utils.data_home("models")`` (the repository may be read-only).
@@ -41,7 +44,7 @@ import numpy as np
 
 import utils
 from utils.sampling import apply_temperature as apply_temperature  # notebook 07's exercise reference
-from utils.validate import has, string, whole
+from utils.validate import finite_array, has, number, string, whole
 from utils.validate import path as as_path
 
 
@@ -61,19 +64,24 @@ PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
 _TOKEN = re.compile(r"[^\s,-]+|[,-]")
 
 
-def number_split(n_train: int, n_test: int, max_number: int = 99_999, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Two disjoint random samples of the integers 0 … ``max_number``: (train numbers, test numbers), each sorted.
+def number_split(*sizes: int, max_number: int = 99_999, seed: int = 0) -> tuple[np.ndarray, ...]:
+    """Disjoint random samples of the integers 0 … ``max_number``, one sorted array per size.
 
-    No test number appears in training, so test accuracy measures how well the model generalises to unseen numbers.
+    ``number_split(20_000, 2_000, 5_000)`` gives (training, validation, test) numbers: no number is in two of them, so
+    validation and test accuracy measure how well a model generalises to numbers it has never seen.
     """
-    if whole(n_train, "n_train", minimum=-10**9) < 1 or whole(n_test, "n_test", minimum=-10**9) < 1:
-        raise ValueError(f"n_train and n_test must be at least 1 (got {n_train} and {n_test}).")
-    if n_train + n_test > max_number + 1:
-        raise ValueError(f"Cannot draw {n_train} + {n_test} distinct numbers from 0 … {max_number}: "
+    if not sizes:
+        raise ValueError("Give the size of each sample, e.g. number_split(20_000, 2_000, 5_000) for training, "
+                         "validation and test numbers.")
+    sizes = tuple(whole(size, f"size {i + 1}", fix="give each sample's size, e.g. 2_000") for i, size in
+                  enumerate(sizes))
+    max_number = whole(max_number, "max_number", minimum=0, fix="e.g. 99_999")
+    if sum(sizes) > max_number + 1:
+        raise ValueError(f"Cannot draw {' + '.join(map(str, sizes))} distinct numbers from 0 … {max_number}: "
                          f"raise max_number or ask for fewer numbers.")
-    rng = np.random.default_rng(seed)
-    chosen = rng.choice(max_number + 1, size=n_train + n_test, replace=False)
-    return np.sort(chosen[:n_train]), np.sort(chosen[n_train:])
+    chosen = np.random.default_rng(seed).choice(max_number + 1, size=sum(sizes), replace=False)
+    ends = np.cumsum(sizes)
+    return tuple(np.sort(chosen[end - size: end]) for size, end in zip(sizes, ends, strict=True))
 
 
 def number_pairs(numbers: Iterable[int]) -> list[tuple[str, str]]:
@@ -507,6 +515,27 @@ def build_attention_seq2seq(source_vocab_size, target_vocab_size, source_length,
     return AttentionSeq2Seq(model, encoder, decoder, layers)
 
 
+def dot_attention(query, values, mask):
+    """Dot-product attention in NumPy, the computation of ``keras.layers.Attention`` (notebook 06's Exercise 2).
+
+    ``query`` (batch, Tq, units): what each decoder step asks for (the decoder LSTM's outputs); ``values``
+    (batch, Tv, units): the encoder states it may read; ``mask`` (batch, Tv): True at real tokens, False at padding.
+    Returns ``(context (batch, Tq, units), weights (batch, Tq, Tv))``: the scores are dot products, −∞ at padding;
+    the weights their softmax over the Tv positions; the context the weighted sum of the values.
+    """
+    query = finite_array(query, "query", ndim=3)
+    values = finite_array(values, "values", ndim=3)
+    mask = np.asarray(mask, dtype=bool)
+    if query.shape[::2] != values.shape[::2] or mask.shape != values.shape[:2] or not mask.any(axis=1).all():
+        raise ValueError(f"query {query.shape}, values {values.shape} and mask {mask.shape} must be (batch, Tq, "
+                         "units), (batch, Tv, units) and (batch, Tv), with at least one True (real token) per row")
+    scores = query @ values.transpose(0, 2, 1)  # (batch, Tq, Tv): how well each state answers each query
+    scores = np.where(mask[:, None, :], scores, -np.inf)  # padding can never be read
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))  # the largest score subtracted: no overflow
+    weights /= weights.sum(axis=-1, keepdims=True)
+    return weights @ values, weights
+
+
 @dataclass
 class Seq2Seq:
     """An LSTM encoder–decoder: the training model and the two inference models, sharing the same layer objects.
@@ -594,6 +623,19 @@ class Seq2Seq:
             raise ValueError("Empty source sequence: give at least one token.")
         return self.encode(self.encoder_input([source_ids]))
 
+    def restart(self) -> None:
+        """A fresh random start for this compiled model, as if it had just been built: new initial weights (drawn
+        from the random state, so seed it first: ``course.reseed``) and Adam's step count and running averages at 0.
+
+        Keras prepares a model's training and decoding steps once (it traces them into TensorFlow graphs); restarting
+        one model for each of several training runs saves that work, where a new model per run would repeat it.
+        """
+        fresh = keras.models.clone_model(self.model)  # the same layers, newly initialised
+        self.model.set_weights(fresh.get_weights())
+        for variable in self.model.optimizer.variables:
+            if variable.name != "learning_rate":
+                variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
+
 
 @dataclass
 class AttentionSeq2Seq(Seq2Seq):
@@ -648,9 +690,41 @@ def attention_map(seq2seq: AttentionSeq2Seq, source_ids: Sequence[int], max_len:
         return probabilities[0], state
 
     ids = run_decoder(step, seq2seq.initial_state(source_ids), START_ID, end_id, max_len)
-    n = min(len(source_ids), seq2seq.source_length)
-    weights = np.array(rows)[:, seq2seq.source_length - 1 - np.arange(n)]  # column k: source token k
-    return ids, weights
+    return ids, _reading_order(np.array(rows), len(source_ids), seq2seq.source_length)
+
+
+def attention_maps(seq2seq: AttentionSeq2Seq, sources: Sequence[Sequence[int]], max_len: int,
+                   end_id: int = END_ID) -> list[tuple[list[int], np.ndarray]]:
+    """``attention_map`` for many sources at once (one decoder call per step for all): a list of (ids, weights)."""
+    has(seq2seq, "step_with_weights", "seq2seq", "an AttentionSeq2Seq from build_attention_seq2seq()")
+    max_len = whole(max_len, "max_len", fix="the longest output to produce, e.g. 20")
+    state = seq2seq.encode(seq2seq.encoder_input(sources))
+    tokens = np.full(len(sources), START_ID, dtype="int32")
+    chosen, rows = [], []
+    for _ in range(max_len):
+        probabilities, state, weights = seq2seq.step_with_weights(tokens, state)
+        tokens = probabilities.argmax(axis=-1).astype("int32")
+        chosen.append(tokens)
+        rows.append(weights)
+        if (np.array(chosen) == end_id).any(axis=0).all():
+            break
+    chosen, rows = np.stack(chosen, axis=1), np.stack(rows, axis=1)  # (batch, steps), (batch, steps, S)
+    maps = []
+    for ids, row_ids, row_weights in zip(sources, chosen, rows, strict=True):
+        ends = np.flatnonzero(row_ids == end_id)
+        written = int(ends[0]) if len(ends) else len(row_ids)
+        maps.append((row_ids[:written].tolist(),
+                     _reading_order(row_weights[: min(written + 1, len(row_ids))], len(ids), seq2seq.source_length)))
+    return maps
+
+
+def _reading_order(rows: np.ndarray, n_tokens: int, source_length: int) -> np.ndarray:
+    """Attention rows over the encoder's positions -> columns of the source tokens in reading order.
+
+    Encoder position ``j`` holds source token ``source_length - 1 - j`` (sources are reversed and padded at the front).
+    """
+    n = min(n_tokens, source_length)
+    return np.asarray(rows)[:, source_length - 1 - np.arange(n)]
 
 
 # --- decoding --------------------------------------------------------------------------------------------------------
@@ -671,6 +745,48 @@ def run_decoder(step, state, start_id, end_id, max_len, pick=np.argmax):
             break
         output.append(token)
     return output
+
+
+def beam_search(step, state, start_id, end_id, max_len, beam_width=3, alpha=1.0):
+    """``run_decoder`` that keeps the ``beam_width`` most probable partial outputs at every step, not only one
+    (notebook 06's Exercise 3); ``beam_width=1`` is greedy decoding.
+
+    step(token, state) -> (probabilities of the next token (vocab,), new state), as for ``run_decoder``.
+    An output's score is the sum of the log-probabilities of its tokens. At each step every live output is extended
+    by each of its ``beam_width`` most probable next tokens, and the ``beam_width`` best extensions of all are kept;
+    those that chose ``end_id`` are finished, the others live on. After ``max_len`` steps (or when none lives on),
+    the finished outputs and the live ones (``max_len`` tokens) compete on their score divided by their length to the
+    power ``alpha`` (the length counts the [end] of a finished output): ``alpha=0`` ranks by probability, which
+    favours short outputs; ``alpha=1`` by the mean log-probability per token.
+    Returns the winner's token ids (a list of ints), without end_id.
+    """
+    max_len = whole(max_len, "max_len", fix="the longest output to produce, e.g. 20")
+    beam_width = whole(beam_width, "beam_width", fix="how many outputs to keep at each step, e.g. 3")
+    alpha = number(alpha, "alpha", fix="0 for no length normalisation, 1 for the mean log-probability per token")
+    if not callable(step):
+        raise ValueError(f"step must be a function step(token, state) -> (probabilities, new state), such as "
+                         f"seq2seq.step_one, not {type(step).__name__}")
+    live = [(0.0, [], start_id, state)]  # (score, tokens written, token to feed next, decoder state)
+    finished = []  # (score, tokens written), each ended by choosing end_id
+    for _ in range(max_len):
+        extensions = []
+        for score, tokens, token, beam_state in live:
+            probabilities, new_state = step(token, beam_state)
+            log_p = np.log(np.clip(np.asarray(probabilities, dtype=float), 1e-30, None))
+            for choice in np.argsort(-log_p, kind="stable")[:beam_width]:
+                extensions.append((score + log_p[choice], tokens, int(choice), new_state))
+        extensions.sort(key=lambda extension: -extension[0])
+        live = []
+        for score, tokens, choice, new_state in extensions[:beam_width]:
+            if choice == end_id:
+                finished.append((score, tokens))
+            else:
+                live.append((score, tokens + [choice], choice, new_state))
+        if not live:
+            break
+    outputs = [(score, tokens, len(tokens) + 1) for score, tokens in finished]
+    outputs += [(score, tokens, len(tokens)) for score, tokens, _, _ in live]
+    return max(outputs, key=lambda output: output[0] / output[2] ** alpha)[1]
 
 
 def greedy_decode_batch(seq2seq: Seq2Seq, encoder_input, max_len: int, batch_size: int = 4096,

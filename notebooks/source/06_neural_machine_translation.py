@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 06 · Neural machine translation
-# <!-- summary: an LSTM encoder–decoder with teacher forcing translates English number words to French; greedy decoding; exact match vs a dictionary baseline; the same model with attention, and its attention heat-maps -->
-# <!-- facts: 2014 (Sutskever, Vinyals and Le; Bahdanau, Cho and Bengio), 2015 (Luong, Pham and Manning) -->
+# <!-- summary: an LSTM encoder–decoder with teacher forcing translates English number words to French; greedy decoding; exact match vs a dictionary baseline; attention written out and built by hand, then compared with the plain model at the same size over three starts; attention heat-maps; beam search -->
+# <!-- facts: 2014 (Sutskever, Vinyals and Le; Bahdanau, Cho and Bengio), 2015 (Luong, Pham and Manning), 2016 (Wu et al.); 75 (minutes of a class) -->
 #
 # The lecture's first application of LSTMs beyond forecasting: **translation**. A sentence in one language goes in, a
 # sentence in another language comes out, and the two need not have the same length. One LSTM, the **encoder**, reads
@@ -16,14 +16,17 @@
 #
 # **Learning objectives.** After this notebook you can
 #
-# 1. build training pairs and a held-out test set the model has never seen, and a simple baseline to beat;
-# 2. turn sentences into integer tokens with a vocabulary, and lay out the three arrays of **teacher forcing**;
-# 3. build an LSTM encoder–decoder with the Keras functional API, and the separate **inference** encoder and decoder
-#    that reuse its trained layers;
-# 4. write the **greedy decoding** loop (the exercise), measure exact-match accuracy and read the errors;
-# 5. add **attention**, so the decoder reads every encoder state, compare it with the plain model on the same held-out
-#    numbers, and read its attention weights as a heat-map;
-# 6. save the trained model as a `.keras` file and load it back.
+# 1. split the data into training, validation and test numbers, and use each for its own job;
+# 2. lay out the three arrays of **teacher forcing** and build an LSTM encoder–decoder with its separate
+#    **inference** encoder and decoder;
+# 3. write the **greedy decoding** loop (Exercise 1) and measure exact-match accuracy against a baseline;
+# 4. write **attention** as equations and in NumPy (Exercise 2), and compare the model with and without it at the same
+#    size over several training runs;
+# 5. save a trained model and load it back; read an attention heat-map, knowing what each column holds; try
+#    **beam search** (Exercise 3, optional).
+#
+# **Plan for a 75-minute class.** Sections 1–8 are the core path, with Exercises 1 and 2. Sections marked
+# *(optional)* (heat-maps, beam search with Exercise 3) are for after class.
 
 # %% [markdown]
 # ## Setup
@@ -41,7 +44,7 @@ import time
 from utils import course, plots  # first, before Keras: see utils/__init__.py
 from utils import seq2seq as s2s
 from utils.checks import progress, use_reference_if_needed
-from utils.checks.seq2seq import check_run_decoder
+from utils.checks.seq2seq import check_beam_search, check_dot_attention, check_run_decoder
 from utils.seq2seq import ATTENTION_LAYER_NAMES, AttentionSeq2Seq, Seq2Seq, check_layers, check_sizes
 
 import keras
@@ -53,38 +56,44 @@ course.setup(seed=6, notebook="06")  # seeds Python, NumPy and TensorFlow; deter
 
 
 # %% [markdown]
-# ## Make the data: numbers the model will never see
+# ## 1 · Make the data: training, validation and test numbers
 #
-# We draw 20,000 numbers between 0 and 99,999 for training and 10,000 *other* numbers for testing. `num2words` writes
-# each one in English and in French. The test numbers are never shown to the model, so a good test score means it
-# learned the rules of French counting, not a list of answers.
+# We draw three disjoint sets of numbers between 0 and 99,999, and `num2words` writes each one in English and in
+# French. Each set has one job:
+#
+# * **training** numbers (16,000): the model learns from them;
+# * **validation** numbers (2,000): every choice we make looks at these, and only these: which epoch's weights to keep,
+#   which examples to show, how to read the errors;
+# * **test** numbers (4,000): scored once, in the final table of section 8, after every choice is made.
+#
+# No number is in two sets, so a good score on the validation or test numbers means the model learned the rules of
+# French counting, not a list of answers.
 
 # %% tags=["nbval-check-output"]
 MAX_NUMBER = 99_999
-train_numbers, test_numbers = s2s.number_split(n_train=20_000, n_test=10_000, max_number=MAX_NUMBER, seed=6)
-print(f"{len(train_numbers):,} training numbers, {len(test_numbers):,} test numbers, "
-      f"{len(set(train_numbers) & set(test_numbers))} numbers in both")
+train_numbers, val_numbers, test_numbers = s2s.number_split(16_000, 2_000, 4_000, max_number=MAX_NUMBER,
+                                                            seed=course.seed(6))
+every_number = np.concatenate([train_numbers, val_numbers, test_numbers])
+print(f"{len(train_numbers):,} training, {len(val_numbers):,} validation and {len(test_numbers):,} test numbers; "
+      f"numbers in two sets: {len(every_number) - len(np.unique(every_number))}")
 for number in [71, 80, 81, 200, 201, 21_071]:
     english, french = s2s.number_pairs([number])[0]
     print(f"{number:>6}  {english:<38} → {french}")
 
 # %% [markdown]
-# The two sets share no number. Look at the examples: French is not English with the words replaced. The same English
-# word *one* becomes *un*, *et un* or nothing at all (*one hundred* → *cent*), and *seventy-one* becomes three words.
+# Look at the examples: French is not English with the words replaced. The same English word *one* becomes *un*,
+# *et un* or nothing at all (*one hundred* → *cent*), and *seventy-one* becomes three words.
 #
-# Writing tens of thousands of numbers in two languages keeps `num2words` busy for a few seconds, so the training and
-# the test sentences get a cell each.
+# Writing tens of thousands of numbers in two languages keeps `num2words` busy for a few seconds.
 
 # %% tags=["nbval-check-output"]
-train_pairs = s2s.number_pairs(train_numbers)
+train_pairs, val_pairs, test_pairs = (s2s.number_pairs(numbers) for numbers in (train_numbers, val_numbers,
+                                                                                test_numbers))
 print(f"{len(train_pairs):,} training pairs, the first: {train_pairs[0]}")
-
-# %% tags=["nbval-check-output"]
-test_pairs = s2s.number_pairs(test_numbers)
-print(f"{len(test_pairs):,} test pairs, the first: {test_pairs[0]}")
+print(f"{len(val_pairs):,} validation pairs, the first: {val_pairs[0]}")
 
 # %% [markdown]
-# ## A baseline: a dictionary without grammar
+# ## 2 · A baseline: a dictionary without grammar
 #
 # Before training anything, how far does a pocket dictionary get? `s2s.word_dictionary()` knows the French for each
 # English number word (*seventy* → *soixante-dix*, *hundred* → *cent*, looked up one word at a time), and
@@ -92,13 +101,23 @@ print(f"{len(test_pairs):,} test pairs, the first: {test_pairs[0]}")
 
 # %% tags=["nbval-check-output"]
 dictionary = s2s.word_dictionary()
-baseline = [s2s.dictionary_translate(dictionary, english) for english, _ in test_pairs]
-baseline_correct = np.array([guess == french for guess, (_, french) in zip(baseline, test_pairs)])
-print(f"Dictionary baseline: {baseline_correct.mean():.1%} of the {len(test_pairs):,} test numbers exactly right")
+
+
+def dictionary_correct(pairs):
+    """One boolean per (English, French) pair: does the dictionary baseline translate it exactly?"""
+    return np.array([s2s.dictionary_translate(dictionary, english) == french for english, french in pairs])
+
+
+baseline_val = dictionary_correct(val_pairs)
+print(f"Dictionary baseline: {baseline_val.mean():.1%} of the {len(val_pairs):,} validation numbers exactly right")
 for number in [71, 80, 81, 200, 21_071, 42_537]:
     english, french = s2s.number_pairs([number])[0]
     guess = s2s.dictionary_translate(dictionary, english)
     print(f"{'✓' if guess == french else '✗'} {number:>6}  {guess:<40} (French: {french})")
+
+# %% tags=["nbval-check-output"]
+_ = course.claim("the dictionary baseline gets between 40% and 60% of the validation numbers right",
+                 0.4 < baseline_val.mean() < 0.6)
 
 # %% [markdown]
 # The dictionary is right about half the time: whenever French happens to follow English word order (*quarante-deux
@@ -107,18 +126,13 @@ for number in [71, 80, 81, 200, 21_071, 42_537]:
 # dictionary writes *un mille*). That is the bar the neural model has to clear.
 
 # %% [markdown]
-# ## Tokens and vocabularies
+# ## 3 · Tokens, vocabularies and teacher forcing
 #
-# A network reads integers, not words. We split each sentence into **tokens** (words, with hyphens and commas as tokens
-# of their own, so *quatre-vingt-dix* is `quatre - vingt - dix`), then give each distinct token an id. Each language gets
-# its own `WordVocabulary`, built from the *training* sentences only. Ids 0–3 are reserved:
-#
-# | id | token | meaning |
-# |---|---|---|
-# | 0 | `''` | padding, to fill short sentences up to the batch's length |
-# | 1 | `[UNK]` | a word the vocabulary does not know |
-# | 2 | `[start]` | "begin writing", the decoder's first input |
-# | 3 | `[end]` | "the sentence is finished", the decoder's last output |
+# A network reads integers, not words. We split each sentence into **tokens** (words, with hyphens and commas as
+# tokens of their own, so *quatre-vingt-dix* is `quatre - vingt - dix`), then give each distinct token an id. Each
+# language gets its own `WordVocabulary`, built from the *training* sentences only. Ids 0–3 are reserved: 0 is padding
+# (to fill short sentences up to the batch's length), 1 `[UNK]` (a word the vocabulary does not know), 2 `[start]`
+# ("begin writing", the decoder's first input) and 3 `[end]` ("the sentence is finished", the decoder's last output).
 
 # %% tags=["nbval-check-output"]
 english_vocab = s2s.WordVocabulary.from_corpus(s2s.number_tokens(english) for english, _ in train_pairs)
@@ -128,17 +142,16 @@ print(f"French vocabulary:  {len(french_vocab)} tokens (4 special + {len(french_
 print("French tokens:", " ".join(french_vocab.tokens[4:]))
 
 # %% [markdown]
-# About thirty words per language are enough to write every number up to 99,999. The test sentences use no word the
-# training sentences lack (otherwise `encode` would raise an error and tell us so).
-#
-# ## Teacher forcing: what the decoder reads and what it must predict
+# About thirty words per language are enough to write every number up to 99,999 (a validation or test sentence with a
+# word the training sentences lack would make `encode` raise an error and say so).
 #
 # During training the decoder is given the **true** previous French word at every step and asked for the next one.
 # This is *teacher forcing*: the decoder never has to live with its own early mistakes while it learns. For each pair we
 # build three arrays:
 #
 # * `encoder_input`: the English ids, **reversed** and padded at the front to `SOURCE_LENGTH` (reversing puts the first
-#   English word right before the first French word, a trick from Sutskever et al. that they found makes learning much easier);
+#   English word right before the first French word, a trick from Sutskever et al. that they found makes learning much
+#   easier);
 # * `decoder_input`: `[start]` followed by the French ids;
 # * `decoder_target`: the French ids followed by `[end]`, one step ahead of `decoder_input`.
 
@@ -150,13 +163,14 @@ def to_arrays(pairs):
     return s2s.teacher_forcing(english_ids, french_ids, source_length=SOURCE_LENGTH, target_length=TARGET_LENGTH)
 
 
-SOURCE_LENGTH = max(len(s2s.number_tokens(e)) for e, _ in train_pairs + test_pairs)
-TARGET_LENGTH = max(len(s2s.number_tokens(f)) for _, f in train_pairs + test_pairs) + 1
-train_arrays, test_arrays = to_arrays(train_pairs), to_arrays(test_pairs)
+every_pair = train_pairs + val_pairs + test_pairs  # only to size the arrays: the longest sentence of each language
+SOURCE_LENGTH = max(len(s2s.number_tokens(english)) for english, _ in every_pair)
+TARGET_LENGTH = max(len(s2s.number_tokens(french)) for _, french in every_pair) + 1
+train_arrays, val_arrays, test_arrays = to_arrays(train_pairs), to_arrays(val_pairs), to_arrays(test_pairs)
 encoder_input, decoder_input, decoder_target = train_arrays
 print("shapes:", encoder_input.shape, decoder_input.shape, decoder_target.shape, "(pairs, time steps)")
-example = s2s.number_pairs([71])[0]  # 71 is a test number: we only look at its arrays, nothing is trained on it
-print(f"71 in the training set: {71 in train_numbers}, in the test set: {71 in test_numbers}; pair: {example}")
+example = s2s.number_pairs([71])[0]  # we only look at its arrays here
+print(f"71 is a training number: {71 in train_numbers}; pair: {example}")
 for name, array, vocab in zip(["encoder_input", "decoder_input", "decoder_target"], to_arrays([example]),
                               [english_vocab, french_vocab, french_vocab]):
     print(f"{name + ':':<15}", array[0], "=", [vocab.tokens[i] for i in array[0]])
@@ -177,12 +191,12 @@ plots.show(plt.gcf(), alt=f"Diagram of the encoder-decoder unrolled in time for 
                           "[h, c] is the only link between the English and the French half.")
 
 # %% [markdown]
-# In the picture, each box is one time step of an LSTM (notebook 03); the encoder's boxes all share one set of weights,
-# and the decoder's another. The only thing that crosses from encoder to decoder is the red arrow: the final short-term
-# memory **h** and long-term memory **C** (Keras calls it `c`), two vectors of `units` numbers each. Everything the
-# decoder knows about the English sentence has to fit in there.
+# Each box is one time step of an LSTM (notebook 03); the encoder's boxes all share one set of weights, and the
+# decoder's another. The only thing that crosses from encoder to decoder is the thick arrow labelled `[h, c]`: the
+# final short-term memory **h** and long-term memory **C** (Keras calls it `c`), two vectors of `units` numbers each.
+# Everything the decoder knows about the English sentence has to fit in there.
 #
-# ## Build the encoder–decoder
+# ## 4 · Build and train the encoder–decoder
 #
 # Five layers make the model: for each language an `Embedding`, which turns each token id into a small learned vector
 # (32 numbers here), and an `LSTM`; then a `Dense` softmax that gives a probability for each French token. For
@@ -208,7 +222,7 @@ def training_model(layers, source_length):
 # %% [markdown]
 # After training there is no French sentence to read at once: the decoder must write one token at a time and feed
 # each back in. That needs two more models, wired from the **same layer objects**, so they use the trained weights
-# (section "Inference" below runs them): the encoder alone, and a decoder that takes one token and a state `[h, c]`
+# (section 5 runs them): the encoder alone, and a decoder that takes one token and a state `[h, c]`
 # and returns the next token's probabilities and the new state.
 
 # %%
@@ -265,67 +279,66 @@ def build_seq2seq(source_vocab_size, target_vocab_size, source_length, embed_dim
 
 
 # %% [markdown]
-# The model is told `SOURCE_LENGTH`, the width of the `encoder_input` rows, and keeps it (it is the shape of its first
-# input).
+# We give the model 32 units, a small memory: `[h, c]` is then two vectors of 32 numbers for a sentence of up to
+# eight English words. The size, the four epochs and the learning rate were fixed before any held-out number was scored, by what trains
+# in seconds on a laptop CPU; they are not tuned on the validation or test numbers.
 
 # %% tags=["nbval-check-output"]
-UNITS = 64
+UNITS, EPOCHS = 32, course.epochs(4)
 translator = build_seq2seq(len(english_vocab), len(french_vocab), source_length=SOURCE_LENGTH, embed_dim=32,
                            units=UNITS, learning_rate=1e-2)
 translator.model.summary(line_length=100)
 
 # %% [markdown]
-# Tens of thousands of parameters (the total is printed above): tiny by translation standards. (The LSTM counts follow
+# About twenty thousand parameters (the total is printed above): tiny by translation standards. (The LSTM counts follow
 # notebook 03's formula, 4 × (inputs + units + 1) × units.)
 #
-# ## Train
+# ### Train
 #
-# Four passes (epochs) over the 20,000 pairs, 256 pairs per step, in three cells so that each stays short: one epoch,
-# one more, then two more; each `fit` continues from the weights the previous one left. We time each.
+# `train` runs four passes (epochs) over the 16,000 training pairs, 128 pairs per step. After each epoch it measures
+# the loss on the validation pairs, and at the end it keeps the weights of the epoch whose validation loss was lowest
+# (`EarlyStopping` with `restore_best_weights`): the first choice the validation numbers make. The `start` number
+# seeds the random initial weights and the order of the batches; `restart` gives the model fresh random weights, as
+# if it had just been built, so that section 7 can train it again from other starts without Keras preparing its
+# training step again.
 
 # %% tags=["nbval-ignore-output"]
-def train(seq2seq, epochs, losses, accuracies):
-    """Continue training ``seq2seq`` for ``epochs`` passes; print and append each epoch's loss and accuracy; return
-    the seconds taken."""
+def train(seq2seq, start, epochs=EPOCHS):
+    """Train ``seq2seq`` from random start ``start`` for ``epochs`` passes; keep the epoch with the lowest validation
+    loss. Prints one line per epoch; returns the history (a dict of per-epoch lists)."""
+    course.reseed(start)  # start k: the same initial weights and batch order in every run of the notebook
+    seq2seq.restart()
+    keep_best = keras.callbacks.EarlyStopping(monitor="val_loss", patience=epochs, restore_best_weights=True)
     started = time.perf_counter()
     history = seq2seq.model.fit(
         [encoder_input, decoder_input], decoder_target, sample_weight=(decoder_target != 0).astype("float32"),
-        batch_size=256, epochs=epochs, verbose=0)
-    seconds = time.perf_counter() - started
-    print(f"trained {epochs} epoch(s) in {seconds:.1f} s on this machine's CPU")
-    for loss, accuracy in zip(history.history["loss"], history.history["accuracy"]):
-        losses.append(loss)
-        accuracies.append(accuracy)
-        print(f"epoch {len(losses)}: loss {loss:.4f} nats/token, next-token accuracy (teacher forcing) {accuracy:.2%}")
-    return seconds
+        validation_data=(list(val_arrays[:2]), val_arrays[2], (val_arrays[2] != 0).astype("float32")),
+        batch_size=128, epochs=epochs, callbacks=[keep_best], verbose=0).history
+    best = int(np.argmin(history["val_loss"]))
+    for epoch, (loss, val_loss) in enumerate(zip(history["loss"], history["val_loss"])):
+        print(f"start {start}, epoch {epoch + 1}: loss {loss:.4f}, validation loss {val_loss:.4f} nats/token"
+              + ("  ← kept" if epoch == best else ""))
+    print(f"({time.perf_counter() - started:.1f} s on this machine's CPU)")
+    return history
 
 
-losses, accuracies = [], []
-training_seconds = train(translator, course.epochs(1), losses, accuracies)
-
-# %% [markdown]
-# The first cell's time includes TensorFlow building the training step, which happens once.
-
-# %% tags=["nbval-ignore-output"]
-training_seconds += train(translator, course.epochs(1), losses, accuracies)
-
-# %% tags=["nbval-ignore-output"]
-training_seconds += train(translator, course.epochs(2), losses, accuracies)
+translator_history = train(translator, start=0)
 
 # %% [markdown]
 # The loss is the average cross-entropy of the true next token, in nats (natural-log units): 0 would mean the model
-# puts probability 1 on every right token.
+# puts probability 1 on every right token. The first epoch's time includes TensorFlow preparing the training step,
+# which happens once per model.
 
 # %% tags=["nbval-check-output"]
-_ = course.claim("the training loss falls to under a tenth of its first-epoch value", losses[-1] < losses[0] / 10)
-_ = course.claim("next-token accuracy (teacher forcing) ends above 99%", accuracies[-1] > 0.99)
+_ = course.claim("the validation loss falls to under half of its first-epoch value",
+                 min(translator_history["val_loss"]) < translator_history["val_loss"][0] / 2)
 
 # %% [markdown]
-# Next-token accuracy ends above 99%. But that is with teacher forcing, where the decoder always reads the *right*
+# The loss falls fast, but a low loss is measured with teacher forcing, where the decoder always reads the *right*
 # previous word. The real test is translating on its own.
 
 # %% [markdown]
-# ## Inference: the decoder feeds on its own predictions
+# ## 5 · Inference: the decoder feeds on its own predictions
 #
 # At inference we have no French sentence to feed the decoder. Instead:
 #
@@ -351,7 +364,7 @@ print("decoder LSTM shared with the training model:",
 # sentence, laid out by `translator.encoder_input` exactly like a row of the training arrays (reversed, padded to
 # `SOURCE_LENGTH`), so one sentence on its own is translated as it would be in a batch.
 #
-# ## Exercise 1 · greedy decoding
+# ### Exercise 1 · greedy decoding
 #
 # Write the decoding loop, `run_decoder(step, state, start_id, end_id, max_len, pick=np.argmax)`. `step(token, state)`
 # returns the probabilities of the next token and the decoder's new state. The first input is `start_id`; after that,
@@ -364,7 +377,6 @@ print("decoder LSTM shared with the training model:",
 # Return the list of token ids (ints), without `[end]`.
 
 # %%
-# Saved in utils/seq2seq.py (the reference answer): notebook 07 and the exercise check import it from there
 def run_decoder(step, state, start_id, end_id, max_len, pick=np.argmax):
     """Decode one sequence: feed start_id, then each token ``pick`` chose, until it picks end_id or after max_len.
 
@@ -385,118 +397,180 @@ def run_decoder(step, state, start_id, end_id, max_len, pick=np.argmax):
 
 
 # %% [markdown]
-# The check runs your loop on pretend decoders whose right answers are known, and names the mistake if it finds one.
+# The check runs your loop on pretend decoders whose right answers are known (an answer of four tokens, one longer
+# than `max_len`, an empty one, a repeated token, a decoder that never says `[end]`, another `pick`), then on fresh
+# ones drawn for this run, and names the mistake if it finds one.
 
 # %%
 passed = check_run_decoder(run_decoder)
 run_decoder = use_reference_if_needed(run_decoder, passed, check_run_decoder)
 
 # %% [markdown]
-# Now translate a few test numbers, one at a time, with your loop and the trained decoder:
+# Now translate a few validation numbers, one at a time, with your loop and the trained decoder:
 
 # %% tags=["nbval-ignore-output"]
-def translate(english, max_len=TARGET_LENGTH):
+def translate(english, seq2seq=translator, max_len=TARGET_LENGTH):
     """French for an English number sentence, by greedy decoding."""
-    state = translator.initial_state(english_vocab.encode(s2s.number_tokens(english)))
-    ids = run_decoder(translator.step_one, state, s2s.START_ID, s2s.END_ID, max_len)  # greedy: pick=np.argmax
+    state = seq2seq.initial_state(english_vocab.encode(s2s.number_tokens(english)))
+    ids = run_decoder(seq2seq.step_one, state, s2s.START_ID, s2s.END_ID, max_len)  # greedy: pick=np.argmax
     return s2s.join_number_tokens(french_vocab.decode(ids))
 
 
-shown = list(range(0, len(test_pairs), 1000))
-one_at_a_time = {i: translate(test_pairs[i][0]) for i in shown}
+shown = list(range(0, len(val_pairs), 200))
+one_at_a_time = {i: translate(val_pairs[i][0]) for i in shown}
 for i in shown:
-    english, french = test_pairs[i]
+    english, french = val_pairs[i]
     print(f"{'✓' if one_at_a_time[i] == french else '✗'} {english:<55} → {one_at_a_time[i]}")
 
 # %% [markdown]
-# These come from your loop, one number at a time; a ✗ marks a wrong one (which numbers fail, and why, is the subject
-# of "The errors it still makes" below). Below, all test numbers are translated in one batch; the first
-# claim after the table checks that the batch gives these same translations, right or wrong.
-
-# %% [markdown]
-# ## Exact-match accuracy on the 10,000 held-out numbers
-#
-# A translation counts only if it is **exactly** the French sentence, every word and hyphen. To translate all test
-# numbers quickly, `s2s.greedy_decode_batch` runs the same greedy loop for all of them at once (one decoder call per
-# step for the whole batch).
+# These come from your loop, one number at a time; a ✗ marks a wrong one. To translate all validation numbers
+# quickly, `s2s.greedy_decode_batch` runs the same greedy loop for all of them at once (one decoder call per step for
+# the whole batch); the first claim below checks that it gives these same translations, right or wrong. A
+# translation counts only if it is **exactly** the French sentence, every word and hyphen.
 
 # %% tags=["nbval-ignore-output"]
-started = time.perf_counter()
-predicted_ids = s2s.greedy_decode_batch(translator, test_arrays[0], max_len=TARGET_LENGTH)
-predictions = [s2s.join_number_tokens(french_vocab.decode(ids)) for ids in predicted_ids]
-model_correct = np.array([guess == french for guess, (_, french) in zip(predictions, test_pairs)])
-print(f"Decoded {len(predictions):,} test numbers in {time.perf_counter() - started:.1f} s")
+def exact_matches(seq2seq, arrays, pairs):
+    """One boolean per (English, French) pair: is the greedy translation exactly the French? Also the translations."""
+    ids = s2s.greedy_decode_batch(seq2seq, arrays[0], max_len=TARGET_LENGTH)
+    translations = [s2s.join_number_tokens(french_vocab.decode(row)) for row in ids]
+    return np.array([guess == french for guess, (_, french) in zip(translations, pairs)]), translations
+
+
+val_correct, val_translations = exact_matches(translator, val_arrays, val_pairs)
 print(pd.DataFrame({
-    "exact match on held-out numbers": [f"{baseline_correct.mean():.2%}", f"{model_correct.mean():.2%}"],
-    "wrong (of 10,000)": [int((~baseline_correct).sum()), int((~model_correct).sum())],
-}, index=["dictionary baseline", "LSTM encoder–decoder"]).to_string())
-print(f"(training took {training_seconds:.1f} s)")
+    "exact match on validation numbers": [f"{baseline_val.mean():.1%}", f"{val_correct.mean():.1%}"],
+    f"wrong (of {len(val_pairs):,})": [int((~baseline_val).sum()), int((~val_correct).sum())],
+}, index=["dictionary baseline", "encoder–decoder, start 0"]).to_string())
 
 # %% tags=["nbval-check-output"]
 _ = course.claim("one number at a time (your loop above) gives exactly the batch's translation",
-                 all(one_at_a_time[i] == predictions[i] for i in shown))
-_ = course.claim("the encoder–decoder gets more than 99% of the held-out numbers exactly right",
-                 model_correct.mean() > 0.99)
-_ = course.claim("the dictionary baseline gets between 40% and 60% right", 0.4 < baseline_correct.mean() < 0.6)
+                 all(one_at_a_time[i] == val_translations[i] for i in shown))
+_ = course.claim("this trained model translates more validation numbers exactly than the dictionary does",
+                 val_correct.mean() > baseline_val.mean())
 
 # %% [markdown]
-# On 10,000 numbers it has never seen, the encoder–decoder writes the exact French almost every time (the table counts
-# its errors), against about half for the dictionary: it learned the grammar the dictionary lacks (*et*, the *s*
-# rules, *soixante et onze*). Your exact numbers depend on your machine (timing) and, slightly, on the order of
-# floating-point operations.
+# After four short epochs the encoder–decoder writes more numbers exactly right than the dictionary: it learned
+# grammar the dictionary lacks.
 #
-# ## The errors it still makes
+# ### Save and reload
 #
-# A model that is almost always right is most interesting where it is wrong:
+# The training model holds every weight; `.keras` is Keras 3's single-file format. `s2s.load_seq2seq` loads it and
+# rebuilds the inference encoder and decoder with `inference_models`, from the loaded layers, which it finds by their
+# names.
 
 # %% tags=["nbval-ignore-output"]
-wrong = np.flatnonzero(~model_correct)
-errors = pd.DataFrame({
-    "number": test_numbers[wrong],
-    "model": [predictions[i] for i in wrong],
-    "correct French": [test_pairs[i][1] for i in wrong],
-})
-print(errors.to_string(index=False) if len(errors) else "No errors on the held-out numbers.")
-small_errors, small_test = np.mean(errors["number"] < 1000) if len(errors) else 0.0, np.mean(test_numbers < 1000)
-print(f"\n{small_errors:.0%} of the errors are numbers below 1,000; such numbers are {small_test:.1%} of the test set "
-      f"and {np.mean(train_numbers < 1000):.1%} of the training set ({np.sum(train_numbers < 1000)} numbers).")
-
-# %% tags=["nbval-check-output"]
-_ = course.claim("numbers below 1,000 are at least five times more common among the errors than in the test set",
-                 small_errors > 5 * small_test)
+path = s2s.save_seq2seq(translator, s2s.OUTPUT_DIR / "nmt_numbers.keras")
+reloaded = s2s.load_seq2seq(path)
+again = s2s.greedy_decode_batch(reloaded, val_arrays[0][:200], max_len=TARGET_LENGTH)
+print(f"saved {path.name} ({path.stat().st_size / 1024:.0f} KiB);", "reloaded model gives the same 200 translations:",
+      [s2s.join_number_tokens(french_vocab.decode(ids)) for ids in again] == val_translations[:200])
 
 # %% [markdown]
-# Numbers below 1,000 are far more common among the errors than in the test set. We drew the training numbers
-# uniformly from 0 to 99,999, so fewer than one in a hundred is below 1,000: the model has seen thousands of sentences
-# of the form "*… mille …*" and only the couple of hundred counted above without *mille*. Read the table: in this
-# run most errors get the shape of the sentence right and one part wrong, often a single word (a units word such as
-# *treize*, or the *cents* of a round hundred), or two parts swapped. A model is only as good as the data it saw,
-# *where* it saw it: a uniform sample of numbers is not a uniform sample of sentence shapes.
+# The translator is not perfect, though. Where are its errors?
+
+# %% tags=["nbval-ignore-output"]
+def english_words(pairs):
+    """The length of each English sentence in words (hyphens and commas not counted: *seventy-one* is two words)."""
+    return np.array([sum(token not in ("-", ",") for token in s2s.number_tokens(english)) for english, _ in pairs])
+
+
+def error_rates_by_length(correct, words):
+    """Share of wrong translations among numbers of 1–5 words and of 7–8 words."""
+    short, long = words <= 5, words >= 7
+    return (~correct[short]).mean(), (~correct[long]).mean()
+
+
+val_words = english_words(val_pairs)
+print(pd.DataFrame({"numbers": val_words, "wrong": ~val_correct}).groupby(val_words).agg(
+    numbers=("numbers", "size"), wrong=("wrong", "sum")).assign(
+    error_rate=lambda t: (t["wrong"] / t["numbers"]).map("{:.0%}".format)).rename_axis("English words").to_string())
+wrong = np.flatnonzero(~val_correct)
+print(pd.DataFrame({"number": val_numbers[wrong], "model": [val_translations[i] for i in wrong],
+                    "correct French": [val_pairs[i][1] for i in wrong]}).head(8).to_string(index=False))
+short_rate, long_rate = error_rates_by_length(val_correct, val_words)
+print(f"\nerror rate: {short_rate:.0%} on numbers of 1–5 words, {long_rate:.0%} on numbers of 7–8 words; "
+      f"numbers below 1,000 are {np.mean(train_numbers < 1000):.1%} of the training set")
+
+# %% tags=["nbval-check-output"]
+_ = course.claim("this model gets numbers of 1–5 words wrong more often than numbers of 7–8 words",
+                 short_rate > long_rate)
+
+# %% [markdown]
+# Read the tables. Most errors get the shape of the sentence right and one part wrong, often a single word. And they
+# are not where a human would expect: this model gets the short numbers wrong *more often* than the long ones. We drew
+# the training numbers uniformly from 0 to 99,999, so fewer than one in a hundred is below 1,000: the model has seen
+# thousands of sentences of the form "*… mille …*" and only a couple of hundred without *mille*. A model is only as
+# good as the data it saw, *where* it saw it: a uniform sample of numbers is not a uniform sample of sentence shapes.
+# (Section 8 checks this on the test numbers, for three trained models.)
 #
 # Errors are also sticky: each word the decoder writes is its next input, so a first slip is never corrected. And the
 # decoder writes everything from one fixed-size memory `[h, c]`; attention, next, was invented to remove that
 # bottleneck.
 
 # %% [markdown]
-# ## Attention: the decoder reads every encoder state
+# ## 6 · Attention: the decoder reads every encoder state
 #
 # The plain decoder gets one message from the encoder, the final `[h, c]`, and must write the whole French sentence
 # from it. **Attention** (Bahdanau, Cho and Bengio, 2014; Luong, Pham and Manning, 2015) keeps *all* the encoder's
-# states, one `h` per English token, and lets the decoder look back at them at every step:
+# states, one vector $h_j$ per English token $j = 1, \dots, S$, and lets the decoder look back at them at every step.
+# At decoder step $t$, with $s_t$ the decoder LSTM's output (the **query**):
 #
-# 1. the decoder LSTM runs as before and gives its output for this step, the **query**;
-# 2. Keras' `Attention` layer scores each encoder state by its dot product with the query (how much the two vectors
-#    point the same way), skipping the padding, and a softmax turns the scores into **weights** that sum to 1;
-# 3. the weighted sum of the encoder states, the **context**, is joined to the decoder output, and the softmax layer
-#    reads both to choose the next French token.
+# $$e_{t,j} = s_t \cdot h_j \qquad (e_{t,j} = -\infty \text{ where position } j \text{ is padding}),$$
 #
-# The weights say where the decoder looked in the English sentence while writing each French word: we will draw
-# them. The wiring is the one of `training_model` and `inference_models` with one more layer, `"attention"`. The
-# encoder LSTM now returns its whole sequence of states (`return_sequences=True`), and `compute_mask` gives the
-# padding mask that its embedding already uses, so attention never reads a padded position. The one-step decoder
-# takes the encoder states and the mask as inputs next to `h` and `c`: its state is
-# `[encoder states, source mask, h, c]`, and a step passes the first two on unchanged, so `run_decoder` and
-# `greedy_decode_batch` work as they are.
+# the **scores**: how much each encoder state points the same way as the query;
+#
+# $$\alpha_{t,j} = \frac{\exp(e_{t,j})}{\sum_{k=1}^{S} \exp(e_{t,k})},$$
+#
+# the **weights**: a softmax over the source positions, so that $\sum_j \alpha_{t,j} = 1$ and padding gets weight 0;
+#
+# $$c_t = \sum_{j=1}^{S} \alpha_{t,j}\, h_j,$$
+#
+# the **context**: the weighted sum of the encoder states. The output layer reads the decoder output and the context,
+# joined: $P(y_t) = \operatorname{softmax}\big(W_o\,[s_t ; c_t] + b_o\big)$.
+#
+# This is Luong's *dot* score, the one `keras.layers.Attention` computes. The weights $\alpha_{t,j}$ say where the
+# decoder looked in the English sentence while writing French word $t$; section 9 draws them.
+#
+# ### Exercise 2 · attention by hand
+#
+# Write `dot_attention(query, values, mask)` in NumPy, for a whole batch at once: `query` is (batch, Tq, units), one
+# $s_t$ per decoder step; `values` is (batch, Tv, units), the encoder states $h_j$; `mask` is (batch, Tv), `True` at
+# real tokens and `False` at padding. Return `(context, weights)`, of shapes (batch, Tq, units) and (batch, Tq, Tv),
+# as the three equations above say. Two facts help: `a @ b` multiplies every pair of matrices of two batches
+# (`(batch, n, k) @ (batch, k, m)` is `(batch, n, m)`), and a softmax does not change when the same number is taken off
+# all its scores: taking off each row's largest score keeps `np.exp` from overflowing when scores are large.
+
+# %%
+def dot_attention(query, values, mask):
+    """Dot-product attention for a batch: scores, mask, softmax, context.
+
+    query (batch, Tq, units), values (batch, Tv, units), mask (batch, Tv): True at real tokens, False at padding.
+    Returns (context (batch, Tq, units), weights (batch, Tq, Tv)); each row of weights sums to 1 and is 0 at padding.
+    """
+    ### BEGIN SOLUTION
+    scores = query @ np.swapaxes(values, 1, 2)  # (batch, Tq, Tv): e[t, j] = s_t · h_j
+    scores = np.where(mask[:, None, :], scores, -np.inf)  # padding is never read
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    weights = weights / weights.sum(axis=-1, keepdims=True)
+    return weights @ values, weights
+    ### END SOLUTION
+
+
+# %% [markdown]
+# The check compares your function with `keras.layers.Attention` on two small batches (one padded at the front, as
+# our encoder input is, and one with three decoder steps), on scores in the thousands, and on fresh random batches.
+# Keras' layer itself is not allowed in your answer.
+
+# %%
+passed = check_dot_attention(dot_attention)
+dot_attention = use_reference_if_needed(dot_attention, passed, check_dot_attention)
+
+# %% [markdown]
+# Keras wires the same computation into the encoder–decoder with one more layer, `"attention"`. The encoder LSTM now
+# returns its whole sequence of states (`return_sequences=True`), and `compute_mask` gives the padding mask that its
+# embedding already uses, so attention never reads a padded position. The one-step decoder takes the encoder states
+# and the mask as inputs next to `h` and `c`: its state is `[encoder states, source mask, h, c]`, and a step passes
+# the first two on unchanged, so `run_decoder` and `greedy_decode_batch` work as they are.
 
 # %%
 # Saved in utils/seq2seq.py: 07 reuses it
@@ -575,211 +649,381 @@ def build_attention_seq2seq(source_vocab_size, target_vocab_size, source_length,
 
 
 # %% [markdown]
-# The same embeddings (32 numbers) and learning rate as the plain translator, but half its units: attention costs
-# time at every step, and half the units keep this notebook within its running-time budget. So the comparison is
-# deliberately not in attention's favour: a smaller model with attention against the larger plain one.
+# For a fair comparison the attention model gets the same embeddings, the same 32 units and the same learning rate as
+# the plain translator. Attention itself has no weights; the output layer, which reads the context as well as the
+# decoder output, has a few more (printed below).
 
 # %% tags=["nbval-check-output"]
-ATTENTION_UNITS = UNITS // 2
 attentive = build_attention_seq2seq(len(english_vocab), len(french_vocab), source_length=SOURCE_LENGTH, embed_dim=32,
-                                    units=ATTENTION_UNITS, learning_rate=1e-2)
-print(f"parameters: plain {translator.model.count_params():,}, with attention {attentive.model.count_params():,}")
+                                    units=UNITS, learning_rate=1e-2)
+parameters = {"plain": translator.model.count_params(), "attention": attentive.model.count_params()}
+print(f"parameters: plain {parameters['plain']:,}, with attention {parameters['attention']:,} "
+      f"({parameters['attention'] / parameters['plain'] - 1:+.0%})")
 
 # %% [markdown]
-# ### Train it on the same data, for the same four epochs
-#
-# Same pairs, same batches of 256, same `train` function, in the same three cells. Its random start also follows
-# from the seed set by `course.setup`, but differs from the plain model's.
+# Same data, same batches of 128, same four epochs, same `train` function, from start 0:
 
 # %% tags=["nbval-ignore-output"]
-attention_losses, attention_accuracies = [], []
-attention_seconds = train(attentive, course.epochs(1), attention_losses, attention_accuracies)
-
-# %% tags=["nbval-ignore-output"]
-attention_seconds += train(attentive, course.epochs(1), attention_losses, attention_accuracies)
-
-# %% tags=["nbval-ignore-output"]
-attention_seconds += train(attentive, course.epochs(2), attention_losses, attention_accuracies)
+attentive_history = train(attentive, start=0)
 
 # %% [markdown]
-# ### Both models on the same 10,000 held-out numbers
-#
-# Exact match overall and by the length of the English sentence in words (hyphens and commas not counted, so
-# *seventy-one* is two words), the held-out loss in nats per token (`s2s.per_token_loss`, a finer measure than exact
-# match: it also counts how sure the model was of each right word), and the training time. Unlike exact match, which
-# scores the model's own greedy translations, the held-out loss is teacher-forced: at each step the decoder is fed the
-# true previous French token, as in training, so one wrong word does not derail the rest of the sentence.
-
-# %% tags=["nbval-ignore-output"]
-attention_ids = s2s.greedy_decode_batch(attentive, test_arrays[0], max_len=TARGET_LENGTH)
-attention_correct = np.array([s2s.join_number_tokens(french_vocab.decode(ids)) == french
-                              for ids, (_, french) in zip(attention_ids, test_pairs)])
-test_loss = {"plain": s2s.per_token_loss(translator, *test_arrays, batch_size=2500),
-             "attention": s2s.per_token_loss(attentive, *test_arrays, batch_size=2500)}
-words = np.array([sum(token not in ("-", ",") for token in s2s.number_tokens(english)) for english, _ in test_pairs])
-length = pd.cut(words, [0, 4, 5, 6, 7, 8], labels=["1–4", "5", "6", "7", "8"])
-by_length = pd.DataFrame({"numbers": words, "plain": model_correct, "attention": attention_correct}).groupby(
-    length, observed=True).agg(numbers=("numbers", "size"), plain=("plain", "mean"), attention=("attention", "mean"))
-by_length.loc["all"] = [len(words), model_correct.mean(), attention_correct.mean()]
-by_length["plain wrong"] = (by_length["numbers"] * (1 - by_length["plain"])).round().astype(int)
-by_length["attention wrong"] = (by_length["numbers"] * (1 - by_length["attention"])).round().astype(int)
-print(by_length.rename_axis("English words").to_string(formatters={"plain": "{:.2%}".format,
-                                                                   "attention": "{:.2%}".format}))
-print(f"\nheld-out loss (nats/token): plain {test_loss['plain']:.4f}, attention {test_loss['attention']:.4f}")
-print(f"training seconds (4 epochs): plain {training_seconds:.1f}, attention {attention_seconds:.1f}")
-print("training loss by epoch, plain:    ", " ".join(f"{loss:.4f}" for loss in losses))
-print("training loss by epoch, attention:", " ".join(f"{loss:.4f}" for loss in attention_losses))
+# Your `dot_attention` can now reproduce what the trained model does. One decoder step from `[start]` for the first
+# 200 validation numbers: the model's own attention weights, and those of your function given the same query (the new
+# `h`, which is the decoder LSTM's output for this step) and the same encoder states and mask.
 
 # %% tags=["nbval-check-output"]
-short = words <= 4
-_ = course.claim("both models get more than 99% of the held-out numbers exactly right",
-                 min(model_correct.mean(), attention_correct.mean()) > 0.99)
-_ = course.claim("the two exact-match scores are within 0.3 percentage points of each other",
-                 abs(model_correct.mean() - attention_correct.mean()) < 0.003)
-_ = course.claim("the plain model makes fewer exact-match errors than the attention model",
-                 (~model_correct).sum() < (~attention_correct).sum())
-_ = course.claim("both models get numbers of 1–4 words wrong at more than ten times the rate of longer ones",
-                 all((~ok[short]).mean() > 10 * (~ok[~short]).mean() for ok in (model_correct, attention_correct)))
-_ = course.claim("on numbers of 1–4 words, the attention model makes more errors than the plain one",
-                 (~attention_correct[short]).sum() > (~model_correct[short]).sum())
+state = attentive.encode(val_arrays[0][:200])  # [encoder states, source mask, h, c]
+_, new_state, model_weights = attentive.step_with_weights(np.full(200, s2s.START_ID), state)
+context, your_weights = dot_attention(new_state[2][:, None, :], state[0], state[1])
+print("weights of the first validation number, encoder positions (padding first):", np.round(model_weights[0], 3))
+_ = course.claim("your dot_attention gives the trained model's attention weights (to 1e-5)",
+                 np.allclose(your_weights[:, 0, :], model_weights, atol=1e-5))
 
 # %% [markdown]
-# With half the units, and fewer than half the parameters (printed above), the attention model comes close to the
-# plain one, but the plain model makes fewer exact-match errors (the table's last row): both translate more than 99%
-# of the held-out numbers exactly, within 0.3 percentage points of each other. The held-out losses are close too, and
-# need not rank the models the same way (in the run printed above, the attention model's loss is slightly the lower
-# one): the teacher-forced loss also rewards being sure of the right words, while exact match counts only the
-# numbers whose whole translation comes out wrong. All these differences are small, a few dozen numbers out of
-# 10,000. Both models make most of their errors on short numbers (1–4 words), which are rare in a uniform sample:
-# there, both err at more than ten times their rate on longer ones, and the attention model makes more errors on
-# them than the plain one (the table's first row). Attention does not make up for data the model hardly saw. At the
-# other lengths each model makes only a handful of errors, too few to rank the two by length. The training seconds
-# of both are printed above; they move with the machine and its load, so read them as a rough cost, not as a race.
+# ## 7 · Three starts of each model
 #
-# What attention adds here is not accuracy, since the plain model leaves almost nothing to fix on sentences this short,
-# but a view into the translation: its weights say where the decoder looked.
-#
-# ### Where the decoder looks: attention heat-maps
-#
-# `s2s.attention_map` translates one number greedily, as `translate` did, and keeps the attention weights of every
-# step: one row per French token written (and the step that chose `[end]`), one column per English token, in reading
-# order. We pick three held-out numbers where the two languages do not line up word by word.
+# One training run is an anecdote: another random start gives other weights, other errors, maybe another ranking. So
+# before comparing the two models we train each from two more random starts (1 and 2), with the same data, epochs and
+# `train` function, one cell per run; `restart` gives the compiled model fresh weights for each. We keep every start's
+# trained weights.
 
 # %% tags=["nbval-ignore-output"]
-heat_numbers = [71, 71_991, 99_397]  # all three are held-out numbers (the claim below checks)
-fig, axes = plt.subplots(1, 3, figsize=(15, 6.5), layout="constrained",
-                         gridspec_kw={"width_ratios": [1.2, 2.6, 2.6]})
+STARTS = [0, 1, 2]
+models = {"plain": translator, "attention": attentive}
+trained = {kind: {0: model.model.get_weights()} for kind, model in models.items()}  # start 0, trained above
+histories = {("plain", 0): translator_history, ("attention", 0): attentive_history}
+
+
+def train_and_keep(kind, start):
+    """Train the model of this kind from random start ``start``; keep its history and its trained weights."""
+    histories[kind, start] = train(models[kind], start)
+    trained[kind][start] = models[kind].model.get_weights()
+
+
+train_and_keep("plain", 1)
+
+# %% tags=["nbval-ignore-output"]
+train_and_keep("plain", 2)
+
+# %% tags=["nbval-ignore-output"]
+train_and_keep("attention", 1)
+
+# %% tags=["nbval-ignore-output"]
+train_and_keep("attention", 2)
+
+# %% [markdown]
+# On the validation numbers, each start of each model: the epoch kept, its validation loss, and how many validation
+# numbers it translates wrongly.
+
+# %% tags=["nbval-ignore-output"]
+def with_start(kind, start):
+    """The model of this kind with the trained weights of this start."""
+    models[kind].model.set_weights(trained[kind][start])
+    return models[kind]
+
+
+print(pd.DataFrame([{
+    "model": kind, "start": start, "epoch kept": int(np.argmin(histories[kind, start]["val_loss"])) + 1,
+    "validation loss": min(histories[kind, start]["val_loss"]),
+    f"wrong (of {len(val_pairs):,})": int((~exact_matches(with_start(kind, start), val_arrays, val_pairs)[0]).sum())}
+    for kind in models for start in STARTS]).to_string(index=False, formatters={"validation loss": "{:.4f}".format}))
+
+# %% [markdown]
+# Every choice is now made: the test numbers can be scored, once.
+#
+# ## 8 · The test: every model scored once
+#
+# The final table scores the dictionary and all six trained models on the 4,000 test numbers: exact match and the
+# held-out loss in nats per token (`s2s.per_token_loss`, teacher-forced like the training loss, so one wrong word does
+# not derail the rest of the sentence; it also counts how sure the model was of each right word).
+
+# %% tags=["nbval-ignore-output"]
+baseline_test = dictionary_correct(test_pairs)
+test_correct, test_loss = {}, {}
+for kind in models:
+    for start in STARTS:
+        test_correct[kind, start] = exact_matches(with_start(kind, start), test_arrays, test_pairs)[0]
+        test_loss[kind, start] = s2s.per_token_loss(models[kind], *test_arrays, batch_size=2500)
+final = pd.DataFrame([{"model": "dictionary baseline", "start": "", "exact match": baseline_test.mean(),
+                       "wrong": int((~baseline_test).sum()), "held-out loss": np.nan}] + [
+    {"model": f"encoder–decoder, {kind}", "start": start, "exact match": test_correct[kind, start].mean(),
+     "wrong": int((~test_correct[kind, start]).sum()), "held-out loss": test_loss[kind, start]}
+    for kind in models for start in STARTS])
+print(final.to_string(index=False, formatters={"exact match": "{:.2%}".format, "held-out loss": "{:.4f}".format}))
+
+# %% [markdown]
+# Each verdict below rests on all three starts (how many agree, with the mean and range over them), or on a paired
+# bootstrap over the test numbers: resampling the numbers, each with its six results, gives an interval for the
+# difference between the models (`course.paired_bootstrap`).
+
+# %% tags=["nbval-check-output"]
+accuracy = {key: correct.mean() for key, correct in test_correct.items()}
+_ = course.claim_runs("every start of the plain encoder–decoder translates more test numbers exactly than the "
+                      "dictionary", course.over_seeds([accuracy["plain", s] - baseline_test.mean() for s in STARTS],
+                                                      unit="starts", fmt="+.1%"), each=lambda gain: gain > 0)
+_ = course.claim_runs("at the same size and training budget, the model with attention translates more test numbers "
+                      "exactly than the plain one, in every start", course.over_seeds(
+                          [accuracy["attention", s] - accuracy["plain", s] for s in STARTS], unit="starts",
+                          fmt="+.1%"), each=lambda gain: gain > 0)
+per_number = np.mean([test_correct["attention", s].astype(float) - test_correct["plain", s] for s in STARTS], axis=0)
+_ = course.claim_interval("averaged over the three starts, attention's gain in exact match is above 0 over the test "
+                          "numbers", course.paired_bootstrap(per_number, units="test numbers", fmt="+.2%"), above=0)
+_ = course.claim_runs("the attention model's held-out loss is below the plain model's in every start",
+                      course.over_seeds([test_loss["plain", s] - test_loss["attention", s] for s in STARTS],
+                                        unit="starts", fmt="+.4f"), each=lambda gap: gap > 0)
+test_words = english_words(test_pairs)
+_ = course.claim_runs("every start of the plain model gets numbers of 1–5 words wrong more often than numbers of "
+                      "7–8 words", course.over_seeds([np.subtract(*error_rates_by_length(test_correct["plain", s],
+                                                                                          test_words))
+                                                      for s in STARTS], unit="starts", fmt="+.1%"),
+                      each=lambda gap: gap > 0)
+
+# %% [markdown]
+# At the same size and the same training budget, the model with attention translates more test numbers exactly than
+# the plain one, in every start, and its held-out loss is lower too: reading the encoder's states, the decoder no
+# longer has to carry the whole sentence in its final memories alone (the table counts each model's errors). Both
+# clear the dictionary by far. Short numbers stay the plain model's weak spot in every start: they are rare in the
+# training data.
+#
+# These verdicts are about this small model and this short budget (32 units, four epochs). Whether the plain model
+# closes the gap with more units or more epochs is the first of the extra exercises at the end.
+
+# %% [markdown]
+# ## 9 · Where the decoder looks: attention heat-maps (optional)
+#
+# `s2s.attention_maps` translates numbers greedily, as `translate` did, and keeps the attention weights
+# $\alpha_{t,j}$ of every step: one row per French token written (and the step that chose `[end]`), one column per
+# English token, in reading order.
+#
+# **What a column holds.** The encoder read the English sentence *backwards* and in one direction only, so the state
+# $h_j$ in the column of word $j$ is its memory after reading word $j$ *and everything to its right* (from the end of
+# the sentence back to word $j$): the column of *seventy* in *seventy-one* has read the whole sentence. What sets
+# column $j$ apart from column $j + 1$ (which has read everything but word $j$) is word $j$, the newest word in it. So
+# a bright cell under word $j$ means: the decoder read the encoder's memory at the moment it had just taken in word
+# $j$. The column to its left (the hyphen or comma before a word) holds the same memory one step later.
+#
+# We draw the attention of start 0 for three validation numbers, picked by rule: the smallest ending in 71
+# (*soixante et onze*), the smallest ending in 80 (*quatre-vingts*), and the largest (close to 99,999).
+
+# %% tags=["nbval-ignore-output"]
+attentive = with_start("attention", 0)
+picks = [int(val_numbers[val_numbers % 100 == 71].min()), int(val_numbers[val_numbers % 100 == 80].min()),
+         int(val_numbers.max())]
+print(f"picked: the smallest validation number ending in 71, {picks[0]:,}; the smallest ending in 80, {picks[1]:,}; "
+      f"the largest, {picks[2]:,}")
+fig, axes = plt.subplots(1, 3, figsize=(15, 6.5), layout="constrained", gridspec_kw={"width_ratios": [2, 2, 2.6]})
 fig.get_layout_engine().set(wspace=0.06)  # room between panels for the next panel's French row labels
 heat_maps = {}
-for ax, number in zip(axes, heat_numbers):
-    english, french = s2s.number_pairs([number])[0]
+for ax, number in zip(axes, picks):
+    english, french = val_pairs[int(np.flatnonzero(val_numbers == number)[0])]
     source = s2s.number_tokens(english)
-    ids, weights = s2s.attention_map(attentive, english_vocab.encode(source), max_len=TARGET_LENGTH)
-    written = french_vocab.decode(ids) + ["[end]"]
-    heat_maps[number] = (source, written[: len(weights)], weights)
+    ids, weights = s2s.attention_maps(attentive, [english_vocab.encode(source)], max_len=TARGET_LENGTH)[0]
+    written = (french_vocab.decode(ids) + ["[end]"])[: len(weights)]
+    heat_maps[number] = (source, written, weights)
     print(f"{number:>6}:", ", ".join(f"{w} <- {source[int(row.argmax())]}" for w, row in zip(written, weights)))
     ax.imshow(weights, cmap="viridis", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
     ax.grid(False)  # the style's grid lines would cut through the cells
     ax.set_xticks(range(len(source)), source, rotation=60, ha="right", rotation_mode="anchor")
-    ax.set_yticks(range(len(weights)), written[: len(weights)])
-    ax.set_xlabel("English source (reading order)")
+    ax.set_yticks(range(len(written)), written)
+    ax.set_xlabel("English source (reading order; the encoder read it right to left)")
     guess = s2s.join_number_tokens(french_vocab.decode(ids))
-    title = f"{number:,}: {'✓' if guess == french else '✗'} {guess}"
-    ax.set_title(textwrap.fill(title, width=22 if number < 1000 else 44), fontsize=9)  # wrapped to its panel
+    ax.set_title(textwrap.fill(f"{number:,}: {'✓' if guess == french else '✗'} {guess}", width=40), fontsize=9)
 axes[0].set_ylabel("French output, one row per decoder step")
 fig.colorbar(axes[-1].images[0], ax=axes, shrink=0.6, label="attention weight (each row sums to 1)")
-plots.show(fig, alt="Three heat-maps of the attention model's weights, one per held-out number (71, 71,991 and "
-                    "99,397): rows are the French tokens it wrote, columns the English source tokens in reading "
-                    "order, brighter means more weight, and each row sums to 1. The bright cells run from top left "
-                    "to bottom right, mostly one English word per French word: neuf at nine, trois at three, cent "
-                    "at hundred, sept at seven. Every quatre, vingt and dix of quatre-vingt-onze and "
-                    "quatre-vingt-dix looks at ninety; in 71, soixante and onze look at seventy and et at one; "
-                    "mille does not look at thousand.")
-
-# %% tags=["nbval-check-output"]
-def strongest_source(number, french_word):
-    """The English token that gets the most attention on the first step that writes ``french_word``."""
-    source, written, weights = heat_maps[number]
-    return source[int(weights[written.index(french_word)].argmax())]
-
-
-_ = course.claim("the three numbers of the heat-maps are held-out numbers", set(heat_numbers) <= set(test_numbers))
-_ = course.claim("each row of attention weights sums to 1",
-                 all(np.allclose(weights.sum(axis=1), 1, atol=1e-4) for _, _, weights in heat_maps.values()))
-_ = course.claim("writing neuf (71,991) and sept (99,397), the decoder looks most at nine and at seven",
-                 [strongest_source(71_991, "neuf"), strongest_source(99_397, "sept")] == ["nine", "seven"])
-_ = course.claim("writing trois (99,397), it looks most at three or at the comma beside it",
-                 strongest_source(99_397, "trois") in ("three", ","))
-_ = course.claim("writing the et of 71 and of 71,991, it looks most at one, not at seventy",
-                 strongest_source(71, "et") == strongest_source(71_991, "et") == "one")
-source_71, written_71, weights_71 = heat_maps[71]
-_ = course.claim("writing the soixante and the onze of soixante et onze (71 and 71,991), it looks most at seventy",
-                 all(strongest_source(number, word) == "seventy" for number in (71, 71_991)
-                     for word in ("soixante", "onze")))
-_ = course.claim("writing cent, it looks most at hundred, in both numbers",
-                 all(strongest_source(number, "cent") == "hundred" for number in (71_991, 99_397)))
-_ = course.claim("every quatre, vingt and dix of 71,991 and 99,397 looks most at ninety",
-                 all(source[int(row.argmax())] == "ninety" for source, written, weights in
-                     (heat_maps[71_991], heat_maps[99_397])
-                     for word, row in zip(written, weights) if word in ("quatre", "vingt", "dix")))
-_ = course.claim("writing mille, it looks most at another token than thousand, in both numbers",
-                 all(strongest_source(number, "mille") != "thousand" for number in (71_991, 99_397)))
+plots.show(fig, alt=f"Three heat-maps of the attention weights of the attention model trained from start 0, for the "
+                    f"validation numbers {picks[0]:,}, {picks[1]:,} and {picks[2]:,}: rows are the French tokens it "
+                    "wrote, columns the English source tokens in reading order, brighter means more weight, and each "
+                    "row sums to 1. The lines printed above the figure name the brightest column of every row; the "
+                    "text below says how to read them, and measures over all validation numbers how often a French "
+                    "units word looks at its English word.")
 
 # %% [markdown]
-# Read each row as one decoder step: the bright cells are the English tokens whose encoder states it read (the lines
-# printed above name the brightest of each row). The bright cells follow the English sentence from the top left to the
-# bottom right, mostly one English word per French word: *neuf* looks at *nine*, *trois* at *three* (or the comma
-# beside it), *cent* at *hundred*, *sept* at *seven*.
+# Read each row as one decoder step: the printed lines name its brightest column. In a well-aligned row, a French
+# word looks at the English word it translates, or at the column just left of it. The telling rows are where the two
+# languages part. Where do the *quatre*, *vingt* and *dix* of *quatre-vingt-dix* look, three French words for one
+# English *ninety*? And the *et* and the *onze* of *soixante et onze*, where French counts "sixty and eleven" and the
+# ten inside *seventy* ends up in *onze*? A heat-map describes one trained model: another start may share the work out
+# differently, and the decoder need not look at a word to write it, since its LSTM also carries what the final
+# `[h, c]` told it.
 #
-# The telling rows are where the two languages part. One English word can become several French ones: every
-# *quatre*, *vingt* and *dix* of *quatre-vingt-onze* and *quatre-vingt-dix-…* looks at *ninety*. In 71 the English
-# words are shared out differently: *soixante* looks at *seventy*, *et* at *one* (the English units word is what
-# calls for the *et*), and *onze* back at *seventy*: French counts 71 as "sixty and eleven", so the ten inside
-# *seventy* ends up in *onze*. And *mille* does not look at *thousand* in either number: attention is not the
-# decoder's only source, since its LSTM started from the encoder's final `[h, c]`, which has read the whole sentence.
-
-# %% [markdown]
-# ## Save and reload
-#
-# The training model holds every weight; `.keras` is Keras 3's single-file format. `s2s.load_seq2seq` loads it and
-# rebuilds the inference encoder and decoder with `inference_models`, from the loaded layers, which it finds by their
-# names.
+# What holds for the method, not only for this model? The cell below takes every correctly translated validation
+# number and every French units word in it (*deux* … *neuf*, matched to the English word of the same value), and
+# counts how often the brightest column is that English word, or the column just left of it, in each of the three
+# attention models. It also counts, for comparison, how often *mille* looks at *thousand*.
 
 # %% tags=["nbval-ignore-output"]
-path = s2s.save_seq2seq(translator, s2s.OUTPUT_DIR / "nmt_numbers.keras")
-reloaded = s2s.load_seq2seq(path)
-again = s2s.greedy_decode_batch(reloaded, test_arrays[0][:200], max_len=TARGET_LENGTH)
-print(f"saved {path.name} ({path.stat().st_size / 1024:.0f} KiB);",
-      "reloaded model gives the same 200 translations:", again == predicted_ids[:200])
+UNITS_WORDS = {"deux": "two", "trois": "three", "cinq": "five", "six": "six", "sept": "seven", "huit": "eight",
+               "neuf": "nine"}
+
+
+def alignment(maps, pairs, words):
+    """Share of the French ``words`` (French -> English) in correct translations whose brightest column is the
+    matching English word (``at``) or that word or the column just left of it (``near``)."""
+    at = near = total = 0
+    for (english, french), (ids, weights) in zip(pairs, maps):
+        source, written = s2s.number_tokens(english), french_vocab.decode(ids)
+        if s2s.join_number_tokens(written) != french:
+            continue
+        for step, word in enumerate(written):
+            targets = [j for j, token in enumerate(source) if token == words.get(word)]
+            same = [k for k, token in enumerate(written) if token == word]
+            if not targets or len(targets) != len(same):  # no English word to match, or no one-to-one match
+                continue
+            target, peak = targets[same.index(step)], int(weights[step].argmax())
+            at, near, total = at + (peak == target), near + (peak in (target - 1, target)), total + 1
+    return at / total, near / total
+
+
+sources = [english_vocab.encode(s2s.number_tokens(english)) for english, _ in val_pairs]
+aligned = {}
+for start in STARTS:
+    maps = s2s.attention_maps(with_start("attention", start), sources, max_len=TARGET_LENGTH)
+    aligned[start] = alignment(maps, val_pairs, UNITS_WORDS), alignment(maps, val_pairs, {"mille": "thousand"})
+    print(f"start {start}: units words at their English word {aligned[start][0][0]:.0%}, at it or just left of it "
+          f"{aligned[start][0][1]:.0%}; mille at thousand {aligned[start][1][0]:.0%}")
+
+# %% tags=["nbval-check-output"]
+_ = course.claim_runs("in every attention model, more than 90% of the French units words look most at their English "
+                      "word or the column just left of it", course.over_seeds(
+                          [aligned[s][0][1] for s in STARTS], unit="starts", fmt=".0%"), each=lambda share: share > 0.9)
+_ = course.claim("each row of attention weights sums to 1",
+                 all(np.allclose(weights.sum(axis=1), 1, atol=1e-4) for _, _, weights in heat_maps.values()))
+
+# %% [markdown]
+# The units words are the clearest alignment: in every start the decoder, writing *sept*, reads the encoder's memory
+# right after it took in *seven* (or one step later, at the hyphen or comma). Whether it looks *at* the word or just
+# left of it, and where *mille* looks, differs from one start to the next (the shares printed above): attention
+# learns an alignment that works, not necessarily the one a linguist would draw.
+
+# %% [markdown]
+# ## 10 · Beam search (optional)
+#
+# Greedy decoding commits to the most probable word at every step, and a first slip is never undone. **Beam search**
+# keeps several partial translations alive: at each step every live one is extended by each of its `beam_width` most
+# probable next words, and the `beam_width` best extensions of all, by their total log-probability, live on. An
+# extension that chose `[end]` is finished. Comparing finished outputs of different lengths by total log-probability
+# favours short ones (each word multiplies in a probability below 1), so they are ranked with **length
+# normalisation**: score divided by length$^\alpha$ (Wu et al., 2016, use a smoother form of the same idea).
+#
+# ### Exercise 3 · beam search
+#
+# Write `beam_search(step, state, start_id, end_id, max_len, beam_width=3, alpha=1.0)`, an extension of your
+# `run_decoder` with the same arguments. Precisely:
+#
+# 1. Start with one live output: no tokens, score 0, the given `state`, next input `start_id`.
+# 2. At each step (at most `max_len` of them), call `step(token, state)` once for each live output, with its own last
+#    token and state, and extend it by each of its `beam_width` most probable tokens: the new score is the old one plus
+#    the token's log-probability.
+# 3. Sort all extensions by score and keep the best `beam_width`. Those whose token is `end_id` are finished (the
+#    `end_id` is not written); the others are the new live outputs. Stop early when none is live.
+# 4. The finished outputs and the live ones that reached `max_len` tokens compete on score / length ** `alpha`, where
+#    the length of a finished output counts its `end_id`. Return the winner's tokens (a list of ints).
+#
+# With `beam_width=1` this is greedy decoding again.
+
+# %%
+def beam_search(step, state, start_id, end_id, max_len, beam_width=3, alpha=1.0):
+    """Decode one sequence, keeping the beam_width best partial outputs at each step; rank the outputs by score /
+    length ** alpha (scores are sums of log-probabilities). Returns the best output's token ids, without end_id."""
+    ### BEGIN SOLUTION
+    live = [(0.0, [], start_id, state)]  # (score, tokens written, token to feed next, decoder state)
+    finished = []  # (score, tokens, length with the end_id)
+    for _ in range(max_len):
+        extensions = []
+        for score, tokens, token, beam_state in live:
+            probabilities, new_state = step(token, beam_state)
+            log_p = np.log(np.asarray(probabilities, dtype=float) + 1e-30)
+            for choice in np.argsort(-log_p)[:beam_width]:
+                extensions.append((score + log_p[choice], tokens, int(choice), new_state))
+        extensions.sort(key=lambda extension: -extension[0])
+        live = []
+        for score, tokens, choice, new_state in extensions[:beam_width]:
+            if choice == end_id:
+                finished.append((score, tokens, len(tokens) + 1))
+            else:
+                live.append((score, tokens + [choice], choice, new_state))
+        if not live:
+            break
+    outputs = finished + [(score, tokens, len(tokens)) for score, tokens, _, _ in live]
+    return max(outputs, key=lambda output: output[0] / output[2] ** alpha)[1]
+    ### END SOLUTION
+
+
+# %% [markdown]
+# The check runs your search on pretend decoders whose best outputs are known (one where greedy decoding's first
+# choice leads nowhere, `beam_width=1`, short outputs against longer ones with `alpha` 0 and 1), then on fresh ones.
+
+# %%
+passed = check_beam_search(beam_search)
+beam_search = use_reference_if_needed(beam_search, passed, check_beam_search)
+
+# %% [markdown]
+# Does beam search fix the model's own mistakes? The plain translator of start 0 gets some of the validation numbers
+# wrong. We take the first 20 it gets wrong and the first 20 it gets right, and decode each again with
+# `beam_width=3, alpha=1`.
+
+# %% tags=["nbval-ignore-output"]
+translator = with_start("plain", 0)
+BEAM_WIDTH, ALPHA, SAMPLE = 3, 1.0, 20
+greedy_right = exact_matches(translator, val_arrays, val_pairs)[0]
+rows = []
+for index in list(np.flatnonzero(~greedy_right)[:SAMPLE]) + list(np.flatnonzero(greedy_right)[:SAMPLE]):
+    english, french = val_pairs[index]
+    state = translator.initial_state(english_vocab.encode(s2s.number_tokens(english)))
+    ids = beam_search(translator.step_one, state, s2s.START_ID, s2s.END_ID, TARGET_LENGTH, BEAM_WIDTH, ALPHA)
+    width_one = beam_search(translator.step_one, state, s2s.START_ID, s2s.END_ID, TARGET_LENGTH, 1, ALPHA)
+    rows.append({"number": val_numbers[index], "greedy right": bool(greedy_right[index]),
+                 "beam right": s2s.join_number_tokens(french_vocab.decode(ids)) == french,
+                 "width 1 = greedy": s2s.join_number_tokens(french_vocab.decode(width_one)) == translate(english)})
+beams = pd.DataFrame(rows)
+print(beams.groupby("greedy right")["beam right"].agg(numbers="size", beam_right="sum").rename(
+    index={False: "greedy wrong", True: "greedy right"}).to_string())
+fixed = int(beams["beam right"][~beams["greedy right"]].sum())
+broken = int((~beams["beam right"][beams["greedy right"]]).sum())
+print(f"beam search (width {BEAM_WIDTH}, alpha {ALPHA:g}) fixes {fixed} of greedy's {SAMPLE} errors "
+      f"and breaks {broken} of its {SAMPLE} right translations")
+
+# %% tags=["nbval-check-output"]
+_ = course.claim("beam search with beam_width=1 gives greedy decoding's translation of every one of these numbers",
+                 beams["width 1 = greedy"].all())
+
+# %% [markdown]
+# Read the counts printed above; they are measured on this model and these numbers, not a verdict about beam
+# search. Beam search can only fix an error when the right translation is among the few most probable words at the
+# step where greedy went wrong, and the model must still prefer it over the whole sentence. A model that is confidently
+# wrong (a short number it hardly saw in training) gives the right word too little probability for any search to find
+# it. Search repairs decoding; it cannot repair what the model learned.
 
 # %% [markdown]
 # ## Key takeaways
 #
-# * An **encoder–decoder** maps a sequence to a sequence of a different length: the encoder's final `[h, c]` is the
-#   whole message the decoder gets.
+# * An **encoder–decoder** maps a sequence to a sequence of a different length: the plain encoder's final `[h, c]` is
+#   the whole message the decoder gets.
 # * **Teacher forcing** trains the decoder on the true previous token; at **inference** it feeds on its own
-#   predictions, with a separate one-step decoder model built from the same trained layers.
-# * **Greedy decoding** picks the most probable token at each step until `[end]`.
-# * Measure on **held-out** data with a strict metric (exact match), against a baseline: here a dictionary gets about
-#   half right, a small LSTM encoder–decoder more than 99%, after a short CPU training run.
-# * The remaining errors are far more common on **short numbers**, which are rare in a uniform sample of
-#   0 … 99,999: a model is only as good as the data it saw, where it saw it.
-# * One sentence on its own must reach the encoder exactly as a row of the batch did in training: the model keeps its
-#   source length and masks padding, so translating one number gives the batch's answer.
-# * **Attention** lets the decoder read every encoder state, weighted anew at each step. On these numbers its exact
-#   match is close to the plain model's (both above 99%, the attention model with half the units), though the plain
-#   model makes fewer errors, and the two held-out losses are close; the differences are small. Its heat-maps show
-#   where it looks: mostly one English word per French word, several French words from one English word
-#   (*quatre-vingt-dix* from *ninety*), and the *et* of *soixante et onze* from the English *one*.
+#   predictions, with a separate one-step decoder model built from the same trained layers. **Greedy decoding** picks
+#   the most probable token at each step until `[end]`.
+# * Training numbers to learn, **validation** numbers for every choice (here: the epoch kept, the examples shown), test
+#   numbers scored once at the end. Measure with a strict metric (exact match) against a baseline: a dictionary gets
+#   about half right.
+# * **Attention** scores every encoder state against the decoder's output ($e_{t,j} = s_t \cdot h_j$), turns the scores
+#   into weights with a softmax (padding masked) and reads their weighted sum, the context. At the same size and
+#   training budget it translated far more numbers exactly than the plain model, in every one of three starts.
+# * One training run is an anecdote: compare methods over several starts, or with a paired bootstrap over the test
+#   units. A heat-map describes one trained model; its columns are encoder states, which (read backwards) hold the
+#   word and everything to its right.
+# * Errors are far more common on **short numbers**, which are rare in a uniform sample of 0 … 99,999: a model is
+#   only as good as the data it saw, where it saw it.
 #
 # ## More exercises
 #
-# 1. Train without reversing the source: in a copy of `to_arrays`, replace the `encoder_input` that
+# 1. Train both models for twice as many epochs, or with twice the units, over the three starts. Does the plain model close
+#    the gap? (Expect a few minutes of CPU time.)
+# 2. Train without reversing the source: in a copy of `to_arrays`, replace the `encoder_input` that
 #    `s2s.teacher_forcing` returns by `s2s.source_array(english_ids, SOURCE_LENGTH, reverse=False)`, and score with
-#    `s2s.greedy_decode_batch` on those arrays (`translator.initial_state` always reverses). How many epochs does it
-#    need to reach the same accuracy?
-# 2. Add all numbers below 1,000 that are not in the test set to the training set. Do the small-number errors go?
-# 3. Shrink the training set to a tenth of its size. Which kinds of numbers break first?
+#    `s2s.greedy_decode_batch` on those arrays (`translator.initial_state` always reverses). What changes, and what do
+#    the heat-maps' columns hold now?
+# 3. Add all numbers below 1,000 that are not validation or test numbers to the training set. Do the short-number
+#    errors go?
 # 4. Translate French → English: swap the roles of the two vocabularies.
 #
 # ## Further reading
@@ -790,8 +1034,10 @@ print(f"saved {path.name} ({path.stat().st_size / 1024:.0f} KiB);",
 # * D. Bahdanau, K. Cho, Y. Bengio, *Neural Machine Translation by Jointly Learning to Align and Translate* (2014),
 #   arXiv:1409.0473: attention.
 # * M.-T. Luong, H. Pham, C. D. Manning, *Effective Approaches to Attention-based Neural Machine Translation* (2015),
-#   arXiv:1508.04025: the decoder-output query and the context joined before the softmax, close to the model here
-#   (Luong's passes the joined vector through a `tanh` layer first; here it goes straight into the softmax layer).
+#   arXiv:1508.04025: the dot score and the decoder-output query used here (Luong's model passes the joined vector
+#   through a `tanh` layer first; here it goes straight into the softmax layer).
+# * Y. Wu et al., *Google's Neural Machine Translation System* (2016), arXiv:1609.08144: beam search with length
+#   normalisation.
 # * The lecture's LSTM video (IBM): https://www.youtube.com/watch?v=b61DPVFX03I
 # * Next: notebook 07 uses the same encoder–decoders, plain and with attention, to *reply* instead of translate.
 

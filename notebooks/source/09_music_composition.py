@@ -510,6 +510,8 @@ plots.show(fig, alt="Line chart of the mean validation NLL per token, in nats, b
                     f"in its tune ({', '.join(labels)}), for the best n-gram (order {best_order}), the shipped LSTM "
                     f"reading only the last {keep} tokens, and the full shipped LSTM. The printed table below the "
                     "chart gives the values.")
+
+# %% tags=["nbval-ignore-output"]
 print(pd.DataFrame(by_position, index=pd.Index(labels, name="position")).T.round(3).to_string())
 mean_nll = {name: np.concatenate(per_token).mean() for name, per_token in
             (("n-gram", ngram_token_nlls[f"{best_order}-gram (best)"]), ("cut", cut_token_nlls),

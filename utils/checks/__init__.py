@@ -51,6 +51,7 @@ import numpy as np
 CHECKER_MODULES = ("rnn", "gradients", "lstm", "anomaly", "seq2seq", "forecasting", "music")
 
 _REGISTRY: dict[str, Exercise] = {}  # "04.1" -> the exercise, filled by @exercise as checker modules are imported
+_CHECKERS: dict[str, Callable] = {}  # "04.1" -> its checker
 _PROGRESS: dict[str, str] = {}  # exercise key (or name, for a checker outside the registry) -> its state
 _ACTIVE: list[Report] = []  # the report of the check that is running, so that ``call`` can count into it
 _FAILED_TRIES: dict[str, int] = {}  # exercise key -> failing runs of its check in this session
@@ -108,6 +109,12 @@ def exercises(notebook: str | None = None) -> list[Exercise]:
         importlib.import_module(f"{__name__}.{module}")
     chosen = [ex for ex in _REGISTRY.values() if notebook is None or ex.notebook == _notebook_id(notebook)]
     return sorted(chosen, key=lambda ex: (ex.notebook, ex.number))
+
+
+def checker(exercise: Exercise) -> Callable[..., bool]:
+    """The check of ``exercise``: ``checker(ex)(*answers) -> bool``, as the notebook's check cell calls it."""
+    exercises()
+    return _CHECKERS[exercise.key]
 
 
 def _notebook_id(notebook) -> str:
@@ -247,7 +254,7 @@ def run_answer(fn: Callable, args: tuple, kwargs: dict, forbidden: dict | None =
             result = fn(*args, **kwargs)
         except NotImplementedError as exc:
             return Outcome(error=_describe(exc), not_implemented=True, references=seen)
-        except Exception as exc:  # a wrong answer that crashes is still just a wrong answer
+        except (Exception, SystemExit) as exc:  # a wrong answer that crashes is still just a wrong answer
             return Outcome(error=_describe(exc), references=seen)
     return Outcome(result=result, references=seen)
 
@@ -408,6 +415,8 @@ def exercise(name: str, *, notebook: str | None = None, answer: str | tuple[str,
 
         run.exercise_name = name
         run.exercise = declared
+        if declared is not None:
+            _CHECKERS[declared.key] = run
         return run
 
     return decorate

@@ -369,48 +369,93 @@ def _states_mixed_up(xs, h0, c0, W, U, b, read_swapped: bool, write_swapped: boo
     return np.stack(hs, axis=1)
 
 
-def _cell_case(cls, batch, steps, d, u, dtype, seed, report, label):
-    """Run one case through ``keras.layers.RNN(cls(u))``; returns True when it matches keras.layers.LSTM."""
+def run_cell_class(cls, u: int, d: int, dtype: str, W, U, b, xs, h0=None, c0=None, compiled: bool = False) -> dict:
+    """Harness, run where the student's class lives (see ``utils.checks.call``): wrap ``cls(u)`` in
+    ``keras.layers.RNN``, give it the weights W, U, b and run it on ``xs`` from ``h0, c0`` (eagerly, or inside a
+    compiled model when ``compiled``). Returns plain data: the stage it reached ("done", or where it stopped), the
+    error there, and the outputs (hs, h_T, c_T; hs only when compiled).
+    """
     import keras
 
+    from utils.checks import _describe
+
+    if not isinstance(cls, type) or not issubclass(cls, keras.layers.Layer):
+        return {"stage": "class", "got": repr(cls)[:90]}
+    if compiled:
+        try:
+            inputs = keras.Input((None, d))
+            rnn = keras.layers.RNN(cls(u), return_sequences=True)
+            model = keras.Model(inputs, rnn(inputs))
+            weights, _ = _find_cell_weights(rnn.cell, d, u)
+            for variable, value in zip(weights, (W, U, b), strict=True):
+                variable.assign(value)
+            return {"stage": "done", "outputs": [np.asarray(model.predict(xs, verbose=0))]}
+        except Exception as exc:  # the eager runs passed, so even a NotImplementedError here is TensorFlow
+            # refusing NumPy on a symbolic tensor, not an unfinished stub
+            return {"stage": "compiled", "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:150]}"}
+    stage = "create"
+    try:
+        cell = cls(u, dtype=dtype)
+        state_size = getattr(cell, "state_size", None)
+        try:
+            sizes = [int(size) for size in state_size]
+        except (TypeError, ValueError):
+            return {"stage": "state_size", "got": repr(state_size)[:90]}
+        if sizes != [u, u]:
+            return {"stage": "state_size", "got": sizes}
+        stage = "wrap"
+        rnn = keras.layers.RNN(cell, return_sequences=True, return_state=True, dtype=dtype)
+        stage = "build"
+        rnn.build((None, None, d))
+        weights, problem = _find_cell_weights(cell, d, u)
+        if problem:
+            return {"stage": "weights", "error": problem}
+        for variable, value in zip(weights, (W, U, b), strict=True):
+            variable.assign(value)
+        stage = "run"
+        hs, h_T, c_T = lstm.run_keras_lstm(rnn, xs, h0, c0)
+    except NotImplementedError:
+        raise  # the stub: the exercise is not done yet
+    except Exception as exc:  # the student's class failed at this stage: a finding, never a crash
+        return {"stage": stage, "error": _describe(exc)}
+    return {"stage": "done", "outputs": [np.asarray(hs), np.asarray(h_T), np.asarray(c_T)]}
+
+
+_STAGE_FAULTS = {
+    "create": ("creating the cell with {name}({u}) raised {error}",
+               "keep the given __init__(self, units, **kwargs) and pass **kwargs to super().__init__"),
+    "wrap": ("keras.layers.RNN could not wrap your cell: {error}",
+             "a cell needs state_size, output_size and call(inputs, states)"),
+    "build": ("building the cell raised {error}", "build(input_shape) creates the weights; d = input_shape[-1]"),
+    "weights": ("{error}", "use self.add_weight(shape=..., name=...) in build()"),
+}
+
+
+def _cell_case(cls, batch, steps, d, u, dtype, seed, report, label):
+    """Run one case through ``keras.layers.RNN(cls(u))``; returns True when it matches keras.layers.LSTM."""
     layer, W, U, b, xs, h0, c0 = _case_arrays(batch, d, u, dtype, seed, steps=steps)
     expected = lstm.run_keras_lstm(layer, xs, h0, c0)
     tol = _tolerance(dtype)
-    cell, error = call(cls, u, dtype=dtype)
+    ran, error = call(run_cell_class, cls, u, d, dtype, W, U, b, xs, h0, c0)
     if error:
-        report.fail(f"{label}: creating the cell with {cls.__name__}({u}) raised {error}",
-                    hint="keep the given __init__(self, units, **kwargs) and pass **kwargs to super().__init__")
+        report.fail(f"{label}: running your cell raised {error}", hint=_cell_error_hint(error))
         return False
-    state_size = getattr(cell, "state_size", None)
-    try:
-        sizes = [int(size) for size in state_size]
-    except (TypeError, ValueError):
-        sizes = None
-    if sizes != [u, u]:
-        report.fail(f"{label}: state_size should be [units, units] (h and c)", expected=[u, u], got=state_size,
+    stage = ran.get("stage") if isinstance(ran, dict) else None
+    if stage == "class":
+        report.fail("pass the class itself (HomeMadeLSTMCell), a subclass of keras.layers.Layer", got=ran["got"])
+        return False
+    if stage == "state_size":
+        report.fail(f"{label}: state_size should be [units, units] (h and c)", expected=[u, u], got=ran["got"],
                     hint="set self.state_size = [units, units] in __init__")
         return False
-    rnn, error = call(keras.layers.RNN, cell, return_sequences=True, return_state=True, dtype=dtype)
-    if error:
-        report.fail(f"{label}: keras.layers.RNN could not wrap your cell: {error}",
-                    hint="a cell needs state_size, output_size and call(inputs, states)")
+    if stage in _STAGE_FAULTS:
+        message, hint = _STAGE_FAULTS[stage]
+        report.fail(f"{label}: " + message.format(name="your class", u=u, error=ran["error"]), hint=hint)
         return False
-    _, error = call(rnn.build, (None, None, d))
-    if error:
-        report.fail(f"{label}: building the cell raised {error}", hint="build(input_shape) creates the weights; "
-                    "d = input_shape[-1]")
+    if stage == "run":
+        report.fail(f"{label}: running the cell raised {ran['error']}", hint=_cell_error_hint(ran["error"]))
         return False
-    weights, problem = _find_cell_weights(cell, d, u)
-    if problem:
-        report.fail(f"{label}: {problem}", hint="use self.add_weight(shape=..., name=...) in build()")
-        return False
-    for variable, value in zip(weights, (W, U, b), strict=True):
-        variable.assign(value)
-    result, error = call(lstm.run_keras_lstm, rnn, xs, h0, c0)
-    if error:
-        report.fail(f"{label}: running the cell raised {error}", hint=_cell_error_hint(error))
-        return False
-    got_hs, got_h, got_c = result
+    got_hs, got_h, got_c = ran["outputs"]
     if got_hs.shape != expected[0].shape:
         report.fail(f"{label}: wrong output shape", expected=expected[0].shape, got=got_hs.shape,
                     hint="the cell's output (first return value) is h_t of shape (batch, u)")
@@ -461,11 +506,6 @@ def check_lstm_cell_class(cls, report) -> None:
     Runs eagerly (float64 and float32, batch of 1 and more), then once inside a compiled Keras model, where
     NumPy calls on tensors no longer work.
     """
-    import keras
-
-    if not isinstance(cls, type) or not issubclass(cls, keras.layers.Layer):
-        report.fail("pass the class itself (HomeMadeLSTMCell), a subclass of keras.layers.Layer", got=cls)
-        return
     for seed, (batch, steps, d, u, dtype) in enumerate([(1, 4, 3, 2, "float64"), (3, 6, 2, 4, "float32")]):
         label = f"batch of {batch}, T={steps}, d={d}, u={u}, {dtype}"
         if not _cell_case(cls, batch, steps, d, u, dtype, seed + 20, report, label):
@@ -474,23 +514,15 @@ def check_lstm_cell_class(cls, report) -> None:
     batch, steps, d, u = 2, 5, 3, 2
     layer, W, U, b, xs, h0, c0 = _case_arrays(batch, d, u, "float32", 30, steps=steps)
     expected, _, _ = lstm.run_keras_lstm(layer, xs)
-    try:
-        inputs = keras.Input((None, d))
-        rnn = keras.layers.RNN(cls(u), return_sequences=True)
-        model = keras.Model(inputs, rnn(inputs))
-        weights, _ = _find_cell_weights(rnn.cell, d, u)
-        for variable, value in zip(weights, (W, U, b), strict=True):
-            variable.assign(value)
-        got = model.predict(xs, verbose=0)
-    except Exception as exc:  # any failure here is a finding, never a crash. The eager runs passed, so even a
-        # NotImplementedError here is TensorFlow refusing NumPy on a symbolic tensor, not an unfinished stub.
-        report.fail(f"inside a compiled model (as in fit): {type(exc).__name__}: {str(exc).splitlines()[0][:150]}",
+    ran, error = call(run_cell_class, cls, u, d, "float32", W, U, b, xs, compiled=True)
+    if error or ran.get("stage") != "done":
+        report.fail(f"inside a compiled model (as in fit): {error or ran.get('error')}",
                     hint="use keras.ops (ops.matmul, ops.sigmoid, ops.tanh, ops.split) on tensors, not NumPy or "
                          ".numpy(): the cell must work on symbolic tensors too")
         return
-    if not close(got, expected, **_tolerance("float32")):
-        report.fail("inside a compiled model the outputs differ from eager mode", expected=expected, got=got,
-                    hint="use keras.ops, not NumPy, inside call()")
+    if not close(ran["outputs"][0], expected, **_tolerance("float32")):
+        report.fail("inside a compiled model the outputs differ from eager mode", expected=expected,
+                    got=ran["outputs"][0], hint="use keras.ops, not NumPy, inside call()")
 
 
 # --- notebook 03: the parameter count --------------------------------------------------------------------------------
