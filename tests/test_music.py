@@ -13,8 +13,13 @@ from tests.answers import as_student
 from tools import music_data
 from utils import ROOT, music
 from utils.checks import music as checks
-from utils.checks.music import (check_build_melody_lstm, check_generation_loop, check_longest_shared_runs,
-                                check_train_melody_lstm, check_transpose)
+from utils.checks.music import (
+    check_build_melody_lstm,
+    check_generation_loop,
+    check_longest_shared_runs,
+    check_train_melody_lstm,
+    check_transpose,
+)
 
 F = Fraction
 SOURCE = ROOT / "notebooks" / "source" / "09_music_composition.py"

@@ -172,7 +172,8 @@ def measure_homework_plan(out: Path = music.HOMEWORK_RUNS, starts: int = 3, epoc
     for start in range(starts):
         keras.utils.set_random_seed(start)
         model = music.build_melody_lstm(len(corpus["vocab"]), **plan)
-        model.fit(music.tune_batches(fit_ids, batch_size, seed=start), validation_data=music.tune_batches(hold_ids, 256),
+        model.fit(music.tune_batches(fit_ids, batch_size, seed=start),
+                  validation_data=music.tune_batches(hold_ids, 256),
                   epochs=epochs, callbacks=[Clock()], verbose=0)
     table = pd.DataFrame(rows)
     out = Path(out)

@@ -33,7 +33,7 @@ import numpy as np
 
 import utils
 from utils import DATA_DIR
-from utils.sampling import softmax
+from utils.sampling import softmax  # noqa: F401 (notebook 09 calls music.softmax for its temperature chart)
 from utils.validate import finite_array, has, non_empty, number, string, whole
 from utils.validate import path as as_path
 

@@ -407,7 +407,8 @@ def check_train_melody_lstm(fn, report, model=None) -> None:
         return
     if not _history_ok(facts, label, learn, report):
         return
-    target = learn["unigram"] - 0.5 * (learn["unigram"] - 1.0)  # half-way from token counts towards what the chain allows
+    # half-way from what token counts alone give towards what the chain allows
+    target = learn["unigram"] - 0.5 * (learn["unigram"] - 1.0)
     if facts["test_nll"] > target:
         hint = ("each target must be the token *after* each input (inputs = tokens[:-1], targets = tokens[1:]): "
                 "music.tune_batches makes such batches")
@@ -520,7 +521,8 @@ def probe_language_model(model, sequences, later_sequences, cut) -> dict:
     nlls = [_sequence_nlls(model, sequences[k:k + 128]) for k in range(0, len(sequences), 128)]
     early = np.asarray(model.predict_on_batch(np.asarray([s[:cut] for s in later_sequences], dtype="int32")))
     later = np.asarray(model.predict_on_batch(np.asarray([s[:2 * cut] for s in later_sequences], dtype="int32")))
-    return facts | {"nlls": np.concatenate(nlls), "early": _log_softmax(early), "with_later": _log_softmax(later[:, :cut])}
+    return facts | {"nlls": np.concatenate(nlls), "early": _log_softmax(early),
+                    "with_later": _log_softmax(later[:, :cut])}
 
 
 def _shipped_nlls(sample: tuple[int, ...]) -> np.ndarray | None:
@@ -827,7 +829,7 @@ def _runs_mistaken(tune, training, how: str) -> int:
             continue
         if how == "aligned":
             run = 0
-            for a, b in zip(tune, other):
+            for a, b in zip(tune, other, strict=False):  # compared up to the shorter tune
                 run = run + 1 if a == b else 0
                 best = max(best, run)
             continue
