@@ -198,3 +198,16 @@ def test_the_gradescope_autograder_runs_as_gradescope_lays_it_out(tmp_path):
         ("Exercise 3 · HomeMadeLSTMCell", 3, 3)]
     assert all(set(t) >= {"name", "score", "max_score", "output", "visibility"} for t in results["tests"])
     shutil.rmtree(root)
+
+
+def test_grades_go_to_the_user_data_folder_when_the_course_folder_cannot_be_written(tmp_path, monkeypatch, capsys):
+    """An instructor grading from a read-only course copy gets the outputs in their own data folder, told where."""
+    blocked = tmp_path / "read-only-course"
+    blocked.write_text("a file where build/ would be: nothing can be created below it")
+    monkeypatch.setattr(grade, "OUT", blocked / "build" / "grades")
+    monkeypatch.setenv("COURSE_DATA_HOME", str(tmp_path / "home"))
+    out = grade.default_out("04")
+    assert out == tmp_path / "home" / "grades" / "04" and out.is_dir()
+    assert "read-only" in capsys.readouterr().out
+    monkeypatch.setattr(grade, "OUT", tmp_path / "writable" / "grades")
+    assert grade.default_out("04") == tmp_path / "writable" / "grades" / "04"

@@ -354,6 +354,16 @@ def test_no_cell_writes_to_stderr(runs, name):
         pytest.fail(f"{name}: {len(blocks)} stderr output(s):\n\n" + "\n\n".join(blocks), pytrace=False)
 
 
+@browser
+@names
+def test_no_verdict_contradicts_the_text_in_the_students_run(runs, name):
+    """What the student's own run prints agrees with the prose: no ``course.claim`` reads "✗ not in this run"."""
+    run = the(runs, name)
+    failing = [f"{describe(run, number)}: {line}" for number, output in outputs(run, "stream", "stdout")
+               for line in "".join(output["text"]).splitlines() if line.startswith("✗ not in this run")]
+    assert failing == [], f"{name}: verdicts of the text that this run contradicts:\n" + "\n".join(failing)
+
+
 #: An exercise's heading in the notebook ("### Exercise 2 · clip a gradient by its norm", "## Exercise 1: ...").
 EXERCISE_HEADING = re.compile(r"^#{2,4} Exercise (\d+)\b", re.MULTILINE)
 #: A line of progress(): its mark, its state and the exercise's number.

@@ -78,6 +78,12 @@ def test_make_test_runs_unit_then_browser_tests_then_the_notebooks_also_on_colab
                     (venv, "notebooks/*.ipynb"), (colab, "notebooks/solutions/")], runs  # newest releases, then Colab's
 
 
+def test_the_run_on_colabs_versions_also_uses_other_seeds():
+    """`make test` reruns the solutions with the seeds shifted once (every verdict must hold), at no extra cost."""
+    (colab,) = [line for line in dry_run("nbval-colab").replace("\\\n", " ").splitlines() if "-m pytest" in line]
+    assert "COURSE_SEED_SHIFT=1 " in colab, colab
+
+
 def _collected(marker: str) -> set[str]:
     """The test ids of tests/test_slides.py that ``pytest -m marker`` selects (collected only, nothing run)."""
     done = helpers.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "-m", marker,

@@ -9,7 +9,7 @@ import pytest
 
 from tests.answers import as_student
 from tests.helpers import output_text, solution
-from tests.notebook_code import attributes_used, imported_from, notebook_function
+from tests.notebook_code import attributes_used, call_arguments, imported_from, notebook_function
 from utils import checks as checks_framework
 from utils import seq2seq as s2s
 from utils.checks import seq2seq as checks

@@ -105,12 +105,12 @@ def _as_ids(result) -> list[int] | None:
     return ids
 
 
-def _diagnose(stub: StubDecoder, got: list[int], expected: list[int], max_len: int, pick=None) -> str:
-    """The likely fault, read from the stub's call log, the pick's count and the answer."""
-    calls = stub.calls
+def _diagnose(calls: list, got: list[int], expected: list[int], max_len: int, pick_calls: int | None = None) -> str:
+    """The likely fault, read from the stub's call log (``calls``), how often ``pick`` was asked (None: no pick given)
+    and the answer."""
     if not calls:
         return "call step(token, state) inside your loop"
-    if pick is not None and pick.calls == 0:
+    if pick_calls == 0:
         return "choose each token with pick(probabilities): np.argmax is only its default"
     if calls[0][0] != START:
         return f"start the loop by feeding start_id ({START}), not {calls[0][0]}"
@@ -154,22 +154,33 @@ def check_run_decoder(fn, report) -> None:
     """Run ``fn(step, state, start_id, end_id, max_len[, pick])`` on stub decoders with known answers: the cases the
     notebook describes, then fresh ones."""
     for description, path, max_len, make_pick, seed in [(*case, 0) for case in _CASES] + _fresh_paths(report.rng):
-        picks = () if make_pick is None else (make_pick(),)
+        second_best = make_pick is not None
         expected = run_decoder(StubDecoder(path, seed).step, StubDecoder(path, seed).initial_state(), START, END,
-                               max_len, *(make_pick() for _ in picks))
-        stub = StubDecoder(path, seed)
-        result, error = call(fn, stub.step, stub.initial_state(), START, END, max_len, *picks)
+                               max_len, *((SecondBest(),) if second_best else ()))
+        result, error = call(run_on_stub, fn, path, seed, max_len, second_best)
         if error:
             report.fail(f"{description}: your function raised {error}", hint=_error_hint(error))
             continue
-        got = _as_ids(result)
+        got, returned, calls, pick_calls = result
         if got is None:
             report.fail(f"{description}: return a flat list of token ids (ints)", expected=expected,
-                        got=result, hint="append the token int(pick(probabilities)), not the probabilities")
+                        got=returned, hint="append the token int(pick(probabilities)), not the probabilities")
             continue
         if got != expected:
             report.fail(f"{description} (max_len={max_len})", expected=expected, got=got,
-                        hint=_diagnose(stub, got, expected, max_len, *picks))
+                        hint=_diagnose(calls, got, expected, max_len, pick_calls))
+
+
+def run_on_stub(fn, path: list[int], seed: int, max_len: int, second_best: bool):
+    """Run a decoding loop ``fn`` on a fresh stub decoder (in the grader's worker, when graded) and return plain data:
+    (the token ids it returned, or None if they are not a flat list of ints; what it returned, shortened, in that
+    case (None when it returned nothing); the stub's call log; how often ``pick`` was asked, None when none was passed)."""
+    stub = StubDecoder(path, seed)
+    picks = (SecondBest(),) if second_best else ()
+    result = fn(stub.step, stub.initial_state(), START, END, max_len, *picks)
+    ids = _as_ids(result)
+    return ids, (None if ids is not None or result is None else repr(result)[:200]), [list(c) for c in stub.calls], \
+        (picks[0].calls if picks else None)
 
 
 # --- notebook 06, Exercise 2: attention by hand ----------------------------------------------------------------------
@@ -442,20 +453,21 @@ def check_beam_search(fn, report) -> None:
     """Run ``fn(step, state, start_id, end_id, max_len, beam_width=..., alpha=...)`` on tree decoders whose best
     outputs are known: the cases the notebook describes, then fresh ones. A wrong output is blamed on the typical
     mistake that gives the student's outputs on every case tried."""
-    cases = [(label, {"table": table}, max_len, width, alpha) for label, table, max_len, width, alpha in _BEAM_CASES]
+    cases = [(label, i, max_len, width, alpha) for i, (label, _, max_len, width, alpha) in enumerate(_BEAM_CASES)]
     tried, wrong = [], []  # (case, the student's output) of every case that returned ids; the wrong ones
     for case in cases + _fresh_trees(report.rng):
-        label, tree, max_len, width, alpha = case
+        label, spec, max_len, width, alpha = case
+        tree = _tree(spec)
+        case = (label, tree, max_len, width, alpha)
         expected = beam_search(TreeDecoder(**tree).step, TreeDecoder(**tree).initial_state(), START, END, max_len,
                                beam_width=width, alpha=alpha)
-        stub = TreeDecoder(**tree)
-        result, error = call(fn, stub.step, stub.initial_state(), START, END, max_len, beam_width=width, alpha=alpha)
+        result, error = call(run_on_tree, fn, spec, max_len, width, alpha)
         if error:
             report.fail(f"{label}: your function raised {error}", hint=_beam_error_hint(error))
             return
-        got = _as_ids(result)
+        got, returned = result
         if got is None:
-            report.fail(f"{label}: return a flat list of token ids (ints)", expected=expected, got=result,
+            report.fail(f"{label}: return a flat list of token ids (ints)", expected=expected, got=returned,
                         hint="return the tokens of the best output, without its end_id")
             return
         tried.append((case, got))
@@ -469,6 +481,21 @@ def check_beam_search(fn, report) -> None:
                             for (_, tree, max_len, width, alpha), output in tried)), None)
         report.fail(label, expected=expected, got=got,
                     hint=hint or "follow the four steps above one at a time on this small case", show=_BEAM_SHOW)
+
+
+def _tree(spec) -> dict:
+    """A tree decoder's arguments from plain data: the index of a case the notebook describes, or a fresh case's
+    arguments (seed, end_weight) as they are."""
+    return {"table": _BEAM_CASES[spec][1]} if isinstance(spec, int) else dict(spec)
+
+
+def run_on_tree(fn, spec, max_len: int, width: int, alpha: float):
+    """Run a beam search ``fn`` on a fresh tree decoder (in the grader's worker, when graded) and return plain data:
+    (the token ids it returned, or None if they are not a flat list of ints; what it returned, shortened, then)."""
+    stub = TreeDecoder(**_tree(spec))
+    result = fn(stub.step, stub.initial_state(), START, END, max_len, beam_width=width, alpha=alpha)
+    ids = _as_ids(result)
+    return ids, (None if ids is not None or result is None else repr(result)[:200])
 
 
 def _beam_error_hint(error: str) -> str | None:
