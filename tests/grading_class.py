@@ -22,7 +22,7 @@ from utils import ROOT
 
 STUDENT = ROOT / "notebooks" / "04_homemade_lstm_cell.ipynb"
 SOLUTION = ROOT / "notebooks" / "solutions" / "04_homemade_lstm_cell.ipynb"
-ANSWERS = ("lstm_cell_step", "lstm_forward", "HomeMadeLSTMCell")
+ANSWERS = ("lstm_cell_step", "lstm_forward", "HomeMadeLSTMCell", "lstm_cell_backward")  # the last one optional
 
 
 def _solution_cells() -> dict[str, str]:
@@ -178,7 +178,7 @@ def write(folder: Path, name: str, nb) -> Path:
 def honest_class(folder: Path) -> dict[str, dict]:
     """Write the test class into ``folder``; returns, per student, the points each exercise deserves (and notes)."""
     folder.mkdir(parents=True, exist_ok=True)
-    full = {"04.1": 4, "04.2": 3, "04.3": 3}
+    full = {"04.1": 4, "04.2": 3, "04.3": 3, "04.4": 2}
     deserved: dict[str, dict] = {}
 
     def add(student, nb, points, **expect):
@@ -192,7 +192,7 @@ def honest_class(folder: Path) -> dict[str, dict]:
         fault={"04.1": "input gate i_t and forget gate f_t"})
     add("weak-last-step-only", submission({**RIGHT, "lstm_forward": FORWARD_LAST_ONLY}), {**full, "04.2": 0})
     add("weak-no-tanh", submission({**RIGHT, "HomeMadeLSTMCell": CELL_NO_TANH}), {**full, "04.3": 0})
-    add("untouched-stub", submission({}), {"04.1": 0, "04.2": 0, "04.3": 0}, state="not done")
+    add("untouched-stub", submission({}), {"04.1": 0, "04.2": 0, "04.3": 0, "04.4": 0}, state="not done")
     return deserved
 
 
@@ -202,11 +202,11 @@ def tampering_class(folder: Path) -> dict[str, dict]:
     deserved = {}
     for i, (what, cell) in enumerate(TAMPERING.items()):
         write(folder, f"tamper-{i}", submission({}, extra_cells=(cell,)))
-        deserved[f"tamper-{i}"] = {"what": what, "points": {"04.1": 0, "04.2": 0, "04.3": 0}}
+        deserved[f"tamper-{i}"] = {"what": what, "points": {"04.1": 0, "04.2": 0, "04.3": 0, "04.4": 0}}
     for i, (what, (first, later)) in enumerate(ANSWER_TAMPERING.items()):
         nb = submission({"lstm_cell_step": first}, extra_cells=(later,) if later else ())
         write(folder, f"cheat-{i}", nb)
-        deserved[f"cheat-{i}"] = {"what": what, "points": {"04.1": 0, "04.2": 0, "04.3": 0}}
+        deserved[f"cheat-{i}"] = {"what": what, "points": {"04.1": 0, "04.2": 0, "04.3": 0, "04.4": 0}}
     return deserved
 
 
@@ -216,7 +216,7 @@ def hostile_class(folder: Path, other: Path) -> dict[str, dict]:
     deserved = {}
     for i, (what, code) in enumerate(HOSTILE.items()):
         write(folder, f"hostile-{i}", submission({**RIGHT, "lstm_cell_step": code.replace("OTHER", repr(str(other)))}))
-        deserved[f"hostile-{i}"] = {"what": what, "points": {"04.1": 0, "04.2": 3, "04.3": 3}}
+        deserved[f"hostile-{i}"] = {"what": what, "points": {"04.1": 0, "04.2": 3, "04.3": 3, "04.4": 2}}
     good = json.dumps(submission(RIGHT))
     broken = {"empty": "", "truncated": good[: len(good) // 2], "not-a-notebook": "lorem ipsum\n",
               "another-notebook": (ROOT / "notebooks" / "solutions" / "03_lstm_architecture.ipynb").read_text(),
@@ -224,8 +224,8 @@ def hostile_class(folder: Path, other: Path) -> dict[str, dict]:
                   "def lstm_cell_step", "def my_step")}))}
     for what, text in broken.items():
         write(folder, f"broken-{what}", text)
-        points = {"04.1": 0, "04.2": 3, "04.3": 3} if what == "renamed-function" else {"04.1": 0, "04.2": 0,
-                                                                                       "04.3": 0}
+        points = ({"04.1": 0, "04.2": 3, "04.3": 3, "04.4": 2} if what == "renamed-function" else
+                  {"04.1": 0, "04.2": 0, "04.3": 0, "04.4": 0})
         deserved[f"broken-{what}"] = {"what": what, "points": points}
     return deserved
 

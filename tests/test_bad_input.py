@@ -144,7 +144,8 @@ def _accepting(reason: str, *names: str) -> dict[str, str]:
 ACCEPTED = {
     **_accepting("a record (dataclass) of what the course's functions return: it holds what it is given, and the "
                  "functions that make one check their input", "anomaly.Anomaly[*]", "anomaly.CellNetwork[*]",
-                 "course.Interval[*]", "course.Runs[*]", "forecasting.Experiment[*]", "seq2seq.Seq2Seq[*]",
+                 "course.Interval[*]", "course.Runs[*]", "forecasting.Experiment[*]", "forecasting.TrainedStarts[*]",
+                 "seq2seq.Seq2Seq[*]",
                  "seq2seq.AttentionSeq2Seq[*]"),
     **_accepting("a record whose kind is checked where it is used: fit() refuses an unknown kind with the fix",
                  "forecasting.Scaler[*]"),
@@ -155,7 +156,8 @@ ACCEPTED = {
                  "rnn.relu[nan]", "rnn.relu[negative]"),
     **_accepting("negative numbers are values here: prices, errors, inputs and weights may be below zero",
                  "forecasting.mae[negative]", "forecasting.rmse[negative]", "forecasting.mape[negative]",
-                 "forecasting.forecast_metrics[negative]", "rnn.toy_rnn_forward[negative]",
+                 "forecasting.forecast_metrics[negative]", "gradients.toy_rnn_gradients[negative]",
+                 "rnn.toy_rnn_forward[negative]",
                  "rnn.toy_rnn_keras[negative]", "rnn.toy_rnn_table[negative]", "validate.finite_array[negative]",
                  "validate.number[negative]"),
     **_accepting("no step changed: NaN, as documented (a forecast that names no direction)",
@@ -166,7 +168,7 @@ ACCEPTED = {
                  "music.tokens_to_notes[empty]", "music.tune_tokens[empty]", "seq2seq.conversation_pairs[empty]",
                  "seq2seq.join_number_tokens[empty]", "anomaly.renumber[empty]", "anomaly.events_found[empty]"),
     **_accepting("no hours: every ratio is 0, as documented (0 where undefined)", "anomaly.precision_recall_f1[empty]",
-                 "anomaly.per_kind_table[empty]"),
+                 "anomaly.f1_of_counts[empty]"),
     **_accepting("notebook 06's decoding loop, written in sight and kept short: max_len −2 takes no step",
                  "seq2seq.run_decoder[negative]"),
 }

@@ -151,7 +151,7 @@ def test_hostile_code_harms_nothing_and_is_marked(graded):
     assert "gaierror" in feedback["opens a socket"] or "Network is unreachable" in feedback["opens a socket"]
     assert "Read-only file system" in feedback["deletes and overwrites files"]
     assert "No such file or directory" in feedback["reads another submission"]
-    assert rows[by_name["kills its parent"]]["total"] == "6"
+    assert rows[by_name["kills its parent"]]["total"] == "8"
 
 
 @needs_sandbox
@@ -192,10 +192,10 @@ def test_the_gradescope_autograder_runs_as_gradescope_lays_it_out(tmp_path):
     run = subprocess.run([str(root / "run_autograder")], env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     results = json.loads((root / "results" / "results.json").read_text())
-    assert results["score"] == 7
+    assert results["score"] == 9
     assert [(t["name"], t["score"], t["max_score"]) for t in results["tests"]] == [
         ("Exercise 1 · lstm_cell_step", 4, 4), ("Exercise 2 · lstm_forward", 0, 3),
-        ("Exercise 3 · HomeMadeLSTMCell", 3, 3)]
+        ("Exercise 3 · HomeMadeLSTMCell", 3, 3), ("Exercise 4 · lstm_cell_backward", 2, 2)]
     assert all(set(t) >= {"name", "score", "max_score", "output", "visibility"} for t in results["tests"])
     shutil.rmtree(root)
 

@@ -3,6 +3,7 @@ notebook-03 and notebook-04 checkers, both ways."""
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import keras
@@ -11,10 +12,25 @@ import pytest
 from keras import ops
 
 from tests.answers import as_student
-from tests.notebook_code import call_arguments, code_cells, defined_names, notebook_namespace
-from utils import lstm
-from utils.checks.lstm import check_lstm_cell_class, check_lstm_cell_step, check_lstm_forward, check_lstm_param_count
+from tests.notebook_code import call_arguments, code_cells, defined_names, notebook_function, notebook_namespace
+from utils import checks, lstm
+from utils.checks import lstm as lstm_checks
+from utils.checks.lstm import (
+    check_lstm_cell_backward,
+    check_lstm_cell_class,
+    check_lstm_cell_step,
+    check_lstm_forward,
+    check_lstm_param_count,
+)
 from utils.lstm import sigmoid
+
+
+@pytest.fixture(autouse=True)
+def fresh_session():
+    """Each test starts as a new kernel would: no earlier failing tries (which would print the worked steps)."""
+    checks.reset()
+    yield
+    checks.reset()
 
 
 @pytest.fixture(scope="module")
@@ -33,18 +49,24 @@ def test_notebook_03_writes_its_own_helpers_but_not_the_answers_to_04(nb03):
     defined = set().union(*map(defined_names, code_cells("03")))
     helpers = {"one_unit_table", "cell_state_gradient", "gate_task", "gate_summary", "gate_heatmaps"}
     assert {"sigmoid"} | helpers <= defined
-    assert not {"lstm_cell_gates", "lstm_cell_step", "lstm_gate_activations", "lstm_forward"} & defined
+    assert not {"lstm_cell_gates", "lstm_cell_step", "lstm_gate_activations", "lstm_forward",
+                "lstm_cell_backward"} & defined
 
 
-def test_the_loop_over_time_is_written_once(monkeypatch):
-    """lstm_forward is the h and C of lstm_gate_activations, not a second copy of the loop."""
+def test_the_step_and_the_loop_over_time_are_written_once(monkeypatch):
+    """lstm_gate_activations is lstm_forward keeping the gates, and the loop calls lstm_cell_step: one copy of each
+    (the references of notebook 04's Exercises 1 and 2, written as a student would write them)."""
     calls = []
-    real = lstm.lstm_gate_activations
-    monkeypatch.setattr(lstm, "lstm_gate_activations", lambda *args: calls.append(1) or real(*args))
+    real_forward, real_step = lstm.lstm_forward, lstm.lstm_cell_step
+    monkeypatch.setattr(lstm, "lstm_forward", lambda *args, **kw: calls.append("forward") or real_forward(*args, **kw))
+    monkeypatch.setattr(lstm, "lstm_cell_step", lambda *args, **kw: calls.append("step") or real_step(*args, **kw))
     W, U, b = lstm.one_unit_keras_weights()
-    hs, h_T, c_T = lstm.lstm_forward(np.ones((2, 3, 1)), np.zeros((2, 1)), np.zeros((2, 1)), W, U, b)
-    assert calls == [1]
+    run = lstm.lstm_gate_activations(np.ones((2, 3, 1)), np.zeros((2, 1)), np.zeros((2, 1)), W, U, b)
+    assert calls == ["forward", "step", "step", "step"]
+    hs, h_T, c_T = real_forward(np.ones((2, 3, 1)), np.zeros((2, 1)), np.zeros((2, 1)), W, U, b)
+    np.testing.assert_array_equal(hs, run["h"])
     np.testing.assert_array_equal(h_T, hs[:, -1])
+    np.testing.assert_array_equal(c_T, run["c"][:, -1])
 
 
 def test_notebook_04_draws_its_learning_curves_with_the_shared_helper():
@@ -106,7 +128,7 @@ def test_notebook_03_one_unit_table_follows_the_step_day_by_day(nb03):
     for t, x in enumerate(xs, start=1):  # one hand-made step per day, from the memories of the day before
         row = table.loc[t]
         assert (row["h_(t-1)"], row["C_(t-1)"]) == (h[0, 0], c[0, 0])
-        step = lstm.lstm_cell_gates(np.array([[x]]), h, c, W, U, b)
+        step = lstm.lstm_cell_step(np.array([[x]]), h, c, W, U, b, gates=True)
         assert row["f_t: % to remember"] == pytest.approx(100 * step["f"][0, 0])
         assert row["i_t: % of potential to add"] == pytest.approx(100 * step["i"][0, 0])
         assert row["o_t: % to output"] == pytest.approx(100 * step["o"][0, 0])
@@ -336,7 +358,7 @@ WRONG_LOOPS = {
     "(c_T, h_T) swapped": (lambda *a: _loop(*a, order="swapped"), "(c_T, h_T) came back in the wrong order"),
     "time-major hs": (lambda *a: _loop(*a, stack_axis=0), "hs has time first"),
     "list not stacked": (lambda *a: (list(np.swapaxes(student_forward(*a)[0], 0, 1)),) + student_forward(*a)[1:],
-                         "np.stack(hs, axis=1)"),  # with T = batch = 1 it is the type that shows, else the axis
+                         "must be NumPy arrays"),  # with T = batch = 1 (the first case) it is the type that shows
     "hs starts at h0": (lambda *a: _loop(*a, off_by_one=True), "hs starts with h0"),
     "read backwards": (lambda *a: _loop(*a, reverse=True), "read backwards"),
     "indexes the batch axis": (_batch_index_loop, "time is axis 1"),
@@ -483,7 +505,9 @@ def test_step_and_loop_answers_as_lists_are_rejected_because_later_cells_index_a
 
     assert check_lstm_cell_step(step_lists) is False
     out = capsys.readouterr().out
-    assert "right values, but h_t and c_t must be NumPy arrays" in out and "no .tolist()" in out, out
+    assert "right values, but h_t and c_t must be NumPy arrays" in out and "no .tolist()" not in out, out
+    assert check_lstm_cell_step(step_lists) is False  # the second try shows the worked step
+    assert "no .tolist()" in capsys.readouterr().out
     assert check_lstm_forward(forward_lists) is False
     assert "right values, but hs, h_T and c_T must be NumPy arrays" in capsys.readouterr().out
 
@@ -500,7 +524,7 @@ WRONG_COUNTS = {
     "no recurrent weights": (lambda d, u: 4 * (u * d + u), "recurrent weights are missing"),
     "one block": (lambda d, u: u * (d + u) + u, "only one block counted"),
     "three blocks": (lambda d, u: 3 * (u * (d + u) + u), "three blocks counted"),
-    "recurrent d × u": (lambda d, u: 4 * (2 * u * d + u), "the recurrent matrix is (u × u)"),
+    "recurrent d × u": (lambda d, u: 4 * (2 * u * d + u), "the recurrent weights pair every unit with every unit"),
     "something else": (lambda d, u: d * u, "per block"),
     "crashes": (lambda d, u: d / 0, "ZeroDivisionError"),
 }
@@ -546,7 +570,7 @@ def test_notebook_03_gate_task_asks_for_the_marked_value_at_the_question(nb03):
     np.testing.assert_array_equal(nb03["gate_task"](20, seed=5)[0], nb03["gate_task"](20, seed=5)[0])
     for bad in (0, 2.5, True):
         with pytest.raises(ValueError, match="positive whole number of sequences"):
-            nb03["gate_task"](bad)
+            nb03["gate_task"](bad, seed=0)
 
 
 def _textbook_gates(units=1):
@@ -625,5 +649,415 @@ def test_notebook_03_gate_heatmaps_use_whole_steps_label_every_unit_and_mark_bot
         assert len(legends) == 1, "one legend for marker and question"
         box = legends[0].get_window_extent()
         assert not any(box.overlaps(ax.get_window_extent()) for ax in panels), "the legend must hide no unit's row"
+    finally:
+        plt.close(fig)
+
+
+# --- hints name the fault first; answer keys and the reference are refused --------------------------------------------
+
+#: What a worked step looks like: code (an assignment, a call, a slice, a matrix product) or the count's formula.
+CODE = re.compile(r"`|\w\s*=\s*\S|np\.|ops\.|@ |\[:, |\.T\b|\.sum\(|4·\(")
+
+
+def _findings(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.strip().startswith("✗")]
+
+
+def _first_and_second_try(check, answer, capsys):
+    """The output of two failing runs of the same check: the fault first, the worked step only the second time."""
+    assert check(answer) is False
+    first = capsys.readouterr().out
+    assert check(answer) is False
+    return first, capsys.readouterr().out
+
+
+FAULTS_FIRST = {
+    "count: no biases": (check_lstm_param_count, WRONG_COUNTS["no biases"][0]),
+    "count: something else": (check_lstm_param_count, WRONG_COUNTS["something else"][0]),
+    "step: f and i swapped": (check_lstm_cell_step, WRONG_STEPS["forget f and input i swapped"][0]),
+    "step: tanh missing": (check_lstm_cell_step, WRONG_STEPS["tanh missing on C in h"][0]),
+    "step: W transposed": (check_lstm_cell_step, WRONG_STEPS["W transposed"][0]),
+    "step: batch dropped": (check_lstm_cell_step, WRONG_STEPS["batch dropped with [0]"][0]),
+    "loop: time-major": (check_lstm_forward, WRONG_LOOPS["time-major hs"][0]),
+    "loop: state not carried": (check_lstm_forward, WRONG_LOOPS["state not carried"][0]),
+    "loop: two things": (check_lstm_forward, WRONG_LOOPS["returns two things"][0]),
+    "cell: no forget": (check_lstm_cell_class, WRONG_CELLS["no forget"][0]),
+}
+
+
+@pytest.mark.parametrize("name", list(FAULTS_FIRST))
+def test_hints_name_the_fault_in_words_and_show_the_worked_step_only_on_the_second_try(name, capsys):
+    check, answer = FAULTS_FIRST[name]
+    first, second = _first_and_second_try(check, answer, capsys)
+    # a named fault, or (where no typical mistake matches) where to look: in words either way
+    hints = [line.split(marker, 1)[1].split(" — ")[0] for line in _findings(first)
+             for marker in ("likely fault: ", "no typical mistake matches it: ") if marker in line]
+    assert hints, first
+    assert not any(CODE.search(hint) for hint in hints), hints
+    assert "→ a worked step" not in first and "hint()" in first, first
+    assert "→ a worked step: " in second, second
+
+
+def _answer_key(reference, cases):
+    """A table of the reference's answers on ``cases`` (tuples of arguments): right on them, wrong on any other."""
+    table = {tuple(np.asarray(a).tobytes() for a in case): reference(*case) for case in cases}
+
+    def lookup(*args):
+        key = tuple(np.asarray(a).tobytes() for a in args)
+        if key in table:
+            return table[key]
+        h_prev, c_prev = (args[1], args[2]) if len(args) == 6 else (args[3], args[4])
+        return h_prev, c_prev
+
+    return lookup
+
+
+def _step_cases(steps=False, seeds=range(4), offset=0):
+    chosen = lstm_checks._FORWARD_CASES if steps else lstm_checks._STEP_CASES
+    out = []
+    for seed, case in zip(seeds, chosen, strict=False):
+        batch, *rest = case
+        if steps:
+            _, T, d, u, dtype = case
+            _, W, U, b, x, h, c = lstm_checks._case_arrays(batch, d, u, dtype, seed + offset, steps=T)
+        else:
+            _, d, u, dtype = case
+            _, W, U, b, x, h, c = lstm_checks._case_arrays(batch, d, u, dtype, seed + offset)
+        out.append((x, h, c, W, U, b))
+    return out
+
+
+def test_an_answer_key_of_the_fixed_cases_fails_on_the_fresh_ones(capsys):
+    """Every check also draws a case of its own each run: a table of the fixed cases (which a student could read off
+    the check's messages) passes those and fails the fresh one."""
+    step_key = _answer_key(student_step, _step_cases())
+    assert check_lstm_cell_step(step_key) is False
+    out = capsys.readouterr().out
+    assert out.count("✗") == 1 and "wrong h_t" in out, out  # the four fixed cases pass, the fresh one does not
+    forward_key = _answer_key(student_forward, _step_cases(steps=True, offset=10))
+    assert check_lstm_forward(forward_key) is False
+    assert "✗" in capsys.readouterr().out
+    cases = []
+    for seed, (batch, d, u, dtype) in enumerate(lstm_checks._STEP_CASES[:3]):  # as the check draws them
+        _, W, U, b, x, h, c = lstm_checks._case_arrays(batch, d, u, dtype, seed + 40)
+        upstream = np.random.default_rng(seed + 240)
+        dh, dc = (upstream.normal(0, 1, (batch, u)).astype(dtype) for _ in range(2))
+        cases.append((dh, dc, x, h, c, W, U, b))
+    assert check_lstm_cell_backward(_answer_key(student_backward, cases)) is False
+    out = capsys.readouterr().out
+    assert out.count("✗") == 1 and "return the six gradients" in out, out  # the fresh case: not in the table
+
+
+def test_an_answer_key_of_the_counts_the_notebook_shows_fails(capsys):
+    visible = [(1, 1), (1, 8), (3, 8), (3, 32), (10, 64), (3, 4), (2, 32), (10, 4)]  # the table, the text, the check
+    table = {case: lstm.parameter_count(*case) for case in visible}
+    assert check_lstm_param_count(lambda d, u: table.get((d, u), 0)) is False
+    assert "wrong count" in capsys.readouterr().out
+
+
+def test_fresh_cases_differ_from_run_to_run_and_repeat_with_the_grader_seed():
+    rng = lambda seed: np.random.default_rng(seed)  # noqa: E731
+    assert lstm_checks._fresh_case(rng(1)) == lstm_checks._fresh_case(rng(1))
+    drawn = {lstm_checks._fresh_case(rng(seed))[1] for seed in range(20)}
+    assert len(drawn) == 20
+    for seed in range(20):
+        (batch, d, u, dtype), _ = lstm_checks._fresh_case(rng(seed))
+        assert batch >= 2 and d != u and dtype in ("float32", "float64")
+
+
+def _calls_the_layer(x_t, h_prev, c_prev, W, U, b):
+    layer = keras.layers.LSTM(U.shape[0], return_state=True, dtype="float64")
+    layer.build((None, None, W.shape[0]))
+    layer.set_weights([W, U, b])
+    _, h, c = layer(x_t[:, None, :], initial_state=[h_prev, c_prev])
+    return np.asarray(h), np.asarray(c)
+
+
+def _calls_gate_activations(x_t, h_prev, c_prev, W, U, b):
+    run = lstm.lstm_gate_activations(x_t[:, None, :], h_prev, c_prev, W, U, b)
+    return run["h"][:, 0], run["c"][:, 0]
+
+
+def _forward_with_the_gates_helper(xs, h0, c0, W, U, b):
+    run = lstm.lstm_gate_activations(xs, h0, c0, W, U, b)
+    return run["h"], run["h"][:, -1], run["c"][:, -1]
+
+
+REFUSED = {
+    "step: the reference": (check_lstm_cell_step, lstm.lstm_cell_step, "utils.lstm.lstm_cell_step"),
+    "step: the gates helper": (check_lstm_cell_step, _calls_gate_activations, "utils.lstm.lstm_gate_activations"),
+    "step: keras.layers.LSTM": (check_lstm_cell_step, _calls_the_layer, "keras.layers.LSTM"),
+    "loop: the reference": (check_lstm_forward, lstm.lstm_forward, "utils.lstm.lstm_forward"),
+    "loop: the gates helper": (check_lstm_forward, _forward_with_the_gates_helper, "utils.lstm.lstm_gate_activations"),
+    "cell: the reference": (check_lstm_cell_class, lstm.ReferenceLSTMCell, "utils.lstm.ReferenceLSTMCell"),
+    "count: the reference": (check_lstm_param_count, lstm.parameter_count, "utils.lstm.parameter_count"),
+    "backward: the reference": (check_lstm_cell_backward, lstm.lstm_cell_backward, "utils.lstm.lstm_cell_backward"),
+}
+
+
+class _CellAroundKeras(keras.layers.Layer):
+    """A 'home-made' cell that hands the step to Keras' own LSTMCell."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = keras.layers.LSTMCell(units)
+        self.state_size, self.output_size = [units, units], units
+
+    def build(self, input_shape):
+        self.inner.build(input_shape)
+
+    def call(self, inputs, states):
+        return self.inner(inputs, states)
+
+
+REFUSED["cell: keras.layers.LSTMCell"] = (check_lstm_cell_class, _CellAroundKeras, "keras.layers.LSTMCell")
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_an_answer_that_runs_the_reference_or_the_keras_layer_is_refused(name, capsys):
+    check, answer, label = REFUSED[name]
+    assert check(answer) is False
+    out = capsys.readouterr().out
+    assert f"your answer calls {label}" in out, out
+
+
+def test_the_reference_is_not_named_in_the_student_notebook():
+    """The check cells fall back to the reference through the checker; the student's view never names it."""
+    import nbformat
+
+    from tools.build_notebooks import NOTEBOOKS
+
+    # 03 may run 04's references as tools of its lesson (it steps a unit, it reads a layer's gates); its own
+    # exercise's reference, the parameter count, stays out of sight.
+    references = {"03": ("lstm.parameter_count(", "getdoc"),
+                  "04": ("lstm.lstm_cell_step(", "lstm.lstm_forward(", "lstm.ReferenceLSTMCell",
+                         "lstm.lstm_cell_backward", "getdoc")}
+    for number, names in references.items():
+        (student,) = NOTEBOOKS.glob(f"{number}_*.ipynb")
+        code = "\n".join(c.source for c in nbformat.read(student, as_version=4).cells if c.cell_type == "code")
+        for reference in names:
+            assert reference not in code, (number, reference)
+
+
+# --- Exercise 4 (optional): the backward pass of one step ------------------------------------------------------------
+
+student_backward = as_student(lstm.lstm_cell_backward)
+
+
+def _backward_from_scratch(dh_t, dc_t, x_t, h_prev, c_prev, W, U, b):
+    """A right answer written another way: gates recomputed by hand, gradients block by block, sums with einsum."""
+    u = h_prev.shape[1]
+    z = x_t @ W + h_prev @ U + b
+    i, f, o = (1 / (1 + np.exp(-z[:, k * u:(k + 1) * u])) for k in (0, 1, 3))
+    g = np.tanh(z[:, 2 * u:3 * u])
+    c_t = f * c_prev + i * g
+    total = dc_t + dh_t * o * (1 - np.tanh(c_t) ** 2)
+    blocks = [total * g * i * (1 - i), total * c_prev * f * (1 - f), total * i * (1 - g * g),
+              dh_t * np.tanh(c_t) * o * (1 - o)]
+    dz = np.hstack(blocks)
+    return (np.einsum("bk,dk->bd", dz, W), np.einsum("bk,uk->bu", dz, U), total * f, np.einsum("bd,bk->dk", x_t, dz),
+            np.einsum("bu,bk->uk", h_prev, dz), np.einsum("bk->k", dz))
+
+
+def _backward_with(**switches):
+    return lambda *args: lstm_checks._mistaken_backward(*args, **switches)
+
+
+def _backward_db_per_example(*args):
+    grads = list(student_backward(*args))
+    x_t = args[2]
+    grads[5] = np.repeat(grads[5][None] / len(x_t), len(x_t), axis=0)
+    return tuple(grads)
+
+
+def _backward_dw_transposed(*args):
+    grads = list(student_backward(*args))
+    grads[3] = grads[3].T
+    return tuple(grads)
+
+
+def _backward_with_the_tape(dh_t, dc_t, x_t, h_prev, c_prev, W, U, b):
+    import tensorflow as tf
+
+    variables = [tf.Variable(a) for a in (x_t, h_prev, c_prev, W, U, b)]
+    with tf.GradientTape() as tape:
+        x, h, c, w, r, bias = variables
+        z = x @ w + h @ r + bias
+        zi, zf, zc, zo = tf.split(z, 4, axis=-1)
+        c_t = tf.sigmoid(zf) * c + tf.sigmoid(zi) * tf.tanh(zc)
+        loss = tf.reduce_sum(dh_t * tf.sigmoid(zo) * tf.tanh(c_t)) + tf.reduce_sum(dc_t * c_t)
+    return tuple(np.asarray(g) for g in tape.gradient(loss, variables))
+
+
+WRONG_BACKWARDS = {
+    "no path through h_t": (_backward_with(h_path=False), "dC_t misses the path through h_t"),
+    "no dc_t": (_backward_with(c_path=False), "dC_t misses dc_t"),
+    "no tanh' in the h path": (_backward_with(squash_grad=False), "the derivative of tanh(C_t) is missing"),
+    "do with C_t": (_backward_with(out_uses="c"), "the output gate's gradient uses C_t"),
+    "sigmoid' as tanh'": (_backward_with(gate_grad="tanh"), "sigmoid's derivative is σ·(1 − σ)"),
+    "no sigmoid'": (_backward_with(gate_grad="none"), "σ·(1 − σ) is missing on the gates"),
+    "candidate with sigmoid'": (_backward_with(cand_grad="sigmoid"), "the candidate's derivative is sigmoid's"),
+    "i and f swapped": (_backward_with(swap_if=True), "the input and forget gates' gradients are swapped"),
+    "dc_prev without f": (_backward_with(forget_back=False), "dc_prev misses the forget gate"),
+    "no dh_prev": (_backward_with(dh_via="none"), "dh_prev is missing"),
+    "dz blocks as f, i, c, o": (_backward_with(order=("f", "i", "c", "o")), "the blocks of dz are in the wrong order"),
+    "db per example": (_backward_db_per_example, "db has one row per example"),
+    "dW transposed": (_backward_dw_transposed, "dW came back transposed"),
+    "returns a dict": (lambda *a: dict(zip(lstm_checks._GRADIENTS, student_backward(*a), strict=True)),
+                       "return the six gradients"),
+    "returns None": (lambda *a: None, "returned nothing"),
+    "crashes": (lambda *a: a[99], "IndexError"),
+    "the tape": (_backward_with_the_tape, "your answer calls tensorflow.GradientTape"),
+}
+
+
+@pytest.mark.parametrize("answer", [student_backward, _backward_from_scratch,
+                                    lambda *a: tuple(np.float32(1) * g for g in student_backward(*a))],
+                         ids=["the reference's code", "from scratch", "in float32"])
+def test_backward_check_accepts_right_answers(answer, capsys):
+    assert check_lstm_cell_backward(answer) is True, capsys.readouterr().out
+
+
+def test_backward_check_accepts_the_notebook_solution(capsys):
+    solution = notebook_function("04", "lstm_cell_backward", np=np, lstm=lstm)
+    assert check_lstm_cell_backward(solution) is True, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", list(WRONG_BACKWARDS))
+def test_backward_check_names_the_missing_or_wrong_term(name, capsys):
+    answer, hint = WRONG_BACKWARDS[name]
+    assert check_lstm_cell_backward(answer) is False
+    out = capsys.readouterr().out
+    assert hint in out and "❌" in out, out
+
+
+def test_backward_check_says_not_done(capsys):
+    def stub(*args):
+        raise NotImplementedError
+
+    assert check_lstm_cell_backward(stub) is False
+    assert "not done yet" in capsys.readouterr().out
+
+
+def test_the_backward_reference_agrees_with_gradient_tape_through_keras():
+    """An independent expected value: TensorFlow's automatic differentiation through keras.layers.LSTM itself."""
+    layer, W, U, b, x, h, c = lstm_checks._case_arrays(3, 4, 2, "float64", seed=5)
+    rng = np.random.default_rng(6)
+    dh, dc = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
+    for mine, tape in zip(lstm.lstm_cell_backward(dh, dc, x, h, c, W, U, b),
+                          lstm_checks._tape_gradients(layer, dh, dc, x, h, c), strict=True):
+        np.testing.assert_allclose(mine, tape, atol=1e-12)
+    assert lstm_checks.check_lstm_cell_backward.exercise.optional
+
+
+def test_every_backward_mistake_differs_from_the_right_answer():
+    _, W, U, b, x, h, c = lstm_checks._case_arrays(3, 2, 2, "float64", seed=7)
+    rng = np.random.default_rng(8)
+    dh, dc = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
+    right = lstm.lstm_cell_backward(dh, dc, x, h, c, W, U, b)
+    for hint, _, switches in lstm_checks.backward_mistakes():
+        wrong = lstm_checks._mistaken_backward(dh, dc, x, h, c, W, U, b, **switches)
+        assert not all(np.allclose(r, w) for r, w in zip(right, wrong, strict=True)), hint
+
+
+# --- notebook 04: the training comparison does not depend on the student's random draws -----------------------------
+
+
+def test_notebook_04_models_start_the_same_whatever_the_students_code_drew():
+    """The cell that builds the two recall models restarts the random numbers, and draws the weights for the Keras
+    layer, then copies them into the home-made one: the student's class and random draws change nothing."""
+    cells = code_cells("04")
+    (build,) = [cell for cell in cells if "def recall_model" in cell]
+    weights = []
+    for draws in (0, 5):
+        namespace = notebook_namespace("04")  # the setup cell's imports
+        namespace["HomeMadeLSTMCell"] = StudentCell
+        namespace["course"].setup(seed=4)
+        np.random.default_rng().random(draws)
+        keras.utils.set_random_seed(1000 + draws)  # what a student's own code might have done
+        keras.random.normal((draws + 1,))
+        exec(compile(build, "notebook 04", "exec"), namespace)
+        weights.append(namespace["home_made"].get_weights())
+    for first, second in zip(*weights, strict=True):
+        np.testing.assert_array_equal(first, second)
+    assert "course.reseed(" in next(cell for cell in cells if "def train(" in cell)
+
+
+# --- several starts of one model, trained together ---------------------------------------------------------------
+
+
+def _tiny_model(units=2):
+    model = keras.Sequential([keras.Input(shape=(None, 3)), keras.layers.LSTM(units, return_sequences=True),
+                              keras.layers.Dense(1)])
+    return model
+
+
+def test_stacked_starts_train_exactly_as_each_would_alone():
+    rng = np.random.default_rng(0)
+    xs, ys = rng.normal(size=(32, 5, 3)).astype("float32"), rng.normal(size=(32, 5, 1)).astype("float32")
+    seeds = [11, 12]
+    stack = lstm.stack_starts(_tiny_model, seeds)
+    stack.compile(optimizer=keras.optimizers.Adam(0.05), loss=lstm.summed_mse)
+    keras.utils.set_random_seed(3)
+    stack.fit(xs, np.repeat(ys, 2, axis=-1), epochs=2, batch_size=8, verbose=0)
+    together = stack.predict(xs, verbose=0)
+    for k, seed in enumerate(seeds):
+        keras.utils.set_random_seed(seed)
+        alone = _tiny_model()
+        alone.compile(optimizer=keras.optimizers.Adam(0.05), loss=lstm.summed_mse)
+        keras.utils.set_random_seed(3)
+        alone.fit(xs, ys, epochs=2, batch_size=8, verbose=0)
+        np.testing.assert_allclose(together[..., k], alone.predict(xs, verbose=0)[..., 0], atol=2e-5)
+    W, U, b = lstm.keras_lstm_weights(stack.get_layer("memory"))
+    owner = np.arange(4) // 2
+    assert not U[owner[:, None] != np.tile(owner, 4)[None, :]].any(), "one start reads another's units"
+    answer = stack.get_layer("answer").get_weights()[0]
+    assert not answer[owner[:, None] != np.arange(2)[None, :]].any()
+
+
+def test_stack_starts_refuses_a_model_it_cannot_stack():
+    with pytest.raises(ValueError, match="LSTM"):
+        lstm.stack_starts(lambda: keras.Sequential([keras.Input(shape=(None, 3)), keras.layers.GRU(2),
+                                                    keras.layers.Dense(1)]), [0, 1])
+    with pytest.raises(ValueError, match="at least one seed"):
+        lstm.stack_starts(_tiny_model, [])
+
+
+# --- notebook 03's figures: what the text asks you to read is not hidden ---------------------------------------------
+
+
+def test_notebook_03_squashing_figure_keeps_its_legend_off_the_zero_crossing(monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from utils import course, plots
+
+    shown = []
+    monkeypatch.setattr(plots, "show", lambda fig, alt=None: shown.append(fig))
+    course.setup(seed=42)  # the notebook's figure size and style
+    notebook_namespace("03", "sigmoid", "z_axis")
+    (fig,) = [f for f in shown if f.axes and f.axes[0].get_title().startswith("The two squashing")]
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    box = ax.get_legend().get_window_extent()
+    for x in np.linspace(-2, 2, 17):  # where tanh crosses 0 and the sigmoid passes 0.5
+        for y in (np.tanh(x), sigmoid(x)):
+            assert not box.contains(*ax.transData.transform((x, y))), (x, y)
+
+
+def test_notebook_03_forget_gate_heatmap_has_its_own_scale(nb03):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs, _, marked, asked = nb03["gate_task"](4, seed=0)
+    zeros = np.zeros((4, 3))
+    run = lstm.lstm_gate_activations(xs, zeros, zeros, *_textbook_gates(units=3))
+    fig = nb03["gate_heatmaps"](run, [0, 2], marked, asked)
+    try:
+        limits = {ax.get_title().split(",")[0]: ax.images[0].get_clim() for ax in fig.axes if ax.images}
+        assert limits["forget gate f_t"][0] >= 0.9 and limits["forget gate f_t"][1] == 1  # f stays near 1 here
+        assert limits["input gate i_t"] == (0, 1) and limits["output gate o_t"] == (0, 1)
     finally:
         plt.close(fig)

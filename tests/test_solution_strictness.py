@@ -18,7 +18,7 @@ WRONG = "passed = check_day1_factor(lambda w2, days: w2 ** days)"  # a typical m
 STUB = ("def rolling_zscore(x, window):\n    raise NotImplementedError('Exercise: write this part')\n"
         "passed = check_rolling_zscore(rolling_zscore)")
 EXERCISE = "Exercise 1 · day 1's gradient factor"
-UNDONE = "Exercise 1 · rolling z-score"
+UNDONE = "Exercise 3 · rolling z-score"
 
 
 def _notebook(path, *cells):

@@ -428,10 +428,12 @@ def _record(result: Result, ex, state: str, points: float, text: str) -> None:
 
 
 def _faults(text: str) -> list[str]:
-    """The named faults of a check's output ("likely fault: ...", or the finding itself), for the class summary."""
+    """The faults a check's output names ("likely fault: ..."), for the class summary; none when it named none.
+
+    A finding with no named fault (an error, a wrong value no typical mistake explains) is counted in the summary as
+    such: its wording holds the case it failed on, so it would not group with the same finding of other students.
+    """
     faults = re.findall(r"likely fault: (.+?)(?: — |$)", text, flags=re.M)
-    if not faults:
-        faults = [line.strip()[2:] for line in text.splitlines() if line.strip().startswith("✗")][:1]
     return [re.sub(r"\s+", " ", f)[:140] for f in faults]
 
 
@@ -519,7 +521,10 @@ def class_summary(results: list[Result], declared, remarks: list[str], settings:
     for ex in declared:
         passed = sum(r.states.get(ex.key) == "pass" for r in results)
         faults = Counter(f for r in results for f in r.faults.get(ex.key, []))
-        common = "; ".join(f"{fault} ({count})" for fault, count in faults.most_common(3)) or "—"
+        unnamed = sum(r.states.get(ex.key) == "fail" and not r.faults.get(ex.key) for r in results)
+        common = [f"{fault} ({count})" for fault, count in faults.most_common(3)]
+        common += [f"no typical fault named ({unnamed})"] if unnamed else []
+        common = "; ".join(common) or "—"
         lines.append(f"| {ex.name} | {ex.points} | {passed} of {n} | {common} |")
     totals = sorted(r.total for r in results)
     if totals:

@@ -21,10 +21,13 @@ like what a network operator sees per cell and hour, not to be an exact radio mo
 
 The first ``clean_weeks`` of every cell carry no anomaly: they are the calibration period the detectors scale with.
 
-Detector plumbing: per-cell scaling, time-of-day features, the windows an LSTM forecaster reads, the references of
-the notebook's exercises (rolling z-score, precision / recall / F1), tables per kind and the one-row ``scorecard`` of a
-detector. The detectors themselves (the LSTM and the seasonal forecast, forecast error -> score -> threshold chosen
-on validation cells, flagged hours replaced) are written in notebook 05.
+Detector plumbing: per-cell scaling, time-of-day features, the windows a forecaster reads, several Keras models
+trained and run as one (``models_as_one``, ``train_side_by_side``, ``forecast_errors``, ``model_forecast``), the
+references of the notebook's exercises (precision / recall / F1, the threshold chosen on validation cells, the rolling
+z-score), the one-row ``scorecard`` of a detector (``mean_scorecard`` over several runs), events found per kind and
+size, and the per cell-day counts a paired bootstrap resamples. The detectors themselves (the LSTM, the Dense model
+and the seasonal forecast, forecast error -> score -> threshold chosen on validation cells, flagged hours replaced)
+are written in notebook 05.
 """
 
 from __future__ import annotations
@@ -231,14 +234,20 @@ def simulate_network(n_cells: int = 16, weeks: int = 6, seed: int = 0, events_pe
     return CellNetwork(kpis=kpis, clean=clean, labels=labels, anomalies=tuple(events), seed=seed)
 
 
-def outside_normal_range(network: CellNetwork, event: Anomaly, low: float = 1.0, high: float = 99.0) -> bool:
-    """True if any KPI during ``event`` leaves its cell's normal range: the [low, high] percentiles of the clean series.
+def outside_normal_range(network: CellNetwork, event: Anomaly, calibration_hours: int = HOURS_PER_WEEK,
+                         low: float = 1.0, high: float = 99.0) -> bool:
+    """True if any KPI during ``event`` leaves its cell's normal range: the [low, high] percentiles of the cell's
+    first ``calibration_hours`` (its calibration week, which carries no fault).
 
-    A detector that only thresholds raw values can at best catch the events for which this is True.
+    That week is what an operator has too: a stretch of history believed normal (the simulator's fault-free series,
+    ``network.clean``, is something no operator has). A detector that only thresholds raw values can at best catch
+    the events for which this is True.
     """
-    has(network, "clean", "network", "a CellNetwork from simulate_network()")
+    has(network, "kpis", "network", "a CellNetwork from simulate_network()")
     has(event, "cell", "event", "an Anomaly, one of network.anomalies")
-    lo, hi = np.percentile(network.clean[event.cell], [low, high], axis=0)
+    calibration_hours = whole(calibration_hours, "calibration_hours", minimum=1,
+                              fix="pass the length of the calibration period in hours, e.g. 168")
+    lo, hi = np.percentile(network.kpis[event.cell, :calibration_hours], [low, high], axis=0)
     values = network.kpis[event.cell, event.start:event.stop]
     return bool(np.any((values < lo) | (values > hi)))
 
@@ -396,39 +405,63 @@ def precision_recall_f1(flags, truth) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
-def per_kind_table(flags, labels, anomalies=None, metric=precision_recall_f1) -> pd.DataFrame:
-    """Precision, recall and F1 per anomaly kind, and for all kinds together, from hourly ``flags`` and ``labels``.
+def choose_threshold(scores, labels, candidates=None) -> tuple[float, float]:
+    """The candidate threshold with the best F1 on these cells, and that F1 (the reference of notebook 05's exercise).
 
-    flags: (cells, hours) bool; labels: (cells, hours), 0 = normal. For kind K only the normal hours and the hours of
-    kind K are counted, so its precision is TP_K / (TP_K + false alarms on normal hours): what the precision would be
-    if K were the only kind of fault. With ``anomalies`` (events whose ``cell`` indexes the rows of ``flags``) a
-    column ``events found`` counts the events with at least one flagged hour.
+    scores, labels: (cells, hours); an hour is flagged when its score is above the threshold and anomalous when its
+    label is above 0; hours without a score (NaN) are left out. candidates: the thresholds to try, lowest first (None:
+    200 quantiles of the scores from the median up, since flagging more than half of all hours is never useful). On a
+    tie the first candidate wins.
     """
-    flags, labels = _hourly_flags(flags), np.asarray(labels)
-    if flags.shape != labels.shape:
-        raise ValueError(f"flags {flags.shape} and labels {labels.shape} must have the same shape.")
-    rows = {}
-    for code, kind in [(i + 1, k) for i, k in enumerate(KINDS)] + [(None, "all kinds")]:
-        keep = (labels == 0) | (labels == code) if code is not None else np.ones(labels.shape, dtype=bool)
-        precision, recall, f1 = metric(flags[keep], labels[keep] > 0)
-        row = {"precision": precision, "recall": recall, "F1": f1,
-               "anomalous hours": int(np.sum(labels == code) if code is not None else np.sum(labels > 0))}
-        if anomalies is not None:
-            events = [a for a in anomalies if code is None or a.kind == kind]
-            found = sum(bool(flags[a.cell, a.start:a.stop].any()) for a in events)
-            row["events found"] = f"{found}/{len(events)}"
-        rows[kind] = row
-    table = pd.DataFrame(rows).T.rename_axis("kind")
-    return table.astype({"precision": float, "recall": float, "F1": float, "anomalous hours": int})
+    scores, labels = np.asarray(scores, dtype=float), np.asarray(labels)
+    if scores.ndim == 0 or scores.shape != labels.shape or not np.isfinite(scores).any():
+        raise ValueError(f"scores {scores.shape} and labels {labels.shape} must be arrays of the same shape (cells, "
+                         "hours) with at least one finite score: pass a detector's scores on the validation cells "
+                         "and those cells' labels")
+    if candidates is None:
+        candidates = np.nanquantile(scores, np.linspace(0.5, 1.0, 200, endpoint=False))
+    scored = ~np.isnan(scores)
+    values, truth = scores[scored], labels[scored] > 0
+    best_threshold, best_f1 = np.nan, -1.0
+    for threshold in candidates:
+        f1 = precision_recall_f1(values > threshold, truth)[2]
+        if f1 > best_f1:
+            best_threshold, best_f1 = float(threshold), f1
+    return best_threshold, best_f1
+
+
+def day_counts(flags, labels, scored) -> np.ndarray:
+    """True positives, false alarms and misses of each scored cell-day: (cell-days, 3), the units of a bootstrap.
+
+    flags, labels, scored: (cells, hours), whole days of hours; a day counts when any of its hours is scored, and only
+    its scored hours are counted. F1 is not a mean over days: a resample of days is scored by summing their counts
+    first (``f1_of_counts``).
+    """
+    flags, labels, scored = (np.asarray(a) for a in (flags, labels, scored))
+    if not flags.shape == labels.shape == scored.shape or flags.ndim != 2 or flags.shape[1] % 24:
+        raise ValueError(f"flags {flags.shape}, labels {labels.shape} and scored {scored.shape} must have the same "
+                         "shape (cells, hours), with whole days of hours.")
+    scored = scored.astype(bool)
+    flagged = (flags.astype(bool) & scored).reshape(-1, 24)
+    truth = ((labels > 0) & scored).reshape(-1, 24)
+    counts = np.stack([(flagged & truth).sum(1), (flagged & ~truth).sum(1), (~flagged & truth).sum(1)], axis=1)
+    return counts[scored.reshape(-1, 24).any(axis=1)]
+
+
+def f1_of_counts(counts) -> float:
+    """F1 from (true positives, false alarms, misses) summed over the rows of ``counts`` (``day_counts``); 0 if 0/0."""
+    tp, fp, fn = np.asarray(counts, dtype=float).reshape(-1, 3).sum(axis=0)
+    return float(2 * tp / (2 * tp + fp + fn)) if tp else 0.0
 
 
 def scorecard(flags, labels, anomalies, scored) -> dict:
     """One detector's held-out numbers, as a row of the comparison table.
 
-    Precision, recall and F1 over all hours; F1 on the large and on the subtle faults (normal hours and the hours of
-    faults of that size); F1 per kind (as in ``per_kind_table``); events with at least one flagged hour; and false
-    alarms per cell-day. flags, labels, scored: (cells, hours), ``scored`` marks the hours every detector is judged on
-    (flags outside it are ignored); anomalies: events whose ``cell`` indexes the rows.
+    Precision, recall and F1 over the scored hours; recall (the share of anomalous hours flagged) on the large and on
+    the subtle faults and on each kind; events with at least one flagged hour; and false alarms per cell-day. A false
+    alarm has no kind or size, so detection is given per kind and size, and false alarms once: a per-kind F1 would
+    count every false alarm against every kind. flags, labels, scored: (cells, hours), ``scored`` marks the hours
+    every detector is judged on (flags outside it are ignored); anomalies: events whose ``cell`` indexes the rows.
     """
     flags, labels, scored = (np.asarray(a) for a in (flags, labels, scored))
     if not flags.shape == labels.shape == scored.shape:
@@ -439,15 +472,14 @@ def scorecard(flags, labels, anomalies, scored) -> dict:
     flags, scored = flags.astype(bool) & scored.astype(bool), scored.astype(bool)
     row = dict(zip(("precision", "recall", "F1"), precision_recall_f1(flags[scored], labels[scored] > 0),
                    strict=True))
-    for size in SIZES:
-        of_size = np.zeros(labels.shape, dtype=bool)
-        for a in anomalies:
-            of_size[a.cell, a.start:a.stop] |= a.size == size
-        keep = scored & ((labels == 0) | of_size)
-        row[f"F1 {size}"] = precision_recall_f1(flags[keep], of_size[keep])[2]
-    kinds = per_kind_table(np.where(scored, flags, False), np.where(scored, labels, 0))
-    row.update({f"F1 {kind}": kinds.loc[kind, "F1"] for kind in KINDS})
-    row["events found"] = f"{sum(bool(flags[a.cell, a.start:a.stop].any()) for a in anomalies)}/{len(anomalies)}"
+    size = np.full(labels.shape, "", dtype=object)
+    for a in anomalies:
+        size[a.cell, a.start:a.stop] = a.size
+    groups = [(name, size == name) for name in SIZES] + [(kind, labels == i + 1) for i, kind in enumerate(KINDS)]
+    for name, hours in groups:
+        hours = hours & scored
+        row[f"recall {name}"] = float(flags[hours].mean()) if hours.any() else np.nan
+    row["events found"] = sum(bool(flags[a.cell, a.start:a.stop].any()) for a in anomalies)
     row["false alarms / cell-day"] = float((flags & (labels == 0)).sum() / (scored.sum() / 24))
     return row
 
@@ -474,6 +506,98 @@ def renumber(anomalies, cells) -> list[Anomaly]:
     """The events of ``cells`` (a list of cell numbers), with ``cell`` renumbered to the position in that list."""
     position = {cell: i for i, cell in enumerate(cells)}
     return [Anomaly(position[a.cell], a.kind, a.size, a.start, a.length) for a in anomalies if a.cell in position]
+
+
+def models_as_one(models):
+    """Several Keras models as one: it takes a list of inputs, one per model, and returns their outputs, in order.
+
+    The models' layers are shared, so fitting it (each output with its own target) trains every model, all on the
+    same batches, and one call of ``predict_on_batch`` runs them all: a detector that watches hour by hour then makes
+    one call an hour, not one per model.
+    """
+    import keras
+
+    models = list(models) if isinstance(models, list | tuple) else None
+    if not models or not all(isinstance(m, keras.Model) for m in models):
+        raise ValueError("models_as_one takes a list of Keras models, such as [build_kpi_forecaster('LSTM', 7, "
+                         "f'LSTM_{i}') for i in range(3)]")
+    inputs = [keras.Input(shape=m.input_shape[1:]) for m in models]
+    return keras.Model(inputs, [m(x) for m, x in zip(models, inputs, strict=True)], name="models_as_one")
+
+
+def train_side_by_side(build, X, y, seeds, fit_seed: int, epochs: int, batch_size: int = 64,
+                       learning_rate: float = 3e-3):
+    """One model per seed, ``build(i)`` with its weights drawn from that seed, trained side by side on (X, y).
+
+    Adam and the mean squared error; the batches come in the order ``course.reseed(fit_seed)`` gives, whatever code
+    ran before. Returns the models joined by ``models_as_one``; prints their size, the time and the mean training MSE
+    per epoch.
+    """
+    import time
+
+    import keras
+
+    from utils import course
+
+    seeds = list(seeds) if isinstance(seeds, list | tuple) else None
+    if not seeds or not callable(build):
+        raise ValueError("train_side_by_side(build, X, y, seeds, ...) needs a function build(i) that returns a fresh "
+                         "Keras model and a list of seeds, such as course.seeds(3)")
+    models = []
+    for i, seed in enumerate(seeds):
+        keras.utils.set_random_seed(seed)
+        models.append(build(i))
+    together = models_as_one(models)
+    together.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
+    course.reseed(fit_seed)
+    started = time.perf_counter()
+    history = together.fit([X] * len(models), [y] * len(models), epochs=epochs, batch_size=batch_size, verbose=0)
+    mse = np.array(history.history["loss"]) / len(models)
+    print(f"{len(models)} × {models[0].name.rsplit('_', 1)[0]}: {models[0].count_params()} parameters each, {epochs} "
+          f"epochs in {time.perf_counter() - started:.1f} s; mean training MSE per epoch (scaled units²): "
+          f"{np.round(mse, 3).tolist()}")
+    return together
+
+
+def forecast_errors(together, series, calendar, first: int) -> np.ndarray:
+    """Each model's forecast errors x_t - x̂_t from the windows of ``series``: (models, cells, hours, k), NaN before
+    hour ``first``.
+
+    together: models joined by ``models_as_one``, each reading windows of ``kpi_windows(series, window, calendar)``
+    (the window length is read from the models); series: (cells, hours, k), what they read and forecast.
+    """
+    series = _check_series(series, "series", 2, 3)
+    window = together.inputs[0].shape[1]
+    X, y, where = kpi_windows(series, window, calendar)
+    keep = where[:, 1] >= first
+    predicted = together.predict([X[keep]] * len(together.inputs), batch_size=1024, verbose=0)
+    errors = np.full((len(predicted),) + series.shape, np.nan)
+    for m, forecast in enumerate(predicted):
+        errors[m, where[keep, 0], where[keep, 1]] = y[keep] - forecast
+    return errors
+
+
+def model_forecast(together, windows, calendar, t: int) -> np.ndarray:
+    """Each model's forecast of hour ``t`` from its own windows of the hours before t, calendar features added.
+
+    windows: (models, cells, window, k), the k values of the hours t - window ... t - 1; returns (models, cells, k).
+    One ``predict_on_batch`` call runs every model: a detector that watches hour by hour calls this once an hour.
+    """
+    windows = finite_array(windows, "windows", ndim=4)
+    hours = windows.shape[-2]
+    features = np.broadcast_to(calendar[t - hours:t], windows.shape[:-1] + (calendar.shape[1],))
+    inputs = np.concatenate([windows, features], axis=-1).astype("float32")
+    return np.stack(together.predict_on_batch(list(inputs)))
+
+
+def mean_scorecard(runs, labels, anomalies, scored) -> dict:
+    """The ``scorecard`` of a detector averaged over its runs (one flags array per training seed), with their number
+    and the range of their F1."""
+    if isinstance(runs, np.ndarray | str) or not isinstance(runs, list | tuple) or not runs:
+        raise ValueError("runs must be a list of flags arrays, one per trained model, such as [flags] for one run")
+    rows = pd.DataFrame([scorecard(flags, labels, anomalies, scored) for flags in runs])
+    spread = f"{rows['F1'].min():.2f}–{rows['F1'].max():.2f}" if len(rows) > 1 else ""
+    return {"runs": len(rows), **rows.mean().to_dict(), "F1 range": spread}
 
 
 # --- plots ------------------------------------------------------------------------------------------------------------

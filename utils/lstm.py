@@ -65,10 +65,12 @@ def sigmoid(z):
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
-def lstm_cell_gates(x_t, h_prev, c_prev, W, U, b) -> dict[str, np.ndarray]:
-    """Everything one LSTM step computes, by name: ``i, f, c_tilde, o`` (the gates) and ``c, h`` (the new memories).
+def lstm_cell_step(x_t, h_prev, c_prev, W, U, b, *, gates: bool = False):
+    """One LSTM step in Keras' layout; returns ``(h_t, c_t)``, both (batch, u).
 
-    x_t: (batch, d); h_prev, c_prev: (batch, u); W: (d, 4u); U: (u, 4u); b: (4u,). Every result is (batch, u).
+    x_t: (batch, d); h_prev, c_prev: (batch, u); W: (d, 4u); U: (u, 4u); b: (4u,). With ``gates=True`` it returns
+    everything the step computes, by name: ``i, f, c_tilde, o`` (the gates) and ``c, h`` (the new memories), each
+    (batch, u). Notebook 04's Exercise 1 (the student's answer has no ``gates``).
     """
     x_t, h_prev, c_prev, W, U, b = step_arrays(x_t, h_prev, c_prev, W, U, b)
     z = x_t @ W + h_prev @ U + b
@@ -76,19 +78,15 @@ def lstm_cell_gates(x_t, h_prev, c_prev, W, U, b) -> dict[str, np.ndarray]:
     i, f, c_tilde, o = sigmoid(z_i), sigmoid(z_f), np.tanh(z_c), sigmoid(z_o)
     c = f * c_prev + i * c_tilde
     h = o * np.tanh(c)
-    return {"i": i, "f": f, "c_tilde": c_tilde, "o": o, "c": c, "h": h}
+    return {"i": i, "f": f, "c_tilde": c_tilde, "o": o, "c": c, "h": h} if gates else (h, c)
 
 
-def lstm_cell_step(x_t, h_prev, c_prev, W, U, b):
-    """One LSTM step in Keras' layout; returns ``(h_t, c_t)``, both (batch, u). Shapes as in ``lstm_cell_gates``."""
-    step = lstm_cell_gates(x_t, h_prev, c_prev, W, U, b)
-    return step["h"], step["c"]
+def lstm_forward(xs, h0, c0, W, U, b, *, gates: bool = False):
+    """Run the LSTM over a batch of sequences; returns ``(hs, h_T, c_T)``.
 
-
-def lstm_gate_activations(xs, h0, c0, W, U, b) -> dict[str, np.ndarray]:
-    """Run the LSTM over ``xs (batch, T, d)`` from ``h0, c0 (batch, u)``; every step's gates and memories (batch, T, u).
-
-    Keys: ``i, f, c_tilde, o, c, h``. Each step starts from the memories h, c that the step before it left.
+    xs: (batch, T, d); h0, c0: (batch, u). hs: (batch, T, u) holds h_1 … h_T; h_T, c_T: (batch, u), the last memories.
+    Each step starts from the memories h, c that the step before it left. With ``gates=True`` it returns every step's
+    gates and memories by name instead (``lstm_gate_activations``). Notebook 04's Exercise 2.
     """
     xs = np.asarray(xs)
     if xs.ndim != 3:
@@ -97,19 +95,38 @@ def lstm_gate_activations(xs, h0, c0, W, U, b) -> dict[str, np.ndarray]:
         raise ValueError("xs must hold at least one time step")
     h, c, steps = h0, c0, []
     for t in range(xs.shape[1]):
-        step = lstm_cell_gates(xs[:, t], h, c, W, U, b)
+        step = lstm_cell_step(xs[:, t], h, c, W, U, b, gates=True)
         h, c = step["h"], step["c"]
         steps.append(step)
-    return {key: np.stack([step[key] for step in steps], axis=1) for key in steps[0]}
+    run = {key: np.stack([step[key] for step in steps], axis=1) for key in steps[0]}
+    return run if gates else (run["h"], run["h"][:, -1], run["c"][:, -1])
 
 
-def lstm_forward(xs, h0, c0, W, U, b):
-    """Run the LSTM over a batch of sequences; returns ``(hs, h_T, c_T)``.
+def lstm_gate_activations(xs, h0, c0, W, U, b) -> dict[str, np.ndarray]:
+    """Run the LSTM over ``xs (batch, T, d)`` from ``h0, c0 (batch, u)``; every step's gates and memories (batch, T, u).
 
-    xs: (batch, T, d); h0, c0: (batch, u). hs: (batch, T, u) holds h_1 … h_T; h_T, c_T: (batch, u), the last memories.
+    Keys: ``i, f, c_tilde, o, c, h``, as ``lstm_cell_step(..., gates=True)`` gives them for one step.
     """
-    run = lstm_gate_activations(xs, h0, c0, W, U, b)
-    return run["h"], run["h"][:, -1], run["c"][:, -1]
+    return lstm_forward(xs, h0, c0, W, U, b, gates=True)
+
+
+def lstm_cell_backward(dh_t, dc_t, x_t, h_prev, c_prev, W, U, b):
+    """The backward pass of one LSTM step: the gradients of the loss with respect to each of the step's arguments.
+
+    ``dh_t, dc_t`` (batch, u) are the gradients of the loss with respect to the step's outputs h_t and c_t (dc_t is
+    what the next step passes back through the cell state: zeros after the last step). Returns ``(dx_t, dh_prev,
+    dc_prev, dW, dU, db)``, each with the shape of the argument it belongs to. Notebook 04's optional Exercise 4; the
+    check compares it with ``tf.GradientTape``.
+    """
+    x_t, h_prev, c_prev, W, U, b = step_arrays(x_t, h_prev, c_prev, W, U, b)
+    s = lstm_cell_step(x_t, h_prev, c_prev, W, U, b, gates=True)
+    tanh_c = np.tanh(s["c"])
+    d_c = np.asarray(dc_t) + np.asarray(dh_t) * s["o"] * (1 - tanh_c ** 2)  # C_t reaches the loss directly, and via h_t
+    dz = np.concatenate([d_c * s["c_tilde"] * s["i"] * (1 - s["i"]),      # input gate
+                         d_c * c_prev * s["f"] * (1 - s["f"]),             # forget gate
+                         d_c * s["i"] * (1 - s["c_tilde"] ** 2),           # candidate
+                         np.asarray(dh_t) * tanh_c * s["o"] * (1 - s["o"])], axis=-1)  # output gate
+    return dz @ W.T, dz @ U.T, d_c * s["f"], x_t.T @ dz, h_prev.T @ dz, dz.sum(axis=0)
 
 
 # --- Keras: the layer's weights, a reference cell class, copying weights ----------------------------------------------
@@ -227,6 +244,86 @@ class ReferenceLSTMCell(keras.layers.Layer):
         return {**super().get_config(), "units": self.units}
 
 
+# --- several random starts of one small model, trained together -----------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="course")
+class _KeepMask(keras.constraints.Constraint):
+    """Multiplies a weight by a fixed 0/1 ``mask`` after every update, so the weights outside the mask stay at 0."""
+
+    def __init__(self, mask):
+        self.mask = np.asarray(mask, dtype="float32")
+
+    def __call__(self, w):
+        return w * ops.cast(self.mask, w.dtype)
+
+    def get_config(self):
+        return {"mask": self.mask.tolist()}
+
+
+def summed_mse(y_true, y_pred):
+    """The squared error summed over the last axis (the starts of ``stack_starts``): for one output, plain MSE.
+
+    Summing, not averaging, gives each start the gradient it would get alone.
+    """
+    shapes = [getattr(a, "shape", None) for a in (y_true, y_pred)]
+    if any(shape is None or len(shape) < 1 or shape[-1] == 0 for shape in shapes):
+        raise ValueError("summed_mse compares arrays (or tensors) of answers whose last axis holds one answer per "
+                         f"start, such as (batch, steps, starts), not {y_true!r} and {y_pred!r}: give it to "
+                         "model.compile(loss=lstm.summed_mse), which calls it on such tensors")
+    return ops.sum(ops.square(y_true - y_pred), axis=-1)
+
+
+def stack_starts(build, seeds) -> keras.Model:
+    """Several random starts of one small model, side by side in one Keras model that trains them all in one ``fit``.
+
+    ``build()`` makes the model one start trains: ``keras.Input((None, d))``, a ``keras.layers.LSTM(u,
+    return_sequences=True)`` and a ``keras.layers.Dense(1)``, with whatever starting weights it sets. Start k is
+    ``build()`` run after ``keras.utils.set_random_seed(seeds[k])``. In the stack, its units are ``k·u … (k+1)·u - 1``
+    of one LSTM layer named "memory" and its answer is output k, so the model maps (batch, T, d) to (batch, T, starts).
+    The recurrent weights from one start's units to another's, and the Dense weights from one start's units to another
+    start's answer, are 0 and held there (``_KeepMask``): no start sees another, and with ``summed_mse`` as the loss
+    each start trains as it would alone. The stack runs as many operations per step as one model, so all the starts
+    train in about the time of one. Compile it, then fit it on targets repeated once per start.
+    """
+    seeds = [whole(s, "seed", minimum=0) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must list at least one seed, such as course.seeds(9)")
+    starts = []
+    for seed in seeds:
+        keras.utils.set_random_seed(seed)
+        model = build()
+        layers = [layer for layer in getattr(model, "layers", []) if layer.weights]
+        kinds = [type(layer).__name__ for layer in layers]
+        if kinds != ["LSTM", "Dense"] or layers[1].units != 1 or not layers[0].return_sequences:
+            raise ValueError(f"build() must return a model of an LSTM(u, return_sequences=True) and a Dense(1), not "
+                             f"{kinds or model!r}")
+        starts.append((layers[0], layers[1]))
+    first = starts[0][0]
+    d, u, k = first.weights[0].shape[0], first.units, len(seeds)
+    owner = np.arange(k * u) // u  # the start each unit of the stack belongs to
+    W, U, b = np.zeros((d, 4 * k * u)), np.zeros((k * u, 4 * k * u)), np.zeros(4 * k * u)
+    dense_w, dense_b = np.zeros((k * u, k)), np.zeros(k)
+    for s, (memory, answer) in enumerate(starts):
+        w, r, bias = keras_lstm_weights(memory)
+        if w.shape != (d, 4 * u):
+            raise ValueError("every start must have the same input size and units")
+        for g in range(4):  # gate blocks i, f, c, o: start s's columns inside each block
+            cols, own = slice(g * k * u + s * u, g * k * u + (s + 1) * u), slice(g * u, (g + 1) * u)
+            W[:, cols], U[s * u:(s + 1) * u, cols], b[cols] = w[:, own], r[:, own], bias[own]
+        dense_w[s * u:(s + 1) * u, s], dense_b[s] = answer.get_weights()[0][:, 0], answer.get_weights()[1][0]
+    recurrent_mask = owner[:, None] == np.tile(owner, 4)[None, :]
+    answer_mask = owner[:, None] == np.arange(k)[None, :]
+    stack = keras.Sequential([
+        keras.Input(shape=(None, d)),
+        keras.layers.LSTM(k * u, return_sequences=True, recurrent_constraint=_KeepMask(recurrent_mask), name="memory"),
+        keras.layers.Dense(k, kernel_constraint=_KeepMask(answer_mask), name="answer"),
+    ])
+    set_keras_lstm_weights(stack.get_layer("memory"), W, U * recurrent_mask, b)
+    stack.get_layer("answer").set_weights([dense_w, dense_b])
+    return stack
+
+
 # --- one unit stepped by hand ----------------------------------------------------------------------------------------
 
 #: The weights of a single LSTM unit (d = u = 1) used for stepping by hand: for each gate, the weight on today's input
@@ -276,7 +373,7 @@ def make_recall_task(n: int, length: int = 20, seed: int = 0) -> tuple[np.ndarra
 def _playground_bars(ax, x_t: float, h_prev: float, c_prev: float, weights=None):
     """One bar chart of a single unit's step: the three gates (0–1) and C_(t-1), C~_t, C_t, h_t (-1…1 or more)."""
     W, U, b = one_unit_keras_weights(weights)
-    s = {k: float(v[0, 0]) for k, v in lstm_cell_gates([[x_t]], [[h_prev]], [[c_prev]], W, U, b).items()}
+    s = {k: float(v[0, 0]) for k, v in lstm_cell_step([[x_t]], [[h_prev]], [[c_prev]], W, U, b, gates=True).items()}
     labels = ["f_t", "i_t", "o_t", "C_(t-1)", "C~_t", "C_t", "h_t"]
     values = [s["f"], s["i"], s["o"], c_prev, s["c_tilde"], s["c"], s["h"]]
     colors = ["C0"] * 3 + ["tab:gray", "C1", "C3", "C2"]

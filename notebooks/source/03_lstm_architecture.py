@@ -1,6 +1,6 @@
 # %% [markdown]
 # # 03 · LSTM architecture
-# <!-- summary: the six LSTM equations; one unit stepped by hand; gates as percentages; Keras LSTM API, parameter count, weight layout; gate heat-maps of a trained LSTM on a marker and question task -->
+# <!-- summary: the six LSTM equations; one unit stepped by hand; gates as percentages; Keras LSTM API, parameter count, weight layout; the gates of an LSTM trained from nine starts on a marker and question task, untrained against trained -->
 # <!-- facts: 100 (per cent, a gate fully open); 1997 (Hochreiter and Schmidhuber's LSTM paper); 2014 (Cho et al.'s GRU); 2015 (Olah's blog post) -->
 #
 # Notebook 02 ended with a problem: in a plain RNN, what happened on day 1 reaches day n multiplied by the recurrent
@@ -32,7 +32,7 @@
 
 # %%
 from utils import course, lstm, plots  # first, before Keras: see utils/__init__.py
-from utils.checks import progress, use_reference_if_needed
+from utils.checks import hint, progress, use_reference_if_needed
 from utils.checks.lstm import check_lstm_param_count
 
 import keras
@@ -135,7 +135,8 @@ ax.plot(z_axis, np.tanh(z_axis), label="tanh: candidate C~ and tanh(C) (-1 … 1
 ax.axhline(0, color="black", lw=0.6)
 ax.set(title="The two squashing functions of an LSTM", xlabel="pre-activation z (no units)",
        ylabel="activation (no units)")
-ax.legend()
+ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))  # beside the axes: it hides no part of the curves
+fig.tight_layout()
 plots.show(fig, alt="The sigmoid and tanh curves for pre-activation z from -6 to 6. The sigmoid, used by the gates, "
                     "rises from 0 to 1 and is 0.5 at z = 0; tanh, used for the candidate and for tanh(C), rises from "
                     "-1 to 1 and is 0 at z = 0. Notice that beyond z = 4 or -4 both are almost flat at their limits, "
@@ -329,7 +330,7 @@ print(f"at 20 steps, all paths / W2^n (W2 = 0.5): {at_20['LSTM dC_n/dC_0 (all pa
 # unit's own, $f_1$ above, from its bias of 1.5) would still shrink the memory by $0.8176^n$.
 
 # %% [markdown]
-# ## Play with the gates
+# ## Play with the gates (optional)
 #
 # The three panels below are snapshots of the same unit in three situations (gates as fractions from 0 to 1; memories
 # as values). Then, if you run the notebook live, the **gate playground** lets you move the input, the two memories
@@ -382,7 +383,7 @@ plots.show(lstm.gate_playground(), alt="Interactive gate playground (needs a run
 #   notebooks 06 and 07).
 
 # %% tags=["nbval-check-output"]
-rng = np.random.default_rng(0)
+rng = np.random.default_rng(course.seed(0))
 batch_xs = rng.normal(size=(2, 7, 3)).astype("float32")  # 2 sequences, 7 steps, 3 features
 print("input (batch, T, d):", batch_xs.shape)
 for options in ({}, {"return_sequences": True}, {"return_state": True},
@@ -417,10 +418,14 @@ stacked = keras.Sequential([
 for layer in stacked.layers:
     print(f"{layer.name:<12} output shape {layer.output.shape}   parameters {layer.count_params()}")
 both_ways = keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True))
+one_way = keras.layers.LSTM(4)
+one_way.build((None, None, 3))
 print("Bidirectional(LSTM(4)) on (2, 7, 3) ->", tuple(both_ways(batch_xs).shape),
-      " parameters", both_ways.count_params(), "= 2 ×", lstm.parameter_count(3, 4))
+      " parameters", both_ways.count_params(), "= 2 ×", one_way.count_params())
 
 # %% [markdown]
+# ### Stream with stateful layers; meet the GRU (optional)
+#
 # **Stateful layers.** Normally each batch starts from empty memories. With `stateful=True` the layer keeps its final
 # h and C and starts the next batch from them, so a long series can be fed in chunks (a live price feed, for example).
 # The batch size must then be fixed, given with `keras.Input(batch_shape=...)`, and `reset_state()` empties the memories
@@ -455,12 +460,13 @@ for layer in (keras.layers.LSTM(4), keras.layers.GRU(4)):
           f"{[tuple(w.shape) for w in layer.weights]}")
 
 # %% [markdown]
-# ## Exercise 1 · count the parameters
+# ## Exercise 1 · LSTM parameter count
 #
 # You have seen Keras count parameters (`count_params()`) above; now derive the count yourself. Each of the four
 # blocks (i, f, c, o) has a weight for every (input feature, unit) pair, a weight for every (unit, unit) pair (the
 # recurrent weights that read $h_{t-1}$), and one bias per unit. Write the count as a function of d (input features)
-# and u (units), then run the check. (The formula is printed under the check once your answer passes.)
+# and u (units), then run the check. It tries sizes you have not seen; if it says your count is wrong twice, it also
+# shows the count worked out (or ask for it with `hint()`).
 
 # %%
 def lstm_param_count(input_dim, units):
@@ -471,12 +477,8 @@ def lstm_param_count(input_dim, units):
 
 
 # %%
-import inspect
-
 passed = check_lstm_param_count(lstm_param_count)
 lstm_param_count = use_reference_if_needed(lstm_param_count, passed, check_lstm_param_count)
-# the answer comes from the reference's docstring, and only once yours is right
-print(inspect.getdoc(lstm.parameter_count) if passed else "The formula is shown here once your check passes.")
 
 # %% [markdown]
 # Compare the count (yours if it passed, the reference otherwise) with what Keras itself counts, for a few sizes:
@@ -492,9 +494,10 @@ print(counts.to_string(index=False))
 print("formula = Keras everywhere:", bool((counts["lstm_param_count(d, u)"] == counts["count_params()"]).all()))
 
 # %% [markdown]
-# Two things to notice: the count does not depend on the sequence length (the same weights are reused at every step,
-# as in notebook 01), and it grows with u²: on 3 features, 8 units need 384 parameters and 32 units (4 times as many)
-# need 4,608 (12 times as many).
+# The count, worked out: per block, u·d input weights, u·u recurrent weights and u biases; four blocks, so
+# 4·(u·(d + u) + u). Two things to notice: it does not depend on the sequence length (the same weights are reused at
+# every step, as in notebook 01), and it grows with u²: on 3 features, 8 units need 384 parameters and 32 units
+# (4 times as many) need 4,608 (12 times as many).
 
 # %% [markdown]
 # ## Read the weight layout from the layer
@@ -559,7 +562,7 @@ LENGTH = 16                                # time steps per sequence
 MARKER_STEPS, QUESTION_STEPS = (2, 7), (12, 15)  # the first and last step where the marker / the question can fall
 
 
-def gate_task(n, seed=0):
+def gate_task(n, seed):
     """``n`` sequences of the marker task: inputs ``xs (n, LENGTH, 3)`` (value, marker, question), targets ``ys``.
 
     ``ys (n, LENGTH, 1)`` is 0 except at the question step, where it is the value at the marked step. Also returns the
@@ -585,7 +588,7 @@ def gate_task(n, seed=0):
 # One sequence, channel by channel:
 
 # %% tags=["nbval-check-output"]
-one_xs, one_ys, one_marked, one_asked = gate_task(1, seed=0)
+one_xs, one_ys, one_marked, one_asked = gate_task(1, seed=course.seed(0))
 print(f"{LENGTH} steps; the marker falls on one of steps {MARKER_STEPS[0]} … {MARKER_STEPS[1]}, "
       f"the question on one of steps {QUESTION_STEPS[0]} … {QUESTION_STEPS[1]}")
 print(pd.DataFrame({"value": one_xs[0, :, 0], "marker": one_xs[0, :, 1], "question": one_xs[0, :, 2],
@@ -600,9 +603,9 @@ print(f"marked step {one_marked[0] + 1} holds {one_xs[0, one_marked[0], 0]:.2f};
 # the best a network with no memory can do, since the value it sees at the question step is fresh noise.
 
 # %%
-train_xs, train_ys, _, train_asked = gate_task(800, seed=1)
-val_xs, val_ys, val_marked, val_asked = gate_task(300, seed=2)
-test_xs, test_ys, test_marked, test_asked = gate_task(500, seed=3)
+train_xs, train_ys, _, train_asked = gate_task(800, seed=course.seed(1))
+val_xs, val_ys, val_marked, val_asked = gate_task(300, seed=course.seed(2))
+test_xs, test_ys, test_marked, test_asked = gate_task(500, seed=course.seed(3))
 test_answers = test_ys[np.arange(len(test_ys)), test_asked, 0]
 train_mean = float(train_ys[np.arange(len(train_ys)), train_asked, 0].mean())
 baseline_mse = float(np.mean((test_answers - train_mean) ** 2))
@@ -618,47 +621,64 @@ print(f"baseline (always answer the training mean {train_mean:.3f}): test MSE at
 # * in the loss, the question step counts `ANSWER_WEIGHT = 8` times, so that the one step that matters is not
 #   drowned by the fifteen quiet ones.
 #
-# `course.setup(seed=4)` restarts the random numbers for this model, so that its run is repeatable. Seed 4 is not a
-# lucky pick: the same training was run with each seed from 0 to 8 while this section was written, and with every one
-# of them the closest memory unit passed the gate checks made below (input gate up at the marker, forget gate near 1,
-# output gate up at the question) and the test error was more than ten times below the baseline's. What changed from
-# seed to seed is which unit holds the value, and whether one unit or two share it.
+# The first choice matters for reading the result: a gate that is shut after training may have been shut from the
+# start. So every gate below is shown twice, **untrained** (the starting weights, before any training) and
+# **trained**, and only the difference is credited to training.
+#
+# One trained network is one draw of its random starting weights. To tell what the method does from what one draw
+# happened to find, the same model is trained from nine random starts (nine draws of the starting weights; the same
+# data and the same batches). `lstm.stack_starts` sets the nine side by side in one Keras model: start k's three units
+# are units 3k+1 … 3k+3 of one LSTM layer, and the weights through which one start could read another's units are
+# held at zero, so each start trains as it would alone, and all nine train in about the time of one.
 
 # %% tags=["nbval-check-output"]
-UNITS, ANSWER_WEIGHT = 3, 8
-course.setup(seed=4)
-gate_model = keras.Sequential([
-    keras.Input(shape=(None, 3)),
-    keras.layers.LSTM(UNITS, return_sequences=True, name="memory"),
-    keras.layers.Dense(1, name="answer"),
-])
-W, U, b = lstm.keras_lstm_weights(gate_model.get_layer("memory"))
-start = {"i": -3.0, "f": 3.0, "c": 0.0, "o": -3.0}  # one bias per gate, for every unit
-b = np.concatenate([np.full(UNITS, start[gate]) for gate in lstm.GATES])
-lstm.set_keras_lstm_weights(gate_model.get_layer("memory"), W, U, b)
-start_weights = W, U, b  # kept, to compare the trained gates with where they started
-print("starting gates (no input): " + ", ".join(f"{lstm.GATE_NAMES[g]} {100 * sigmoid(start[g]):.1f} %"
+UNITS, ANSWER_WEIGHT, STARTS = 3, 8, 9
+START_BIAS = {"i": -3.0, "f": 3.0, "c": 0.0, "o": -3.0}  # one bias per gate, for every unit
+
+
+def marker_model():
+    """The model one start trains: LSTM(3) answering at every step, a Dense unit on top; gates start in hold mode."""
+    model = keras.Sequential([
+        keras.Input(shape=(None, 3)),
+        keras.layers.LSTM(UNITS, return_sequences=True, name="memory"),
+        keras.layers.Dense(1, name="answer"),
+    ])
+    W, U, _ = lstm.keras_lstm_weights(model.get_layer("memory"))
+    b = np.concatenate([np.full(UNITS, START_BIAS[gate]) for gate in lstm.GATES])
+    lstm.set_keras_lstm_weights(model.get_layer("memory"), W, U, b)
+    return model
+
+
+gate_model = lstm.stack_starts(marker_model, course.seeds(STARTS))  # start k draws its weights with seed k
+start_weights = lstm.keras_lstm_weights(gate_model.get_layer("memory"))  # kept: the untrained gates come from these
+per_start = 4 * (UNITS * (3 + UNITS) + UNITS) + UNITS + 1  # the LSTM's (Exercise 1) and the Dense unit's
+print(f"{STARTS} starts of LSTM({UNITS}) + Dense(1), {per_start} parameters each; in the stack they are "
+      f"{STARTS * per_start} of its {gate_model.count_params()} (the others are held at 0)")
+print("starting gates (no input): " + ", ".join(f"{lstm.GATE_NAMES[g]} {100 * sigmoid(START_BIAS[g]):.1f} %"
                                                 for g in ("f", "i", "o")))
 answer_weights = np.ones(train_ys.shape[:2], dtype="float32")
 answer_weights[np.arange(len(train_ys)), train_asked] = ANSWER_WEIGHT
 
 # %% tags=["nbval-ignore-output"]
-gate_model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.02), loss="mse")
-history = gate_model.fit(train_xs, train_ys, sample_weight=answer_weights, epochs=course.epochs(12), batch_size=64,
-                         verbose=0)
-test_pred = gate_model.predict(test_xs, verbose=0)[..., 0]
+course.reseed(4)  # the order of the batches
+gate_model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.02), loss=lstm.summed_mse)
+history = gate_model.fit(train_xs, np.repeat(train_ys, STARTS, axis=-1), sample_weight=answer_weights,
+                         epochs=course.epochs(12), batch_size=64, verbose=0)
+test_pred = gate_model.predict(test_xs, verbose=0)  # (sequences, steps, starts)
 is_asked = np.arange(LENGTH)[None, :] == test_asked[:, None]
-lstm_mse = float(np.mean((test_pred[is_asked] - test_answers) ** 2))
-quiet = float(np.abs(test_pred[~is_asked]).mean())
-print(f"LSTM({UNITS}) after {len(history.history['loss'])} epochs: test MSE at the question step {lstm_mse:.4f} "
-      f"(baseline {baseline_mse:.3f}); mean |output| at the other steps {quiet:.3f}")
+lstm_mse = ((test_pred[is_asked] - test_answers[:, None]) ** 2).mean(axis=0)  # one test MSE per start
+quiet = np.abs(test_pred[~is_asked]).mean(axis=0)
+print(f"{STARTS} starts after {len(history.history['loss'])} epochs: test MSE at the question step from "
+      f"{lstm_mse.min():.4f} to {lstm_mse.max():.4f} (baseline {baseline_mse:.3f}); mean |output| at the other "
+      f"steps from {quiet.min():.3f} to {quiet.max():.3f}")
 
 # %% [markdown]
 # Now read the trained layer's gates with the NumPy reference `lstm.lstm_gate_activations` and the layer's own
 # weights, after checking that it gives the layer's own outputs h. `gate_summary` then measures, per unit and
 # averaged over a set of sequences, the input gate at the marker and between the marker and the question, the forget
-# gate at the marker and between them, the output gate at the question and before it, and how closely the unit's long-term memory at the
-# question follows the value it had to keep (a correlation: ±1 means C is a straight-line function of the value).
+# gate at the marker and between them, the output gate at the question and before it, and how closely the unit's
+# long-term memory at the question follows the value it had to keep (a correlation: ±1 means C is a straight-line
+# function of the value).
 
 # %%
 def gate_summary(activations, xs, marked, asked):
@@ -687,59 +707,144 @@ def gate_summary(activations, xs, marked, asked):
 
 # %% tags=["nbval-check-output"]
 memory_weights = lstm.keras_lstm_weights(gate_model.get_layer("memory"))
-empty_val, empty_test = np.zeros((len(val_xs), UNITS)), np.zeros((len(test_xs), UNITS))  # h_0 = C_0 = 0
+empty_val = np.zeros((len(val_xs), STARTS * UNITS))  # h_0 = C_0 = 0
+empty_test = np.zeros((len(test_xs), STARTS * UNITS))
 val_gates = lstm.lstm_gate_activations(val_xs, empty_val, empty_val, *memory_weights)
 test_gates = lstm.lstm_gate_activations(test_xs, empty_test, empty_test, *memory_weights)
+untrained_gates = lstm.lstm_gate_activations(test_xs, empty_test, empty_test, *start_weights)
 keras_h = np.asarray(gate_model.get_layer("memory")(test_xs))
 print("NumPy gates give the layer's own h on the test sequences (to 1e-5):",
       np.allclose(test_gates["h"], keras_h, atol=1e-5))
 
 # %% [markdown]
-# Which units carry the value? Pick them on the validation sequences: every unit whose C at the question follows the
-# marked value closely (|correlation| > 0.8), and among them the closest one, drawn step by step further down. The
-# table also gives the forget gate of the untrained layer (the starting biases, before any training), to tell what
-# training learned from what it only kept.
+# Which units carry the value? In each start, pick them on the validation sequences: every unit whose C at the
+# question follows the marked value closely (|correlation| > 0.8), and among them the closest one, the start's
+# **memory unit**. The table then gives, for each start's memory unit on the test sequences, each gate untrained →
+# trained, and what the forget gate alone keeps of C over the mean gap between marker and question ($f^{gap}$).
 
 # %% tags=["nbval-ignore-output"]
 follows = gate_summary(val_gates, val_xs, val_marked, val_asked)["corr(C at the question, marked value)"].abs()
-memory_units = [int(k) for k in follows.index[follows > 0.8]]  # units numbered 1, 2, 3
-memory_unit = int(follows.idxmax())  # the closest follower
-test_summary = gate_summary(test_gates, test_xs, test_marked, test_asked)
-start_gates = lstm.lstm_gate_activations(test_xs, empty_test, empty_test, *start_weights)
-untrained = gate_summary(start_gates, test_xs, test_marked, test_asked)
-for column in ("f at the marker", "f between marker and question"):
-    test_summary[f"{column}, untrained"] = untrained[column]
-print(f"memory units (|corr| > 0.8 on validation): {memory_units}; the closest: unit {memory_unit}")
-print(f"on the {len(test_xs)} test sequences:")
-print(test_summary.round(2).T.to_string())
+trained = gate_summary(test_gates, test_xs, test_marked, test_asked)
+untrained = gate_summary(untrained_gates, test_xs, test_marked, test_asked)
 gap = float(np.mean(test_asked - test_marked))
-forget, forget_untrained = test_summary.loc[memory_unit, ["f between marker and question",
-                                                           "f between marker and question, untrained"]]
-print(f"mean gap from marker to question: {gap:.1f} steps; unit {memory_unit}'s forget gate between them averages "
-      f"f = {forget:.3f}, so the C line alone keeps f^gap = {forget ** gap:.0%} over it "
-      f"(untrained: f = {forget_untrained:.3f}, keeping {forget_untrained ** gap:.0%})")
+GATE_COLUMNS = ["i at the marker", "i between marker and question", "f between marker and question",
+                "o at the question", "o before the question"]
+
+
+def units_of(start):
+    """The stack's unit numbers (1, 2, ...) that belong to ``start`` (0, 1, ...)."""
+    return list(range(start * UNITS + 1, (start + 1) * UNITS + 1))
+
+
+memory_unit = {k: int(follows[units_of(k)].idxmax()) for k in range(STARTS)}  # each start's closest follower
+rows = {}
+for k, unit in memory_unit.items():
+    before, after = untrained.loc[unit], trained.loc[unit]
+    rows[k] = {
+        "test MSE at the question": f"{lstm_mse[k]:.4f}",
+        "times below the baseline": f"{baseline_mse / lstm_mse[k]:.0f}",
+        "units with |corr| > 0.8": int((follows[units_of(k)] > 0.8).sum()),
+        "memory unit (1 to 3)": unit - k * UNITS,
+        "its corr on test": f"{after['corr(C at the question, marked value)']:+.2f}",
+        **{column: f"{before[column]:.2f} → {after[column]:.2f}" for column in GATE_COLUMNS},
+        "C kept over the gap, f^gap": (f"{before['f between marker and question'] ** gap:.0%} → "
+                                       f"{after['f between marker and question'] ** gap:.0%}"),
+    }
+starts = pd.DataFrame(rows).rename_axis(columns="start")
+print(f"each start's memory unit on the {len(test_xs)} test sequences (gates: untrained → trained; "
+      f"mean gap from marker to question {gap:.1f} steps)")
+print(starts.to_string())
+
+# %% [markdown]
+# The verdicts, each over the nine starts, with a margin that other starts keep. What training learned is the change
+# from untrained to trained; where a gate was already where it ends up, the starting bias did the work.
+
+# %% tags=["nbval-check-output"]
+memory = trained.loc[list(memory_unit.values())]
+start_memory = untrained.loc[list(memory_unit.values())]
+change = memory - start_memory  # trained minus untrained, per start's memory unit
+
+
+def over_starts(values):
+    return course.over_seeds(np.asarray(values), unit="starts", fmt=".2f")
+
+
+_ = course.claim_runs("the LSTM's test error at the question step is at least 10 times below the baseline's",
+                      over_starts(baseline_mse / lstm_mse), each=lambda ratio: ratio >= 10)
+_ = course.claim_runs("a unit's C at the question follows the marked value (|correlation| > 0.8 on the test "
+                      "sequences)", over_starts(memory["corr(C at the question, marked value)"].abs()),
+                      each=lambda corr: corr > 0.8)
+_ = course.claim_runs("training opened that unit's input gate at the marker, by at least 0.15",
+                      over_starts(change["i at the marker"]), each=lambda rise: rise >= 0.15)
+_ = course.claim_runs("between the marker and the question its input gate stays below 0.3 (untrained, the starting "
+                      "bias held it near 0.05)", over_starts(memory["i between marker and question"]),
+                      each=lambda i: i < 0.3)
+_ = course.claim_runs("its forget gate was above 0.9 there before training (the starting bias)",
+                      over_starts(start_memory["f between marker and question"]), each=lambda f: f > 0.9)
+_ = course.claim_runs("training raised that forget gate further", over_starts(change["f between marker and question"]),
+                      each=lambda rise: rise > 0)
+_ = course.claim_runs("training opened its output gate at the question, by at least 0.3, in at least 7 of the 9 "
+                      "starts",
+                      over_starts(change["o at the question"]), each=lambda rise: rise >= 0.3, need=STARTS - 2)
+_ = course.claim_runs("before the question its output gate stays below 0.2 (untrained: near 0.05)",
+                      over_starts(memory["o before the question"]), each=lambda o: o < 0.2)
+
+# %% [markdown]
+# Now one trained network up close: start 0, the first of the nine (not picked for looking good). Its three units,
+# each gate untrained → trained, on the test sequences:
+
+# %% tags=["nbval-ignore-output"]
+SHOWN = 0  # the start drawn below
+shown_units = units_of(SHOWN)
+memory_units = [u - SHOWN * UNITS for u in shown_units if follows[u] > 0.8]  # numbered 1 to 3 within the start
+closest = memory_unit[SHOWN] - SHOWN * UNITS
+unit_table = pd.DataFrame({
+    f"unit {u - SHOWN * UNITS}" + (" (memory)" if follows[u] > 0.8 else ""): {
+        **{column: f"{untrained.loc[u, column]:.2f} → {trained.loc[u, column]:.2f}" for column in GATE_COLUMNS},
+        "corr(C at the question, marked value)": f"{trained.loc[u, 'corr(C at the question, marked value)']:+.2f}",
+    } for u in shown_units})
+print(f"start {SHOWN}: units carrying the value (|corr| > 0.8 on validation): {memory_units}; the closest: "
+      f"unit {closest}")
+print(unit_table.to_string())
+
+
+def of_start(activations, start):
+    """The gates and memories of one start's units only, from the activations of the whole stack."""
+    return {key: values[..., (start * UNITS):(start + 1) * UNITS] for key, values in activations.items()}
+
+
+shown_gates, shown_untrained = of_start(test_gates, SHOWN), of_start(untrained_gates, SHOWN)
 
 
 # %% [markdown]
 # The heat-maps show it for three test sequences, one per column. Each row of a panel is a unit, each column a time
-# step; the dashed line is the marker, the dotted line the question. `gate_heatmaps` draws them:
+# step; the dashed line is the marker, the dotted line the question. Each gate has its own colour scale (read it on
+# its colour bar): the forget gate lives close to 1, and on a scale from 0 to 1 its dips would not show.
+# `gate_heatmaps` draws them:
 
 # %%
 def gate_heatmaps(activations, examples, marked, asked, memory_units=()):
     """Heat-maps (unit × time step) of i, f, o and C for the sequences ``examples``, one column per sequence.
 
-    Gates from 0 to 1; C on a diverging scale shared by its row. Ticks are whole steps, numbered from 1, and every
-    unit is labelled, the ``memory_units`` (numbered from 1) as "(memory)"; lines mark each sequence's marker (dashed)
-    and question (dotted), ``marked``/``asked`` 0-based. The legend sits above the panels, where it hides no unit.
+    Each gate's row has its own colour scale, from the lowest value shown (rounded down to 0.05) to 1, so that a gate
+    that stays near 1, as the forget gate does, still shows its dips; C has a diverging scale around 0. Ticks are
+    whole steps, numbered from 1, and every unit is labelled, the ``memory_units`` (numbered from 1) as "(memory)";
+    lines mark each sequence's marker (dashed) and question (dotted), ``marked``/``asked`` 0-based. The legend sits
+    above the panels, where it hides no unit.
     """
     titles = {"i": "input gate i_t", "f": "forget gate f_t", "o": "output gate o_t", "c": "long-term memory C_t"}
     length, units = activations["i"].shape[1:]
     labels = [f"unit {k}" + (" (memory)" if k in memory_units else "") for k in range(1, units + 1)]
-    c_limit = max(float(np.abs(activations["c"][examples]).max()), 1e-6)
     fig, axes = plt.subplots(len(titles), len(examples), figsize=(3.4 * len(examples) + 1.2, 7.4), sharex=True,
                              sharey=True, squeeze=False, layout="constrained")
     for row, key in enumerate(titles):
-        scale = dict(cmap="viridis", vmin=0, vmax=1) if key != "c" else dict(cmap="RdBu_r", vmin=-c_limit, vmax=c_limit)
+        shown = activations[key][examples]
+        if key == "c":
+            limit = max(float(np.abs(shown).max()), 1e-6)
+            scale, label = dict(cmap="RdBu_r", vmin=-limit, vmax=limit), "value"
+        else:
+            scale = dict(cmap="viridis", vmin=min(np.floor(20 * float(shown.min())) / 20, 0.95), vmax=1)
+            label = f"fraction, {scale['vmin']:.2f} to 1"
         for col, example in enumerate(examples):
             ax = axes[row, col]
             image = ax.imshow(activations[key][example].T, aspect="auto", interpolation="nearest", **scale)
@@ -749,7 +854,7 @@ def gate_heatmaps(activations, examples, marked, asked, memory_units=()):
             ax.set_xticks(np.arange(length), labels=np.arange(1, length + 1), fontsize=7)
             ax.set_yticks(np.arange(units), labels=labels, fontsize=8)
             ax.grid(False)
-        fig.colorbar(image, ax=axes[row, :], pad=0.01, label="fraction" if key != "c" else "value")
+        fig.colorbar(image, ax=axes[row, :], pad=0.01, label=label)
     for ax in axes[-1]:
         ax.set_xlabel("time step t")
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside upper center", ncols=2, fontsize=8)
@@ -761,92 +866,74 @@ examples = [0, 1, 2]
 print("test sequence: marker at step, question at step, value to keep")
 for example in examples:
     print(f"  {example}: {test_marked[example] + 1}, {test_asked[example] + 1}, {test_answers[example]:.2f}")
-fig = gate_heatmaps(test_gates, examples, test_marked, test_asked, memory_units)
+fig = gate_heatmaps(shown_gates, examples, test_marked, test_asked, memory_units)
 named = " and ".join(f"unit {k}" for k in memory_units)
-plots.show(fig, alt=f"Twelve heat maps in four rows and three columns, one column per test sequence ({examples}). "
-                    f"Rows: input gate, forget gate, output gate (0 to 1) and long-term memory C, each with the "
-                    f"{UNITS} units as rows ({named} labelled memory) and time steps 1 to {LENGTH} as columns; a "
-                    f"dashed line marks the marker step and a dotted line the question step. In the memory units' "
-                    f"rows, notice the input gate brightening at the dashed line, the forget gate bright throughout, "
-                    f"the output gate dark until it lights up at the dotted line, and C taking a colour at the marker "
-                    f"that it keeps, slowly deepening, until the question; where two units carry the value, their C "
-                    f"rows are mirror images (opposite colours).")
+plots.show(fig, alt=f"Twelve heat maps in four rows and three columns, one column per test sequence ({examples}), "
+                    f"for start {SHOWN} of the trained LSTM. Rows: input gate, forget gate and output gate, each on "
+                    f"its own colour scale up to 1, and long-term memory C, each with the {UNITS} units as rows "
+                    f"({named} labelled memory) and time steps 1 to {LENGTH} as columns; a dashed line marks the "
+                    f"marker step and a dotted line the question step. In the memory units' rows, notice the input "
+                    f"gate brightening at the dashed line, the forget gate bright throughout with a darker patch at "
+                    f"the marker, the output gate dark until it lights up at the dotted line, and C taking a colour "
+                    f"at the marker that it keeps until the question.")
 
 # %% [markdown]
-# The closest memory unit alone, step by step, for the second of these sequences. Read C's sign with care: a unit
-# may store the value or its negative (the correlation in the table says which), since the Dense layer on top can
-# flip the sign back. A unit with a negative correlation holds a kept value of −1 as a *positive* C.
+# Start 0's closest memory unit alone, step by step, for the second of these sequences: each gate trained (solid) and
+# untrained (dashed, the same starting weights before training), so that you can see what training changed. Read C's
+# sign with care: a unit may store the value or its negative (the correlation in the table says which), since the
+# Dense layer on top can flip the sign back. A unit with a negative correlation holds a kept value of −1 as a
+# *positive* C.
 
 # %%
 example = examples[1]
 time_steps = np.arange(1, LENGTH + 1)
-unit = memory_unit - 1  # the array index of unit 1, 2 or 3
+unit = closest - 1  # the array index of unit 1, 2 or 3
 fig, ax = plt.subplots(figsize=(8, 3.5))
 for key, colour in (("i", "C2"), ("f", "C0"), ("o", "C1")):
-    ax.plot(time_steps, test_gates[key][example, :, unit], "-o", ms=3, color=colour, label=lstm.GATE_NAMES[key])
-ax.plot(time_steps, test_gates["c"][example, :, unit], "-s", ms=3, color="C3", label="long-term memory C_t")
+    ax.plot(time_steps, shown_gates[key][example, :, unit], "-o", ms=3, color=colour, label=lstm.GATE_NAMES[key])
+    ax.plot(time_steps, shown_untrained[key][example, :, unit], "--", color=colour, lw=1,
+            label=f"{lstm.GATE_NAMES[key]}, untrained")
+ax.plot(time_steps, shown_gates["c"][example, :, unit], "-s", ms=3, color="C3", label="long-term memory C_t")
 ax.axvline(test_marked[example] + 1, color="C3", ls="--", lw=1, label="marker")
 ax.axvline(test_asked[example] + 1, color="C1", ls=":", lw=2, label="question")
 ax.axhline(0, color="black", lw=0.6)
-stored_as = "minus" if test_summary.loc[memory_unit, "corr(C at the question, marked value)"] < 0 else "plus"
-ax.set(title=f"Unit {memory_unit} on test sequence {example}: kept value {test_answers[example]:.2f}, "
+stored_as = "minus" if trained.loc[memory_unit[SHOWN], "corr(C at the question, marked value)"] < 0 else "plus"
+ax.set(title=f"Start {SHOWN}, unit {closest}, test sequence {example}: kept value {test_answers[example]:.2f}, "
              f"held in C with a {stored_as} sign",
        xlabel="time step t", ylabel="gate (0 … 1) or memory value", xticks=time_steps)
 ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
 fig.tight_layout()
-plots.show(fig, alt=f"Line chart over time steps 1 to {LENGTH} of unit {memory_unit}'s input, forget and output "
-                    f"gates and its long-term memory C on test sequence {example}, with the marker step (dashed) and "
-                    "the question step (dotted) marked. Notice that the input gate rises at the marker, where C "
-                    "jumps; the forget gate stays near 1, dipping a little at the marker; C keeps its sign until the "
-                    "question but keeps growing slowly after the marker, since the input gate is not fully shut; "
-                    "the output gate stays low and rises only at the question.")
+plots.show(fig, alt=f"Line chart over time steps 1 to {LENGTH} of unit {closest}'s input, forget and output gates "
+                    f"(solid: trained; dashed: untrained, from the same starting weights) and its long-term memory C "
+                    f"on test sequence {example}, with the marker step (dashed) and the question step (dotted) "
+                    "marked. Notice that the untrained gates barely move: input and output near 0.05, forget near "
+                    "0.95. The trained output gate rises at the question, where the unit shows its memory; the "
+                    "trained input gate is above its untrained line around the marker and stays low after it; the "
+                    "trained forget gate stays near 1, above its untrained line; C builds up from the marker on and "
+                    "keeps its sign until the question.")
 
 # %% [markdown]
-# The heat-maps and the line are a few sequences; the claims below use the means over all the test sequences (the
-# table above), with a margin that a rerun, or another TensorFlow version, keeps:
-
-# %% tags=["nbval-check-output"]
-memory = test_summary.loc[memory_units]
-follows_test = memory["corr(C at the question, marked value)"]
-_ = course.claim("the LSTM's test error at the question step is at least 10 times below the baseline's",
-                 holds=10 * lstm_mse < baseline_mse)
-_ = course.claim("two units carry the marked value (|correlation| > 0.8), with opposite signs: mirror images",
-                 holds=len(memory_units) == 2 and (follows_test.abs() > 0.8).all() and follows_test.prod() < 0)
-_ = course.claim("in each of them, the input gate is at least 0.1 higher at the marker than between the marker and "
-                 "the question", holds=(memory["i at the marker"] - memory["i between marker and question"] >= 0.1).all())
-_ = course.claim("in each of them, the forget gate averages above 0.95 between the marker and the question",
-                 holds=(memory["f between marker and question"] > 0.95).all())
-_ = course.claim("untrained, it was already above 0.9 there (the starting bias); training raised it by at least 0.02 "
-                 "in each of them", holds=(memory["f between marker and question, untrained"] > 0.9).all()
-                 and (memory["f between marker and question"] - memory["f between marker and question, untrained"]
-                      >= 0.02).all())
-_ = course.claim("in each of them, the output gate is at least 0.3 higher at the question than before it",
-                 holds=(memory["o at the question"] - memory["o before the question"] >= 0.3).all())
-
-# %% [markdown]
-# What to notice (in this run, which the seed makes repeatable; another seed may share the job out differently):
+# What to notice (the verdicts above, over nine starts; the figures, one of them):
 #
-# * The LSTM solved the task: its test error at the question step is far below the baseline's, by more than a factor
-#   of ten (the first claim), and it stays close to 0 at the other steps (printed after training).
-# * Two units carry the value, not one: the C of each follows the marked value closely (the last row of the table),
-#   one with a negative sign and one with a positive sign, so their rows in the heat-maps are mirror images. Their
-#   gates are nearly the same too. The sign does not matter: the Dense layer on top can flip it. The third unit does
-#   not keep the value.
-# * Their **input gates** open at the marker, letting the value in, and are more nearly shut afterwards, so the noise
-#   that follows changes C much less than the marked value did. Not fully shut: C keeps drifting slowly between the
-#   marker and the question (see the line chart). Nor fully open at the marker (see the table): a trained gate rarely
-#   goes all the way to 0 or 1.
-# * Their **forget gates** stay close to 1 from the marker to the question: over the mean gap (printed under the
-#   table), the C line alone keeps most of what was written. Most of that was given, not learned: the forget bias `3`
-#   starts the gate near 1 (the untrained rows of the table), and training only raised it closer to 1. Small as that
-#   step looks, over the gap it is the difference between the two percentages printed under the table. The gate also
-#   dips a little at the marker, but the untrained layer dips there too (the marker's input moves the gate), so that
-#   dip is no sign of a learned erase.
-# * Their **output gates** stay low until the question and open there: the units show their memory only when asked.
+# * The LSTM solved the task in every start: its test error at the question step is more than ten times below the
+#   baseline's, and it stays close to 0 at the other steps (printed after training).
+# * In every start, at least one unit's C follows the marked value closely. How many units share the job differs
+#   from start to start (the row "units with |corr| > 0.8"), and so does the sign with which each stores it: the
+#   Dense layer on top can flip it back.
+# * **Input gate.** What training learned is to open it at the marker, letting the value in. Between the marker and
+#   the question it stays low, so the noise that follows changes C much less than the marked value did; but it was
+#   low before training too (the untrained value in the table): the starting bias of `-3` shut it, and training only
+#   left it low.
+# * **Forget gate.** It stays close to 1 from the marker to the question. Most of that was given, not learned: the
+#   forget bias `3` starts it near 1, and training raised it a little further. Small as that step looks, over the gap
+#   it is the difference between the two percentages of the last row of the table. The gate also dips at the marker;
+#   compare its dashed, untrained line in the chart before reading that dip as learned.
+# * **Output gate.** Training opened it at the question (in at least 7 of the 9 starts): the unit shows its memory
+#   when asked. Before the question it stays near its untrained value, shut by the starting bias.
 #
-# Here training found the textbook pattern, split over two units; nothing forces that in general, and on other tasks
-# or from other starts a trained LSTM can use its gates in ways that are harder to read. What the equations guarantee
-# is that storing, holding and overwriting are all possible.
+# Here training found the textbook pattern, though the starting biases did half of the work and the job is shared out
+# differently in each start; on other tasks or from other starts a trained LSTM can use its gates in ways that are
+# harder to read. What the equations guarantee is that storing, holding and overwriting are all possible.
 
 # %% [markdown]
 # ## Key takeaways
@@ -861,16 +948,17 @@ _ = course.claim("in each of them, the output gate is at least 0.3 higher at the
 # * `return_sequences` for stacking and per-step outputs, `return_state` for handing memories on, `stateful` with
 #   `keras.Input(batch_shape=...)` and `reset_state()` for streams; `Bidirectional` when the whole sequence is known.
 #
-# ## Try it yourself
+# ## Try it yourself (optional)
 #
 # 1. In the gate playground, find bias settings for which the unit keeps $C$ fixed whatever the input. Which two
 #    gates matter, and what values do they need?
 # 2. Change the forget-gate bias of `open_forget` to a smaller value (say 2) and a larger one (say 6) and rerun the
 #    gradient table. How does $f_1 \cdots f_{50}$ change?
-# 3. Train the marker-task model with `keras.layers.GRU(3)` instead. How many parameters does it have, and is its
-#    test error at the question step different? (It has no output gate: what keeps it quiet before the question?)
-# 4. Skip the cell that sets the starting biases, so the gates start where Keras starts them, and retrain. Does the
-#    model still solve the task, and does the table of the memory unit's gates still read as clearly?
+# 3. Train one marker-task model with `keras.layers.GRU(3)` in place of the LSTM (build it as `marker_model` does and
+#    fit it alone: `lstm.stack_starts` stacks LSTMs only). How many parameters does it have, and is its test error at
+#    the question step different? (It has no output gate: what keeps it quiet before the question?)
+# 4. Leave out the starting biases in `marker_model`, so the gates start where Keras starts them, and retrain the
+#    nine starts. Does every start still solve the task, and which rows of the starts' table change?
 #
 # Next, in notebook 04, you build this cell yourself: in NumPy, then as a Keras layer.
 #
