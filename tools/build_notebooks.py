@@ -212,10 +212,10 @@ def annotate_exercises(markdown: str, notebook: str) -> str:
         ex = declared[number]
         names = " and ".join(f"`{name}`" for name in ex.answer)
         kind = "Optional · about" if ex.optional else "About"
+        are, their, they = ("are", "their", "they") if len(ex.answer) > 1 else ("is", "its", "it")
         return (f"{match.group(0)}\n\n*{kind} {ex.minutes} minutes · {ex.points} point"
-                f"{'s' if ex.points != 1 else ''}.* When graded, {names} {'are' if len(ex.answer) > 1 else 'is'} run "
-                f"again on fresh cases, away from this notebook: only the code of {'their' if len(ex.answer) > 1 else 'its'}"
-                f" own cell counts ({'they' if len(ex.answer) > 1 else 'it'} may use the setup cell's imports and your "
+                f"{'s' if ex.points != 1 else ''}.* When graded, {names} {are} run again on fresh cases, away from this "
+                f"notebook: only the code of {their} own cell counts ({they} may use the setup cell's imports and your "
                 "answers to earlier exercises).")
 
     return EXERCISE_HEADING.sub(line, markdown)
