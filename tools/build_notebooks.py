@@ -214,9 +214,9 @@ def annotate_exercises(markdown: str, notebook: str) -> str:
         kind = "Optional · about" if ex.optional else "About"
         are, their, they = ("are", "their", "they") if len(ex.answer) > 1 else ("is", "its", "it")
         return (f"{match.group(0)}\n\n*{kind} {ex.minutes} minutes · {ex.points} point"
-                f"{'s' if ex.points != 1 else ''}.* When graded, {names} {are} run again on fresh cases, away from this "
-                f"notebook: only the code of {their} own cell counts ({they} may use the setup cell's imports and your "
-                "answers to earlier exercises).")
+                f"{'s' if ex.points != 1 else ''}.* When graded, {names} {are} run again on fresh cases, away from "
+                f"this notebook: only the code of {their} own cell counts ({they} may use the setup cell's imports and "
+                "your answers to earlier exercises).")
 
     return EXERCISE_HEADING.sub(line, markdown)
 
