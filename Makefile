@@ -22,7 +22,7 @@ COLAB_PYTHON      ?= $(firstword $(foreach p,python3.13 $(wildcard $(shell pyenv
                        $(shell $(p) -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && echo $(p))))
 
 .PHONY: venv venv-colab lab test unit browser-tests nbval-solutions nbval-students nbval-colab notebooks \
-        check-notebooks slides browser book clean seeds sandbox grade grade-benchmark
+        check-notebooks slides browser book clean seeds sandbox grade grade-benchmark mutation
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -129,6 +129,17 @@ grade-benchmark: $(STAMP) sandbox
 	rm -rf build/benchmark-class && $(PY) -m tests.grading_class build/benchmark-class --size 100
 	/usr/bin/time -v $(PY) -m tools.grade 04 build/benchmark-class --out build/grades/benchmark --jobs 2 2>&1 | \
 	  grep -E "graded|Elapsed|Maximum resident"
+
+MUTATION_STAMP := $(VENV)/.mutation-installed
+$(MUTATION_STAMP): $(STAMP) requirements-mutation.txt
+	$(PY) -m pip install --quiet -r requirements-mutation.txt
+	touch $(MUTATION_STAMP)
+
+## Mutation testing of the checks framework, course (claims, seeds, quick mode), the price sources and cache, the
+## decoders and the builder's protection rule (tools/mutation.py; CONTRIBUTING gives its time and score). Not part of
+## `make test`. One module: make mutation MODULES=utils.data
+mutation: $(MUTATION_STAMP)
+	$(PY) -m tools.mutation $(MODULES)
 
 ## The course as a website, offline: build/book/index.html (Sphinx + myst-nb; MathJax and axe-core from npm, once)
 book: $(STAMP)

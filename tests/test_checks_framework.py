@@ -239,3 +239,47 @@ def test_every_registered_exercise_is_complete_and_its_references_resolve():
     for ex in declared:
         assert ex.points > 0 and ex.minutes > 0 and ex.answer, ex
         assert checks.forbidden_codes(ex), f"{ex.key}: its reference has no code to watch"
+
+
+def test_use_reference_if_needed_picks_the_reference_of_the_answer_named_like_the_students_function():
+    """An exercise with two answers (a function and a class, say): each falls back to its own reference."""
+    from utils import rnn
+
+    @checks.exercise("Exercise 1 · two answers", notebook="00", answer=("relu", "toy_rnn_forward"),
+                     reference=("utils.rnn:relu", "utils.rnn:toy_rnn_forward"), points=1, minutes=5)
+    def check_both(relu, forward, report):
+        report.fail("not yet")
+
+    try:
+        def toy_rnn_forward(*args):
+            return None
+
+        def relu(x):
+            return x
+
+        assert checks.use_reference_if_needed(toy_rnn_forward, False, check_both) is rnn.toy_rnn_forward
+        assert checks.use_reference_if_needed(relu, False, check_both) is rnn.relu
+        assert checks.use_reference_if_needed(None, False, check_both) is rnn.relu  # not even a function: the first
+    finally:
+        checks._REGISTRY.pop("00.1", None)
+
+
+@checks.exercise("Demo · halves")
+def check_halves(fn, report, scalar_ok=True):
+    answer = checks.answer_array(fn, ([2.0, 4.0],), report, "halves([2, 4])", what="return the halves as numbers",
+                                 hint="divide each by 2", **({} if scalar_ok else {"scalar_ok": False}))
+    if answer is not None and not checks.close(answer, [1.0, 2.0]):
+        report.fail("halves([2, 4])", expected=[1.0, 2.0], got=answer)
+
+
+def test_answer_array_reads_the_answer_or_says_what_is_wrong_with_it(capsys):
+    assert check_halves(lambda xs: [x / 2 for x in xs]) is True
+    assert check_halves(lambda xs: 1 / 0) is False
+    assert "halves([2, 4]): your function raised ZeroDivisionError: division by zero" in capsys.readouterr().out
+    assert check_halves(lambda xs: "1, 2") is False
+    out = capsys.readouterr().out
+    assert "halves([2, 4]): return the halves as numbers — got '1, 2' — likely fault: divide each by 2" in out
+    assert check_halves(lambda xs: 1.5, scalar_ok=False) is False  # one number where two are wanted
+    assert "return the halves as numbers — got 1.5" in capsys.readouterr().out
+    assert check_halves(lambda xs: 1.5) is False  # a number is read, and is wrong
+    assert "expected [1.0, 2.0], got array() 1.5" in capsys.readouterr().out

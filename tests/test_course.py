@@ -33,12 +33,19 @@ def test_reseed_restores_the_same_random_state_whatever_ran_before():
 
 
 @pytest.mark.parametrize("full, quick_epochs, expected", [(1, None, 1), (4, None, 1), (5, None, 1), (20, None, 4),
-                                                          (6, 2, 2)])
+                                                          (22, None, 4), (6, 2, 2)])
 def test_quick_mode_shortens_training_but_never_to_zero(monkeypatch, full, quick_epochs, expected):
     monkeypatch.setenv(course.QUICK_ENV, "1")
     assert course.epochs(full, quick_epochs) == expected
+    assert type(course.epochs(full, quick_epochs)) is int  # Keras' fit counts epochs with range(): 4.0 fails there
     monkeypatch.delenv(course.QUICK_ENV)
     assert course.epochs(full, quick_epochs) == full
+
+
+@pytest.mark.parametrize("full", [0, -3, True, 2.5, "20", None])
+def test_epochs_refuses_what_is_not_a_positive_whole_number_and_names_the_fix(full):
+    with pytest.raises(ValueError, match=r"full must be a positive whole number of epochs, such as 20, not "):
+        course.epochs(full)
 
 
 def test_a_claim_prints_its_verdict_and_evidence(capsys):
@@ -120,6 +127,20 @@ def test_claim_interval_holds_only_when_the_whole_interval_agrees(capsys):
     assert "paired bootstrap over 100 prompts]" in capsys.readouterr().out
     with pytest.raises(ValueError, match="exactly one"):
         course.claim_interval("x", clear, above=0, below=1)
+    with pytest.raises(ValueError, match=r"must come from course\.paired_bootstrap\(\.\.\.\), not tuple"):
+        course.claim_interval("x", (0.05, 0.02, 0.08), above=0)
+
+
+def test_an_interval_that_touches_the_margin_does_not_support_the_claim(capsys):
+    """"The whole interval lies above 0": an interval from 0 to 0.08 does not rule out "no difference"."""
+    touching = course.Interval(0.04, 0.0, 0.08, 100, "prompts")
+    assert course.claim_interval("A beats B", touching, above=0) is False
+    assert course.claim_interval("B beats A", course.Interval(-0.04, -0.08, 0.0, 100, "prompts"), below=0) is False
+    assert course.claim_interval("A and B are within 0.05", course.Interval(0.0, -0.05, 0.01, 100, "prompts"),
+                                 within=0.05) is False
+    assert course.claim_interval("A and B are within 0.05", course.Interval(0.0, -0.01, 0.05, 100, "prompts"),
+                                 within=0.05) is False
+    assert capsys.readouterr().out.count("✗ not in this run") == 4
 
 
 # --- the verdict follows the evidence, whatever kind of truth value a notebook computes ------------------------------

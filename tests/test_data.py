@@ -99,6 +99,33 @@ def test_cache_is_merged_not_shrunk(online):
     assert len(data._read_csv_prices(data.CACHE_DIR / "MSFT.csv")) == 8
 
 
+def test_a_cache_write_that_fails_leaves_the_old_cache_whole_and_no_temporary_file(online, monkeypatch):
+    """A full disk while the cache is written: the error reaches the caller's fallback, the cached copy stays as it
+    was (never half a file), and no temporary file is left behind."""
+    online(lambda *args: _yahoo_frame(start="2024-01-02", days=5))
+    data.load_prices("MSFT", "2024-01-01", "2024-01-31")
+    before = (data.CACHE_DIR / "MSFT.csv").read_text()
+
+    def disk_full(self, handle, *args, **kwargs):
+        handle.write("Date,Open\n2024-02")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        data._write_cache("MSFT", data.clean_price_frame(_yahoo_frame(start="2024-02-01", days=3), "MSFT"))
+    assert (data.CACHE_DIR / "MSFT.csv").read_text() == before
+    assert [p.name for p in data.CACHE_DIR.iterdir()] == ["MSFT.csv"]
+
+
+def test_the_merged_cache_is_in_date_order_whatever_order_the_downloads_came_in(online):
+    online(lambda *args: _yahoo_frame(start="2024-02-01", days=3))
+    data.load_prices("MSFT", "2024-02-01", "2024-02-29")
+    online(lambda *args: _yahoo_frame(start="2024-01-02", days=5))
+    data.load_prices("MSFT", "2024-01-01", "2024-01-31")
+    dates = pd.read_csv(data.CACHE_DIR / "MSFT.csv", index_col=0).index.tolist()
+    assert dates == sorted(dates) and len(dates) == 8
+
+
 @pytest.mark.parametrize("how", ["argument", "environment"])
 def test_offline_switch_never_downloads(online, monkeypatch, capsys, how):
     online(lambda *args: pytest.fail("offline mode must not download"))

@@ -186,6 +186,90 @@ def test_unigram_loss():
         s2s.unigram_loss(np.zeros((2, 3), int), train_target, 6)
 
 
+class _Copier:
+    """A pretend encoder–decoder that has learned to copy its source: fed the right previous token, it puts most
+    probability on the source's next id (padding 0 skipped), then on [end], and after [end] it babbles (id 4), as
+    a real decoder may; fed anything else, it gives up ([end]).
+    Source id 9 is a word it half knows: there [UNK] gets a little more probability than the right id. It counts its
+    steps, and the rows of every batch it encodes."""
+
+    source_length, vocab = 4, 12
+
+    def __init__(self):
+        self.steps, self.encoded = 0, []
+
+    def checked_encoder_input(self, encoder_input):
+        array = np.asarray(encoder_input, dtype="int32")
+        assert array.ndim == 2 and array.shape[1] == self.source_length, array.shape
+        return array
+
+    def encode(self, encoder_input):
+        self.encoded.append(encoder_input.tolist())
+        return [np.asarray(encoder_input, dtype=float), np.zeros((len(encoder_input), 1))]
+
+    def step(self, tokens, state):
+        self.steps += 1
+        sources, written = state
+        probabilities = np.full((len(sources), self.vocab), 0.01)
+        for row, (source, token, t) in enumerate(zip(sources.astype(int), np.ravel(tokens), written[:, 0].astype(int),
+                                                     strict=True)):
+            ids = [i for i in source if i != s2s.PAD_ID] + [s2s.END_ID]
+            previous = s2s.START_ID if t == 0 else ids[t - 1] if t <= len(ids) else None
+            right = ids[t] if token == previous and t < len(ids) else 4 if token == previous else s2s.END_ID
+            probabilities[row, right] = 0.5
+            if right == 9:
+                probabilities[row, s2s.UNK_ID] = 0.6
+        return probabilities, [sources, written + 1]
+
+    def step_one(self, token, state):
+        probabilities, state = self.step(np.array([token]), state)
+        return probabilities[0], state
+
+
+_COPIED = [[5, 6, 7, 8], [0, 0, 4, 5], [0, 0, 0, 6], [0, 0, 0, 0], [0, 5, 9, 4], [0, 7, 7, 7], [0, 0, 8, 4]]
+
+
+def test_batch_decoding_in_chunks_gives_each_row_what_decoding_it_alone_gives():
+    """Many sources are decoded in chunks (06 decodes 10,000 rows this way): each chunk is encoded from its own rows,
+    and every row gets what greedy decoding of it alone (``run_decoder``) gives, however the rows are chunked."""
+    copier = _Copier()
+    alone = [s2s.run_decoder(copier.step_one, copier.encode(np.array([row])), s2s.START_ID, s2s.END_ID, 6)
+             for row in _COPIED]
+    assert alone == [[5, 6, 7, 8], [4, 5], [6], [], [5, 1], [7, 7, 7], [8, 4]]  # 9 lost to [UNK], then off the path
+    for chunk in (1, 2, 3, 7, 4096):
+        copier.encoded = []
+        assert s2s.greedy_decode_batch(copier, _COPIED, 6, batch_size=chunk) == alone, chunk
+        assert copier.encoded == [_COPIED[i: i + chunk] for i in range(0, len(_COPIED), chunk)], chunk
+    assert s2s.greedy_decode_batch(copier, _COPIED, 2) == [ids[:2] for ids in alone]  # cut at max_len
+    assert {type(i) for ids in s2s.greedy_decode_batch(copier, _COPIED, 6) for i in ids} == {int}  # ids, not 4.0
+
+
+def test_batch_decoding_takes_one_decoder_call_per_step_and_stops_when_every_row_has_ended():
+    copier = _Copier()
+    assert s2s.greedy_decode_batch(copier, [[0, 0, 4, 5], [0, 0, 0, 6]], 50) == [[4, 5], [6]]
+    assert copier.steps == 3  # 4, 5, [end] for the longer row; the shorter one ended a step earlier (and babbles)
+    copier.steps = 0
+    assert s2s.greedy_decode_batch(copier, [[5, 6, 7, 8]], 3) == [[5, 6, 7]] and copier.steps == 3
+
+
+def test_batch_decoding_never_picks_the_ids_it_is_told_to_avoid():
+    """07 passes never=[UNK_ID]: the decoder then writes its next-best guess, and only where [UNK] would have won."""
+    copier = _Copier()
+    assert s2s.greedy_decode_batch(copier, [[0, 5, 9, 4], [0, 0, 4, 5]], 6) == [[5, 1], [4, 5]]
+    assert s2s.greedy_decode_batch(copier, [[0, 5, 9, 4], [0, 0, 4, 5]], 6, never=[s2s.UNK_ID]) == [[5, 9, 4], [4, 5]]
+
+
+def test_batch_decoding_refuses_what_is_not_a_model_or_a_length_and_names_the_fix():
+    copier = _Copier()
+    with pytest.raises(ValueError, match=r"^seq2seq must be a Seq2Seq from build_seq2seq\(\), not list"):
+        s2s.greedy_decode_batch([copier], _COPIED, 6)
+    with pytest.raises(ValueError, match=r"^max_len must be a positive whole number, not 0: the longest output to "
+                                         r"produce, e\.g\. 20$"):
+        s2s.greedy_decode_batch(copier, _COPIED, 0)
+    with pytest.raises(ValueError, match=r"^batch_size must be a positive whole number, not 0: e\.g\. 4096$"):
+        s2s.greedy_decode_batch(copier, _COPIED, 6, batch_size=0)
+
+
 def test_tiny_model_trains_decodes_saves_and_reloads(tmp_path):
     import keras
 
