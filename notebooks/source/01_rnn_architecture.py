@@ -580,7 +580,7 @@ class Diagonal(keras.constraints.Constraint):
         return w * keras.ops.eye(w.shape[0], dtype=w.dtype)
 
 
-def side_by_side(starts):
+def toy_rnns_side_by_side(starts):
     """Toy RNNs trained together, as the units of one ``SimpleRNN`` layer: ``starts`` is a list of dicts of the five
     weights (w1, b1, w2, w3, b2), one per run. Output ``start_k`` of the Keras model is run k's prediction."""
     n = len(starts)
@@ -597,7 +597,7 @@ def side_by_side(starts):
 
 
 def toy_weights(model, k):
-    """Run k's five weights in a ``side_by_side`` model, as the dict ``toy_rnn_forward`` takes."""
+    """Run k's five weights in a ``toy_rnns_side_by_side`` model, as the dict ``toy_rnn_forward`` takes."""
     kernel, recurrent_kernel, bias = model.get_layer("recurrent_units").get_weights()
     output_kernel, output_bias = model.get_layer("outputs").get_weights()
     return {"w1": float(kernel[0, k]), "b1": float(bias[k]), "w2": float(recurrent_kernel[k, k]),
@@ -609,7 +609,7 @@ initial = {}
 for start, seed in enumerate(course.seeds(5)):
     w1, w2, w3 = np.random.default_rng(seed).uniform(0.1, 1.0, size=3)  # start k: its own random numbers
     initial[start] = {"w1": w1, "b1": 0.0, "w2": w2, "w3": w3, "b2": 0.0}
-sensor_model = side_by_side(list(initial.values()))
+sensor_model = toy_rnns_side_by_side(list(initial.values()))
 sensor_model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss=["mse"] * len(initial))
 after_epoch = []  # after_epoch[e][start]: that run's five weights after epoch e + 1
 record = keras.callbacks.LambdaCallback(
