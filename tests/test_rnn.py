@@ -325,7 +325,8 @@ def test_not_done_says_so_and_reference_takes_over(capsys):
 @pytest.fixture(scope="module")
 def sensor():
     """The functions notebook 01 writes for its noisy-sensor task, taken from its cells."""
-    return notebook_namespace("01", "simulate_sensor", "ema_forecast", "mse", "Diagonal", "toy_rnns_side_by_side", "toy_weights")
+    return notebook_namespace("01", "simulate_sensor", "ema_forecast", "mse", "Diagonal", "toy_rnns_side_by_side",
+                              "toy_weights")
 
 
 def test_simulated_sensor_windows_have_the_documented_shape_noise_and_drift(sensor):
