@@ -37,6 +37,14 @@ def test_markdown_answers_are_stubbed_too():
     assert build.stub_out(text, markdown=True) == f"Question?\n\n{build.MARKDOWN_STUB}"
 
 
+def test_instructor_only_lines_are_kept_in_the_solution_and_dropped_from_the_student_version():
+    text = "runs = 10\n### BEGIN INSTRUCTOR ONLY\nruns = 1  # a class demo\n### END INSTRUCTOR ONLY\nprint(runs)"
+    assert build.stub_out(text) == "runs = 10\nprint(runs)"
+    assert build.strip_markers(text) == "runs = 10\nruns = 1  # a class demo\nprint(runs)"
+    with pytest.raises(ValueError, match="INSTRUCTOR ONLY' without"):
+        build.stub_out("### BEGIN INSTRUCTOR ONLY\nx = 1")
+
+
 def test_unclosed_marker_is_an_error():
     with pytest.raises(ValueError, match="without"):
         build.stub_out("### BEGIN SOLUTION\nx = 1")

@@ -325,7 +325,8 @@ def test_not_done_says_so_and_reference_takes_over(capsys):
 @pytest.fixture(scope="module")
 def sensor():
     """The functions notebook 01 writes for its noisy-sensor task, taken from its cells."""
-    return notebook_namespace("01", "simulate_sensor", "ema_forecast", "mse", "Diagonal", "side_by_side", "toy_weights")
+    return notebook_namespace("01", "simulate_sensor", "ema_forecast", "mse", "Diagonal", "toy_rnns_side_by_side",
+                              "toy_weights")
 
 
 def test_simulated_sensor_windows_have_the_documented_shape_noise_and_drift(sensor):
@@ -389,7 +390,7 @@ def test_toy_rnn_with_w2_equal_one_minus_a_is_the_ema_apart_from_its_start(senso
 def test_side_by_side_holds_each_runs_five_weights_and_computes_each_toy_rnn(sensor):
     starts = [{"w1": 0.7, "b1": -0.05, "w2": 0.6, "w3": 0.4, "b2": 0.1}, {"w1": 1.3, "b1": 0.2, "w2": -0.3, "w3": 0.9,
                                                                          "b2": -0.4}]
-    model = sensor["side_by_side"](starts)
+    model = sensor["toy_rnns_side_by_side"](starts)
     for k, start in enumerate(starts):
         read = sensor["toy_weights"](model, k)
         assert read.keys() == start.keys()
@@ -427,7 +428,7 @@ def test_runs_trained_side_by_side_learn_as_separate_models_would(sensor):
                                                                        "b2": 0.0}]
 
     def trained(group):
-        model = sensor["side_by_side"](group)
+        model = sensor["toy_rnns_side_by_side"](group)
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss=["mse"] * len(group))
         model.fit(x, [y] * len(group), epochs=2, batch_size=16, shuffle=False, verbose=0)
         return model

@@ -14,6 +14,11 @@ A source is a Jupytext "percent" script. Exercise code sits between ``### BEGIN 
 * the **student** version (``notebooks/``) replaces each block by ``raise NotImplementedError(...)`` and has no outputs.
   It also drops the ``nbval-check-output`` tag (it has no stored outputs to compare with).
 
+A few lines may exist in the instructor version only, between ``### BEGIN INSTRUCTOR ONLY`` and ``### END INSTRUCTOR
+ONLY``: the solution keeps them (markers dropped), the student version drops them, stub and all. They are for what must
+differ beyond an answer, such as a homework run that a class demo shortens (09's pre-trained start); the text around
+them says what the instructor version does differently.
+
 nbval's markers are cell tags (``# %% tags=["nbval-check-output"]`` in a source), never comment lines in the code: a
 student reads the lesson's code, not the test plumbing. ``nbval-check-output`` marks a cell whose stored output nbval
 compares (deterministic facts and ``course.claim`` verdicts); ``nbval-ignore-output`` one whose output it must not.
@@ -57,6 +62,7 @@ SOLUTIONS = NOTEBOOKS / "solutions"
 STAMP_KEY = "course_generated_cells"
 COLAB_DIR = "/content/rnn-lstm-course"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+ONLY_BEGIN, ONLY_END = "### BEGIN INSTRUCTOR ONLY", "### END INSTRUCTOR ONLY"
 STUB = 'raise NotImplementedError("Exercise: write this part, then run the check below.")'
 MARKDOWN_STUB = "*Write your answer here.*"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
@@ -111,16 +117,20 @@ def title_of(source: Path) -> str:
 
 
 def strip_markers(text: str) -> str:
-    """Solution text: the exercise code stays, the marker lines go."""
-    return "\n".join(line for line in text.split("\n") if line.strip() not in (BEGIN, END))
+    """Solution text: the exercise code and the instructor-only lines stay, the marker lines go."""
+    return "\n".join(line for line in text.split("\n") if line.strip() not in (BEGIN, END, ONLY_BEGIN, ONLY_END))
 
 
 def stub_out(text: str, markdown: bool = False) -> str:
-    """Student text: each marked block becomes a stub at the block's indentation."""
-    out, inside = [], False
+    """Student text: each marked block becomes a stub at the block's indentation; instructor-only lines go."""
+    out, inside, only = [], False, False
     for line in text.split("\n"):
         stripped = line.strip()
-        if stripped == BEGIN:
+        if stripped in (ONLY_BEGIN, ONLY_END):
+            only = stripped == ONLY_BEGIN
+        elif only:
+            continue
+        elif stripped == BEGIN:
             inside = True
             indent = line[: len(line) - len(line.lstrip())]
             out += [MARKDOWN_STUB] if markdown else [f"{indent}# YOUR CODE HERE", f"{indent}{STUB}"]
@@ -128,8 +138,8 @@ def stub_out(text: str, markdown: bool = False) -> str:
             inside = False
         elif not inside:
             out.append(line)
-    if inside:
-        raise ValueError(f"'{BEGIN}' without '{END}'")
+    if inside or only:
+        raise ValueError(f"'{BEGIN if inside else ONLY_BEGIN}' without '{END if inside else ONLY_END}'")
     return "\n".join(out)
 
 
@@ -202,10 +212,11 @@ def annotate_exercises(markdown: str, notebook: str) -> str:
         ex = declared[number]
         names = " and ".join(f"`{name}`" for name in ex.answer)
         kind = "Optional · about" if ex.optional else "About"
+        are, their, they = ("are", "their", "they") if len(ex.answer) > 1 else ("is", "its", "it")
         return (f"{match.group(0)}\n\n*{kind} {ex.minutes} minutes · {ex.points} point"
-                f"{'s' if ex.points != 1 else ''}.* When graded, {names} is run again on fresh cases, away from this "
-                "notebook: only the code of its own cell counts (it may use the setup cell's imports and your "
-                "answers to earlier exercises).")
+                f"{'s' if ex.points != 1 else ''}.* When graded, {names} {are} run again on fresh cases, away from "
+                f"this notebook: only the code of {their} own cell counts ({they} may use the setup cell's imports and "
+                "your answers to earlier exercises).")
 
     return EXERCISE_HEADING.sub(line, markdown)
 

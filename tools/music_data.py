@@ -9,6 +9,7 @@ Both commands rewrite their section of ``data/README.md``::
     python -m tools.music_data parse --files kinder0 --limit 5 --out few.json.gz --no-readme   # a quick subset
     python -m tools.music_data train              # trains the LSTM from scratch
     python -m tools.music_data train --resume data/music_lstm.weights.h5   # anneals it: the weights 09 ships with
+    python -m tools.music_data homework           # 3 runs of 09's homework plan from scratch: its NLL per epoch
 
 The parsing and modelling code itself is in ``utils.music`` (the notebook, its tests and this tool share it).
 """
@@ -20,6 +21,8 @@ import gzip
 import hashlib
 import inspect
 import json
+import math
+import os
 import re
 import sys
 import time
@@ -76,15 +79,6 @@ def build_cache(files=music.GERMAN_FILES, out: Path = music.CACHE, limit: int | 
             "files": list(files)}
 
 
-def prepare(tunes=None):
-    """What the notebook computes before training, the same way: tunes in C, tokens, vocabulary, the tune split."""
-    tunes = music.load_tunes() if tunes is None else tunes
-    tokens = [music.tune_tokens(music.in_c(t)) for t in tunes]
-    vocab = music.NoteVocabulary(tokens)
-    train_idx, val_idx = music.split_by_tune(len(tunes), music.TRAINING["val_fraction"], music.TRAINING["split_seed"])
-    return tokens, vocab, train_idx, val_idx
-
-
 def model_sizes() -> dict:
     """The default sizes and learning rate of ``music.build_melody_lstm``: what ``train`` builds and the README says."""
     return {name: p.default for name, p in inspect.signature(music.build_melody_lstm).parameters.items()
@@ -100,27 +94,24 @@ def train_shipped_model(out: Path = music.WEIGHTS, epochs: int | None = None, se
     Then ``resume=<those weights>`` continues for ``TRAINING["resume_epochs"]`` epochs of batch
     ``TRAINING["resume_batch_size"]`` while the rate falls from the same value to 0 along a cosine: the first run was
     still improving at its last epoch, and ever smaller steps let the weights settle where large ones only circle.
-    5% of the training tunes are held back to keep the best epoch (early stopping); the validation tunes are never seen.
-    ``tunes`` (default: the cached corpus) lets a test train on a handful.
+    The run is ``music.train_melody_lstm``, the reference answer of the notebook's Exercise 3: it learns from the
+    training tunes but the hold-out ones (``music.prepare_corpus``) and keeps the epoch with the lowest loss on those
+    (early stopping); the validation tunes are never seen. ``tunes`` (default: the cached corpus) lets a test train on
+    a handful.
     """
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    tokens, vocab, train_idx, val_idx = prepare(tunes)
-    ids = [vocab.encode(t) for t in tokens]
-    val_ids = [ids[i] for i in val_idx]
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(train_idx)
-    n_hold = max(1, len(order) // 20)
-    fit_ids, hold_ids = [ids[i] for i in order[n_hold:]], [ids[i] for i in order[:n_hold]]
+    corpus = music.prepare_corpus(tunes)
+    ids, vocab = corpus["ids"], corpus["vocab"]
+    fit_ids, hold_ids, val_ids = ([ids[i] for i in corpus[part]] for part in ("fit", "hold", "val"))
     t, rate = music.TRAINING, model_sizes()["learning_rate"]
     batch_size = t["batch_size"] if resume is None else t["resume_batch_size"]
     epochs = (t["epochs"] if resume is None else t["resume_epochs"]) if epochs is None else epochs
-    batches = music.tune_batches(fit_ids, batch_size=batch_size, seed=seed)
     if resume is not None:  # the cosine reaches 0 after the last epoch's last batch
-        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=epochs * len(batches))
+        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=epochs * math.ceil(len(fit_ids) / batch_size))
     model = music.build_melody_lstm(len(vocab), learning_rate=rate)
     resumed = {}
     if resume is not None:
@@ -131,9 +122,7 @@ def train_shipped_model(out: Path = music.WEIGHTS, epochs: int | None = None, se
         resumed = {"resumed_sha256": hashlib.sha256(resume.read_bytes()).hexdigest(),
                    "resumed_val_nll": music.lstm_nll(model, val_ids)}
     started = time.perf_counter()
-    stop = keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)
-    history = model.fit(batches, validation_data=music.tune_batches(hold_ids), epochs=epochs, verbose=2,
-                        callbacks=[stop])
+    history = music.train_melody_lstm(model, fit_ids, hold_ids, epochs, batch_size)
     seconds = time.perf_counter() - started
     out = Path(out)
     inference = music.build_melody_lstm(len(vocab), compile=False)  # saved without Adam's moments: a third the size
@@ -143,6 +132,54 @@ def train_shipped_model(out: Path = music.WEIGHTS, epochs: int | None = None, se
     return {"path": out, "epochs_run": len(history.history["loss"]), "best_epoch": best, "seconds": seconds,
             "val_nll": music.lstm_nll(model, val_ids), "vocab": len(vocab), "params": model.count_params(),
             "sha256": hashlib.sha256(out.read_bytes()).hexdigest()} | resumed
+
+
+def measure_homework_plan(out: Path = music.HOMEWORK_RUNS, starts: int = 3, epochs: int | None = None,
+                          tunes=None) -> dict:
+    """Train ``music.HOMEWORK_PLAN`` from scratch ``starts`` times; write its validation NLL after every epoch.
+
+    The evidence behind notebook 09's CPU budget: how far the plan gets per epoch, over several starts (seeds 0, 1, …),
+    and how long an epoch takes. Each run is the reference ``build_melody_lstm`` trained like ``train_melody_lstm``
+    (same batches, hold-out tunes as validation) but for all its epochs, without stopping early, so that the table
+    shows the whole curve; an epoch's seconds exclude the NLL measurement. Writes a CSV (start, epoch, validation NLL,
+    hold-out NLL, seconds, CPU seconds).
+    """
+    import keras
+    import pandas as pd
+    import tensorflow as tf
+
+    plan = dict(music.HOMEWORK_PLAN)
+    epochs = plan.pop("epochs") if epochs is None else epochs
+    plan.pop("epochs", None)
+    batch_size = plan.pop("batch_size")
+    corpus = music.prepare_corpus(tunes)
+    ids = corpus["ids"]
+    fit_ids, hold_ids, val_ids = ([ids[i] for i in corpus[part]] for part in ("fit", "hold", "val"))
+    rows = []
+
+    class Clock(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+        def on_epoch_end(self, epoch, logs=None):
+            rows.append({"start": start, "epoch": epoch + 1, "seconds": round(time.perf_counter() - self.wall, 1),
+                         "CPU seconds": round(time.process_time() - self.cpu, 1),
+                         "validation NLL": round(music.lstm_nll(self.model, val_ids), 4),
+                         "hold-out NLL": round(music.lstm_nll(self.model, hold_ids), 4)})
+            print(rows[-1], flush=True)
+
+    tf.config.experimental.enable_op_determinism()
+    for start in range(starts):
+        keras.utils.set_random_seed(start)
+        model = music.build_melody_lstm(len(corpus["vocab"]), **plan)
+        model.fit(music.tune_batches(fit_ids, batch_size, seed=start),
+                  validation_data=music.tune_batches(hold_ids, 256),
+                  epochs=epochs, callbacks=[Clock()], verbose=0)
+    table = pd.DataFrame(rows)
+    out = Path(out)
+    table.to_csv(out, index=False)
+    return {"path": out, "starts": starts, "epochs": epochs, "rows": len(table),
+            "sha256": hashlib.sha256(out.read_bytes()).hexdigest(), "load": os.getloadavg()[0]}
 
 
 def replace_readme_section(section: str, heading: str, readme: Path = DATA_DIR / "README.md") -> None:
@@ -155,6 +192,7 @@ def replace_readme_section(section: str, heading: str, readme: Path = DATA_DIR /
 
 CACHE_HEADING = "## `essen_german.json.gz` — German folk songs of the Essen collection, parsed by music21"
 WEIGHTS_HEADING = "## `music_lstm.weights.h5` — the LSTM melody model of notebook 09"
+HOMEWORK_HEADING = "## `music_homework_runs.csv` — notebook 09's homework plan, trained from scratch"
 
 
 def cache_section(info: dict) -> str:
@@ -194,14 +232,33 @@ def weights_section(info: dict) -> str:
 
 - **What:** weights of `utils.music.build_melody_lstm({info['vocab']})`: Embedding({m['embed_dim']}) →
   LSTM({m['units']}) → Dense({info['vocab']}), {info['params']:,} parameters, trained on the training tunes of
-  `essen_german.json.gz` (tunes moved to C major / A minor;
-  split `split_by_tune(val_fraction={t['val_fraction']}, seed={t['split_seed']})`).
-- **How made:** `python -m tools.music_data train` (`tools.music_data.train_shipped_model`): Adam
-  {m['learning_rate']}, batch {t['batch_size']}, up to {t['epochs']} epochs with early stopping on 5% of the training
-  tunes{resumed}{info['seconds']:.0f} s on 2 shared CPU cores). The
+  `essen_german.json.gz` (tunes moved to C major's key signature; `utils.music.prepare_corpus`: whole song families
+  held out, {t['val_fraction']:.0%} for validation and {t['hold_fraction']:.0%} of the rest as hold-out tunes,
+  split seed {t['split_seed']}; the vocabulary from the training tunes only).
+- **How made:** `python -m tools.music_data train` (`tools.music_data.train_shipped_model`, which trains with
+  `utils.music.train_melody_lstm`): Adam {m['learning_rate']}, batch {t['batch_size']}, up to {t['epochs']} epochs
+  with early stopping on the hold-out tunes{resumed}{info['seconds']:.0f} s on 2 shared CPU cores). The
   validation tunes are never seen; their NLL with these weights is {info['val_nll']:.3f} nats per token.
 - **sha256:** `{info['sha256']}` (the bytes may differ between TensorFlow versions; the notebook recomputes the NLL).
 - **Read by:** notebook 09 (`model.load_weights(utils.music.WEIGHTS)`)."""
+
+
+def homework_section(info: dict) -> str:
+    """The data/README.md section of the homework-plan measurements, from what ``measure_homework_plan`` returned."""
+    plan = music.HOMEWORK_PLAN
+    return f"""{HOMEWORK_HEADING}
+
+- **What:** the validation and hold-out NLL (nats per token) after each epoch of {info['starts']} runs (starts 0 …
+  {info['starts'] - 1}, the seed of each run) of the homework plan of notebook 09's Exercise 3,
+  `utils.music.HOMEWORK_PLAN`: `build_melody_lstm(vocab, embed_dim={plan['embed_dim']}, units={plan['units']},
+  learning_rate={plan['learning_rate']})`, batches of {plan['batch_size']}, {info['epochs']} epochs from scratch, on
+  the training tunes of `essen_german.json.gz` (`utils.music.prepare_corpus`), no early stopping; and each epoch's
+  wall-clock and CPU seconds (the NLL measurement excluded). {info['rows']} rows.
+- **How made:** `python -m tools.music_data homework` (`tools.music_data.measure_homework_plan`), on 2 CPU cores
+  shared with other work (load average {info['load']:.1f} at the end): the seconds are an upper bound for a free
+  2-core machine.
+- **sha256:** `{info['sha256']}`
+- **Read by:** notebook 09 (`utils.music.homework_runs()`), which prints it as the evidence for its CPU budget."""
 
 
 def main(argv=None) -> int:
@@ -220,12 +277,21 @@ def main(argv=None) -> int:
     t.add_argument("--epochs", type=int, default=None, help="default: TRAINING's epochs, or resume_epochs")
     t.add_argument("--resume", type=Path, default=None, help="continue these weights with a cosine-decayed rate")
     t.add_argument("--no-readme", action="store_true", help="do not update data/README.md")
+    h = sub.add_parser("homework", help="measure notebook 09's homework plan from scratch, several starts")
+    h.add_argument("--out", type=Path, default=music.HOMEWORK_RUNS)
+    h.add_argument("--starts", type=int, default=3)
+    h.add_argument("--epochs", type=int, default=None, help="default: the plan's epochs")
+    h.add_argument("--no-readme", action="store_true", help="do not update data/README.md")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     if args.command == "parse":
         info = build_cache(args.files, args.out, args.limit, args.jobs)
         if not args.no_readme:
             replace_readme_section(cache_section(info), CACHE_HEADING)
+    elif args.command == "homework":
+        info = measure_homework_plan(args.out, args.starts, args.epochs)
+        if not args.no_readme:
+            replace_readme_section(homework_section(info), HOMEWORK_HEADING)
     else:
         info = train_shipped_model(args.out, args.epochs, resume=args.resume)
         if not args.no_readme:

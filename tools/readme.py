@@ -86,6 +86,8 @@ def _core(source, timings: dict) -> str:
         return "not measured"
     reading, running, practice = parts
     total = reading + running + practice
+    if kind_of(title_of(source), source.read_text()).startswith("Homework"):  # done at home: no class slot to fit
+        return f"homework: {total:.0f} min (reading {reading:.0f}, running {running:.0f}, exercises {practice:.0f})"
     flag = "" if total <= CLASS_MINUTES else f", over the {CLASS_MINUTES}-minute class"
     return f"{total:.0f} min (reading {reading:.0f}, running {running:.0f}, exercises {practice:.0f}{flag})"
 

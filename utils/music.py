@@ -13,8 +13,10 @@ Representation (what the notebook explains):
 * a **token** is that pair written as text, ``"E4:1/2"`` or ``"rest:1"``; each tune becomes
   ``["<s>", token, ..., "</s>"]``, so the model learns where tunes begin and end.
 
-``build_melody_lstm``, ``kneser_ney_prob`` and ``compose`` are written in notebook 09, where they are taught, and saved
-here (tests/test_saved_code.py keeps the copies identical).
+``kneser_ney_prob`` is written in notebook 09, where it is taught, and saved here (tests/test_saved_code.py keeps the
+copies identical). ``transpose``, ``build_melody_lstm``, ``train_melody_lstm``, ``sample_with_temperature``,
+``compose`` and ``longest_shared_runs`` are the reference answers of its exercises: the notebook falls back to them
+until a student's own answer passes its check, and the course's tool trains the shipped weights with them.
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ import numpy as np
 
 import utils
 from utils import DATA_DIR
-from utils.sampling import softmax
+from utils.sampling import softmax  # noqa: F401 (notebook 09 calls music.softmax for its temperature chart)
 from utils.validate import finite_array, has, non_empty, number, string, whole
 from utils.validate import path as as_path
 
-BOS, EOS, PAD = "<s>", "</s>", "<pad>"
+BOS, EOS, PAD, UNK = "<s>", "</s>", "<pad>", "<unk>"
 REST = "rest"
 #: The German files of music21's Essen collection (folk songs from German-speaking regions, 20 files).
 GERMAN_FILES = ("altdeu10", "altdeu20", "ballad10", "ballad20", "ballad30", "ballad40", "ballad50", "ballad60",
@@ -43,11 +45,14 @@ GERMAN_FILES = ("altdeu10", "altdeu20", "ballad10", "ballad20", "ballad30", "bal
                 "kinder0", "zuccal0")
 CACHE = DATA_DIR / "essen_german.json.gz"
 WEIGHTS = DATA_DIR / "music_lstm.weights.h5"
+HOMEWORK_RUNS = DATA_DIR / "music_homework_runs.csv"
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 #: How the shipped model was trained (``python -m tools.music_data train``, then ``train --resume``): schedule and the
 #: tune split. Its sizes are the defaults of ``build_melody_lstm``.
-TRAINING = {"epochs": 20, "batch_size": 64, "val_fraction": 0.1, "split_seed": 0,
+TRAINING = {"epochs": 20, "batch_size": 64, "val_fraction": 0.1, "hold_fraction": 0.05, "split_seed": 0,
             "resume_epochs": 6, "resume_batch_size": 32}
+#: The homework plan of notebook 09's Exercise 3 that ``python -m tools.music_data homework`` measures from scratch.
+HOMEWORK_PLAN = {"embed_dim": 48, "units": 128, "learning_rate": 0.005, "batch_size": 32, "epochs": 10}
 
 
 
@@ -145,6 +150,17 @@ def load_tunes(path: Path = CACHE) -> list[dict]:
     return tunes
 
 
+def homework_runs(path: Path = HOMEWORK_RUNS):
+    """The measured runs of ``HOMEWORK_PLAN`` (a pandas table: start, epoch, validation NLL, hold-out NLL, seconds,
+    CPU seconds), written by ``python -m tools.music_data homework``."""
+    import pandas as pd
+
+    path = as_path(path, "path", "music.HOMEWORK_RUNS")
+    if not path.exists():
+        raise ValueError(f"{path} is missing: run `python -m tools.music_data homework` to measure the homework plan")
+    return pd.read_csv(path)
+
+
 # --- keys and transposition ------------------------------------------------------------------------------------------
 
 
@@ -219,42 +235,112 @@ def tune_tokens(notes) -> list[str]:
 
 
 def tokens_to_notes(tokens) -> list[tuple]:
-    """Back from tokens to ``(pitch, duration)`` pairs; markers and padding are skipped."""
-    return [token_to_note(t) for t in tokens if t not in (BOS, EOS, PAD)]
+    """Back from tokens to ``(pitch, duration)`` pairs; markers, padding and ``<unk>`` (no note to play) are skipped."""
+    return [token_to_note(t) for t in tokens if t not in (BOS, EOS, PAD, UNK)]
 
 
 class NoteVocabulary:
-    """Token ↔ integer id. Id 0 is padding (``<pad>``), so a Keras Embedding can mask it (``mask_zero=True``)."""
+    """Token ↔ integer id, built from the **training** tunes only. Id 0 is padding (``<pad>``), so a Keras Embedding
+    can mask it (``mask_zero=True``); then ``<s>``, ``</s>``, ``<unk>`` and the notes, commonest first.
 
-    def __init__(self, token_lists):
+    A token seen fewer than ``min_count`` times in the training tunes gets no id of its own: it, and any token the
+    training tunes never had (a rare note of a validation tune), is encoded as ``<unk>``. Its training occurrences
+    teach a model how likely "some rare note" is, so a held-out tune never meets a token the model cannot score.
+    """
+
+    def __init__(self, token_lists, min_count: int = 2):
         token_lists = non_empty(token_lists, "token_lists", "list of tokens")
+        min_count = whole(min_count, "min_count", minimum=1, fix="2: tokens seen once become <unk>")
         counts = Counter(t for tokens in token_lists for t in non_empty(tokens, "each token list", "token"))
-        ordered = sorted(counts, key=lambda t: (t not in (BOS, EOS), -counts[t], t))
-        self.tokens = [PAD] + ordered
+        kept = [t for t in counts if counts[t] >= min_count and t not in (BOS, EOS, UNK, PAD)]
+        self.tokens = [PAD, BOS, EOS, UNK] + sorted(kept, key=lambda t: (-counts[t], t))
         self.index = {t: i for i, t in enumerate(self.tokens)}
-        self.counts = counts
+        self.counts = counts  # training counts of every token, kept or not
+        self.min_count = min_count
 
     def __len__(self) -> int:
         return len(self.tokens)
 
     def encode(self, tokens) -> list[int]:
-        unknown = [t for t in tokens if t not in self.index]
-        if unknown:
-            raise ValueError(f"tokens not in the vocabulary: {unknown[:5]}; build the NoteVocabulary from all tunes")
-        return [self.index[t] for t in tokens]
+        """Token strings → ids; a token without an id of its own becomes ``<unk>``."""
+        if isinstance(tokens, str) or not hasattr(tokens, "__iter__"):
+            raise ValueError(f"tokens must be a list of token strings such as ['<s>', 'C4:1'], not {tokens!r:.60}")
+        unk = self.index[UNK]
+        return [self.index.get(t, unk) for t in tokens]
 
     def decode(self, ids) -> list[str]:
         return [self.tokens[int(i)] for i in ids]
 
 
-def split_by_tune(n_tunes: int, val_fraction: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of training and validation tunes: whole tunes go to one side, never split inside a tune."""
+def song_families(tunes) -> np.ndarray:
+    """One family number per tune: the variants of one song are one family, so that a split never separates them.
+
+    The Essen collection prints variants of a song under one number with a letter (``A0220A``, ``A0220B``), and the
+    same melody sometimes appears in two of its collections under two numbers: tunes that share an Essen number
+    (without the letter) or have the same notes once moved to C are one family.
+    """
+    tunes = non_empty(tunes, "tunes", "tune dict from load_tunes()")
+    parent = list(range(len(tunes)))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict = {}
+    for i, tune in enumerate(tunes):
+        notes = in_c(tune)
+        number = re.sub(r"[A-Z]+$", "", str(tune.get("essen_id", ""))) or f"#{i}"
+        for key in (("number", number), ("notes", tuple(notes))):
+            j = first.setdefault(key, i)
+            parent[root(i)] = root(j)
+    roots = [root(i) for i in range(len(tunes))]
+    return np.unique(roots, return_inverse=True)[1]
+
+
+def split_by_tune(n_tunes: int, val_fraction: float = 0.1, seed: int = 0,
+                  families=None) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of training and validation tunes: whole tunes go to one side, never split inside a tune.
+
+    With ``families`` (one number per tune, ``song_families``), whole families go to one side: the validation tunes
+    then have no variant among the training tunes. Validation takes families in a random order until it holds
+    ``val_fraction`` of the tunes.
+    """
     n_tunes = whole(n_tunes, "n_tunes", minimum=2, fix="pass len(tunes); a split needs two tunes or more")
     if not 0 < number(val_fraction, "val_fraction") < 1:
         raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
-    order = np.random.default_rng(seed).permutation(n_tunes)
+    if families is None:
+        families = np.arange(n_tunes)
+    families = np.asarray(families)
+    if families.shape != (n_tunes,):
+        raise ValueError(f"families must hold one number per tune ({n_tunes}), got shape {families.shape}: "
+                         "use song_families(tunes)")
+    order = np.random.default_rng(seed).permutation(np.unique(families))
+    sizes = np.bincount(np.unique(families, return_inverse=True)[1])[np.searchsorted(np.unique(families), order)]
     n_val = max(1, round(n_tunes * val_fraction))
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
+    chosen = order[:int(np.searchsorted(np.cumsum(sizes), n_val)) + 1]
+    is_val = np.isin(families, chosen)
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+
+def prepare_corpus(tunes=None) -> dict:
+    """What notebook 09 computes before any model, the same way: families, the split, tokens, the vocabulary, ids.
+
+    The split is fixed (``TRAINING["split_seed"]``), not shifted with the notebook's seeds: the shipped weights were
+    trained on exactly these training tunes, and never saw the validation tunes. Keys: ``tunes``, ``tokens``
+    (one list per tune, in C), ``train``, ``val`` (indices into ``tunes``), ``fit``, ``hold`` (indices into ``tunes``:
+    the training tunes a model learns from, and the few held back to choose epochs and orders), ``vocab``, ``ids``.
+    """
+    tunes = load_tunes() if tunes is None else tunes
+    families = song_families(tunes)
+    split = TRAINING["split_seed"]
+    train, val = split_by_tune(len(tunes), TRAINING["val_fraction"], split, families)
+    fit, hold = (train[i] for i in split_by_tune(len(train), TRAINING["hold_fraction"], split, families[train]))
+    tokens = [tune_tokens(in_c(t)) for t in tunes]
+    vocab = NoteVocabulary([tokens[i] for i in fit])
+    return {"tunes": tunes, "tokens": tokens, "train": train, "val": val, "fit": fit, "hold": hold, "vocab": vocab,
+            "ids": [vocab.encode(t) for t in tokens]}
 
 
 # --- n-gram baselines (interpolated Kneser-Ney) ----------------------------------------------------------------------
@@ -278,17 +364,23 @@ def kneser_ney_prob(model, context: tuple, w: int) -> float:
 
 
 class KneserNey:
-    """Interpolated Kneser–Ney n-gram model over token ids (order 1 = unigram, 2 = bigram, 3 = trigram).
+    """Interpolated Kneser–Ney n-gram model over token ids (order 1 = unigram, 2 = bigram, 3 = trigram, …).
 
     P(w | ctx) = max(c(ctx, w) - D, 0) / c(ctx) + D · N1+(ctx ·) / c(ctx) · P_lower(w | shorter ctx), where the lower
     orders use continuation counts (in how many different contexts a token appears) and the lowest order is mixed with
     a uniform distribution over the vocabulary, so that no token ever gets probability 0. An unseen context falls back
     entirely to the shorter one. Each tune is padded with ``order - 1`` start markers on the left.
+
+    One ``fit`` counts every context length up to ``order - 1``, so ``with_order(k)`` gives the model of any lower
+    order without counting again (a k-gram uses the continuation counts of its shorter contexts and the plain counts
+    of its longest one).
     """
 
+    MAX_ORDER = 12
+
     def __init__(self, order: int, vocab_size: int, discount: float = 0.75):
-        if order not in (1, 2, 3, 4, 5):
-            raise ValueError(f"order must be 1 … 5, got {order}")
+        if isinstance(order, bool) or order not in range(1, self.MAX_ORDER + 1):
+            raise ValueError(f"order must be 1 … {self.MAX_ORDER}, got {order!r}")
         if not 0 < discount < 1:
             raise ValueError(f"discount must be between 0 and 1, got {discount}")
         vocab_size = whole(vocab_size, "vocab_size", 2, "pass len(vocab)")
@@ -298,17 +390,39 @@ class KneserNey:
         """``sequences``: lists of ids, each starting with the start marker and ending with the end marker."""
         n = self.order
         sequences = _id_sequences(sequences, "sequences", self.vocab_size)
-        self.counts = [defaultdict(Counter) for _ in range(n)]  # counts[k][context of length k][w]
+        plain = [defaultdict(Counter) for _ in range(n)]  # plain[k][context of length k][w]: how often w followed it
         for seq in sequences:
             padded = [seq[0]] * (n - 1) + list(seq)
-            for i in range(n - 1 + 1, len(padded)):  # predict every token after the first start marker
-                context = tuple(padded[i - n + 1:i])
-                self.counts[n - 1][context][padded[i]] += 1
-        for k in range(n - 1, 0, -1):  # continuation counts for the shorter contexts
-            for context, followers in self.counts[k].items():
+            for i in range(n, len(padded)):  # predict every token after the first start marker
+                w = padded[i]
+                for k in range(n):
+                    plain[k][tuple(padded[i - k:i])][w] += 1
+        continuation = [defaultdict(Counter) for _ in range(n - 1)]  # in how many longer contexts w followed it
+        for k in range(1, n):
+            for context, followers in plain[k].items():
                 for w in followers:
-                    self.counts[k - 1][context[1:]][w] += 1
-        self.totals = [{c: sum(f.values()) for c, f in level.items()} for level in self.counts]
+                    continuation[k - 1][context[1:]][w] += 1
+        self._plain, self._continuation, self._totals = plain, continuation, {}
+        return self._use(n)
+
+    def with_order(self, order: int) -> KneserNey:
+        """The fitted model of a lower order (1 … ``self.order``), from the counts this one already holds."""
+        has(self, "_plain", "model", "a fitted music.KneserNey: call .fit(train_ids) first")
+        if isinstance(order, bool) or order not in range(1, self.order + 1):
+            raise ValueError(f"order must be 1 … {self.order} (the order this model was fitted with), got {order!r}")
+        lower = KneserNey(order, self.vocab_size, self.discount)
+        lower._plain, lower._continuation, lower._totals = self._plain, self._continuation, self._totals
+        return lower._use(order)
+
+    def _use(self, order: int) -> KneserNey:
+        """Point ``counts`` and ``totals`` at the levels a model of ``order`` uses."""
+        levels = [("continuation", k) for k in range(order - 1)] + [("plain", order - 1)]
+        source = {"plain": self._plain, "continuation": self._continuation}
+        self.counts = [source[kind][k] for kind, k in levels]
+        for level in levels:
+            if level not in self._totals:
+                self._totals[level] = {c: sum(f.values()) for c, f in source[level[0]][level[1]].items()}
+        self.totals = [self._totals[level] for level in levels]
         return self
 
     def prob(self, context: tuple, w: int) -> float:
@@ -455,6 +569,21 @@ def tune_batches(sequences, batch_size: int = TRAINING["batch_size"], seed: int 
     return TuneBatches()
 
 
+def train_melody_lstm(model, train_ids, hold_ids, epochs: int, batch_size: int = TRAINING["batch_size"]):
+    """Fit a compiled melody LSTM on the training tunes; keep the epoch with the lowest loss on the hold-out tunes.
+
+    ``train_ids`` and ``hold_ids`` are tunes as lists of ids. Batches group tunes of similar length
+    (``tune_batches``); training stops when the hold-out loss has not improved for two epochs, and the best epoch's
+    weights are restored. Returns Keras' ``History``.
+    """
+    import keras
+
+    epochs, batch_size = whole(epochs, "epochs"), whole(batch_size, "batch_size")
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    return model.fit(tune_batches(train_ids, batch_size), validation_data=tune_batches(hold_ids, 256), epochs=epochs,
+                     callbacks=[stop], verbose=0)
+
+
 def lstm_token_nlls(model, sequences, batch_size: int = 256) -> list[np.ndarray]:
     """Negative log-likelihood (nats) of each predicted token of each sequence, as ``KneserNey.token_nlls``."""
     has(model, "predict", "model", "a Keras model (from build_melody_lstm)")
@@ -476,13 +605,44 @@ def lstm_nll(model, sequences, batch_size: int = 256) -> float:
     return float(np.concatenate(lstm_token_nlls(model, sequences, batch_size)).mean())
 
 
+def context_cut_token_nlls(model, sequences, keep: int, batch_size: int = 4096) -> list[np.ndarray]:
+    """``lstm_token_nlls`` of a model that may read only the start marker and the last ``keep`` tokens.
+
+    To predict token t, the model reads ``<s>`` followed by tokens t - keep … t - 1 of the tune, as if the tune began
+    there, instead of the whole tune so far; in a tune's first ``keep`` + 1 positions nothing is cut. The ablation of
+    section 4: what the LSTM loses when it cannot remember further back than an n-gram.
+    """
+    has(model, "predict_on_batch", "model", "a Keras model (from build_melody_lstm)")
+    sequences = _id_sequences(sequences, "sequences")
+    keep = whole(keep, "keep")
+    windows, targets, owner = [], [], []
+    for j, seq in enumerate(sequences):
+        for t in range(1, len(seq)):
+            windows.append(seq[:t] if t <= keep + 1 else [seq[0]] + seq[t - keep:t])
+            targets.append(seq[t])
+            owner.append(j)
+    lengths = np.array([len(w) for w in windows])
+    x = pad_batch(windows, keep + 1)
+    nlls = np.empty(len(windows))
+    for start in range(0, len(windows), batch_size):
+        rows = slice(start, start + batch_size)
+        logits = np.asarray(model.predict_on_batch(x[rows]), dtype="float64")
+        last = logits[np.arange(len(logits)), lengths[rows] - 1]  # the logits after each window's last token
+        last -= last.max(axis=-1, keepdims=True)
+        log_probs = last - np.log(np.exp(last).sum(axis=-1, keepdims=True))
+        nlls[rows] = -log_probs[np.arange(len(last)), np.asarray(targets[rows])]
+    bounds = np.cumsum([0] + [len(s) - 1 for s in sequences])
+    return [nlls[bounds[j]:bounds[j + 1]] for j in range(len(sequences))]
+
+
 def sample_with_temperature(logits, temperature: float, rng: np.random.Generator) -> int:
     """Draw one index from softmax(logits / temperature): T < 1 sharpens (safer), T > 1 flattens (bolder)."""
     if number(temperature, "temperature") <= 0:
         raise ValueError(f"temperature must be > 0 (use a small value like 0.05 for almost-greedy), got {temperature}")
     has(rng, "choice", "rng", "a NumPy random generator such as np.random.default_rng(0)")
-    probs = softmax(logits, temperature)
-    return int(rng.choice(len(probs), p=probs))
+    z = np.asarray(logits, dtype=float) / temperature
+    p = np.exp(z - z.max())  # the largest logit becomes exp(0) = 1: no overflow; a banned token (-inf) gets 0
+    return int(rng.choice(len(p), p=p / p.sum()))
 
 
 class LSTMStepper:
@@ -516,24 +676,57 @@ def compose(stepper, vocab, seed, temperature, rng, sampler, max_notes=120):
     """Continue a seed phrase (tokens starting with "<s>") until the model picks "</s>" or after max_notes new tokens.
 
     ``stepper`` reads one token id at a time and carries its memory in ``state`` (an LSTM: h and C; an n-gram: the
-    last tokens); after each token, ``sampler(logits, temperature, rng)`` draws the next one from its logits.
+    last tokens); after each token, ``sampler(logits, temperature, rng)`` draws the next one from its logits, with
+    ``<pad>``, ``<s>`` and ``<unk>`` banned. The reference answer of notebook 09's Exercise 4.
     """
     has(stepper, "step", "stepper", "music.LSTMStepper(model) or a fitted music.KneserNey")
+    banned = [vocab.index[PAD], vocab.index[BOS], vocab.index[UNK]]
     ids, state = vocab.encode(seed), stepper.start()
     for token in ids:
         logits, state = stepper.step(token, state)
     for _ in range(max_notes):
-        logits[[vocab.index["<pad>"], vocab.index["<s>"]]] = -np.inf
+        logits = np.array(logits, dtype=float)
+        logits[banned] = -np.inf
         ids.append(int(sampler(logits, temperature, rng)))
-        if ids[-1] == vocab.index["</s>"]:
+        if ids[-1] == vocab.index[EOS]:
             break
         logits, state = stepper.step(ids[-1], state)
     return vocab.decode(ids)
 
 
+def longest_shared_runs(tunes, training_tunes) -> list[int]:
+    """For each of ``tunes``, the length of its longest run of consecutive tokens that also appears, consecutively,
+    inside one of ``training_tunes`` (a run never spans the end of one training tune and the start of the next).
+
+    Each token becomes one character and the training tunes one text, separated by a character no token has; a run
+    that is found stays found when its first token is dropped, so its end never moves back: one pass over each tune.
+    """
+    tunes = [[str(t) for t in non_empty(tune, "each tune", "token")] for tune in non_empty(tunes, "tunes", "tune")]
+    training_tunes = non_empty(training_tunes, "training_tunes", "list of tokens")
+    alphabet: dict[str, str] = {}
+
+    def letters(tokens):
+        return "".join(alphabet.setdefault(str(t), chr(0x100 + len(alphabet))) for t in tokens)
+
+    text = "\n".join(letters(t) for t in training_tunes)  # "\n" is no token's character (those start at U+0100)
+    lengths = []
+    for tune in tunes:
+        word, best, end = letters(tune), 0, 0
+        for start in range(len(word)):
+            end = max(end, start)
+            while end < len(word) and word[start:end + 1] in text:
+                end += 1
+            best = max(best, end - start)
+        lengths.append(best)
+    return lengths
+
+
 # --- statistics of tunes ---------------------------------------------------------------------------------------------
 
-C_MAJOR = {0, 2, 4, 5, 7, 9, 11}
+C_MAJOR = {0, 2, 4, 5, 7, 9, 11}  # the pitch classes of C D E F G A B: the notes without a sharp or flat
+#: What ``tune_measures`` measures of each tune, in the order the notebook's tables show them.
+MEASURES = ("notes per tune", "notes on C D E F G A B (%)", "range (semitones)", "ending on C (%)",
+            "last note (quarters)")
 
 
 def pitch_class_histogram(tunes_notes) -> np.ndarray:
@@ -548,27 +741,33 @@ def pitch_class_histogram(tunes_notes) -> np.ndarray:
     return hist / hist.sum()
 
 
-def tune_statistics(tunes_notes) -> dict[str, float]:
-    """Summary of tunes in C major / A minor: length, share of notes in the key, range, how they end.
+def tune_measures(tunes_notes) -> dict[str, np.ndarray]:
+    """Each of ``MEASURES`` for each tune (arrays, one value per tune), for tunes moved to C.
 
-    A tune ends on its last pitched note (a closing rest is skipped): on C or A, the home note of C major or A minor,
-    and held for how many quarter notes.
+    The notes on C D E F G A B are the notes the key signature of C major has no sharp or flat for. A tune ends on its
+    last pitched note (a closing rest is skipped): on C, the home note of C major, or not; held for how many quarter
+    notes. A tune of rests only has no pitch to measure: its values are NaN.
     """
-    in_key, ranges, lengths, endings, last = [], [], [], [], []
+    rows = []
     for notes in _tunes(tunes_notes):
         pitches = [p for p, _ in notes if p is not None]
         if not pitches:
+            rows.append([len(notes)] + [np.nan] * 4)
             continue
-        in_key.append(np.mean([p % 12 in C_MAJOR for p in pitches]))
-        ranges.append(max(pitches) - min(pitches))
-        lengths.append(len(notes))
-        endings.append(pitches[-1] % 12 in (0, 9))
-        last.append(float(next(d for p, d in reversed(notes) if p is not None)))
-    if not lengths:
+        last = float(next(d for p, d in reversed(notes) if p is not None))
+        rows.append([len(notes), 100 * np.mean([p % 12 in C_MAJOR for p in pitches]), max(pitches) - min(pitches),
+                     100.0 * (pitches[-1] % 12 == 0), last])
+    values = np.array(rows, dtype=float)
+    return {name: values[:, k] for k, name in enumerate(MEASURES)}
+
+
+def tune_statistics(tunes_notes) -> dict[str, float]:
+    """The mean of each of ``tune_measures`` over the tunes (tunes of rests only left out), and their number."""
+    measures = tune_measures(tunes_notes)
+    pitched = ~np.isnan(measures[MEASURES[1]])
+    if not pitched.any():
         raise ValueError("no tune has a note (only rests): pass tunes as lists of (pitch, duration) pairs")
-    return {"tunes": len(lengths), "notes per tune": float(np.mean(lengths)),
-            "share of notes in key (%)": 100 * float(np.mean(in_key)), "range (semitones)": float(np.mean(ranges)),
-            "share ending on C or A (%)": 100 * float(np.mean(endings)), "last note (quarters)": float(np.mean(last))}
+    return {"tunes": int(pitched.sum())} | {name: float(values[pitched].mean()) for name, values in measures.items()}
 
 
 def histogram_distance(p, q) -> float:
@@ -661,30 +860,48 @@ def audio_player(notes, bpm: float = 100.0, rate: int = 8000, max_seconds: float
     return Audio(synthesize(notes, bpm, rate, max_seconds), rate=rate)
 
 
-def plot_piano_roll(tunes_notes, titles, bpm: float | None = None, max_quarters: float = 32.0):
-    """One piano roll per tune: a bar per note, pitch (MIDI number, named) against time in quarter notes."""
+def plot_piano_roll(tunes_notes, titles, max_quarters: float = 32.0, seed_notes: int = 0):
+    """One piano roll per tune: a bar per note, pitch against time in quarter notes.
+
+    Every note name of C major (C D E F G A B, with its octave) in the tune's range is labelled. With ``seed_notes``,
+    the first that many notes of each tune are drawn in another colour and a dashed line marks where they end: the
+    seed a model continued, and what it wrote.
+    """
     import matplotlib.pyplot as plt
+
+    from utils.plots import PALETTE
 
     tunes_notes = _tunes(tunes_notes)
     if isinstance(titles, str) or not hasattr(titles, "__len__") or len(titles) != len(tunes_notes):
         raise ValueError(f"titles must be a list with one title per tune ({len(tunes_notes)}), not {titles!r:.60}")
-    fig, axes = plt.subplots(len(tunes_notes), 1, figsize=(8, 1.9 * len(tunes_notes)), sharex=True, squeeze=False)
+    seed_notes = whole(seed_notes, "seed_notes", minimum=0, fix="the number of seed notes, such as 4, or 0")
+    fig, axes = plt.subplots(len(tunes_notes), 1, figsize=(8, 2.1 * len(tunes_notes)), sharex=True, squeeze=False)
     for ax, notes, title in zip(axes[:, 0], tunes_notes, titles, strict=True):
         start, pitches = 0.0, []
-        for pitch, duration in notes:
+        for k, (pitch, duration) in enumerate(notes):
+            if k == seed_notes and seed_notes:
+                ax.axvline(start, color="black", linestyle="--", linewidth=1)
             if start >= max_quarters:
                 break
             if pitch is not None:
-                ax.barh(pitch, float(duration), left=start, height=0.8, color="C0", edgecolor="black")
+                colour = PALETTE["orange"] if k < seed_notes else PALETTE["blue"]
+                ax.barh(pitch, float(duration), left=start, height=0.8, color=colour, edgecolor="black")
                 pitches.append(pitch)
             start += float(duration)
         if pitches:
-            ticks = [p for p in range(min(pitches), max(pitches) + 1) if p % 12 in (0, 4, 7)]
-            ax.set_yticks(ticks, [pitch_name(p) for p in ticks])
+            ticks = [p for p in range(min(pitches), max(pitches) + 1) if p % 12 in C_MAJOR]
+            ax.set_yticks(ticks, [pitch_name(p) for p in ticks], fontsize=7)
             ax.set_ylim(min(pitches) - 1.5, max(pitches) + 1.5)
         ax.set_title(title, fontsize=10)
         ax.set_ylabel("pitch")
-    axes[-1, 0].set_xlabel("time (quarter notes)")
+    if seed_notes:
+        from matplotlib.patches import Patch
+
+        axes[0, 0].legend(handles=[Patch(facecolor=PALETTE["orange"], edgecolor="black", label="seed"),
+                                   Patch(facecolor=PALETTE["blue"], edgecolor="black", label="continuation")],
+                          loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    axes[-1, 0].set_xlabel("time (quarter notes); dashed line: where the seed ends" if seed_notes else
+                           "time (quarter notes)")
     axes[-1, 0].set_xlim(0, max_quarters)
     fig.tight_layout()
     return fig
