@@ -397,3 +397,31 @@ def test_the_core_path_counts_reading_running_and_core_exercises_only(tmp_path):
     assert running == pytest.approx(core_code * 6.0 / 60)
     assert 5 < reading < 60 and practice > 0
     assert readme.core_path(source, {}) is None
+
+
+def test_outputs_saved_without_execution_counts_are_a_run_too(course, capsys):
+    """Tools that clear execution counts but keep outputs (nbstripout --keep-output, say) still leave a student's run:
+    it is kept while the cells are current, and its loss is announced when a new version replaces it."""
+    path = course / "01_first.ipynb"
+    _save_a_run(path)
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.execution_count = None
+    nbformat.write(nb, path)
+    capsys.readouterr()
+    assert build.main(["--no-execute"]) == 0
+    assert "  ~ " not in capsys.readouterr().out and '"42\\n"' in path.read_text()
+    _write_source(course / "source", "01_first", "First, revised")
+    assert build.main(["--no-execute"]) == 0
+    assert "the outputs you saved in 1 code cells are gone (run it again)" in capsys.readouterr().out
+
+
+def test_the_edited_notebook_message_tells_the_student_both_ways_out(tmp_path, capsys):
+    student, _ = _pair()
+    path = tmp_path / "01.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), path)
+    assert build.write_student(student, path) == build.EDITED
+    assert capsys.readouterr().out.rstrip().endswith(
+        "01.ipynb was edited since it was generated: left as it is (move your copy aside, or pass --force to "
+        "overwrite it).")

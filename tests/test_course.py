@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -174,3 +176,62 @@ def test_quick_mode_reads_the_switch_like_every_course_switch(monkeypatch, word)
     assert course.quick() and course.epochs(40) < 40
     monkeypatch.setenv(course.QUICK_ENV, "0")
     assert not course.quick() and course.epochs(40) == 40
+
+
+# --- what the refusals and the strict failure say ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [-1, course.SEED_STEP, 2.5, True, "42"])
+def test_seed_refuses_what_is_not_a_notebook_seed_and_names_the_range(monkeypatch, n):
+    monkeypatch.delenv(course.SEED_SHIFT_ENV, raising=False)
+    with pytest.raises(ValueError, match=rf"^a notebook's seed must be a whole number from 0 to 9999, such as 42, "
+                                         rf"not {re.escape(repr(n))}$"):
+        course.seed(n)
+    assert course.seed(course.SEED_STEP - 1) == 9999 and course.seed(np.int64(0)) == 0  # both ends of the range
+
+
+@pytest.mark.parametrize("count", [0, 2.5, True, "3"])
+def test_seeds_refuses_what_is_not_a_number_of_runs(monkeypatch, count):
+    monkeypatch.delenv(course.SEED_SHIFT_ENV, raising=False)
+    with pytest.raises(ValueError, match=rf"^count must be a positive whole number of runs, such as 5, not "
+                                         rf"{re.escape(repr(count))}$"):
+        course.seeds(count)
+    assert course.seeds(1, start=7) == [7]  # one run is a number of runs too
+
+
+def test_a_claim_with_blank_evidence_prints_no_empty_brackets(capsys):
+    course.claim("the LSTM beats persistence", True, "")
+    course.claim("the LSTM beats persistence", True, "   ")
+    assert capsys.readouterr().out.splitlines() == ["✓ the LSTM beats persistence"] * 2
+
+
+def test_a_strict_failure_names_the_seed_shift_it_ran_under(monkeypatch):
+    """CI's reruns with other seeds: the failure says which shift to rerun with; an unshifted run names none."""
+    monkeypatch.setenv(course.STRICT_CLAIMS_ENV, "1")
+    monkeypatch.delenv(course.SEED_SHIFT_ENV, raising=False)
+    with pytest.raises(course.ClaimFailed) as failure:
+        course.claim("attention helps", False, "2 of 5 seeds")
+    assert str(failure.value) == "a claim the text makes does not hold in this run: attention helps [2 of 5 seeds]"
+    monkeypatch.setenv(course.SEED_SHIFT_ENV, "1")
+    with pytest.raises(course.ClaimFailed) as failure:
+        course.claim("attention helps", False)
+    assert str(failure.value) == "a claim the text makes does not hold in this run (seed shift 1): attention helps"
+
+
+def test_claim_runs_needs_runs_from_over_seeds_and_a_whole_number_of_them(capsys):
+    runs = course.over_seeds([0.8, 0.9, 1.1])
+    assert course.claim_runs("above 1 in one seed", runs, lambda v: v > 1, need=1) is True
+    assert capsys.readouterr().out.startswith("✓ above 1 in one seed [1 of 3 seeds;")
+    for need in (0, 1.5, True, "2"):
+        with pytest.raises(ValueError, match=rf"^need must be a number of runs from 1 to 3, not "
+                                             rf"{re.escape(repr(need))}$"):
+            course.claim_runs("x", runs, lambda v: True, need=need)
+    with pytest.raises(ValueError, match=r"^runs must come from course\.over_seeds\(values\), not list$"):
+        course.claim_runs("x", [0.8, 0.9, 1.1], lambda v: True)
+
+
+def test_claim_interval_asks_for_exactly_one_margin():
+    interval = course.Interval(0.05, 0.02, 0.08, 100, "prompts")
+    for margins in ({}, {"above": 0, "within": 0.1}):
+        with pytest.raises(ValueError, match=r"^give exactly one of above=, below= or within=$"):
+            course.claim_interval("x", interval, **margins)

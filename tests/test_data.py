@@ -588,3 +588,117 @@ def test_horizon_targets():
     targets = horizon_targets(np.arange(6.0), 3)
     assert targets[1].tolist() == [1, 2, 3]
     assert np.isnan(targets[5, 1])
+
+
+# --- what the one line, the download request and the errors say, exactly ---------------------------------------------
+
+
+def test_the_one_line_names_the_copy_used_and_why_and_nothing_else(online, capsys):
+    data.load_prices("MSFT", "2017-01-01", "2017-01-31", offline=True)
+    assert _source_line(capsys) == ("MSFT prices: bundled copy (see data/README.md) (offline mode); "
+                                    "2017-01-03 … 2017-01-31, 20 trading days.")
+    _cache(pd.bdate_range("2016-12-01", "2017-02-28"))
+    data.load_prices("MSFT", "2017-01-01", "2017-01-31", offline=True)
+    assert _source_line(capsys) == ("MSFT prices: cached copy in the course data folder (offline mode); "
+                                    "2017-01-02 … 2017-01-31, 22 trading days.")
+
+
+def test_the_download_asks_for_the_ticker_and_dates_and_returns_only_those(online, capsys):
+    """Yahoo may send more days than asked for (the whole week, say): the caller gets the range it asked for."""
+    asked = []
+
+    def download(ticker, start, end, *rest):
+        asked.append((ticker, start, end))
+        return _yahoo_frame(start="2024-01-01", days=10)  # 1-12 January
+
+    online(download)
+    frame = data.load_prices("msft", "2024-01-03", "2024-01-09")
+    assert asked == [("MSFT", pd.Timestamp("2024-01-03"), pd.Timestamp("2024-01-09"))]
+    assert frame.index[0] == pd.Timestamp("2024-01-03") and frame.index[-1] == pd.Timestamp("2024-01-09")
+    assert _source_line(capsys) == ("MSFT prices: live from Yahoo Finance (yfinance); 2024-01-03 … 2024-01-09, "
+                                    "5 trading days.")
+
+
+def test_a_failed_download_names_the_ticker_in_its_reason(online, capsys):
+    online(lambda *args: pd.DataFrame())
+    data.load_prices("MSFT", "2017-01-01", "2017-01-31")
+    assert "(download failed: DownloadError: yfinance returned no rows for MSFT)" in _source_line(capsys)
+
+
+def test_an_open_end_is_held_by_the_bundled_copy_even_when_the_cache_reaches_further(capsys):
+    """"From 2017 on" with a cache of January 2024 only: the cache lacks 2017-2023, the bundled copy serves to its
+    end (the cache is no copy the bundled one would be used instead of)."""
+    _cache(pd.bdate_range("2024-01-02", "2024-01-31"))
+    frame = data.load_prices("MSFT", "2017-01-01", None, offline=True)
+    assert _source_line(capsys).startswith("MSFT prices: bundled copy")
+    assert frame.index[-1] == pd.Timestamp("2017-11-10")
+
+
+def test_a_cache_that_starts_a_week_after_the_bundled_copy_does_not_hold_from_the_beginning(capsys):
+    _cache(pd.bdate_range("1986-03-20", "2012-12-31"))  # the bundled copy starts on 1986-03-13
+    frame = data.load_prices("MSFT", None, "2012-12-31", offline=True)
+    assert _source_line(capsys).startswith("MSFT prices: bundled copy")
+    assert frame.index[0] == pd.Timestamp("1986-03-13")
+
+
+def test_a_range_without_a_trading_day_is_held_by_no_copy():
+    january = pd.DataFrame(index=pd.bdate_range("2024-01-01", "2024-01-31"))
+    assert not data._holds_range(january, pd.Timestamp("2024-01-06"), pd.Timestamp("2024-01-07"))  # a weekend
+    assert data._holds_range(january, pd.Timestamp("2024-01-06"), pd.Timestamp("2024-01-08"))
+
+
+def test_when_the_download_failed_and_no_copy_holds_the_range_the_error_names_each_copy_and_the_fix(online):
+    online(lambda *args: (_ for _ in ()).throw(ConnectionError("no route to host")))
+    _cache(pd.bdate_range("2018-01-02", "2019-12-31"))
+    with pytest.raises(ValueError) as info:
+        data.load_prices("MSFT", 2016, 2020)
+    assert str(info.value) == (
+        "No local copy of MSFT prices holds every trading day from 2016-01-01 to 2020-12-31 (download failed: "
+        f"ConnectionError: no route to host): the cached copy in the course data folder ({data.cache_dir() / 'MSFT.csv'})"
+        " holds 2018-01-02 … 2019-12-31 (521 trading days); the bundled copy holds 1986-03-13 … 2017-11-10 (7,983 "
+        "trading days). Choose dates inside one of these ranges, or download them once the network works.")
+
+
+def test_a_damaged_cache_that_cannot_be_moved_aside_says_where_it_was_left(capsys, monkeypatch):
+    """A read-only data folder: the damaged file stays, and the line says where."""
+    path = data.cache_dir() / "MSFT.csv"
+    path.write_text("Date,Open,High,Low,Close,Volume\nnot a date,1,2,3,4,5\n")
+
+    def read_only(*args):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(data.os, "replace", read_only)
+    data.load_prices("MSFT", "2017-01-01", "2017-01-31", offline=True)
+    assert _source_line(capsys).endswith(f"unusable (unreadable dates, e.g. 'not a date'), left at {path}); "
+                                         "2017-01-03 … 2017-01-31, 20 trading days.")
+
+
+def test_a_cache_unreadable_for_a_reason_without_words_is_named_by_the_kind_of_error(capsys, monkeypatch):
+    """An I/O error with no message (a flaky disk): the line still says what went wrong."""
+    read_csv = pd.read_csv
+
+    def flaky_disk(source, *args, **kwargs):
+        if isinstance(source, Path):
+            raise OSError()
+        return read_csv(source, *args, **kwargs)
+
+    _cache(pd.bdate_range("2016-12-01", "2017-02-28"))
+    monkeypatch.setattr(data.pd, "read_csv", flaky_disk)
+    data.load_prices("MSFT", "2017-01-01", "2017-01-31", offline=True)
+    assert "(offline mode; the cached copy was unusable (OSError), moved to " in _source_line(capsys)
+
+
+def test_while_the_cache_is_written_the_partial_file_is_hidden_beside_it(online, monkeypatch):
+    """Written atomically: the partial file sits in the same folder (so the final move is a rename), hidden, named
+    after the ticker and ending in .tmp, so that nothing reading the folder mistakes it for a price file."""
+    seen = []
+    to_csv = pd.DataFrame.to_csv
+
+    def watched(self, *args, **kwargs):
+        seen.extend(p.name for p in data.cache_dir().iterdir())
+        return to_csv(self, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", watched)
+    data._write_cache("MSFT", data.clean_price_frame(_yahoo_frame(), "MSFT"))
+    assert len(seen) == 1 and seen[0].startswith(".MSFT.") and seen[0].endswith(".tmp"), seen
+    assert [p.name for p in data.cache_dir().iterdir()] == ["MSFT.csv"]
