@@ -1033,3 +1033,114 @@ def test_restart_gives_a_fresh_reproducible_start_and_resets_adam():
     optimizer = {v.name: np.asarray(v) for v in model.model.optimizer.variables}
     assert optimizer["iteration"] == 0 and optimizer["learning_rate"] == pytest.approx(1e-2)
     assert all(not value.any() for name, value in optimizer.items() if name not in ("iteration", "learning_rate"))
+
+
+# --- the decoders' edges: defaults, ties, outputs that all end, bad arguments, the rule, attention_map's wiring -------
+
+
+def test_beam_search_keeps_three_outputs_and_ranks_by_mean_log_probability_by_default():
+    """The documented defaults (beam_width=3, alpha=1), on trees where another width or alpha picks otherwise."""
+    wide, long = {"seed": 0, "end_weight": 0.5}, {"seed": 11, "end_weight": 0.5}
+    stub = checks.TreeDecoder(**wide)
+    default = s2s.beam_search(stub.step, stub.initial_state(), checks.START, checks.END, 4)
+    assert default == _tree_search(wide, 4, 3, 1.0) != _tree_search(wide, 4, 4, 1.0)
+    stub = checks.TreeDecoder(**long)
+    default = s2s.beam_search(stub.step, stub.initial_state(), checks.START, checks.END, 3)
+    assert default == _tree_search(long, 3, 3, 1.0) != _tree_search(long, 3, 3, 2.0)
+
+
+def test_beam_search_returns_the_output_when_every_kept_output_has_ended():
+    stub = checks.StubDecoder([5, 7, 4])
+    assert s2s.beam_search(stub.step, stub.initial_state(), checks.START, checks.END, 10, beam_width=1) == [5, 7, 4]
+
+
+def test_beam_width_one_picks_what_greedy_picks_when_words_tie():
+    """Eight words equally likely: greedy decoding (np.argmax) takes the first; so does a beam of width one."""
+    tie = np.array([0.0] * 9 + [1 / 8] * 8)
+
+    def step(token, steps):
+        return (tie if steps < 2 else np.eye(len(tie))[s2s.END_ID]), steps + 1
+
+    greedy = s2s.run_decoder(step, 0, s2s.START_ID, s2s.END_ID, 5)
+    assert greedy == [9, 9] and s2s.beam_search(step, 0, s2s.START_ID, s2s.END_ID, 5, beam_width=1) == greedy
+
+
+@pytest.mark.parametrize("argument, value, message", [
+    ("max_len", 0, "max_len must be a positive whole number, not 0: the longest output to produce, e.g. 20"),
+    ("beam_width", 0, "beam_width must be a positive whole number, not 0: how many outputs to keep at each step, "
+                      "e.g. 3"),
+    ("alpha", "1", "alpha must be a finite number, not '1': 0 for no length normalisation, 1 for the mean "
+                   "log-probability per token"),
+    ("step", [1], "step must be a function step(token, state) -> (probabilities, new state), such as "
+                  "seq2seq.step_one, not list"),
+])
+def test_beam_search_refuses_bad_arguments_and_names_the_fix(argument, value, message):
+    stub = checks.StubDecoder([5])
+    arguments = {"step": stub.step, "state": stub.initial_state(), "start_id": checks.START, "end_id": checks.END,
+                 "max_len": 5, argument: value}
+    with pytest.raises(ValueError) as info:
+        s2s.beam_search(**arguments)
+    assert str(info.value) == message
+
+
+def test_batch_decoding_applies_the_rule_to_each_unfinished_row_with_what_that_row_wrote():
+    """07's repetition ban: ``rule`` sees each row's own written ids, and only while the row is still writing."""
+    seen = []
+
+    def no_repeats(probabilities, written):
+        seen.append(list(written))
+        probabilities = probabilities.copy()
+        probabilities[written] = 0.0
+        return probabilities
+
+    copier = _Copier()
+    assert s2s.greedy_decode_batch(copier, [[0, 7, 7, 7]], 6) == [[7, 7, 7]]
+    assert s2s.greedy_decode_batch(copier, [[0, 7, 7, 7], [0, 0, 0, 6]], 6, rule=no_repeats) == [[7, 0], [6]]
+    assert seen == [[], [], [7], [6], [7, 0]]  # step 1: both rows; step 2: both; step 3: the row still writing
+
+
+def test_batch_decoding_leaves_the_models_probabilities_as_they_were():
+    """A model may hand back a buffer it keeps: the ban and the rule work on a copy."""
+    returned = []
+
+    class Keeping(_Copier):
+        def step(self, tokens, state):
+            probabilities, state = super().step(tokens, state)
+            returned.append((probabilities, probabilities.copy()))
+            return probabilities, state
+
+    s2s.greedy_decode_batch(Keeping(), _COPIED, 6, rule=lambda p, written: p * 0 + np.arange(len(p)))
+    assert returned and all(np.array_equal(kept, copy) for kept, copy in returned)
+
+
+class _Reader:
+    """A pretend attention model that copies its source and attends to the token it copies: fed [start] and then
+    each token it wrote, it writes the source's next token, then [end]; anything else, it gives up ([end])."""
+
+    source_length = 4
+
+    def initial_state(self, ids):
+        return [list(ids), 0]
+
+    def step_with_weights(self, tokens, state):
+        (token,), (source, t) = np.ravel(tokens).tolist(), state
+        expected = s2s.START_ID if t == 0 else source[t - 1]
+        word = source[t] if token == expected and t < len(source) else s2s.END_ID
+        weights = np.zeros((1, self.source_length))
+        weights[0, self.source_length - 1 - min(t, len(source) - 1)] = 1.0  # position of source token t
+        return np.eye(12)[[word]], [source, t + 1], weights
+
+
+def test_attention_map_feeds_each_chosen_token_and_the_state_back():
+    ids, grid = s2s.attention_map(_Reader(), [5, 8], max_len=6)
+    assert ids == [5, 8] and np.array_equal(grid, [[1, 0], [0, 1], [0, 1]])
+    ids, grid = s2s.attention_map(_Reader(), [7], max_len=6)  # one token is a source too
+    assert ids == [7] and grid.shape == (2, 1)
+
+
+def test_attention_map_refuses_an_empty_source_and_a_model_without_attention():
+    with pytest.raises(ValueError, match=r"^Empty source sequence: give at least one token\.$"):
+        s2s.attention_map(_Reader(), [], max_len=6)
+    with pytest.raises(ValueError, match=r"^seq2seq must be an AttentionSeq2Seq from build_attention_seq2seq\(\), "
+                                         r"not list"):
+        s2s.attention_map([_Reader()], [5], max_len=6)
