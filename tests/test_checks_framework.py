@@ -283,3 +283,221 @@ def test_answer_array_reads_the_answer_or_says_what_is_wrong_with_it(capsys):
     assert "return the halves as numbers — got 1.5" in capsys.readouterr().out
     assert check_halves(lambda xs: 1.5) is False  # a number is read, and is wrong
     assert "expected [1.0, 2.0], got array() 1.5" in capsys.readouterr().out
+
+
+# --- what a finding says, exactly: the student's line, Keras' wrapping, long texts, arrays, iterators ----------------
+
+
+def _raise(exc):
+    raise exc
+
+
+def test_a_keras_wrapped_error_is_reduced_to_the_real_message():
+    wrapped = ValueError("Exception encountered when calling Dense.call().\n\n\x1b[1mInput 0 is incompatible: "
+                         "expected shape (None, 3)\x1b[0m\n\nArguments received by Dense.call(): inputs=tf.Tensor")
+    _, error = checks.call(_raise, wrapped)
+    assert error.startswith("ValueError: Input 0 is incompatible: expected shape (None, 3) (line "), error
+    _, error = checks.call(_raise, ValueError("\x1b[1mbold\x1b[0m from another library"))  # not Keras' wrapping
+    assert error.startswith("ValueError: \x1b[1mbold\x1b[0m from another library (line "), error
+
+
+@pytest.mark.parametrize("length, shown", [(300, "x" * 300), (301, "x" * 299 + "…"), (400, "x" * 299 + "…")])
+def test_a_long_error_message_is_cut_to_300_characters(length, shown):
+    _, error = checks.call(_raise, ValueError("x" * length))
+    assert error.startswith(f"ValueError: {shown} (line "), error
+
+
+def test_an_error_names_the_line_number_even_without_its_text_and_nothing_without_a_line_of_the_students():
+    """Code without a source file (run with exec) still has line numbers; an error raised in a library function
+    the student passed directly has no line of theirs to name."""
+    namespace = {}
+    exec(compile("def answer(x):\n    return 1 / 0\n", "<answer>", "exec"), namespace)
+    assert checks.call(namespace["answer"], 1.0) == (None, "ZeroDivisionError: division by zero (line 2 of your "
+                                                           "code)")
+    import math
+
+    assert checks.call(math.sqrt, -1.0) == (None, "ValueError: math domain error")
+
+
+def test_an_error_inside_pythons_own_frozen_modules_or_generated_code_names_the_students_line():
+    """The innermost frames of an import error are importlib's frozen ones, and tf.function's generated code is
+    not the student's either: the finding names the student's own line."""
+    import importlib
+
+    def load(name):
+        return importlib.import_module(name)
+
+    _, error = checks.call(load, "no_such_module_anywhere")
+    assert error.endswith(f"(line {load.__code__.co_firstlineno + 1} of your code: return "
+                          "importlib.import_module(name))"), error
+    namespace = {}
+    exec(compile("def converted(x):\n    return x / 0\n", "/tmp/__autograph_generated_filek2x.py", "exec"), namespace)
+
+    def traced(x):
+        return namespace["converted"](x)
+
+    _, error = checks.call(traced, 1.0)
+    assert error.endswith(f"(line {traced.__code__.co_firstlineno + 1} of your code: return "
+                          "namespace[\"converted\"](x))"), error
+
+
+def test_findings_show_values_short_and_readable():
+    report = checks.Report("demo")
+    report.fail("a", got=np.arange(9) / 3)
+    report.fail("b", got=np.array([1e-9, 1.0, 2.123456]))
+    report.fail("c", got=iter([1, 2]))
+    report.fail("d", got=(x for x in [1]))
+    report.fail("e", got="a" * 200)
+    report.fail("f", expected=2.0)
+    assert report.failures == [
+        "a — got array(9,) [0. 0.3333 ... 2.3333 2.6667]",
+        "b — got array(3,) [0. 1. 2.1235]",
+        "c — got a list_iterator (which can be read only once): return a list or an array",
+        "d — got a generator (which can be read only once): return a list or an array",
+        "e — got '" + "a" * 88 + "…",
+        "f — expected 2",
+    ]
+
+
+def test_close_never_raises_whatever_either_side_holds_and_diagnose_uses_the_tolerance_given():
+    assert not checks.close("abc", 1.0) and not checks.close(1.0, "abc") and not checks.close(1.0, None)
+    assert checks.diagnose(1.05, {"off by a little": 1.0}) is None
+    assert checks.diagnose(1.05, {"off by a little": 1.0}, atol=0.1, rtol=0.0) == "off by a little"
+
+
+def test_call_passes_keyword_arguments_and_reports_a_partial_answer_as_failing(capsys):
+    assert checks.call(lambda a, *, scale: a * scale, 2, scale=3) == (6, None)
+
+    def partial(x):
+        if x < 0:
+            raise NotImplementedError("negative numbers: to do")
+        return x * x
+
+    assert check_square(partial) is False
+    out = capsys.readouterr().out
+    assert "square(-3.0) raised NotImplementedError: negative numbers: to do (line" in out, out
+    assert "raises NotImplementedError for some inputs only" in out and "returned nothing" not in out, out
+
+
+def test_a_failing_check_without_a_worked_step_offers_none(capsys):
+    assert check_square(lambda x: 2 * x) is False
+    assert "hint()" not in capsys.readouterr().out
+    checks.hint()
+    assert capsys.readouterr().out == ("No worked step to show: run the check under the exercise first (a hint "
+                                       "appears when it fails).\n")
+
+
+def test_use_reference_if_needed_names_the_fix_for_a_missing_checker():
+    with pytest.raises(ValueError, match=r"^use_reference_if_needed\(fn, passed, check\) takes the exercise's "
+                                         r"checker as its third argument, such as check_lstm_cell_step, not None$"):
+        checks.use_reference_if_needed(abs, False, None)
+
+
+# --- registering exercises --------------------------------------------------------------------------------------------
+
+_REGISTERING = "a registered exercise needs the name 'Exercise N · title', answer= and reference= (one reference " \
+               "per answer), and positive points= and minutes="
+
+
+@pytest.mark.parametrize("name, declared", [
+    ("Demo", {"answer": "relu", "reference": "utils.rnn:relu", "points": 1, "minutes": 5}),
+    ("Exercise 1 · x", {"answer": (), "reference": (), "points": 1, "minutes": 5}),
+    ("Exercise 1 · x", {"answer": ("relu", "tanh"), "reference": "utils.rnn:relu", "points": 1, "minutes": 5}),
+    ("Exercise 1 · x", {"answer": "relu", "reference": "utils.rnn:relu", "minutes": 5}),
+    ("Exercise 1 · x", {"answer": "relu", "reference": "utils.rnn:relu", "points": 1}),
+    ("Exercise 1 · x", {"answer": "relu", "reference": "utils.rnn:relu", "points": 0, "minutes": 5}),
+    ("Exercise 1 · x", {"answer": "relu", "reference": "utils.rnn:relu", "points": 5, "minutes": 0}),
+], ids=["name", "no-answer", "answers-without-references", "no-points", "no-minutes", "zero-points", "zero-minutes"])
+def test_an_incomplete_exercise_declaration_is_refused_with_what_it_needs(name, declared):
+    with pytest.raises(ValueError) as info:
+        checks.exercise(name, notebook="98", **declared)
+    assert str(info.value) == f"{name!r}: {_REGISTERING}"
+    assert "98.1" not in checks._REGISTRY
+
+
+def test_a_declared_exercise_is_registered_with_its_checker_and_a_second_declaration_of_it_is_refused():
+    try:
+        @checks.exercise("Exercise 1 · one minute", notebook="98", answer="relu", reference="utils.rnn:relu",
+                         points=3, minutes=1)
+        def check_it(fn, report):
+            pass
+
+        (declared,) = checks.exercises("98")
+        assert (declared.points, declared.minutes, declared.title) == (3, 1, "one minute")
+        assert checks.checker(declared) is check_it and check_it.exercise_name == "Exercise 1 · one minute"
+        checks.exercise("Exercise 1 · one minute", notebook="98", answer="relu", reference="utils.rnn:relu",
+                        points=3, minutes=1)  # the same declaration again (a module imported twice) is fine
+        with pytest.raises(ValueError) as info:
+            checks.exercise("Exercise 1 · another", notebook="98", answer="relu", reference="utils.rnn:relu",
+                            points=3, minutes=1)
+        assert str(info.value) == "two exercises are declared as 98.1: 'Exercise 1 · one minute' and " \
+                                  "'Exercise 1 · another'"
+    finally:
+        checks._REGISTRY.pop("98.1", None)
+        checks._CHECKERS.pop("98.1", None)
+
+
+# --- progress() and hint(number), line by line ------------------------------------------------------------------------
+
+
+def test_progress_before_any_check_says_so_and_lists_nothing(capsys):
+    assert checks.progress() == {}
+    assert capsys.readouterr().out == ("No exercise has been checked yet in this session: run the check cells under "
+                                       "the exercises.\n")
+
+
+def test_progress_prints_one_line_per_exercise_with_its_mark(demo_exercises, capsys):
+    _, check_relu, _ = demo_exercises
+    check_relu(lambda x: max(x, 0.0))
+    check_square(lambda x: x)
+    capsys.readouterr()
+    checks.progress()  # no notebook set: the checks that ran, registered or not
+    assert capsys.readouterr().out.splitlines() == ["✅ done       Exercise 1 · relu", "❌ failing    Demo · square"]
+    checks.set_notebook("00")
+    checks.progress()  # this notebook's exercises once each, then the other checks that ran
+    assert capsys.readouterr().out.splitlines() == ["✅ done       Exercise 1 · relu",
+                                                    "⏳ not done   Exercise 2 · add fractions (optional)",
+                                                    "❌ failing    Demo · square"]
+
+
+def test_progress_names_a_checked_exercise_of_another_notebook_by_its_title(demo_exercises, capsys):
+    _, check_relu, _ = demo_exercises
+    check_relu(lambda x: max(x, 0.0))
+    checks.set_notebook("01")
+    assert checks.progress()["Exercise 1 · relu"] == "done"
+    assert "Exercise 1 · relu" in capsys.readouterr().out
+
+
+def test_strict_progress_passes_when_all_is_done_and_lists_what_is_not(demo_exercises, monkeypatch):
+    _, check_relu, check_add = demo_exercises
+    checks.set_notebook("00")
+    check_relu(lambda x: x)
+    monkeypatch.setenv(checks.STRICT_ENV, "00_demo.ipynb")
+    with pytest.raises(checks.SolutionCheckFailed) as info:
+        checks.progress()
+    assert str(info.value) == ("00_demo.ipynb: progress() lists exercises that are not done: Exercise 1 · relu "
+                               "(failing), Exercise 2 · add fractions (optional) (not done)")
+    check_relu(lambda x: max(x, 0.0))
+    check_add(lambda a, b, c, d: (5, 6))
+    assert checks.progress() == {"Exercise 1 · relu": "done", "Exercise 2 · add fractions (optional)": "done"}
+
+
+def test_hint_with_a_number_shows_that_exercise_of_this_notebook_only(demo_exercises, capsys):
+    _, check_relu, _ = demo_exercises
+    checks.set_notebook("00")
+    check_relu(lambda x: x)
+    capsys.readouterr()
+    checks.hint(1)
+    assert capsys.readouterr().out == "→ Exercise 1 · relu: return max(x, 0.0)\n"
+    checks.hint(2)
+    assert capsys.readouterr().out.startswith("No worked step to show")
+    checks.set_notebook("01")  # another notebook's Exercise 1 has not failed
+    checks.hint(1)
+    assert capsys.readouterr().out.startswith("No worked step to show")
+
+
+def test_an_answer_that_calls_the_reference_and_then_crashes_is_still_told_it_calls_the_reference(demo_exercises,
+                                                                                                     capsys):
+    rnn, check_relu, _ = demo_exercises
+    assert check_relu(lambda x: rnn.relu(x) + 1 / 0) is False
+    assert "your answer calls utils.rnn.relu, which already computes" in capsys.readouterr().out
