@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -501,3 +503,115 @@ def test_an_answer_that_calls_the_reference_and_then_crashes_is_still_told_it_ca
     rnn, check_relu, _ = demo_exercises
     assert check_relu(lambda x: rnn.relu(x) + 1 / 0) is False
     assert "your answer calls utils.rnn.relu, which already computes" in capsys.readouterr().out
+
+
+# --- the verdict lines, the reference finding, the grader's dispatch, strict mode's switch, reset --------------------
+
+
+def test_each_verdict_prints_its_line_and_progress_reads_its_state(capsys):
+    assert check_square(lambda x: x * x) is True
+    assert capsys.readouterr().out == "✅ Demo · square: correct.\n"
+    assert check_square(lambda x: 2 * x) is False
+    assert capsys.readouterr().out.splitlines()[-1] == ("❌ Demo · square: 1 problem(s) above. Fix them and run this "
+                                                        "check again.")
+
+    def partial(x):
+        if x < 0:
+            raise NotImplementedError
+        return x * x
+
+    check_square(partial)
+    assert "  ✗ your function raises NotImplementedError for some inputs only: finish every case\n" in \
+        capsys.readouterr().out
+    check_square(lambda x: _raise(NotImplementedError()))
+    assert checks.progress() == {"Demo · square": "not done"}
+    assert capsys.readouterr().out.splitlines()[-1] == "⏳ not done   Demo · square"
+
+
+def test_the_first_failure_with_a_worked_step_ends_by_offering_hint(demo_exercises, capsys):
+    _, check_relu, _ = demo_exercises
+    check_relu(lambda x: x)
+    assert capsys.readouterr().out.rstrip().endswith(
+        " problem(s) above. Fix them and run this check again. Stuck? `hint()` shows a worked step.")
+
+
+def test_calling_the_reference_is_one_finding_that_names_it_and_the_fix(demo_exercises, capsys):
+    rnn, check_relu, _ = demo_exercises
+    check_relu(lambda x: rnn.relu(x))  # called in each of the six cases
+    out = capsys.readouterr().out
+    assert out.count("your answer calls") == 1, out
+    assert ("  ✗ your answer calls utils.rnn.relu, which already computes what this exercise asks for: that is not an "
+            "answer, so it is not accepted — likely fault: write the computation yourself, from the equations above "
+            "(helpers the text offers, such as sigmoid, are fine)\n") in out, out
+
+
+def test_outside_a_check_an_unwritten_answer_stops_with_not_done_and_its_error():
+    with pytest.raises(checks.NotDone, match=r"^NotImplementedError: write me"):
+        checks.call(lambda: _raise(NotImplementedError("write me")))
+
+
+def test_the_graders_dispatch_receives_the_arguments_and_the_report(demo_exercises):
+    received = []
+
+    def dispatch(fn, args, kwargs, report):
+        received.append((args, kwargs, report.name))
+        return checks.Outcome(result=args[0] * kwargs["scale"])
+
+    @checks.exercise("Demo · scaled")
+    def check_scaled(fn, report):
+        got, _ = checks.call(fn, 2.0, scale=3.0)
+        if got != 6.0:
+            report.fail("scaled", expected=6.0, got=got)
+
+    with checks.remote(dispatch):
+        assert check_scaled("the student's function") is True
+    assert received == [((2.0,), {"scale": 3.0}, "Demo · scaled")]
+
+
+def test_close_honours_its_tolerances():
+    assert checks.close(5e-7, 0.0) and not checks.close(5e-6, 0.0)  # 1e-6 absolute by default
+    assert checks.close(1.5, 1.0, rtol=0.6) and checks.close(0.05, 0.0, atol=0.1)
+
+
+@pytest.mark.parametrize("notebook", ["00", "00_demo.ipynb", " 00_demo "])
+def test_a_notebook_is_named_by_its_two_digits(demo_exercises, notebook):
+    checks.set_notebook(notebook)
+    assert list(checks.progress()) == ["Exercise 1 · relu", "Exercise 2 · add fractions (optional)"]
+
+
+def test_a_notebook_name_without_its_number_is_refused_with_an_example():
+    with pytest.raises(ValueError) as info:
+        checks.set_notebook("demo")
+    assert str(info.value) == "notebook must be the notebook's number as two digits, such as '04', not 'demo'"
+
+
+@pytest.mark.parametrize("value, where", [("0", None), ("false", None), ("No", None), ("OFF", None), ("", None),
+                                          ("1", "this notebook"), ("True", "this notebook"), ("yes", "this notebook"),
+                                          ("ON", "this notebook"), ("04_lstm.ipynb", "04_lstm.ipynb")])
+def test_strict_mode_reads_its_switch_and_names_the_notebook(demo_exercises, monkeypatch, value, where):
+    checks.set_notebook("00")
+    monkeypatch.setenv(checks.STRICT_ENV, value)
+    if where is None:
+        assert checks.progress()["Exercise 1 · relu"] == "not done"
+    else:
+        with pytest.raises(checks.SolutionCheckFailed, match=rf"^{re.escape(where)}: progress\(\) lists"):
+            checks.progress()
+
+
+def test_reset_is_a_fresh_start_as_in_a_new_kernel(demo_exercises, capsys):
+    checks.set_notebook("00")
+    seen = []
+
+    @checks.exercise("Demo · record")
+    def check_record(fn, report):
+        got, _ = checks.call(fn)
+        seen.append((got, report.rng.normal()))
+
+    with checks.remote(lambda *a: checks.Outcome(result="remote"), case_seed=7):
+        checks.reset()
+        check_record(lambda: "here")
+        check_record(lambda: "here")
+    assert [got for got, _ in seen] == ["here", "here"] and seen[0][1] != seen[1][1]
+    checks.reset()
+    capsys.readouterr()
+    assert checks.progress() == {}  # no notebook any more, nothing recorded
