@@ -615,3 +615,16 @@ def test_reset_is_a_fresh_start_as_in_a_new_kernel(demo_exercises, capsys):
     checks.reset()
     capsys.readouterr()
     assert checks.progress() == {}  # no notebook any more, nothing recorded
+
+
+def test_run_answer_reports_an_unwritten_answer_as_plain_data_with_what_it_called(demo_exercises):
+    """What the grader's worker sends back for an answer still raising NotImplementedError: the error text, the flag,
+    and the list of forbidden functions it called before raising (a list, even when empty)."""
+    rnn, _, _ = demo_exercises
+    (relu_exercise, _) = checks.exercises("00")
+    forbidden = checks.forbidden_codes(relu_exercise)
+    outcome = checks.run_answer(lambda: _raise(NotImplementedError("to do")), (), {}, forbidden)
+    assert outcome.error.startswith("NotImplementedError: to do (line") and outcome.not_implemented
+    assert outcome.references == []
+    outcome = checks.run_answer(lambda x: (rnn.relu(x), _raise(NotImplementedError())), (1.0,), {}, forbidden)
+    assert outcome.not_implemented and outcome.references == ["utils.rnn.relu"]
