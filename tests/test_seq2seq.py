@@ -1144,3 +1144,18 @@ def test_attention_map_refuses_an_empty_source_and_a_model_without_attention():
     with pytest.raises(ValueError, match=r"^seq2seq must be an AttentionSeq2Seq from build_attention_seq2seq\(\), "
                                          r"not list"):
         s2s.attention_map([_Reader()], [5], max_len=6)
+
+
+def test_a_decoder_that_is_sure_of_each_token_is_searched_without_warnings():
+    """A confident float32 model gives exactly 0 to most tokens (underflow): the beam still ranks every extension,
+    and no "divide by zero in log" warning reaches the student's notebook."""
+    import warnings
+
+    path = [5, 7, 4, checks.END]
+
+    def sure(token, steps):
+        return np.eye(checks.VOCAB_SIZE)[path[min(steps, 3)]], steps + 1
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert s2s.beam_search(sure, 0, checks.START, checks.END, 6) == [5, 7, 4]
