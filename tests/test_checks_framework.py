@@ -351,6 +351,7 @@ def test_findings_show_values_short_and_readable():
     report.fail("d", got=(x for x in [1]))
     report.fail("e", got="a" * 200)
     report.fail("f", expected=2.0)
+    report.fail("g", got="b" * 88)  # 90 characters with its quotes: the longest shown whole
     assert report.failures == [
         "a — got array(9,) [0. 0.3333 ... 2.3333 2.6667]",
         "b — got array(3,) [0. 1. 2.1235]",
@@ -358,6 +359,7 @@ def test_findings_show_values_short_and_readable():
         "d — got a generator (which can be read only once): return a list or an array",
         "e — got '" + "a" * 88 + "…",
         "f — expected 2",
+        "g — got '" + "b" * 88 + "'",
     ]
 
 
