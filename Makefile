@@ -10,6 +10,13 @@ NB     ?=
 # nbval: only cells tagged `nbval-check-output` are compared; every cell must run without error within the timeout.
 NBVAL  := -p tests.nbval_plugin --nbval-lax --nbval-current-env --nbval-cell-timeout=120 \
           --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+# pytest-xdist: tests and notebooks run JOBS at a time, each test file (each notebook) whole in one worker, so a
+# module's fixtures and a notebook's kernel are set up once. JOBS=0 runs them one at a time in pytest's own process.
+JOBS   ?= 2
+XDIST  := -n $(JOBS) --dist loadfile
+# Where a notebook run writes each notebook's time: `make test` runs two notebooks at a time, which makes each slower
+# than alone, so README's table comes from `make timings` (one at a time, build/timings.json) instead.
+TIMINGS ?= build/timings-test.json
 # JupyterLab refuses to start as root ("Running as root is not recommended") unless told: containers often run as root.
 ALLOW_ROOT = $(if $(filter 0,$(shell id -u)),--allow-root)
 
@@ -21,8 +28,8 @@ COLAB_STAMP       := $(COLAB_VENV)/.installed
 COLAB_PYTHON      ?= $(firstword $(foreach p,python3.13 $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13),\
                        $(shell $(p) -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && echo $(p))))
 
-.PHONY: venv venv-colab lab test unit browser-tests nbval-solutions nbval-students nbval-colab notebooks \
-        check-notebooks slides browser book clean seeds sandbox grade grade-benchmark mutation
+.PHONY: venv venv-colab venvs lab test unit browser-tests nbval-solutions nbval-students nbval-colab notebooks \
+        check-notebooks slides browser book clean seeds sandbox grade grade-benchmark mutation timings
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,32 +44,49 @@ lab: $(STAMP)
 	@$(if $(ALLOW_ROOT),echo "Running as root (a container?): starting JupyterLab with --allow-root")
 	$(VENV)/bin/jupyter lab notebooks/ $(ALLOW_ROOT) $(LAB_ARGS)
 
-## Everything CI runs: the unit tests, the slide decks and the website in a browser, then every notebook under nbval
-## (solutions, then student versions, then the solutions again on Colab's versions)
-test: unit browser-tests nbval-solutions nbval-students nbval-colab
+## Everything CI runs: the unit tests; the slide decks, the website and the nine student notebooks in a browser (the
+## student notebooks in JupyterLab, from a read-only view of the repository); then the solution notebooks under nbval,
+## from a read-only view, and again on Colab's versions with other seeds. `make nbval-students` runs the student
+## versions under nbval too; `make test` leaves it out, since the JupyterLab test runs the same notebooks in the same
+## quick mode and checks more (no stderr, no verdict against the text, widgets, audio, progress).
+test: venvs
+	@$(MAKE) --no-print-directory unit browser-tests nbval-solutions nbval-colab
+
+# Both environments at once, since each pip install keeps about one core busy.
+venvs:
+	@$(MAKE) --no-print-directory -j2 $(STAMP) $(COLAB_STAMP)
 
 # Unit tests need only the environment (and bubblewrap, for the grader's tests): the tests marked `browser` (slide decks,
 # the website, JupyterLab) run in browser-tests.
 unit: $(STAMP) sandbox
-	$(PY) -m pytest tests -m "not browser" -p no:cacheprovider
+	$(PY) -m pytest tests -m "not browser" -p no:cacheprovider $(XDIST)
 
 ## The tests marked `browser`: build the slide decks and the website, install Chromium where we may, and read them
 ## headless with the network blocked (requests, console errors, math, audio, search, axe-core); then run the nine
 ## student notebooks in the project's JupyterLab as a student would (Run All, no stderr, widgets, audio, progress),
-## with one screenshot each in build/jupyterlab/
+## with one screenshot each in build/jupyterlab/. The repository is read-only meanwhile (build/ excepted), as the
+## course copy on a shared JupyterHub is: nothing a student notebook does may write into it.
 browser-tests: slides book browser
-	$(PY) -m pytest tests -m browser -p no:cacheprovider
+	tests/run_readonly.sh --writable build $(PY) -m pytest tests -m browser -p no:cacheprovider
 
 # Each notebook run gets a fresh data folder (COURSE_DATA_HOME), so a cache left by an earlier online run cannot change
-# the offline results.
+# the offline results. Both run from a read-only view of the repository (build/ excepted), as an instructor's course
+# copy on a shared server is: nothing a notebook does may write into it.
 nbval-solutions: $(STAMP)
-	COURSE_DATA_HOME="$$(mktemp -d)" $(PY) -m pytest $(NBVAL) notebooks/solutions/
+	COURSE_TIMINGS=$(TIMINGS) COURSE_DATA_HOME="$$(mktemp -d)" tests/run_readonly.sh --writable build \
+	  $(PY) -m pytest $(NBVAL) $(XDIST) notebooks/solutions/
 
-# Student versions run with COURSE_QUICK=1 (the same code with fewer training epochs, see utils/course.py), from a
-# read-only view of the repository: nothing a notebook does may write into it (a shared JupyterHub's course copy).
+# Student versions run with COURSE_QUICK=1 (the same code with fewer training epochs, see utils/course.py).
 nbval-students: $(STAMP)
-	COURSE_QUICK=1 COURSE_DATA_HOME="$$(mktemp -d)" tests/run_readonly.sh --writable build \
-	  $(PY) -m pytest $(NBVAL) notebooks/*.ipynb
+	COURSE_QUICK=1 COURSE_TIMINGS=$(TIMINGS) COURSE_DATA_HOME="$$(mktemp -d)" tests/run_readonly.sh --writable build \
+	  $(PY) -m pytest $(NBVAL) $(XDIST) notebooks/*.ipynb
+
+## README's notebook table: the solutions, then the student versions, one notebook at a time (run it with nothing else
+## on the machine), into build/timings.json; then the table is written from it (python -m tools.readme)
+timings: $(STAMP)
+	rm -f build/timings.json
+	$(MAKE) --no-print-directory nbval-solutions nbval-students JOBS=0 TIMINGS=build/timings.json
+	$(PY) -m tools.readme
 
 $(COLAB_STAMP): requirements.txt pyproject.toml $(COLAB_CONSTRAINTS)
 	@test -n "$(COLAB_PYTHON)" || { echo "Colab's stack needs Python 3.13: install it (e.g. pyenv install 3.13)," \
@@ -83,7 +107,7 @@ export COLAB_VERSIONS := import sys; from importlib.metadata import version; pri
 nbval-colab: $(COLAB_STAMP)
 	@$(COLAB_VENV)/bin/python -c "$$COLAB_VERSIONS"
 	COURSE_SEED_SHIFT=1 COURSE_TIMINGS=build/timings-colab.json COURSE_DATA_HOME="$$(mktemp -d)" \
-	  $(COLAB_VENV)/bin/python -m pytest $(NBVAL) notebooks/solutions/
+	  $(COLAB_VENV)/bin/python -m pytest $(NBVAL) $(XDIST) notebooks/solutions/
 
 ## Every notebook again with other seeds: the student versions in full mode (exercises left undone) with the
 ## notebooks' own seeds, then solutions and student versions with the seeds shifted (COURSE_SEED_SHIFT=1, then 2).
@@ -91,10 +115,10 @@ nbval-colab: $(COLAB_STAMP)
 SHIFTS ?= 1 2
 seeds: $(STAMP)
 	COURSE_TIMINGS=build/timings-students-full.json COURSE_DATA_HOME="$$(mktemp -d)" \
-	  $(PY) -m pytest $(NBVAL) notebooks/*.ipynb
+	  $(PY) -m pytest $(NBVAL) $(XDIST) notebooks/*.ipynb
 	for shift in $(SHIFTS); do \
 	  COURSE_SEED_SHIFT=$$shift COURSE_TIMINGS=build/timings-seed$$shift.json COURSE_DATA_HOME="$$(mktemp -d)" \
-	    $(PY) -m pytest $(NBVAL) notebooks/solutions/ notebooks/*.ipynb || exit 1; \
+	    $(PY) -m pytest $(NBVAL) $(XDIST) notebooks/solutions/ notebooks/*.ipynb || exit 1; \
 	done
 
 ## Regenerate student + solution notebooks from notebooks/source/ and execute the solutions (make notebooks NB=01)

@@ -100,7 +100,7 @@ def server_url(runtime: Path, process: subprocess.Popen, log: Path, timeout: flo
 
 @contextmanager
 def jupyterlab(home: Path) -> Iterator[str]:
-    """JupyterLab serving a copy of the student notebooks in ``home`` (so nothing is written into the repository),
+    """JupyterLab serving a copy of the student notebooks in ``home / "notebooks"`` (JupyterLab saves them),
     with its settings and state in ``home`` too; its base URL while the context lasts."""
     served = home / "notebooks"
     served.mkdir()
@@ -124,11 +124,20 @@ def jupyterlab(home: Path) -> Iterator[str]:
             process.wait()
 
 
+@dataclass
+class Lab:
+    """The running JupyterLab: its base URL and the folder it serves (the notebooks' copy, their kernels' cwd)."""
+
+    url: str
+    served: Path
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     require_chromium()
-    with jupyterlab(tmp_path_factory.mktemp("jupyterlab")) as url:
-        yield url
+    home = tmp_path_factory.mktemp("jupyterlab")
+    with jupyterlab(home) as url:
+        yield Lab(url, home / "notebooks")
 
 
 # --- one notebook in the browser ----------------------------------------------------------------------------------
@@ -307,7 +316,7 @@ def runs(lab, request, tmp_path_factory) -> dict[str, Run]:
     chromium = Chromium(tmp_path_factory.mktemp("chromium-profile"), window=(1280, 1000))
     try:
         with ThreadPoolExecutor(PARALLEL) as pool:
-            done = list(pool.map(lambda notebook: run_notebook(chromium, lab, notebook),
+            done = list(pool.map(lambda notebook: run_notebook(chromium, lab.url, notebook),
                                  [notebook for notebook in STUDENT if notebook.name in wanted]))
     finally:
         chromium.close()
@@ -404,6 +413,16 @@ def test_every_audio_player_is_in_the_page_and_loads(runs, name):
     assert players >= 2, f"{name}: {players} cells show an audio player (a corpus tune and a composed one at least)"
     assert len(run.audio) == players, f"{name}: {len(run.audio)} <audio> elements in the page for {players} players"
     assert all(0 < seconds < float("inf") for seconds in run.audio), f"{name}: durations {run.audio}"
+
+
+@browser
+def test_no_notebook_leaves_a_file_next_to_the_notebooks(lab, runs):
+    """A kernel's working folder is its notebook's folder, which a shared server may make read-only (the rest of the
+    repository is read-only during this test): files a notebook writes belong in the course's data folder."""
+    assert runs, "no notebook ran"
+    files = {str(path.relative_to(lab.served)) for path in lab.served.rglob("*")
+             if path.is_file() and ".ipynb_checkpoints" not in path.parts}
+    assert files == {notebook.name for notebook in STUDENT}, sorted(files - {n.name for n in STUDENT})
 
 
 @browser

@@ -75,7 +75,30 @@ def test_make_test_runs_unit_then_browser_tests_then_the_notebooks_also_on_colab
     what = [(run[0], run[-1]) if run[-1].startswith("notebooks") else (run[0], " ".join(run[3:6])) for run in runs]
     venv, colab = f"{make_variable('VENV')}/bin/python", f"{make_variable('COLAB_VENV')}/bin/python"
     assert what == [(venv, "tests -m not browser"), (venv, "tests -m browser"), (venv, "notebooks/solutions/"),
-                    (venv, "notebooks/*.ipynb"), (colab, "notebooks/solutions/")], runs  # newest releases, then Colab's
+                    (colab, "notebooks/solutions/")], runs  # newest releases, then Colab's
+
+
+def test_make_test_runs_tests_and_notebooks_two_at_a_time_each_notebook_in_one_worker():
+    """pytest-xdist with --dist loadfile: a notebook's cells share one kernel, a module's fixtures are set up once."""
+    for run in pytest_runs(dry_run("test")):
+        if run[3:6] != ["tests", "-m", "browser"]:  # the JupyterLab test runs its notebooks two at a time itself
+            assert run[run.index("-n") + 1] == "2" and run[run.index("--dist") + 1] == "loadfile", run
+
+
+def test_the_student_notebooks_and_the_solutions_run_from_a_read_only_repository():
+    """A course copy on a shared server is read-only: the JupyterLab test (student versions), nbval (solutions)."""
+    for target in ("browser-tests", "nbval-solutions", "nbval-students"):
+        (line,) = [line for line in dry_run(target).replace("\\\n", " ").splitlines() if "-m pytest" in line]
+        assert "tests/run_readonly.sh --writable build " in line, (target, line)
+
+
+def test_readmes_table_is_timed_one_notebook_at_a_time_and_make_test_does_not_overwrite_it():
+    commands = dry_run("timings").replace("\\\n", " ")
+    assert "JOBS=0 TIMINGS=build/timings.json" in commands and "-m tools.readme" in commands, commands
+    for target in ("nbval-solutions", "nbval-colab"):
+        (line,) = [line for line in dry_run(target).replace("\\\n", " ").splitlines() if "-m pytest" in line]
+        assert "COURSE_TIMINGS=build/timings.json" not in line, (target, line)
+        assert "COURSE_TIMINGS=" in line, (target, line)
 
 
 def test_the_run_on_colabs_versions_also_uses_other_seeds():

@@ -1,6 +1,6 @@
 """Generate README's notebook table from the notebook sources and the last timing run (``build/timings.json``).
 
-    make test                 # the nbval runs write build/timings.json (per-notebook seconds, slowest cell)
+    make timings              # nbval, one notebook at a time, writes build/timings.json, then runs the line below
     python -m tools.readme    # rewrites the table between the markers in README.md
     python -m tools.readme --check   # exit 1 if the table's titles/links no longer match the sources
 
