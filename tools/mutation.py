@@ -5,7 +5,8 @@ mutmut (``requirements-mutation.txt``, configured in ``pyproject.toml`` under ``
 and runs, for each change, the fast tests that call the changed function. A change that no test notices ("survived")
 is a behaviour the tests do not pin down. This command tests the functions of ``SCOPE``, starting afresh each time,
 and prints the score per module and every surviving mutant (``mutmut show <name>`` prints its change). Where a
-survivor is harmless, CONTRIBUTING ("Mutation testing") lists it with the reason. Offline; a few minutes on two cores.
+survivor is harmless, CONTRIBUTING ("Mutation testing") lists it with the reason. Offline; about half an hour on two
+cores (CONTRIBUTING gives the times).
 
     python -m tools.mutation             # the whole scope
     python -m tools.mutation utils.data  # the scope of one module
