@@ -656,7 +656,8 @@ def test_when_the_download_failed_and_no_copy_holds_the_range_the_error_names_ea
         "No local copy of MSFT prices holds every trading day from 2016-01-01 to 2020-12-31 (download failed: "
         "ConnectionError: no route to host): the cached copy in the course data folder "
         f"({data.cache_dir() / 'MSFT.csv'}) holds 2018-01-02 … 2019-12-31 (521 trading days); the bundled copy "
-        "holds 1986-03-13 … 2017-11-10 (7,983 trading days). Choose dates inside one of these ranges, or download them once the network works.")
+        "holds 1986-03-13 … 2017-11-10 (7,983 trading days). Choose dates inside one of these ranges, or download "
+        "them once the network works.")
 
 
 def test_a_damaged_cache_that_cannot_be_moved_aside_says_where_it_was_left(capsys, monkeypatch):
