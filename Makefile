@@ -12,7 +12,9 @@ NBVAL  := -p tests.nbval_plugin --nbval-lax --nbval-current-env --nbval-cell-tim
           --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 # pytest-xdist: tests and notebooks run JOBS at a time, each test file (each notebook) whole in one worker, so a
 # module's fixtures and a notebook's kernel are set up once. JOBS=0 runs them one at a time in pytest's own process.
+# The unit tests wait on subprocesses much of the time (sandboxes, kernels, make), so three workers keep two cores busy.
 JOBS   ?= 2
+UNIT_JOBS ?= 3
 XDIST  := -n $(JOBS) --dist loadfile
 # Where a notebook run writes each notebook's time: `make test` runs two notebooks at a time, which makes each slower
 # than alone, so README's table comes from `make timings` (one at a time, build/timings.json) instead.
@@ -59,7 +61,7 @@ venvs:
 # Unit tests need only the environment (and bubblewrap, for the grader's tests): the tests marked `browser` (slide decks,
 # the website, JupyterLab) run in browser-tests.
 unit: $(STAMP) sandbox
-	$(PY) -m pytest tests -m "not browser" -p no:cacheprovider $(XDIST)
+	$(PY) -m pytest tests -m "not browser" -p no:cacheprovider -n $(UNIT_JOBS) --dist loadfile
 
 ## The tests marked `browser`: build the slide decks and the website, install Chromium where we may, and read them
 ## headless with the network blocked (requests, console errors, math, audio, search, axe-core); then run the nine

@@ -99,7 +99,7 @@ def _fingerprint(folder: Path) -> str:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """Grade the whole test class once (two at a time, 10 s per call); the results, what each deserved, the folders."""
+    """Grade the whole test class once (two at a time, 20 s per call); the results, what each deserved, the folders."""
     root = tmp_path_factory.mktemp("class")
     submissions, out = root / "submissions", root / "grades"
     deserved = grading_class.honest_class(submissions)
@@ -108,7 +108,7 @@ def graded(tmp_path_factory):
     (submissions / "README.txt").write_text("stray")
     before = {"course": _fingerprint(ROOT / "utils") + _fingerprint(ROOT / "data"),
               "submissions": _fingerprint(submissions)}
-    code = grade.main(["04", str(submissions), "--out", str(out), "--jobs", "2", "--timeout", "10", "--salt", "t"])
+    code = grade.main(["04", str(submissions), "--out", str(out), "--jobs", "2", "--timeout", "20", "--salt", "t"])
     with open(out / "grades.csv", encoding="utf-8") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     return {"code": code, "rows": rows, "deserved": deserved, "out": out, "before": before,

@@ -80,9 +80,12 @@ def test_make_test_runs_unit_then_browser_tests_then_the_notebooks_also_on_colab
 
 def test_make_test_runs_tests_and_notebooks_two_at_a_time_each_notebook_in_one_worker():
     """pytest-xdist with --dist loadfile: a notebook's cells share one kernel, a module's fixtures are set up once."""
+    jobs = {"tests -m not browser": make_variable("UNIT_JOBS"), "notebooks/solutions/": make_variable("JOBS")}
     for run in pytest_runs(dry_run("test")):
         if run[3:6] != ["tests", "-m", "browser"]:  # the JupyterLab test runs its notebooks two at a time itself
-            assert run[run.index("-n") + 1] == "2" and run[run.index("--dist") + 1] == "loadfile", run
+            what = run[-1] if run[-1].startswith("notebooks") else " ".join(run[3:6])
+            assert run[run.index("-n") + 1] == jobs[what] and run[run.index("--dist") + 1] == "loadfile", run
+    assert jobs["notebooks/solutions/"] == "2", jobs
 
 
 def test_the_student_notebooks_and_the_solutions_run_from_a_read_only_repository():
