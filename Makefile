@@ -10,9 +10,10 @@ NB     ?=
 # nbval: only cells tagged `nbval-check-output` are compared; every cell must run without error within the timeout.
 NBVAL  := -p tests.nbval_plugin --nbval-lax --nbval-current-env --nbval-cell-timeout=120 \
           --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
-# pytest-xdist: tests and notebooks run JOBS at a time, each test file (each notebook) whole in one worker, so a
-# module's fixtures and a notebook's kernel are set up once. JOBS=0 runs them one at a time in pytest's own process.
-# The unit tests wait on subprocesses much of the time (sandboxes, kernels, make), so three workers keep two cores busy.
+# pytest-xdist: notebooks run JOBS at a time and unit tests UNIT_JOBS at a time, each notebook (each test file) whole in
+# one worker, so a notebook's kernel and a module's fixtures are set up once; 0 runs them one at a time in pytest's own
+# process. The unit tests wait on subprocesses much of the time (sandboxes, kernels, make): three workers keep two
+# cores busy.
 JOBS   ?= 2
 UNIT_JOBS ?= 3
 XDIST  := -n $(JOBS) --dist loadfile

@@ -115,7 +115,7 @@ def _over_budget(total: float, slowest: float) -> list[str]:
 
 
 def _save(path: Path) -> None:
-    """Merge this run's timings into build/timings.json (solution and student runs are separate pytest sessions)."""
+    """Merge this run's timings into ``path`` (solution and student runs are separate pytest sessions)."""
     path.parent.mkdir(exist_ok=True)
     data = json.loads(path.read_text()) if path.exists() else {}
     for notebook, times in _TIMES.items():
