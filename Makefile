@@ -20,6 +20,15 @@ XDIST  := -n $(JOBS) --dist loadfile
 # Where a notebook run writes each notebook's time: `make test` runs two notebooks at a time, which makes each slower
 # than alone, so README's table comes from `make timings` (one at a time, build/timings.json) instead.
 TIMINGS ?= build/timings-test.json
+# A fresh, empty data folder for one notebook run, under build/ (nothing is left behind in /tmp, and after a failure
+# the run's downloads and caches can be looked at): COURSE_DATA_HOME="$(call data_home,solutions)".
+data_home = $$(rm -rf build/data-home/$(1) && mkdir -p build/data-home/$(1) && cd build/data-home/$(1) && pwd)
+# The two environments take about 3 GB each (TensorFlow): a warning before pip runs out of disk half-way.
+define disk_check
+@free=$$(df -Pk . | awk 'NR == 2 {print int($$4 / 1048576)}'); [ "$$free" -ge 4 ] || \
+  echo "Warning: $$free GB free on this disk, and $(1) needs about 3.5 GB: if pip stops with 'No space left on\
+ device', free some space (old clones with their .venv folders?) and run make again."
+endef
 # JupyterLab refuses to start as root ("Running as root is not recommended") unless told: containers often run as root.
 ALLOW_ROOT = $(if $(filter 0,$(shell id -u)),--allow-root)
 
@@ -35,6 +44,7 @@ COLAB_PYTHON      ?= $(firstword $(foreach p,python3.13 $(wildcard $(shell pyenv
         check-notebooks slides browser book clean seeds sandbox grade grade-benchmark mutation timings
 
 $(STAMP): requirements.txt pyproject.toml
+	$(if $(wildcard $(STAMP)),,$(call disk_check,$(VENV)))
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
@@ -76,12 +86,12 @@ browser-tests: slides book browser
 # the offline results. Both run from a read-only view of the repository (build/ excepted), as an instructor's course
 # copy on a shared server is: nothing a notebook does may write into it.
 nbval-solutions: $(STAMP)
-	COURSE_TIMINGS=$(TIMINGS) COURSE_DATA_HOME="$$(mktemp -d)" tests/run_readonly.sh --writable build \
+	COURSE_TIMINGS=$(TIMINGS) COURSE_DATA_HOME="$(call data_home,solutions)" tests/run_readonly.sh --writable build \
 	  $(PY) -m pytest $(NBVAL) $(XDIST) notebooks/solutions/
 
 # Student versions run with COURSE_QUICK=1 (the same code with fewer training epochs, see utils/course.py).
 nbval-students: $(STAMP)
-	COURSE_QUICK=1 COURSE_TIMINGS=$(TIMINGS) COURSE_DATA_HOME="$$(mktemp -d)" tests/run_readonly.sh --writable build \
+	COURSE_QUICK=1 COURSE_TIMINGS=$(TIMINGS) COURSE_DATA_HOME="$(call data_home,students)" tests/run_readonly.sh --writable build \
 	  $(PY) -m pytest $(NBVAL) $(XDIST) notebooks/*.ipynb
 
 ## README's notebook table: the solutions, then the student versions, one notebook at a time (run it with nothing else
@@ -94,6 +104,7 @@ timings: $(STAMP)
 $(COLAB_STAMP): requirements.txt pyproject.toml $(COLAB_CONSTRAINTS)
 	@test -n "$(COLAB_PYTHON)" || { echo "Colab's stack needs Python 3.13: install it (e.g. pyenv install 3.13)," \
 	  "or pass COLAB_PYTHON=/path/to/python3.13"; exit 1; }
+	$(if $(wildcard $(COLAB_STAMP)),,$(call disk_check,$(COLAB_VENV)))
 	test -x $(COLAB_VENV)/bin/python || $(COLAB_PYTHON) -m venv $(COLAB_VENV)
 	$(COLAB_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(COLAB_VENV)/bin/python -m pip install --quiet -r requirements.txt -c $(COLAB_CONSTRAINTS)
@@ -109,7 +120,7 @@ export COLAB_VERSIONS := import sys; from importlib.metadata import version; pri
 ## not compared, every cell must run and every verdict of the text must hold (timings go to build/timings-colab.json)
 nbval-colab: $(COLAB_STAMP)
 	@$(COLAB_VENV)/bin/python -c "$$COLAB_VERSIONS"
-	COURSE_SEED_SHIFT=1 COURSE_TIMINGS=build/timings-colab.json COURSE_DATA_HOME="$$(mktemp -d)" \
+	COURSE_SEED_SHIFT=1 COURSE_TIMINGS=build/timings-colab.json COURSE_DATA_HOME="$(call data_home,colab)" \
 	  $(COLAB_VENV)/bin/python -m pytest $(NBVAL) $(XDIST) notebooks/solutions/
 
 ## Every notebook again with other seeds: the student versions in full mode (exercises left undone) with the
@@ -117,10 +128,10 @@ nbval-colab: $(COLAB_STAMP)
 ## Outputs are not compared (the numbers move with the seeds); a claim of the text that does not hold fails the run.
 SHIFTS ?= 1 2
 seeds: $(STAMP)
-	COURSE_TIMINGS=build/timings-students-full.json COURSE_DATA_HOME="$$(mktemp -d)" \
+	COURSE_TIMINGS=build/timings-students-full.json COURSE_DATA_HOME="$(call data_home,students-full)" \
 	  $(PY) -m pytest $(NBVAL) $(XDIST) notebooks/*.ipynb
 	for shift in $(SHIFTS); do \
-	  COURSE_SEED_SHIFT=$$shift COURSE_TIMINGS=build/timings-seed$$shift.json COURSE_DATA_HOME="$$(mktemp -d)" \
+	  COURSE_SEED_SHIFT=$$shift COURSE_TIMINGS=build/timings-seed$$shift.json COURSE_DATA_HOME="$(call data_home,seed$$shift)" \
 	    $(PY) -m pytest $(NBVAL) $(XDIST) notebooks/solutions/ notebooks/*.ipynb || exit 1; \
 	done
 
