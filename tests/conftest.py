@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -72,3 +73,5 @@ def isolated(monkeypatch, tmp_path_factory):
     checks.reset()
     yield home
     checks.reset()
+    if "matplotlib.pyplot" in sys.modules:  # a figure a test left open must not change what the next one counts
+        sys.modules["matplotlib.pyplot"].close("all")

@@ -72,12 +72,12 @@ def test_show_and_describe_refuse_too_short_alt_text(alt):
 
 
 def test_outside_a_notebook_show_and_describe_print_the_figure_and_its_description(capsys):
-    _, ax = plt.subplots()
+    fig, ax = plt.subplots()
     plots.show(ax)
     plots.describe("  " + ALT.replace(" ", "\n ", 1))
     shown, described = capsys.readouterr().out.splitlines()
     assert re.fullmatch(r"<Figure size \d+x\d+ with 1 Axes>", shown) and described == ALT
-    assert not plt.get_fignums(), "the figure is closed once shown"
+    assert not plt.fignum_exists(fig.number), "the figure is closed once shown"
 
 
 def test_show_refuses_what_it_cannot_display():
