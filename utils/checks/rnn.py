@@ -202,6 +202,16 @@ def _describe_case(case: dict) -> str:
     return f"batch {batch}, {features} feature(s), {len(case['b'])} unit(s)", steps
 
 
+def _call_student(fn, args, label: str, report, show: str):
+    """Call the student's function on copies of ``args``; if it raises, fail with the error (naming a shape fault as
+    one) and return ``None, True``, so that each check below reads the same way."""
+    got, error = call(fn, *(arg.copy() for arg in args))
+    if error:
+        shape_fault = any(word in error for word in ("matmul", "shape", "align", "broadcast", "dimension"))
+        report.fail(f"{label}: your function raised {error}", hint=_SHAPE_ERROR if shape_fault else None, show=show)
+    return got, bool(error)
+
+
 def _check_cell(cell_fn, case: dict, report) -> None:
     """One step, from a previous state drawn from the case's own numbers (not zeros, so that Wh matters)."""
     shapes, _ = _describe_case(case)
@@ -209,11 +219,8 @@ def _check_cell(cell_fn, case: dict, report) -> None:
     x, Wx, Wh, b = case["x"], case["Wx"], case["Wh"], case["b"]
     x_t, h_prev = x[:, -1], np.tanh(x[:, 0, :1] - b)  # (batch, units): a state a layer could be in
     expected = rnn_cell_forward(x_t, h_prev, Wx, Wh, b)
-    got, error = call(cell_fn, x_t.copy(), h_prev.copy(), Wx.copy(), Wh.copy(), b.copy())
-    if error:
-        shape_fault = any(word in error for word in ("matmul", "shape", "align", "broadcast", "dimension"))
-        report.fail(f"{label}: your function raised {error}", hint=_SHAPE_ERROR if shape_fault else None,
-                    show=_SHOW_STEP)
+    got, failed = _call_student(cell_fn, (x_t, h_prev, Wx, Wh, b), label, report, _SHOW_STEP)
+    if failed:
         return
     answer = as_array(got)
     if answer is None:
@@ -245,11 +252,8 @@ def _check_layer(forward_fn, case: dict, report) -> None:
     label = f"rnn_forward, {shapes}, {steps} step(s)"
     x, Wx, Wh, b = case["x"], case["Wx"], case["Wh"], case["b"]
     expected = rnn_forward(x, Wx, Wh, b)
-    got, error = call(forward_fn, x.copy(), Wx.copy(), Wh.copy(), b.copy())
-    if error:
-        shape_fault = any(word in error for word in ("matmul", "shape", "align", "broadcast", "dimension"))
-        report.fail(f"{label}: your function raised {error}", hint=_SHAPE_ERROR if shape_fault else None,
-                    show=_SHOW_LOOP)
+    got, failed = _call_student(forward_fn, (x, Wx, Wh, b), label, report, _SHOW_LOOP)
+    if failed:
         return
     answer = as_array(got)
     if answer is None:
