@@ -23,7 +23,7 @@ import pytest
 
 from tests import grading_class
 from tools import grade, sandbox
-from utils import ROOT
+from utils import ROOT, tf_log
 
 needs_sandbox = pytest.mark.skipif(sandbox.bubblewrap() is None,
                                    reason="bubblewrap is not installed: `sudo apt-get install bubblewrap` (make unit "
@@ -198,6 +198,21 @@ def test_the_gradescope_autograder_runs_as_gradescope_lays_it_out(tmp_path):
         ("Exercise 3 · HomeMadeLSTMCell", 3, 3), ("Exercise 4 · lstm_cell_backward", 2, 2)]
     assert all(set(t) >= {"name", "score", "max_score", "output", "visibility"} for t in results["tests"])
     shutil.rmtree(root)
+
+
+def test_the_instructors_terminal_shows_no_tensorflow_start_up_noise(tmp_path):
+    """The grader loads TensorFlow: its CUDA probe ("E0000 ... failed call to cuInit", which reads as an error of the
+    grading run) must not reach the instructor's terminal, while the grader's own lines do."""
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    shutil.copy(ROOT / "notebooks" / "04_homemade_lstm_cell.ipynb", folder / "untouched.ipynb")
+    run = subprocess.run([sys.executable, "-m", "tools.grade", "04", str(folder), "--out", str(tmp_path / "out"),
+                          "--jobs", "1", "--no-sandbox", "--salt", "t"],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-2000:]
+    noise = [line for line in (run.stdout + run.stderr).splitlines() if tf_log.noise_name(line)]
+    assert not noise, f"TensorFlow's start-up lines reached the terminal: {noise}"
+    assert "grading 1 submissions of notebook 04" in run.stdout and "graded in" in run.stdout
 
 
 def test_grades_go_to_the_user_data_folder_when_the_course_folder_cannot_be_written(tmp_path, monkeypatch, capsys):

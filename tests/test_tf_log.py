@@ -81,6 +81,28 @@ def test_plain_python_keeps_its_stderr():
     assert done.returncode == 0 and done.stderr == "native line\npython line\n"
 
 
+# --- a command-line tool: the lines of one block held back, the noise dropped ---------------------------------------
+
+
+def test_held_lines_pass_on_in_order_without_the_noise(capfd):
+    dropped = sum(tf_log.DROPPED.values())
+    with tf_log.held_native_stderr():
+        for line in [KEPT[0], NOISE["cuinit"][0], "a line a user needs", NOISE["absl-preinit"][0].rstrip("\n")]:
+            os.write(2, line.encode() + b"\n")
+        assert capfd.readouterr().err == "", "held while the block runs"
+    assert capfd.readouterr().err == KEPT[0] + "\na line a user needs\n"
+    assert sum(tf_log.DROPPED.values()) == dropped + 2
+
+
+def test_an_error_in_the_held_block_goes_on_after_the_block_s_lines(capfd):
+    with pytest.raises(RuntimeError, match="raised in the block"):
+        with tf_log.held_native_stderr():
+            os.write(2, b"written before the error\n")
+            raise RuntimeError("raised in the block")
+    os.write(2, b"written after the block\n")
+    assert capfd.readouterr().err == "written before the error\nwritten after the block\n"
+
+
 # --- in a real kernel -----------------------------------------------------------------------------------------------
 
 NOISY = """

@@ -54,7 +54,7 @@ from pathlib import Path
 
 from tools import sandbox
 from tools.grade_worker import Answer, make_dispatch
-from utils import ROOT
+from utils import ROOT, tf_log
 
 SOURCES = ROOT / "notebooks" / "source"
 OUT = ROOT / "build" / "grades"
@@ -651,6 +651,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gradescope", action="store_true", help="write the Gradescope autograder zip instead")
     parser.add_argument("--gradescope-run", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    with tf_log.held_native_stderr():  # TensorFlow's start-up lines, in this process and each slot's (see tf_log)
+        return _run(parser, args)
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """The command, once its arguments are read: grade a class, or write or run the Gradescope autograder."""
     notebook = args.notebook.zfill(2)[:2]
     from utils import checks
 
