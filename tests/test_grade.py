@@ -139,6 +139,15 @@ def test_every_student_gets_exactly_the_points_deserved(graded):
 
 
 @needs_sandbox
+def test_every_row_says_what_the_total_is_out_of(graded):
+    """04's core exercises give 4 + 3 + 3 points; the optional fourth (2) is a bonus on top, and its column says so."""
+    rows = list(graded["rows"].values())
+    assert {row["out of"] for row in rows} == {"10"}
+    assert "Exercise 4 · lstm_cell_backward (2, optional)" in rows[0]
+    assert max(float(row["total"]) for row in rows) == 12
+
+
+@needs_sandbox
 def test_a_mistake_is_named_in_the_feedback_and_the_summary(graded):
     feedback = (graded["out"] / "feedback" / "weak-gates-swapped.md").read_text()
     assert "input gate i_t and forget gate f_t" in feedback and "0 of 4 points" in feedback

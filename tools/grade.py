@@ -21,7 +21,7 @@ the submission printed, its check cells, its ✅, or code outside its exercise c
    "timed out" and the next exercise gets a fresh worker. An exercise that fails is replaced by the reference for
    the exercises after it, as the notebook does.
 
-Outputs in ``build/grades/NN/``: ``grades.csv`` (one row per student: points per exercise, total, status, notes),
+Outputs in ``build/grades/NN/``: ``grades.csv`` (one row per student: points per exercise, total, out of, status, notes),
 ``feedback/<student>.md`` (each exercise's verdict and named faults, as the notebook's check says them),
 ``summary.html`` (pass rate per exercise as a chart, the most common faults, what needs a human look) and
 ``summary.md``. Submissions are one ``.ipynb`` per student, or one folder per student holding it (as LMS exports lay
@@ -480,11 +480,13 @@ def write_outputs(results: list[Result], remarks: list[str], settings: Settings,
     feedback_dir.mkdir()
     with open(out / "grades.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student", *(f"{ex.name} ({ex.points})" for ex in declared), "total",
-                         f"out of {sum(ex.points for ex in declared if not ex.optional)}", "status", "notes"])
+        # "out of" counts the core exercises only: an optional exercise's points come on top (a bonus)
+        maximum = _points(sum(ex.points for ex in declared if not ex.optional))
+        writer.writerow(["student", *(f"{ex.name} ({ex.points}{', optional' if ex.optional else ''})"
+                                      for ex in declared), "total", "out of", "status", "notes"])
         for r in results:
             writer.writerow([r.student, *(_points(r.points.get(ex.key, 0)) for ex in declared), _points(r.total),
-                             "", r.status, " | ".join(r.notes)])
+                             maximum, r.status, " | ".join(r.notes)])
     for r in results:
         (feedback_dir / f"{r.student}.md").write_text(feedback_text(r, declared, settings), encoding="utf-8")
     summary = class_summary(results, declared, remarks, settings, seconds)
