@@ -21,8 +21,8 @@ the submission printed, its check cells, its ✅, or code outside its exercise c
    "timed out" and the next exercise gets a fresh worker. An exercise that fails is replaced by the reference for
    the exercises after it, as the notebook does.
 
-Outputs in ``build/grades/NN/``: ``grades.csv`` (one row per student: points per exercise, total, out of, status, notes),
-``feedback/<student>.md`` (each exercise's verdict and named faults, as the notebook's check says them),
+Outputs in ``build/grades/NN/``: ``grades.csv`` (one row per student: points per exercise, total, out of, status,
+notes), ``feedback/<student>.md`` (each exercise's verdict and named faults, as the notebook's check says them),
 ``summary.html`` (pass rate per exercise as a chart, the most common faults, what needs a human look) and
 ``summary.md``. Submissions are one ``.ipynb`` per student, or one folder per student holding it (as LMS exports lay
 them out); odd names, duplicates and stray files are reported in the summary, never fatal.
